@@ -1,0 +1,76 @@
+"""Names and labels of the result columns, shared by the engine, the reports and explain.
+
+REGISTER_COLUMNS is the SPEC register layout (never rename); LABELS gives the Chinese and English
+labels finance staff read.
+"""
+from __future__ import annotations
+
+PAY_COMPONENTS = (
+    "base_pay", "seniority_pay", "allowances", "high_risk_allowance", "night_shift_pay",
+    "overtime_pay", "floor_topup", "bonus",
+)
+EMPLOYEE_CONTRIBUTIONS = (
+    "pension_employee", "medical_employee", "unemployment_employee", "housing_fund_employee",
+)
+EMPLOYER_CONTRIBUTIONS = (
+    "pension_employer", "medical_employer", "unemployment_employer", "injury_employer",
+    "maternity_employer", "housing_fund_employer",
+)
+
+REGISTER_COLUMNS = (
+    "employee_id", "month", "region_code", "unit", "level",
+    *PAY_COMPONENTS, "gross_pay",
+    *EMPLOYEE_CONTRIBUTIONS[:3], "housing_fund_employee",
+    "taxable_income_ytd", "iit_ytd", "iit", "deduction", "net_pay",
+    *EMPLOYER_CONTRIBUTIONS, "accident_insurance_employer", "employer_cost",
+)
+
+MONEY_COLUMNS = frozenset(
+    PAY_COMPONENTS + ("gross_pay",) + EMPLOYEE_CONTRIBUTIONS + EMPLOYER_CONTRIBUTIONS + (
+        "taxable_income_ytd", "iit_ytd", "iit", "deduction", "net_pay",
+        "accident_insurance_employer", "employer_cost",
+    )
+)
+
+# column -> (中文, English)
+LABELS: dict[str, tuple[str, str]] = {
+    "employee_id": ("工号", "Employee ID"),
+    "name": ("姓名", "Name"),
+    "id_number_masked": ("身份证号", "ID number (masked)"),
+    "month": ("月份", "Month"),
+    "region_code": ("地区代码", "Region"),
+    "unit": ("单位", "Unit"),
+    "category": ("类别", "Category"),
+    "level": ("层级", "Level"),
+    "post": ("岗位", "Post"),
+    "base_pay": ("层级工资", "Base pay"),
+    "seniority_pay": ("工龄工资", "Seniority pay"),
+    "allowances": ("津贴补贴", "Allowances"),
+    "high_risk_allowance": ("高危岗位津贴", "High-risk allowance"),
+    "night_shift_pay": ("夜班费", "Night-shift pay"),
+    "overtime_pay": ("加班工资", "Overtime pay"),
+    "floor_topup": ("最低工资补差", "Minimum-wage top-up"),
+    "bonus": ("奖金", "Bonus"),
+    "gross_pay": ("应发工资", "Gross pay"),
+    "pension_employee": ("个人养老保险", "Pension (employee)"),
+    "medical_employee": ("个人医疗保险", "Medical (employee)"),
+    "unemployment_employee": ("个人失业保险", "Unemployment (employee)"),
+    "housing_fund_employee": ("个人住房公积金", "Housing fund (employee)"),
+    "taxable_income_ytd": ("累计应纳税所得额", "Taxable income YTD"),
+    "iit_ytd": ("累计已扣个税", "Income tax YTD"),
+    "iit": ("本月个税", "Income tax"),
+    "deduction": ("其他扣款", "Other deduction"),
+    "net_pay": ("实发工资", "Net pay"),
+    "pension_employer": ("单位养老保险", "Pension (employer)"),
+    "medical_employer": ("单位医疗保险", "Medical (employer)"),
+    "unemployment_employer": ("单位失业保险", "Unemployment (employer)"),
+    "injury_employer": ("单位工伤保险", "Work injury (employer)"),
+    "maternity_employer": ("单位生育保险", "Maternity (employer)"),
+    "housing_fund_employer": ("单位住房公积金", "Housing fund (employer)"),
+    "accident_insurance_employer": ("意外伤害保险", "Accident insurance"),
+    "employer_cost": ("单位总成本", "Employer cost"),
+}
+
+
+def label_zh(column: str) -> str:
+    return LABELS.get(column, (column, column))[0]

@@ -1,0 +1,90 @@
+"""The DuckDB database: connection, schema and transactions.
+
+Input tables keep the SPEC column names. Money is DECIMAL(18,2) yuan in every stored table; the
+engine computes in integer fen and converts on the way in and out.
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+DEFAULT_DB = "payroll.duckdb"
+
+EMPLOYEES_DDL = """
+CREATE TABLE IF NOT EXISTS employees (
+    employee_id       VARCHAR PRIMARY KEY,
+    name              VARCHAR NOT NULL,
+    id_number_masked  VARCHAR,            -- first 6 and last 4 kept, never the full number
+    region_code       VARCHAR NOT NULL,
+    unit              VARCHAR NOT NULL,
+    category          VARCHAR NOT NULL,   -- duty | civilian
+    level             INTEGER NOT NULL,
+    post              VARCHAR NOT NULL,
+    hire_date         DATE NOT NULL,
+    leave_date        DATE,
+    service_start     DATE,               -- NULL means hire_date
+    special_deduction DECIMAL(18,2) NOT NULL DEFAULT 0,
+    contribution_base DECIMAL(18,2)       -- NULL means derived by the engine
+)"""
+
+ATTENDANCE_DDL = """
+CREATE TABLE IF NOT EXISTS attendance (
+    employee_id            VARCHAR NOT NULL,
+    month                  VARCHAR NOT NULL,   -- YYYY-MM
+    unpaid_leave_days      DECIMAL(8,2) NOT NULL DEFAULT 0,
+    overtime_workday_hours DECIMAL(8,2) NOT NULL DEFAULT 0,
+    overtime_restday_hours DECIMAL(8,2) NOT NULL DEFAULT 0,
+    overtime_holiday_hours DECIMAL(8,2) NOT NULL DEFAULT 0,
+    night_shifts           INTEGER NOT NULL DEFAULT 0,
+    bonus                  DECIMAL(18,2) NOT NULL DEFAULT 0,
+    deduction              DECIMAL(18,2) NOT NULL DEFAULT 0,
+    PRIMARY KEY (employee_id, month)
+)"""
+
+SCHEMA = [EMPLOYEES_DDL, ATTENDANCE_DDL]
+
+
+def resolve_db_path(db: str | os.PathLike | None) -> str:
+    return str(db or os.environ.get("PAYROLL_DB") or DEFAULT_DB)
+
+
+def connect(db: str | os.PathLike | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (and if needed create) the database with the input schema in place."""
+    path = resolve_db_path(db)
+    if read_only and path != ":memory:" and not Path(path).exists():
+        raise FileNotFoundError(f"database {path} does not exist: run `payroll import` or `payroll demo` first")
+    con = duckdb.connect(path, read_only=read_only)
+    if not read_only:
+        for ddl in SCHEMA:
+            con.execute(ddl)
+    return con
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection):
+    """All or nothing: commit when the block ends normally, roll back on any exception."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(scalar(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]))
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
+    """The single value of a query. Drains the result (DuckDB 2.0 keeps an undrained result busy)."""
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0][0] if rows else None
+
+
+def one_row(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> tuple | None:
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0] if rows else None

@@ -1,0 +1,321 @@
+"""What the rules see: one row per person paid in the month, with inputs, calendar, table values
+in force and the person's history. Built in DuckDB from small per-month parameter tables.
+
+Table values are resolved once per month for every region (most specific region on the chain,
+then the latest effective_from on or before the first day of the month) and then joined to the
+roster, so a month of a million people reads each policy row once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import duckdb
+
+from ..db import scalar
+from ..errors import PolicyError
+from ..policy import FUNDS
+from ..rules import accident_insurance, pay
+from .rule import ContextColumn
+
+# national_parameters the month needs, with the unit the engine keeps them in
+NATIONAL_PARAMETERS = {
+    "pay_days_per_month": "ppm", "hours_per_day": "ppm",
+    "overtime_workday_rate": "ppm", "overtime_restday_rate": "ppm", "overtime_holiday_rate": "ppm",
+    "iit_basic_deduction_monthly": "fen", "iit_no19_annual_deduction": "fen", "iit_no19_income_limit": "fen",
+}
+SCALE = {"fen": 100, "ppm": 1_000_000, "centi": 100}
+
+
+@dataclass(frozen=True)
+class Month:
+    label: str          # YYYY-MM
+    start: date
+    end: date
+
+    @classmethod
+    def parse(cls, text: str) -> "Month":
+        try:
+            year, month = (int(part) for part in text.split("-"))
+            start = date(year, month, 1)
+        except ValueError:
+            raise PolicyError(f"{text!r} is not a month YYYY-MM") from None
+        if len(text) != 7:
+            raise PolicyError(f"{text!r} is not a month YYYY-MM")
+        following = date(year + (month == 12), month % 12 + 1, 1)
+        return cls(text, start, following - timedelta(days=1))
+
+    @property
+    def year(self) -> int:
+        return self.start.year
+
+    def previous(self) -> "Month":
+        return Month.parse((self.start - timedelta(days=1)).strftime("%Y-%m"))
+
+    def next(self) -> "Month":
+        return Month.parse((self.end + timedelta(days=1)).strftime("%Y-%m"))
+
+
+def _c(name, unit, zh, en, source, reads=()):
+    return ContextColumn(name, unit, zh, en, source, tuple(reads))
+
+
+def _fund_columns(fund: str) -> list[ContextColumn]:
+    columns = [
+        _c(f"{fund}_employer_rate", "ppm", f"单位{fund}费率", f"{fund} employer rate", "social_insurance", [f"{fund}_row"]),
+        _c(f"{fund}_employee_rate", "ppm", f"个人{fund}费率", f"{fund} employee rate", "social_insurance", [f"{fund}_row"]),
+        _c(f"{fund}_base_floor", "fen", f"{fund}缴费基数下限", f"{fund} base floor", "social_insurance", [f"{fund}_row"]),
+        _c(f"{fund}_base_ceiling", "fen", f"{fund}缴费基数上限", f"{fund} base ceiling", "social_insurance", [f"{fund}_row"]),
+        _c(f"{fund}_row", "int", "社保表行", f"social_insurance row for {fund}", "social_insurance"),
+    ]
+    return columns
+
+
+CONTEXT_COLUMNS: list[ContextColumn] = [
+    _c("employee_id", "text", "工号", "Employee ID", "employees"),
+    _c("month", "text", "月份", "Month", "run"),
+    _c("month_start", "date", "月初", "First day of the month", "run"),
+    _c("region_code", "text", "地区代码", "Region", "employees"),
+    _c("unit", "text", "单位", "Unit", "employees"),
+    _c("category", "text", "类别", "Category", "employees"),
+    _c("level", "int", "层级", "Level", "employees"),
+    _c("post", "text", "岗位", "Post", "employees"),
+    _c("risk_class", "text", "岗位风险", "Risk class of the post", "posts", ["posts_row"]),
+    _c("posts_row", "int", "岗位表行", "posts row", "posts"),
+    _c("hire_date", "date", "入职日期", "Hire date", "employees"),
+    _c("leave_date", "date", "离职日期", "Leave date", "employees"),
+    _c("service_start", "date", "工龄起算日期", "Service start", "employees"),
+    _c("special_deduction", "fen", "专项附加扣除", "Special additional deduction", "employees"),
+    _c("declared_base", "fen", "申报缴费基数", "Declared contribution base", "employees"),
+    _c("unpaid_leave_days", "centi", "无薪假天数", "Unpaid leave days", "attendance"),
+    _c("overtime_workday_hours", "centi", "工作日加班小时", "Workday overtime hours", "attendance"),
+    _c("overtime_restday_hours", "centi", "休息日加班小时", "Rest-day overtime hours", "attendance"),
+    _c("overtime_holiday_hours", "centi", "节假日加班小时", "Holiday overtime hours", "attendance"),
+    _c("night_shifts", "int", "夜班次数", "Night shifts", "attendance"),
+    _c("bonus", "fen", "奖金", "Bonus", "attendance"),
+    _c("deduction", "fen", "其他扣款", "Other deduction", "attendance"),
+    _c("paid_days_in_month", "int", "当月计薪日", "Paid days in the month", "calendar"),
+    _c("paid_days_employed", "int", "在职计薪日", "Paid days employed", "calendar"),
+    _c("base_pay_full", "fen", "层级工资标准", "Base pay, full month", "pay_scale", ["pay_scale_row"]),
+    _c("pay_scale_row", "int", "薪级表行", "pay_scale row", "pay_scale"),
+    _c("minimum_wage", "fen", "月最低工资标准", "Monthly minimum wage", "minimum_wage", ["minimum_wage_row"]),
+    _c("minimum_wage_row", "int", "最低工资表行", "minimum_wage row", "minimum_wage"),
+    _c("seniority_rate_per_year", "fen", "工龄工资标准（每年）", "Seniority pay per year", "allowances", ["allowances_rows"]),
+    _c("allowances_full", "fen", "津贴补贴标准", "Allowances, full month", "allowances", ["allowances_rows"]),
+    _c("high_risk_allowance_full", "fen", "高危津贴标准", "High-risk allowance, full month", "allowances", ["allowances_rows"]),
+    _c("night_shift_rate", "fen", "夜班费标准（每班）", "Pay per night shift", "allowances", ["allowances_rows"]),
+    _c("allowances_rows", "rows", "津贴表行", "allowances rows", "allowances"),
+    _c("accident_premium_monthly", "fen", "意外险月保费", "Accident premium a month", "accident_insurance", ["accident_insurance_rows"]),
+    _c("accident_insurance_rows", "rows", "意外险表行", "accident_insurance rows", "accident_insurance"),
+    *[col for fund in FUNDS for col in _fund_columns(fund)],
+    _c("housing_fund_employer_rate", "ppm", "单位公积金比例", "Housing fund employer rate", "housing_fund", ["housing_fund_row"]),
+    _c("housing_fund_employee_rate", "ppm", "个人公积金比例", "Housing fund employee rate", "housing_fund", ["housing_fund_row"]),
+    _c("housing_fund_base_floor", "fen", "公积金基数下限", "Housing fund base floor", "housing_fund", ["housing_fund_row"]),
+    _c("housing_fund_base_ceiling", "fen", "公积金基数上限", "Housing fund base ceiling", "housing_fund", ["housing_fund_row"]),
+    _c("housing_fund_row", "int", "公积金表行", "housing_fund row", "housing_fund"),
+    *[_c(name, unit, name, name.replace("_", " "), "national_parameters", [f"{name}_row"])
+      for name, unit in NATIONAL_PARAMETERS.items()],
+    *[_c(f"{name}_row", "int", "全国参数表行", f"national_parameters row {name}", "national_parameters")
+      for name in NATIONAL_PARAMETERS],
+    _c("prev_income_ytd", "fen", "上月累计收入", "Income YTD before this month", "payslips"),
+    _c("prev_contributions_ytd", "fen", "上月累计专项扣除", "Contributions YTD before", "payslips"),
+    _c("prev_special_deduction_ytd", "fen", "上月累计专项附加扣除", "Special deductions YTD before", "payslips"),
+    _c("prev_iit_ytd", "fen", "上月累计已扣个税", "Income tax YTD before", "payslips"),
+    _c("prev_months_employed_ytd", "int", "上月累计受雇月份", "Months employed YTD before", "payslips"),
+    _c("prior_year_months", "int", "上年发薪月数", "Months paid last year", "payslips"),
+    _c("prior_year_gross", "fen", "上年应发合计", "Gross pay last year", "payslips"),
+    _c("first_full_month_gross", "fen", "本年首个整月应发", "Gross of this year's first whole month", "payslips"),
+]
+CONTEXT_BY_NAME = {column.name: column for column in CONTEXT_COLUMNS}
+
+
+def _to_int(expr: str, unit: str) -> str:
+    return f"CAST({expr} * {SCALE[unit]} AS BIGINT)"
+
+
+def _resolve_sql(table: str, keys: tuple[str, ...], month: Month) -> str:
+    """Rows in force on the first day of the month, per region and key: most specific region first."""
+    partition = ", ".join(("c.region_code",) + tuple(f"t.{k}" for k in keys))
+    return f"""
+        SELECT c.region_code AS for_region, t.*
+        FROM region_chain c JOIN policy_{table} t ON t.region_code = c.ancestor_code
+        WHERE t.effective_from <= DATE '{month.start}'
+        QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY c.depth, t.effective_from DESC) = 1"""
+
+
+def install_month_parameters(con: duckdb.DuckDBPyConnection, month: Month) -> None:
+    """Create the small per-month parameter tables the context joins."""
+    def temp(name: str, sql: str) -> None:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+
+    temp("resolved_pay_scale", _resolve_sql("pay_scale", ("category", "level"), month))
+    temp("resolved_allowances", f"""
+        SELECT for_region AS region_code, item, applies_to, per, row_no,
+               {_to_int('amount', 'fen')} AS amount_fen
+        FROM ({_resolve_sql('allowances', ('item',), month)})""")
+    temp("resolved_accident", f"""
+        SELECT for_region AS region_code, cover, applies_to, row_no,
+               {_to_int('annual_premium', 'fen')} AS annual_premium_fen
+        FROM ({_resolve_sql('accident_insurance', ('cover',), month)})""")
+    temp("params_allowance_groups", pay.allowance_groups_sql("resolved_allowances"))
+    temp("params_accident_groups", accident_insurance.premium_groups_sql("resolved_accident"))
+    for table in ("minimum_wage", "housing_fund", "average_wage", "pay_floor"):
+        temp(f"resolved_{table}", _resolve_sql(table, (), month))
+    temp("resolved_social_insurance", _resolve_sql("social_insurance", ("fund",), month))
+
+    fund_columns = ",\n".join(
+        f"""max({_to_int('employer_rate', 'ppm')}) FILTER (fund = '{f}') AS {f}_employer_rate,
+            max({_to_int('employee_rate', 'ppm')}) FILTER (fund = '{f}') AS {f}_employee_rate,
+            max({_to_int('base_floor', 'fen')}) FILTER (fund = '{f}') AS {f}_base_floor,
+            max({_to_int('base_ceiling', 'fen')}) FILTER (fund = '{f}') AS {f}_base_ceiling,
+            max(row_no) FILTER (fund = '{f}') AS {f}_row""" for f in FUNDS)
+    temp("params_region", f"""
+        WITH regions AS (SELECT DISTINCT region_code FROM region_chain),
+        si AS (SELECT for_region, {fund_columns} FROM resolved_social_insurance GROUP BY for_region)
+        SELECT r.region_code,
+            {_to_int('mw.monthly_minimum_wage', 'fen')} AS minimum_wage, mw.row_no AS minimum_wage_row,
+            {_to_int('hf.employer_rate', 'ppm')} AS housing_fund_employer_rate,
+            {_to_int('hf.employee_rate', 'ppm')} AS housing_fund_employee_rate,
+            {_to_int('hf.base_floor', 'fen')} AS housing_fund_base_floor,
+            {_to_int('hf.base_ceiling', 'fen')} AS housing_fund_base_ceiling,
+            hf.row_no AS housing_fund_row,
+            si.* EXCLUDE (for_region)
+        FROM regions r
+        LEFT JOIN resolved_minimum_wage mw ON mw.for_region = r.region_code
+        LEFT JOIN resolved_housing_fund hf ON hf.for_region = r.region_code
+        LEFT JOIN si ON si.for_region = r.region_code""")
+
+    national = ",\n".join(
+        f"max({_to_int('value', unit)}) FILTER (name = '{name}') AS {name}, "
+        f"max(row_no) FILTER (name = '{name}') AS {name}_row"
+        for name, unit in NATIONAL_PARAMETERS.items())
+    temp("params_national", f"""
+        SELECT {national} FROM (
+            SELECT * FROM policy_national_parameters WHERE effective_from <= DATE '{month.start}'
+            QUALIFY row_number() OVER (PARTITION BY name ORDER BY effective_from DESC) = 1)""")
+    temp("iit_brackets_in_force", f"""
+        SELECT {_to_int('threshold', 'fen')} AS threshold_fen, {_to_int('rate', 'ppm')} AS rate_ppm,
+               {_to_int('quick_deduction', 'fen')} AS quick_deduction_fen, row_no
+        FROM policy_iit_brackets
+        WHERE effective_from = (SELECT max(effective_from) FROM policy_iit_brackets
+                                WHERE effective_from <= DATE '{month.start}')""")
+
+
+def _active_roster_sql(month: Month) -> str:
+    return (f"SELECT * FROM employees WHERE hire_date <= DATE '{month.end}' "
+            f"AND (leave_date IS NULL OR leave_date >= DATE '{month.start}')")
+
+
+def check_month_parameters(con: duckdb.DuckDBPyConnection, month: Month) -> None:
+    """Every figure the month needs must come from a row: name the table, region and month if not."""
+    missing = []
+    roster = _active_roster_sql(month)
+    for (code,) in con.execute(f"SELECT DISTINCT e.region_code FROM ({roster}) e "
+                               "LEFT JOIN policy_regions r USING (region_code) WHERE r.region_code IS NULL").fetchall():
+        missing.append(f"regions: region {code} is not in the regions table")
+    for (post,) in con.execute(f"SELECT DISTINCT e.post FROM ({roster}) e "
+                               "LEFT JOIN policy_posts p USING (post) WHERE p.post IS NULL").fetchall():
+        missing.append(f"posts: post {post!r} is not in the posts table")
+    checks = {"minimum_wage": "minimum_wage_row", "housing_fund": "housing_fund_row",
+              **{f"social_insurance ({f})": f"{f}_row" for f in FUNDS}}
+    rows = con.execute(f"""SELECT DISTINCT p.* FROM ({roster}) e
+                           JOIN params_region p USING (region_code)""").df()
+    for table, column in checks.items():
+        for code in rows[rows[column].isna()].region_code:
+            missing.append(f"{table}: no row in force for region {code} in {month.label}")
+    for code, category, level in con.execute(f"""
+            SELECT DISTINCT e.region_code, e.category, e.level FROM ({roster}) e
+            LEFT JOIN resolved_pay_scale s ON s.for_region = e.region_code
+                 AND s.category = e.category AND s.level = e.level
+            WHERE s.row_no IS NULL ORDER BY ALL""").fetchall():
+        missing.append(f"pay_scale: no row in force for region {code}, {category} level {level} in {month.label}")
+    national = con.execute("SELECT * FROM params_national").df()
+    for name in NATIONAL_PARAMETERS:
+        if national.empty or national[name].isna().all():
+            missing.append(f"national_parameters: no {name} in force in {month.label}")
+    if not scalar(con, "SELECT count(*) FROM iit_brackets_in_force WHERE threshold_fen = 0"):
+        missing.append(f"iit_brackets: no table with a bracket from 0 in force in {month.label}")
+    if missing:
+        shown = "\n  ".join(missing[:30])
+        raise PolicyError(f"the policy tables lack figures {month.label} needs:\n  {shown}")
+
+
+def history_sql(month: Month, payslips_exist: bool) -> str:
+    """Year to date before this month, last year's totals, and this year's first whole month."""
+    if not payslips_exist:
+        return """SELECT NULL::VARCHAR AS employee_id, 0::BIGINT AS prev_income_ytd,
+                  0::BIGINT AS prev_contributions_ytd, 0::BIGINT AS prev_special_deduction_ytd,
+                  0::BIGINT AS prev_iit_ytd, 0::BIGINT AS prev_months_employed_ytd,
+                  0::BIGINT AS prior_year_months, NULL::BIGINT AS prior_year_gross,
+                  NULL::BIGINT AS first_full_month_gross WHERE false"""
+    year_start, last_year = f"{month.year}-01", month.year - 1
+    fen = lambda col: f"CAST({col} * 100 AS BIGINT)"  # noqa: E731
+    return f"""
+    WITH latest AS (
+        SELECT employee_id, {fen('income_ytd')} AS prev_income_ytd,
+               {fen('contributions_ytd')} AS prev_contributions_ytd,
+               {fen('special_deduction_ytd')} AS prev_special_deduction_ytd,
+               {fen('iit_ytd')} AS prev_iit_ytd, months_employed_ytd AS prev_months_employed_ytd
+        FROM payslips WHERE month >= '{year_start}' AND month < '{month.label}'
+        QUALIFY row_number() OVER (PARTITION BY employee_id ORDER BY month DESC) = 1),
+    prior AS (
+        SELECT employee_id, count(*) AS prior_year_months, sum({fen('gross_pay')}) AS prior_year_gross
+        FROM payslips WHERE month BETWEEN '{last_year}-01' AND '{last_year}-12' GROUP BY employee_id),
+    first_full AS (
+        SELECT employee_id, arg_min({fen('gross_pay')}, month) AS first_full_month_gross
+        FROM payslips WHERE month >= '{year_start}' AND month < '{month.label}'
+              AND paid_days_employed = paid_days_in_month
+        GROUP BY employee_id)
+    SELECT employee_id, l.* EXCLUDE (employee_id), p.* EXCLUDE (employee_id), f.* EXCLUDE (employee_id)
+    FROM latest l FULL JOIN prior p USING (employee_id) FULL JOIN first_full f USING (employee_id)"""
+
+
+def context_sql(month: Month, payslips_exist: bool, employee_id: str | None = None) -> str:
+    """The SELECT that gives every column of CONTEXT_COLUMNS for the people paid in the month."""
+    only = f" AND employee_id = '{employee_id.replace(chr(39), chr(39) * 2)}'" if employee_id else ""
+    fund_select = ", ".join(f"pr.{f}_{part}" for f in FUNDS
+                            for part in ("employer_rate", "employee_rate", "base_floor", "base_ceiling", "row"))
+    national_select = ", ".join(f"pn.{name}, pn.{name}_row" for name in NATIONAL_PARAMETERS)
+    zero = lambda col: f"coalesce(h.{col}, 0) AS {col}"  # noqa: E731
+    return f"""
+    WITH roster AS ({_active_roster_sql(month)}{only}),
+    history AS ({history_sql(month, payslips_exist)})
+    SELECT
+        e.employee_id, '{month.label}' AS month, DATE '{month.start}' AS month_start,
+        e.region_code, e.unit, e.category, e.level, e.post, po.risk_class, po.row_no AS posts_row,
+        e.hire_date, e.leave_date, coalesce(e.service_start, e.hire_date) AS service_start,
+        {_to_int('e.special_deduction', 'fen')} AS special_deduction,
+        {_to_int('e.contribution_base', 'fen')} AS declared_base,
+        coalesce({_to_int('a.unpaid_leave_days', 'centi')}, 0) AS unpaid_leave_days,
+        coalesce({_to_int('a.overtime_workday_hours', 'centi')}, 0) AS overtime_workday_hours,
+        coalesce({_to_int('a.overtime_restday_hours', 'centi')}, 0) AS overtime_restday_hours,
+        coalesce({_to_int('a.overtime_holiday_hours', 'centi')}, 0) AS overtime_holiday_hours,
+        coalesce(a.night_shifts, 0) AS night_shifts,
+        coalesce({_to_int('a.bonus', 'fen')}, 0) AS bonus,
+        coalesce({_to_int('a.deduction', 'fen')}, 0) AS deduction,
+        month_end.paid_cum AS paid_days_in_month,
+        last_day.paid_cum - first_day.paid_cum + first_day.paid AS paid_days_employed,
+        {_to_int('ps.base_pay', 'fen')} AS base_pay_full, ps.row_no AS pay_scale_row,
+        pr.minimum_wage, pr.minimum_wage_row,
+        ag.seniority_rate_per_year, ag.allowances_full, ag.high_risk_allowance_full, ag.night_shift_rate,
+        ag.allowances_rows, acc.accident_premium_monthly, acc.accident_insurance_rows,
+        {fund_select},
+        pr.housing_fund_employer_rate, pr.housing_fund_employee_rate, pr.housing_fund_base_floor,
+        pr.housing_fund_base_ceiling, pr.housing_fund_row,
+        {national_select},
+        {zero('prev_income_ytd')}, {zero('prev_contributions_ytd')}, {zero('prev_special_deduction_ytd')},
+        {zero('prev_iit_ytd')}, {zero('prev_months_employed_ytd')}, {zero('prior_year_months')},
+        h.prior_year_gross, h.first_full_month_gross
+    FROM roster e
+    JOIN policy_posts po ON po.post = e.post
+    LEFT JOIN attendance a ON a.employee_id = e.employee_id AND a.month = '{month.label}'
+    JOIN calendar_days month_end ON month_end.day = DATE '{month.end}'
+    JOIN calendar_days first_day ON first_day.day = greatest(e.hire_date, DATE '{month.start}')
+    JOIN calendar_days last_day ON last_day.day = least(coalesce(e.leave_date, DATE '{month.end}'), DATE '{month.end}')
+    JOIN resolved_pay_scale ps ON ps.for_region = e.region_code AND ps.category = e.category AND ps.level = e.level
+    JOIN params_region pr ON pr.region_code = e.region_code
+    JOIN params_allowance_groups ag ON ag.region_code = e.region_code AND ag.category = e.category
+         AND ag.risk_class = po.risk_class
+    JOIN params_accident_groups acc ON acc.region_code = e.region_code AND acc.risk_class = po.risk_class
+    CROSS JOIN params_national pn
+    LEFT JOIN history h ON h.employee_id = e.employee_id"""

@@ -1,0 +1,120 @@
+"""Compile the rules into one DuckDB query: a chain of CTE stages, each adding the columns whose
+inputs are already there. The same query runs the whole roster or, filtered, traces one person.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ..rules import LOOKUPS, RULES
+from .context import CONTEXT_BY_NAME, CONTEXT_COLUMNS, Month, context_sql
+from .rule import Lookup, Rule
+
+IDENTIFIER = re.compile(r"\b[a-z_][a-z0-9_]*\b(?!\s*\()")   # names, not function calls
+
+
+@dataclass(frozen=True)
+class Stage:
+    rules: tuple[Rule, ...]
+    lookup: Lookup | None = None
+
+
+def _referenced_columns(sql: str, known: set[str]) -> set[str]:
+    return {token for token in IDENTIFIER.findall(sql) if token in known}
+
+
+@lru_cache(maxsize=1)
+def compile_stages() -> tuple[Stage, ...]:
+    """Order rules into stages by their inputs; fail loudly on an unknown or undeclared input."""
+    all_rules = list(RULES) + [rule for lookup in LOOKUPS for rule in lookup.columns]
+    known = set(CONTEXT_BY_NAME) | {rule.name for rule in all_rules}
+    names = [rule.name for rule in all_rules]
+    if len(names) != len(set(names)) or set(names) & set(CONTEXT_BY_NAME):
+        raise RuntimeError("two rules or a rule and a context column share a name")
+    for rule in all_rules:
+        unknown = set(rule.inputs) - known
+        undeclared = _referenced_columns(rule.sql, known) - set(rule.inputs) - {rule.name}
+        if unknown or undeclared:
+            raise RuntimeError(f"rule {rule.name}: unknown inputs {sorted(unknown)}, "
+                               f"inputs used but not in its formula {sorted(undeclared)}")
+
+    available = set(CONTEXT_BY_NAME)
+    pending: list[Rule | Lookup] = list(RULES) + list(LOOKUPS)
+    stages: list[Stage] = []
+    while pending:
+        def ready(item):
+            if isinstance(item, Lookup):
+                needs = {i for rule in item.columns for i in rule.inputs}
+                return needs <= available
+            return set(item.inputs) <= available
+        lookups = [item for item in pending if isinstance(item, Lookup) and ready(item)]
+        if lookups:
+            lookup = lookups[0]
+            stages.append(Stage(lookup.columns, lookup))
+            produced = {rule.name for rule in lookup.columns}
+            pending.remove(lookup)
+        else:
+            batch = tuple(item for item in pending if isinstance(item, Rule) and ready(item))
+            if not batch:
+                raise RuntimeError(f"rules with inputs nothing provides: {[getattr(p, 'name') for p in pending]}")
+            stages.append(Stage(batch))
+            produced = {rule.name for rule in batch}
+            pending = [item for item in pending if item not in batch]
+        available |= produced
+    return tuple(stages)
+
+
+def all_rules() -> dict[str, Rule]:
+    return {rule.name: rule for stage in compile_stages() for rule in stage.rules}
+
+
+def pipeline_sql(month: Month, payslips_exist: bool, employee_id: str | None = None) -> str:
+    """WITH s0 AS (context), s1 AS (SELECT *, rule AS name … FROM s0), … ; the caller selects."""
+    parts = [f"s0 AS ({context_sql(month, payslips_exist, employee_id)})"]
+    for index, stage in enumerate(compile_stages(), start=1):
+        columns = ",\n       ".join(f"{rule.sql} AS {rule.name}" for rule in stage.rules)
+        if stage.lookup:
+            body = f"SELECT s.*, {columns} FROM s{index - 1} s {stage.lookup.join_sql}"
+        else:
+            body = f"SELECT *, {columns} FROM s{index - 1}"
+        parts.append(f"s{index} AS ({body})")
+    return "WITH " + ",\n".join(parts)
+
+
+def final_stage() -> str:
+    return f"s{len(compile_stages())}"
+
+
+# ---- what the payslips table stores: every context and rule column but the row lists ----------
+
+SQL_TYPES = {"fen": "DECIMAL(18,2)", "centi": "DECIMAL(10,2)", "ppm": "DECIMAL(18,6)", "int": "BIGINT",
+             "bool": "BOOLEAN", "text": "VARCHAR", "date": "DATE"}
+EXTRA_COLUMNS = {"tables_digest": "VARCHAR", "run_id": "VARCHAR"}
+
+
+def stored_columns() -> dict[str, str]:
+    """column -> unit for every column the payslips table keeps, in table order."""
+    columns = {c.name: c.unit for c in CONTEXT_COLUMNS if c.unit != "rows"}
+    columns.update({rule.name: rule.unit for rule in all_rules().values()})
+    return columns
+
+
+def payslips_ddl() -> str:
+    body = ",\n    ".join(f"{name} {SQL_TYPES[unit]}" for name, unit in stored_columns().items())
+    extra = ",\n    ".join(f"{name} {sql_type}" for name, sql_type in EXTRA_COLUMNS.items())
+    return (f"CREATE TABLE IF NOT EXISTS payslips (\n    {body},\n    {extra},\n"
+            f"    PRIMARY KEY (employee_id, month))")
+
+
+def _to_stored(name: str, unit: str) -> str:
+    # exact: integer × 0.01 (or 0.000001) in DECIMAL arithmetic, never a float division
+    if unit in ("fen", "centi"):
+        return f"CAST(CAST({name} AS DECIMAL(18,0)) * CAST(0.01 AS DECIMAL(3,2)) AS {SQL_TYPES[unit]}) AS {name}"
+    if unit == "ppm":
+        return f"CAST(CAST({name} AS DECIMAL(18,0)) * CAST(0.000001 AS DECIMAL(7,6)) AS DECIMAL(18,6)) AS {name}"
+    return name
+
+
+def stored_select() -> str:
+    return ", ".join(_to_stored(name, unit) for name, unit in stored_columns().items())

@@ -1,0 +1,111 @@
+"""Run months: build the parameters, check them, compute everyone at once, replace the month's
+payslips in one transaction. Months run in order because the income tax reads the year to date.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Callable
+
+import duckdb
+
+from ..calendar import calendar_frame
+from ..db import one_row, scalar, table_exists, transaction
+from ..errors import PayrollError
+from ..money import ROUND_DIV_MACRO
+from ..policy import Policy
+from .context import Month, check_month_parameters, install_month_parameters
+from .pipeline import final_stage, payslips_ddl, pipeline_sql, stored_select
+
+
+@dataclass(frozen=True)
+class MonthResult:
+    month: str
+    people: int
+    gross_pay: str
+    net_pay: str
+    employer_cost: str
+
+    def __str__(self) -> str:
+        return (f"{self.month}: {self.people:,} payslips, gross {self.gross_pay}, net {self.net_pay}, "
+                f"employer cost {self.employer_cost}")
+
+
+def months_between(first: str, last: str | None) -> list[Month]:
+    start, end = Month.parse(first), Month.parse(last or first)
+    if end.start < start.start:
+        raise PayrollError(f"--through {end.label} is before --month {start.label}")
+    months = [start]
+    while months[-1].label != end.label:
+        months.append(months[-1].next())
+    return months
+
+
+def prepare_connection(con: duckdb.DuckDBPyConnection, policy: Policy, years: list[int]) -> None:
+    """Install the macro, the policy tables and the calendar of the years a run touches."""
+    con.execute(ROUND_DIV_MACRO)
+    policy.install(con)
+    calendar = calendar_frame(sorted(set(years)))     # refuses a year without an official calendar
+    con.register("_calendar_frame", calendar)
+    con.execute("CREATE OR REPLACE TEMP TABLE calendar_days AS "
+                "SELECT CAST(day AS DATE) AS day, kind, paid, paid_cum FROM _calendar_frame")
+    con.unregister("_calendar_frame")
+    con.execute(payslips_ddl())
+    _record_policy_snapshot(con, policy)
+
+
+def _record_policy_snapshot(con: duckdb.DuckDBPyConnection, policy: Policy) -> None:
+    con.execute("CREATE TABLE IF NOT EXISTS policy_snapshots (tables_digest VARCHAR, table_name VARCHAR, "
+                "row_no INTEGER, row_json VARCHAR, PRIMARY KEY (tables_digest, table_name, row_no))")
+    known = scalar(con, "SELECT count(*) FROM policy_snapshots WHERE tables_digest = ?", [policy.digest])
+    if not known:
+        con.register("_snapshot", policy.snapshot_rows())
+        con.execute("INSERT INTO policy_snapshots SELECT * FROM _snapshot")
+        con.unregister("_snapshot")
+
+
+def _check_order(con: duckdb.DuckDBPyConnection, months: list[Month]) -> None:
+    if not table_exists(con, "payslips"):
+        return
+    first, last = months[0], months[-1]
+    later = scalar(con, "SELECT max(month) FROM payslips WHERE month > ?", [last.label])
+    if later:
+        raise PayrollError(f"payslips for {later} already exist: a re-run of {first.label} would leave the "
+                           f"year-to-date tax of later months stale; run `payroll run --month {first.label} "
+                           f"--through {later}`")
+    earlier = scalar(con, "SELECT max(month) FROM payslips WHERE month < ?", [first.label])
+    if earlier and earlier != first.previous().label:
+        raise PayrollError(f"{first.previous().label} has not been run (the last month run before "
+                           f"{first.label} is {earlier}); months run in order: start from "
+                           f"{Month.parse(earlier).next().label}")
+
+
+def run_month(con: duckdb.DuckDBPyConnection, month: Month, policy: Policy, run_id: str) -> MonthResult:
+    install_month_parameters(con, month)
+    check_month_parameters(con, month)
+    payslips_exist = scalar(con, "SELECT count(*) > 0 FROM payslips WHERE month < ?", [month.label])
+    query = (f"{pipeline_sql(month, payslips_exist)}\n"
+             f"SELECT {stored_select()}, '{policy.digest}' AS tables_digest, '{run_id}' AS run_id "
+             f"FROM {final_stage()}")
+    with transaction(con):
+        con.execute("DELETE FROM payslips WHERE month = ?", [month.label])
+        con.execute(f"INSERT INTO payslips BY NAME {query}")
+    people, gross, net, cost = one_row(
+        con, "SELECT count(*), coalesce(sum(gross_pay), 0), coalesce(sum(net_pay), 0), "
+        "coalesce(sum(employer_cost), 0) FROM payslips WHERE month = ?", [month.label])
+    return MonthResult(month.label, people, f"{gross:,.2f}", f"{net:,.2f}", f"{cost:,.2f}")
+
+
+def run_months(con: duckdb.DuckDBPyConnection, policy: Policy, first: str, last: str | None = None,
+               progress: Callable[[MonthResult], None] | None = None) -> list[MonthResult]:
+    months = months_between(first, last)
+    prepare_connection(con, policy, [m.year for m in months])
+    _check_order(con, months)
+    run_id = uuid.uuid4().hex[:12]
+    results = []
+    for month in months:
+        result = run_month(con, month, policy, run_id)
+        results.append(result)
+        if progress:
+            progress(result)
+    return results

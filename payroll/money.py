@@ -1,0 +1,34 @@
+"""Money: integer fen inside, half-up rounding in one place.
+
+Half-up here means half away from zero, the same as decimal.ROUND_HALF_UP. The SQL macro
+`round_div(n, d)` divides two integers and rounds the exact quotient that way; every line item in
+the engine is rounded through it exactly once.
+"""
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+FEN = Decimal("0.01")
+
+# numerator and denominator as HUGEINT so products of fen, rates and hours never overflow
+ROUND_DIV_MACRO = """
+CREATE OR REPLACE MACRO round_div(n, d) AS
+    CAST(sign(CAST(n AS HUGEINT)) * ((2 * abs(CAST(n AS HUGEINT)) + CAST(d AS HUGEINT)) // (2 * CAST(d AS HUGEINT))) AS BIGINT)
+"""
+
+
+def round_fen(amount: Decimal | int | str) -> Decimal:
+    """Round a yuan amount half-up to the fen."""
+    return Decimal(amount).quantize(FEN, rounding=ROUND_HALF_UP)
+
+
+def yuan_to_fen(amount: Decimal | int | str) -> int:
+    value = Decimal(amount)
+    fen = value * 100
+    if fen != fen.to_integral_value():
+        raise ValueError(f"{amount} has more than two decimal places")
+    return int(fen)
+
+
+def fen_to_yuan(fen: int) -> Decimal:
+    return (Decimal(fen) / 100).quantize(FEN)

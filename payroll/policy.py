@@ -1,0 +1,298 @@
+"""Policy tables: read `tables/` (or `--tables DIR`), validate every cell, install them in DuckDB.
+
+Each file becomes a temporary table `policy_<name>` with the file's columns plus `row_no` (the line
+in the file, header = line 1), so every figure the engine uses can be traced back to a row with its
+`effective_from` and `source`. Numbers are kept exact: rates as DECIMAL(18,6), money as
+DECIMAL(18,2); a cell with more places than that is an error, not a silent rounding.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from .errors import CellProblem, InputError, PolicyError
+
+SHIPPED_TABLES = Path(__file__).resolve().parent.parent / "tables"
+NATION = "000000"
+FUNDS = ("pension", "medical", "unemployment", "injury", "maternity")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str                  # code | text | date | money | rate | int | enum | bool
+    required: bool = True
+    choices: tuple[str, ...] = ()
+
+    @property
+    def sql_type(self) -> str:
+        return {
+            "money": "DECIMAL(18,2)", "rate": "DECIMAL(18,6)", "int": "INTEGER",
+            "date": "DATE", "bool": "BOOLEAN",
+        }.get(self.kind, "VARCHAR")
+
+
+def _cols(*specs: Column) -> tuple[Column, ...]:
+    return specs + (Column("source", "text"),)
+
+
+SCOPE = ("all", "duty", "civilian", "high_risk")
+
+TABLES: dict[str, tuple[Column, ...]] = {
+    "regions": _cols(Column("region_code", "code"), Column("name", "text"),
+                     Column("parent_code", "code", required=False)),
+    "average_wage": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                          Column("monthly_average_wage", "money"), Column("basis", "text")),
+    "minimum_wage": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                          Column("monthly_minimum_wage", "money")),
+    "social_insurance": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                              Column("fund", "enum", choices=FUNDS),
+                              Column("employer_rate", "rate"), Column("employee_rate", "rate"),
+                              Column("base_floor", "money"), Column("base_ceiling", "money")),
+    "housing_fund": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                          Column("employer_rate", "rate"), Column("employee_rate", "rate"),
+                          Column("base_floor", "money"), Column("base_ceiling", "money")),
+    "pay_scale": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                       Column("category", "enum", choices=("duty", "civilian")),
+                       Column("level", "int"), Column("base_pay", "money")),
+    "allowances": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                        Column("item", "code"), Column("applies_to", "enum", choices=SCOPE),
+                        Column("amount", "money"),
+                        Column("per", "enum", choices=("month", "service_year", "night_shift"))),
+    "posts": _cols(Column("post", "code"), Column("name", "text"),
+                   Column("category", "enum", choices=("duty", "civilian", "all")),
+                   Column("risk_class", "enum", choices=("normal", "high"))),
+    "accident_insurance": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                                Column("cover", "code"),
+                                Column("applies_to", "enum", choices=("all", "high_risk")),
+                                Column("annual_premium", "money"),
+                                Column("sum_insured", "money", required=False)),
+    "pay_floor": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                       Column("rule", "enum", choices=("average_not_below_average_wage", "none")),
+                       Column("ratio", "rate", required=False)),
+    "iit_brackets": _cols(Column("effective_from", "date"), Column("threshold", "money"),
+                          Column("rate", "rate"), Column("quick_deduction", "money")),
+    "national_parameters": _cols(Column("name", "code"), Column("effective_from", "date"),
+                                 Column("value", "rate")),
+    "national_statistics": _cols(Column("year", "int"),
+                                 Column("urban_disposable_income_per_capita", "money"),
+                                 Column("disposable_income_per_capita", "money", required=False)),
+    "injury_grades": _cols(Column("disability_grade", "int"), Column("one_off_months", "rate"),
+                           Column("allowance_rate", "rate"),
+                           Column("allowance_payer", "text", required=False)),
+}
+
+# Rows that must not share a key: (table, key columns). Two rows with the same key would make
+# "the row in force" ambiguous.
+UNIQUE_KEYS = {
+    "regions": ("region_code",),
+    "average_wage": ("region_code", "effective_from"),
+    "minimum_wage": ("region_code", "effective_from"),
+    "social_insurance": ("region_code", "effective_from", "fund"),
+    "housing_fund": ("region_code", "effective_from"),
+    "pay_scale": ("region_code", "effective_from", "category", "level"),
+    "allowances": ("region_code", "effective_from", "item"),
+    "posts": ("post",),
+    "accident_insurance": ("region_code", "effective_from", "cover"),
+    "pay_floor": ("region_code", "effective_from"),
+    "iit_brackets": ("effective_from", "threshold"),
+    "national_parameters": ("name", "effective_from"),
+    "national_statistics": ("year",),
+    "injury_grades": ("disability_grade",),
+}
+
+PLACES = {"money": 2, "rate": 6}
+
+
+def resolve_tables_dir(tables: str | os.PathLike | None) -> Path:
+    return Path(tables or os.environ.get("PAYROLL_TABLES") or SHIPPED_TABLES)
+
+
+def _parse_cell(col: Column, raw: str, file: str, row: int, problems: list[CellProblem]):
+    text = raw.strip()
+    if text == "":
+        if col.required:
+            problems.append(CellProblem(file, row, col.name, "is empty"))
+        return None
+    try:
+        if col.kind in ("money", "rate"):
+            value = Decimal(text)
+            if not value.is_finite():
+                raise InvalidOperation
+            if -value.as_tuple().exponent > PLACES[col.kind]:
+                problems.append(CellProblem(file, row, col.name,
+                                            f"{text!r} has more than {PLACES[col.kind]} decimal places"))
+                return None
+            if value < 0:
+                problems.append(CellProblem(file, row, col.name, f"{text!r} is negative"))
+                return None
+            return value
+        if col.kind == "int":
+            return int(text)
+        if col.kind == "date":
+            return date.fromisoformat(text)
+        if col.kind == "enum" and text not in col.choices:
+            problems.append(CellProblem(file, row, col.name,
+                                        f"{text!r} is not one of {', '.join(col.choices)}"))
+            return None
+    except (ValueError, InvalidOperation):
+        expected = {"money": "an amount in yuan", "rate": "a decimal number", "int": "a whole number",
+                    "date": "a date YYYY-MM-DD"}[col.kind]
+        problems.append(CellProblem(file, row, col.name, f"{text!r} is not {expected}"))
+        return None
+    return text
+
+
+def _read_table(path: Path, columns: tuple[Column, ...], problems: list[CellProblem]) -> pd.DataFrame:
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    missing = [c.name for c in columns if c.name not in raw.columns]
+    for name in missing:
+        problems.append(CellProblem(path.name, 1, name, "column is missing from the header"))
+    if missing:
+        return pd.DataFrame()
+    records = []
+    for index, values in enumerate(raw.to_dict("records")):
+        line = index + 2
+        record = {"row_no": line}
+        for col in columns:
+            record[col.name] = _parse_cell(col, values[col.name], path.name, line, problems)
+        records.append(record)
+    frame = pd.DataFrame.from_records(records, columns=["row_no"] + [c.name for c in columns])
+    key = UNIQUE_KEYS[path.stem]
+    dupes = frame[frame.duplicated(list(key), keep="first") & frame[list(key)].notna().all(axis=1)]
+    for _, dup in dupes.iterrows():
+        problems.append(CellProblem(path.name, int(dup.row_no), ",".join(key),
+                                    "repeats the key of an earlier row"))
+    return frame
+
+
+@dataclass
+class Policy:
+    """The validated policy tables of one directory."""
+
+    directory: Path
+    frames: dict[str, pd.DataFrame]
+    digest: str
+    chain: pd.DataFrame = field(default_factory=pd.DataFrame)   # region_code, ancestor_code, depth
+
+    def region_codes(self) -> set[str]:
+        return set(self.frames["regions"].region_code)
+
+    def posts(self) -> pd.DataFrame:
+        return self.frames["posts"]
+
+    def levels(self, region_code: str, category: str) -> set[int]:
+        """Levels on the pay scale for this region (through its chain) and category, any date."""
+        ancestors = set(self.chain[self.chain.region_code == region_code].ancestor_code)
+        scale = self.frames["pay_scale"]
+        rows = scale[scale.region_code.isin(ancestors) & (scale.category == category)]
+        return set(int(v) for v in rows.level)
+
+    def install(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Create the temporary tables policy_<name> and region_chain in this connection."""
+        for name, frame in self.frames.items():
+            columns = TABLES[name]
+            con.register("_policy_frame", frame)
+            select = ", ".join(["CAST(row_no AS INTEGER) AS row_no"] +
+                               [f"CAST({c.name} AS {c.sql_type}) AS {c.name}" for c in columns])
+            con.execute(f"CREATE OR REPLACE TEMP TABLE policy_{name} AS SELECT {select} FROM _policy_frame")
+            con.unregister("_policy_frame")
+        con.register("_chain_frame", self.chain)
+        con.execute("CREATE OR REPLACE TEMP TABLE region_chain AS "
+                    "SELECT region_code, ancestor_code, CAST(depth AS INTEGER) AS depth FROM _chain_frame")
+        con.unregister("_chain_frame")
+
+    def snapshot_rows(self) -> pd.DataFrame:
+        """Every row as JSON, for the persistent policy_snapshots table (explain reads it later)."""
+        rows = []
+        for name, frame in self.frames.items():
+            for record in frame.to_dict("records"):
+                rows.append({"tables_digest": self.digest, "table_name": name,
+                             "row_no": int(record["row_no"]),
+                             "row_json": json.dumps({k: _jsonable(v) for k, v in record.items()
+                                                     if k != "row_no"}, ensure_ascii=False)})
+        return pd.DataFrame(rows)
+
+
+def _jsonable(value):
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if isinstance(value, (Decimal, date)):
+        return str(value)
+    return value
+
+
+def _region_chain(regions: pd.DataFrame, file: str, problems: list[CellProblem]) -> pd.DataFrame:
+    parent = {code: (None if pd.isna(up) else up) for code, up in zip(regions.region_code, regions.parent_code)}
+    line = dict(zip(regions.region_code, regions.row_no))
+    rows = []
+    for code in parent:
+        seen, current, depth = [], code, 0
+        while current:
+            if current in seen:
+                problems.append(CellProblem(file, int(line[code]), "parent_code", "regions form a cycle"))
+                break
+            if current not in parent:
+                problems.append(CellProblem(file, int(line[code]), "parent_code",
+                                            f"parent {current!r} is not a region in the file"))
+                break
+            seen.append(current)
+            rows.append((code, current, depth))
+            current, depth = parent[current], depth + 1
+    return pd.DataFrame(rows, columns=["region_code", "ancestor_code", "depth"])
+
+
+def _digest(directory: Path) -> str:
+    sha = hashlib.sha256()
+    for path in sorted(directory.glob("*.csv")):
+        sha.update(path.name.encode())
+        sha.update(path.read_bytes())
+    return sha.hexdigest()[:16]
+
+
+def load_policy(tables: str | os.PathLike | None = None) -> Policy:
+    """Read and validate every policy table; raise InputError listing every bad cell."""
+    directory = resolve_tables_dir(tables)
+    if not directory.is_dir():
+        raise PolicyError(f"policy tables directory {directory} does not exist")
+    problems: list[CellProblem] = []
+    frames = {}
+    for name, columns in TABLES.items():
+        path = directory / f"{name}.csv"
+        if not path.exists():
+            problems.append(CellProblem(str(path), None, None, "file is missing"))
+            continue
+        frames[name] = _read_table(path, columns, problems)
+    if problems:
+        raise InputError(problems)
+    chain = _region_chain(frames["regions"], "regions.csv", problems)
+    _check_references(frames, problems)
+    if problems:
+        raise InputError(problems)
+    return Policy(directory, frames, _digest(directory), chain)
+
+
+def _check_references(frames: dict[str, pd.DataFrame], problems: list[CellProblem]) -> None:
+    known = set(frames["regions"].region_code)
+    for name, frame in frames.items():
+        if "region_code" in frame.columns and name != "regions":
+            for _, row in frame[~frame.region_code.isin(known)].iterrows():
+                problems.append(CellProblem(f"{name}.csv", int(row.row_no), "region_code",
+                                            f"{row.region_code!r} is not in regions.csv"))
+    si = frames["social_insurance"]
+    for _, row in si[si.fund.isin(["injury", "maternity"]) & (si.employee_rate != 0)].iterrows():
+        problems.append(CellProblem("social_insurance.csv", int(row.row_no), "employee_rate",
+                                    f"{row.fund} has no employee share (社会保险法 arts. 33, 53); must be 0"))
+    for name in ("social_insurance", "housing_fund"):
+        frame = frames[name]
+        for _, row in frame[frame.base_floor > frame.base_ceiling].iterrows():
+            problems.append(CellProblem(f"{name}.csv", int(row.row_no), "base_floor",
+                                        "floor is above the ceiling"))

@@ -1,0 +1,77 @@
+"""Pay for normal hours: grade pay, seniority, allowances, high-risk allowance, night shifts, bonus.
+
+Pay by grade level (层级) referenced to the local average wage: 内蒙古条例 art. 24, 杭州规定 art. 21,
+鄂尔多斯指导意见 三(四)1, 云南条例 arts. 28, 33, 南通实施办法 arts. 7, 11. The amounts are the
+pay_scale and allowances tables.
+"""
+from ..engine.rule import Rule
+
+GRADE_BASIS = ("内蒙古条例 art. 24; 杭州规定 art. 21; 鄂尔多斯指导意见 三(四)1; 云南条例 arts. 28, 33; "
+               "南通实施办法 arts. 7, 11 (pay by grade level)")
+ALLOWANCE_BASIS = "allowances table; 云南条例 art. 33 (danger and labour intensity weigh in pay)"
+
+
+def allowance_groups_sql(resolved_allowances: str) -> str:
+    """Sum the allowance rows in force per region, category and risk class.
+
+    A row applies to everyone (`all`), to its category, or (`high_risk`) to high-risk posts
+    (内蒙古条例 art. 25; 云南条例 art. 33). Every combination gets a row, zero when nothing applies.
+    """
+    return f"""
+    SELECT g.region_code, g.category, g.risk_class,
+        coalesce(sum(a.amount_fen) FILTER (a.per = 'service_year'), 0) AS seniority_rate_per_year,
+        coalesce(sum(a.amount_fen) FILTER (a.per = 'month' AND a.applies_to <> 'high_risk'), 0) AS allowances_full,
+        coalesce(sum(a.amount_fen) FILTER (a.per = 'month' AND a.applies_to = 'high_risk'), 0) AS high_risk_allowance_full,
+        coalesce(sum(a.amount_fen) FILTER (a.per = 'night_shift'), 0) AS night_shift_rate,
+        coalesce(list(a.row_no ORDER BY a.row_no) FILTER (a.row_no IS NOT NULL), []) AS allowances_rows
+    FROM (SELECT DISTINCT region_code FROM region_chain) r
+    CROSS JOIN (VALUES ('duty'), ('civilian')) c(category)
+    CROSS JOIN (VALUES ('normal'), ('high')) k(risk_class)
+    CROSS JOIN LATERAL (SELECT r.region_code, c.category, k.risk_class) g
+    LEFT JOIN {resolved_allowances} a
+        ON a.region_code = g.region_code
+       AND (a.applies_to = 'all' OR a.applies_to = g.category
+            OR (a.applies_to = 'high_risk' AND g.risk_class = 'high'))
+    GROUP BY ALL
+    """
+
+
+def _prorated(name: str, full: str, zh: str, en: str, basis: str, reads: tuple[str, ...]) -> Rule:
+    return Rule(
+        name=name, sql=f"round_div({full} * proration_numerator, proration_denominator)",
+        label_zh=zh, label_en=en,
+        formula=f"{{{full}}} × {{proration_numerator}} ÷ {{proration_denominator}}",
+        basis=basis, reads=reads,
+    )
+
+
+RULES = [
+    Rule(
+        name="seniority_pay_full", sql="seniority_rate_per_year * service_years",
+        label_zh="工龄工资（整月）", label_en="Seniority pay, full month",
+        formula="{seniority_rate_per_year} × {service_years}",
+        basis=ALLOWANCE_BASIS + " (per = service_year)", reads=("allowances_rows",),
+    ),
+    _prorated("base_pay", "base_pay_full", "层级工资", "Base pay", GRADE_BASIS, ("pay_scale_row",)),
+    _prorated("allowances", "allowances_full", "津贴补贴", "Allowances", ALLOWANCE_BASIS, ("allowances_rows",)),
+    _prorated("high_risk_allowance", "high_risk_allowance_full", "高危岗位津贴", "High-risk allowance",
+              ALLOWANCE_BASIS + "; 内蒙古条例 art. 25 (high-risk posts)", ("allowances_rows", "posts_row")),
+    Rule(
+        name="night_shift_pay", sql="night_shift_rate * night_shifts",
+        label_zh="夜班费", label_en="Night-shift pay",
+        formula="{night_shift_rate} × {night_shifts}",
+        basis=ALLOWANCE_BASIS + " (per = night_shift)", reads=("allowances_rows",),
+    ),
+    Rule(
+        name="gross_pay",
+        sql="base_pay + seniority_pay + allowances + high_risk_allowance + night_shift_pay"
+            " + overtime_pay + floor_topup + bonus",
+        label_zh="应发工资", label_en="Gross pay",
+        formula="{base_pay} + {seniority_pay} + {allowances} + {high_risk_allowance} + {night_shift_pay}"
+                " + {overtime_pay} + {floor_topup} + {bonus}",
+        basis="SPEC identity: gross_pay = sum of the pay components",
+    ),
+]
+# seniority_pay is prorated like the other monthly amounts; it needs seniority_pay_full first
+RULES.insert(1, _prorated("seniority_pay", "seniority_pay_full", "工龄工资", "Seniority pay",
+                          ALLOWANCE_BASIS + " (per = service_year)", ("allowances_rows",)))

@@ -1,0 +1,39 @@
+"""Proration for part months and unpaid leave, and completed years of service.
+
+劳社部发〔2008〕3号: 21.75 paid days a month, day wage = monthly wage ÷ 21.75; statutory holidays
+are paid. SPEC: a month partly employed pays monthly amounts × paid days employed ÷ paid days in
+the month; unpaid leave deducts monthly amounts ÷ 21.75 per day. The factor is kept as an exact
+fraction (numerator / denominator) so every prorated line is rounded once.
+"""
+from ..engine.rule import Rule
+
+BASIS = "劳社部发〔2008〕3号 (21.75 paid days a month); SPEC proration rule"
+
+RULES = [
+    Rule(
+        name="proration_numerator",
+        # F = E/P − L/D over the common denominator P × D; L is in hundredths of a day, D in ppm
+        sql="greatest(0, paid_days_employed * pay_days_per_month"
+            " - unpaid_leave_days * 10000 * paid_days_in_month)",
+        label_zh="折算系数分子", label_en="Proration numerator",
+        formula="max(0, {paid_days_employed} × {pay_days_per_month} − {unpaid_leave_days} × {paid_days_in_month})",
+        basis=BASIS, unit="int",
+    ),
+    Rule(
+        name="proration_denominator",
+        sql="paid_days_in_month * pay_days_per_month",
+        label_zh="折算系数分母", label_en="Proration denominator",
+        formula="{paid_days_in_month} × {pay_days_per_month}",
+        basis=BASIS, unit="int",
+    ),
+    Rule(
+        name="service_years",
+        # completed years from service_start to the first day of the month
+        sql="greatest(0, year(month_start) - year(service_start)"
+            " - CASE WHEN month(month_start) * 100 + day(month_start)"
+            " < month(service_start) * 100 + day(service_start) THEN 1 ELSE 0 END)",
+        label_zh="工龄（年）", label_en="Completed years of service",
+        formula="completed years from {service_start} to {month_start}",
+        basis="SPEC: service_start (工龄起算日期), default hire_date", unit="int",
+    ),
+]

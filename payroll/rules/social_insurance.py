@@ -1,0 +1,65 @@
+"""The five social insurances: base, clamped base per fund, employee and employer contributions.
+
+社会保险法 arts. 12 (pension), 23 (medical), 33 (injury), 44 (unemployment), 53 (maternity);
+内蒙古条例 art. 25, 杭州规定 art. 22, 云南条例 art. 34, 南通实施办法 art. 13 oblige the police to
+insure 辅警. The base is the declared one or derived (SPEC), clamped to the floor and ceiling in
+force (60–300 % of the provincial average wage, set by the provincial notices in the table).
+"""
+from ..engine.rule import Rule
+from ..policy import FUNDS
+
+BASIS = "社会保险法 arts. 12, 23, 33, 44, 53; 内蒙古条例 art. 25; 杭州规定 art. 22; 云南条例 art. 34; 南通实施办法 art. 13"
+FUND_ZH = {"pension": "养老", "medical": "医疗", "unemployment": "失业", "injury": "工伤", "maternity": "生育"}
+EMPLOYEE_FUNDS = ("pension", "medical", "unemployment")   # injury and maternity: employer only
+
+CONTRIBUTION_WAGE = Rule(
+    name="contribution_wage",
+    sql="CASE contribution_base_source"
+        " WHEN 'declared' THEN declared_base"
+        " WHEN 'previous_year' THEN round_div(prior_year_gross, prior_year_months)"
+        " WHEN 'first_full_month' THEN coalesce(first_full_month_gross, gross_pay)"
+        " ELSE base_pay_full + seniority_pay_full + allowances_full + high_risk_allowance_full END",
+    label_zh="缴费工资", label_en="Contribution wage",
+    formula="by {contribution_base_source}: declared {declared_base}; previous year {prior_year_gross} ÷ "
+            "{prior_year_months}; first full month {first_full_month_gross} (else this month {gross_pay}); "
+            "else the contract month {base_pay_full} + {seniority_pay_full} + {allowances_full} + "
+            "{high_risk_allowance_full}",
+    basis="SPEC contribution-base rule; 社会保险法 art. 12",
+)
+
+BASE_SOURCE = Rule(
+    name="contribution_base_source",
+    sql="CASE WHEN declared_base IS NOT NULL THEN 'declared'"
+        " WHEN prior_year_months > 0 THEN 'previous_year'"
+        " WHEN first_full_month_gross IS NOT NULL OR paid_days_employed = paid_days_in_month"
+        " THEN 'first_full_month' ELSE 'contract_month' END",
+    label_zh="缴费基数来源", label_en="Where the contribution base comes from",
+    formula="declared {declared_base}, else previous-year payslips {prior_year_months}, else the first "
+            "whole month ({first_full_month_gross}; this month: {paid_days_employed} of {paid_days_in_month} "
+            "paid days), else the contract month",
+    basis="SPEC contribution-base rule", unit="text",
+)
+
+
+def _fund_rules(fund: str) -> list[Rule]:
+    zh = FUND_ZH[fund]
+    rules = [Rule(
+        name=f"{fund}_base",
+        sql=f"least(greatest(contribution_wage, {fund}_base_floor), {fund}_base_ceiling)",
+        label_zh=f"{zh}保险缴费基数", label_en=f"{fund.capitalize()} contribution base",
+        formula=f"min(max({{contribution_wage}}, {{{fund}_base_floor}}), {{{fund}_base_ceiling}})",
+        basis=BASIS, reads=(f"{fund}_row",),
+    )]
+    sides = (("employer", "单位"), ("employee", "个人")) if fund in EMPLOYEE_FUNDS else (("employer", "单位"),)
+    for side, side_zh in sides:
+        rules.append(Rule(
+            name=f"{fund}_{side}",
+            sql=f"round_div({fund}_base * {fund}_{side}_rate, 1000000)",
+            label_zh=f"{side_zh}{zh}保险", label_en=f"{fund.capitalize()} ({side})",
+            formula=f"{{{fund}_base}} × {{{fund}_{side}_rate}}",
+            basis=BASIS, reads=(f"{fund}_row",),
+        ))
+    return rules
+
+
+RULES = [BASE_SOURCE, CONTRIBUTION_WAGE] + [rule for fund in FUNDS for rule in _fund_rules(fund)]

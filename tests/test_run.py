@@ -1,0 +1,114 @@
+"""The monthly run as a whole: order of months, re-runs, the floor report, and the CLI contract."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from payroll.db import connect, scalar, table_exists
+from payroll.engine.run import run_months
+from payroll.errors import PayrollError
+from payroll.policy import load_policy
+
+ROSTER = [
+    # employee_id, name, region, unit, category, level, post, hire, leave, special_deduction, base
+    ("H1", "包一", "150100", "新城分局", "duty", 6, "PATROL", "2018-05-01", None, 1000, None),
+    ("O1", "乌二", "150600", "东胜分局", "civilian", 5, "TECH", "2021-09-10", None, 0, None),
+    ("Z1", "钱三", "330100", "上城分局", "duty", 4, "TRAFFIC", "2015-01-01", None, 3000, 9000),
+    ("K1", "段四", "530100", "五华分局", "duty", 7, "COMMUNITY", "2025-01-13", None, 0, None),
+    ("N1", "顾五", "320600", "崇川分局", "duty", 7, "PATROL", "2019-03-01", "2025-02-20", 0, None),
+]
+
+
+@pytest.fixture()
+def con():
+    connection = connect(":memory:")
+    for row in ROSTER:
+        connection.execute(
+            "INSERT INTO employees (employee_id, name, region_code, unit, category, level, post, hire_date, "
+            "leave_date, special_deduction, contribution_base) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", list(row))
+    return connection
+
+
+@pytest.fixture(scope="module")
+def policy():
+    return load_policy()
+
+
+def test_months_run_in_order(con, policy):
+    run_months(con, policy, "2025-01")
+    with pytest.raises(PayrollError, match="2025-02 has not been run"):
+        run_months(con, policy, "2025-03")
+    run_months(con, policy, "2025-02", "2025-03")
+    with pytest.raises(PayrollError, match="payslips for 2025-03 already exist"):
+        run_months(con, policy, "2025-02")
+
+
+def test_a_rerun_replaces_the_month(con, policy):
+    run_months(con, policy, "2025-01", "2025-02")
+    before = con.execute("SELECT employee_id, net_pay, run_id FROM payslips WHERE month = '2025-02' "
+                         "ORDER BY 1").fetchall()
+    run_months(con, policy, "2025-02")
+    after = con.execute("SELECT employee_id, net_pay, run_id FROM payslips WHERE month = '2025-02' "
+                        "ORDER BY 1").fetchall()
+    assert [r[:2] for r in before] == [r[:2] for r in after]
+    assert before[0][2] != after[0][2]
+    assert scalar(con, "SELECT count(*) FROM payslips") == 5 + 5   # all five are paid in both months
+
+
+def test_who_is_paid_follows_hire_and_leave_dates(con, policy):
+    run_months(con, policy, "2025-01", "2025-03")
+    paid = con.execute("SELECT month, list(employee_id ORDER BY employee_id) FROM payslips "
+                       "GROUP BY month ORDER BY month").fetchall()
+    assert paid == [("2025-01", ["H1", "K1", "N1", "O1", "Z1"]),
+                    ("2025-02", ["H1", "K1", "N1", "O1", "Z1"]),
+                    ("2025-03", ["H1", "K1", "O1", "Z1"])]
+
+
+def test_identities_hold_on_every_row(con, policy):
+    run_months(con, policy, "2025-01", "2025-12")
+    broken = scalar(con, """
+        SELECT count(*) FROM payslips WHERE
+          gross_pay <> base_pay + seniority_pay + allowances + high_risk_allowance + night_shift_pay
+                       + overtime_pay + floor_topup + bonus
+          OR net_pay <> gross_pay - pension_employee - medical_employee - unemployment_employee
+                        - housing_fund_employee - iit - deduction
+          OR employer_cost <> gross_pay + pension_employer + medical_employer + unemployment_employer
+                        + injury_employer + maternity_employer + housing_fund_employer
+                        + accident_insurance_employer""")
+    assert broken == 0
+
+
+def test_a_year_without_an_official_calendar_is_refused(con, policy):
+    with pytest.raises(PayrollError, match="calendar for 2027 is not known"):
+        run_months(con, policy, "2027-01")
+    assert not table_exists(con, "payslips")
+
+
+def _cli(*args, cwd):
+    env = {**os.environ, "PAYROLL_DB": "", "PAYROLL_TABLES": ""}
+    return subprocess.run([sys.executable, "-m", "payroll.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_cli_run_prints_months_and_the_floor_check(tmp_path, con):
+    db = tmp_path / "city.duckdb"
+    file_con = connect(str(db))
+    file_con.execute("INSERT INTO employees SELECT * FROM (SELECT * FROM employees LIMIT 0)")
+    for row in ROSTER:
+        file_con.execute(
+            "INSERT INTO employees (employee_id, name, region_code, unit, category, level, post, hire_date, "
+            "leave_date, special_deduction, contribution_base) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", list(row))
+    file_con.close()
+    result = _cli("run", "--db", str(db), "--month", "2025-01", "--through", "2025-02", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "2025-02: 5 payslips" in result.stdout + result.stderr
+    assert "320600" in result.stdout and ("达标" in result.stdout)
+
+
+def test_cli_bad_month_exits_2(tmp_path):
+    result = _cli("run", "--db", str(tmp_path / "x.duckdb"), "--month", "2025-13", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "'2025-13' is not a month YYYY-MM" in result.stderr
