@@ -69,6 +69,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "housing_fund_employer": ("单位住房公积金", "Housing fund (employer)"),
     "accident_insurance_employer": ("意外伤害保险", "Accident insurance"),
     "employer_cost": ("单位总成本", "Employer cost"),
+    "headcount": ("人数", "Headcount"),
 }
 
 

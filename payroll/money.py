@@ -10,10 +10,11 @@ from decimal import ROUND_HALF_UP, Decimal
 
 FEN = Decimal("0.01")
 
-# numerator and denominator as HUGEINT so products of fen, rates and hours never overflow
+# n ≥ 0 and d > 0 always: amounts, rates and days are never negative (the loaders refuse negative
+# figures, proration is clamped at 0). BIGINT holds fen × ppm × days (below 9.2e18); overtime,
+# which multiplies hours and two ppm figures too, casts to HUGEINT before calling it.
 ROUND_DIV_MACRO = """
-CREATE OR REPLACE MACRO round_div(n, d) AS
-    CAST(sign(CAST(n AS HUGEINT)) * ((2 * abs(CAST(n AS HUGEINT)) + CAST(d AS HUGEINT)) // (2 * CAST(d AS HUGEINT))) AS BIGINT)
+CREATE OR REPLACE MACRO round_div(n, d) AS CAST((2 * n + d) // (2 * d) AS BIGINT)
 """
 
 

@@ -23,6 +23,7 @@ from .errors import CellProblem, InputError, PolicyError
 SHIPPED_TABLES = Path(__file__).resolve().parent.parent / "tables"
 NATION = "000000"
 FUNDS = ("pension", "medical", "unemployment", "injury", "maternity")
+FUND_ZH = {"pension": "养老", "medical": "医疗", "unemployment": "失业", "injury": "工伤", "maternity": "生育"}
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import duckdb
 
 from ..db import scalar
 from ..errors import PolicyError
-from ..policy import FUNDS
+from ..policy import FUND_ZH, FUNDS
 from ..rules import accident_insurance, pay
 from .rule import ContextColumn
 
@@ -61,14 +61,14 @@ def _c(name, unit, zh, en, source, reads=()):
 
 
 def _fund_columns(fund: str) -> list[ContextColumn]:
-    columns = [
-        _c(f"{fund}_employer_rate", "ppm", f"单位{fund}费率", f"{fund} employer rate", "social_insurance", [f"{fund}_row"]),
-        _c(f"{fund}_employee_rate", "ppm", f"个人{fund}费率", f"{fund} employee rate", "social_insurance", [f"{fund}_row"]),
-        _c(f"{fund}_base_floor", "fen", f"{fund}缴费基数下限", f"{fund} base floor", "social_insurance", [f"{fund}_row"]),
-        _c(f"{fund}_base_ceiling", "fen", f"{fund}缴费基数上限", f"{fund} base ceiling", "social_insurance", [f"{fund}_row"]),
-        _c(f"{fund}_row", "int", "社保表行", f"social_insurance row for {fund}", "social_insurance"),
+    zh, reads = FUND_ZH[fund], [f"{fund}_row"]
+    return [
+        _c(f"{fund}_employer_rate", "ppm", f"单位{zh}费率", f"{fund} employer rate", "social_insurance", reads),
+        _c(f"{fund}_employee_rate", "ppm", f"个人{zh}费率", f"{fund} employee rate", "social_insurance", reads),
+        _c(f"{fund}_base_floor", "fen", f"{zh}缴费基数下限", f"{fund} base floor", "social_insurance", reads),
+        _c(f"{fund}_base_ceiling", "fen", f"{zh}缴费基数上限", f"{fund} base ceiling", "social_insurance", reads),
+        _c(f"{fund}_row", "int", f"{zh}保险表行", f"social_insurance row for {fund}", "social_insurance"),
     ]
-    return columns
 
 
 CONTEXT_COLUMNS: list[ContextColumn] = [
@@ -117,6 +117,10 @@ CONTEXT_COLUMNS: list[ContextColumn] = [
       for name, unit in NATIONAL_PARAMETERS.items()],
     *[_c(f"{name}_row", "int", "全国参数表行", f"national_parameters row {name}", "national_parameters")
       for name in NATIONAL_PARAMETERS],
+    _c("iit_thresholds", "rows", "预扣率表级距", "Bracket thresholds", "iit_brackets", ["iit_brackets_rows"]),
+    _c("iit_rates", "rows", "预扣率", "Bracket rates", "iit_brackets", ["iit_brackets_rows"]),
+    _c("iit_quick_deductions", "rows", "速算扣除数", "Quick deductions", "iit_brackets", ["iit_brackets_rows"]),
+    _c("iit_brackets_rows", "rows", "税率表行", "iit_brackets rows", "iit_brackets"),
     _c("prev_income_ytd", "fen", "上月累计收入", "Income YTD before this month", "payslips"),
     _c("prev_contributions_ytd", "fen", "上月累计专项扣除", "Contributions YTD before", "payslips"),
     _c("prev_special_deduction_ytd", "fen", "上月累计专项附加扣除", "Special deductions YTD before", "payslips"),
@@ -194,8 +198,10 @@ def install_month_parameters(con: duckdb.DuckDBPyConnection, month: Month) -> No
             SELECT * FROM policy_national_parameters WHERE effective_from <= DATE '{month.start}'
             QUALIFY row_number() OVER (PARTITION BY name ORDER BY effective_from DESC) = 1)""")
     temp("iit_brackets_in_force", f"""
-        SELECT {_to_int('threshold', 'fen')} AS threshold_fen, {_to_int('rate', 'ppm')} AS rate_ppm,
-               {_to_int('quick_deduction', 'fen')} AS quick_deduction_fen, row_no
+        SELECT list({_to_int('threshold', 'fen')} ORDER BY threshold) AS iit_thresholds,
+               list({_to_int('rate', 'ppm')} ORDER BY threshold) AS iit_rates,
+               list({_to_int('quick_deduction', 'fen')} ORDER BY threshold) AS iit_quick_deductions,
+               list(row_no ORDER BY threshold) AS iit_brackets_rows
         FROM policy_iit_brackets
         WHERE effective_from = (SELECT max(effective_from) FROM policy_iit_brackets
                                 WHERE effective_from <= DATE '{month.start}')""")
@@ -233,7 +239,7 @@ def check_month_parameters(con: duckdb.DuckDBPyConnection, month: Month) -> None
     for name in NATIONAL_PARAMETERS:
         if national.empty or national[name].isna().all():
             missing.append(f"national_parameters: no {name} in force in {month.label}")
-    if not scalar(con, "SELECT count(*) FROM iit_brackets_in_force WHERE threshold_fen = 0"):
+    if not scalar(con, "SELECT count(*) FROM iit_brackets_in_force WHERE iit_thresholds[1] = 0"):
         missing.append(f"iit_brackets: no table with a bracket from 0 in force in {month.label}")
     if missing:
         shown = "\n  ".join(missing[:30])
@@ -303,6 +309,7 @@ def context_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
         pr.housing_fund_employer_rate, pr.housing_fund_employee_rate, pr.housing_fund_base_floor,
         pr.housing_fund_base_ceiling, pr.housing_fund_row,
         {national_select},
+        ib.iit_thresholds, ib.iit_rates, ib.iit_quick_deductions, ib.iit_brackets_rows,
         {zero('prev_income_ytd')}, {zero('prev_contributions_ytd')}, {zero('prev_special_deduction_ytd')},
         {zero('prev_iit_ytd')}, {zero('prev_months_employed_ytd')}, {zero('prior_year_months')},
         h.prior_year_gross, h.first_full_month_gross
@@ -318,4 +325,5 @@ def context_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
          AND ag.risk_class = po.risk_class
     JOIN params_accident_groups acc ON acc.region_code = e.region_code AND acc.risk_class = po.risk_class
     CROSS JOIN params_national pn
+    CROSS JOIN iit_brackets_in_force ib
     LEFT JOIN history h ON h.employee_id = e.employee_id"""

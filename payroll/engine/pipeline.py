@@ -7,9 +7,9 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..rules import LOOKUPS, RULES
+from ..rules import RULES
 from .context import CONTEXT_BY_NAME, CONTEXT_COLUMNS, Month, context_sql
-from .rule import Lookup, Rule
+from .rule import Rule
 
 IDENTIFIER = re.compile(r"\b[a-z_][a-z0-9_]*\b(?!\s*\()")   # names, not function calls
 
@@ -17,7 +17,6 @@ IDENTIFIER = re.compile(r"\b[a-z_][a-z0-9_]*\b(?!\s*\()")   # names, not functio
 @dataclass(frozen=True)
 class Stage:
     rules: tuple[Rule, ...]
-    lookup: Lookup | None = None
 
 
 def _referenced_columns(sql: str, known: set[str]) -> set[str]:
@@ -27,7 +26,7 @@ def _referenced_columns(sql: str, known: set[str]) -> set[str]:
 @lru_cache(maxsize=1)
 def compile_stages() -> tuple[Stage, ...]:
     """Order rules into stages by their inputs; fail loudly on an unknown or undeclared input."""
-    all_rules = list(RULES) + [rule for lookup in LOOKUPS for rule in lookup.columns]
+    all_rules = list(RULES)
     known = set(CONTEXT_BY_NAME) | {rule.name for rule in all_rules}
     names = [rule.name for rule in all_rules]
     if len(names) != len(set(names)) or set(names) & set(CONTEXT_BY_NAME):
@@ -40,28 +39,15 @@ def compile_stages() -> tuple[Stage, ...]:
                                f"inputs used but not in its formula {sorted(undeclared)}")
 
     available = set(CONTEXT_BY_NAME)
-    pending: list[Rule | Lookup] = list(RULES) + list(LOOKUPS)
+    pending = list(RULES)
     stages: list[Stage] = []
     while pending:
-        def ready(item):
-            if isinstance(item, Lookup):
-                needs = {i for rule in item.columns for i in rule.inputs}
-                return needs <= available
-            return set(item.inputs) <= available
-        lookups = [item for item in pending if isinstance(item, Lookup) and ready(item)]
-        if lookups:
-            lookup = lookups[0]
-            stages.append(Stage(lookup.columns, lookup))
-            produced = {rule.name for rule in lookup.columns}
-            pending.remove(lookup)
-        else:
-            batch = tuple(item for item in pending if isinstance(item, Rule) and ready(item))
-            if not batch:
-                raise RuntimeError(f"rules with inputs nothing provides: {[getattr(p, 'name') for p in pending]}")
-            stages.append(Stage(batch))
-            produced = {rule.name for rule in batch}
-            pending = [item for item in pending if item not in batch]
-        available |= produced
+        batch = tuple(rule for rule in pending if set(rule.inputs) <= available)
+        if not batch:
+            raise RuntimeError(f"rules with inputs nothing provides: {[rule.name for rule in pending]}")
+        stages.append(Stage(batch))
+        available |= {rule.name for rule in batch}
+        pending = [rule for rule in pending if rule not in batch]
     return tuple(stages)
 
 
@@ -74,11 +60,7 @@ def pipeline_sql(month: Month, payslips_exist: bool, employee_id: str | None = N
     parts = [f"s0 AS ({context_sql(month, payslips_exist, employee_id)})"]
     for index, stage in enumerate(compile_stages(), start=1):
         columns = ",\n       ".join(f"{rule.sql} AS {rule.name}" for rule in stage.rules)
-        if stage.lookup:
-            body = f"SELECT s.*, {columns} FROM s{index - 1} s {stage.lookup.join_sql}"
-        else:
-            body = f"SELECT *, {columns} FROM s{index - 1}"
-        parts.append(f"s{index} AS ({body})")
+        parts.append(f"s{index} AS (SELECT *, {columns} FROM s{index - 1})")
     return "WITH " + ",\n".join(parts)
 
 
@@ -103,8 +85,9 @@ def stored_columns() -> dict[str, str]:
 def payslips_ddl() -> str:
     body = ",\n    ".join(f"{name} {SQL_TYPES[unit]}" for name, unit in stored_columns().items())
     extra = ",\n    ".join(f"{name} {sql_type}" for name, sql_type in EXTRA_COLUMNS.items())
-    return (f"CREATE TABLE IF NOT EXISTS payslips (\n    {body},\n    {extra},\n"
-            f"    PRIMARY KEY (employee_id, month))")
+    # no primary key: a month is replaced whole in one transaction, and an index on millions of
+    # rows would cost more than the whole computation
+    return f"CREATE TABLE IF NOT EXISTS payslips (\n    {body},\n    {extra})"
 
 
 def _to_stored(name: str, unit: str) -> str:

@@ -35,15 +35,6 @@ class Rule:
 
 
 @dataclass(frozen=True)
-class Lookup:
-    """A stage that joins a small table to every row (e.g. the tax bracket for an income)."""
-
-    name: str
-    join_sql: str                     # e.g. "ASOF LEFT JOIN t b ON s.x >= b.threshold"
-    columns: tuple[Rule, ...]         # each rule's sql may use the alias of the joined table
-
-
-@dataclass(frozen=True)
 class ContextColumn:
     """A column the engine provides before any rule runs: inputs, calendar, table values, history."""
 

@@ -4,7 +4,6 @@ from . import (accident_insurance, floors, housing_fund, income_tax, net, overti
 
 RULES = (
     proration.RULES + pay.RULES + overtime.RULES + floors.RULES + social_insurance.RULES
-    + housing_fund.RULES + accident_insurance.RULES + income_tax.RULES + income_tax.AFTER_BRACKET
+    + housing_fund.RULES + accident_insurance.RULES + income_tax.RULES + income_tax.BRACKET_RULES + income_tax.AFTER_BRACKET
     + net.RULES
 )
-LOOKUPS = (income_tax.BRACKET,)

@@ -6,7 +6,7 @@ cumulative special additional deductions; tax this month = taxable × rate − q
 already withheld, never below 0. 公告2020年第19号: a person withheld on by us in every month of last
 year with at most 60,000 yuan gets the full 60,000 deduction from January.
 """
-from ..engine.rule import Lookup, Rule
+from ..engine.rule import Rule
 
 BASIS = "国家税务总局公告2018年第61号 art. 6; 个人所得税法 art. 6"
 NO19_BASIS = "国家税务总局公告2020年第19号"
@@ -49,21 +49,22 @@ RULES = [
          basis=BASIS),
 ]
 
-# the bracket whose threshold is the largest not above the taxable income (预扣率表一)
-BRACKET = Lookup(
-    name="iit_bracket",
-    join_sql="ASOF LEFT JOIN iit_brackets_in_force b ON s.taxable_income_ytd >= b.threshold_fen",
-    columns=(
-        Rule(name="iit_rate", sql="coalesce(b.rate_ppm, 0)", label_zh="预扣率", label_en="Withholding rate",
-             formula="bracket of {taxable_income_ytd}", basis=BASIS + " (预扣率表一)", unit="ppm",
-             reads=("iit_brackets_row",)),
-        Rule(name="iit_quick_deduction", sql="coalesce(b.quick_deduction_fen, 0)",
-             label_zh="速算扣除数", label_en="Quick deduction", formula="bracket of {taxable_income_ytd}",
-             basis=BASIS + " (预扣率表一)", reads=("iit_brackets_row",)),
-        Rule(name="iit_brackets_row", sql="b.row_no", label_zh="税率表行", label_en="Tax table row",
-             formula="bracket of {taxable_income_ytd}", basis=BASIS, unit="int"),
-    ),
-)
+# the bracket whose threshold is the largest not above the taxable income (预扣率表一); the table in
+# force comes as lists ordered by threshold, so the lookup is one list filter per row, no join
+BRACKET_RULES = [
+    Rule(name="iit_bracket",
+         sql="list_count(list_filter(iit_thresholds, lambda threshold: threshold <= taxable_income_ytd))",
+         label_zh="预扣率表档次", label_en="Tax bracket",
+         formula="brackets of {iit_thresholds} at or below {taxable_income_ytd}",
+         basis=BASIS + " (预扣率表一)", unit="int"),
+    Rule(name="iit_rate", sql="iit_rates[iit_bracket]", label_zh="预扣率", label_en="Withholding rate",
+         formula="rate of bracket {iit_bracket} in {iit_rates}", basis=BASIS + " (预扣率表一)", unit="ppm",
+         reads=("iit_brackets_rows",)),
+    Rule(name="iit_quick_deduction", sql="iit_quick_deductions[iit_bracket]",
+         label_zh="速算扣除数", label_en="Quick deduction",
+         formula="quick deduction of bracket {iit_bracket} in {iit_quick_deductions}",
+         basis=BASIS + " (预扣率表一)", reads=("iit_brackets_rows",)),
+]
 
 AFTER_BRACKET = [
     Rule(name="iit_due_ytd",

@@ -6,10 +6,9 @@ insure 辅警. The base is the declared one or derived (SPEC), clamped to the fl
 force (60–300 % of the provincial average wage, set by the provincial notices in the table).
 """
 from ..engine.rule import Rule
-from ..policy import FUNDS
+from ..policy import FUND_ZH, FUNDS
 
 BASIS = "社会保险法 arts. 12, 23, 33, 44, 53; 内蒙古条例 art. 25; 杭州规定 art. 22; 云南条例 art. 34; 南通实施办法 art. 13"
-FUND_ZH = {"pension": "养老", "medical": "医疗", "unemployment": "失业", "injury": "工伤", "maternity": "生育"}
 EMPLOYEE_FUNDS = ("pension", "medical", "unemployment")   # injury and maternity: employer only
 
 CONTRIBUTION_WAGE = Rule(

@@ -1,0 +1,146 @@
+"""One person's month, line by line: the same compiled query as the run, filtered to one person,
+keeping every intermediate column, with the formula filled in, the legal basis and every policy
+row it read (value, effective_from, source). Explain prints this; it never re-implements a rule.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+
+import duckdb
+
+from ..errors import PayrollError
+from ..policy import FUNDS, Policy
+from .context import CONTEXT_BY_NAME, NATIONAL_PARAMETERS, Month, install_month_parameters
+from .pipeline import all_rules, final_stage, pipeline_sql
+from .rule import Rule
+
+# which policy table a *_row / *_rows column points into
+ROW_TABLES = {
+    "pay_scale_row": "pay_scale", "minimum_wage_row": "minimum_wage", "allowances_rows": "allowances",
+    "accident_insurance_rows": "accident_insurance", "housing_fund_row": "housing_fund",
+    "posts_row": "posts", "iit_brackets_rows": "iit_brackets",
+    **{f"{fund}_row": "social_insurance" for fund in FUNDS},
+    **{f"{name}_row": "national_parameters" for name in NATIONAL_PARAMETERS},
+}
+
+
+@dataclass(frozen=True)
+class PolicyRow:
+    table: str
+    row_no: int
+    values: dict
+    effective_from: str | None
+    source: str
+
+    def describe(self) -> str:
+        shown = ", ".join(f"{k}={v}" for k, v in self.values.items()
+                          if k not in ("source", "effective_from") and v is not None)
+        since = f" from {self.effective_from}" if self.effective_from else ""
+        return f"{self.table}.csv line {self.row_no}{since}: {shown} — {self.source}"
+
+
+@dataclass(frozen=True)
+class TraceLine:
+    name: str
+    label_zh: str
+    label_en: str
+    unit: str
+    raw: object                       # as the engine holds it (fen, ppm, hundredths …)
+    shown: str                        # for people: yuan, days, rates
+    formula: str                      # with the numbers put in ("" for inputs)
+    basis: str
+    rows: tuple[PolicyRow, ...] = field(default=())
+
+    @property
+    def yuan(self) -> Decimal | None:
+        return Decimal(self.raw) / 100 if self.unit == "fen" and self.raw is not None else None
+
+
+def show(value, unit: str) -> str:
+    if value is None:
+        return "—"
+    if unit == "fen":
+        return f"{Decimal(value) / 100:,.2f}"
+    if unit == "centi":
+        return f"{Decimal(value) / 100:g}"
+    if unit == "ppm":
+        return f"{Decimal(value) / 1_000_000:g}"
+    if unit == "bool":
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _fill(rule: Rule, values: dict, units: dict) -> str:
+    return re.sub(r"{(\w+)}", lambda m: show(values.get(m.group(1)), units.get(m.group(1), "int")), rule.formula)
+
+
+class PolicyRows:
+    """Policy rows by table and row number, from the snapshot the payslip was computed with."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, policy: Policy, digest: str | None = None):
+        self.rows: dict[tuple[str, int], PolicyRow] = {}
+        if digest and digest != policy.digest:
+            records = con.execute("SELECT table_name, row_no, row_json FROM policy_snapshots "
+                                  "WHERE tables_digest = ?", [digest]).fetchall()
+            for table, row_no, row_json in records:
+                self._add(table, row_no, json.loads(row_json))
+        else:
+            for table, frame in policy.frames.items():
+                for record in frame.to_dict("records"):
+                    self._add(table, int(record.pop("row_no")), record)
+
+    def _add(self, table: str, row_no: int, values: dict) -> None:
+        values = {k: (None if v != v else v) for k, v in values.items()}   # NaN → None
+        since = values.get("effective_from")
+        self.rows[(table, row_no)] = PolicyRow(table, row_no, values, str(since) if since else None,
+                                               str(values.get("source", "")))
+
+    def read(self, column: str, value) -> tuple[PolicyRow, ...]:
+        table = ROW_TABLES.get(column)
+        if table is None or value is None:
+            return ()
+        numbers = value if isinstance(value, (list, tuple)) else [value]
+        return tuple(self.rows[(table, int(n))] for n in numbers if (table, int(n)) in self.rows)
+
+
+def trace_person(con: duckdb.DuckDBPyConnection, policy: Policy, employee_id: str, month_label: str,
+                 ) -> list[TraceLine]:
+    """Every context and rule column of one person's month. The connection must be prepared
+    (engine.run.prepare_connection) for the month's year."""
+    month = Month.parse(month_label)
+    install_month_parameters(con, month)
+    payslips_exist = bool(con.execute("SELECT count(*) FROM payslips WHERE month < ?",
+                                      [month.label]).fetchall()[0][0])
+    cursor = con.execute(f"{pipeline_sql(month, payslips_exist, employee_id)}\nSELECT * FROM {final_stage()}")
+    names = [d[0] for d in cursor.description]
+    found = cursor.fetchall()
+    if not found:
+        raise PayrollError(f"{employee_id} is not paid in {month.label} (not employed that month, or unknown)")
+    values = dict(zip(names, found[0]))
+    rules = all_rules()
+    units = {**{c.name: c.unit for c in CONTEXT_BY_NAME.values()}, **{r.name: r.unit for r in rules.values()}}
+    stored = con.execute("SELECT tables_digest FROM payslips WHERE employee_id = ? AND month = ?",
+                         [employee_id, month.label]).fetchall()
+    rows = PolicyRows(con, policy, stored[0][0] if stored else None)
+
+    lines = []
+    for column in CONTEXT_BY_NAME.values():
+        read = tuple(r for c in column.reads for r in rows.read(c, values.get(c)))
+        lines.append(TraceLine(column.name, column.label_zh, column.label_en, column.unit,
+                               values.get(column.name), show(values.get(column.name), column.unit),
+                               "", f"input: {column.source}", read))
+    for rule in rules.values():
+        read = tuple(r for c in rule.reads for r in rows.read(c, values.get(c)))
+        lines.append(TraceLine(rule.name, rule.label_zh, rule.label_en, rule.unit, values.get(rule.name),
+                               show(values.get(rule.name), rule.unit), _fill(rule, values, units),
+                               rule.basis, read))
+    return lines
+
+
+def proration_factor(lines: list[TraceLine]) -> Fraction:
+    by_name = {line.name: line.raw for line in lines}
+    return Fraction(by_name["proration_numerator"], by_name["proration_denominator"])

@@ -1,0 +1,246 @@
+"""Read an input file (CSV or XLSX) into a frame of text cells with the SPEC column names.
+
+Every cell comes back as stripped text, exactly what a CSV would hold: XLSX numbers and dates are
+turned back into text (1234.5 -> "1234.5", 3.0 -> "3", a date -> "YYYY-MM-DD"), so validation
+sees one representation whatever the file type. Headers may be the SPEC names or the Chinese
+aliases in HEADER_ALIASES, in any case and spacing; unknown columns are ignored.
+"""
+from __future__ import annotations
+
+import codecs
+import io
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from ..errors import CellProblem, InputError
+
+# SPEC column name -> Chinese (and other) headers accepted for it. The first alias of each is
+# the one the SPEC gives in brackets.
+HEADER_ALIASES: dict[str, tuple[str, ...]] = {
+    # employees
+    "employee_id": ("工号", "员工编号", "人员编号"),
+    "name": ("姓名",),
+    "id_number": ("身份证号", "身份证号码", "公民身份号码"),
+    "region_code": ("地区代码", "行政区划代码"),
+    "unit": ("单位", "部门"),
+    "category": ("类别", "辅警类别"),
+    "level": ("层级", "等级"),
+    "post": ("岗位", "岗位代码"),
+    "hire_date": ("入职日期",),
+    "leave_date": ("离职日期",),
+    "service_start": ("工龄起算日期",),
+    "special_deduction": ("专项附加扣除",),
+    "contribution_base": ("缴费基数",),
+    # attendance
+    "month": ("月份",),
+    "unpaid_leave_days": ("事假天数", "无薪假天数"),
+    "overtime_workday_hours": ("工作日加班小时", "工作日加班时数"),
+    "overtime_restday_hours": ("休息日加班小时", "休息日加班时数"),
+    "overtime_holiday_hours": ("节假日加班小时", "节假日加班时数", "法定节假日加班小时"),
+    "night_shifts": ("夜班次数",),
+    "bonus": ("奖金",),
+    "deduction": ("扣款", "其他扣款"),
+}
+
+# values accepted in the category column (compared case-insensitively) -> SPEC value
+CATEGORY_VALUE_ALIASES: dict[str, str] = {
+    "duty": "duty", "勤务": "duty", "勤务辅警": "duty",
+    "civilian": "civilian", "文职": "civilian", "文职辅警": "civilian",
+}
+
+XLSX_MAGIC = b"PK\x03\x04"
+OLD_XLS_MAGIC = b"\xd0\xcf\x11\xe0"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The columns of one kind of input file."""
+    kind: str                            # "employees" | "attendance"
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+    month_columns: tuple[str, ...] = ()  # XLSX dates on the 1st become "YYYY-MM" here
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.required + self.optional
+
+
+@dataclass
+class RawTable:
+    """An input file as text: SPEC-named columns, one row per data row of the file."""
+    file: str                       # the name used in messages
+    frame: pd.DataFrame             # text cells, stripped; missing optional columns are ""
+    row_numbers: pd.Series          # spreadsheet row of each frame row (header = 1)
+    headers: dict[str, str]         # SPEC name -> the header as written in the file
+    notes: list[str] = field(default_factory=list)
+
+    def header_of(self, column: str) -> str:
+        return self.headers.get(column, column)
+
+
+def normalise_header(text: str) -> str:
+    """Header text compared without case, width or spacing: ' Employee ID ' -> 'employee_id'."""
+    folded = unicodedata.normalize("NFKC", str(text)).strip().casefold()
+    return re.sub(r"[\s\-]+", "_", folded)
+
+
+def _header_lookup(columns: Iterable[str]) -> dict[str, str]:
+    lookup = {}
+    for column in columns:
+        for alias in (column, *HEADER_ALIASES.get(column, ())):
+            lookup[normalise_header(alias)] = column
+    return lookup
+
+
+def read_table(path: Path, layout: Layout) -> RawTable:
+    """Read a CSV or XLSX file; raise InputError naming the file for a file that cannot be used."""
+    path = Path(path)
+    file = path.name
+    if not path.is_file():
+        raise InputError([CellProblem(str(path), None, None, "file does not exist")])
+    content = path.read_bytes()
+    notes: list[str] = []
+    if content.startswith(XLSX_MAGIC):
+        cells = _xlsx_cells(path, layout)
+    elif content.startswith(OLD_XLS_MAGIC):
+        raise InputError([CellProblem(file, None, None,
+                                      "is an old .xls workbook: save it as .xlsx or CSV (UTF-8)")])
+    else:
+        cells = _csv_cells(content, file, notes)
+    return _to_raw_table(cells, layout, file, notes)
+
+
+# ---------------------------------------------------------------- CSV
+
+
+def _csv_cells(content: bytes, file: str, notes: list[str]) -> pd.DataFrame:
+    text = _decode(content, file, notes)
+    if not text.strip():
+        raise InputError([CellProblem(file, None, None, "is empty: no header row")])
+    try:
+        return pd.read_csv(io.StringIO(text), header=None, dtype=str, na_filter=False,
+                           skip_blank_lines=False)
+    except pd.errors.ParserError as error:
+        raise InputError([_parser_problem(file, str(error))]) from None
+
+
+def _decode(content: bytes, file: str, notes: list[str]) -> str:
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = content.decode("gb18030")
+    except UnicodeDecodeError:
+        raise InputError([CellProblem(file, None, None, "is neither UTF-8 nor GB18030 text")]) from None
+    notes.append(f"{file} is not UTF-8: read it as GB18030")
+    return text
+
+
+def _parser_problem(file: str, message: str) -> CellProblem:
+    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
+    if found:
+        expected, line, seen = (int(g) for g in found.groups())
+        return CellProblem(file, line, None, f"has {seen} cells but the header has {expected}")
+    return CellProblem(file, None, None, f"is not a readable CSV file ({message.strip()})")
+
+
+# ---------------------------------------------------------------- XLSX
+
+
+def _xlsx_cells(path: Path, layout: Layout) -> pd.DataFrame:
+    try:
+        raw = pd.read_excel(path, engine="calamine", sheet_name=0, header=None, dtype=object)
+    except Exception as error:  # a damaged workbook: calamine raises its own error types
+        raise InputError([CellProblem(path.name, None, None, f"is not a readable XLSX workbook ({error})")]) from None
+    if raw.empty:
+        raise InputError([CellProblem(path.name, None, None, "is empty: no header row")])
+    header = [cell_text(v) for v in raw.iloc[0]]
+    month_positions = {i for i, h in enumerate(header)
+                       if _header_lookup(layout.month_columns).get(normalise_header(h))}
+    text = pd.DataFrame({i: _column_text(raw[c], as_month=i in month_positions)
+                         for i, c in enumerate(raw.columns)})
+    return text
+
+
+def _column_text(values: pd.Series, as_month: bool = False) -> pd.Series:
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        return values.fillna("").astype(str)
+    convert = month_text if as_month else cell_text
+    return values.map(convert).astype(str)
+
+
+def cell_text(value) -> str:
+    """A spreadsheet cell as the text a CSV export would hold."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return np.format_float_positional(float(value), trim="-")
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    return str(value)
+
+
+def month_text(value) -> str:
+    """Excel turns a typed 2025-01 into the date 2025-01-01: give the month back."""
+    if isinstance(value, (datetime, date)) and value.day == 1:
+        return f"{value.year:04d}-{value.month:02d}"
+    return cell_text(value)
+
+
+# ---------------------------------------------------------------- header and rows
+
+
+def _to_raw_table(cells: pd.DataFrame, layout: Layout, file: str, notes: list[str]) -> RawTable:
+    cells = cells.fillna("").astype(str)
+    header = [str(h).strip() for h in cells.iloc[0]]
+    body = cells.iloc[1:].reset_index(drop=True)
+    positions = _map_header(header, layout, file)
+    row_numbers = pd.Series(np.arange(2, len(body) + 2), index=body.index)
+    body = body.apply(lambda column: column.str.strip())
+    filled = (body != "").any(axis=1)
+    body, row_numbers = body[filled], row_numbers[filled]
+    if body.empty:
+        raise InputError([CellProblem(file, None, None, "has a header but no data rows")])
+    frame = pd.DataFrame({column: body[positions[column]] if column in positions else ""
+                          for column in layout.columns}, index=body.index)
+    headers = {column: header[positions[column]] for column in positions}
+    return RawTable(file, frame.astype(str), row_numbers, headers, notes)
+
+
+def _map_header(header: list[str], layout: Layout, file: str) -> dict[str, int]:
+    """SPEC column -> position in the file; raise for missing required or repeated columns."""
+    lookup = _header_lookup(layout.columns)
+    positions: dict[str, int] = {}
+    problems: list[CellProblem] = []
+    for position, text in enumerate(header):
+        column = lookup.get(normalise_header(text)) if text else None
+        if column is None:
+            continue                                  # unknown extra column: ignored
+        if column in positions:
+            first = header[positions[column]]
+            problems.append(CellProblem(file, 1, text, f"repeats column {first!r} ({column})"))
+            continue
+        positions[column] = position
+    for column in layout.required:
+        if column not in positions:
+            accepted = ", ".join((column, *HEADER_ALIASES.get(column, ())))
+            problems.append(CellProblem(file, 1, column, f"required column is missing (header may be: {accepted})"))
+    if problems:
+        raise InputError(problems)
+    return positions

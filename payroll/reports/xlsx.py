@@ -1,0 +1,340 @@
+"""Shared XLSX helpers for every report: one look for all exports, streaming-friendly.
+
+A report builds a `Sheet` (title row, optional subtitle, Chinese header, frozen panes, column widths,
+print setup) on a workbook from `new_workbook` (xlsxwriter in constant-memory mode: rows go to disk
+as they are written, so they must be written top to bottom), writes its rows with `write_row` /
+`write_sum_row`, and calls `finish`. `atomic_output` gives a temporary path next to the target that
+replaces it only when the block ends normally, so a failed export never leaves a half-written file.
+
+Money: pass exact values (int fen via `fen_to_number`, or Decimal); a cell holds the double closest
+to the exact amount, which Excel shows exactly with the 2-decimal money format. Sum rows take the
+exact total (computed by the caller as DECIMAL in DuckDB) as the cached value of a SUBTOTAL formula,
+so a reader that does not recalculate sees the exact figure and Excel's filter still works.
+"""
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+import xlsxwriter
+from xlsxwriter.utility import xl_rowcol_to_cell
+
+from ..columns import LABELS, MONEY_COLUMNS
+
+MONEY_FORMAT = "#,##0.00"
+INTEGER_FORMAT = "0"
+EXCEL_MAX_ROWS = 1_048_576
+SHEET_NAME_MAX = 31
+SUBTOTAL_LABEL = "小计"
+TOTAL_LABEL = "合计"
+
+TEXT, MONEY, INTEGER = "text", "money", "integer"
+
+# a few columns whose content is wider or narrower than their label suggests (display width units)
+DEFAULT_WIDTHS: dict[str, int] = {
+    "employee_id": 11, "name": 9, "id_number_masked": 20, "month": 9, "region_code": 9,
+    "unit": 30, "level": 6, "category": 8, "post": 10,
+}
+MONEY_MIN_WIDTH = 12
+
+
+def display_width(text: Any) -> int:
+    """Width of a text in Excel column units: East Asian wide and full-width characters count 2."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(text))
+
+
+def safe_sheet_name(name: str) -> str:
+    """A valid sheet name: no []:*?/\\ characters, not quoted, at most 31 characters."""
+    cleaned = re.sub(r"[\[\]:*?/\\]", "-", name).strip("'") or "Sheet"
+    return cleaned[:SHEET_NAME_MAX]
+
+
+def fen_to_number(fen: int | None) -> float | None:
+    """The cell value of an amount in integer fen (the double closest to fen / 100)."""
+    return None if fen is None else fen / 100
+
+
+def money_number(value: Decimal | int | float | str | None) -> float | None:
+    """The cell value of an exact yuan amount (Decimal or str): the closest double."""
+    return None if value is None else float(Decimal(value) if isinstance(value, str) else value)
+
+
+@contextmanager
+def atomic_output(out: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path in the target's folder; rename it onto `out` when the block succeeds,
+    delete it when the block fails. The parent folder is created if needed."""
+    target = Path(out)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.stem}.{uuid.uuid4().hex[:8]}.tmp{target.suffix}")
+    try:
+        yield temporary
+        os.replace(temporary, target)
+    except BaseException:
+        try:
+            temporary.unlink()
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def new_workbook(path: str | os.PathLike, *, constant_memory: bool = True) -> xlsxwriter.Workbook:
+    """A workbook that streams rows to disk and never reinterprets text (no numbers, formulas or
+    URLs guessed from strings)."""
+    return xlsxwriter.Workbook(str(path), {
+        "constant_memory": constant_memory,
+        "strings_to_numbers": False,
+        "strings_to_formulas": False,
+        "strings_to_urls": False,
+    })
+
+
+@dataclass
+class Styles:
+    title: Any
+    subtitle: Any
+    header: Any
+    text: Any
+    integer: Any
+    money: Any
+    subtotal_text: Any
+    subtotal_integer: Any
+    subtotal_money: Any
+    total_text: Any
+    total_integer: Any
+    total_money: Any
+
+    def for_kind(self, kind: str, row_kind: str = "data"):
+        prefix = {"data": "", "subtotal": "subtotal_", "total": "total_"}[row_kind]
+        return getattr(self, prefix + kind)
+
+
+_STYLE_CACHE_ATTR = "_payroll_styles"
+
+
+def styles(workbook: xlsxwriter.Workbook) -> Styles:
+    """The shared formats of a workbook (created once per workbook)."""
+    cached = getattr(workbook, _STYLE_CACHE_ATTR, None)
+    if cached is not None:
+        return cached
+    font = {"font_name": "宋体", "font_size": 10}
+    subtotal = {**font, "bold": True, "bg_color": "#F2F2F2", "top": 1}
+    total = {**font, "bold": True, "bg_color": "#D9E1F2", "top": 1, "bottom": 6}
+    made = Styles(
+        title=workbook.add_format({**font, "bold": True, "font_size": 14, "align": "center",
+                                   "valign": "vcenter"}),
+        subtitle=workbook.add_format({**font, "align": "left", "valign": "vcenter",
+                                      "font_color": "#404040"}),
+        header=workbook.add_format({**font, "bold": True, "align": "center", "valign": "vcenter",
+                                    "text_wrap": True, "border": 1, "bg_color": "#D9E1F2"}),
+        text=workbook.add_format(font),
+        integer=workbook.add_format({**font, "num_format": INTEGER_FORMAT, "align": "center"}),
+        money=workbook.add_format({**font, "num_format": MONEY_FORMAT}),
+        subtotal_text=workbook.add_format(subtotal),
+        subtotal_integer=workbook.add_format({**subtotal, "num_format": INTEGER_FORMAT,
+                                              "align": "center"}),
+        subtotal_money=workbook.add_format({**subtotal, "num_format": MONEY_FORMAT}),
+        total_text=workbook.add_format(total),
+        total_integer=workbook.add_format({**total, "num_format": INTEGER_FORMAT, "align": "center"}),
+        total_money=workbook.add_format({**total, "num_format": MONEY_FORMAT}),
+    )
+    setattr(workbook, _STYLE_CACHE_ATTR, made)
+    return made
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    kind: str = TEXT       # text | money | integer
+    width: float = 10
+
+
+def column_kind(key: str) -> str:
+    if key in MONEY_COLUMNS:
+        return MONEY
+    if key in ("level", "night_shifts", "headcount"):
+        return INTEGER
+    return TEXT
+
+
+def make_columns(keys: Sequence[str], *, labels: dict[str, str] | None = None,
+                 widths: dict[str, float] | None = None,
+                 kinds: dict[str, str] | None = None) -> list[Column]:
+    """Columns with Chinese labels (columns.LABELS unless overridden), kinds and widths that fit
+    the label (wrapped on two lines at most) and the usual content."""
+    labels, widths, kinds = labels or {}, widths or {}, kinds or {}
+    columns = []
+    for key in keys:
+        label = labels.get(key) or LABELS.get(key, (key, key))[0]
+        kind = kinds.get(key) or column_kind(key)
+        width = widths.get(key)
+        if width is None:
+            label_width = display_width(label)
+            # a long label may wrap onto two lines in the header row
+            label_width = max((label_width + 1) // 2, 6) if label_width > 12 else label_width
+            base = DEFAULT_WIDTHS.get(key, MONEY_MIN_WIDTH if kind == MONEY else 8)
+            width = max(base, label_width + 2)
+        columns.append(Column(key, label, kind, width))
+    return columns
+
+
+def money_width(total: Decimal | None) -> int:
+    """A money column wide enough for a figure the size of `total` (the largest in the column)."""
+    if total is None:
+        return MONEY_MIN_WIDTH
+    return max(MONEY_MIN_WIDTH, len(f"{abs(total):,.2f}") + 3)
+
+
+@dataclass
+class Sheet:
+    """A table on one worksheet, written top to bottom:
+
+        title (merged over all columns), optional subtitle, header row, rows …
+
+    Panes are frozen below the header (and right of `freeze_columns` columns)."""
+
+    workbook: xlsxwriter.Workbook
+    name: str
+    columns: list[Column]
+    title: str | None = None
+    subtitle: str | None = None
+    freeze_columns: int = 0
+    landscape: bool = True
+    header_height: float = 30
+    worksheet: Any = field(init=False)
+    styles: Styles = field(init=False)
+    header_row: int = field(init=False)
+    row: int = field(init=False)   # the next row to write
+
+    def __post_init__(self) -> None:
+        self.styles = styles(self.workbook)
+        ws = self.worksheet = self.workbook.add_worksheet(safe_sheet_name(self.name))
+        last_col = len(self.columns) - 1
+        for index, column in enumerate(self.columns):
+            ws.set_column(index, index, column.width)
+        row = 0
+        if self.title:
+            ws.set_row(row, 24)
+            if last_col > 0:
+                ws.merge_range(row, 0, row, last_col, self.title, self.styles.title)
+            else:
+                ws.write_string(row, 0, self.title, self.styles.title)
+            row += 1
+        if self.subtitle:
+            ws.write_string(row, 0, self.subtitle, self.styles.subtitle)
+            row += 1
+        self.header_row = row
+        ws.set_row(row, self.header_height)
+        for index, column in enumerate(self.columns):
+            ws.write_string(row, index, column.label, self.styles.header)
+        self.row = row + 1
+        ws.freeze_panes(self.row, self.freeze_columns)
+        ws.repeat_rows(0, self.header_row)
+        if self.landscape:
+            ws.set_landscape()
+        ws.set_paper(9)               # A4
+        ws.fit_to_pages(1, 0)         # all columns on one page width
+
+    @property
+    def first_data_row(self) -> int:
+        return self.header_row + 1
+
+    def check_room(self, rows: int) -> None:
+        if self.row + rows > EXCEL_MAX_ROWS:
+            raise OverflowError(f"more than {EXCEL_MAX_ROWS:,} rows do not fit on one sheet")
+
+    def write_row(self, values: Sequence[Any], row_kind: str = "data") -> int:
+        """Write one row (values in column order; None = blank). Returns its row index."""
+        ws, row = self.worksheet, self.row
+        for index, (column, value) in enumerate(zip(self.columns, values)):
+            fmt = self.styles.for_kind(column.kind, row_kind)
+            if value is None:
+                if row_kind != "data":
+                    ws.write_blank(row, index, None, fmt)
+            elif column.kind == TEXT:
+                ws.write_string(row, index, str(value), fmt)
+            elif column.kind == MONEY:
+                ws.write_number(row, index, money_number(value), fmt)
+            else:
+                ws.write_number(row, index, value, fmt)
+        self.row += 1
+        return row
+
+    def write_columns(self, data: Sequence[Sequence[Any]], start: int = 0,
+                      stop: int | None = None) -> None:
+        """Write data rows start..stop-1 from column-wise lists (one list per column, in column
+        order: str for text, float for money as from `fen_to_number`, int for integers, None for
+        blank). The fast path for large tables: formats and writers are resolved once per call."""
+        ws, st = self.worksheet, self.styles
+        plan = []
+        for index, (column, values) in enumerate(zip(self.columns, data)):
+            if column.kind == TEXT:
+                plan.append((index, values, ws.write_string, st.text))
+            else:
+                fmt = st.money if column.kind == MONEY else st.integer
+                plan.append((index, values, ws.write_number, fmt))
+        stop = len(data[0]) if stop is None else stop
+        row = self.row
+        for i in range(start, stop):
+            for index, values, write, fmt in plan:
+                value = values[i]
+                if value is not None:
+                    write(row, index, value, fmt)
+            row += 1
+        self.row = row
+
+    def write_sum_row(self, labels: dict[str, Any], sums: dict[str, Decimal | int],
+                      first_row: int, last_row: int, row_kind: str = "subtotal") -> int:
+        """A subtotal or total row: `labels` for text columns, and for each column in `sums` a
+        =SUBTOTAL(9, range) formula over rows first_row..last_row (0-based, inclusive) whose cached
+        value is the exact sum given. SUBTOTAL ignores nested SUBTOTAL cells, so a grand total over
+        the whole block does not count the unit subtotals twice, and it follows Excel's filter."""
+        ws, row, st = self.worksheet, self.row, self.styles
+        for index, column in enumerate(self.columns):
+            fmt = st.for_kind(column.kind, row_kind)
+            if column.key in sums:
+                value = sums[column.key]
+                number = money_number(value) if column.kind == MONEY else value
+                if last_row >= first_row:
+                    top = xl_rowcol_to_cell(first_row, index)
+                    bottom = xl_rowcol_to_cell(last_row, index)
+                    ws.write_formula(row, index, f"=SUBTOTAL(9,{top}:{bottom})", fmt, number)
+                else:
+                    ws.write_number(row, index, number, fmt)
+            elif labels.get(column.key) is not None:
+                ws.write_string(row, index, str(labels[column.key]), fmt)
+            else:
+                ws.write_blank(row, index, None, fmt)
+        self.row += 1
+        return row
+
+    def finish(self, filter_last_row: int | None = None) -> None:
+        """Autofilter over the header and rows up to filter_last_row (default: all rows written)."""
+        last = self.row - 1 if filter_last_row is None else filter_last_row
+        self.worksheet.autofilter(self.header_row, 0, max(last, self.header_row),
+                                  len(self.columns) - 1)
+
+
+def write_simple_sheet(workbook: xlsxwriter.Workbook, name: str, columns: list[Column],
+                       rows: Iterable[Sequence[Any]], *, title: str | None = None,
+                       subtitle: str | None = None, total: dict[str, Any] | None = None,
+                       total_labels: dict[str, Any] | None = None) -> Sheet:
+    """A small table (summary sheets): rows, then an optional total row with exact sums."""
+    sheet = Sheet(workbook, name, columns, title=title, subtitle=subtitle)
+    first = sheet.row
+    for values in rows:
+        sheet.write_row(values)
+    last = sheet.row - 1
+    if total is not None:
+        sheet.finish(last)
+        sheet.write_sum_row(total_labels or {}, total, first, last, row_kind="total")
+    else:
+        sheet.finish()
+    return sheet
