@@ -16,8 +16,9 @@ from .errors import PayrollError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="fujing-payroll: payroll and benefits for auxiliary police (辅警).")
-console = Console()
-err_console = Console(stderr=True)
+# tables of money need room: when the output is a file or a pipe, do not squeeze them into 80 columns
+console = Console(width=None if sys.stdout.isatty() else 140)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 
 DbOption = typer.Option(None, "--db", envvar="PAYROLL_DB", help="DuckDB file (default payroll.duckdb)")
 TablesOption = typer.Option(None, "--tables", envvar="PAYROLL_TABLES",

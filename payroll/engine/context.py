@@ -56,17 +56,22 @@ class Month:
         return Month.parse((self.end + timedelta(days=1)).strftime("%Y-%m"))
 
 
-def _c(name, unit, zh, en, source, reads=()):
-    return ContextColumn(name, unit, zh, en, source, tuple(reads))
+def _c(name, unit, zh, en, source, reads=(), stored=True):
+    return ContextColumn(name, unit, zh, en, source, tuple(reads), stored and unit != "rows")
+
+
+def _table_value(name, unit, zh, en, source, reads):
+    """A rate, floor or national figure: the same for many people, found again through its row."""
+    return _c(name, unit, zh, en, source, reads, stored=False)
 
 
 def _fund_columns(fund: str) -> list[ContextColumn]:
     zh, reads = FUND_ZH[fund], [f"{fund}_row"]
     return [
-        _c(f"{fund}_employer_rate", "ppm", f"单位{zh}费率", f"{fund} employer rate", "social_insurance", reads),
-        _c(f"{fund}_employee_rate", "ppm", f"个人{zh}费率", f"{fund} employee rate", "social_insurance", reads),
-        _c(f"{fund}_base_floor", "fen", f"{zh}缴费基数下限", f"{fund} base floor", "social_insurance", reads),
-        _c(f"{fund}_base_ceiling", "fen", f"{zh}缴费基数上限", f"{fund} base ceiling", "social_insurance", reads),
+        _table_value(f"{fund}_employer_rate", "ppm", f"单位{zh}费率", f"{fund} employer rate", "social_insurance", reads),
+        _table_value(f"{fund}_employee_rate", "ppm", f"个人{zh}费率", f"{fund} employee rate", "social_insurance", reads),
+        _table_value(f"{fund}_base_floor", "fen", f"{zh}缴费基数下限", f"{fund} base floor", "social_insurance", reads),
+        _table_value(f"{fund}_base_ceiling", "fen", f"{zh}缴费基数上限", f"{fund} base ceiling", "social_insurance", reads),
         _c(f"{fund}_row", "int", f"{zh}保险表行", f"social_insurance row for {fund}", "social_insurance"),
     ]
 
@@ -108,12 +113,12 @@ CONTEXT_COLUMNS: list[ContextColumn] = [
     _c("accident_premium_monthly", "fen", "意外险月保费", "Accident premium a month", "accident_insurance", ["accident_insurance_rows"]),
     _c("accident_insurance_rows", "rows", "意外险表行", "accident_insurance rows", "accident_insurance"),
     *[col for fund in FUNDS for col in _fund_columns(fund)],
-    _c("housing_fund_employer_rate", "ppm", "单位公积金比例", "Housing fund employer rate", "housing_fund", ["housing_fund_row"]),
-    _c("housing_fund_employee_rate", "ppm", "个人公积金比例", "Housing fund employee rate", "housing_fund", ["housing_fund_row"]),
-    _c("housing_fund_base_floor", "fen", "公积金基数下限", "Housing fund base floor", "housing_fund", ["housing_fund_row"]),
-    _c("housing_fund_base_ceiling", "fen", "公积金基数上限", "Housing fund base ceiling", "housing_fund", ["housing_fund_row"]),
+    _table_value("housing_fund_employer_rate", "ppm", "单位公积金比例", "Housing fund employer rate", "housing_fund", ["housing_fund_row"]),
+    _table_value("housing_fund_employee_rate", "ppm", "个人公积金比例", "Housing fund employee rate", "housing_fund", ["housing_fund_row"]),
+    _table_value("housing_fund_base_floor", "fen", "公积金基数下限", "Housing fund base floor", "housing_fund", ["housing_fund_row"]),
+    _table_value("housing_fund_base_ceiling", "fen", "公积金基数上限", "Housing fund base ceiling", "housing_fund", ["housing_fund_row"]),
     _c("housing_fund_row", "int", "公积金表行", "housing_fund row", "housing_fund"),
-    *[_c(name, unit, name, name.replace("_", " "), "national_parameters", [f"{name}_row"])
+    *[_table_value(name, unit, name, name.replace("_", " "), "national_parameters", [f"{name}_row"])
       for name, unit in NATIONAL_PARAMETERS.items()],
     *[_c(f"{name}_row", "int", "全国参数表行", f"national_parameters row {name}", "national_parameters")
       for name in NATIONAL_PARAMETERS],

@@ -68,7 +68,7 @@ def final_stage() -> str:
     return f"s{len(compile_stages())}"
 
 
-# ---- what the payslips table stores: every context and rule column but the row lists ----------
+# ---- what the payslips table stores: every rule column, the person's inputs, the rows read ----
 
 SQL_TYPES = {"fen": "DECIMAL(18,2)", "centi": "DECIMAL(10,2)", "ppm": "DECIMAL(18,6)", "int": "BIGINT",
              "bool": "BOOLEAN", "text": "VARCHAR", "date": "DATE"}
@@ -77,7 +77,7 @@ EXTRA_COLUMNS = {"tables_digest": "VARCHAR", "run_id": "VARCHAR"}
 
 def stored_columns() -> dict[str, str]:
     """column -> unit for every column the payslips table keeps, in table order."""
-    columns = {c.name: c.unit for c in CONTEXT_COLUMNS if c.unit != "rows"}
+    columns = {c.name: c.unit for c in CONTEXT_COLUMNS if c.stored}
     columns.update({rule.name: rule.unit for rule in all_rules().values()})
     return columns
 

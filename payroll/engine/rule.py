@@ -44,3 +44,4 @@ class ContextColumn:
     label_en: str
     source: str                       # where it comes from: input file, table, history
     reads: tuple[str, ...] = ()
+    stored: bool = True               # False: a table value the payslip points to by row, not copies

@@ -2,19 +2,26 @@
 
 A check never stops at the first problem: it flags all bad rows of its column in the ProblemLog,
 and returns the parsed column (NA where the cell was bad or empty) for later cross-column checks.
+Messages are built only for the bad rows, so a clean million-row file costs no string work.
 """
 from __future__ import annotations
 
+from typing import Iterable
+
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..errors import CellProblem
+from .idnumber import FULL_ID_NUMBER_RE, mask_id_number
 from .readers import RawTable
 
 MAX_INTEGER_DIGITS = 16          # DECIMAL(18,2) holds 16 digits before the point
-NUMBER_PATTERN = r"-?\d+(?:\.\d+)?"
-DATE_PATTERN = r"\d{4}-\d{2}-\d{2}"
-MONTH_PATTERN = r"\d{4}-(?:0[1-9]|1[0-2])"
-WHOLE_PATTERN = r"-?\d+"
+NUMBER_PATTERN = r"-?[0-9]+(?:\.[0-9]+)?"
+DATE_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+MONTH_PATTERN = r"[0-9]{4}-(?:0[1-9]|1[0-2])"
+WHOLE_PATTERN = r"-?[0-9]+"
+MAX_WHOLE_DIGITS = 9             # fits INTEGER
 
 
 class ProblemLog:
@@ -23,15 +30,20 @@ class ProblemLog:
     def __init__(self, table: RawTable):
         self.table = table
         self._parts: list[pd.DataFrame] = []
-        self._order = {column: i for i, column in enumerate(table.frame.columns)}
 
-    def flag(self, bad: pd.Series, column: str, reason: str | pd.Series) -> None:
+    def flag(self, bad: pd.Series, column: str, template: str, *values: pd.Series) -> None:
+        """Log each row where `bad` holds; each '{}' in the template is filled from `values`."""
         bad = bad.fillna(False).astype(bool)
         if not bad.any():
             return
-        reasons = reason[bad] if isinstance(reason, pd.Series) else reason
+        pieces = template.split("{}")
+        reasons: str | pd.Series = pieces[0]
+        for value, piece in zip(values, pieces[1:]):
+            reasons = reasons + value[bad].astype(str).astype(object) + piece
+        if values:
+            reasons = hide_id_numbers(reasons)
         self._parts.append(pd.DataFrame({
-            "row": self.table.row_numbers[bad], "order": self._order.get(column, len(self._order)),
+            "row": self.table.row_numbers[bad], "order": self.table.positions.get(column, -1),
             "column": self.table.header_of(column), "reason": reasons,
         }))
 
@@ -39,6 +51,7 @@ class ProblemLog:
         return bool(self._parts)
 
     def problems(self) -> list[CellProblem]:
+        """Every problem, by row and then by the column's place in the file."""
         if not self._parts:
             return []
         found = pd.concat(self._parts).sort_values(["row", "order"], kind="stable")
@@ -47,9 +60,23 @@ class ProblemLog:
                 for row, column, reason in zip(found["row"], found["column"], found["reason"])]
 
 
-def quoted(values: pd.Series) -> pd.Series:
-    """Cell values as they appear in messages: 'E001'."""
-    return "'" + values.astype(str) + "'"
+def hide_id_numbers(reasons: pd.Series) -> pd.Series:
+    """Mask any full ID number a message quotes, whatever column it was typed into."""
+    return reasons.str.replace(FULL_ID_NUMBER_RE, lambda found: mask_id_number(found.group(0)), regex=True)
+
+
+def is_in(values: pd.Series, allowed: Iterable[str]) -> pd.Series:
+    """values.isin(allowed), done by Arrow (pandas' own isin on Arrow strings loops in Python)."""
+    if isinstance(allowed, (pd.Series, pd.Index)):
+        allowed_array = pa.array(pd.Index(allowed.astype(str)).unique(), type=pa.string())
+    else:
+        allowed_array = pa.array(sorted({str(v) for v in allowed}), type=pa.string())
+    found = pc.is_in(pa.array(values.astype(str), type=pa.string()), value_set=allowed_array)
+    return pd.Series(found.to_numpy(zero_copy_only=False), index=values.index).fillna(False).astype(bool)
+
+
+def matches(values: pd.Series, pattern: str) -> pd.Series:
+    return values.str.fullmatch(pattern).fillna(False).astype(bool)
 
 
 def require_text(log: ProblemLog, values: pd.Series, column: str) -> pd.Series:
@@ -65,10 +92,10 @@ def check_unique(log: ProblemLog, keys: pd.DataFrame, column: str, what: str) ->
     repeated = keys.duplicated(keep="first") & filled
     if not repeated.any():
         return
-    rows = log.table.row_numbers
-    first_rows = rows.groupby([keys[c] for c in keys.columns]).transform("first")
-    shown = keys.astype(str).agg(", ".join, axis=1) if keys.shape[1] > 1 else keys.iloc[:, 0]
-    log.flag(repeated, column, "repeats " + what + " " + quoted(shown) + " of row " + first_rows.astype(str))
+    first_rows = log.table.row_numbers.groupby([keys[c] for c in keys.columns]).transform("first")
+    repeats = keys[repeated]
+    shown = repeats.agg(", ".join, axis=1) if keys.shape[1] > 1 else repeats.iloc[:, 0]
+    log.flag(repeated, column, f"repeats {what} '{{}}' of row {{}}", shown, first_rows)
 
 
 def check_pattern(log: ProblemLog, values: pd.Series, column: str, pattern: str, expected: str,
@@ -77,16 +104,16 @@ def check_pattern(log: ProblemLog, values: pd.Series, column: str, pattern: str,
     empty = values == ""
     if required:
         log.flag(empty, column, "is empty")
-    matches = values.str.fullmatch(pattern).fillna(False).astype(bool)
-    log.flag(~matches & ~empty, column, quoted(values) + f" is not {expected}")
-    return matches
+    shaped = matches(values, pattern)
+    log.flag(~shaped & ~empty, column, f"'{{}}' is not {expected}", values)
+    return shaped
 
 
 def parse_dates(log: ProblemLog, values: pd.Series, column: str, required: bool) -> pd.Series:
     """ISO dates YYYY-MM-DD that exist in the calendar; NaT for empty or bad cells."""
     shaped = check_pattern(log, values, column, DATE_PATTERN, "a date YYYY-MM-DD", required)
     dates = pd.to_datetime(values.where(shaped), format="%Y-%m-%d", errors="coerce")
-    log.flag(shaped & dates.isna(), column, quoted(values) + " is not a real date")
+    log.flag(shaped & dates.isna(), column, "'{}' is not a real date", values)
     return dates
 
 
@@ -98,35 +125,37 @@ def parse_amounts(log: ProblemLog, values: pd.Series, column: str, places: int =
                   maximum: float | None = None, positive: bool = False) -> pd.Series:
     """Decimal numbers ≥ 0 (> 0 if positive) with at most `places` decimals and ≤ maximum.
 
-    Returns the values as floats for range checks only; the text is what gets loaded, so no
-    float rounding reaches the database. Empty cells are NA and not flagged.
+    Returns floats for range checks only: the text is what gets loaded, so no float rounding
+    reaches the database. Trailing zeros do not count as places ('1.500' is 1.50). Empty cells
+    are NA and not flagged.
     """
     empty = values == ""
-    numeric = values.str.fullmatch(NUMBER_PATTERN).fillna(False).astype(bool)
-    log.flag(~numeric & ~empty, column, quoted(values) + " is not a number")
-    whole_part = values.str.split(".", n=1).str[0].str.lstrip("-").str.lstrip("0")
-    fraction = values.str.partition(".")[2].str.rstrip("0")
-    amounts = pd.to_numeric(values.where(numeric), errors="coerce")
-    negative = numeric & (amounts < 0)
-    log.flag(negative, column, quoted(values) + " is negative")
-    too_precise = numeric & ~negative & (fraction.str.len() > places)
-    log.flag(too_precise, column, quoted(values) + f" has more than {places} decimal places")
-    in_range = numeric & ~negative & ~too_precise
-    too_big = in_range & (whole_part.str.len() > MAX_INTEGER_DIGITS)
+    if empty.all():
+        return pd.Series(float("nan"), index=values.index)
+    numeric = matches(values, NUMBER_PATTERN)
+    log.flag(~numeric & ~empty, column, "'{}' is not a number", values)
+    negative = numeric & values.str.startswith("-") & ~matches(values, r"-0*(?:\.0*)?")
+    log.flag(negative, column, "'{}' is negative", values)
+    precise = matches(values, rf"-?[0-9]+(?:\.[0-9]{{0,{places}}}0*)?")
+    too_precise = numeric & ~negative & ~precise
+    log.flag(too_precise, column, f"'{{}}' has more than {places} decimal places", values)
+    acceptable = numeric & ~negative & precise
+    amounts = pd.to_numeric(values.where(acceptable), errors="coerce")
+    too_big = acceptable & ~matches(values, rf"-?0*[0-9]{{1,{MAX_INTEGER_DIGITS}}}(?:\.[0-9]*)?")
     if maximum is not None:
-        too_big = too_big | (in_range & (amounts > maximum))
+        too_big |= acceptable & (amounts > maximum).fillna(False).astype(bool)
     limit = f"{maximum:g}" if maximum is not None else "the largest amount stored"
-    log.flag(too_big, column, quoted(values) + f" is more than {limit}")
+    log.flag(too_big, column, f"'{{}}' is more than {limit}", values)
     if positive:
-        log.flag(in_range & (amounts == 0), column, quoted(values) + " must be more than 0")
-    return amounts.where(in_range & ~too_big)
+        log.flag(acceptable & (amounts == 0), column, "'{}' must be more than 0", values)
+    return amounts.where(acceptable & ~too_big)
 
 
 def parse_whole_numbers(log: ProblemLog, values: pd.Series, column: str, required: bool,
                         minimum: int | None = None, maximum: int | None = None) -> pd.Series:
     """Integers in [minimum, maximum]; NA for empty or bad cells."""
     whole = check_pattern(log, values, column, WHOLE_PATTERN, "a whole number", required)
-    short = whole & (values.str.lstrip("-").str.len() <= 9)
+    short = whole & (values.str.lstrip("-").str.len() <= MAX_WHOLE_DIGITS)
     numbers = pd.to_numeric(values.where(short), errors="coerce").astype("Int64")
     out_of_range = whole & ~short
     if minimum is not None:
@@ -134,6 +163,6 @@ def parse_whole_numbers(log: ProblemLog, values: pd.Series, column: str, require
     if maximum is not None:
         out_of_range |= short & (numbers > maximum).fillna(False).astype(bool)
     bounds = f"between {minimum} and {maximum}" if minimum is not None and maximum is not None \
-        else "a whole number of at most 9 digits"
-    log.flag(out_of_range, column, quoted(values) + f" is not {bounds}")
+        else f"a whole number of at most {MAX_WHOLE_DIGITS} digits"
+    log.flag(out_of_range, column, f"'{{}}' is not {bounds}", values)
     return numbers.where(whole & ~out_of_range)

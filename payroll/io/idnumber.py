@@ -24,14 +24,14 @@ WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 # check character for (weighted sum mod 11) = 0, 1, ..., 10
 CHECK_CHARS = "10X98765432"
 
-ID_SHAPE = r"\d{17}[\dX]"
+ID_SHAPE = r"[0-9]{17}[0-9X]"
 # an 18-character ID standing alone: not part of a longer run of letters or digits
-FULL_ID_NUMBER_RE = re.compile(r"(?<![0-9A-Za-z])\d{17}[0-9Xx](?![0-9A-Za-z])")
+FULL_ID_NUMBER_RE = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
 
 
 def check_character(first_17_digits: str) -> str:
     """The GB 11643 check character for the first 17 digits."""
-    if len(first_17_digits) != 17 or not first_17_digits.isdigit():
+    if len(first_17_digits) != 17 or not first_17_digits.isascii() or not first_17_digits.isdigit():
         raise ValueError("need exactly 17 digits")
     weighted_sum = sum(int(d) * w for d, w in zip(first_17_digits, WEIGHTS))
     return CHECK_CHARS[weighted_sum % 11]
@@ -73,7 +73,7 @@ def id_number_problems(id_numbers: pd.Series, today: date | None = None) -> pd.S
 
 
 def _check_character_matches(well_shaped: pd.Series) -> pd.Series:
-    codes = np.frombuffer("".join(well_shaped).encode("ascii"), dtype=np.uint8).reshape(-1, ID_LENGTH)
+    codes = np.frombuffer("".join(well_shaped.tolist()).encode("ascii"), dtype=np.uint8).reshape(-1, ID_LENGTH)
     digits = codes[:, :17].astype(np.int64) - ord("0")
     weighted_sums = digits @ np.array(WEIGHTS, dtype=np.int64)
     expected = np.frombuffer(CHECK_CHARS.encode("ascii"), dtype=np.uint8)[weighted_sums % 11]

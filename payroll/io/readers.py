@@ -7,7 +7,6 @@ aliases in HEADER_ALIASES, in any case and spacing; unknown columns are ignored.
 """
 from __future__ import annotations
 
-import codecs
 import io
 import re
 import unicodedata
@@ -79,6 +78,7 @@ class RawTable:
     frame: pd.DataFrame             # text cells, stripped; missing optional columns are ""
     row_numbers: pd.Series          # spreadsheet row of each frame row (header = 1)
     headers: dict[str, str]         # SPEC name -> the header as written in the file
+    positions: dict[str, int]       # SPEC name -> 0-based position of its column in the file
     notes: list[str] = field(default_factory=list)
 
     def header_of(self, column: str) -> str:
@@ -220,7 +220,7 @@ def _to_raw_table(cells: pd.DataFrame, layout: Layout, file: str, notes: list[st
     frame = pd.DataFrame({column: body[positions[column]] if column in positions else ""
                           for column in layout.columns}, index=body.index)
     headers = {column: header[positions[column]] for column in positions}
-    return RawTable(file, frame.astype(str), row_numbers, headers, notes)
+    return RawTable(file, frame.astype(str), row_numbers, headers, positions, notes)
 
 
 def _map_header(header: list[str], layout: Layout, file: str) -> dict[str, int]:

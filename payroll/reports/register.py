@@ -4,7 +4,7 @@ CSV: exactly `columns.REGISTER_COLUMNS` as the header, UTF-8 with BOM (Excel the
 text correctly), money as the exact DECIMAL printed with two decimals, written by DuckDB's COPY.
 
 XLSX: sheet "工资表 YYYY-MM" with a title, Chinese headers, 姓名 and the masked 身份证号 after 工号,
-rows sorted by unit and employee, a 小计 row after each unit and a 合计 row at the end (exact sums
+rows sorted by region, unit and employee, a 小计 row after each unit and a 合计 row at the end (exact sums
 from DuckDB, cached under SUBTOTAL formulas), frozen header, money format, autofilter; a second
 sheet "单位汇总" sums each unit. Rows are streamed from DuckDB in Arrow batches into a
 constant-memory workbook, so large months use little memory.
@@ -30,8 +30,10 @@ MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 REGISTER_MONEY = tuple(c for c in REGISTER_COLUMNS if c in MONEY_COLUMNS)
 # the XLSX layout: the register columns with the name and masked ID number after the employee ID
 XLSX_COLUMNS = (REGISTER_COLUMNS[0], "name", "id_number_masked", *REGISTER_COLUMNS[1:])
-SUMMARY_COLUMNS = ("unit", "headcount", "gross_pay", "iit", "net_pay", "employer_cost")
+SUMMARY_COLUMNS = ("region_code", "unit", "headcount", "gross_pay", "iit", "net_pay", "employer_cost")
 BATCH_ROWS = 32_768
+# register order: by region, unit, employee
+ORDER = "p.region_code NULLS LAST, p.unit NULLS LAST"
 
 
 @dataclass(frozen=True)
@@ -113,20 +115,23 @@ def _check_payslips(con: duckdb.DuckDBPyConnection, month: str, unit: str | None
 
 
 def _unit_sums(con: duckdb.DuckDBPyConnection, month: str, unit: str | None):
-    """Exact DECIMAL sums of every money column per unit, and the grand total (unit None)."""
+    """Exact DECIMAL sums of every money column per (region, unit) in register order, and the
+    grand total: ([((region_code, unit), count, {column: Decimal})], (count, {column: Decimal}))."""
     where, params = _where(month, unit)
     sums = ", ".join(f"CAST(sum(p.{_ident(c)}) AS VARCHAR)" for c in REGISTER_MONEY)
     rows = con.execute(
-        f"SELECT grouping(p.unit) AS g, p.unit, count(*), {sums} FROM payslips p WHERE {where} "
-        f"GROUP BY GROUPING SETS ((p.unit), ()) ORDER BY g, p.unit NULLS LAST", params).fetchall()
+        f"SELECT grouping(p.region_code, p.unit) AS g, CAST(p.region_code AS VARCHAR), "
+        f"CAST(p.unit AS VARCHAR), count(*), {sums} FROM payslips p WHERE {where} "
+        f"GROUP BY GROUPING SETS ((p.region_code, p.unit), ()) "
+        f"ORDER BY g, {ORDER}", params).fetchall()
     per_unit, total = [], None
-    for grouped, unit_name, count, *values in rows:
+    for grouped, region_code, unit_name, count, *values in rows:
         money = {c: Decimal(v) if v is not None else Decimal("0.00")
                  for c, v in zip(REGISTER_MONEY, values)}
         if grouped:
             total = (int(count), money)
         else:
-            per_unit.append((unit_name, int(count), money))
+            per_unit.append(((region_code, unit_name), int(count), money))
     return per_unit, total
 
 
@@ -168,7 +173,7 @@ def _write_csv(con, month: str, unit: str | None, out: Path) -> None:
     if unit is not None:
         where += f" AND p.unit = {_literal(unit)}"
     query = (f"SELECT {', '.join(select)} FROM payslips p WHERE {where} "
-             f"ORDER BY p.unit, p.employee_id")
+             f"ORDER BY {ORDER}, p.employee_id")
     with xlsx.atomic_output(out) as temporary:
         con.execute(f"COPY ({query}) TO {_literal(str(temporary))} "
                     f"(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"')")
@@ -184,7 +189,7 @@ def _write_xlsx(con, month: str, unit: str | None, out: Path, per_unit, rows: in
         raise PayrollError(f"{rows:,} payslips do not fit on one Excel sheet "
                            f"({xlsx.EXCEL_MAX_ROWS:,} rows): export --format csv instead")
     widths = {c: xlsx.money_width(totals[c]) for c in REGISTER_MONEY}
-    unit_width = max((xlsx.display_width(u) for u, _, _ in per_unit if u), default=10)
+    unit_width = max((xlsx.display_width(u) for (_, u), _, _ in per_unit if u), default=10)
     widths["unit"] = min(max(unit_width + 2, 10), 48)
     columns = xlsx.make_columns(XLSX_COLUMNS, widths=widths)
     year, mon = month.split("-")
@@ -209,8 +214,9 @@ def _write_xlsx(con, month: str, unit: str | None, out: Path, per_unit, rows: in
             select.append(f"CAST(p.{_ident(column)} AS VARCHAR) AS {_ident(column)}")
     where, params = _where(month, unit)
     query = (f"SELECT {', '.join(select)} FROM payslips p {join} WHERE {where} "
-             f"ORDER BY p.unit, p.employee_id")
+             f"ORDER BY {ORDER}, p.employee_id")
     unit_index = XLSX_COLUMNS.index("unit")
+    region_index = XLSX_COLUMNS.index("region_code")
     kinds = [c.kind for c in columns]
 
     with xlsx.atomic_output(out) as temporary:
@@ -219,40 +225,44 @@ def _write_xlsx(con, month: str, unit: str | None, out: Path, per_unit, rows: in
                            freeze_columns=2)
         first_data_row = sheet.row
         sums = iter(per_unit)
-        current = None          # (unit, count, sums) of the unit being written
+        current = None          # ((region_code, unit), count, sums) of the unit being written
         group_start = sheet.row
 
         def close_group() -> None:
-            unit_name, count, money = current
+            (region_code, unit_name), count, money = current
             sheet.write_sum_row(
-                {"employee_id": xlsx.SUBTOTAL_LABEL, "name": f"{count}人", "unit": unit_name},
+                {"employee_id": xlsx.SUBTOTAL_LABEL, "name": f"{count}人",
+                 "region_code": region_code, "unit": unit_name},
                 money, group_start, sheet.row - 1, row_kind="subtotal")
 
         reader = con.sql(query, params=params).to_arrow_reader(BATCH_ROWS)
-        for batch in reader:
-            data = []
-            for kind, array in zip(kinds, batch.columns):
-                if kind == xlsx.MONEY:
-                    if array.null_count:
-                        data.append([xlsx.fen_to_number(v) for v in array.to_pylist()])
+        try:
+            for batch in reader:
+                data = []
+                for kind, array in zip(kinds, batch.columns):
+                    if kind == xlsx.MONEY:
+                        if array.null_count:
+                            data.append([xlsx.fen_to_number(v) for v in array.to_pylist()])
+                        else:
+                            data.append((array.to_numpy() / 100).tolist())
                     else:
-                        data.append((array.to_numpy() / 100).tolist())
-                else:
-                    data.append(array.to_pylist())
-            units_in_batch = data[unit_index]
-            start = 0
-            for i, unit_name in enumerate(units_in_batch):
-                if current is not None and unit_name == current[0]:
-                    continue
-                sheet.write_columns(data, start, i)
-                start = i
-                if current is not None:
-                    close_group()
-                current = next(sums)
-                if current[0] != unit_name:
-                    raise RuntimeError(f"register rows and unit sums disagree at unit {unit_name!r}")
-                group_start = sheet.row
-            sheet.write_columns(data, start, len(units_in_batch))
+                        data.append(array.to_pylist())
+                keys = list(zip(data[region_index], data[unit_index]))
+                start = 0
+                for i, key in enumerate(keys):
+                    if current is not None and key == current[0]:
+                        continue
+                    sheet.write_columns(data, start, i)
+                    start = i
+                    if current is not None:
+                        close_group()
+                    current = next(sums)
+                    if current[0] != key:
+                        raise RuntimeError(f"register rows and unit sums disagree at {key!r}")
+                    group_start = sheet.row
+                sheet.write_columns(data, start, len(keys))
+        finally:
+            reader.close()      # never leave the connection busy with an open result
         if current is not None:
             close_group()
         last_filtered = sheet.row - 1
@@ -265,10 +275,10 @@ def _write_xlsx(con, month: str, unit: str | None, out: Path, per_unit, rows: in
                                      **{c: widths[c] for c in SUMMARY_COLUMNS if c in widths}})
         xlsx.write_simple_sheet(
             workbook, "单位汇总", summary_columns,
-            ([u, n, m["gross_pay"], m["iit"], m["net_pay"], m["employer_cost"]]
-             for u, n, m in per_unit),
+            ([r, u, n, m["gross_pay"], m["iit"], m["net_pay"], m["employer_cost"]]
+             for (r, u), n, m in per_unit),
             title=f"辅警工资单位汇总（{year}年{int(mon)}月）", subtitle="金额单位：元",
-            total={"headcount": rows, **{c: totals[c] for c in SUMMARY_COLUMNS[2:]}},
+            total={"headcount": rows, **{c: totals[c] for c in SUMMARY_COLUMNS[3:]}},
             total_labels={"unit": xlsx.TOTAL_LABEL})
         workbook.close()
 

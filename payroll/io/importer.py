@@ -1,0 +1,304 @@
+"""`payroll import`: validate every row of every input file, then load them all in one transaction.
+
+Validation is column-wise (a million rows take seconds): each check flags every bad cell of its
+column, and nothing is written unless no file has any problem. Cells stay text until DuckDB casts
+them, so money goes from the file's digits to DECIMAL(18,2) without passing through a float.
+The full ID number is never stored: only `id_number_masked`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from ..db import scalar, transaction
+from ..errors import CellProblem, InputError
+from ..policy import Policy
+from .checks import (ProblemLog, check_month, check_pattern, check_unique, is_in, parse_amounts,
+                     parse_dates, parse_whole_numbers, require_text)
+from .idnumber import id_number_problems, mask_id_numbers
+from .readers import CATEGORY_VALUE_ALIASES, Layout, RawTable, read_table
+
+CATEGORIES = ("duty", "civilian")
+MAX_UNPAID_LEAVE_DAYS = 31
+MAX_HOURS_IN_MONTH = 744          # 31 days × 24 hours
+MAX_NIGHT_SHIFTS = 31
+
+EMPLOYEES = Layout(
+    "employees",
+    required=("employee_id", "name", "region_code", "unit", "category", "level", "post", "hire_date"),
+    optional=("id_number", "leave_date", "service_start", "special_deduction", "contribution_base"),
+)
+HOURS_COLUMNS = ("overtime_workday_hours", "overtime_restday_hours", "overtime_holiday_hours")
+MONEY_COLUMNS = ("bonus", "deduction")
+ATTENDANCE = Layout(
+    "attendance",
+    required=("employee_id", "month"),
+    optional=("unpaid_leave_days", *HOURS_COLUMNS, "night_shifts", *MONEY_COLUMNS),
+    month_columns=("month",),
+)
+
+EMPLOYEE_COLUMNS = ("employee_id", "name", "id_number_masked", "region_code", "unit", "category",
+                    "level", "post", "hire_date", "leave_date", "service_start",
+                    "special_deduction", "contribution_base")
+INSERT_EMPLOYEES = f"""
+INSERT OR REPLACE INTO employees ({", ".join(EMPLOYEE_COLUMNS)})
+SELECT employee_id, name, NULLIF(id_number_masked, ''), region_code, unit, category,
+       CAST(level AS INTEGER), post, CAST(hire_date AS DATE), CAST(NULLIF(leave_date, '') AS DATE),
+       CAST(NULLIF(service_start, '') AS DATE), CAST(special_deduction AS DECIMAL(18,2)),
+       CAST(NULLIF(contribution_base, '') AS DECIMAL(18,2))
+FROM _import_employees"""
+
+ATTENDANCE_COLUMNS = ("employee_id", "month", "unpaid_leave_days", *HOURS_COLUMNS, "night_shifts",
+                      *MONEY_COLUMNS)
+INSERT_ATTENDANCE = f"""
+INSERT OR REPLACE INTO attendance ({", ".join(ATTENDANCE_COLUMNS)})
+SELECT employee_id, month, CAST(unpaid_leave_days AS DECIMAL(8,2)),
+       {", ".join(f"CAST({c} AS DECIMAL(8,2))" for c in HOURS_COLUMNS)},
+       CAST(night_shifts AS INTEGER),
+       {", ".join(f"CAST({c} AS DECIMAL(18,2))" for c in MONEY_COLUMNS)}
+FROM _import_attendance"""
+
+
+@dataclass
+class TableCount:
+    rows: int
+    new: int
+
+    @property
+    def updated(self) -> int:
+        return self.rows - self.new
+
+    def __str__(self) -> str:
+        return f"{self.rows:,} rows ({self.new:,} new, {self.updated:,} updated)"
+
+
+@dataclass
+class ImportSummary:
+    """What an import loaded: rows per table, split into new and replaced rows."""
+    employees: TableCount | None = None
+    attendance: TableCount | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        loaded = [f"{name}: {count}" for name, count in
+                  (("employees", self.employees), ("attendance", self.attendance)) if count is not None]
+        text = "; ".join(loaded) or "nothing loaded"
+        return "\n".join([text, *(f"note: {n}" for n in self.notes)])
+
+
+def import_files(con: duckdb.DuckDBPyConnection, policy: Policy, employees: Path | None = None,
+                 attendance: Path | None = None) -> ImportSummary:
+    """Validate the files completely, then upsert them in one transaction; InputError if any cell is bad."""
+    problems: list[CellProblem] = []
+    notes: list[str] = []
+    employee_rows = attendance_rows = None
+    employees_unreadable = False
+    if employees is not None:
+        employee_table = _read(employees, EMPLOYEES, problems, notes)
+        employees_unreadable = employee_table is None
+        if employee_table is not None:
+            employee_rows = _collect(validate_employees(employee_table, policy), problems)
+    if attendance is not None:
+        attendance_table = _read(attendance, ATTENDANCE, problems, notes)
+        if attendance_table is not None:
+            # with an unreadable employees file, "unknown employee" would flag every row: skip it
+            known = None if employees_unreadable else _known_employee_ids(con, employee_rows)
+            attendance_rows = _collect(validate_attendance(attendance_table, known), problems)
+    if problems:
+        raise InputError(problems)
+    return _write(con, employee_rows, attendance_rows, notes)
+
+
+def _read(path: Path, layout: Layout, problems: list[CellProblem], notes: list[str]) -> RawTable | None:
+    try:
+        table = read_table(Path(path), layout)
+    except InputError as error:
+        problems.extend(error.problems)
+        return None
+    notes.extend(table.notes)
+    return table
+
+
+def _collect(result: tuple[pd.DataFrame, list[CellProblem]], problems: list[CellProblem]) -> pd.DataFrame:
+    rows, found = result
+    problems.extend(found)
+    return rows
+
+
+def _known_employee_ids(con: duckdb.DuckDBPyConnection, employee_rows: pd.DataFrame | None) -> pd.Index:
+    in_database = con.execute("SELECT employee_id FROM employees").df()["employee_id"]
+    in_file = employee_rows["employee_id"] if employee_rows is not None else pd.Series([], dtype=str)
+    return pd.Index(pd.concat([in_database.astype(str), in_file.astype(str)]).unique())
+
+
+# ---------------------------------------------------------------- employees
+
+
+def validate_employees(table: RawTable, policy: Policy) -> tuple[pd.DataFrame, list[CellProblem]]:
+    """Check every cell of an employees file; return the rows ready to load and the problems."""
+    log = ProblemLog(table)
+    cells = table.frame
+    for column in ("employee_id", "name", "unit"):
+        require_text(log, cells[column], column)
+    check_unique(log, cells[["employee_id"]], "employee_id", "employee_id")
+    id_numbers = _normalised_id_numbers(cells["id_number"])
+    _check_id_numbers(log, id_numbers)
+    region_ok = _check_regions(log, cells["region_code"], policy)
+    category = _parse_categories(log, cells["category"])
+    level = parse_whole_numbers(log, cells["level"], "level", required=True)
+    _check_levels(log, cells["region_code"].where(region_ok), category, level, policy)
+    _check_posts(log, cells["post"], category, policy)
+    _check_employment_dates(log, cells)
+    parse_amounts(log, cells["special_deduction"], "special_deduction")
+    parse_amounts(log, cells["contribution_base"], "contribution_base", positive=True)
+    rows = cells.assign(
+        category=category.fillna(""),
+        id_number_masked=mask_id_numbers(id_numbers).where(id_numbers != "", ""),
+        special_deduction=cells["special_deduction"].replace("", "0"),
+    )
+    return rows[list(EMPLOYEE_COLUMNS)], log.problems()
+
+
+def _normalised_id_numbers(values: pd.Series) -> pd.Series:
+    """Spaces inside removed and a lower-case check 'x' raised: '110105 19491231 002x' is fine."""
+    if values.str.contains(r"\s", regex=True).any():
+        values = values.str.replace(r"\s+", "", regex=True)
+    return values.str.upper()
+
+
+def _check_id_numbers(log: ProblemLog, id_numbers: pd.Series) -> None:
+    present = id_numbers[id_numbers != ""]
+    if present.empty:
+        return
+    reasons = id_number_problems(present)            # the numbers in reasons are masked
+    bad = reasons.notna().reindex(id_numbers.index, fill_value=False)
+    log.flag(bad, "id_number", "{}", reasons.reindex(id_numbers.index))
+
+
+def _check_regions(log: ProblemLog, codes: pd.Series, policy: Policy) -> pd.Series:
+    shaped = check_pattern(log, codes, "region_code", r"[0-9]{6}", "a 6-digit region code", required=True)
+    known = is_in(codes, policy.region_codes())
+    log.flag(shaped & ~known, "region_code", "'{}' is not a region in regions.csv", codes)
+    return shaped & known
+
+
+def _parse_categories(log: ProblemLog, values: pd.Series) -> pd.Series:
+    """duty | civilian (also 勤务/勤务辅警, 文职/文职辅警); NA where empty or unknown."""
+    category = values.str.casefold().map(CATEGORY_VALUE_ALIASES)
+    log.flag(values == "", "category", "is empty")
+    log.flag((values != "") & category.isna(), "category",
+             "'{}' is not duty (勤务辅警) or civilian (文职辅警)", values)
+    return category
+
+
+def _check_levels(log: ProblemLog, regions: pd.Series, category: pd.Series, level: pd.Series,
+                  policy: Policy) -> None:
+    checkable = regions.notna() & category.notna() & level.notna()
+    if not checkable.any():
+        return
+    scale = _pay_scale_levels(policy, set(regions[checkable]))
+    scale_key = regions[checkable] + "|" + category[checkable]
+    on_scale = is_in(scale_key + "|" + level[checkable].astype(str), scale["key"])
+    off_scale = ~on_scale.reindex(regions.index, fill_value=True)
+    if not off_scale.any():
+        return
+    levels_text = scale_key.map(scale.groupby("scale")["level"].agg(_describe_levels)).fillna("none")
+    log.flag(off_scale, "level", "level {} is not on the {} pay scale of region {} (levels there: {})",
+             level, category, regions, levels_text.reindex(regions.index))
+
+
+def _pay_scale_levels(policy: Policy, regions: set[str]) -> pd.DataFrame:
+    """One row per (region, category, level) a region's pay scale has, through its region chain."""
+    rows = [(region, category, level) for region in regions for category in CATEGORIES
+            for level in policy.levels(region, category)]
+    scale = pd.DataFrame(rows, columns=["region", "category", "level"])
+    scale["scale"] = scale["region"] + "|" + scale["category"]
+    scale["key"] = scale["scale"] + "|" + scale["level"].astype(str)
+    return scale
+
+
+def _describe_levels(levels: pd.Series) -> str:
+    """Sorted levels with runs shortened: 1–7, 9."""
+    values = sorted(set(int(v) for v in levels))
+    runs: list[list[int]] = []
+    for value in values:
+        if runs and value == runs[-1][-1] + 1:
+            runs[-1].append(value)
+        else:
+            runs.append([value])
+    return ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 2 else ", ".join(map(str, r)) for r in runs)
+
+
+def _check_posts(log: ProblemLog, posts: pd.Series, category: pd.Series, policy: Policy) -> None:
+    table = policy.posts()
+    post_category = posts.map(dict(zip(table["post"], table["category"])))
+    log.flag(posts == "", "post", "is empty")
+    log.flag((posts != "") & post_category.isna(), "post", "'{}' is not a post in posts.csv", posts)
+    wrong = post_category.notna() & category.notna() & (post_category != "all") & (post_category != category)
+    log.flag(wrong, "post", "post '{}' is for {} staff, but the employee's category is {}",
+             posts, post_category, category)
+
+
+def _check_employment_dates(log: ProblemLog, cells: pd.DataFrame) -> None:
+    hired = parse_dates(log, cells["hire_date"], "hire_date", required=True)
+    left = parse_dates(log, cells["leave_date"], "leave_date", required=False)
+    service = parse_dates(log, cells["service_start"], "service_start", required=False)
+    log.flag(left < hired, "leave_date", "'{}' is before hire_date {}", cells["leave_date"], cells["hire_date"])
+    log.flag(service > left, "service_start", "'{}' is after leave_date {}",
+             cells["service_start"], cells["leave_date"])
+
+
+# ---------------------------------------------------------------- attendance
+
+
+def validate_attendance(table: RawTable, known_ids: pd.Index | None) -> tuple[pd.DataFrame, list[CellProblem]]:
+    """Check every cell of an attendance file against the known employees (None: skip that check)."""
+    log = ProblemLog(table)
+    cells = table.frame
+    has_id = require_text(log, cells["employee_id"], "employee_id")
+    if known_ids is not None:
+        unknown = has_id & ~is_in(cells["employee_id"], known_ids)
+        log.flag(unknown, "employee_id", "'{}' is not in the employees file or the database",
+                 cells["employee_id"])
+    check_month(log, cells["month"], "month")
+    check_unique(log, cells[["employee_id", "month"]], "month", "employee_id and month")
+    parse_amounts(log, cells["unpaid_leave_days"], "unpaid_leave_days", maximum=MAX_UNPAID_LEAVE_DAYS)
+    for column in HOURS_COLUMNS:
+        parse_amounts(log, cells[column], column, maximum=MAX_HOURS_IN_MONTH)
+    parse_whole_numbers(log, cells["night_shifts"], "night_shifts", required=False,
+                        minimum=0, maximum=MAX_NIGHT_SHIFTS)
+    for column in MONEY_COLUMNS:
+        parse_amounts(log, cells[column], column)
+    numbers = list(ATTENDANCE_COLUMNS[2:])
+    rows = cells.assign(**{c: cells[c].replace("", "0") for c in numbers})
+    return rows[list(ATTENDANCE_COLUMNS)], log.problems()
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _write(con: duckdb.DuckDBPyConnection, employee_rows: pd.DataFrame | None,
+           attendance_rows: pd.DataFrame | None, notes: list[str]) -> ImportSummary:
+    summary = ImportSummary(notes=notes)
+    with transaction(con):
+        if employee_rows is not None:
+            summary.employees = _upsert(con, employee_rows, "employees", ("employee_id",), INSERT_EMPLOYEES)
+        if attendance_rows is not None:
+            summary.attendance = _upsert(con, attendance_rows, "attendance", ("employee_id", "month"),
+                                         INSERT_ATTENDANCE)
+    return summary
+
+
+def _upsert(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, table: str, key: tuple[str, ...],
+            insert_sql: str) -> TableCount:
+    view = f"_import_{table}"
+    con.register(view, rows)
+    try:
+        existing = scalar(con, f"SELECT count(*) FROM {view} JOIN {table} USING ({', '.join(key)})")
+        con.execute(insert_sql)
+    finally:
+        con.unregister(view)
+    return TableCount(rows=len(rows), new=len(rows) - int(existing))

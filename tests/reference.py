@@ -1,0 +1,394 @@
+"""A plain, scalar re-implementation of docs/rules.md: one person, one month at a time.
+
+Independent of the engine on purpose: it imports nothing from `payroll`, reads the policy CSVs
+with the csv module, walks the region chain itself, builds the calendar itself from `holidays`,
+and computes with exact fractions, rounding each line item half-up to the fen exactly once
+(decimal.ROUND_HALF_UP). No numpy, pandas or DuckDB.
+
+    compute_year(employees, attendance, tables_dir, months) -> {(employee_id, month): {column: value}}
+
+Employees are dicts with the SPEC column names (contribution_base None when empty,
+special_deduction Decimal, dates as datetime.date, service_start None meaning hire_date).
+Attendance is {(employee_id, "YYYY-MM"): {column: Decimal or int}}; a missing row is a full month.
+Months must be consecutive and in order; the year-to-date state and the previous-year history are
+those of the months computed in the same call (as a fresh database run over the same months).
+"""
+from __future__ import annotations
+
+import csv
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from functools import lru_cache
+from pathlib import Path
+
+import holidays
+
+NATION = "000000"
+FUNDS = ("pension", "medical", "unemployment", "injury", "maternity")
+FEN = Decimal("0.01")
+
+# The SPEC register, in order.
+REGISTER = (
+    "employee_id", "month", "region_code", "unit", "level",
+    "base_pay", "seniority_pay", "allowances", "high_risk_allowance", "night_shift_pay",
+    "overtime_pay", "floor_topup", "bonus", "gross_pay",
+    "pension_employee", "medical_employee", "unemployment_employee", "housing_fund_employee",
+    "taxable_income_ytd", "iit_ytd", "iit", "deduction", "net_pay",
+    "pension_employer", "medical_employer", "unemployment_employer", "injury_employer",
+    "maternity_employer", "housing_fund_employer", "accident_insurance_employer", "employer_cost",
+)
+PAY_COMPONENTS = ("base_pay", "seniority_pay", "allowances", "high_risk_allowance",
+                  "night_shift_pay", "overtime_pay", "floor_topup", "bonus")
+EMPLOYEE_SHARES = ("pension_employee", "medical_employee", "unemployment_employee",
+                   "housing_fund_employee")
+EMPLOYER_SHARES = ("pension_employer", "medical_employer", "unemployment_employer",
+                   "injury_employer", "maternity_employer", "housing_fund_employer")
+
+
+class ReferenceError(Exception):
+    pass
+
+
+# ---- money -------------------------------------------------------------------------------------
+
+def to_frac(value) -> Fraction:
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, (int, Decimal)):
+        return Fraction(value)
+    return Fraction(Decimal(str(value)))
+
+
+def rnd(value) -> Decimal:
+    """Round an exact amount in yuan half-up (away from zero) to the fen."""
+    q = to_frac(value)
+    num, den = q.numerator, q.denominator
+    # exact decimal expansion to 0.001 fen is not enough in general; do it in integers
+    fen_num, fen_den = num * 100, den
+    sign = -1 if fen_num < 0 else 1
+    fen = (2 * abs(fen_num) + fen_den) // (2 * fen_den)
+    return (Decimal(sign * fen) / 100).quantize(FEN, rounding=ROUND_HALF_UP)
+
+
+def dec(value) -> Decimal:
+    """An exact Decimal from a Fraction whose value is a whole number of fen (or any Decimal)."""
+    q = to_frac(value)
+    if (q * 100).denominator != 1:
+        raise ValueError(f"{q} is not a whole number of fen")
+    return (Decimal(q.numerator) / Decimal(q.denominator)).quantize(FEN, rounding=ROUND_HALF_UP)
+
+
+# ---- tables --------------------------------------------------------------------------------------
+
+MONEY = {"monthly_average_wage", "monthly_minimum_wage", "base_floor", "base_ceiling", "base_pay",
+         "amount", "annual_premium", "sum_insured", "threshold", "quick_deduction"}
+RATES = {"employer_rate", "employee_rate", "rate", "value", "ratio"}
+
+
+def _parse(name: str, text: str):
+    text = text.strip()
+    if text == "":
+        return None
+    if name in MONEY or name in RATES:
+        return Decimal(text)
+    if name == "effective_from":
+        return date.fromisoformat(text)
+    if name in ("level",):
+        return int(text)
+    return text
+
+
+class Tables:
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+        self.rows: dict[str, list[dict]] = {}
+        for path in sorted(self.directory.glob("*.csv")):
+            with open(path, encoding="utf-8-sig", newline="") as handle:
+                self.rows[path.stem] = [{k: _parse(k, v or "") for k, v in row.items()}
+                                        for row in csv.DictReader(handle)]
+        self.parent = {r["region_code"]: r.get("parent_code") for r in self.rows["regions"]}
+        self.risk = {r["post"]: r["risk_class"] for r in self.rows["posts"]}
+
+    def chain(self, region: str) -> list[str]:
+        out = []
+        current = region
+        while current:
+            if current in out or current not in self.parent:
+                raise ReferenceError(f"bad region chain at {current}")
+            out.append(current)
+            current = self.parent[current]
+        return out
+
+    def resolve(self, table: str, region: str, day: date, key=lambda row: ()) -> dict:
+        """{key: row in force}: most specific region on the chain first, then latest effective_from."""
+        chain = self.chain(region)
+        best: dict = {}
+        for row in self.rows[table]:
+            if row["region_code"] not in chain or row["effective_from"] > day:
+                continue
+            rank = (chain.index(row["region_code"]), -row["effective_from"].toordinal())
+            k = key(row)
+            if k not in best or rank < best[k][0]:
+                best[k] = (rank, row)
+        return {k: row for k, (rank, row) in best.items()}
+
+    def one(self, table: str, region: str, day: date) -> dict:
+        found = self.resolve(table, region, day)
+        if () not in found:
+            raise ReferenceError(f"{table}: no row for {region} on {day}")
+        return found[()]
+
+    def national(self, name: str, day: date) -> Fraction:
+        rows = [r for r in self.rows["national_parameters"] if r["name"] == name and r["effective_from"] <= day]
+        if not rows:
+            raise ReferenceError(f"national_parameters: no {name} on {day}")
+        return to_frac(max(rows, key=lambda r: r["effective_from"])["value"])
+
+    def brackets(self, day: date) -> list[dict]:
+        dates = [r["effective_from"] for r in self.rows["iit_brackets"] if r["effective_from"] <= day]
+        if not dates:
+            raise ReferenceError(f"iit_brackets: none in force on {day}")
+        latest = max(dates)
+        return sorted((r for r in self.rows["iit_brackets"] if r["effective_from"] == latest),
+                      key=lambda r: r["threshold"])
+
+
+# ---- calendar ------------------------------------------------------------------------------------
+
+def _is_statutory_label(name: str) -> bool:
+    # "(observed)" = 补休 day; "Day off (substituted from mm/dd/yyyy)" = 调休 rest day
+    return "(observed)" not in name and not name.startswith("Day off")
+
+
+@lru_cache(maxsize=None)
+def calendar_year(year: int) -> dict[date, str]:
+    """day -> 'work' | 'rest' | 'statutory' for every day of the year."""
+    cal = holidays.China(years=year, language="en_US")
+    makeup = {d for d in cal.weekend_workdays if d.year == year}
+    if not makeup:
+        raise ReferenceError(f"no 调休 data for {year}")
+    out = {}
+    day = date(year, 1, 1)
+    while day.year == year:
+        names = cal.get_list(day)
+        if names and any(_is_statutory_label(n) for n in names):
+            out[day] = "statutory"
+        elif day in makeup:
+            out[day] = "work"
+        elif names or day.weekday() >= 5:
+            out[day] = "rest"
+        else:
+            out[day] = "work"
+        day += timedelta(days=1)
+    return out
+
+
+def is_paid_day(day: date) -> bool:
+    return calendar_year(day.year)[day] != "rest"
+
+
+def paid_days_between(first: date, last: date) -> int:
+    n, day = 0, first
+    while day <= last:
+        n += is_paid_day(day)
+        day += timedelta(days=1)
+    return n
+
+
+def month_bounds(label: str) -> tuple[date, date]:
+    y, m = int(label[:4]), int(label[5:7])
+    first = date(y, m, 1)
+    nxt = date(y + (m == 12), m % 12 + 1, 1)
+    return first, nxt - timedelta(days=1)
+
+
+def paid_days(year: int, month: int) -> int:
+    first, last = month_bounds(f"{year:04d}-{month:02d}")
+    return paid_days_between(first, last)
+
+
+# ---- one person, one month -----------------------------------------------------------------------
+
+def completed_years(start: date, on: date) -> int:
+    years = on.year - start.year - ((on.month, on.day) < (start.month, start.day))
+    return max(0, years)
+
+
+def _att(att: dict, name: str) -> Fraction:
+    value = att.get(name)
+    return Fraction(0) if value is None else to_frac(value)
+
+
+def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: list[dict]) -> dict:
+    """history: this person's earlier results (all months computed so far, oldest first)."""
+    first, last = month_bounds(label)
+    region = emp["region_code"]
+    year = first.year
+    r: dict = {"employee_id": emp["employee_id"], "month": label, "region_code": region,
+               "unit": emp["unit"], "level": emp["level"]}
+
+    # calendar and proration
+    P = paid_days_between(first, last)
+    start = max(emp["hire_date"], first)
+    end = min(emp["leave_date"] or last, last)
+    E = paid_days_between(start, end) if start <= end else 0
+    D = tables.national("pay_days_per_month", first)
+    L = _att(att, "unpaid_leave_days")
+    F = max(Fraction(0), Fraction(E, P) - L / D)
+    r.update(paid_days_in_month=P, paid_days_employed=E, proration=F)
+
+    # pay scale and allowances
+    scale = tables.resolve("pay_scale", region, first, key=lambda x: (x["category"], x["level"]))
+    if (emp["category"], emp["level"]) not in scale:
+        raise ReferenceError(f"pay_scale: no row for {region} {emp['category']} {emp['level']} in {label}")
+    base_full = to_frac(scale[(emp["category"], emp["level"])]["base_pay"])
+    service_start = emp.get("service_start") or emp["hire_date"]
+    years = completed_years(service_start, first)
+    high_risk = tables.risk[emp["post"]] == "high"
+    applying = [a for a in tables.resolve("allowances", region, first, key=lambda x: x["item"]).values()
+                if a["applies_to"] in ("all", emp["category"]) or (a["applies_to"] == "high_risk" and high_risk)]
+    seniority_full = sum((to_frac(a["amount"]) * years for a in applying if a["per"] == "service_year"), Fraction(0))
+    allowances_full = sum((to_frac(a["amount"]) for a in applying
+                           if a["per"] == "month" and a["applies_to"] != "high_risk"), Fraction(0))
+    high_risk_full = sum((to_frac(a["amount"]) for a in applying
+                          if a["per"] == "month" and a["applies_to"] == "high_risk"), Fraction(0))
+    night_rate = sum((to_frac(a["amount"]) for a in applying if a["per"] == "night_shift"), Fraction(0))
+
+    base_pay = rnd(base_full * F)
+    seniority_pay = rnd(seniority_full * F)
+    allowances = rnd(allowances_full * F)
+    high_risk_allowance = rnd(high_risk_full * F)
+    night_shift_pay = rnd(night_rate * int(att.get("night_shifts") or 0))
+
+    # overtime
+    minimum_wage = to_frac(tables.one("minimum_wage", region, first)["monthly_minimum_wage"])
+    overtime_base = max(base_full + seniority_full + allowances_full, minimum_wage)
+    hours_per_day = tables.national("hours_per_day", first)
+    overtime = {}
+    for kind in ("workday", "restday", "holiday"):
+        rate = tables.national(f"overtime_{kind}_rate", first)
+        hours = _att(att, f"overtime_{kind}_hours")
+        overtime[kind] = rnd(overtime_base * hours * rate / (D * hours_per_day))
+    overtime_pay = sum(overtime.values(), Decimal("0.00"))
+
+    # minimum wage
+    normal_pay = base_pay + seniority_pay + allowances
+    minimum_wage_prorated = rnd(minimum_wage * F)
+    floor_topup = max(Decimal("0.00"), minimum_wage_prorated - normal_pay)
+    bonus = dec(_att(att, "bonus"))
+    gross = (base_pay + seniority_pay + allowances + high_risk_allowance + night_shift_pay
+             + overtime_pay + floor_topup + bonus)
+    r.update(base_pay=base_pay, seniority_pay=seniority_pay, allowances=allowances,
+             high_risk_allowance=high_risk_allowance, night_shift_pay=night_shift_pay,
+             overtime_workday_pay=overtime["workday"], overtime_restday_pay=overtime["restday"],
+             overtime_holiday_pay=overtime["holiday"], overtime_pay=overtime_pay,
+             overtime_base=dec(overtime_base),
+             service_years=years, normal_pay=normal_pay, minimum_wage_prorated=minimum_wage_prorated,
+             floor_topup=floor_topup, bonus=bonus, gross_pay=gross)
+
+    # contribution base
+    prev_year = [h for h in history if h["month"].startswith(f"{year - 1:04d}-")]
+    this_year = [h for h in history if h["month"].startswith(f"{year:04d}-")]
+    if emp.get("contribution_base") is not None:
+        source, wage = "declared", to_frac(emp["contribution_base"])
+    elif prev_year:
+        source = "previous_year"
+        wage = to_frac(rnd(sum((to_frac(h["gross_pay"]) for h in prev_year), Fraction(0)) / len(prev_year)))
+    else:
+        whole = [h for h in this_year if h["paid_days_employed"] == h["paid_days_in_month"]]
+        if whole:
+            source, wage = "first_full_month", to_frac(whole[0]["gross_pay"])
+        elif E == P:
+            source, wage = "first_full_month", to_frac(gross)
+        else:
+            source, wage = "contract_month", base_full + seniority_full + allowances_full + high_risk_full
+    r["contribution_base_source"] = source
+    r["contribution_wage"] = dec(wage)
+
+    si = tables.resolve("social_insurance", region, first, key=lambda x: x["fund"])
+    for fund in FUNDS:
+        if fund not in si:
+            raise ReferenceError(f"social_insurance: no {fund} row for {region} in {label}")
+        row = si[fund]
+        base = min(max(wage, to_frac(row["base_floor"])), to_frac(row["base_ceiling"]))
+        r[f"{fund}_base"] = dec(base)
+        r[f"{fund}_employer"] = rnd(base * to_frac(row["employer_rate"]))
+        if fund in ("pension", "medical", "unemployment"):
+            r[f"{fund}_employee"] = rnd(base * to_frac(row["employee_rate"]))
+        elif row["employee_rate"] != 0:
+            raise ReferenceError(f"{fund} has an employee rate")
+    hf = tables.one("housing_fund", region, first)
+    hf_base = min(max(wage, to_frac(hf["base_floor"])), to_frac(hf["base_ceiling"]))
+    r["housing_fund_base"] = dec(hf_base)
+    r["housing_fund_employee"] = rnd(hf_base * to_frac(hf["employee_rate"]))
+    r["housing_fund_employer"] = rnd(hf_base * to_frac(hf["employer_rate"]))
+    covers = tables.resolve("accident_insurance", region, first, key=lambda x: x["cover"]).values()
+    r["accident_insurance_employer"] = sum(
+        (rnd(to_frac(c["annual_premium"]) / 12) for c in covers
+         if c["applies_to"] == "all" or (c["applies_to"] == "high_risk" and high_risk)), Decimal("0.00"))
+
+    # income tax, cumulative withholding
+    contributions = sum((r[c] for c in EMPLOYEE_SHARES), Decimal("0.00"))
+    months_ytd = len(this_year) + 1
+    income_ytd = sum((h["gross_pay"] for h in this_year), Decimal("0.00")) + gross
+    contributions_ytd = sum((h["employee_contributions"] for h in this_year), Decimal("0.00")) + contributions
+    special = emp.get("special_deduction") or Decimal("0")
+    special_ytd = sum((h["special_deduction"] for h in this_year), Decimal("0.00")) + special
+    no19 = (len({h["month"] for h in prev_year}) == 12
+            and sum((h["gross_pay"] for h in prev_year), Decimal("0")) <= dec(tables.national("iit_no19_income_limit", first)))
+    if no19:
+        basic = dec(tables.national("iit_no19_annual_deduction", first))
+    else:
+        basic = dec(tables.national("iit_basic_deduction_monthly", first) * months_ytd)
+    taxable = max(Decimal("0.00"), income_ytd - basic - contributions_ytd - special_ytd)
+    brackets = tables.brackets(first)
+    if brackets[0]["threshold"] != 0:
+        raise ReferenceError("iit_brackets: the first bracket must start at 0")
+    bracket = brackets[0]
+    for b in brackets:
+        if b["threshold"] < taxable:
+            bracket = b
+    iit_before = this_year[-1]["iit_ytd"] if this_year else Decimal("0.00")
+    due = rnd(to_frac(taxable) * to_frac(bracket["rate"]) - to_frac(bracket["quick_deduction"]))
+    iit = max(Decimal("0.00"), due - iit_before)
+    deduction = dec(_att(att, "deduction"))
+    r.update(employee_contributions=contributions, months_employed_ytd=months_ytd, income_ytd=income_ytd,
+             contributions_ytd=contributions_ytd, special_deduction=dec(special), special_deduction_ytd=special_ytd,
+             no19_applies=no19, basic_deduction_ytd=basic, taxable_income_ytd=taxable,
+             iit_rate=bracket["rate"], iit_due_ytd=due, iit=iit, iit_ytd=iit_before + iit, deduction=deduction)
+    r["net_pay"] = gross - contributions - iit - deduction
+    r["employer_cost"] = gross + sum((r[c] for c in EMPLOYER_SHARES), Decimal("0.00")) + r["accident_insurance_employer"]
+    return r
+
+
+def is_active(emp: dict, label: str) -> bool:
+    first, last = month_bounds(label)
+    return emp["hire_date"] <= last and (emp.get("leave_date") is None or emp["leave_date"] >= first)
+
+
+def compute_year(employees: list[dict], attendance: dict, tables_dir, months: list[str]) -> dict:
+    """Every payslip of the months, in order, with year-to-date and previous-year state carried."""
+    tables = Tables(Path(tables_dir))
+    results: dict = {}
+    history: dict[str, list[dict]] = {e["employee_id"]: [] for e in employees}
+    for label in months:
+        for emp in employees:
+            if not is_active(emp, label):
+                continue
+            row = compute_month(tables, emp, label, attendance.get((emp["employee_id"], label), {}),
+                                history[emp["employee_id"]])
+            history[emp["employee_id"]].append(row)
+            results[(emp["employee_id"], label)] = row
+    return results
+
+
+def month_range(first: str, last: str) -> list[str]:
+    y, m = int(first[:4]), int(first[5:7])
+    out = []
+    while True:
+        label = f"{y:04d}-{m:02d}"
+        out.append(label)
+        if label == last:
+            return out
+        y, m = y + (m == 12), m % 12 + 1
