@@ -31,12 +31,12 @@ import numpy as np
 import pandas as pd
 
 from .db import ATTENDANCE_DDL, EMPLOYEES_DDL, transaction
+from .io.idnumber import CHECK_CHARS, WEIGHTS, mask_id_sql
 
 DEFAULT_SEED = 2025
 
 # GB 11643-1999: check digit of the 18-character resident identity number
-ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
-ID_CHECK_CHARS = "10X98765432"
+ID_WEIGHTS = np.array(WEIGHTS, dtype=np.int64)
 
 DUTY, CIVILIAN = "duty", "civilian"
 POSTS = ("PATROL", "COMMUNITY", "TRAFFIC", "ESCORT", "SWAT", "RECEPTION", "PERMITS", "TECH")
@@ -127,31 +127,6 @@ def city_units(region_code: str) -> list[tuple[str, int]]:
     units += [(f"{bureau}交通警察支队", TRAFFIC), (f"{bureau}特警支队", SWAT),
               (f"{city.name}看守所", CUSTODY), (f"{bureau}指挥中心", COMMAND)]
     return units
-
-
-def id_check_char(first17: str) -> str:
-    """The GB 11643 check character of the first 17 digits."""
-    total = sum(int(d) * int(w) for d, w in zip(first17, ID_WEIGHTS))
-    return ID_CHECK_CHARS[total % 11]
-
-
-def id_number_valid(number: str) -> bool:
-    return (isinstance(number, str) and len(number) == 18 and number[:17].isdigit()
-            and number[17] == id_check_char(number[:17]))
-
-
-def mask_id_number(number: str | None) -> str | None:
-    """First 6 and last 4 characters kept, the rest as '*' (the stored and printed form)."""
-    if number is None or number == "" or (isinstance(number, float) and np.isnan(number)):
-        return None
-    number = str(number)
-    if len(number) <= 10:
-        return "*" * len(number)
-    return number[:6] + "*" * (len(number) - 10) + number[-4:]
-
-
-MASK_SQL = ("CASE WHEN {x} IS NULL THEN NULL WHEN length({x}) <= 10 THEN repeat('*', length({x})) "
-            "ELSE left({x}, 6) || repeat('*', length({x}) - 10) || right({x}, 4) END")
 
 
 # ----------------------------------------------------------------------------- vector helpers
@@ -300,7 +275,7 @@ def synth_roster(people: int, seed: int = DEFAULT_SEED, regions: list[str] | Non
     digits = np.concatenate([_ascii_digits(area, 6), _ascii_digits(birth_ymd, 8),
                              _ascii_digits(tens * 10 + gender_digit, 3)], axis=1)
     remainder = ((digits.astype(np.int64) - ord("0")) @ ID_WEIGHTS) % 11
-    check = np.frombuffer(ID_CHECK_CHARS.encode(), dtype=np.uint8)[remainder]
+    check = np.frombuffer(CHECK_CHARS.encode(), dtype=np.uint8)[remainder]
     id_number = np.concatenate([digits, check[:, None]], axis=1)
 
     # names
@@ -437,7 +412,7 @@ def _expressions(table, spec: dict[str, tuple[str, str | None]]) -> tuple[list[s
         if kind == "text":
             expr = text
         elif kind == "masked":
-            expr = MASK_SQL.format(x=text)
+            expr = mask_id_sql(text)
         elif kind == "date":
             expr = (f"CAST({quoted} AS DATE)" if pa.types.is_temporal(arrow_type)
                     else f"CAST({text} AS DATE)")

@@ -96,6 +96,15 @@ def mask_id_number(id_number: str) -> str:
     return id_number[:KEPT_HEAD] + MASK_CHAR * hidden + id_number[-KEPT_TAIL:]
 
 
+def mask_id_sql(expr: str) -> str:
+    """mask_id_number in SQL, for exports straight from DuckDB; an already masked value stays."""
+    kept = KEPT_HEAD + KEPT_TAIL
+    return (f"CASE WHEN {expr} IS NULL OR strpos({expr}, '{MASK_CHAR}') > 0 THEN {expr} "
+            f"WHEN length({expr}) > {kept} THEN left({expr}, {KEPT_HEAD}) || "
+            f"repeat('{MASK_CHAR}', length({expr}) - {kept}) || right({expr}, {KEPT_TAIL}) "
+            f"ELSE repeat('{MASK_CHAR}', length({expr})) END")
+
+
 def mask_id_numbers(id_numbers: pd.Series) -> pd.Series:
     """mask_id_number over a column; 18-character entries take the fast path."""
     text = id_numbers.astype(str)

@@ -23,6 +23,7 @@ import duckdb
 from ..columns import MONEY_COLUMNS, REGISTER_COLUMNS
 from ..db import table_exists
 from ..errors import PayrollError
+from ..io.idnumber import mask_id_sql
 from . import xlsx
 
 FORMATS = ("csv", "xlsx")
@@ -70,13 +71,6 @@ def _money_text(expr: str) -> str:
 
 def _money_fen(expr: str) -> str:
     return f"CAST(CAST({expr} AS DECIMAL(18,2)) * 100 AS BIGINT)"
-
-
-def _masked(expr: str) -> str:
-    """The ID number as stored masked; masks it (first 6 and last 4 kept) if it ever is not."""
-    return (f"CASE WHEN {expr} IS NULL OR strpos({expr}, '*') > 0 THEN {expr} "
-            f"WHEN length({expr}) > 10 THEN left({expr}, 6) || repeat('*', length({expr}) - 10) "
-            f"|| right({expr}, 4) ELSE repeat('*', length({expr})) END")
 
 
 def _check_request(month: str, fmt: str) -> str:
@@ -198,7 +192,7 @@ def _write_xlsx(con, month: str, unit: str | None, out: Path, per_unit, rows: in
 
     has_employees = table_exists(con, "employees")
     name = "e.name" if has_employees else "NULL"
-    id_masked = _masked("e.id_number_masked") if has_employees else "NULL"
+    id_masked = mask_id_sql("e.id_number_masked") if has_employees else "NULL"
     join = "LEFT JOIN employees e ON e.employee_id = p.employee_id" if has_employees else ""
     select = []
     for column in XLSX_COLUMNS:

@@ -1,0 +1,10 @@
+"""The SPEC identities as one SQL condition, shared by the tests that check them on every row."""
+
+BROKEN_IDENTITY = """(
+    gross_pay <> base_pay + seniority_pay + allowances + high_risk_allowance + night_shift_pay
+                 + overtime_pay + floor_topup + bonus
+    OR net_pay <> gross_pay - pension_employee - medical_employee - unemployment_employee
+                  - housing_fund_employee - iit - deduction
+    OR employer_cost <> gross_pay + pension_employer + medical_employer + unemployment_employer
+                  + injury_employer + maternity_employer + housing_fund_employer
+                  + accident_insurance_employer)"""
