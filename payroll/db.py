@@ -11,6 +11,8 @@ from pathlib import Path
 
 import duckdb
 
+from .errors import PayrollError
+
 DEFAULT_DB = "payroll.duckdb"
 
 EMPLOYEES_DDL = """
@@ -56,7 +58,14 @@ def connect(db: str | os.PathLike | None = None, read_only: bool = False) -> duc
     path = resolve_db_path(db)
     if read_only and path != ":memory:" and not Path(path).exists():
         raise FileNotFoundError(f"database {path} does not exist: run `payroll import` or `payroll demo` first")
-    con = duckdb.connect(path, read_only=read_only)
+    try:
+        con = duckdb.connect(path, read_only=read_only)
+    except duckdb.IOException as error:
+        if "lock" not in str(error).lower():
+            raise
+        # another payroll command has the file open for writing: say so instead of a traceback
+        raise PayrollError(f"database {path} is in use by another process; wait for it to finish "
+                           f"and try again ({error})") from None
     if not read_only:
         for ddl in SCHEMA:
             con.execute(ddl)

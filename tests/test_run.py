@@ -105,3 +105,16 @@ def test_cli_bad_month_exits_2(tmp_path):
     result = _cli("run", "--db", str(tmp_path / "x.duckdb"), "--month", "2025-13", cwd=tmp_path)
     assert result.returncode == 2
     assert "'2025-13' is not a month YYYY-MM" in result.stderr
+
+
+def test_a_database_held_by_another_process_is_a_clear_error(tmp_path):
+    db = tmp_path / "busy.duckdb"
+    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(db)!r}); "
+                               "print('ready', flush=True); time.sleep(30)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        result = _cli("run", "--db", str(db), "--month", "2025-01", cwd=tmp_path)
+        assert result.returncode == 2
+        assert "is in use by another process" in result.stderr
+    finally:
+        holder.kill()
