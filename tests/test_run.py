@@ -6,37 +6,12 @@ import subprocess
 import sys
 
 import pytest
+from conftest import ROSTER
 from identities import BROKEN_IDENTITY
 
 from payroll.db import connect, scalar, table_exists
 from payroll.engine.run import run_months
 from payroll.errors import PayrollError
-from payroll.policy import load_policy
-
-ROSTER = [
-    # employee_id, name, region, unit, category, level, post, hire, leave, special_deduction, base
-    ("H1", "包一", "150100", "新城分局", "duty", 6, "PATROL", "2018-05-01", None, 1000, None),
-    ("O1", "乌二", "150600", "东胜分局", "civilian", 5, "TECH", "2021-09-10", None, 0, None),
-    ("Z1", "钱三", "330100", "上城分局", "duty", 4, "TRAFFIC", "2015-01-01", None, 3000, 9000),
-    ("K1", "段四", "530100", "五华分局", "duty", 7, "COMMUNITY", "2025-01-13", None, 0, None),
-    ("N1", "顾五", "320600", "崇川分局", "duty", 7, "PATROL", "2019-03-01", "2025-02-20", 0, None),
-]
-
-
-@pytest.fixture()
-def con():
-    connection = connect(":memory:")
-    for row in ROSTER:
-        connection.execute(
-            "INSERT INTO employees (employee_id, name, region_code, unit, category, level, post, hire_date, "
-            "leave_date, special_deduction, contribution_base) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", list(row))
-    return connection
-
-
-@pytest.fixture(scope="module")
-def policy():
-    return load_policy()
-
 
 def test_months_run_in_order(con, policy):
     run_months(con, policy, "2025-01")

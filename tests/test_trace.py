@@ -10,11 +10,10 @@ from payroll.columns import MONEY_COLUMNS
 from payroll.engine.pipeline import stored_columns
 from payroll.engine.run import prepare_connection, run_months
 from payroll.engine.trace import trace_person
-from test_run import ROSTER, con, policy  # noqa: F401  (fixtures)
 
 
 @pytest.fixture()
-def year_run(con, policy):  # noqa: F811
+def year_run(con, policy):
     con.execute("INSERT INTO attendance VALUES ('N1', '2025-02', 1.5, 10, 8, 4, 3, 500, 20), "
                 "('K1', '2025-02', 0, 0, 16, 0, 0, 0, 0)")
     run_months(con, policy, "2025-01", "2025-03")

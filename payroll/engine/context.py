@@ -13,7 +13,7 @@ from datetime import date, timedelta
 import duckdb
 
 from ..db import scalar
-from ..errors import PolicyError
+from ..errors import PayrollError, PolicyError
 from ..policy import FUND_ZH, FUNDS
 from ..rules import accident_insurance, pay
 from .rule import ContextColumn
@@ -39,9 +39,9 @@ class Month:
             year, month = (int(part) for part in text.split("-"))
             start = date(year, month, 1)
         except ValueError:
-            raise PolicyError(f"{text!r} is not a month YYYY-MM") from None
+            raise PayrollError(f"{text!r} is not a month YYYY-MM") from None
         if len(text) != 7:
-            raise PolicyError(f"{text!r} is not a month YYYY-MM")
+            raise PayrollError(f"{text!r} is not a month YYYY-MM")
         following = date(year + (month == 12), month % 12 + 1, 1)
         return cls(text, start, following - timedelta(days=1))
 

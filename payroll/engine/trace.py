@@ -8,7 +8,6 @@ import json
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from fractions import Fraction
 
 import duckdb
 
@@ -140,7 +139,3 @@ def trace_person(con: duckdb.DuckDBPyConnection, policy: Policy, employee_id: st
                                rule.basis, read))
     return lines
 
-
-def proration_factor(lines: list[TraceLine]) -> Fraction:
-    by_name = {line.name: line.raw for line in lines}
-    return Fraction(by_name["proration_numerator"], by_name["proration_denominator"])
