@@ -46,7 +46,8 @@ def import_command(
         _fail("give at least one of --employees, --attendance")
     policy = load_policy(tables)
     con = connect(db)
-    summary = import_files(con, policy, employees=employees, attendance=attendance)
+    with err_console.status("读取并校验 reading and validating every row…"):
+        summary = import_files(con, policy, employees=employees, attendance=attendance)
     console.print(str(summary))
 
 

@@ -57,7 +57,7 @@ def connect(db: str | os.PathLike | None = None, read_only: bool = False) -> duc
     """Open (and if needed create) the database with the input schema in place."""
     path = resolve_db_path(db)
     if read_only and path != ":memory:" and not Path(path).exists():
-        raise FileNotFoundError(f"database {path} does not exist: run `payroll import` or `payroll demo` first")
+        raise PayrollError(f"database {path} does not exist: run `payroll import` or `payroll demo` first")
     try:
         con = duckdb.connect(path, read_only=read_only)
     except duckdb.IOException as error:

@@ -93,3 +93,10 @@ def test_a_database_held_by_another_process_is_a_clear_error(tmp_path):
         assert "is in use by another process" in result.stderr
     finally:
         holder.kill()
+
+
+def test_running_an_empty_database_says_what_to_do(tmp_path):
+    result = _cli("run", "--db", str(tmp_path / "empty.duckdb"), "--month", "2025-01", cwd=tmp_path)
+    assert result.returncode == 2 and "holds no employees" in result.stderr
+    missing = _cli("export", "--db", str(tmp_path / "none.duckdb"), "--month", "2025-01", cwd=tmp_path)
+    assert missing.returncode == 2 and "does not exist" in missing.stderr

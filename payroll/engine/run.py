@@ -100,6 +100,8 @@ def run_months(con: duckdb.DuckDBPyConnection, policy: Policy, first: str, last:
                progress: Callable[[MonthResult], None] | None = None) -> list[MonthResult]:
     months = months_between(first, last)
     prepare_connection(con, policy, [m.year for m in months])
+    if not scalar(con, "SELECT count(*) FROM employees"):
+        raise PayrollError("the database holds no employees: run `payroll import --employees FILE` first")
     _check_order(con, months)
     run_id = uuid.uuid4().hex[:12]
     results = []
