@@ -51,10 +51,6 @@ def year_days(year: int) -> tuple[tuple[date, str], ...]:
     return tuple(days)
 
 
-def day_kind(day: date) -> str:
-    return dict(year_days(day.year))[day]
-
-
 def calendar_frame(years: list[int]) -> pd.DataFrame:
     """day, kind, paid (0/1), paid_cum (paid days from the 1st of the month through the day)."""
     rows = [(d, kind) for year in sorted(set(years)) for d, kind in year_days(year)]

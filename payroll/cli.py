@@ -59,8 +59,7 @@ def _progress():
 
 def _print_floor(con, policy, month_label: str) -> None:
     from .reports.floor import floor_check, floor_table
-    names = dict(zip(policy.frames["regions"].region_code, policy.frames["regions"].name))
-    console.print(floor_table(floor_check(con, month_label), month_label, names))
+    console.print(floor_table(floor_check(con, month_label), month_label, policy.region_names()))
 
 
 @app.command("run")
@@ -97,11 +96,7 @@ def export_command(
 ) -> None:
     """Write a report for a month (CSV with the SPEC columns, or XLSX for finance)."""
     from .db import connect
-    from .engine.context import Month
 
-    Month.parse(month)
-    if fmt not in ("xlsx", "csv"):
-        _fail(f"--format must be xlsx or csv, not {fmt!r}")
     if what != "register":
         _fail(f"--what {what!r} is not available yet; available: register")
     from .reports.register import export_register

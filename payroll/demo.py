@@ -61,8 +61,7 @@ def run_demo(people: int, year: int, seed: int, out: Path, db: str | None, table
         export_register(con, months[-1], "csv", csv_target)
 
     _print_summary(con, policy, year, console)
-    console.print(floor_table(floor_check(con, months[-1]), months[-1],
-                              dict(zip(policy.frames["regions"].region_code, policy.frames["regions"].name))))
+    console.print(floor_table(floor_check(con, months[-1]), months[-1], policy.region_names()))
     console.print(f"database: {path}")
     console.print(f"registers: {files[0].parent}/register-{year}-01.xlsx … register-{year}-12.xlsx, "
                   f"and {csv_target.name}")
@@ -70,7 +69,7 @@ def run_demo(people: int, year: int, seed: int, out: Path, db: str | None, table
 
 
 def _print_summary(con, policy, year: int, console: Console) -> None:
-    names = dict(zip(policy.frames["regions"].region_code, policy.frames["regions"].name))
+    names = policy.region_names()
     rows = con.execute(f"""
         SELECT region_code, count(DISTINCT employee_id) AS people, sum(gross_pay) AS gross,
                sum(iit) AS iit, sum(net_pay) AS net, sum(employer_cost) AS cost

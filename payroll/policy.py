@@ -21,7 +21,6 @@ import pandas as pd
 from .errors import CellProblem, InputError, PolicyError
 
 SHIPPED_TABLES = Path(__file__).resolve().parent.parent / "tables"
-NATION = "000000"
 FUNDS = ("pension", "medical", "unemployment", "injury", "maternity")
 FUND_ZH = {"pension": "养老", "medical": "医疗", "unemployment": "失业", "injury": "工伤", "maternity": "生育"}
 
@@ -186,6 +185,9 @@ class Policy:
 
     def region_codes(self) -> set[str]:
         return set(self.frames["regions"].region_code)
+
+    def region_names(self) -> dict[str, str]:
+        return dict(zip(self.frames["regions"].region_code, self.frames["regions"].name))
 
     def posts(self) -> pd.DataFrame:
         return self.frames["posts"]

@@ -40,8 +40,6 @@ ID_WEIGHTS = np.array(WEIGHTS, dtype=np.int64)
 
 DUTY, CIVILIAN = "duty", "civilian"
 POSTS = ("PATROL", "COMMUNITY", "TRAFFIC", "ESCORT", "SWAT", "RECEPTION", "PERMITS", "TECH")
-POST_CATEGORY = {"PATROL": DUTY, "COMMUNITY": DUTY, "TRAFFIC": DUTY, "ESCORT": DUTY, "SWAT": DUTY,
-                 "RECEPTION": CIVILIAN, "PERMITS": CIVILIAN, "TECH": CIVILIAN}
 DUTY_SHARE = 0.70
 
 # unit kinds and, per kind and category, the chance of each post (order of POSTS)

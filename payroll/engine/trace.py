@@ -35,11 +35,6 @@ class PolicyRow:
     effective_from: str | None
     source: str
 
-    def describe(self) -> str:
-        shown = ", ".join(f"{k}={v}" for k, v in self.values.items()
-                          if k not in ("source", "effective_from") and v is not None)
-        since = f" from {self.effective_from}" if self.effective_from else ""
-        return f"{self.table}.csv line {self.row_no}{since}: {shown} — {self.source}"
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import pandas as pd
 from rich.table import Table
 
 from ..errors import PolicyError
-from ..rules.floors import average_wage_floor_sql
+from ..rules.floors import AVERAGE_WAGE_FLOOR_BASIS, average_wage_floor_sql
 
 
 def floor_check(con: duckdb.DuckDBPyConnection, month_label: str) -> pd.DataFrame:
@@ -20,7 +20,8 @@ def floor_check(con: duckdb.DuckDBPyConnection, month_label: str) -> pd.DataFram
 
 
 def floor_table(frame: pd.DataFrame, month_label: str, region_names: dict[str, str]) -> Table:
-    table = Table(title=f"平均工资底线 Average-wage floor, {month_label[:4]} to {month_label}")
+    table = Table(title=f"平均工资底线 Average-wage floor, {month_label[:4]} to {month_label}",
+                  caption=f"依据 basis: {AVERAGE_WAGE_FLOOR_BASIS}")
     for header in ("地区 Region", "人数 People", "年均应发 Avg gross YTD", "底线 Floor", "结果 Result"):
         table.add_column(header, justify="right" if header[0] in "人年底" else "left")
     for row in frame.itertuples():

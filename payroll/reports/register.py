@@ -13,7 +13,6 @@ Either file is written to a temporary name next to the target and renamed when c
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -22,12 +21,12 @@ import duckdb
 
 from ..columns import MONEY_COLUMNS, REGISTER_COLUMNS
 from ..db import table_exists
+from ..engine.context import Month
 from ..errors import PayrollError
 from ..io.idnumber import mask_id_sql
 from . import xlsx
 
 FORMATS = ("csv", "xlsx")
-MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 REGISTER_MONEY = tuple(c for c in REGISTER_COLUMNS if c in MONEY_COLUMNS)
 # the XLSX layout: the register columns with the name and masked ID number after the employee ID
 XLSX_COLUMNS = (REGISTER_COLUMNS[0], "name", "id_number_masked", *REGISTER_COLUMNS[1:])
@@ -74,8 +73,7 @@ def _money_fen(expr: str) -> str:
 
 
 def _check_request(month: str, fmt: str) -> str:
-    if not isinstance(month, str) or not MONTH_RE.match(month):
-        raise PayrollError(f"month {month!r} is not of the form YYYY-MM")
+    Month.parse(month)
     fmt = (fmt or "").lower()
     if fmt not in FORMATS:
         raise PayrollError(f"unknown export format {fmt!r}: use csv or xlsx")

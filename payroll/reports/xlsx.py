@@ -246,10 +246,6 @@ class Sheet:
     def first_data_row(self) -> int:
         return self.header_row + 1
 
-    def check_room(self, rows: int) -> None:
-        if self.row + rows > EXCEL_MAX_ROWS:
-            raise OverflowError(f"more than {EXCEL_MAX_ROWS:,} rows do not fit on one sheet")
-
     def write_row(self, values: Sequence[Any], row_kind: str = "data") -> int:
         """Write one row (values in column order; None = blank). Returns its row index."""
         ws, row = self.worksheet, self.row
