@@ -46,7 +46,15 @@ CREATE TABLE IF NOT EXISTS attendance (
     PRIMARY KEY (employee_id, month)
 )"""
 
-SCHEMA = [EMPLOYEES_DDL, ATTENDANCE_DDL]
+# optional finance columns of the employees file (issue 8); ALTER keeps older databases usable
+EMPLOYEE_FINANCE_DDL = [
+    "ALTER TABLE employees ADD COLUMN IF NOT EXISTS bank_account VARCHAR",   # only in the bank file
+    *(f"ALTER TABLE employees ADD COLUMN IF NOT EXISTS {item} DECIMAL(18,2)"  # monthly, by item
+      for item in ("children_education", "continuing_education", "housing_loan_interest",
+                   "housing_rent", "elderly_support", "infant_care", "personal_pension")),
+]
+
+SCHEMA = [EMPLOYEES_DDL, ATTENDANCE_DDL, *EMPLOYEE_FINANCE_DDL]
 
 
 def resolve_db_path(db: str | os.PathLike | None) -> str:
