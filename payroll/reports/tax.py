@@ -118,7 +118,7 @@ def full_id_numbers(employees_file: str | Path, wanted: pd.DataFrame) -> pd.Seri
         problems.append(CellProblem(table.file, None, "employee_id",
                                     f"{len(absent)} person(s) paid this month are not in the file: {shown}"))
     if problems:
-        raise InputError(problems)
+        raise InputError(sorted(problems, key=lambda p: (p.row is None, p.row or 0)))
     keep = needed & ~cells["employee_id"].duplicated(keep="first")
     return pd.Series(ids[keep].values, index=cells["employee_id"][keep].values)
 
@@ -154,6 +154,8 @@ def _item_ytd(rows: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     items = [i for i in DEDUCTION_ITEMS if i in rows.columns]
     has_items = rows[items].notna().any(axis=1) if items else pd.Series(False, index=rows.index)
     bad = []
+    for i in DEDUCTION_ITEMS:
+        rows[f"{i}_ytd"] = pd.Series(None, index=rows.index, dtype=object)
     for index in rows.index[has_items]:
         row = rows.loc[index]
         monthly = {i: Decimal(row[i]) if row[i] is not None and not pd.isna(row[i]) else Decimal("0.00")
@@ -162,8 +164,8 @@ def _item_ytd(rows: pd.DataFrame) -> tuple[pd.DataFrame, int]:
         if int(row["distinct_totals"]) != 1 or sum(monthly.values()) != Decimal(row["one_total"]) \
                 or sum(ytd.values()) != Decimal(row["special_deduction_ytd"]):
             bad.append(row["employee_id"])
-        for i in items:
-            rows.at[index, f"{i}_ytd"] = ytd[i]
+        for i in items:          # an item with nothing declared stays empty, as the template wants
+            rows.at[index, f"{i}_ytd"] = ytd[i] if ytd[i] else None
     if bad:
         shown = ", ".join(bad[:MAX_LISTED]) + (f" … and {len(bad) - MAX_LISTED} more" if len(bad) > MAX_LISTED else "")
         raise PayrollError(
@@ -172,9 +174,6 @@ def _item_ytd(rows: pd.DataFrame) -> tuple[pd.DataFrame, int]:
             f"during the year, so the split by item is not known; correct the items or leave them "
             f"empty for these people (the client then uses their own declarations)")
     without = int(((~has_items) & (rows["special_deduction_ytd"].map(Decimal) > 0)).sum())
-    for i in DEDUCTION_ITEMS:
-        if f"{i}_ytd" not in rows.columns:
-            rows[f"{i}_ytd"] = None
     return rows, without
 
 
