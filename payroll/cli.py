@@ -102,6 +102,8 @@ def export_command(
     """Write a report for a month (CSV with the SPEC columns, or XLSX for finance)."""
     from .db import connect
 
+    if employees is not None and what != "tax":
+        _fail("--employees is read only by --what tax (the full ID numbers)")
     if what in HANDOVER_EXPORTS:
         _export_handover(what, month, fmt, out, employees, connect(db, read_only=True))
         return
