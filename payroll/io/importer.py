@@ -46,13 +46,18 @@ ATTENDANCE = Layout(
 
 EMPLOYEE_COLUMNS = ("employee_id", "name", "id_number_masked", "region_code", "unit", "category",
                     "level", "post", "hire_date", "leave_date", "service_start",
-                    "special_deduction", "contribution_base", *EXTRA_COLUMNS)
+                    "special_deduction", "contribution_base")
 INSERT_EMPLOYEES = f"""
 INSERT OR REPLACE INTO employees ({", ".join(EMPLOYEE_COLUMNS)})
 SELECT employee_id, name, NULLIF(id_number_masked, ''), region_code, unit, category,
        CAST(level AS INTEGER), post, CAST(hire_date AS DATE), CAST(NULLIF(leave_date, '') AS DATE),
        CAST(NULLIF(service_start, '') AS DATE), CAST(special_deduction AS DECIMAL(18,2)),
-       CAST(NULLIF(contribution_base, '') AS DECIMAL(18,2)), NULLIF(bank_account, ''),
+       CAST(NULLIF(contribution_base, '') AS DECIMAL(18,2))
+FROM _import_employees"""
+# the employees file's finance columns: one row per employee imported (empty cells clear them)
+INSERT_EMPLOYEE_FINANCE = f"""
+INSERT OR REPLACE INTO employee_finance (employee_id, {", ".join(EXTRA_COLUMNS)})
+SELECT employee_id, NULLIF(bank_account, ''),
        {", ".join(f"CAST(NULLIF({c}, '') AS DECIMAL(18,2))" for c in DEDUCTION_ITEMS)}
 FROM _import_employees"""
 
@@ -177,7 +182,7 @@ def validate_employees(table: RawTable, policy: Policy) -> tuple[pd.DataFrame, l
         special_deduction=special_deduction.replace("", "0"),
         bank_account=bank_accounts,
     )
-    return rows[list(EMPLOYEE_COLUMNS)], log.problems()
+    return rows[list(EMPLOYEE_COLUMNS + EXTRA_COLUMNS)], log.problems()
 
 
 def _normalised_id_numbers(values: pd.Series) -> pd.Series:
@@ -304,7 +309,8 @@ def _write(con: duckdb.DuckDBPyConnection, employee_rows: pd.DataFrame | None,
     summary = ImportSummary(notes=notes)
     with transaction(con):
         if employee_rows is not None:
-            summary.employees = _upsert(con, employee_rows, "employees", ("employee_id",), INSERT_EMPLOYEES)
+            summary.employees = _upsert(con, employee_rows, "employees", ("employee_id",),
+                                        INSERT_EMPLOYEES + ";" + INSERT_EMPLOYEE_FINANCE)
         if attendance_rows is not None:
             summary.attendance = _upsert(con, attendance_rows, "attendance", ("employee_id", "month"),
                                          INSERT_ATTENDANCE)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from ..db import table_exists
 from ..errors import PayrollError
 from . import xlsx
 from .handover import check_month, employee_columns, month_title, target_path
@@ -65,10 +66,12 @@ class BankExport:
 
 def transfer_rows(con: duckdb.DuckDBPyConnection, month: str) -> list[dict]:
     """One dict per payslip: employee_id, name, unit, account (or None), amount (Decimal)."""
-    columns = employee_columns(con)
-    account = "e.bank_account" if "bank_account" in columns else "NULL"
-    name = "e.name" if "name" in columns else "NULL"
-    join = "LEFT JOIN employees e USING (employee_id)" if columns else ""
+    has_accounts = table_exists(con, "employee_finance")
+    account = "f.bank_account" if has_accounts else "NULL"
+    name = "e.name" if employee_columns(con) else "NULL"
+    join = "LEFT JOIN employees e USING (employee_id)" if name != "NULL" else ""
+    if has_accounts:
+        join += " LEFT JOIN employee_finance f USING (employee_id)"
     rows = con.execute(
         f"SELECT p.employee_id, CAST({name} AS VARCHAR), p.unit, CAST({account} AS VARCHAR), "
         f"CAST(p.net_pay AS VARCHAR) FROM payslips p {join} WHERE p.month = ? ORDER BY p.employee_id",

@@ -15,9 +15,9 @@ around; the HR file already has to be kept safe, and this file is the only outpu
 numbers. It is written only by this command (never by the demo), with owner-only permissions where
 the system has them, and the CLI warns on stderr that it holds personal data.
 
-Cumulative special additional deductions by item (columns 11–17): from the per-item monthly
-amounts in the employees table (optional columns of the employees file), × the months of this
-year the person has payslips. That is exact when every payslip this year used the same monthly
+Cumulative special additional deductions by item (columns 11–17): the monthly amounts by item
+imported from the optional columns of the employees file (table employee_finance) × the months
+of this year the person has payslips. That is exact when every payslip this year used the same monthly
 total as the items add up to; when the items changed during the year the split is not known and
 the export stops, naming the person. People without items get those columns empty: the client
 then takes the deductions the employees declared (and it downloaded) itself. A second sheet "核对"
@@ -38,7 +38,8 @@ from ..io.employee_extras import DEDUCTION_ITEMS
 from ..io.idnumber import id_number_problems, mask_id_numbers
 from ..io.readers import read_table
 from . import xlsx
-from .handover import check_month, decimal_sums, employee_columns, month_title, target_path
+from ..db import table_exists
+from .handover import check_month, decimal_sums, month_title, target_path
 
 SHEET_NAME = "正常工资薪金收入"
 ID_TYPE_RESIDENT = "居民身份证"
@@ -125,10 +126,10 @@ def full_id_numbers(employees_file: str | Path, wanted: pd.DataFrame) -> pd.Seri
 
 def declaration_rows(con: duckdb.DuckDBPyConnection, month: str) -> pd.DataFrame:
     """One row per payslip of the month with the template's figures (money as Decimal strings)."""
-    columns = employee_columns(con)
-    items = [i for i in DEDUCTION_ITEMS if i in columns]
+    items = list(DEDUCTION_ITEMS) if table_exists(con, "employee_finance") else []
     year = month[:4]
-    item_sql = ", ".join(f"CAST(e.{i} AS VARCHAR) AS {i}" for i in items)
+    item_sql = ", ".join(f"CAST(f.{i} AS VARCHAR) AS {i}" for i in items)
+    finance_join = "LEFT JOIN employee_finance f USING (employee_id)" if items else ""
     return con.execute(f"""
         WITH year_months AS (
             SELECT employee_id, count(*) AS months,
@@ -144,7 +145,7 @@ def declaration_rows(con: duckdb.DuckDBPyConnection, month: str) -> pd.DataFrame
                CAST(p.special_deduction_ytd AS VARCHAR) AS special_deduction_ytd,
                y.months, y.distinct_totals, CAST(y.one_total AS VARCHAR) AS one_total
                {', ' + item_sql if items else ''}
-        FROM payslips p LEFT JOIN employees e USING (employee_id)
+        FROM payslips p LEFT JOIN employees e USING (employee_id) {finance_join}
         JOIN year_months y USING (employee_id)
         WHERE p.month = ? ORDER BY p.region_code, p.unit, p.employee_id""", [month, month]).df()
 
@@ -169,7 +170,7 @@ def _item_ytd(rows: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     if bad:
         shown = ", ".join(bad[:MAX_LISTED]) + (f" … and {len(bad) - MAX_LISTED} more" if len(bad) > MAX_LISTED else "")
         raise PayrollError(
-            f"the special deductions by item in the employees table do not add up to the year-to-date "
+            f"the special deductions by item in the employees file (as imported) do not add up to the year-to-date "
             f"total the payroll used for {len(bad)} person(s): {shown}. The monthly amounts changed "
             f"during the year, so the split by item is not known; correct the items or leave them "
             f"empty for these people (the client then uses their own declarations)")
