@@ -309,6 +309,7 @@ def _write(con: duckdb.DuckDBPyConnection, employee_rows: pd.DataFrame | None,
     summary = ImportSummary(notes=notes)
     with transaction(con):
         if employee_rows is not None:
+            # two statements over the same registered rows: the SPEC columns, then the finance ones
             summary.employees = _upsert(con, employee_rows, "employees", ("employee_id",),
                                         INSERT_EMPLOYEES + ";" + INSERT_EMPLOYEE_FINANCE)
         if attendance_rows is not None:
