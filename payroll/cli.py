@@ -34,6 +34,8 @@ def _fail(message: str, code: int = 2) -> None:
 def import_command(
     employees: Optional[Path] = typer.Option(None, "--employees", help="employees file (CSV or XLSX)"),
     attendance: Optional[Path] = typer.Option(None, "--attendance", help="attendance file (CSV or XLSX)"),
+    timesheet: Optional[Path] = typer.Option(None, "--timesheet",
+                                             help="dated overtime records (employee_id, date, hours)"),
     db: Optional[str] = DbOption,
     tables: Optional[str] = TablesOption,
 ) -> None:
@@ -42,12 +44,13 @@ def import_command(
     from .io.importer import import_files
     from .policy import load_policy
 
-    if employees is None and attendance is None:
-        _fail("give at least one of --employees, --attendance")
+    if employees is None and attendance is None and timesheet is None:
+        _fail("give at least one of --employees, --attendance, --timesheet")
     policy = load_policy(tables)
     con = connect(db)
     with err_console.status("读取并校验 reading and validating every row…"):
-        summary = import_files(con, policy, employees=employees, attendance=attendance)
+        summary = import_files(con, policy, employees=employees, attendance=attendance,
+                               timesheet=timesheet)
     console.print(str(summary))
 
 
@@ -87,23 +90,52 @@ def run_command(
 @app.command("export")
 def export_command(
     month: str = typer.Option(..., "--month", help="month, YYYY-MM"),
-    what: str = typer.Option("register", "--what", help="register"),
+    what: str = typer.Option("register", "--what", help="register | tax | bank | summary | contributions"),
     fmt: str = typer.Option("xlsx", "--format", help="xlsx or csv"),
     out: Optional[Path] = typer.Option(None, "--out", help="output file (default: register-YYYY-MM.xlsx)"),
     unit: Optional[str] = typer.Option(None, "--unit", help="only this unit"),
+    employees: Optional[Path] = typer.Option(
+        None, "--employees", help="--what tax: the HR employees file with the full ID numbers"),
     db: Optional[str] = DbOption,
     tables: Optional[str] = TablesOption,
 ) -> None:
     """Write a report for a month (CSV with the SPEC columns, or XLSX for finance)."""
     from .db import connect
 
+    if employees is not None and what != "tax":
+        _fail("--employees is read only by --what tax (the full ID numbers)")
+    if what in HANDOVER_EXPORTS:
+        _export_handover(what, month, fmt, out, employees, connect(db, read_only=True))
+        return
     if what != "register":
-        _fail(f"--what {what!r} is not available yet; available: register")
+        _fail(f"--what {what!r} is not available; available: register, {', '.join(HANDOVER_EXPORTS)}")
     from .reports.register import export_register
     con = connect(db, read_only=True)
     target = out or Path(f"{what}-{month}.{fmt}")
     summary = export_register(con, month, fmt, target, unit=unit)
     console.print(str(summary))
+
+
+HANDOVER_EXPORTS = ("tax", "bank", "summary", "contributions")
+
+
+def _export_handover(what: str, month: str, fmt: str, out: Optional[Path], employees: Optional[Path],
+                     con) -> None:
+    """The files finance hands on (issue 8); the tax file is the only one with full ID numbers."""
+    if what == "tax":
+        from .reports.tax import export_tax
+        result = export_tax(con, month, employees, out, fmt)
+        err_console.print(f"[bold yellow]warning:[/] {result.warning}", highlight=False, soft_wrap=True)
+    elif what == "bank":
+        from .reports.bank import export_bank
+        result = export_bank(con, month, fmt, out)
+    elif what == "summary":
+        from .reports.summary import export_summary
+        result = export_summary(con, month, out, fmt)
+    else:
+        from .reports.contributions import export_contributions
+        result = export_contributions(con, month, out, fmt)
+    console.print(str(result), highlight=False)
 
 
 @app.command("demo")

@@ -46,7 +46,23 @@ CREATE TABLE IF NOT EXISTS attendance (
     PRIMARY KEY (employee_id, month)
 )"""
 
-SCHEMA = [EMPLOYEES_DDL, ATTENDANCE_DDL]
+# optional finance columns of the employees file (issue 8), in their own table so the employees
+# table keeps its SPEC layout: the bank account (personal data, only the bank file shows it) and the
+# monthly special additional deductions by item (their sum is employees.special_deduction)
+EMPLOYEE_FINANCE_DDL = """
+CREATE TABLE IF NOT EXISTS employee_finance (
+    employee_id           VARCHAR PRIMARY KEY,
+    bank_account          VARCHAR,
+    children_education    DECIMAL(18,2),
+    continuing_education  DECIMAL(18,2),
+    housing_loan_interest DECIMAL(18,2),
+    housing_rent          DECIMAL(18,2),
+    elderly_support       DECIMAL(18,2),
+    infant_care           DECIMAL(18,2),
+    personal_pension      DECIMAL(18,2)
+)"""
+
+SCHEMA = [EMPLOYEES_DDL, ATTENDANCE_DDL, EMPLOYEE_FINANCE_DDL]
 
 
 def resolve_db_path(db: str | os.PathLike | None) -> str:

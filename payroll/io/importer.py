@@ -18,8 +18,11 @@ from ..errors import CellProblem, InputError
 from ..policy import Policy
 from .checks import (ProblemLog, check_month, check_pattern, check_unique, is_in, parse_amounts,
                      parse_dates, parse_whole_numbers, require_text)
+from .employee_extras import (DEDUCTION_ITEMS, EXTRA_COLUMNS, check_bank_accounts,
+                              normalised_bank_accounts, special_deduction_with_items)
 from .idnumber import id_number_problems, mask_id_numbers
 from .readers import CATEGORY_VALUE_ALIASES, Layout, RawTable, read_table
+from .timesheet import TIMESHEET, TimesheetCount, validate_timesheet, write_timesheet
 
 CATEGORIES = ("duty", "civilian")
 MAX_UNPAID_LEAVE_DAYS = 31
@@ -29,7 +32,8 @@ MAX_NIGHT_SHIFTS = 31
 EMPLOYEES = Layout(
     "employees",
     required=("employee_id", "name", "region_code", "unit", "category", "level", "post", "hire_date"),
-    optional=("id_number", "leave_date", "service_start", "special_deduction", "contribution_base"),
+    optional=("id_number", "leave_date", "service_start", "special_deduction", "contribution_base",
+              *EXTRA_COLUMNS),
 )
 HOURS_COLUMNS = ("overtime_workday_hours", "overtime_restday_hours", "overtime_holiday_hours")
 MONEY_COLUMNS = ("bonus", "deduction")
@@ -49,6 +53,12 @@ SELECT employee_id, name, NULLIF(id_number_masked, ''), region_code, unit, categ
        CAST(level AS INTEGER), post, CAST(hire_date AS DATE), CAST(NULLIF(leave_date, '') AS DATE),
        CAST(NULLIF(service_start, '') AS DATE), CAST(special_deduction AS DECIMAL(18,2)),
        CAST(NULLIF(contribution_base, '') AS DECIMAL(18,2))
+FROM _import_employees"""
+# the employees file's finance columns: one row per employee imported (empty cells clear them)
+INSERT_EMPLOYEE_FINANCE = f"""
+INSERT OR REPLACE INTO employee_finance (employee_id, {", ".join(EXTRA_COLUMNS)})
+SELECT employee_id, NULLIF(bank_account, ''),
+       {", ".join(f"CAST(NULLIF({c}, '') AS DECIMAL(18,2))" for c in DEDUCTION_ITEMS)}
 FROM _import_employees"""
 
 ATTENDANCE_COLUMNS = ("employee_id", "month", "unpaid_leave_days", *HOURS_COLUMNS, "night_shifts",
@@ -80,17 +90,19 @@ class ImportSummary:
     """What an import loaded: rows per table, split into new and replaced rows."""
     employees: TableCount | None = None
     attendance: TableCount | None = None
+    timesheet: TimesheetCount | None = None
     notes: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         loaded = [f"{name}: {count}" for name, count in
-                  (("employees", self.employees), ("attendance", self.attendance)) if count is not None]
+                  (("employees", self.employees), ("attendance", self.attendance),
+                   ("timesheet", self.timesheet)) if count is not None]
         text = "; ".join(loaded) or "nothing loaded"
         return "\n".join([text, *(f"note: {n}" for n in self.notes)])
 
 
 def import_files(con: duckdb.DuckDBPyConnection, policy: Policy, employees: Path | None = None,
-                 attendance: Path | None = None) -> ImportSummary:
+                 attendance: Path | None = None, timesheet: Path | None = None) -> ImportSummary:
     """Validate the files completely, then upsert them in one transaction; InputError if any cell is bad."""
     problems: list[CellProblem] = []
     notes: list[str] = []
@@ -107,9 +119,16 @@ def import_files(con: duckdb.DuckDBPyConnection, policy: Policy, employees: Path
             # with an unreadable employees file, "unknown employee" would flag every row: skip it
             known = None if employees_unreadable else _known_employee_ids(con, employee_rows)
             attendance_rows = _collect(validate_attendance(attendance_table, known), problems)
+    timesheet_rows = None
+    if timesheet is not None:
+        timesheet_table = _read(timesheet, TIMESHEET, problems, notes)
+        if timesheet_table is not None:
+            known = None if employees_unreadable else _known_employee_ids(con, employee_rows)
+            timesheet_rows = (_collect(validate_timesheet(timesheet_table, known), problems),
+                              len(timesheet_table.frame))
     if problems:
         raise InputError(problems)
-    return _write(con, employee_rows, attendance_rows, notes)
+    return _write(con, employee_rows, attendance_rows, notes, timesheet_rows)
 
 
 def _read(path: Path, layout: Layout, problems: list[CellProblem], notes: list[str]) -> RawTable | None:
@@ -153,13 +172,17 @@ def validate_employees(table: RawTable, policy: Policy) -> tuple[pd.DataFrame, l
     _check_posts(log, cells["post"], category, policy)
     _check_employment_dates(log, cells)
     parse_amounts(log, cells["special_deduction"], "special_deduction")
+    special_deduction = special_deduction_with_items(log, cells)
     parse_amounts(log, cells["contribution_base"], "contribution_base", positive=True)
+    bank_accounts = normalised_bank_accounts(cells["bank_account"])
+    check_bank_accounts(log, bank_accounts)
     rows = cells.assign(
         category=category.fillna(""),
         id_number_masked=mask_id_numbers(id_numbers).where(id_numbers != "", ""),
-        special_deduction=cells["special_deduction"].replace("", "0"),
+        special_deduction=special_deduction.replace("", "0"),
+        bank_account=bank_accounts,
     )
-    return rows[list(EMPLOYEE_COLUMNS)], log.problems()
+    return rows[list(EMPLOYEE_COLUMNS + EXTRA_COLUMNS)], log.problems()
 
 
 def _normalised_id_numbers(values: pd.Series) -> pd.Series:
@@ -281,14 +304,20 @@ def validate_attendance(table: RawTable, known_ids: pd.Index | None) -> tuple[pd
 
 
 def _write(con: duckdb.DuckDBPyConnection, employee_rows: pd.DataFrame | None,
-           attendance_rows: pd.DataFrame | None, notes: list[str]) -> ImportSummary:
+           attendance_rows: pd.DataFrame | None, notes: list[str],
+           timesheet_rows: tuple[pd.DataFrame, int] | None = None) -> ImportSummary:
     summary = ImportSummary(notes=notes)
     with transaction(con):
         if employee_rows is not None:
-            summary.employees = _upsert(con, employee_rows, "employees", ("employee_id",), INSERT_EMPLOYEES)
+            # two statements over the same registered rows: the SPEC columns, then the finance ones
+            summary.employees = _upsert(con, employee_rows, "employees", ("employee_id",),
+                                        INSERT_EMPLOYEES + ";" + INSERT_EMPLOYEE_FINANCE)
         if attendance_rows is not None:
             summary.attendance = _upsert(con, attendance_rows, "attendance", ("employee_id", "month"),
                                          INSERT_ATTENDANCE)
+        if timesheet_rows is not None:
+            # after the attendance file: the timesheet's overtime replaces that month's hours
+            summary.timesheet = write_timesheet(con, *timesheet_rows)
     return summary
 
 

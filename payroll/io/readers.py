@@ -37,6 +37,14 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "service_start": ("工龄起算日期",),
     "special_deduction": ("专项附加扣除",),
     "contribution_base": ("缴费基数",),
+    "bank_account": ("银行账号", "账号", "工资卡号"),
+    "children_education": ("子女教育",),
+    "continuing_education": ("继续教育",),
+    "housing_loan_interest": ("住房贷款利息",),
+    "housing_rent": ("住房租金",),
+    "elderly_support": ("赡养老人",),
+    "infant_care": ("3岁以下婴幼儿照护", "婴幼儿照护"),
+    "personal_pension": ("个人养老金",),
     # attendance
     "month": ("月份",),
     "unpaid_leave_days": ("事假天数", "无薪假天数"),
@@ -46,6 +54,10 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "night_shifts": ("夜班次数",),
     "bonus": ("奖金",),
     "deduction": ("扣款", "其他扣款"),
+    # timesheet (dated overtime records)
+    "date": ("日期", "加班日期"),
+    "hours": ("小时", "加班小时", "加班时数"),
+    "time_off_given": ("已补休", "安排补休", "compensated"),
 }
 
 # values accepted in the category column (compared case-insensitively) -> SPEC value

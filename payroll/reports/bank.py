@@ -1,0 +1,149 @@
+"""`payroll export --what bank`: the payroll transfer file (代发工资) of a month.
+
+No one layout: every bank's corporate online banking has its own batch template
+(research/filing-formats.md). The columns common to all are account, name, amount and purpose, so
+the layout is a small configuration (`BankLayout`: which fields, in which order, under which
+headers) with a generic default; a bank that wants 开户行 or another order gets its own layout.
+
+One line per person with net pay > 0, sorted by employee; the file ends with a 合计 line holding
+the count of transfers and their total, which equals the register's net pay to the fen (people
+with net pay 0 get no line and add nothing). Net pay below 0 is refused, and so is a person owed
+money without a `bank_account` in the employees file: an error that lists them (at most
+MAX_LISTED ids, never the roster), nothing written. A separate exceptions list was the other
+choice; it was not taken because the transfer total would then no longer equal the register, and
+a person left unpaid should stop the run, not hide in a side file.
+
+The bank account is personal data: it appears in this file and in no other output.
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+
+from ..db import table_exists
+from ..errors import PayrollError
+from . import xlsx
+from .handover import check_month, employee_columns, month_title, target_path
+
+MAX_LISTED = 20
+FIELDS = ("account", "name", "amount", "purpose", "employee_id", "unit")
+
+
+@dataclass(frozen=True)
+class BankLayout:
+    """Which fields the bank's batch template has, in its order, with its headers."""
+    columns: tuple[tuple[str, str], ...] = (("account", "账号"), ("name", "户名"),
+                                            ("amount", "金额"), ("purpose", "用途"))
+    purpose: str = "{year}年{month}月工资"
+
+    def __post_init__(self):
+        unknown = [f for f, _ in self.columns if f not in FIELDS]
+        if unknown or "amount" not in dict(self.columns):
+            raise PayrollError(f"bank layout: unknown field(s) {unknown}; fields are {', '.join(FIELDS)} "
+                               f"and amount is required")
+
+
+GENERIC = BankLayout()
+
+
+@dataclass(frozen=True)
+class BankExport:
+    path: Path
+    month: str
+    transfers: int
+    total: Decimal
+    zero_pay: int
+
+    def __str__(self) -> str:
+        zero = f" ({self.zero_pay:,} with net pay 0 left out)" if self.zero_pay else ""
+        return (f"bank transfers {self.month}: {self.transfers:,} transfers, total "
+                f"{self.total:,.2f} yuan{zero} -> {self.path}")
+
+
+def transfer_rows(con: duckdb.DuckDBPyConnection, month: str) -> list[dict]:
+    """One dict per payslip: employee_id, name, unit, account (or None), amount (Decimal)."""
+    has_accounts = table_exists(con, "employee_finance")
+    account = "f.bank_account" if has_accounts else "NULL"
+    name = "e.name" if employee_columns(con) else "NULL"
+    join = "LEFT JOIN employees e USING (employee_id)" if name != "NULL" else ""
+    if has_accounts:
+        join += " LEFT JOIN employee_finance f USING (employee_id)"
+    rows = con.execute(
+        f"SELECT p.employee_id, CAST({name} AS VARCHAR), p.unit, CAST({account} AS VARCHAR), "
+        f"CAST(p.net_pay AS VARCHAR) FROM payslips p {join} WHERE p.month = ? ORDER BY p.employee_id",
+        [month]).fetchall()
+    return [dict(employee_id=e, name=n, unit=u, account=a, amount=Decimal(v)) for e, n, u, a, v in rows]
+
+
+def _check(rows: list[dict], month: str) -> None:
+    negative = [r["employee_id"] for r in rows if r["amount"] < 0]
+    if negative:
+        raise PayrollError(f"{len(negative)} payslip(s) of {month} have net pay below 0, which no "
+                           f"transfer can pay: {_listed(negative)}")
+    missing = [r["employee_id"] for r in rows if r["amount"] > 0 and not r["account"]]
+    if missing:
+        raise PayrollError(
+            f"{len(missing)} person(s) with net pay in {month} have no bank account: {_listed(missing)}; "
+            f"add a bank_account (银行账号) column to the employees file and import it again. "
+            f"Nothing was written.")
+
+
+def _listed(ids: list[str]) -> str:
+    shown = ", ".join(ids[:MAX_LISTED])
+    return shown + (f" … and {len(ids) - MAX_LISTED} more" if len(ids) > MAX_LISTED else "")
+
+
+def export_bank(con: duckdb.DuckDBPyConnection, month: str, fmt: str = "xlsx",
+                out: str | Path | None = None, layout: BankLayout = GENERIC) -> BankExport:
+    fmt = check_month(con, month, fmt, formats=("xlsx", "csv"), what="bank")
+    target = target_path(out, "bank", month, fmt)
+    rows = transfer_rows(con, month)
+    _check(rows, month)
+    paid = [r for r in rows if r["amount"] > 0]
+    total = sum((r["amount"] for r in paid), Decimal("0.00"))
+    year, mon = month.split("-")
+    purpose = layout.purpose.format(year=year, month=int(mon))
+    fields = [f for f, _ in layout.columns]
+    lines = [[purpose if f == "purpose" else r[f] for f in fields] for r in paid]
+    footer = {fields[0]: xlsx.TOTAL_LABEL, **({fields[1]: f"共{len(paid)}笔"} if len(fields) > 1 else {})}
+    footer["amount"] = total
+    if fmt == "csv":
+        _write_csv(target, layout, lines, [footer.get(f) for f in fields])
+    else:
+        _write_xlsx(target, layout, lines, footer, month, len(paid), total)
+    return BankExport(target, month, len(paid), total, len(rows) - len(paid))
+
+
+def _write_csv(target: Path, layout: BankLayout, lines: list[list], footer: list) -> None:
+    with xlsx.atomic_output(target) as temporary:
+        with open(temporary, "w", newline="", encoding="utf-8-sig") as handle:
+            writer = csv.writer(handle)
+            writer.writerow([header for _, header in layout.columns])
+            for line in [*lines, footer]:
+                writer.writerow(["" if v is None else f"{v:.2f}" if isinstance(v, Decimal) else v
+                                 for v in line])
+
+
+def _write_xlsx(target: Path, layout: BankLayout, lines: list[list], footer: dict, month: str,
+                count: int, total: Decimal) -> None:
+    kinds = {f: (xlsx.MONEY if f == "amount" else xlsx.TEXT) for f, _ in layout.columns}
+    columns = xlsx.make_columns([f for f, _ in layout.columns], labels=dict(layout.columns),
+                                kinds=kinds, widths={"account": 26, "name": 12, "purpose": 18,
+                                                     "amount": xlsx.money_width(total)})
+    with xlsx.atomic_output(target) as temporary:
+        workbook = xlsx.new_workbook(temporary)
+        sheet = xlsx.Sheet(workbook, f"代发工资 {month}", columns,
+                           title=f"辅警工资代发清单（{month_title(month)}）",
+                           subtitle=f"笔数：{count:,}　　金额合计：{total:,.2f} 元")
+        first = sheet.row
+        for line in lines:
+            sheet.write_row(line)
+        last = sheet.row - 1
+        sheet.finish(last)
+        labels = {k: v for k, v in footer.items() if k != "amount"}
+        sheet.write_sum_row(labels, {"amount": total}, first, last, row_kind="total")
+        workbook.close()

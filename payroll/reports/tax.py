@@ -1,0 +1,228 @@
+"""`payroll export --what tax --employees F`: the monthly withholding declaration for 正常工资薪金所得
+in the column layout of the natural-person tax withholding client's (自然人电子税务局扣缴客户端)
+import template (research/filing-formats.md: 29 columns, the order three public generators agree
+on; sheet "正常工资薪金收入"; header in row 1, one row per person, no title and no total row, since
+the client would read them as people).
+
+Full ID numbers. The database stores only masked ID numbers, and keeps doing so: the full number
+is read at export time from the HR employees file given with `--employees` (the file that was
+imported; its own columns are read as by `payroll import`). Each number is checked (GB 11643
+shape, birth date, checksum), matched to the person by employee_id, and its masked form must equal
+the masked number stored at import, so a wrong or stale file is caught (error naming the file, row
+and column). Why not a protected table: DuckDB has no per-table access control or encryption, so
+a "protected" table would be in every copy and backup of the database the payroll office passes
+around; the HR file already has to be kept safe, and this file is the only output with full
+numbers. It is written only by this command (never by the demo), with owner-only permissions where
+the system has them, and the CLI warns on stderr that it holds personal data.
+
+Cumulative special additional deductions by item (columns 11–17): the monthly amounts by item
+imported from the optional columns of the employees file (table employee_finance) × the months
+of this year the person has payslips. That is exact when every payslip this year used the same monthly
+total as the items add up to; when the items changed during the year the split is not known and
+the export stops, naming the person. People without items get those columns empty: the client
+then takes the deductions the employees declared (and it downloaded) itself. A second sheet "核对"
+holds the totals against the register (income, contributions, the engine's tax) for checking.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from ..errors import CellProblem, InputError, PayrollError
+from ..io.employee_extras import DEDUCTION_ITEMS
+from ..io.idnumber import id_number_problems, mask_id_numbers
+from ..io.readers import read_table
+from . import xlsx
+from ..db import table_exists
+from .handover import check_month, decimal_sums, month_title, target_path
+
+SHEET_NAME = "正常工资薪金收入"
+ID_TYPE_RESIDENT = "居民身份证"
+MAX_LISTED = 20
+
+# the 29 template columns: (header, field) — field None means left empty (nothing to declare)
+TEMPLATE: tuple[tuple[str, str | None], ...] = (
+    ("工号", "employee_id"), ("*姓名", "name"), ("*证件类型", "id_type"), ("*证件号码", "id_number"),
+    ("本期收入", "gross_pay"), ("本期免税收入", None),
+    ("基本养老保险费", "pension_employee"), ("基本医疗保险费", "medical_employee"),
+    ("失业保险费", "unemployment_employee"), ("住房公积金", "housing_fund_employee"),
+    *((cumulative, f"{item}_ytd") for item, (_, cumulative) in DEDUCTION_ITEMS.items()),
+    ("企业(职业)年金", None), ("商业健康保险", None), ("税延养老保险", None), ("公务交通费用", None),
+    ("通讯费用", None), ("律师办案费用", None), ("西藏附加减除费用", None), ("其他", None),
+    ("准予扣除的捐赠额", None), ("减免税额", None), ("协定减免", None), ("备注", None),
+)
+TEXT_FIELDS = ("employee_id", "name", "id_type", "id_number")
+CHECKED = {"gross_pay": "本期收入", "pension_employee": "基本养老保险费", "medical_employee": "基本医疗保险费",
+           "unemployment_employee": "失业保险费", "housing_fund_employee": "住房公积金",
+           "special_deduction_ytd": "累计专项附加扣除（合计）", "iit": "本月个税（本系统计算，供核对）"}
+
+
+@dataclass(frozen=True)
+class TaxExport:
+    path: Path
+    month: str
+    people: int
+    totals: dict[str, Decimal]
+    without_items: int
+
+    def __str__(self) -> str:
+        note = (f"; {self.without_items:,} with special deductions but no per-item split (columns "
+                f"left empty)" if self.without_items else "")
+        return (f"tax declaration {self.month}: {self.people:,} people, income "
+                f"{self.totals['gross_pay']:,.2f} yuan{note} -> {self.path}")
+
+    @property
+    def warning(self) -> str:
+        return (f"{self.path} holds the FULL ID numbers of {self.people:,} people (个人敏感信息): hand "
+                f"it only to the tax authority's client, keep it off shared folders, delete it after filing")
+
+
+def full_id_numbers(employees_file: str | Path, wanted: pd.DataFrame) -> pd.Series:
+    """employee_id -> full ID number from the HR file, for the people in `wanted` (employee_id,
+    id_number_masked). InputError naming file, row and column for anything wrong."""
+    from ..io.importer import EMPLOYEES       # the same columns and header aliases as the import
+    table = read_table(Path(employees_file), EMPLOYEES)
+    cells = table.frame
+    ids = cells["id_number"].str.replace(r"\s+", "", regex=True).str.upper()
+    problems: list[CellProblem] = []
+
+    def flag(mask: pd.Series, column: str, reasons: pd.Series | str) -> None:
+        reasons = reasons if isinstance(reasons, pd.Series) else pd.Series(reasons, index=cells.index)
+        for index in mask[mask].index:
+            problems.append(CellProblem(table.file, int(table.row_numbers[index]),
+                                        table.header_of(column), str(reasons[index])))
+
+    needed = cells["employee_id"].isin(wanted["employee_id"])
+    flag(needed & (ids == ""), "id_number", "is empty: the tax declaration needs the full ID number")
+    present = needed & (ids != "")
+    reasons = id_number_problems(ids[present]).reindex(cells.index)
+    flag(present & reasons.notna(), "id_number", reasons)
+    stored = cells["employee_id"].map(dict(zip(wanted["employee_id"], wanted["id_number_masked"])))
+    valid = present & reasons.isna()
+    masked = mask_id_numbers(ids.where(valid, ""))
+    mismatch = valid & (stored.fillna("") != masked)
+    flag(mismatch, "id_number", "ID number " + masked + " does not match the one imported for this "
+         "employee (" + stored.fillna("none").astype(str) + "): import this file again or use the file "
+         "that was imported")
+    repeated = needed & cells["employee_id"].duplicated(keep="first")
+    flag(repeated, "employee_id", "repeats an employee_id")
+    in_file = set(cells["employee_id"])
+    absent = [e for e in wanted["employee_id"] if e not in in_file]
+    if absent:
+        shown = ", ".join(absent[:MAX_LISTED]) + (f" … and {len(absent) - MAX_LISTED} more"
+                                                  if len(absent) > MAX_LISTED else "")
+        problems.append(CellProblem(table.file, None, "employee_id",
+                                    f"{len(absent)} person(s) paid this month are not in the file: {shown}"))
+    if problems:
+        raise InputError(sorted(problems, key=lambda p: (p.row is None, p.row or 0)))
+    keep = needed & ~cells["employee_id"].duplicated(keep="first")
+    return pd.Series(ids[keep].values, index=cells["employee_id"][keep].values)
+
+
+def declaration_rows(con: duckdb.DuckDBPyConnection, month: str) -> pd.DataFrame:
+    """One row per payslip of the month with the template's figures (money as Decimal strings)."""
+    items = list(DEDUCTION_ITEMS) if table_exists(con, "employee_finance") else []
+    year = month[:4]
+    item_sql = ", ".join(f"CAST(f.{i} AS VARCHAR) AS {i}" for i in items)
+    finance_join = "LEFT JOIN employee_finance f USING (employee_id)" if items else ""
+    return con.execute(f"""
+        WITH year_months AS (
+            SELECT employee_id, count(*) AS months,
+                   count(DISTINCT special_deduction) AS distinct_totals,
+                   any_value(special_deduction) AS one_total
+            FROM payslips WHERE month BETWEEN '{year}-01' AND ? GROUP BY employee_id)
+        SELECT p.employee_id, e.name, e.id_number_masked,
+               CAST(p.gross_pay AS VARCHAR) AS gross_pay,
+               CAST(p.pension_employee AS VARCHAR) AS pension_employee,
+               CAST(p.medical_employee AS VARCHAR) AS medical_employee,
+               CAST(p.unemployment_employee AS VARCHAR) AS unemployment_employee,
+               CAST(p.housing_fund_employee AS VARCHAR) AS housing_fund_employee,
+               CAST(p.special_deduction_ytd AS VARCHAR) AS special_deduction_ytd,
+               y.months, y.distinct_totals, CAST(y.one_total AS VARCHAR) AS one_total
+               {', ' + item_sql if items else ''}
+        FROM payslips p LEFT JOIN employees e USING (employee_id) {finance_join}
+        JOIN year_months y USING (employee_id)
+        WHERE p.month = ? ORDER BY p.region_code, p.unit, p.employee_id""", [month, month]).df()
+
+
+def _item_ytd(rows: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Add <item>_ytd = monthly item × months (Decimal); check it adds up to the engine's total."""
+    items = [i for i in DEDUCTION_ITEMS if i in rows.columns]
+    has_items = rows[items].notna().any(axis=1) if items else pd.Series(False, index=rows.index)
+    bad = []
+    for i in DEDUCTION_ITEMS:
+        rows[f"{i}_ytd"] = pd.Series(None, index=rows.index, dtype=object)
+    for index in rows.index[has_items]:
+        row = rows.loc[index]
+        monthly = {i: Decimal(row[i]) if row[i] is not None and not pd.isna(row[i]) else Decimal("0.00")
+                   for i in items}
+        ytd = {i: monthly[i] * int(row["months"]) for i in items}
+        if int(row["distinct_totals"]) != 1 or sum(monthly.values()) != Decimal(row["one_total"]) \
+                or sum(ytd.values()) != Decimal(row["special_deduction_ytd"]):
+            bad.append(row["employee_id"])
+        for i in items:          # an item with nothing declared stays empty, as the template wants
+            rows.at[index, f"{i}_ytd"] = ytd[i] if ytd[i] else None
+    if bad:
+        shown = ", ".join(bad[:MAX_LISTED]) + (f" … and {len(bad) - MAX_LISTED} more" if len(bad) > MAX_LISTED else "")
+        raise PayrollError(
+            f"the special deductions by item in the employees file (as imported) do not add up to the year-to-date "
+            f"total the payroll used for {len(bad)} person(s): {shown}. The monthly amounts changed "
+            f"during the year, so the split by item is not known; correct the items or leave them "
+            f"empty for these people (the client then uses their own declarations)")
+    without = int(((~has_items) & (rows["special_deduction_ytd"].map(Decimal) > 0)).sum())
+    return rows, without
+
+
+def export_tax(con: duckdb.DuckDBPyConnection, month: str, employees_file: str | Path,
+               out: str | Path | None = None, fmt: str = "xlsx") -> TaxExport:
+    fmt = check_month(con, month, fmt, what="tax declaration")
+    if employees_file is None:
+        raise PayrollError("the tax declaration needs the full ID numbers, which the database does not "
+                           "keep: give the HR employees file with --employees")
+    target = target_path(out, "tax", month, fmt)
+    rows = declaration_rows(con, month)
+    full = full_id_numbers(employees_file, rows[["employee_id", "id_number_masked"]])
+    rows, without_items = _item_ytd(rows)
+    rows["id_number"] = rows["employee_id"].map(full)
+    rows["id_type"] = ID_TYPE_RESIDENT
+    totals = decimal_sums(con, month, {c: f"p.{c}" for c in CHECKED})
+    _write(target, rows, totals, month)
+    return TaxExport(target, month, len(rows), totals, without_items)
+
+
+def _write(target: Path, rows: pd.DataFrame, totals: dict[str, Decimal], month: str) -> None:
+    fields = [field or f"_empty{i}" for i, (_, field) in enumerate(TEMPLATE)]
+    kinds = {f: (xlsx.TEXT if f in TEXT_FIELDS else xlsx.MONEY) for f in fields}
+    columns = xlsx.make_columns(fields, labels={f: h for f, (h, _) in zip(fields, TEMPLATE)}, kinds=kinds,
+                                widths={"id_number": 21, "name": 10, "id_type": 12})
+    with xlsx.atomic_output(target) as temporary:
+        workbook = xlsx.new_workbook(temporary)
+        sheet = xlsx.Sheet(workbook, SHEET_NAME, columns, landscape=True, header_height=20)
+        for record in rows.itertuples(index=False):
+            values = record._asdict()
+            sheet.write_row([_cell(values.get(f), f) for f in fields])
+        check = xlsx.make_columns(("item", "amount"), labels={"item": "项目", "amount": "合计（元）"},
+                                  kinds={"amount": xlsx.MONEY}, widths={"item": 34, "amount": 18})
+        xlsx.write_simple_sheet(
+            workbook, "核对", check,
+            [[label, totals[c]] for c, label in CHECKED.items()],
+            title=f"扣缴申报核对（{month_title(month)}）",
+            subtitle=f"人数：{len(rows):,}；各合计等于本月工资表（导入客户端时不读本表）")
+        workbook.close()
+        try:
+            os.chmod(temporary, 0o600)       # owner-only: the file holds full ID numbers
+        except OSError:
+            pass
+
+
+def _cell(value, field: str):
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if field in TEXT_FIELDS:
+        return str(value)
+    return Decimal(value) if isinstance(value, str) else value
