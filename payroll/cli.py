@@ -34,6 +34,8 @@ def _fail(message: str, code: int = 2) -> None:
 def import_command(
     employees: Optional[Path] = typer.Option(None, "--employees", help="employees file (CSV or XLSX)"),
     attendance: Optional[Path] = typer.Option(None, "--attendance", help="attendance file (CSV or XLSX)"),
+    events: Optional[Path] = typer.Option(None, "--events", help="work injury and death events (CSV or XLSX)"),
+    dependents: Optional[Path] = typer.Option(None, "--dependents", help="dependants for death benefits"),
     db: Optional[str] = DbOption,
     tables: Optional[str] = TablesOption,
 ) -> None:
@@ -42,12 +44,13 @@ def import_command(
     from .io.importer import import_files
     from .policy import load_policy
 
-    if employees is None and attendance is None:
-        _fail("give at least one of --employees, --attendance")
+    if employees is None and attendance is None and events is None and dependents is None:
+        _fail("give at least one of --employees, --attendance, --events, --dependents")
     policy = load_policy(tables)
     con = connect(db)
     with err_console.status("读取并校验 reading and validating every row…"):
-        summary = import_files(con, policy, employees=employees, attendance=attendance)
+        summary = import_files(con, policy, employees=employees, attendance=attendance,
+                               events=events, dependents=dependents)
     console.print(str(summary))
 
 
