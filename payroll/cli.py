@@ -87,10 +87,27 @@ def run_command(
     _print_floor(con, policy, results[-1].month)
 
 
+def _export_benefits(db, tables, fmt: str, out: Optional[Path]) -> None:
+    """Every person's benefit statement (one sheet each) after figuring and storing the benefits."""
+    from .benefits import compute_benefits, store_benefits
+    from .db import connect
+    from .policy import load_policy
+    from .reports.benefits import export_statements
+
+    if fmt != "xlsx":
+        _fail("--what benefits is written as xlsx only (one statement sheet per person)")
+    policy = load_policy(tables)
+    con = connect(db)
+    results = compute_benefits(con, policy)
+    store_benefits(con, policy, results)
+    target = out or Path("benefits.xlsx")
+    console.print(export_statements(results, policy.region_names(), target))
+
+
 @app.command("export")
 def export_command(
-    month: str = typer.Option(..., "--month", help="month, YYYY-MM"),
-    what: str = typer.Option("register", "--what", help="register"),
+    month: Optional[str] = typer.Option(None, "--month", help="month, YYYY-MM (register)"),
+    what: str = typer.Option("register", "--what", help="register or benefits"),
     fmt: str = typer.Option("xlsx", "--format", help="xlsx or csv"),
     out: Optional[Path] = typer.Option(None, "--out", help="output file (default: register-YYYY-MM.xlsx)"),
     unit: Optional[str] = typer.Option(None, "--unit", help="only this unit"),
@@ -100,13 +117,43 @@ def export_command(
     """Write a report for a month (CSV with the SPEC columns, or XLSX for finance)."""
     from .db import connect
 
+    if what == "benefits":
+        _export_benefits(db, tables, fmt, out)
+        return
     if what != "register":
-        _fail(f"--what {what!r} is not available yet; available: register")
+        _fail(f"--what {what!r} is not available yet; available: register, benefits")
+    if month is None:
+        _fail("--month is required for --what register")
     from .reports.register import export_register
     con = connect(db, read_only=True)
     target = out or Path(f"{what}-{month}.{fmt}")
     summary = export_register(con, month, fmt, target, unit=unit)
     console.print(str(summary))
+
+
+@app.command("benefits")
+def benefits_command(
+    employee_id: str = typer.Argument(..., help="employee ID"),
+    db: Optional[str] = DbOption,
+    tables: Optional[str] = TablesOption,
+) -> None:
+    """Work-injury, death and martyr benefits from the person's events (stored in table benefits)."""
+    from .benefits import compute_benefits, store_benefits
+    from .db import connect, scalar
+    from .policy import load_policy
+    from .reports.benefits import benefits_tables
+
+    policy = load_policy(tables)
+    con = connect(db)
+    if not scalar(con, "SELECT count(*) FROM employees WHERE employee_id = ?", [employee_id]):
+        _fail(f"employee {employee_id!r} is not in the database")
+    results = compute_benefits(con, policy, employee_id)
+    store_benefits(con, policy, results, employee_id)
+    if not results:
+        console.print(f"{employee_id}: no events on file (import them with `payroll import --events FILE`)")
+        return
+    for renderable in benefits_tables(results, policy.region_names()):
+        console.print(renderable)
 
 
 @app.command("demo")
