@@ -239,8 +239,10 @@ class Calculator:
         before, floor, ceiling = int(wage.wage_before_clamp), int(wage.wage_floor), int(wage.wage_ceiling)
         how = (f"average injury contribution base of {int(wage.history_months)} payslip month(s) before "
                f"{wage.event_month}" if source == "payslips" else "declared contribution_base (no payslips)")
-        formula = (f"min(max({yuan(before)} ({how}), {yuan(floor)} = 60 % × {yuan(int(wage.average_wage))}), "
-                   f"{yuan(ceiling)} = 300 % × {yuan(int(wage.average_wage))})")
+        average = yuan(int(wage.average_wage))
+        low, high = (number(Decimal(int(ratio)) / PPM) for ratio in (wage.floor_ratio, wage.ceiling_ratio))
+        formula = (f"min(max({yuan(before)} ({how}), {yuan(floor)} = {low} × {average}), "
+                   f"{yuan(ceiling)} = {high} × {average})")
         result = EventBenefits(event.employee_id, day, event.kind, person.region_code, int(wage.benefit_wage),
                                before, source, int(wage.history_months), int(wage.average_wage), formula)
         if event.kind == "injury":

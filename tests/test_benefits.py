@@ -274,3 +274,20 @@ def test_cli_import_validation_benefits_and_statement(tmp_path):
     stored = duckdb.connect(str(tmp_path / "x.duckdb"), read_only=True).execute(
         "SELECT amount, payer FROM benefits WHERE employee_id = 'Q1' AND item = 'martyr_commendation'").fetchall()
     assert stored == [(Decimal("1625640.00"), "county_veterans_affairs")]
+
+
+def test_allowance_topped_up_to_the_minimum_wage(tmp_path):
+    # Own tables: the shipped ones with a (test) minimum wage of 9,000 for 鄂尔多斯 from 2025-01-01.
+    # Grade 6, no work arranged: 本人工资 = 60 % × 10,008.92 = 6,005.35 (declared 5,000 is below);
+    # 0.6 × 6,005.35 = 3,603.21 < 9,000 → the employer tops it up to 9,000 (art. 36(二)).
+    import shutil
+    tables = tmp_path / "tables"
+    shutil.copytree(SHIPPED_TABLES, tables)
+    with open(tables / "minimum_wage.csv", "a", encoding="utf-8") as handle:
+        handle.write("150600,2025-01-01,9000,test: a minimum wage above the allowance\n")
+    from payroll.benefits import compute_benefits
+    con = database([person("T", base="5000")], [event("T", "2025-09-10", grade=6)])
+    [r] = compute_benefits(con, policy_for(str(tables)))
+    allowance = lines(r)[("disability_allowance", None)]
+    assert (allowance.amount, allowance.payer) == (fen("9000"), "employer")
+    assert "3,603.21" in allowance.formula
