@@ -119,19 +119,29 @@ class Lookup:
 
     def __init__(self, policy: Policy):
         self.policy = policy
+        self._chained: dict[tuple[str, str], pd.DataFrame] = {}
+        self._found: dict[tuple, pd.Series | None] = {}
+
+    def _rows_on_chain(self, table: str, region: str) -> pd.DataFrame:
+        """The table's rows for the region's chain, most specific and latest first (made once)."""
+        if (table, region) not in self._chained:
+            chain = self.policy.chain[self.policy.chain.region_code == region][["ancestor_code", "depth"]]
+            rows = self.policy.frames[table].merge(chain, left_on="region_code", right_on="ancestor_code")
+            self._chained[(table, region)] = rows.sort_values(["depth", "effective_from"], ascending=[True, False])
+        return self._chained[(table, region)]
 
     def regional(self, table: str, region: str, day: date, missing: str | None = None, **keys) -> pd.Series | None:
-        frame = self.policy.frames[table]
-        chain = self.policy.chain[self.policy.chain.region_code == region][["ancestor_code", "depth"]]
-        rows = frame.merge(chain, left_on="region_code", right_on="ancestor_code")
-        rows = rows[rows.effective_from <= day]
-        for key, value in keys.items():
-            rows = rows[rows[key] == value]
-        if rows.empty:
-            if missing:
-                raise PolicyError(missing)
-            return None
-        return rows.sort_values(["depth", "effective_from"], ascending=[True, False]).iloc[0]
+        key = (table, region, day, tuple(sorted(keys.items())))
+        if key not in self._found:
+            rows = self._rows_on_chain(table, region)
+            rows = rows[rows.effective_from <= day]
+            for column, value in keys.items():
+                rows = rows[rows[column] == value]
+            self._found[key] = None if rows.empty else rows.iloc[0]
+        found = self._found[key]
+        if found is None and missing:
+            raise PolicyError(missing)
+        return found
 
     def national(self, name: str, day: date) -> Figure:
         frame = self.policy.frames["national_parameters"]
