@@ -2,8 +2,8 @@
 5–6 without arranged work, no stoppage period, so February already pays the employer allowance line), and of figuring every
 event's benefits.
 
-    python3 -m pytest benchmarks/test_benefits.py --benchmark-enable
-    BENCH_PEOPLE=100000 python3 -m pytest benchmarks/test_benefits.py --benchmark-enable
+    python3 -m pytest benchmarks/test_benefits_speed.py --benchmark-enable
+    BENCH_PEOPLE=100000 python3 -m pytest benchmarks/test_benefits_speed.py --benchmark-enable
 """
 from __future__ import annotations
 
