@@ -186,7 +186,12 @@ def main() -> None:
         raise
     except Exception as error:  # click usage errors come through here too
         import click
-        if isinstance(error, click.exceptions.ClickException):
+        # typer ≥ 0.29 ships its own copy of click: its usage errors are not click's classes
+        try:
+            from typer._click.exceptions import ClickException as TyperClickException
+        except ImportError:            # an older typer uses click itself
+            TyperClickException = click.exceptions.ClickException
+        if isinstance(error, (click.exceptions.ClickException, TyperClickException)):
             error.show()
             sys.exit(2)
         err_console.print_exception()

@@ -291,3 +291,9 @@ def test_allowance_topped_up_to_the_minimum_wage(tmp_path):
     allowance = lines(r)[("disability_allowance", None)]
     assert (allowance.amount, allowance.payer) == (fen("9000"), "employer")
     assert "3,603.21" in allowance.formula
+
+
+def test_cli_usage_error_is_exit_2(tmp_path):
+    # `payroll benefits` without the employee ID is bad use: exit 2 with click's usage message
+    result = run_cli("benefits", cwd=tmp_path)
+    assert result.returncode == 2 and "Missing argument" in result.stderr
