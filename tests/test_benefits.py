@@ -42,8 +42,9 @@ def database(people, events, dependants=()):
     con = connect(":memory:")
     con.executemany(f"INSERT INTO employees ({', '.join(EMPLOYEE)}) VALUES ({', '.join('?' * len(EMPLOYEE))})",
                     [list(p) for p in people])
-    con.executemany(f"INSERT INTO events ({', '.join(EVENT)}) VALUES ({', '.join('?' * len(EVENT))})",
-                    [list(e) for e in events])
+    if events:
+        con.executemany(f"INSERT INTO events ({', '.join(EVENT)}) VALUES ({', '.join('?' * len(EVENT))})",
+                        [list(e) for e in events])
     for eid, no, relation, lone in dependants:
         con.execute("INSERT INTO dependents VALUES (?, ?, ?, ?, NULL)", [eid, no, relation, lone])
     return con
@@ -297,3 +298,28 @@ def test_cli_usage_error_is_exit_2(tmp_path):
     # `payroll benefits` without the employee ID is bad use: exit 2 with click's usage message
     result = run_cli("benefits", cwd=tmp_path)
     assert result.returncode == 2 and "Missing argument" in result.stderr
+
+
+def test_import_names_file_row_and_column_and_writes_nothing(tmp_path):
+    from payroll.errors import InputError
+    from payroll.io.importer import import_files
+    con = database([person("V1")], [])
+    (tmp_path / "events.csv").write_text(
+        "employee_id,event_date,kind,disability_grade,stoppage_months,martyr,nursing_level,left_job\n"
+        "V1,2025-02-30,injury,3,25,,full,true\n"       # no 30 February; 25 > 12 + 12; grade 3 keeps the job
+        "V1,2025-03-01,death,4,,是,,\n"                 # a death has no grade
+        "V9,2025-03-01,injury,,,true,most,\n", encoding="utf-8")   # unknown person; martyr injury; no grade
+    (tmp_path / "dependents.csv").write_text("employee_id,relation,orphan_or_lone\nV1,cousin,maybe\n",
+                                             encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        import_files(con, policy_for(str(SHIPPED_TABLES)), events=tmp_path / "events.csv",
+                     dependents=tmp_path / "dependents.csv")
+    found = {(p.file, p.row, p.column) for p in caught.value.problems}
+    assert found == {
+        ("events.csv", 2, "event_date"), ("events.csv", 2, "stoppage_months"), ("events.csv", 2, "left_job"),
+        ("events.csv", 3, "disability_grade"),
+        ("events.csv", 4, "employee_id"), ("events.csv", 4, "martyr"), ("events.csv", 4, "nursing_level"),
+        ("dependents.csv", 2, "relation"), ("dependents.csv", 2, "orphan_or_lone"),
+    }
+    assert con.execute("SELECT count(*) FROM events").fetchall()[0][0] == 0
+    assert con.execute("SELECT count(*) FROM dependents").fetchall()[0][0] == 0

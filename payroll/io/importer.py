@@ -56,7 +56,6 @@ RELATIONS = {"spouse": "spouse", "配偶": "spouse", "child": "child", "子女":
              "parent": "parent", "父母": "parent", "other": "other", "其他": "other"}
 EVENT_FLAGS = ("martyr", "heroic", "work_arranged", "left_job")
 DISABILITY_GRADES = (1, 10)                 # 工伤保险条例 art. 22: ten grades, 1 the worst
-GRADES_KEEPING_THE_JOB = 4                  # art. 35: grades 1–4 keep the employment relation
 EVENT_COLUMNS = ("employee_id", "event_date", "kind", "disability_grade", "stoppage_months",
                  *EVENT_FLAGS, "nursing_level", "leave_date")
 INSERT_EVENTS = """
@@ -150,7 +149,8 @@ def import_files(con: duckdb.DuckDBPyConnection, policy: Policy, employees: Path
             continue
         known = None if employees_unreadable else _known_employee_ids(con, employee_rows)
         if layout is EVENTS:
-            event_rows = _collect(validate_events(table, known, _max_stoppage_months(policy)), problems)
+            event_rows = _collect(validate_events(table, known, _max_stoppage_months(policy),
+                                                  _grades_keeping_the_job(policy)), problems)
         else:
             dependent_rows = _collect(validate_dependents(table, known), problems)
     if problems:
@@ -333,8 +333,14 @@ def _max_stoppage_months(policy: Policy) -> int:
     return int(latest.get("injury_stoppage_max_months", 0) + latest.get("injury_stoppage_extension_max_months", 0))
 
 
-def validate_events(table: RawTable, known_ids: pd.Index | None,
-                    max_stoppage_months: int) -> tuple[pd.DataFrame, list[CellProblem]]:
+def _grades_keeping_the_job(policy: Policy) -> list[int]:
+    """工伤保险条例 art. 35: the grades whose allowance the fund pays keep the employment relation."""
+    grades = policy.frames["injury_grades"]
+    return [int(g) for g in grades[grades.allowance_payer == "injury_fund"].disability_grade]
+
+
+def validate_events(table: RawTable, known_ids: pd.Index | None, max_stoppage_months: int,
+                    grades_keeping_the_job: list[int] = ()) -> tuple[pd.DataFrame, list[CellProblem]]:
     """Check every cell of an events file (work injury and death)."""
     log = ProblemLog(table)
     cells = table.frame
@@ -359,8 +365,8 @@ def validate_events(table: RawTable, known_ids: pd.Index | None,
     log.flag(flags["martyr"] & (kind == "injury"), "martyr", "only a death is assessed as a martyr (烈士)")
     log.flag(nursing.notna() & grade.isna(), "nursing_level",
              "nursing allowance needs a disability grade (工伤保险条例 art. 34)")
-    log.flag(flags["left_job"] & (grade <= GRADES_KEEPING_THE_JOB).fillna(False), "left_job",
-             "grades 1–4 keep the employment relation (工伤保险条例 art. 35): no leaving grants")
+    log.flag(flags["left_job"] & grade.isin(list(grades_keeping_the_job)).fillna(False), "left_job",
+             "grade {} keeps the employment relation (工伤保险条例 art. 35): no leaving grants", grade)
     log.flag((leave_date < event_date).fillna(False), "leave_date", "'{}' is before event_date {}",
              cells["leave_date"], cells["event_date"])
     rows = cells.assign(kind=kind.fillna(""), nursing_level=nursing.fillna(""),
