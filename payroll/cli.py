@@ -36,6 +36,8 @@ def import_command(
     attendance: Optional[Path] = typer.Option(None, "--attendance", help="attendance file (CSV or XLSX)"),
     timesheet: Optional[Path] = typer.Option(None, "--timesheet",
                                              help="dated overtime records (employee_id, date, hours)"),
+    events: Optional[Path] = typer.Option(None, "--events", help="work injury and death events (CSV or XLSX)"),
+    dependents: Optional[Path] = typer.Option(None, "--dependents", help="dependants for death benefits"),
     db: Optional[str] = DbOption,
     tables: Optional[str] = TablesOption,
 ) -> None:
@@ -44,13 +46,13 @@ def import_command(
     from .io.importer import import_files
     from .policy import load_policy
 
-    if employees is None and attendance is None and timesheet is None:
-        _fail("give at least one of --employees, --attendance, --timesheet")
+    if employees is None and attendance is None and timesheet is None and events is None and dependents is None:
+        _fail("give at least one of --employees, --attendance, --timesheet, --events, --dependents")
     policy = load_policy(tables)
     con = connect(db)
     with err_console.status("读取并校验 reading and validating every row…"):
         summary = import_files(con, policy, employees=employees, attendance=attendance,
-                               timesheet=timesheet)
+                               timesheet=timesheet, events=events, dependents=dependents)
     console.print(str(summary))
 
 
@@ -87,10 +89,27 @@ def run_command(
     _print_floor(con, policy, results[-1].month)
 
 
+def _export_benefits(db, tables, fmt: str, out: Optional[Path]) -> None:
+    """Every person's benefit statement (one sheet each) after figuring and storing the benefits."""
+    from .benefits import compute_benefits, store_benefits
+    from .db import connect
+    from .policy import load_policy
+    from .reports.benefits import export_statements
+
+    if fmt != "xlsx":
+        _fail("--what benefits is written as xlsx only (one statement sheet per person)")
+    policy = load_policy(tables)
+    con = connect(db)
+    results = compute_benefits(con, policy)
+    store_benefits(con, policy, results)
+    target = out or Path("benefits.xlsx")
+    console.print(export_statements(results, policy.region_names(), target))
+
+
 @app.command("export")
 def export_command(
-    month: str = typer.Option(..., "--month", help="month, YYYY-MM"),
-    what: str = typer.Option("register", "--what", help="register | tax | bank | summary | contributions"),
+    month: Optional[str] = typer.Option(None, "--month", help="month, YYYY-MM (register)"),
+    what: str = typer.Option("register", "--what", help="register | payslips | tax | bank | summary | contributions | benefits"),
     fmt: str = typer.Option("xlsx", "--format", help="xlsx or csv"),
     out: Optional[Path] = typer.Option(None, "--out", help="output file (default: register-YYYY-MM.xlsx)"),
     unit: Optional[str] = typer.Option(None, "--unit", help="only this unit"),
@@ -104,11 +123,16 @@ def export_command(
 
     if employees is not None and what != "tax":
         _fail("--employees is read only by --what tax (the full ID numbers)")
+    if what == "benefits":
+        _export_benefits(db, tables, fmt, out)
+        return
+    if month is None:
+        _fail(f"--month is required for --what {what}")
     if what in HANDOVER_EXPORTS:
         _export_handover(what, month, fmt, out, employees, connect(db, read_only=True))
         return
     if what != "register":
-        _fail(f"--what {what!r} is not available; available: register, {', '.join(HANDOVER_EXPORTS)}")
+        _fail(f"--what {what!r} is not available; available: register, benefits, {', '.join(HANDOVER_EXPORTS)}")
     from .reports.register import export_register
     con = connect(db, read_only=True)
     target = out or Path(f"{what}-{month}.{fmt}")
@@ -136,6 +160,31 @@ def _export_handover(what: str, month: str, fmt: str, out: Optional[Path], emplo
         from .reports.contributions import export_contributions
         result = export_contributions(con, month, out, fmt)
     console.print(str(result), highlight=False)
+
+
+@app.command("benefits")
+def benefits_command(
+    employee_id: str = typer.Argument(..., help="employee ID"),
+    db: Optional[str] = DbOption,
+    tables: Optional[str] = TablesOption,
+) -> None:
+    """Work-injury, death and martyr benefits from the person's events (stored in table benefits)."""
+    from .benefits import compute_benefits, store_benefits
+    from .db import connect, scalar
+    from .policy import load_policy
+    from .reports.benefits import benefits_tables
+
+    policy = load_policy(tables)
+    con = connect(db)
+    if not scalar(con, "SELECT count(*) FROM employees WHERE employee_id = ?", [employee_id]):
+        _fail(f"employee {employee_id!r} is not in the database")
+    results = compute_benefits(con, policy, employee_id)
+    store_benefits(con, policy, results, employee_id)
+    if not results:
+        console.print(f"{employee_id}: no events on file (import them with `payroll import --events FILE`)")
+        return
+    for renderable in benefits_tables(results, policy.region_names()):
+        console.print(renderable)
 
 
 @app.command("demo")
@@ -168,7 +217,12 @@ def main() -> None:
         raise
     except Exception as error:  # click usage errors come through here too
         import click
-        if isinstance(error, click.exceptions.ClickException):
+        # typer ≥ 0.29 ships its own copy of click: its usage errors are not click's classes
+        try:
+            from typer._click.exceptions import ClickException as TyperClickException
+        except ImportError:            # an older typer uses click itself
+            TyperClickException = click.exceptions.ClickException
+        if isinstance(error, (click.exceptions.ClickException, TyperClickException)):
             error.show()
             sys.exit(2)
         err_console.print_exception()

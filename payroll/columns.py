@@ -7,7 +7,7 @@ from __future__ import annotations
 
 PAY_COMPONENTS = (
     "base_pay", "seniority_pay", "allowances", "high_risk_allowance", "night_shift_pay",
-    "overtime_pay", "floor_topup", "bonus",
+    "overtime_pay", "floor_topup", "bonus", "injury_disability_allowance",
 )
 EMPLOYEE_CONTRIBUTIONS = (
     "pension_employee", "medical_employee", "unemployment_employee", "housing_fund_employee",
@@ -22,7 +22,7 @@ REGISTER_COLUMNS = (
     *PAY_COMPONENTS, "gross_pay",
     *EMPLOYEE_CONTRIBUTIONS[:3], "housing_fund_employee",
     "taxable_income_ytd", "iit_ytd", "iit", "deduction", "net_pay",
-    *EMPLOYER_CONTRIBUTIONS, "accident_insurance_employer", "employer_cost",
+    *EMPLOYER_CONTRIBUTIONS, "accident_insurance_employer", "employer_cost", "injury_stoppage",
 )
 
 MONEY_COLUMNS = frozenset(
@@ -51,6 +51,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "overtime_pay": ("加班工资", "Overtime pay"),
     "floor_topup": ("最低工资补差", "Minimum-wage top-up"),
     "bonus": ("奖金", "Bonus"),
+    "injury_disability_allowance": ("伤残津贴（单位支付）", "Disability allowance (employer)"),
+    "injury_stoppage": ("停工留薪期", "Work-stoppage period"),
     "gross_pay": ("应发工资", "Gross pay"),
     "pension_employee": ("个人养老保险", "Pension (employee)"),
     "medical_employee": ("个人医疗保险", "Medical (employee)"),

@@ -62,7 +62,70 @@ CREATE TABLE IF NOT EXISTS employee_finance (
     personal_pension      DECIMAL(18,2)
 )"""
 
-SCHEMA = [EMPLOYEES_DDL, ATTENDANCE_DDL, EMPLOYEE_FINANCE_DDL]
+# work injury and death (SPEC "events"); the extra columns are what the benefit rules need
+EVENTS_DDL = """
+CREATE TABLE IF NOT EXISTS events (
+    employee_id      VARCHAR NOT NULL,
+    event_date       DATE NOT NULL,
+    kind             VARCHAR NOT NULL,    -- injury | death
+    disability_grade INTEGER,             -- 1 (worst) … 10; NULL: none assessed
+    stoppage_months  INTEGER NOT NULL DEFAULT 0,   -- 停工留薪期, whole months from the event month
+    martyr           BOOLEAN NOT NULL DEFAULT false,
+    heroic           BOOLEAN NOT NULL DEFAULT false,
+    work_arranged    BOOLEAN NOT NULL DEFAULT false,  -- grades 5–6: the employer arranged suitable work
+    nursing_level    VARCHAR,             -- full | most | partial (生活完全/大部分/部分不能自理); NULL: none
+    left_job         BOOLEAN NOT NULL DEFAULT false,  -- grades 5–10: the job ended (provincial grants)
+    leave_date       DATE,                -- when the job ended; NULL: employees.leave_date
+    PRIMARY KEY (employee_id, event_date, kind)
+)"""
+
+DEPENDENTS_DDL = """
+CREATE TABLE IF NOT EXISTS dependents (
+    employee_id    VARCHAR NOT NULL,
+    dependent_no   INTEGER NOT NULL,      -- order in the file, per employee
+    relation       VARCHAR NOT NULL,      -- spouse | child | parent | other
+    orphan_or_lone BOOLEAN NOT NULL DEFAULT false,
+    name           VARCHAR,
+    PRIMARY KEY (employee_id, dependent_no)
+)"""
+
+# one row per event and item (SPEC "benefits"); `paid` false marks the police package shown only for
+# comparison; benefit_events keeps the 本人工资 (工伤保险条例 art. 64) each event was figured on
+BENEFITS_DDL = """
+CREATE TABLE IF NOT EXISTS benefits (
+    employee_id VARCHAR NOT NULL,
+    event_date  DATE NOT NULL,
+    kind        VARCHAR NOT NULL,
+    line_no     INTEGER NOT NULL,
+    package     VARCHAR NOT NULL,     -- work_injury | martyr | police_reference | police_topup
+    item        VARCHAR NOT NULL,
+    recipient   VARCHAR,
+    amount      DECIMAL(18,2) NOT NULL,
+    period      VARCHAR NOT NULL,     -- once | monthly
+    payer       VARCHAR NOT NULL,     -- injury_fund | employer | county_veterans_affairs | not_paid
+    paid        BOOLEAN NOT NULL,
+    basis       VARCHAR NOT NULL,
+    formula     VARCHAR NOT NULL,
+    PRIMARY KEY (employee_id, event_date, kind, line_no)
+)"""
+
+BENEFIT_EVENTS_DDL = """
+CREATE TABLE IF NOT EXISTS benefit_events (
+    employee_id        VARCHAR NOT NULL,
+    event_date         DATE NOT NULL,
+    kind               VARCHAR NOT NULL,
+    region_code        VARCHAR NOT NULL,
+    benefit_wage       DECIMAL(18,2) NOT NULL,
+    wage_before_clamp  DECIMAL(18,2) NOT NULL,
+    wage_source        VARCHAR NOT NULL,   -- payslips | declared_base
+    history_months     INTEGER NOT NULL,
+    average_wage       DECIMAL(18,2) NOT NULL,
+    notes              VARCHAR,
+    tables_digest      VARCHAR NOT NULL,
+    PRIMARY KEY (employee_id, event_date, kind)
+)"""
+
+SCHEMA = [EMPLOYEES_DDL, ATTENDANCE_DDL, EMPLOYEE_FINANCE_DDL, EVENTS_DDL, DEPENDENTS_DDL, BENEFITS_DDL, BENEFIT_EVENTS_DDL]
 
 
 def resolve_db_path(db: str | os.PathLike | None) -> str:

@@ -45,6 +45,9 @@ def _cols(*specs: Column) -> tuple[Column, ...]:
 
 
 SCOPE = ("all", "duty", "civilian", "high_risk")
+# how a provincial leaving grant is figured: months × the average monthly wage of the row's own
+# region (Zhejiang: 全省), months × the person's 统筹地区 average, or a fixed amount (Jiangsu)
+LEAVING_GRANT_BASES = ("months_of_row_region_average_wage", "months_of_person_region_average_wage", "amount")
 
 TABLES: dict[str, tuple[Column, ...]] = {
     "regions": _cols(Column("region_code", "code"), Column("name", "text"),
@@ -88,7 +91,21 @@ TABLES: dict[str, tuple[Column, ...]] = {
     "injury_grades": _cols(Column("disability_grade", "int"), Column("one_off_months", "rate"),
                            Column("allowance_rate", "rate"),
                            Column("allowance_payer", "text", required=False)),
+    # benefits (payroll/benefits.py): provincial one-off grants on leaving the job (工伤保险条例
+    # arts. 36–37 leave them to the provinces) and where a regional regulation lets 辅警 reference
+    # the police pension for heroic events
+    "injury_leaving_grants": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                                   Column("grant", "enum", choices=("medical", "employment")),
+                                   Column("disability_grade", "int"),
+                                   Column("basis", "enum", choices=LEAVING_GRANT_BASES),
+                                   Column("value", "rate")),
+    "police_reference": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                              Column("provision", "enum", choices=("police_reference", "none")),
+                              Column("article", "text", required=False)),
 }
+# tables a directory may leave out (a missing file reads as empty: "none"), so a user's own
+# directory made before the benefits tables existed still loads
+OPTIONAL_TABLES = {"injury_leaving_grants", "police_reference"}
 
 # Rows that must not share a key: (table, key columns). Two rows with the same key would make
 # "the row in force" ambiguous.
@@ -107,6 +124,8 @@ UNIQUE_KEYS = {
     "national_parameters": ("name", "effective_from"),
     "national_statistics": ("year",),
     "injury_grades": ("disability_grade",),
+    "injury_leaving_grants": ("region_code", "effective_from", "grant", "disability_grade"),
+    "police_reference": ("region_code", "effective_from"),
 }
 
 PLACES = {"money": 2, "rate": 6}
@@ -270,6 +289,9 @@ def load_policy(tables: str | os.PathLike | None = None) -> Policy:
     frames = {}
     for name, columns in TABLES.items():
         path = directory / f"{name}.csv"
+        if not path.exists() and name in OPTIONAL_TABLES:
+            frames[name] = pd.DataFrame(columns=["row_no"] + [c.name for c in columns])
+            continue
         if not path.exists():
             problems.append(CellProblem(str(path), None, None, "file is missing"))
             continue

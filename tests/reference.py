@@ -32,14 +32,15 @@ FEN = Decimal("0.01")
 REGISTER = (
     "employee_id", "month", "region_code", "unit", "level",
     "base_pay", "seniority_pay", "allowances", "high_risk_allowance", "night_shift_pay",
-    "overtime_pay", "floor_topup", "bonus", "gross_pay",
+    "overtime_pay", "floor_topup", "bonus", "injury_disability_allowance", "gross_pay",
     "pension_employee", "medical_employee", "unemployment_employee", "housing_fund_employee",
     "taxable_income_ytd", "iit_ytd", "iit", "deduction", "net_pay",
     "pension_employer", "medical_employer", "unemployment_employer", "injury_employer",
     "maternity_employer", "housing_fund_employer", "accident_insurance_employer", "employer_cost",
+    "injury_stoppage",
 )
 PAY_COMPONENTS = ("base_pay", "seniority_pay", "allowances", "high_risk_allowance",
-                  "night_shift_pay", "overtime_pay", "floor_topup", "bonus")
+                  "night_shift_pay", "overtime_pay", "floor_topup", "bonus", "injury_disability_allowance")
 EMPLOYEE_SHARES = ("pension_employee", "medical_employee", "unemployment_employee",
                    "housing_fund_employee")
 EMPLOYER_SHARES = ("pension_employer", "medical_employer", "unemployment_employer",
@@ -235,7 +236,8 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
     E = paid_days_between(start, end) if start <= end else 0
     D = tables.national("pay_days_per_month", first)
     L = _att(att, "unpaid_leave_days")
-    F = max(Fraction(0), Fraction(E, P) - L / D)
+    injury = injury_status(tables, emp, label, history)
+    F = Fraction(0) if injury["regular_pay_stopped"] else max(Fraction(0), Fraction(E, P) - L / D)
     r.update(paid_days_in_month=P, paid_days_employed=E, proration=F)
 
     # pay scale and allowances
@@ -277,8 +279,13 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
     minimum_wage_prorated = rnd(minimum_wage * F)
     floor_topup = max(Decimal("0.00"), minimum_wage_prorated - normal_pay)
     bonus = dec(_att(att, "bonus"))
+    allowance = Decimal("0.00")
+    if injury["employer_share"] is not None:
+        # 工伤保险条例 art. 36(二): topped up to the minimum wage, for the paid days employed
+        allowance = rnd(max(injury["employer_share"], minimum_wage) * Fraction(E, P))
     gross = (base_pay + seniority_pay + allowances + high_risk_allowance + night_shift_pay
-             + overtime_pay + floor_topup + bonus)
+             + overtime_pay + floor_topup + bonus + allowance)
+    r.update(injury_stoppage=injury["stoppage"], injury_disability_allowance=allowance)
     r.update(base_pay=base_pay, seniority_pay=seniority_pay, allowances=allowances,
              high_risk_allowance=high_risk_allowance, night_shift_pay=night_shift_pay,
              overtime_workday_pay=overtime["workday"], overtime_restday_pay=overtime["restday"],
@@ -331,7 +338,9 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
     # income tax, cumulative withholding
     contributions = sum((r[c] for c in EMPLOYEE_SHARES), Decimal("0.00"))
     months_ytd = len(this_year) + 1
-    income_ytd = sum((h["gross_pay"] for h in this_year), Decimal("0.00")) + gross
+    # the disability allowance is exempt income (财税〔2012〕40号): not in 累计收入
+    income_ytd = sum((h["gross_pay"] - h["injury_disability_allowance"] for h in this_year),
+                     Decimal("0.00")) + gross - allowance
     contributions_ytd = sum((h["employee_contributions"] for h in this_year), Decimal("0.00")) + contributions
     special = emp.get("special_deduction") or Decimal("0")
     special_ytd = sum((h["special_deduction"] for h in this_year), Decimal("0.00")) + special
@@ -360,6 +369,42 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
     r["net_pay"] = gross - contributions - iit - deduction
     r["employer_cost"] = gross + sum((r[c] for c in EMPLOYER_SHARES), Decimal("0.00")) + r["accident_insurance_employer"]
     return r
+
+
+def injury_status(tables: Tables, emp: dict, label: str, history: list[dict]) -> dict:
+    """The person's injury (emp["injury"]: event_date, disability_grade, stoppage_months,
+    work_arranged) in this month: stoppage period, regular pay stopped, employer allowance share."""
+    out = {"stoppage": False, "regular_pay_stopped": False, "employer_share": None}
+    event = emp.get("injury")
+    if not event:
+        return out
+    day = event["event_date"]
+    months_since = (int(label[:4]) * 12 + int(label[5:7])) - (day.year * 12 + day.month)
+    stoppage = event.get("stoppage_months") or 0
+    out["stoppage"] = 0 <= months_since < stoppage
+    grade = event.get("disability_grade")
+    row = next((g for g in tables.rows["injury_grades"] if grade is not None and int(g["disability_grade"]) == grade), None)
+    if row is None or Decimal(row["allowance_rate"]) == 0 or months_since < stoppage:
+        return out
+    employer = row["allowance_payer"] == "employer"
+    if employer and event.get("work_arranged"):
+        return out
+    out["regular_pay_stopped"] = True
+    if not employer:
+        return out
+    # 本人工资 (art. 64): average injury base of our payslips in the 12 months before the event month,
+    # else the declared base; clamped to 60–300 % of the average wage in force on the event date
+    window = int(tables.national("injury_wage_history_months", day))
+    first = day.year * 12 + day.month - 1 - window
+    months = {f"{(first + i) // 12:04d}-{(first + i) % 12 + 1:02d}" for i in range(window)}
+    bases = [to_frac(h["injury_base"]) for h in history if h["month"] in months]
+    wage = to_frac(rnd(sum(bases, Fraction(0)) / len(bases))) if bases else to_frac(emp["contribution_base"])
+    average = to_frac(tables.one("average_wage", emp["region_code"], day)["monthly_average_wage"])
+    floor = to_frac(rnd(average * tables.national("injury_wage_floor_ratio", day)))
+    ceiling = to_frac(rnd(average * tables.national("injury_wage_ceiling_ratio", day)))
+    wage = min(max(wage, floor), ceiling)
+    out["employer_share"] = to_frac(rnd(wage * to_frac(Decimal(row["allowance_rate"]))))
+    return out
 
 
 def is_active(emp: dict, label: str) -> bool:

@@ -15,7 +15,7 @@ import duckdb
 from ..db import scalar
 from ..errors import PayrollError, PolicyError
 from ..policy import FUND_ZH, FUNDS
-from ..rules import accident_insurance, pay
+from ..rules import accident_insurance, injury_pay, pay
 from .rule import ContextColumn
 
 # national_parameters the month needs, with the unit the engine keeps them in
@@ -134,6 +134,10 @@ CONTEXT_COLUMNS: list[ContextColumn] = [
     _c("prior_year_months", "int", "上年发薪月数", "Months paid last year", "payslips"),
     _c("prior_year_gross", "fen", "上年应发合计", "Gross pay last year", "payslips"),
     _c("first_full_month_gross", "fen", "本年首个整月应发", "Gross of this year's first whole month", "payslips"),
+    # work injury (payroll/rules/injury_pay.py builds injury_month_status from the events)
+    _c("injury_stoppage", "bool", "停工留薪期", "Work-stoppage period (工伤)", "events"),
+    _c("injury_regular_pay_stopped", "bool", "伤残评定后停发原工资", "Regular pay stopped after grading", "events"),
+    _c("injury_allowance_share", "fen", "伤残津贴（补差前）", "Disability allowance before the top-up", "events"),
 ]
 CONTEXT_BY_NAME = {column.name: column for column in CONTEXT_COLUMNS}
 
@@ -210,6 +214,7 @@ def install_month_parameters(con: duckdb.DuckDBPyConnection, month: Month) -> No
         FROM policy_iit_brackets
         WHERE effective_from = (SELECT max(effective_from) FROM policy_iit_brackets
                                 WHERE effective_from <= DATE '{month.start}')""")
+    injury_pay.install_month_status(con, month)
 
 
 def _active_roster_sql(month: Month) -> str:
@@ -317,7 +322,10 @@ def context_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
         ib.iit_thresholds, ib.iit_rates, ib.iit_quick_deductions, ib.iit_brackets_rows,
         {zero('prev_income_ytd')}, {zero('prev_contributions_ytd')}, {zero('prev_special_deduction_ytd')},
         {zero('prev_iit_ytd')}, {zero('prev_months_employed_ytd')}, {zero('prior_year_months')},
-        h.prior_year_gross, h.first_full_month_gross
+        h.prior_year_gross, h.first_full_month_gross,
+        coalesce(ims.injury_stoppage, false) AS injury_stoppage,
+        coalesce(ims.injury_regular_pay_stopped, false) AS injury_regular_pay_stopped,
+        coalesce(ims.injury_allowance_share, 0) AS injury_allowance_share
     FROM roster e
     JOIN policy_posts po ON po.post = e.post
     LEFT JOIN attendance a ON a.employee_id = e.employee_id AND a.month = '{month.label}'
@@ -331,4 +339,5 @@ def context_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
     JOIN params_accident_groups acc ON acc.region_code = e.region_code AND acc.risk_class = po.risk_class
     CROSS JOIN params_national pn
     CROSS JOIN iit_brackets_in_force ib
-    LEFT JOIN history h ON h.employee_id = e.employee_id"""
+    LEFT JOIN history h ON h.employee_id = e.employee_id
+    LEFT JOIN injury_month_status ims ON ims.employee_id = e.employee_id"""

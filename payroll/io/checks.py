@@ -166,3 +166,26 @@ def parse_whole_numbers(log: ProblemLog, values: pd.Series, column: str, require
         else f"a whole number of at most {MAX_WHOLE_DIGITS} digits"
     log.flag(out_of_range, column, f"'{{}}' is not {bounds}", values)
     return numbers.where(whole & ~out_of_range)
+
+
+TRUE_WORDS = ("true", "yes", "y", "1", "是", "真")
+FALSE_WORDS = ("false", "no", "n", "0", "否", "假")
+
+
+def parse_booleans(log: ProblemLog, values: pd.Series, column: str) -> pd.Series:
+    """true/false (also yes/no, 1/0, 是/否); an empty cell is false."""
+    folded = values.str.casefold()
+    truthy, falsy = folded.isin(TRUE_WORDS), folded.isin(FALSE_WORDS) | (values == "")
+    log.flag(~truthy & ~falsy, column, "'{}' is not true or false (是/否)", values)
+    return truthy
+
+
+def parse_choice(log: ProblemLog, values: pd.Series, column: str, aliases: dict[str, str],
+                 required: bool) -> pd.Series:
+    """A value from a fixed list (compared case-insensitively, Chinese aliases accepted); NA if bad."""
+    choice = values.str.casefold().map(aliases)
+    if required:
+        log.flag(values == "", column, "is empty")
+    allowed = ", ".join(dict.fromkeys(aliases.values()))
+    log.flag((values != "") & choice.isna(), column, f"'{{}}' is not one of {allowed}", values)
+    return choice

@@ -17,7 +17,7 @@ from ..db import scalar, transaction
 from ..errors import CellProblem, InputError
 from ..policy import Policy
 from .checks import (ProblemLog, check_month, check_pattern, check_unique, is_in, parse_amounts,
-                     parse_dates, parse_whole_numbers, require_text)
+                     parse_booleans, parse_choice, parse_dates, parse_whole_numbers, require_text)
 from .employee_extras import (DEDUCTION_ITEMS, EXTRA_COLUMNS, check_bank_accounts,
                               normalised_bank_accounts, special_deduction_with_items)
 from .idnumber import id_number_problems, mask_id_numbers
@@ -43,6 +43,35 @@ ATTENDANCE = Layout(
     optional=("unpaid_leave_days", *HOURS_COLUMNS, "night_shifts", *MONEY_COLUMNS),
     month_columns=("month",),
 )
+
+EVENTS = Layout(
+    "events",
+    required=("employee_id", "event_date", "kind"),
+    optional=("disability_grade", "stoppage_months", "martyr", "heroic", "work_arranged",
+              "nursing_level", "left_job", "leave_date"),
+)
+DEPENDENTS = Layout("dependents", required=("employee_id", "relation"), optional=("orphan_or_lone", "name"))
+EVENT_KINDS = {"injury": "injury", "工伤": "injury", "受伤": "injury",
+               "death": "death", "死亡": "death", "工亡": "death", "牺牲": "death"}
+NURSING_LEVELS = {"full": "full", "完全不能自理": "full", "完全": "full",
+                  "most": "most", "大部分不能自理": "most", "大部分": "most",
+                  "partial": "partial", "部分不能自理": "partial", "部分": "partial"}
+RELATIONS = {"spouse": "spouse", "配偶": "spouse", "child": "child", "子女": "child",
+             "parent": "parent", "父母": "parent", "other": "other", "其他": "other"}
+EVENT_FLAGS = ("martyr", "heroic", "work_arranged", "left_job")
+DISABILITY_GRADES = (1, 10)                 # 工伤保险条例 art. 22: ten grades, 1 the worst
+EVENT_COLUMNS = ("employee_id", "event_date", "kind", "disability_grade", "stoppage_months",
+                 *EVENT_FLAGS, "nursing_level", "leave_date")
+INSERT_EVENTS = """
+INSERT OR REPLACE INTO events
+SELECT employee_id, CAST(event_date AS DATE), kind, CAST(NULLIF(disability_grade, '') AS INTEGER),
+       CAST(stoppage_months AS INTEGER), martyr, heroic, work_arranged, NULLIF(nursing_level, ''),
+       left_job, CAST(NULLIF(leave_date, '') AS DATE)
+FROM _import_events"""
+DEPENDENT_COLUMNS = ("employee_id", "dependent_no", "relation", "orphan_or_lone", "name")
+INSERT_DEPENDENTS = """
+INSERT INTO dependents SELECT employee_id, CAST(dependent_no AS INTEGER), relation, orphan_or_lone,
+       NULLIF(name, '') FROM _import_dependents"""
 
 EMPLOYEE_COLUMNS = ("employee_id", "name", "id_number_masked", "region_code", "unit", "category",
                     "level", "post", "hire_date", "leave_date", "service_start",
@@ -91,18 +120,22 @@ class ImportSummary:
     employees: TableCount | None = None
     attendance: TableCount | None = None
     timesheet: TimesheetCount | None = None
+    events: TableCount | None = None
+    dependents: TableCount | None = None
     notes: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         loaded = [f"{name}: {count}" for name, count in
                   (("employees", self.employees), ("attendance", self.attendance),
-                   ("timesheet", self.timesheet)) if count is not None]
+                   ("timesheet", self.timesheet),
+                   ("events", self.events), ("dependents", self.dependents)) if count is not None]
         text = "; ".join(loaded) or "nothing loaded"
         return "\n".join([text, *(f"note: {n}" for n in self.notes)])
 
 
 def import_files(con: duckdb.DuckDBPyConnection, policy: Policy, employees: Path | None = None,
-                 attendance: Path | None = None, timesheet: Path | None = None) -> ImportSummary:
+                 attendance: Path | None = None, timesheet: Path | None = None,
+                 events: Path | None = None, dependents: Path | None = None) -> ImportSummary:
     """Validate the files completely, then upsert them in one transaction; InputError if any cell is bad."""
     problems: list[CellProblem] = []
     notes: list[str] = []
@@ -126,9 +159,23 @@ def import_files(con: duckdb.DuckDBPyConnection, policy: Policy, employees: Path
             known = None if employees_unreadable else _known_employee_ids(con, employee_rows)
             timesheet_rows = (_collect(validate_timesheet(timesheet_table, known), problems),
                               len(timesheet_table.frame))
+    event_rows = dependent_rows = None
+    for path, layout in ((events, EVENTS), (dependents, DEPENDENTS)):
+        if path is None:
+            continue
+        table = _read(path, layout, problems, notes)
+        if table is None:
+            continue
+        known = None if employees_unreadable else _known_employee_ids(con, employee_rows)
+        if layout is EVENTS:
+            event_rows = _collect(validate_events(table, known, _max_stoppage_months(policy),
+                                                  _grades_keeping_the_job(policy)), problems)
+        else:
+            dependent_rows = _collect(validate_dependents(table, known), problems)
     if problems:
         raise InputError(problems)
-    return _write(con, employee_rows, attendance_rows, notes, timesheet_rows)
+    return _write(con, employee_rows, attendance_rows, notes, event_rows, dependent_rows,
+                  timesheet_rows)
 
 
 def _read(path: Path, layout: Layout, problems: list[CellProblem], notes: list[str]) -> RawTable | None:
@@ -300,14 +347,89 @@ def validate_attendance(table: RawTable, known_ids: pd.Index | None) -> tuple[pd
     return rows[list(ATTENDANCE_COLUMNS)], log.problems()
 
 
+# ---------------------------------------------------------------- events and dependents
+
+
+def _max_stoppage_months(policy: Policy) -> int:
+    """工伤保险条例 art. 33: 12 months, extendable by at most 12 (latest rows of national_parameters)."""
+    table = policy.frames["national_parameters"]
+    latest = table.sort_values("effective_from").groupby("name").last()["value"]
+    return int(latest.get("injury_stoppage_max_months", 0) + latest.get("injury_stoppage_extension_max_months", 0))
+
+
+def _grades_keeping_the_job(policy: Policy) -> list[int]:
+    """工伤保险条例 art. 35: the grades whose allowance the fund pays keep the employment relation."""
+    grades = policy.frames["injury_grades"]
+    return [int(g) for g in grades[grades.allowance_payer == "injury_fund"].disability_grade]
+
+
+def validate_events(table: RawTable, known_ids: pd.Index | None, max_stoppage_months: int,
+                    grades_keeping_the_job: list[int] = ()) -> tuple[pd.DataFrame, list[CellProblem]]:
+    """Check every cell of an events file (work injury and death)."""
+    log = ProblemLog(table)
+    cells = table.frame
+    has_id = require_text(log, cells["employee_id"], "employee_id")
+    if known_ids is not None:
+        log.flag(has_id & ~is_in(cells["employee_id"], known_ids), "employee_id",
+                 "'{}' is not in the employees file or the database", cells["employee_id"])
+    event_date = parse_dates(log, cells["event_date"], "event_date", required=True)
+    kind = parse_choice(log, cells["kind"], "kind", EVENT_KINDS, required=True)
+    check_unique(log, pd.DataFrame({"employee_id": cells["employee_id"], "event_date": cells["event_date"],
+                                    "kind": kind.fillna("")}), "event_date", "employee_id, event_date and kind")
+    grade = parse_whole_numbers(log, cells["disability_grade"], "disability_grade", required=False,
+                                minimum=DISABILITY_GRADES[0], maximum=DISABILITY_GRADES[1])
+    parse_whole_numbers(log, cells["stoppage_months"], "stoppage_months", required=False,
+                        minimum=0, maximum=max_stoppage_months)
+    flags = {column: parse_booleans(log, cells[column], column) for column in EVENT_FLAGS}
+    nursing = parse_choice(log, cells["nursing_level"], "nursing_level", NURSING_LEVELS, required=False)
+    leave_date = parse_dates(log, cells["leave_date"], "leave_date", required=False)
+    death = kind == "death"
+    log.flag(death & (cells["disability_grade"] != ""), "disability_grade",
+             "a death has no disability grade: give the injury as its own row")
+    log.flag(flags["martyr"] & (kind == "injury"), "martyr", "only a death is assessed as a martyr (烈士)")
+    log.flag(nursing.notna() & grade.isna(), "nursing_level",
+             "nursing allowance needs a disability grade (工伤保险条例 art. 34)")
+    log.flag(flags["left_job"] & grade.isin(list(grades_keeping_the_job)).fillna(False), "left_job",
+             "grade {} keeps the employment relation (工伤保险条例 art. 35): no leaving grants", grade)
+    log.flag((leave_date < event_date).fillna(False), "leave_date", "'{}' is before event_date {}",
+             cells["leave_date"], cells["event_date"])
+    rows = cells.assign(kind=kind.fillna(""), nursing_level=nursing.fillna(""),
+                        stoppage_months=cells["stoppage_months"].replace("", "0"), **flags)
+    return rows[list(EVENT_COLUMNS)], log.problems()
+
+
+def validate_dependents(table: RawTable, known_ids: pd.Index | None) -> tuple[pd.DataFrame, list[CellProblem]]:
+    """Check every cell of a dependents file (供养亲属, 工伤保险条例 art. 39)."""
+    log = ProblemLog(table)
+    cells = table.frame
+    has_id = require_text(log, cells["employee_id"], "employee_id")
+    if known_ids is not None:
+        log.flag(has_id & ~is_in(cells["employee_id"], known_ids), "employee_id",
+                 "'{}' is not in the employees file or the database", cells["employee_id"])
+    relation = parse_choice(log, cells["relation"], "relation", RELATIONS, required=True)
+    spouse = relation == "spouse"
+    second_spouse = spouse & spouse.groupby(cells["employee_id"]).cumsum().gt(1)
+    log.flag(second_spouse, "relation", "a second spouse for employee '{}'", cells["employee_id"])
+    lone = parse_booleans(log, cells["orphan_or_lone"], "orphan_or_lone")
+    rows = cells.assign(relation=relation.fillna(""), orphan_or_lone=lone,
+                        dependent_no=cells.groupby("employee_id").cumcount() + 1)
+    return rows[list(DEPENDENT_COLUMNS)], log.problems()
+
+
 # ---------------------------------------------------------------- writing
 
 
 def _write(con: duckdb.DuckDBPyConnection, employee_rows: pd.DataFrame | None,
-           attendance_rows: pd.DataFrame | None, notes: list[str],
+           attendance_rows: pd.DataFrame | None, notes: list[str], event_rows: pd.DataFrame | None = None,
+           dependent_rows: pd.DataFrame | None = None,
            timesheet_rows: tuple[pd.DataFrame, int] | None = None) -> ImportSummary:
     summary = ImportSummary(notes=notes)
     with transaction(con):
+        if event_rows is not None:
+            summary.events = _upsert(con, event_rows, "events", ("employee_id", "event_date", "kind"),
+                                     INSERT_EVENTS)
+        if dependent_rows is not None:
+            summary.dependents = _replace_dependents(con, dependent_rows)
         if employee_rows is not None:
             # two statements over the same registered rows: the SPEC columns, then the finance ones
             summary.employees = _upsert(con, employee_rows, "employees", ("employee_id",),
@@ -331,3 +453,16 @@ def _upsert(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, table: str, key:
     finally:
         con.unregister(view)
     return TableCount(rows=len(rows), new=len(rows) - int(existing))
+
+
+def _replace_dependents(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> TableCount:
+    """A person's dependants are the rows the file gives: earlier rows for them are replaced."""
+    con.register("_import_dependents", rows)
+    try:
+        replaced = scalar(con, "SELECT count(*) FROM _import_dependents i WHERE i.employee_id IN "
+                               "(SELECT employee_id FROM dependents)")
+        con.execute("DELETE FROM dependents WHERE employee_id IN (SELECT employee_id FROM _import_dependents)")
+        con.execute(INSERT_DEPENDENTS)
+    finally:
+        con.unregister("_import_dependents")
+    return TableCount(rows=len(rows), new=len(rows) - int(replaced))

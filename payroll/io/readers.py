@@ -58,6 +58,18 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "date": ("日期", "加班日期"),
     "hours": ("小时", "加班小时", "加班时数"),
     "time_off_given": ("已补休", "安排补休", "compensated"),
+    # events and dependents (work injury, death)
+    "event_date": ("事件日期", "受伤日期", "死亡日期"),
+    "kind": ("类型", "事件类型"),
+    "disability_grade": ("伤残等级",),
+    "stoppage_months": ("停工留薪期", "停工留薪月数"),
+    "martyr": ("烈士",),
+    "heroic": ("见义勇为", "英勇"),
+    "work_arranged": ("已安排工作", "安排工作"),
+    "nursing_level": ("护理等级", "生活自理障碍等级"),
+    "left_job": ("解除劳动关系", "离职"),
+    "relation": ("关系", "亲属关系"),
+    "orphan_or_lone": ("孤儿或孤寡老人",),
 }
 
 # values accepted in the category column (compared case-insensitively) -> SPEC value
@@ -73,7 +85,7 @@ OLD_XLS_MAGIC = b"\xd0\xcf\x11\xe0"
 @dataclass(frozen=True)
 class Layout:
     """The columns of one kind of input file."""
-    kind: str                            # "employees" | "attendance"
+    kind: str                            # "employees" | "attendance" | "events" | "dependents"
     required: tuple[str, ...]
     optional: tuple[str, ...] = ()
     month_columns: tuple[str, ...] = ()  # XLSX dates on the 1st become "YYYY-MM" here

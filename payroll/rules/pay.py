@@ -65,10 +65,10 @@ RULES = [
     Rule(
         name="gross_pay",
         sql="base_pay + seniority_pay + allowances + high_risk_allowance + night_shift_pay"
-            " + overtime_pay + floor_topup + bonus",
+            " + overtime_pay + floor_topup + bonus + injury_disability_allowance",
         label_zh="应发工资", label_en="Gross pay",
         formula="{base_pay} + {seniority_pay} + {allowances} + {high_risk_allowance} + {night_shift_pay}"
-                " + {overtime_pay} + {floor_topup} + {bonus}",
+                " + {overtime_pay} + {floor_topup} + {bonus} + {injury_disability_allowance}",
         basis="SPEC identity: gross_pay = sum of the pay components",
     ),
 ]

@@ -13,10 +13,13 @@ RULES = [
     Rule(
         name="proration_numerator",
         # F = E/P − L/D over the common denominator P × D; L is in hundredths of a day, D in ppm
-        sql="greatest(0, paid_days_employed * pay_days_per_month"
-            " - unpaid_leave_days * 10000 * paid_days_in_month)",
+        # 工伤保险条例 art. 33: once the disability grade is assessed 原待遇 stops (grades 1–4, and
+        # 5–6 without arranged work): no regular pay (payroll/rules/injury_pay.py)
+        sql="CASE WHEN injury_regular_pay_stopped THEN 0 ELSE greatest(0, paid_days_employed * pay_days_per_month"
+            " - unpaid_leave_days * 10000 * paid_days_in_month) END",
         label_zh="折算系数分子", label_en="Proration numerator",
-        formula="max(0, {paid_days_employed} × {pay_days_per_month} − {unpaid_leave_days} × {paid_days_in_month})",
+        formula="0 if {injury_regular_pay_stopped} else max(0, {paid_days_employed} × {pay_days_per_month} − "
+                "{unpaid_leave_days} × {paid_days_in_month})",
         basis=BASIS, unit="int",
     ),
     Rule(
