@@ -15,7 +15,7 @@ import duckdb
 from ..db import scalar
 from ..errors import PayrollError, PolicyError
 from ..policy import FUND_ZH, FUNDS
-from ..rules import accident_insurance, pay
+from ..rules import accident_insurance, arrears, pay
 from .rule import ContextColumn
 
 # national_parameters the month needs, with the unit the engine keeps them in
@@ -134,6 +134,7 @@ CONTEXT_COLUMNS: list[ContextColumn] = [
     _c("prior_year_months", "int", "上年发薪月数", "Months paid last year", "payslips"),
     _c("prior_year_gross", "fen", "上年应发合计", "Gross pay last year", "payslips"),
     _c("first_full_month_gross", "fen", "本年首个整月应发", "Gross of this year's first whole month", "payslips"),
+    *arrears.CONTEXT,      # issue 7: arrears of closed months paid this month (rules/arrears.py)
 ]
 CONTEXT_BY_NAME = {column.name: column for column in CONTEXT_COLUMNS}
 
@@ -213,7 +214,9 @@ def install_month_parameters(con: duckdb.DuckDBPyConnection, month: Month) -> No
 
 
 def _active_roster_sql(month: Month) -> str:
-    return (f"SELECT * FROM employees WHERE hire_date <= DATE '{month.end}' "
+    # issue 7: the employee records in force in the month (engine/employee_history.py)
+    from .employee_history import employees_as_of_sql
+    return (f"SELECT * FROM ({employees_as_of_sql(month)}) WHERE hire_date <= DATE '{month.end}' "
             f"AND (leave_date IS NULL OR leave_date >= DATE '{month.start}')")
 
 
@@ -317,7 +320,8 @@ def context_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
         ib.iit_thresholds, ib.iit_rates, ib.iit_quick_deductions, ib.iit_brackets_rows,
         {zero('prev_income_ytd')}, {zero('prev_contributions_ytd')}, {zero('prev_special_deduction_ytd')},
         {zero('prev_iit_ytd')}, {zero('prev_months_employed_ytd')}, {zero('prior_year_months')},
-        h.prior_year_gross, h.first_full_month_gross
+        h.prior_year_gross, h.first_full_month_gross,
+        {arrears.arrears_select('ar')}
     FROM roster e
     JOIN policy_posts po ON po.post = e.post
     LEFT JOIN attendance a ON a.employee_id = e.employee_id AND a.month = '{month.label}'
@@ -331,4 +335,5 @@ def context_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
     JOIN params_accident_groups acc ON acc.region_code = e.region_code AND acc.risk_class = po.risk_class
     CROSS JOIN params_national pn
     CROSS JOIN iit_brackets_in_force ib
-    LEFT JOIN history h ON h.employee_id = e.employee_id"""
+    LEFT JOIN history h ON h.employee_id = e.employee_id
+    LEFT JOIN ({arrears.arrears_in_month_sql(month.label)}) ar ON ar.employee_id = e.employee_id"""

@@ -15,6 +15,9 @@ import pandas as pd
 
 from ..db import scalar, transaction
 from ..errors import CellProblem, InputError
+from ..engine.closing import first_open_month
+from ..engine.employee_history import record_versions
+from ..engine.ledger import record_import
 from ..policy import Policy
 from .checks import (ProblemLog, check_month, check_pattern, check_unique, is_in, parse_amounts,
                      parse_dates, parse_whole_numbers, require_text)
@@ -29,7 +32,8 @@ MAX_NIGHT_SHIFTS = 31
 EMPLOYEES = Layout(
     "employees",
     required=("employee_id", "name", "region_code", "unit", "category", "level", "post", "hire_date"),
-    optional=("id_number", "leave_date", "service_start", "special_deduction", "contribution_base"),
+    optional=("id_number", "leave_date", "service_start", "special_deduction", "contribution_base",
+              "effective_from"),
 )
 HOURS_COLUMNS = ("overtime_workday_hours", "overtime_restday_hours", "overtime_holiday_hours")
 MONEY_COLUMNS = ("bonus", "deduction")
@@ -43,13 +47,18 @@ ATTENDANCE = Layout(
 EMPLOYEE_COLUMNS = ("employee_id", "name", "id_number_masked", "region_code", "unit", "category",
                     "level", "post", "hire_date", "leave_date", "service_start",
                     "special_deduction", "contribution_base")
+NEW_EMPLOYEE_RECORDS = f"""
+CREATE OR REPLACE TEMP TABLE _new_employee_records AS
+SELECT employee_id, name, NULLIF(id_number_masked, '') AS id_number_masked, region_code, unit, category,
+       CAST(level AS INTEGER) AS level, post, CAST(hire_date AS DATE) AS hire_date,
+       CAST(NULLIF(leave_date, '') AS DATE) AS leave_date,
+       CAST(NULLIF(service_start, '') AS DATE) AS service_start,
+       CAST(special_deduction AS DECIMAL(18,2)) AS special_deduction,
+       CAST(NULLIF(contribution_base, '') AS DECIMAL(18,2)) AS contribution_base
+FROM _import_employees"""
 INSERT_EMPLOYEES = f"""
 INSERT OR REPLACE INTO employees ({", ".join(EMPLOYEE_COLUMNS)})
-SELECT employee_id, name, NULLIF(id_number_masked, ''), region_code, unit, category,
-       CAST(level AS INTEGER), post, CAST(hire_date AS DATE), CAST(NULLIF(leave_date, '') AS DATE),
-       CAST(NULLIF(service_start, '') AS DATE), CAST(special_deduction AS DECIMAL(18,2)),
-       CAST(NULLIF(contribution_base, '') AS DECIMAL(18,2))
-FROM _import_employees"""
+SELECT {", ".join(EMPLOYEE_COLUMNS)} FROM _new_employee_records"""
 
 ATTENDANCE_COLUMNS = ("employee_id", "month", "unpaid_leave_days", *HOURS_COLUMNS, "night_shifts",
                       *MONEY_COLUMNS)
@@ -109,7 +118,8 @@ def import_files(con: duckdb.DuckDBPyConnection, policy: Policy, employees: Path
             attendance_rows = _collect(validate_attendance(attendance_table, known), problems)
     if problems:
         raise InputError(problems)
-    return _write(con, employee_rows, attendance_rows, notes)
+    return _write(con, employee_rows, attendance_rows, notes,
+                  files={"employees": employees, "attendance": attendance})
 
 
 def _read(path: Path, layout: Layout, problems: list[CellProblem], notes: list[str]) -> RawTable | None:
@@ -152,6 +162,7 @@ def validate_employees(table: RawTable, policy: Policy) -> tuple[pd.DataFrame, l
     _check_levels(log, cells["region_code"].where(region_ok), category, level, policy)
     _check_posts(log, cells["post"], category, policy)
     _check_employment_dates(log, cells)
+    parse_dates(log, cells["effective_from"], "effective_from", required=False)
     parse_amounts(log, cells["special_deduction"], "special_deduction")
     parse_amounts(log, cells["contribution_base"], "contribution_base", positive=True)
     rows = cells.assign(
@@ -159,7 +170,10 @@ def validate_employees(table: RawTable, policy: Policy) -> tuple[pd.DataFrame, l
         id_number_masked=mask_id_numbers(id_numbers).where(id_numbers != "", ""),
         special_deduction=cells["special_deduction"].replace("", "0"),
     )
-    return rows[list(EMPLOYEE_COLUMNS)], log.problems()
+    # effective_from and the file row go along for the employee history (engine.employee_history)
+    rows = rows[list(EMPLOYEE_COLUMNS)].assign(effective_from=cells["effective_from"],
+                                               row_number=table.row_numbers.to_numpy())
+    return rows, log.problems()
 
 
 def _normalised_id_numbers(values: pd.Series) -> pd.Series:
@@ -281,23 +295,39 @@ def validate_attendance(table: RawTable, known_ids: pd.Index | None) -> tuple[pd
 
 
 def _write(con: duckdb.DuckDBPyConnection, employee_rows: pd.DataFrame | None,
-           attendance_rows: pd.DataFrame | None, notes: list[str]) -> ImportSummary:
+           attendance_rows: pd.DataFrame | None, notes: list[str], files: dict) -> ImportSummary:
     summary = ImportSummary(notes=notes)
+    opens = first_open_month(con)
     with transaction(con):
         if employee_rows is not None:
-            summary.employees = _upsert(con, employee_rows, "employees", ("employee_id",), INSERT_EMPLOYEES)
+            summary.employees = _upsert(con, employee_rows, "employees", ("employee_id",), INSERT_EMPLOYEES,
+                                        before=lambda: _keep_superseded(con, opens, files["employees"]))
+            record_import(con, "employees", files["employees"], len(employee_rows))
         if attendance_rows is not None:
             summary.attendance = _upsert(con, attendance_rows, "attendance", ("employee_id", "month"),
                                          INSERT_ATTENDANCE)
+            record_import(con, "attendance", files["attendance"], len(attendance_rows))
+            if opens is not None:
+                late = sorted(m for m in attendance_rows["month"].unique() if m < opens.label)
+                if late:
+                    notes.append(f"attendance of closed month(s) {', '.join(late)}: the differences are paid "
+                                 f"as arrears when {opens.label} (or a later open month) is run")
     return summary
 
 
+def _keep_superseded(con: duckdb.DuckDBPyConnection, opens, path) -> None:
+    con.execute(NEW_EMPLOYEE_RECORDS)
+    record_versions(con, "_import_employees", opens.start if opens else None, Path(path).name)
+
+
 def _upsert(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, table: str, key: tuple[str, ...],
-            insert_sql: str) -> TableCount:
+            insert_sql: str, before=None) -> TableCount:
     view = f"_import_{table}"
     con.register(view, rows)
     try:
         existing = scalar(con, f"SELECT count(*) FROM {view} JOIN {table} USING ({', '.join(key)})")
+        if before:
+            before()
         con.execute(insert_sql)
     finally:
         con.unregister(view)
