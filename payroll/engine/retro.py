@@ -71,7 +71,8 @@ def pay_arrears(con: duckdb.DuckDBPyConnection, policy: Policy, month_paid: Mont
     first = changed[0]
     redo = [m for m in closed if m.label >= first.label]
     history_from = f"{first.year - 1}-01"           # last year's payslips feed the contribution base
-    con.execute("CREATE OR REPLACE TEMP TABLE payslips AS SELECT * FROM main.payslips "
+    paid = _paid_payslips(con)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE payslips AS SELECT * FROM {paid} "
                 "WHERE month >= ? AND month <= ?", [history_from, redo[-1].label])
     try:
         for month in redo:
@@ -82,7 +83,7 @@ def pay_arrears(con: duckdb.DuckDBPyConnection, policy: Policy, month_paid: Mont
                      f"'{run_id}' AS run_id FROM {final_stage()}")
             con.execute("DELETE FROM temp.payslips WHERE month = ?", [month.label])
             con.execute(f"INSERT INTO temp.payslips BY NAME {query}")
-        lines = _record_differences(con, [m.label for m in redo], month_paid, run_id)
+        lines = _record_differences(con, [m.label for m in redo], month_paid, run_id, paid)
     finally:
         con.execute("DROP TABLE IF EXISTS temp.payslips")
     for month in redo:
@@ -97,14 +98,21 @@ def pay_arrears(con: duckdb.DuckDBPyConnection, policy: Policy, month_paid: Mont
     return RetroResult([m.label for m in redo], lines, Decimal(amount), missing)
 
 
-def _record_differences(con: duckdb.DuckDBPyConnection, months: list[str], month_paid: Month, run_id: str) -> int:
+def _paid_payslips(con: duckdb.DuckDBPyConnection) -> str:
+    # fully qualified: "main" alone would also name the temp catalog's schema, where the scratch lives
+    database = scalar(con, "SELECT current_database()").replace('"', '""')
+    return f'"{database}".main.payslips'
+
+
+def _record_differences(con: duckdb.DuckDBPyConnection, months: list[str], month_paid: Month, run_id: str,
+                        paid_table: str) -> int:
     components = ", ".join(COMPONENTS)
     sql = f"""
     WITH recomputed AS (
         UNPIVOT (SELECT employee_id, month, {components} FROM temp.payslips WHERE list_contains(?, month))
         ON {components} INTO NAME component VALUE amount),
     paid AS (
-        UNPIVOT (SELECT employee_id, month, {components} FROM main.payslips WHERE list_contains(?, month))
+        UNPIVOT (SELECT employee_id, month, {components} FROM {paid_table} WHERE list_contains(?, month))
         ON {components} INTO NAME component VALUE amount),
     settled AS (
         SELECT employee_id, month_earned AS month, component, sum(amount) AS amount
