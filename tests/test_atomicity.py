@@ -109,7 +109,9 @@ def test_a_second_process_exits_2_or_waits(base_db, tmp_path):
     db = tmp_path / "shared.duckdb"
     shutil.copy(base_db, db)
     run = _cli("run", "--month", "2025-04", "--through", "2025-12", db=db)
-    first = subprocess.Popen(run, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=_env())
+    # --wait: the probe below opens the file read-only for an instant, which the first run must survive
+    first = subprocess.Popen([*run, "--wait", "30"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             text=True, env=_env())
     _wait_until_locked(db, first)
     second = subprocess.run(run, capture_output=True, text=True, env=_env(), timeout=300)
     assert second.returncode == 2
