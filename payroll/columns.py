@@ -19,14 +19,14 @@ EMPLOYER_CONTRIBUTIONS = (
 
 REGISTER_COLUMNS = (
     "employee_id", "month", "region_code", "unit", "level",
-    *PAY_COMPONENTS, "gross_pay",
+    *PAY_COMPONENTS, "arrears_pay", "gross_pay",
     *EMPLOYEE_CONTRIBUTIONS[:3], "housing_fund_employee",
     "taxable_income_ytd", "iit_ytd", "iit", "deduction", "net_pay",
     *EMPLOYER_CONTRIBUTIONS, "accident_insurance_employer", "employer_cost",
 )
 
 MONEY_COLUMNS = frozenset(
-    PAY_COMPONENTS + ("gross_pay",) + EMPLOYEE_CONTRIBUTIONS + EMPLOYER_CONTRIBUTIONS + (
+    PAY_COMPONENTS + ("arrears_pay", "gross_pay",) + EMPLOYEE_CONTRIBUTIONS + EMPLOYER_CONTRIBUTIONS + (
         "taxable_income_ytd", "iit_ytd", "iit", "deduction", "net_pay",
         "accident_insurance_employer", "employer_cost",
     )
@@ -51,6 +51,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "overtime_pay": ("加班工资", "Overtime pay"),
     "floor_topup": ("最低工资补差", "Minimum-wage top-up"),
     "bonus": ("奖金", "Bonus"),
+    "arrears_pay": ("补发工资", "Arrears of pay (closed months)"),
     "gross_pay": ("应发工资", "Gross pay"),
     "pension_employee": ("个人养老保险", "Pension (employee)"),
     "medical_employee": ("个人医疗保险", "Medical (employee)"),

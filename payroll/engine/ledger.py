@@ -26,7 +26,7 @@ def new_id() -> str:
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def file_sha256(path: Path) -> str:
@@ -71,7 +71,7 @@ def record_run(con: duckdb.DuckDBPyConnection, run_id: str, started_at: datetime
     """The run's ledger row; call inside the run's transaction so a failed run leaves none."""
     previous = scalar(con, "SELECT max(started_at) FROM runs")
     since = con.execute("SELECT kind, file_name, sha256, rows FROM imports "
-                        "WHERE ? IS NULL OR imported_at >= ? ORDER BY imported_at",
+                        "WHERE ? IS NULL OR imported_at > ? ORDER BY imported_at",
                         [previous, previous]).fetchall()
     files = [{"kind": k, "file": f, "sha256": h, "rows": r} for k, f, h, r in since]
     payslips = scalar(con, "SELECT count(*) FROM payslips WHERE run_id = ?", [run_id])

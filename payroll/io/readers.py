@@ -37,6 +37,7 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "service_start": ("工龄起算日期",),
     "special_deduction": ("专项附加扣除",),
     "contribution_base": ("缴费基数",),
+    "effective_from": ("生效日期",),
     # attendance
     "month": ("月份",),
     "unpaid_leave_days": ("事假天数", "无薪假天数"),
