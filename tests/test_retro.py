@@ -224,3 +224,48 @@ def test_a_year_with_a_close_after_june_equals_the_year_run_month_by_month(polic
     assert straight.execute(query).fetchall() == closed.execute(query).fetchall()
     assert scalar(closed, "SELECT count(*) FROM arrears") == 0
     assert scalar(closed, "SELECT count(*) FROM payslips") == 12 * 4 + 2   # N1 leaves in February
+
+
+def _reference_employees() -> list[dict]:
+    people = []
+    for eid, name, region, unit, category, level, post, hire, leave, special, base in ROSTER:
+        people.append(dict(employee_id=eid, name=name, region_code=region, unit=unit, category=category,
+                           level=level, post=post, hire_date=date.fromisoformat(hire),
+                           leave_date=date.fromisoformat(leave) if leave else None, service_start=None,
+                           special_deduction=Decimal(special), contribution_base=Decimal(base) if base else None))
+    return people
+
+
+def test_arrears_and_the_july_payslip_match_the_scalar_reference(tmp_path, policy):
+    """Independent of the engine: the Decimal reference computes January–June on the old and on the
+    raised tables; their difference is the arrears, and July is the reference month with those
+    arrears, after the paid (old) months: tax, contributions and net to the fen."""
+    import reference
+    raised_dir = _raised_tables(tmp_path)
+    con = _roster_db()
+    run_months(con, policy, CLOSED[0], CLOSED[-1])
+    close_through(con, CLOSED[-1])
+    run_months(con, load_policy(raised_dir), "2025-07")
+
+    people = _reference_employees()
+    old = reference.compute_year(people, {}, SHIPPED_TABLES, CLOSED)
+    new = reference.compute_year(people, {}, raised_dir, CLOSED)
+    expected = _expected_differences(new, old)
+    assert _arrears_by_key(con, "2025-07") == expected
+
+    tables = reference.Tables(raised_dir)
+    engine_july = con.execute("SELECT * FROM payslips WHERE month = '2025-07'").df().set_index("employee_id")
+    for person in people:
+        if not reference.is_active(person, "2025-07"):
+            continue
+        owed = {}
+        for (e, m, component), amount in expected.items():
+            if e == person["employee_id"]:
+                owed[component] = owed.get(component, Decimal("0.00")) + amount
+        history = [old[(person["employee_id"], m)] for m in CLOSED if (person["employee_id"], m) in old]
+        want = reference.compute_month(tables, person, "2025-07", {}, history, owed)
+        got = engine_july.loc[person["employee_id"]]
+        for column in reference.REGISTER[5:]:
+            assert Decimal(str(got[column])) == want[column], (person["employee_id"], column)
+    # H1's July: 1800.00 arrears of base pay on top of its own month, all of it taxed in July
+    assert Decimal(str(engine_july.loc["H1", "arrears_pay"])) == Decimal("1800.00")
