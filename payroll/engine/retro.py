@@ -20,7 +20,7 @@ import duckdb
 
 from ..db import scalar
 from ..policy import Policy
-from ..rules.arrears import COMPONENTS
+from ..rules.arrears import COMPONENTS, PAY_ARREARS
 from .closing import closed_months
 from .context import Month, check_month_parameters, install_month_parameters
 from .employee_history import employees_as_of_sql
@@ -89,7 +89,7 @@ def pay_arrears(con: duckdb.DuckDBPyConnection, policy: Policy, month_paid: Mont
     for month in redo:
         record_fingerprint(con, month, policy.digest)
     amount = scalar(con, "SELECT coalesce(sum(amount), 0) FROM arrears WHERE run_id = ? AND month_paid = ? "
-                         "AND component IN (SELECT unnest(?))", [run_id, month_paid.label, list(COMPONENTS[:8])])
+                         "AND component IN (SELECT unnest(?))", [run_id, month_paid.label, list(PAY_ARREARS)])
     roster = f"SELECT employee_id FROM ({employees_as_of_sql(month_paid)}) WHERE hire_date <= DATE '{month_paid.end}' " \
              f"AND (leave_date IS NULL OR leave_date >= DATE '{month_paid.start}')"
     missing = [e for (e,) in con.execute(
@@ -106,27 +106,25 @@ def _paid_payslips(con: duckdb.DuckDBPyConnection) -> str:
 
 def _record_differences(con: duckdb.DuckDBPyConnection, months: list[str], month_paid: Month, run_id: str,
                         paid_table: str) -> int:
+    """recomputed − paid − already settled, per person, month earned and component; non-zero ones
+    become arrears paid in `month_paid`. Wide join first, so only changed payslips are unpivoted."""
     components = ", ".join(COMPONENTS)
+    differences = ", ".join(f"coalesce(r.{c}, 0) - coalesce(p.{c}, 0) AS {c}" for c in COMPONENTS)
+    any_change = " OR ".join(f"{c} <> 0" for c in COMPONENTS)
     sql = f"""
-    WITH recomputed AS (
-        UNPIVOT (SELECT employee_id, month, {components} FROM temp.payslips WHERE list_contains(?, month))
-        ON {components} INTO NAME component VALUE amount),
-    paid AS (
-        UNPIVOT (SELECT employee_id, month, {components} FROM {paid_table} WHERE list_contains(?, month))
-        ON {components} INTO NAME component VALUE amount),
+    WITH wide AS (
+        SELECT employee_id, month, {differences}
+        FROM (SELECT employee_id, month, {components} FROM temp.payslips WHERE list_contains(?, month)) r
+        FULL JOIN (SELECT employee_id, month, {components} FROM {paid_table} WHERE list_contains(?, month)) p
+        USING (employee_id, month)),
+    changed AS (UNPIVOT (SELECT * FROM wide WHERE {any_change})
+                ON {components} INTO NAME component VALUE amount),
     settled AS (
         SELECT employee_id, month_earned AS month, component, sum(amount) AS amount
         FROM arrears WHERE list_contains(?, month_earned) GROUP BY ALL),
-    keys AS (SELECT employee_id, month, component FROM recomputed
-             UNION SELECT employee_id, month, component FROM paid
-             UNION SELECT employee_id, month, component FROM settled),
     owed AS (
-        SELECT k.employee_id, k.month, k.component,
-               coalesce(r.amount, 0) - coalesce(p.amount, 0) - coalesce(s.amount, 0) AS amount
-        FROM keys k
-        LEFT JOIN recomputed r USING (employee_id, month, component)
-        LEFT JOIN paid p USING (employee_id, month, component)
-        LEFT JOIN settled s USING (employee_id, month, component))
+        SELECT employee_id, month, component, coalesce(c.amount, 0) - coalesce(s.amount, 0) AS amount
+        FROM changed c FULL JOIN settled s USING (employee_id, month, component))
     INSERT INTO arrears (employee_id, month_paid, month_earned, component, amount, run_id)
     SELECT employee_id, ?, month, component, CAST(amount AS DECIMAL(18,2)), ?
     FROM owed WHERE amount <> 0
