@@ -269,3 +269,27 @@ def test_arrears_and_the_july_payslip_match_the_scalar_reference(tmp_path, polic
             assert Decimal(str(got[column])) == want[column], (person["employee_id"], column)
     # H1's July: 1800.00 arrears of base pay on top of its own month, all of it taxed in July
     assert Decimal(str(engine_july.loc["H1", "arrears_pay"])) == Decimal("1800.00")
+
+
+def test_a_withdrawn_raise_is_taken_back_and_the_net_arrears_are_zero(tmp_path, policy):
+    """补扣: the raise paid as arrears in July is withdrawn before August (tables back as they were):
+    August takes back exactly what July paid for the closed months, line by line."""
+    con = _roster_db()
+    run_months(con, policy, "2025-01", "2025-03")
+    close_through(con, "2025-03")
+    raised = load_policy(_raised_tables(tmp_path))
+    run_months(con, raised, "2025-04")
+    close_through(con, "2025-04")                       # April itself was paid at the raised scale
+    paid_in_april = _arrears_by_key(con, "2025-04")
+    assert paid_in_april[("H1", "2025-01", "base_pay")] == Decimal("300.00")
+    run_months(con, policy, "2025-05")                  # the original tables again
+    taken_back = _arrears_by_key(con, "2025-05")
+    # January–March: the April lines reversed; April (paid raised, now recomputed without): −300
+    assert {k: v for k, v in taken_back.items() if k[1] != "2025-04"} == {k: -v for k, v in paid_in_april.items()}
+    assert taken_back[("H1", "2025-04", "base_pay")] == Decimal("-300.00")
+    totals = con.execute("SELECT month_earned, component, sum(amount) FROM arrears WHERE employee_id = 'H1' "
+                         "AND month_earned < '2025-04' GROUP BY ALL HAVING sum(amount) <> 0").fetchall()
+    assert totals == []
+    assert scalar(con, "SELECT arrears_pay FROM payslips WHERE employee_id = 'H1' AND month = '2025-05'") \
+        == Decimal("-1200.00")                           # 4 months × −300
+    assert not scalar(con, f"SELECT count(*) FROM payslips WHERE {BROKEN_IDENTITY}")
