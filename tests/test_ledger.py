@@ -99,3 +99,10 @@ def test_history_command_lists_the_runs(tmp_path, policy):
     assert result.returncode == 0, result.stderr
     assert run_id in result.stdout and "2025-01" in result.stdout
     assert hashlib.sha256((tmp_path / "staff.csv").read_bytes()).hexdigest() in result.stdout
+
+
+def test_a_file_named_by_an_id_number_is_recorded_masked(tmp_path, policy):
+    con = connect(tmp_path / "p.duckdb")
+    named = _write(tmp_path / "110105194912310021.csv", HEADER, ROSTER)      # a valid resident ID as the name
+    import_files(con, policy, employees=named)
+    assert scalar(con, "SELECT file_name FROM imports") == "110105********0021.csv"

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from ..db import scalar, table_exists
+from ..io.idnumber import FULL_ID_NUMBER_RE, mask_id_number
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
@@ -55,8 +56,9 @@ def engine_version() -> str:
 def record_import(con: duckdb.DuckDBPyConnection, kind: str, path: Path, rows: int) -> None:
     """One ledger row per imported file; call inside the import's transaction."""
     path = Path(path)
+    name = FULL_ID_NUMBER_RE.sub(lambda found: mask_id_number(found.group(0)), path.name)  # a file named by an ID
     con.execute("INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [new_id(), now(), kind, path.name, file_sha256(path), path.stat().st_size, rows])
+                [new_id(), now(), kind, name, file_sha256(path), path.stat().st_size, rows])
 
 
 def inputs_digest(con: duckdb.DuckDBPyConnection) -> str:
