@@ -165,6 +165,13 @@ def test_the_arrears_trace_line_shows_in_the_month_paid(tmp_path, policy):
     lines = {line.name: line for line in trace_person(con, raised, "H1", "2025-03")}
     assert lines["arrears_pay"].shown == "600.00"            # 2 closed months × 300
     assert "arrears 600.00" in lines["gross_pay"].formula
+    from payroll.engine.retro import arrears_trace_lines
+    earned = {line.name: line for line in arrears_trace_lines(con, "H1", "2025-03")}
+    assert earned["arrears[2025-01].base_pay"].shown == earned["arrears[2025-02].base_pay"].shown == "300.00"
+    assert earned["arrears[2025-02].base_pay"].label_zh == "补发层级工资（2025-02）"
+    # the contribution lines of March include the arrears of that fund, and say so
+    pension = sum(line.raw for name, line in earned.items() if name.endswith(".pension_employee"))
+    assert f"arrears {pension / 100:,.2f}" in lines["pension_employee"].formula
 
 
 def _write_csv(path: Path, header: list[str], rows: list[list]) -> Path:

@@ -146,3 +146,23 @@ def arrears_for(con: duckdb.DuckDBPyConnection, employee_id: str, month_paid: st
                        "WHERE employee_id = ? AND month_paid = ? ORDER BY month_earned, component, run_id",
                        [employee_id, month_paid]).fetchall()
     return [ArrearsLine(*row) for row in rows]
+
+
+def arrears_trace_lines(con: duckdb.DuckDBPyConnection, employee_id: str, month_paid: str) -> list:
+    """The person's arrears paid in the month as trace lines, one per month earned and component,
+    for explain to print after trace_person's lines (engine.trace.TraceLine)."""
+    from ..columns import LABELS
+    from ..rules.arrears import BASIS
+    from .trace import TraceLine, show
+    lines = []
+    for line in arrears_for(con, employee_id, month_paid):
+        zh, en = LABELS.get(line.component, (line.component, line.component))
+        fen = int(line.amount * 100)
+        lines.append(TraceLine(
+            name=f"arrears[{line.month_earned}].{line.component}",
+            label_zh=f"{'补发' if fen >= 0 else '补扣'}{zh}（{line.month_earned}）",
+            label_en=f"Arrears of {en.lower()} earned in {line.month_earned}",
+            unit="fen", raw=fen, shown=show(fen, "fen"),
+            formula=f"{line.month_earned} recomputed with its own tables and inputs − paid (run {line.run_id})",
+            basis=BASIS))
+    return lines
