@@ -21,15 +21,18 @@ HEADER = ["employee_id", "name", "id_number", "region_code", "unit", "category",
 
 
 def text_of_every_table(db: Path) -> str:
-    """Every cell of every table, as text (lists and JSON included)."""
+    """Every cell of every table that could hold an ID number (18 characters of digits, or a masked
+    one with '*'), as text: DuckDB picks them out, Python then checks them."""
     con = connect(db, read_only=True)
     try:
         tables = [t for (t,) in con.execute("SELECT table_name FROM information_schema.tables "
                                             "WHERE table_schema = 'main'").fetchall()]
         parts = []
         for table in tables:
-            for row in con.execute(f'SELECT * FROM "{table}"').fetchall():
-                parts.append(" ".join("" if v is None else str(v) for v in row))
+            columns = [c for (c,) in con.execute(f'SELECT column_name FROM (DESCRIBE "{table}")').fetchall()]
+            cells = " UNION ALL ".join(f'SELECT CAST("{c}" AS VARCHAR) AS v FROM "{table}"' for c in columns)
+            parts += [v for (v,) in con.execute(
+                f"SELECT DISTINCT v FROM ({cells}) WHERE regexp_matches(v, '[0-9]{{17}}|[*]')").fetchall()]
         return "\n".join(parts)
     finally:
         con.close()
