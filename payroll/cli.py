@@ -75,12 +75,14 @@ def run_command(
 ) -> None:
     """Compute payslips for a month or a range of months, in order; pay arrears of closed months."""
     from .db import connect
+    from .engine.closing import refuse_closed
     from .engine.run import months_between, run_months
     from .policy import load_policy
 
     policy = load_policy(tables)
     months = months_between(month, through)
     con = connect(db, wait=wait)
+    refuse_closed(con, months)                      # before the progress bar: a closed month is a usage error
     with _progress() as progress:
         task = progress.add_task("计算工资 computing payslips", total=len(months))
         results = run_months(con, policy, month, through,

@@ -17,14 +17,18 @@ RULES = [
     ),
     Rule(
         name="housing_fund_employee",
-        sql="round_div(housing_fund_base * housing_fund_employee_rate, 1000000)" + plus_arrears("housing_fund_employee")[0],
+        sql="round_div(housing_fund_base * housing_fund_employee_rate, 1000000)"
+            + plus_arrears("housing_fund_employee")[0],
         label_zh="个人住房公积金", label_en="Housing fund (employee)",
-        formula="{housing_fund_base} × {housing_fund_employee_rate}" + plus_arrears("housing_fund_employee")[1], basis=BASIS, reads=("housing_fund_row",),
+        formula="{housing_fund_base} × {housing_fund_employee_rate}" + plus_arrears("housing_fund_employee")[1],
+        basis=BASIS, reads=("housing_fund_row",),
     ),
     Rule(
         name="housing_fund_employer",
-        sql="round_div(housing_fund_base * housing_fund_employer_rate, 1000000)" + plus_arrears("housing_fund_employer")[0],
+        sql="round_div(housing_fund_base * housing_fund_employer_rate, 1000000)"
+            + plus_arrears("housing_fund_employer")[0],
         label_zh="单位住房公积金", label_en="Housing fund (employer)",
-        formula="{housing_fund_base} × {housing_fund_employer_rate}" + plus_arrears("housing_fund_employer")[1], basis=BASIS, reads=("housing_fund_row",),
+        formula="{housing_fund_base} × {housing_fund_employer_rate}" + plus_arrears("housing_fund_employer")[1],
+        basis=BASIS, reads=("housing_fund_row",),
     ),
 ]
