@@ -300,3 +300,21 @@ def test_a_withdrawn_raise_is_taken_back_and_the_net_arrears_are_zero(tmp_path, 
     assert scalar(con, "SELECT arrears_pay FROM payslips WHERE employee_id = 'H1' AND month = '2025-05'") \
         == Decimal("-1200.00")                           # 4 months × −300
     assert not scalar(con, f"SELECT count(*) FROM payslips WHERE {BROKEN_IDENTITY}")
+
+
+def test_arrears_of_someone_who_has_left_are_recorded_and_reported(tmp_path, policy):
+    """N1 (320600 duty level 7) left on 2025-02-20: a raise back to January is owed to N1 but N1 has
+    no March payslip. The lines are kept and the run says who (a documented limit: pay off-cycle)."""
+    con = _roster_db()
+    run_months(con, policy, "2025-01", "2025-02")
+    close_through(con, "2025-02")
+    raised = load_policy(_raised_tables(tmp_path, region="320600", category="duty", level="7", raise_by=100))
+    reported = []
+    run_months(con, raised, "2025-03", retro=reported.append)
+    assert reported and reported[0].not_on_payroll == ["N1"]
+    assert reported[0].months_recomputed == ["2025-01", "2025-02"]
+    # January whole: +100.00; February prorated by the paid days employed (engine's own proration)
+    january, february = (scalar(con, "SELECT amount FROM arrears WHERE employee_id = 'N1' AND month_earned = ? "
+                                      "AND component = 'base_pay'", [m]) for m in ("2025-01", "2025-02"))
+    assert january == Decimal("100.00") and Decimal(0) < february < Decimal("100.00")
+    assert scalar(con, "SELECT count(*) FROM payslips WHERE employee_id = 'N1' AND month = '2025-03'") == 0
