@@ -13,6 +13,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from conftest import ROSTER, SHIPPED_TABLES
 from identities import BROKEN_IDENTITY
 
@@ -318,3 +320,38 @@ def test_arrears_of_someone_who_has_left_are_recorded_and_reported(tmp_path, pol
                                       "AND component = 'base_pay'", [m]) for m in ("2025-01", "2025-02"))
     assert january == Decimal("100.00") and Decimal(0) < february < Decimal("100.00")
     assert scalar(con, "SELECT count(*) FROM payslips WHERE employee_id = 'N1' AND month = '2025-03'") == 0
+
+
+ROSTER_IDS = [row[0] for row in ROSTER]
+
+
+@given(changes=st.lists(st.tuples(st.sampled_from(ROSTER_IDS), st.sampled_from(CLOSED[:4]),
+                                  st.sampled_from(["overtime_workday_hours", "overtime_holiday_hours", "bonus",
+                                                   "unpaid_leave_days", "night_shifts"]),
+                                  st.integers(min_value=0, max_value=20)),
+                        min_size=1, max_size=4, unique_by=lambda c: (c[0], c[1], c[2])),
+       second_round=st.booleans())
+@settings(max_examples=4, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+def test_late_attendance_property(policy, changes, second_round):
+    """Any late attendance for closed months: arrears paid in May equal, to the fen, a fresh run that
+    had the corrected attendance from the start minus what was paid. With a second round of the same
+    corrections imported again, June adds nothing."""
+    con = _roster_db()
+    run_months(con, policy, CLOSED[0], CLOSED[3])
+    close_through(con, CLOSED[3])
+    paid = _payslips(con, CLOSED[:4])
+    fresh = _roster_db()
+    for eid, month, column, value in changes:
+        for target in (con, fresh):
+            target.execute(f"INSERT INTO attendance (employee_id, month, {column}) VALUES (?, ?, ?) "
+                           f"ON CONFLICT DO UPDATE SET {column} = excluded.{column}", [eid, month, value])
+    run_months(con, policy, "2025-05")
+    run_months(fresh, policy, CLOSED[0], CLOSED[3])
+    assert _arrears_by_key(con, "2025-05") == _expected_differences(_payslips(fresh, CLOSED[:4]), paid)
+    if second_round:
+        for eid, month, column, value in changes:          # the same values again: no change
+            con.execute(f"UPDATE attendance SET {column} = ? WHERE employee_id = ? AND month = ?",
+                        [value, eid, month])
+        run_months(con, policy, "2025-06")
+        assert scalar(con, "SELECT count(*) FROM arrears WHERE month_paid = '2025-06'") == 0
