@@ -23,6 +23,8 @@ err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 DbOption = typer.Option(None, "--db", envvar="PAYROLL_DB", help="DuckDB file (default payroll.duckdb)")
 TablesOption = typer.Option(None, "--tables", envvar="PAYROLL_TABLES",
                             help="policy tables directory (default: the shipped tables/)")
+WaitOption = typer.Option(0.0, "--wait", min=0,
+                          help="seconds to wait while another payroll command holds the database (default: fail at once)")
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -40,6 +42,7 @@ def import_command(
     dependents: Optional[Path] = typer.Option(None, "--dependents", help="dependants for death benefits"),
     db: Optional[str] = DbOption,
     tables: Optional[str] = TablesOption,
+    wait: float = WaitOption,
 ) -> None:
     """Validate input files and load them; nothing is written if any row is bad."""
     from .db import connect
@@ -49,7 +52,7 @@ def import_command(
     if employees is None and attendance is None and timesheet is None and events is None and dependents is None:
         _fail("give at least one of --employees, --attendance, --timesheet, --events, --dependents")
     policy = load_policy(tables)
-    con = connect(db)
+    con = connect(db, wait=wait)
     with err_console.status("读取并校验 reading and validating every row…"):
         summary = import_files(con, policy, employees=employees, attendance=attendance,
                                timesheet=timesheet, events=events, dependents=dependents)
@@ -73,19 +76,23 @@ def run_command(
     through: Optional[str] = typer.Option(None, "--through", help="last month, YYYY-MM (default: --month)"),
     db: Optional[str] = DbOption,
     tables: Optional[str] = TablesOption,
+    wait: float = WaitOption,
 ) -> None:
-    """Compute payslips for a month or a range of months, in order."""
+    """Compute payslips for a month or a range of months, in order; pay arrears of closed months."""
     from .db import connect
+    from .engine.closing import refuse_closed
     from .engine.run import months_between, run_months
     from .policy import load_policy
 
     policy = load_policy(tables)
     months = months_between(month, through)
-    con = connect(db)
+    con = connect(db, wait=wait)
+    refuse_closed(con, months)                      # before the progress bar: a closed month is a usage error
     with _progress() as progress:
         task = progress.add_task("计算工资 computing payslips", total=len(months))
         results = run_months(con, policy, month, through,
-                             progress=lambda result: (progress.advance(task), progress.console.print(str(result))))
+                             progress=lambda result: (progress.advance(task), progress.console.print(str(result))),
+                             retro=lambda arrears: progress.console.print(_retro_text(arrears, months[0].label)))
     _print_floor(con, policy, results[-1].month)
 
 
@@ -104,6 +111,47 @@ def _export_benefits(db, tables, fmt: str, out: Optional[Path]) -> None:
     store_benefits(con, policy, results)
     target = out or Path("benefits.xlsx")
     console.print(export_statements(results, policy.region_names(), target))
+
+
+def _retro_text(arrears, month_paid: str) -> str:
+    text = (f"补发/补扣 arrears: closed months {arrears.months_recomputed[0]} … {arrears.months_recomputed[-1]} "
+            f"recomputed; {arrears.lines:,} new arrears lines paid in {month_paid}, pay {arrears.amount:,.2f}")
+    if arrears.not_on_payroll:
+        shown = ", ".join(arrears.not_on_payroll[:10])
+        text += (f"\nnote: {len(arrears.not_on_payroll)} people owed arrears are not employed in {month_paid} "
+                 f"({shown}{' …' if len(arrears.not_on_payroll) > 10 else ''}): their lines are in the arrears "
+                 f"table but on no payslip; pay them off-cycle")
+    return text
+
+
+@app.command("close")
+def close_command(
+    month: str = typer.Option(..., "--month", help="close every month run up to this one, YYYY-MM"),
+    db: Optional[str] = DbOption,
+    wait: float = WaitOption,
+) -> None:
+    """Close months: their payslips never change again; corrections become arrears."""
+    from .db import connect
+    from .engine.closing import close_through
+
+    con = connect(db, wait=wait)
+    closed = close_through(con, month)
+    console.print(f"closed {', '.join(closed)}: these payslips are final; corrections to them are paid as "
+                  f"arrears in the next open month")
+
+
+@app.command("history")
+def history_command(
+    db: Optional[str] = DbOption,
+    imports: bool = typer.Option(False, "--imports", help="also list the imported files"),
+) -> None:
+    """The run ledger: every run with its time, months, input and table hashes, engine version."""
+    from .db import connect
+    from .reports.history import history_tables
+
+    con = connect(db, read_only=True)
+    for table in history_tables(con, imports):
+        console.print(table)
 
 
 @app.command("export")

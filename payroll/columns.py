@@ -19,14 +19,14 @@ EMPLOYER_CONTRIBUTIONS = (
 
 REGISTER_COLUMNS = (
     "employee_id", "month", "region_code", "unit", "level",
-    *PAY_COMPONENTS, "gross_pay",
+    *PAY_COMPONENTS, "arrears_pay", "gross_pay",
     *EMPLOYEE_CONTRIBUTIONS[:3], "housing_fund_employee",
     "taxable_income_ytd", "iit_ytd", "iit", "deduction", "net_pay",
     *EMPLOYER_CONTRIBUTIONS, "accident_insurance_employer", "employer_cost", "injury_stoppage",
 )
 
 MONEY_COLUMNS = frozenset(
-    PAY_COMPONENTS + ("gross_pay",) + EMPLOYEE_CONTRIBUTIONS + EMPLOYER_CONTRIBUTIONS + (
+    PAY_COMPONENTS + ("arrears_pay", "gross_pay",) + EMPLOYEE_CONTRIBUTIONS + EMPLOYER_CONTRIBUTIONS + (
         "taxable_income_ytd", "iit_ytd", "iit", "deduction", "net_pay",
         "accident_insurance_employer", "employer_cost",
     )
@@ -53,6 +53,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "bonus": ("奖金", "Bonus"),
     "injury_disability_allowance": ("伤残津贴（单位支付）", "Disability allowance (employer)"),
     "injury_stoppage": ("停工留薪期", "Work-stoppage period"),
+    "arrears_pay": ("补发工资", "Arrears of pay (closed months)"),
     "gross_pay": ("应发工资", "Gross pay"),
     "pension_employee": ("个人养老保险", "Pension (employee)"),
     "medical_employee": ("个人医疗保险", "Medical (employee)"),

@@ -6,6 +6,7 @@ engine computes in integer fen and converts on the way in and out.
 from __future__ import annotations
 
 import os
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -125,26 +126,110 @@ CREATE TABLE IF NOT EXISTS benefit_events (
     PRIMARY KEY (employee_id, event_date, kind)
 )"""
 
-SCHEMA = [EMPLOYEES_DDL, ATTENDANCE_DDL, EMPLOYEE_FINANCE_DDL, EVENTS_DDL, DEPENDENTS_DDL, BENEFITS_DDL, BENEFIT_EVENTS_DDL]
+# Issue 7: closed months, retro pay (arrears), effective-dated employee records, run ledger.
+EMPLOYEE_HISTORY_DDL = """
+CREATE TABLE IF NOT EXISTS employee_history (
+    -- a superseded version of a person's record: it applied to months starting in [valid_from, valid_until)
+    employee_id       VARCHAR NOT NULL,
+    valid_from        DATE NOT NULL,
+    valid_until       DATE NOT NULL,
+    name              VARCHAR NOT NULL,
+    id_number_masked  VARCHAR,
+    region_code       VARCHAR NOT NULL,
+    unit              VARCHAR NOT NULL,
+    category          VARCHAR NOT NULL,
+    level             INTEGER NOT NULL,
+    post              VARCHAR NOT NULL,
+    hire_date         DATE NOT NULL,
+    leave_date        DATE,
+    service_start     DATE,
+    special_deduction DECIMAL(18,2) NOT NULL DEFAULT 0,
+    contribution_base DECIMAL(18,2),
+    PRIMARY KEY (employee_id, valid_from)
+)"""
+
+CLOSED_MONTHS_DDL = """
+CREATE TABLE IF NOT EXISTS closed_months (
+    month     VARCHAR PRIMARY KEY,           -- YYYY-MM; its payslips never change again
+    closed_at TIMESTAMP NOT NULL
+)"""
+
+MONTH_INPUTS_DDL = """
+CREATE TABLE IF NOT EXISTS month_inputs (
+    month       VARCHAR PRIMARY KEY,         -- the fingerprint of the inputs its payslips reflect
+    fingerprint VARCHAR NOT NULL
+)"""
+
+ARREARS_DDL = """
+CREATE TABLE IF NOT EXISTS arrears (
+    employee_id  VARCHAR NOT NULL,
+    month_paid   VARCHAR NOT NULL,           -- the open month whose payslip carries the line
+    month_earned VARCHAR NOT NULL,           -- the closed month recomputed
+    component    VARCHAR NOT NULL,           -- payslip column: base_pay, pension_employee, …
+    amount       DECIMAL(18,2) NOT NULL,     -- positive 补发, negative 补扣
+    run_id       VARCHAR NOT NULL
+)"""
+
+IMPORTS_DDL = """
+CREATE TABLE IF NOT EXISTS imports (
+    import_id   VARCHAR NOT NULL,
+    imported_at TIMESTAMP NOT NULL,
+    kind        VARCHAR NOT NULL,            -- employees | attendance | timesheet | events | dependents
+    file_name   VARCHAR NOT NULL,            -- base name only
+    sha256      VARCHAR NOT NULL,
+    bytes       BIGINT NOT NULL,
+    rows        BIGINT NOT NULL
+)"""
+
+RUNS_DDL = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id         VARCHAR PRIMARY KEY,
+    started_at     TIMESTAMP NOT NULL,
+    finished_at    TIMESTAMP NOT NULL,
+    first_month    VARCHAR NOT NULL,
+    last_month     VARCHAR NOT NULL,
+    payslips       BIGINT NOT NULL,
+    arrears_lines  BIGINT NOT NULL,
+    tables_dir     VARCHAR NOT NULL,
+    tables_digest  VARCHAR NOT NULL,
+    inputs_digest  VARCHAR NOT NULL,         -- employees, history and attendance as the run read them
+    input_files    VARCHAR NOT NULL,         -- JSON: imports since the previous run (file, sha256)
+    engine_version VARCHAR NOT NULL
+)"""
+
+SCHEMA = [EMPLOYEES_DDL, ATTENDANCE_DDL, EMPLOYEE_FINANCE_DDL, EVENTS_DDL, DEPENDENTS_DDL, BENEFITS_DDL,
+          BENEFIT_EVENTS_DDL, EMPLOYEE_HISTORY_DDL, CLOSED_MONTHS_DDL, MONTH_INPUTS_DDL, ARREARS_DDL,
+          IMPORTS_DDL, RUNS_DDL]
 
 
 def resolve_db_path(db: str | os.PathLike | None) -> str:
     return str(db or os.environ.get("PAYROLL_DB") or DEFAULT_DB)
 
 
-def connect(db: str | os.PathLike | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open (and if needed create) the database with the input schema in place."""
+def connect(db: str | os.PathLike | None = None, read_only: bool = False,
+            wait: float = 0) -> duckdb.DuckDBPyConnection:
+    """Open (and if needed create) the database with the input schema in place.
+
+    DuckDB lets one process write a file: a second one gets a lock error. With `wait` seconds it
+    retries until the other process is done, then gives up with a clear message."""
     path = resolve_db_path(db)
     if read_only and path != ":memory:" and not Path(path).exists():
         raise PayrollError(f"database {path} does not exist: run `payroll import` or `payroll demo` first")
-    try:
-        con = duckdb.connect(path, read_only=read_only)
-    except duckdb.IOException as error:
-        if "lock" not in str(error).lower():
-            raise
-        # another payroll command has the file open for writing: say so instead of a traceback
-        raise PayrollError(f"database {path} is in use by another process; wait for it to finish "
-                           f"and try again ({error})") from None
+    deadline = time.monotonic() + max(wait, 0)
+    while True:
+        try:
+            con = duckdb.connect(path, read_only=read_only)
+            break
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower():
+                raise
+            if time.monotonic() < deadline:
+                time.sleep(0.2)
+                continue
+            # another payroll command has the file open for writing: say so instead of a traceback
+            waited = f" (waited {wait:g} s)" if wait > 0 else "; `--wait SECONDS` waits for it"
+            raise PayrollError(f"database {path} is in use by another process{waited}; wait for it to "
+                               f"finish and try again ({error})") from None
     if not read_only:
         for ddl in SCHEMA:
             con.execute(ddl)

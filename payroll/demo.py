@@ -24,7 +24,8 @@ def _open_demo_db(db: str | None, out: Path):
         con.close()
         raise PayrollError(f"{path} already holds a roster that the demo did not make; "
                            f"give the demo its own --db or --out")
-    for table in ("payslips", "attendance", "employees"):
+    for table in ("payslips", "attendance", "employees", "employee_history", "arrears", "closed_months",
+                  "month_inputs"):
         if table_exists(con, table):
             con.execute(f"DELETE FROM {table}")
     con.execute(f"CREATE TABLE IF NOT EXISTS {DEMO_MARKER} (made_at TIMESTAMP)")

@@ -32,7 +32,7 @@ FEN = Decimal("0.01")
 REGISTER = (
     "employee_id", "month", "region_code", "unit", "level",
     "base_pay", "seniority_pay", "allowances", "high_risk_allowance", "night_shift_pay",
-    "overtime_pay", "floor_topup", "bonus", "injury_disability_allowance", "gross_pay",
+    "overtime_pay", "floor_topup", "bonus", "injury_disability_allowance", "arrears_pay", "gross_pay",
     "pension_employee", "medical_employee", "unemployment_employee", "housing_fund_employee",
     "taxable_income_ytd", "iit_ytd", "iit", "deduction", "net_pay",
     "pension_employer", "medical_employer", "unemployment_employer", "injury_employer",
@@ -221,8 +221,12 @@ def _att(att: dict, name: str) -> Fraction:
     return Fraction(0) if value is None else to_frac(value)
 
 
-def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: list[dict]) -> dict:
-    """history: this person's earlier results (all months computed so far, oldest first)."""
+def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: list[dict],
+                  arrears: dict | None = None) -> dict:
+    """history: this person's earlier results (all months computed so far, oldest first).
+    arrears: component -> Decimal paid this month for closed months (issue 7): pay components add
+    up to arrears_pay, a part of gross pay; a contribution's arrears are added to its own line."""
+    arrears = arrears or {}
     first, last = month_bounds(label)
     region = emp["region_code"]
     year = first.year
@@ -279,12 +283,13 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
     minimum_wage_prorated = rnd(minimum_wage * F)
     floor_topup = max(Decimal("0.00"), minimum_wage_prorated - normal_pay)
     bonus = dec(_att(att, "bonus"))
+    arrears_pay = sum((arrears.get(c, Decimal("0.00")) for c in PAY_COMPONENTS), Decimal("0.00"))
     allowance = Decimal("0.00")
     if injury["employer_share"] is not None:
         # 工伤保险条例 art. 36(二): topped up to the minimum wage, for the paid days employed
         allowance = rnd(max(injury["employer_share"], minimum_wage) * Fraction(E, P))
     gross = (base_pay + seniority_pay + allowances + high_risk_allowance + night_shift_pay
-             + overtime_pay + floor_topup + bonus + allowance)
+             + overtime_pay + floor_topup + bonus + allowance + arrears_pay)
     r.update(injury_stoppage=injury["stoppage"], injury_disability_allowance=allowance)
     r.update(base_pay=base_pay, seniority_pay=seniority_pay, allowances=allowances,
              high_risk_allowance=high_risk_allowance, night_shift_pay=night_shift_pay,
@@ -292,7 +297,7 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
              overtime_holiday_pay=overtime["holiday"], overtime_pay=overtime_pay,
              overtime_base=dec(overtime_base),
              service_years=years, normal_pay=normal_pay, minimum_wage_prorated=minimum_wage_prorated,
-             floor_topup=floor_topup, bonus=bonus, gross_pay=gross)
+             floor_topup=floor_topup, bonus=bonus, arrears_pay=arrears_pay, gross_pay=gross)
 
     # contribution base
     prev_year = [h for h in history if h["month"].startswith(f"{year - 1:04d}-")]
@@ -320,20 +325,21 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
         row = si[fund]
         base = min(max(wage, to_frac(row["base_floor"])), to_frac(row["base_ceiling"]))
         r[f"{fund}_base"] = dec(base)
-        r[f"{fund}_employer"] = rnd(base * to_frac(row["employer_rate"]))
+        r[f"{fund}_employer"] = rnd(base * to_frac(row["employer_rate"])) + arrears.get(f"{fund}_employer", 0)
         if fund in ("pension", "medical", "unemployment"):
-            r[f"{fund}_employee"] = rnd(base * to_frac(row["employee_rate"]))
+            r[f"{fund}_employee"] = rnd(base * to_frac(row["employee_rate"])) + arrears.get(f"{fund}_employee", 0)
         elif row["employee_rate"] != 0:
             raise ReferenceError(f"{fund} has an employee rate")
     hf = tables.one("housing_fund", region, first)
     hf_base = min(max(wage, to_frac(hf["base_floor"])), to_frac(hf["base_ceiling"]))
     r["housing_fund_base"] = dec(hf_base)
-    r["housing_fund_employee"] = rnd(hf_base * to_frac(hf["employee_rate"]))
-    r["housing_fund_employer"] = rnd(hf_base * to_frac(hf["employer_rate"]))
+    r["housing_fund_employee"] = rnd(hf_base * to_frac(hf["employee_rate"])) + arrears.get("housing_fund_employee", 0)
+    r["housing_fund_employer"] = rnd(hf_base * to_frac(hf["employer_rate"])) + arrears.get("housing_fund_employer", 0)
     covers = tables.resolve("accident_insurance", region, first, key=lambda x: x["cover"]).values()
     r["accident_insurance_employer"] = sum(
         (rnd(to_frac(c["annual_premium"]) / 12) for c in covers
-         if c["applies_to"] == "all" or (c["applies_to"] == "high_risk" and high_risk)), Decimal("0.00"))
+         if c["applies_to"] == "all" or (c["applies_to"] == "high_risk" and high_risk)), Decimal("0.00")) \
+        + arrears.get("accident_insurance_employer", 0)
 
     # income tax, cumulative withholding
     contributions = sum((r[c] for c in EMPLOYEE_SHARES), Decimal("0.00"))

@@ -61,3 +61,14 @@ def test_no_full_id_number_leaves_the_demo(demo):
     con = duckdb.connect(str(out / "payroll-demo.duckdb"), read_only=True)
     stored = " ".join(r[0] or "" for r in con.execute("SELECT id_number_masked FROM employees").fetchall())
     assert "*" in stored and not contains_full_id_number(stored)
+    con.close()
+
+
+def test_no_table_and_no_file_of_the_demo_holds_a_full_id_number(demo):
+    """Every text cell of every table (ledger, snapshots, arrears …) and every other file written."""
+    from test_privacy import text_of_every_table, text_of_file
+    out, _ = demo
+    assert not contains_full_id_number(text_of_every_table(out / "payroll-demo.duckdb"))
+    for path in out.iterdir():
+        if path.is_file() and not path.name.endswith((".duckdb", ".wal")):
+            assert not contains_full_id_number(text_of_file(path)), path.name

@@ -15,7 +15,7 @@ import duckdb
 from ..db import scalar
 from ..errors import PayrollError, PolicyError
 from ..policy import FUND_ZH, FUNDS
-from ..rules import accident_insurance, injury_pay, pay
+from ..rules import accident_insurance, arrears, injury_pay, pay
 from .rule import ContextColumn
 
 # national_parameters the month needs, with the unit the engine keeps them in
@@ -138,6 +138,7 @@ CONTEXT_COLUMNS: list[ContextColumn] = [
     _c("injury_stoppage", "bool", "停工留薪期", "Work-stoppage period (工伤)", "events"),
     _c("injury_regular_pay_stopped", "bool", "伤残评定后停发原工资", "Regular pay stopped after grading", "events"),
     _c("injury_allowance_share", "fen", "伤残津贴（补差前）", "Disability allowance before the top-up", "events"),
+    *arrears.CONTEXT,      # issue 7: arrears of closed months paid this month (rules/arrears.py)
 ]
 CONTEXT_BY_NAME = {column.name: column for column in CONTEXT_COLUMNS}
 
@@ -218,7 +219,9 @@ def install_month_parameters(con: duckdb.DuckDBPyConnection, month: Month) -> No
 
 
 def _active_roster_sql(month: Month) -> str:
-    return (f"SELECT * FROM employees WHERE hire_date <= DATE '{month.end}' "
+    # issue 7: the employee records in force in the month (engine/employee_history.py)
+    from .employee_history import employees_as_of_sql
+    return (f"SELECT * FROM ({employees_as_of_sql(month)}) WHERE hire_date <= DATE '{month.end}' "
             f"AND (leave_date IS NULL OR leave_date >= DATE '{month.start}')")
 
 
@@ -325,7 +328,8 @@ def context_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
         h.prior_year_gross, h.first_full_month_gross,
         coalesce(ims.injury_stoppage, false) AS injury_stoppage,
         coalesce(ims.injury_regular_pay_stopped, false) AS injury_regular_pay_stopped,
-        coalesce(ims.injury_allowance_share, 0) AS injury_allowance_share
+        coalesce(ims.injury_allowance_share, 0) AS injury_allowance_share,
+        {arrears.arrears_select('ar')}
     FROM roster e
     JOIN policy_posts po ON po.post = e.post
     LEFT JOIN attendance a ON a.employee_id = e.employee_id AND a.month = '{month.label}'
@@ -340,4 +344,6 @@ def context_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
     CROSS JOIN params_national pn
     CROSS JOIN iit_brackets_in_force ib
     LEFT JOIN history h ON h.employee_id = e.employee_id
-    LEFT JOIN injury_month_status ims ON ims.employee_id = e.employee_id"""
+    LEFT JOIN injury_month_status ims ON ims.employee_id = e.employee_id
+
+    LEFT JOIN ({arrears.arrears_in_month_sql(month.label)}) ar ON ar.employee_id = e.employee_id"""

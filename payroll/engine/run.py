@@ -3,7 +3,6 @@ payslips in one transaction. Months run in order because the income tax reads th
 """
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Callable
 
@@ -15,7 +14,10 @@ from ..errors import PayrollError
 from ..money import ROUND_DIV_MACRO
 from ..policy import Policy
 from .context import Month, check_month_parameters, install_month_parameters
+from .closing import refuse_closed
+from .ledger import new_id, now, record_run
 from .pipeline import final_stage, payslips_ddl, pipeline_sql, stored_select
+from .retro import RetroResult, closed_years, pay_arrears, record_fingerprint
 
 
 @dataclass(frozen=True)
@@ -81,15 +83,16 @@ def _check_order(con: duckdb.DuckDBPyConnection, months: list[Month]) -> None:
 
 
 def run_month(con: duckdb.DuckDBPyConnection, month: Month, policy: Policy, run_id: str) -> MonthResult:
+    """Replace the month's payslips. The caller holds the transaction (run_months: the whole run)."""
     install_month_parameters(con, month)
     check_month_parameters(con, month)
     payslips_exist = scalar(con, "SELECT count(*) > 0 FROM payslips WHERE month < ?", [month.label])
     query = (f"{pipeline_sql(month, payslips_exist)}\n"
              f"SELECT {stored_select()}, '{policy.digest}' AS tables_digest, '{run_id}' AS run_id "
              f"FROM {final_stage()}")
-    with transaction(con):
-        con.execute("DELETE FROM payslips WHERE month = ?", [month.label])
-        con.execute(f"INSERT INTO payslips BY NAME {query}")
+    con.execute("DELETE FROM payslips WHERE month = ?", [month.label])
+    con.execute(f"INSERT INTO payslips BY NAME {query}")
+    record_fingerprint(con, month, policy.digest)       # issue 7: what retro pay compares against
     people, gross, net, cost = one_row(
         con, "SELECT count(*), coalesce(sum(gross_pay), 0), coalesce(sum(net_pay), 0), "
         "coalesce(sum(employer_cost), 0) FROM payslips WHERE month = ?", [month.label])
@@ -97,17 +100,26 @@ def run_month(con: duckdb.DuckDBPyConnection, month: Month, policy: Policy, run_
 
 
 def run_months(con: duckdb.DuckDBPyConnection, policy: Policy, first: str, last: str | None = None,
-               progress: Callable[[MonthResult], None] | None = None) -> list[MonthResult]:
+               progress: Callable[[MonthResult], None] | None = None,
+               retro: Callable[[RetroResult], None] | None = None) -> list[MonthResult]:
+    """Run the months in order, all or nothing: one transaction for the whole run, so a run that
+    fails or is killed at any point leaves the database as it was (issue 7). Closed months are
+    refused; changes to closed months are paid as arrears in the first month run."""
     months = months_between(first, last)
-    prepare_connection(con, policy, [m.year for m in months])
-    if not scalar(con, "SELECT count(*) FROM employees"):
-        raise PayrollError("the database holds no employees: run `payroll import --employees FILE` first")
-    _check_order(con, months)
-    run_id = uuid.uuid4().hex[:12]
-    results = []
-    for month in months:
-        result = run_month(con, month, policy, run_id)
-        results.append(result)
-        if progress:
-            progress(result)
+    refuse_closed(con, months)
+    started_at, run_id, results = now(), new_id(), []
+    with transaction(con):
+        prepare_connection(con, policy, [m.year for m in months] + closed_years(con))
+        if not scalar(con, "SELECT count(*) FROM employees"):
+            raise PayrollError("the database holds no employees: run `payroll import --employees FILE` first")
+        _check_order(con, months)
+        arrears = pay_arrears(con, policy, months[0], run_id)
+        if retro and arrears.months_recomputed:
+            retro(arrears)
+        for month in months:
+            result = run_month(con, month, policy, run_id)
+            results.append(result)
+            if progress:
+                progress(result)
+        record_run(con, run_id, started_at, months[0].label, months[-1].label, policy.directory, policy.digest)
     return results

@@ -15,6 +15,9 @@ import pandas as pd
 
 from ..db import scalar, transaction
 from ..errors import CellProblem, InputError
+from ..engine.closing import first_open_month
+from ..engine.employee_history import record_versions
+from ..engine.ledger import record_import
 from ..policy import Policy
 from .checks import (ProblemLog, check_month, check_pattern, check_unique, is_in, parse_amounts,
                      parse_booleans, parse_choice, parse_dates, parse_whole_numbers, require_text)
@@ -33,7 +36,7 @@ EMPLOYEES = Layout(
     "employees",
     required=("employee_id", "name", "region_code", "unit", "category", "level", "post", "hire_date"),
     optional=("id_number", "leave_date", "service_start", "special_deduction", "contribution_base",
-              *EXTRA_COLUMNS),
+              *EXTRA_COLUMNS, "effective_from"),
 )
 HOURS_COLUMNS = ("overtime_workday_hours", "overtime_restday_hours", "overtime_holiday_hours")
 MONEY_COLUMNS = ("bonus", "deduction")
@@ -76,13 +79,18 @@ INSERT INTO dependents SELECT employee_id, CAST(dependent_no AS INTEGER), relati
 EMPLOYEE_COLUMNS = ("employee_id", "name", "id_number_masked", "region_code", "unit", "category",
                     "level", "post", "hire_date", "leave_date", "service_start",
                     "special_deduction", "contribution_base")
+NEW_EMPLOYEE_RECORDS = f"""
+CREATE OR REPLACE TEMP TABLE _new_employee_records AS
+SELECT employee_id, name, NULLIF(id_number_masked, '') AS id_number_masked, region_code, unit, category,
+       CAST(level AS INTEGER) AS level, post, CAST(hire_date AS DATE) AS hire_date,
+       CAST(NULLIF(leave_date, '') AS DATE) AS leave_date,
+       CAST(NULLIF(service_start, '') AS DATE) AS service_start,
+       CAST(special_deduction AS DECIMAL(18,2)) AS special_deduction,
+       CAST(NULLIF(contribution_base, '') AS DECIMAL(18,2)) AS contribution_base
+FROM _import_employees"""
 INSERT_EMPLOYEES = f"""
 INSERT OR REPLACE INTO employees ({", ".join(EMPLOYEE_COLUMNS)})
-SELECT employee_id, name, NULLIF(id_number_masked, ''), region_code, unit, category,
-       CAST(level AS INTEGER), post, CAST(hire_date AS DATE), CAST(NULLIF(leave_date, '') AS DATE),
-       CAST(NULLIF(service_start, '') AS DATE), CAST(special_deduction AS DECIMAL(18,2)),
-       CAST(NULLIF(contribution_base, '') AS DECIMAL(18,2))
-FROM _import_employees"""
+SELECT {", ".join(EMPLOYEE_COLUMNS)} FROM _new_employee_records"""
 # the employees file's finance columns: one row per employee imported (empty cells clear them)
 INSERT_EMPLOYEE_FINANCE = f"""
 INSERT OR REPLACE INTO employee_finance (employee_id, {", ".join(EXTRA_COLUMNS)})
@@ -174,8 +182,9 @@ def import_files(con: duckdb.DuckDBPyConnection, policy: Policy, employees: Path
             dependent_rows = _collect(validate_dependents(table, known), problems)
     if problems:
         raise InputError(problems)
-    return _write(con, employee_rows, attendance_rows, notes, event_rows, dependent_rows,
-                  timesheet_rows)
+    return _write(con, employee_rows, attendance_rows, notes, event_rows, dependent_rows, timesheet_rows,
+                  files={"employees": employees, "attendance": attendance, "timesheet": timesheet,
+                         "events": events, "dependents": dependents})
 
 
 def _read(path: Path, layout: Layout, problems: list[CellProblem], notes: list[str]) -> RawTable | None:
@@ -218,6 +227,7 @@ def validate_employees(table: RawTable, policy: Policy) -> tuple[pd.DataFrame, l
     _check_levels(log, cells["region_code"].where(region_ok), category, level, policy)
     _check_posts(log, cells["post"], category, policy)
     _check_employment_dates(log, cells)
+    parse_dates(log, cells["effective_from"], "effective_from", required=False)
     parse_amounts(log, cells["special_deduction"], "special_deduction")
     special_deduction = special_deduction_with_items(log, cells)
     parse_amounts(log, cells["contribution_base"], "contribution_base", positive=True)
@@ -229,7 +239,10 @@ def validate_employees(table: RawTable, policy: Policy) -> tuple[pd.DataFrame, l
         special_deduction=special_deduction.replace("", "0"),
         bank_account=bank_accounts,
     )
-    return rows[list(EMPLOYEE_COLUMNS + EXTRA_COLUMNS)], log.problems()
+    # effective_from and the file row go along for the employee history (engine.employee_history)
+    rows = rows[list(EMPLOYEE_COLUMNS + EXTRA_COLUMNS)].assign(effective_from=cells["effective_from"],
+                                                               row_number=table.row_numbers.to_numpy())
+    return rows, log.problems()
 
 
 def _normalised_id_numbers(values: pd.Series) -> pd.Series:
@@ -422,8 +435,10 @@ def validate_dependents(table: RawTable, known_ids: pd.Index | None) -> tuple[pd
 def _write(con: duckdb.DuckDBPyConnection, employee_rows: pd.DataFrame | None,
            attendance_rows: pd.DataFrame | None, notes: list[str], event_rows: pd.DataFrame | None = None,
            dependent_rows: pd.DataFrame | None = None,
-           timesheet_rows: tuple[pd.DataFrame, int] | None = None) -> ImportSummary:
+           timesheet_rows: tuple[pd.DataFrame, int] | None = None,
+           files: dict[str, Path | None] | None = None) -> ImportSummary:
     summary = ImportSummary(notes=notes)
+    opens = first_open_month(con)
     with transaction(con):
         if event_rows is not None:
             summary.events = _upsert(con, event_rows, "events", ("employee_id", "event_date", "kind"),
@@ -433,22 +448,41 @@ def _write(con: duckdb.DuckDBPyConnection, employee_rows: pd.DataFrame | None,
         if employee_rows is not None:
             # two statements over the same registered rows: the SPEC columns, then the finance ones
             summary.employees = _upsert(con, employee_rows, "employees", ("employee_id",),
-                                        INSERT_EMPLOYEES + ";" + INSERT_EMPLOYEE_FINANCE)
+                                        INSERT_EMPLOYEES + ";" + INSERT_EMPLOYEE_FINANCE,
+                                        before=lambda: _keep_superseded(con, opens, files["employees"]))
         if attendance_rows is not None:
             summary.attendance = _upsert(con, attendance_rows, "attendance", ("employee_id", "month"),
                                          INSERT_ATTENDANCE)
+            if opens is not None:
+                late = sorted(m for m in attendance_rows["month"].unique() if m < opens.label)
+                if late:
+                    notes.append(f"attendance of closed month(s) {', '.join(late)}: the differences are paid "
+                                 f"as arrears when {opens.label} (or a later open month) is run")
         if timesheet_rows is not None:
             # after the attendance file: the timesheet's overtime replaces that month's hours
             summary.timesheet = write_timesheet(con, *timesheet_rows)
+        for kind, path in (files or {}).items():     # the run ledger's record of every file read
+            rows = {"employees": employee_rows, "attendance": attendance_rows, "events": event_rows,
+                    "dependents": dependent_rows}.get(kind)
+            if path is not None:
+                count = timesheet_rows[1] if kind == "timesheet" else len(rows)
+                record_import(con, kind, path, count)
     return summary
 
 
+def _keep_superseded(con: duckdb.DuckDBPyConnection, opens, path) -> None:
+    con.execute(NEW_EMPLOYEE_RECORDS)
+    record_versions(con, "_import_employees", opens.start if opens else None, Path(path).name)
+
+
 def _upsert(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, table: str, key: tuple[str, ...],
-            insert_sql: str) -> TableCount:
+            insert_sql: str, before=None) -> TableCount:
     view = f"_import_{table}"
     con.register(view, rows)
     try:
         existing = scalar(con, f"SELECT count(*) FROM {view} JOIN {table} USING ({', '.join(key)})")
+        if before:
+            before()
         con.execute(insert_sql)
     finally:
         con.unregister(view)

@@ -45,6 +45,7 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "elderly_support": ("赡养老人",),
     "infant_care": ("3岁以下婴幼儿照护", "婴幼儿照护"),
     "personal_pension": ("个人养老金",),
+    "effective_from": ("生效日期",),
     # attendance
     "month": ("月份",),
     "unpaid_leave_days": ("事假天数", "无薪假天数"),

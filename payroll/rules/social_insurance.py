@@ -7,6 +7,7 @@ force (60–300 % of the provincial average wage, set by the provincial notices 
 """
 from ..engine.rule import Rule
 from ..policy import FUND_ZH, FUNDS
+from .arrears import plus_arrears
 
 BASIS = "社会保险法 arts. 12, 23, 33, 44, 53; 内蒙古条例 art. 25; 杭州规定 art. 22; 云南条例 art. 34; 南通实施办法 art. 13"
 EMPLOYEE_FUNDS = ("pension", "medical", "unemployment")   # injury and maternity: employer only
@@ -51,11 +52,12 @@ def _fund_rules(fund: str) -> list[Rule]:
     )]
     sides = (("employer", "单位"), ("employee", "个人")) if fund in EMPLOYEE_FUNDS else (("employer", "单位"),)
     for side, side_zh in sides:
+        arrears_sql, arrears_formula = plus_arrears(f"{fund}_{side}")   # closed months' difference
         rules.append(Rule(
             name=f"{fund}_{side}",
-            sql=f"round_div({fund}_base * {fund}_{side}_rate, 1000000)",
+            sql=f"round_div({fund}_base * {fund}_{side}_rate, 1000000){arrears_sql}",
             label_zh=f"{side_zh}{zh}保险", label_en=f"{fund.capitalize()} ({side})",
-            formula=f"{{{fund}_base}} × {{{fund}_{side}_rate}}",
+            formula=f"{{{fund}_base}} × {{{fund}_{side}_rate}}{arrears_formula}",
             basis=BASIS, reads=(f"{fund}_row",),
         ))
     return rules

@@ -1,0 +1,168 @@
+"""Retro pay (补发 / 补扣): recompute closed months whose inputs changed and pay the difference as
+arrears in the open month being run.
+
+Every computed month records a fingerprint of what it read: the policy tables digest, its attendance
+rows and the employee records in force that month. Before an open month M is computed, each closed
+month whose fingerprint differs is recomputed with the same compiled pipeline into a scratch copy of
+the payslips (a TEMP table that shadows `payslips`, so the recomputed months feed each other's year-to-
+date history exactly as a fresh run would); the closed payslips are never touched. Per person, closed
+month and component, recomputed − paid − arrears already paid for that month is the new arrears line,
+paid in M (rules/arrears.py says how it enters the payslip). Running M again finds the fingerprints
+equal and adds nothing; the arrears stay on M's payslip.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from decimal import Decimal
+
+import duckdb
+
+from ..db import scalar
+from ..policy import Policy
+from ..rules.arrears import COMPONENTS, PAY_ARREARS
+from .closing import closed_months
+from .context import Month, check_month_parameters, install_month_parameters
+from .employee_history import employees_as_of_sql
+from .pipeline import final_stage, pipeline_sql, stored_select
+
+
+def month_fingerprint(con: duckdb.DuckDBPyConnection, month: Month, tables_digest: str) -> str:
+    """What a month's payslips depend on besides the code: tables, attendance, employee records."""
+    attendance = scalar(con, "SELECT count(*) || ':' || coalesce(sum(hash(a)::HUGEINT), 0) "
+                             "FROM attendance a WHERE month = ?", [month.label])
+    employees = scalar(con, f"SELECT count(*) || ':' || coalesce(sum(hash(e)::HUGEINT), 0) "
+                            f"FROM ({employees_as_of_sql(month)}) e")
+    return hashlib.sha256(f"{tables_digest}|{attendance}|{employees}".encode()).hexdigest()[:20]
+
+
+def record_fingerprint(con: duckdb.DuckDBPyConnection, month: Month, tables_digest: str) -> None:
+    con.execute("INSERT OR REPLACE INTO month_inputs VALUES (?, ?)",
+                [month.label, month_fingerprint(con, month, tables_digest)])
+
+
+def changed_closed_months(con: duckdb.DuckDBPyConnection, policy: Policy) -> list[Month]:
+    closed = [Month.parse(m) for m in closed_months(con)]
+    stored = dict(con.execute("SELECT month, fingerprint FROM month_inputs").fetchall())
+    return [m for m in closed if stored.get(m.label) != month_fingerprint(con, m, policy.digest)]
+
+
+def closed_years(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Years whose calendar a retro recomputation may need."""
+    return sorted({int(m[:4]) for m in closed_months(con)})
+
+
+@dataclass(frozen=True)
+class RetroResult:
+    months_recomputed: list[str]
+    lines: int
+    amount: Decimal              # net of all pay-component lines
+    not_on_payroll: list[str]    # people owed arrears but not employed in the month paid
+
+
+def pay_arrears(con: duckdb.DuckDBPyConnection, policy: Policy, month_paid: Month, run_id: str) -> RetroResult:
+    """Recompute the changed closed months and record the differences as arrears paid in
+    `month_paid`. Runs inside the caller's transaction; leaves the month parameters of the last
+    recomputed month installed (the caller installs its own month next)."""
+    changed = changed_closed_months(con, policy)
+    if not changed:
+        return RetroResult([], 0, Decimal(0), [])
+    closed = [Month.parse(m) for m in closed_months(con)]
+    first = changed[0]
+    redo = [m for m in closed if m.label >= first.label]
+    history_from = f"{first.year - 1}-01"           # last year's payslips feed the contribution base
+    paid = _paid_payslips(con)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE payslips AS SELECT * FROM {paid} "
+                "WHERE month >= ? AND month <= ?", [history_from, redo[-1].label])
+    try:
+        for month in redo:
+            install_month_parameters(con, month)
+            check_month_parameters(con, month)
+            exists = bool(scalar(con, "SELECT count(*) > 0 FROM temp.payslips WHERE month < ?", [month.label]))
+            query = (f"{pipeline_sql(month, exists)}\nSELECT {stored_select()}, '{policy.digest}' AS tables_digest, "
+                     f"'{run_id}' AS run_id FROM {final_stage()}")
+            con.execute("DELETE FROM temp.payslips WHERE month = ?", [month.label])
+            con.execute(f"INSERT INTO temp.payslips BY NAME {query}")
+        lines = _record_differences(con, [m.label for m in redo], month_paid, run_id, paid)
+    finally:
+        con.execute("DROP TABLE IF EXISTS temp.payslips")
+    for month in redo:
+        record_fingerprint(con, month, policy.digest)
+    amount = scalar(con, "SELECT coalesce(sum(amount), 0) FROM arrears WHERE run_id = ? AND month_paid = ? "
+                         "AND component IN (SELECT unnest(?))", [run_id, month_paid.label, list(PAY_ARREARS)])
+    roster = f"SELECT employee_id FROM ({employees_as_of_sql(month_paid)}) WHERE hire_date <= DATE '{month_paid.end}' " \
+             f"AND (leave_date IS NULL OR leave_date >= DATE '{month_paid.start}')"
+    missing = [e for (e,) in con.execute(
+        f"SELECT DISTINCT employee_id FROM arrears WHERE month_paid = ? AND employee_id NOT IN ({roster}) "
+        f"ORDER BY 1", [month_paid.label]).fetchall()]
+    return RetroResult([m.label for m in redo], lines, Decimal(amount), missing)
+
+
+def _paid_payslips(con: duckdb.DuckDBPyConnection) -> str:
+    # fully qualified: "main" alone would also name the temp catalog's schema, where the scratch lives
+    database = scalar(con, "SELECT current_database()").replace('"', '""')
+    return f'"{database}".main.payslips'
+
+
+def _record_differences(con: duckdb.DuckDBPyConnection, months: list[str], month_paid: Month, run_id: str,
+                        paid_table: str) -> int:
+    """recomputed − paid − already settled, per person, month earned and component; non-zero ones
+    become arrears paid in `month_paid`. Wide join first, so only changed payslips are unpivoted."""
+    components = ", ".join(COMPONENTS)
+    differences = ", ".join(f"coalesce(r.{c}, 0) - coalesce(p.{c}, 0) AS {c}" for c in COMPONENTS)
+    any_change = " OR ".join(f"{c} <> 0" for c in COMPONENTS)
+    sql = f"""
+    WITH wide AS (
+        SELECT employee_id, month, {differences}
+        FROM (SELECT employee_id, month, {components} FROM temp.payslips WHERE list_contains(?, month)) r
+        FULL JOIN (SELECT employee_id, month, {components} FROM {paid_table} WHERE list_contains(?, month)) p
+        USING (employee_id, month)),
+    changed AS (UNPIVOT (SELECT * FROM wide WHERE {any_change})
+                ON {components} INTO NAME component VALUE amount),
+    settled AS (
+        SELECT employee_id, month_earned AS month, component, sum(amount) AS amount
+        FROM arrears WHERE list_contains(?, month_earned) GROUP BY ALL),
+    owed AS (
+        SELECT employee_id, month, component, coalesce(c.amount, 0) - coalesce(s.amount, 0) AS amount
+        FROM changed c FULL JOIN settled s USING (employee_id, month, component))
+    INSERT INTO arrears (employee_id, month_paid, month_earned, component, amount, run_id)
+    SELECT employee_id, ?, month, component, CAST(amount AS DECIMAL(18,2)), ?
+    FROM owed WHERE amount <> 0
+    RETURNING 1"""
+    return len(con.execute(sql, [months, months, months, month_paid.label, run_id]).fetchall())
+
+
+@dataclass(frozen=True)
+class ArrearsLine:
+    month_earned: str
+    component: str
+    amount: Decimal
+    run_id: str
+
+
+def arrears_for(con: duckdb.DuckDBPyConnection, employee_id: str, month_paid: str) -> list[ArrearsLine]:
+    """A person's arrears lines paid in a month, by month earned and component (for explain)."""
+    rows = con.execute("SELECT month_earned, component, amount, run_id FROM arrears "
+                       "WHERE employee_id = ? AND month_paid = ? ORDER BY month_earned, component, run_id",
+                       [employee_id, month_paid]).fetchall()
+    return [ArrearsLine(*row) for row in rows]
+
+
+def arrears_trace_lines(con: duckdb.DuckDBPyConnection, employee_id: str, month_paid: str) -> list:
+    """The person's arrears paid in the month as trace lines, one per month earned and component,
+    for explain to print after trace_person's lines (engine.trace.TraceLine)."""
+    from ..columns import LABELS
+    from ..rules.arrears import BASIS
+    from .trace import TraceLine, show
+    lines = []
+    for line in arrears_for(con, employee_id, month_paid):
+        zh, en = LABELS.get(line.component, (line.component, line.component))
+        fen = int(line.amount * 100)
+        lines.append(TraceLine(
+            name=f"arrears[{line.month_earned}].{line.component}",
+            label_zh=f"{'补发' if fen >= 0 else '补扣'}{zh}（{line.month_earned}）",
+            label_en=f"Arrears of {en.lower()} earned in {line.month_earned}",
+            unit="fen", raw=fen, shown=show(fen, "fen"),
+            formula=f"{line.month_earned} recomputed with its own tables and inputs − paid (run {line.run_id})",
+            basis=BASIS))
+    return lines
