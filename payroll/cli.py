@@ -87,7 +87,7 @@ def run_command(
 @app.command("export")
 def export_command(
     month: str = typer.Option(..., "--month", help="month, YYYY-MM"),
-    what: str = typer.Option("register", "--what", help="register"),
+    what: str = typer.Option("register", "--what", help="register or payslips (工资条, xlsx)"),
     fmt: str = typer.Option("xlsx", "--format", help="xlsx or csv"),
     out: Optional[Path] = typer.Option(None, "--out", help="output file (default: register-YYYY-MM.xlsx)"),
     unit: Optional[str] = typer.Option(None, "--unit", help="only this unit"),
@@ -97,13 +97,56 @@ def export_command(
     """Write a report for a month (CSV with the SPEC columns, or XLSX for finance)."""
     from .db import connect
 
-    if what != "register":
-        _fail(f"--what {what!r} is not available yet; available: register")
-    from .reports.register import export_register
+    if what not in ("register", "payslips"):
+        _fail(f"--what {what!r} is not available yet; available: register, payslips")
     con = connect(db, read_only=True)
     target = out or Path(f"{what}-{month}.{fmt}")
-    summary = export_register(con, month, fmt, target, unit=unit)
+    if what == "payslips":
+        from .reports.payslips import export_payslips
+        summary = export_payslips(con, month, target, unit=unit, fmt=fmt)
+    else:
+        from .reports.register import export_register
+        summary = export_register(con, month, fmt, target, unit=unit)
     console.print(str(summary))
+
+
+@app.command("explain")
+def explain_command(
+    employee_id: str = typer.Argument(..., help="employee ID (工号)"),
+    month: str = typer.Option(..., "--month", help="month, YYYY-MM"),
+    compare: Optional[str] = typer.Option(None, "--compare", help="a second month: what changed and why"),
+    fmt: str = typer.Option("text", "--format", help="text, json or xlsx"),
+    out: Optional[Path] = typer.Option(None, "--out", help="output file (default: print; xlsx needs it)"),
+    db: Optional[str] = DbOption,
+    tables: Optional[str] = TablesOption,
+) -> None:
+    """One person's pay line by line (formula, table rows, legal basis); --compare: why it changed."""
+    from .db import connect
+    from .policy import load_policy
+    from .reports.explain import Explainer, write_explanation
+
+    explainer = Explainer(connect(db, read_only=True), load_policy(tables))
+    if compare is None:
+        text = write_explanation(explainer.explain(employee_id, month), fmt, out)
+    else:
+        from .reports.compare import compare_months, write_comparison
+        earlier, later = sorted((month, compare))          # a change reads from the earlier month on
+        text = write_comparison(compare_months(explainer, employee_id, earlier, later), fmt, out)
+    if text is not None:
+        sys.stdout.write(text)
+    else:
+        console.print(f"-> {out}")
+
+
+@app.command("serve")
+def serve_command(
+    port: int = typer.Option(8321, "--port", help="port on 127.0.0.1"),
+    db: Optional[str] = DbOption,
+    tables: Optional[str] = TablesOption,
+) -> None:
+    """A local read-only web page for HR: find a person, explain a month, compare, download payslips."""
+    from .web.server import serve
+    serve(db, tables, port, log=err_console.print)
 
 
 @app.command("demo")

@@ -20,11 +20,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 
 from ..engine.context import CONTEXT_BY_NAME, Month, context_sql
 from ..engine.trace import ROW_TABLES, earlier_payslips_exist, policy_rows, rules_over, show
 from ..errors import PayrollError
-from .explain import PAYSLIP_LINES, Explainer, row_text
+from . import xlsx
+from .explain import FORMATS, PAYSLIP_LINES, Explainer, row_text
 
 # the person's keys each policy table is looked up by (docs/rules.md "Looking up a table row")
 TABLE_KEYS = {
@@ -253,9 +255,10 @@ def comparison_text(comparison: Comparison) -> str:
         out.append(f"  {cause.label_zh} {cause.label_en}: {signed(cause.net_delta)}")
         for detail in cause.details:
             out.append(f"      {detail}")
+        labels = {line["name"]: f"{line['label_zh']} {line['label_en']}" for line in comparison.lines}
         for name, delta in cause.line_deltas.items():
             if name != "net_pay":
-                out.append(f"      {name}: {signed(delta)}")
+                out.append(f"      {labels[name]}: {signed(delta)}")
         for text in cause.intermediate:
             out.append(f"      ({text})")
     total = sum(c.net_delta for c in comparison.causes)
@@ -268,3 +271,62 @@ def comparison_text(comparison: Comparison) -> str:
 
 def comparison_json(comparison: Comparison) -> str:
     return json.dumps(comparison.to_dict(), ensure_ascii=False, indent=2) + "\n"
+
+
+def write_comparison_xlsx(comparison: Comparison, out: str | Path) -> None:
+    with xlsx.atomic_output(out) as path:
+        workbook = xlsx.new_workbook(path, constant_memory=False)
+        bold = workbook.add_format({"bold": True, "font_name": "宋体", "font_size": 10})
+        wrap = workbook.add_format({"text_wrap": True, "valign": "top", "font_name": "宋体", "font_size": 10})
+        money = workbook.add_format({"num_format": xlsx.MONEY_FORMAT, "valign": "top",
+                                     "font_name": "宋体", "font_size": 10})
+        sheet = workbook.add_worksheet("工资变动 Change")
+        sheet.write_string(0, 0, f"工资变动说明 {comparison.employee_id}: {comparison.month_a} → "
+                                 f"{comparison.month_b}", bold)
+        for col, (text, width) in enumerate(zip(("项目", "Item", comparison.month_a, comparison.month_b,
+                                                 "变动 Change"), (22, 28, 14, 14, 14))):
+            sheet.write_string(2, col, text, bold)
+            sheet.set_column(col, col, width)
+        row = 3
+        for line in comparison.lines:
+            sheet.write_string(row, 0, line["label_zh"], wrap)
+            sheet.write_string(row, 1, line["label_en"], wrap)
+            for col, key in ((2, "a"), (3, "b"), (4, "delta")):
+                sheet.write_number(row, col, xlsx.fen_to_number(line[key]), money)
+            row += 1
+        row += 1
+        sheet.write_string(row, 0, "变动原因 Cause", bold)
+        sheet.write_string(row, 1, "Cause", bold)
+        sheet.write_string(row, 4, "实发变动 Net change", bold)
+        sheet.write_string(row, 5, "说明 Details", bold)
+        sheet.set_column(5, 5, 90)
+        for cause in comparison.causes:
+            row += 1
+            sheet.write_string(row, 0, cause.label_zh, wrap)
+            sheet.write_string(row, 1, cause.label_en, wrap)
+            sheet.write_number(row, 4, xlsx.fen_to_number(cause.net_delta), money)
+            sheet.write_string(row, 5, "\n".join(cause.details + cause.intermediate), wrap)
+        row += 1
+        sheet.write_string(row, 0, "合计", bold)
+        sheet.write_string(row, 1, "Total = net pay change", bold)
+        sheet.write_number(row, 4, xlsx.fen_to_number(sum(c.net_delta for c in comparison.causes)), money)
+        if comparison.tax_note:
+            sheet.write_string(row + 2, 0, comparison.tax_note)
+        workbook.close()
+
+
+def write_comparison(comparison: Comparison, fmt: str, out: str | Path | None) -> str | None:
+    """Like explain.write_explanation: text/json returned when out is None, xlsx needs out."""
+    if fmt not in FORMATS:
+        raise PayrollError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    if fmt == "xlsx":
+        if out is None:
+            raise PayrollError("--format xlsx needs --out FILE.xlsx")
+        write_comparison_xlsx(comparison, out)
+        return None
+    text = comparison_json(comparison) if fmt == "json" else comparison_text(comparison)
+    if out is None:
+        return text
+    with xlsx.atomic_output(out) as path:
+        Path(path).write_text(text, encoding="utf-8")
+    return None
