@@ -102,3 +102,23 @@ def test_attendance_is_the_cause_of_overtime_pay(con, policy):
     assert february["night_shift_pay"].raw == 2 * february["night_shift_rate"].raw
     assert any("休息日加班小时" in d and "16 → 0" in d for d in causes["overtime"].details)
     assert set(PAYSLIP_LINES) == {line["name"] for line in comparison.lines}
+
+
+def test_a_level_change_is_named_and_old_months_explained_as_run(con, policy):
+    """H1 is promoted from level 6 to level 5 after January's run. January is still explained with
+    level 6 (the inputs its payslip recorded) and the comparison names the promotion and the new
+    pay_scale row as the cause of the base-pay change."""
+    run_months(con, policy, "2025-01")
+    con.execute("UPDATE employees SET level = 5 WHERE employee_id = 'H1'")
+    run_months(con, policy, "2025-02")
+    explainer = Explainer(con, policy)
+    january = explainer.explain("H1", "2025-01")
+    assert january.mismatches == [] and january.by_name["level"].raw == 6
+    comparison = compare_months(explainer, "H1", "2025-01", "2025-02")
+    _assert_adds_up(comparison)
+    position = {cause.key: cause for cause in comparison.causes}["position"]
+    assert any("层级 Level: 6 → 5" in d for d in position.details)
+    assert any("now in force: pay_scale row" in d and "level=5" in d for d in position.details)
+    # Hohhot duty level 6 → 5 is 6,830.00 → 7,630.00 a month (tables/pay_scale.csv, 800 a level)
+    full = {line.name: line for line in explainer.trace("H1", "2025-02")}["base_pay_full"].raw
+    assert position.line_deltas["base_pay"] == full - january.by_name["base_pay_full"].raw == 800_00

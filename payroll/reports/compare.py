@@ -126,8 +126,9 @@ class Comparison:
 def _context_table(explainer: Explainer, month: Month, employee_id: str, name: str) -> dict:
     explainer.use_month(month)
     con = explainer.con
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS "
-                f"{context_sql(month, earlier_payslips_exist(con, month), employee_id)}")
+    with explainer.inputs_as_run(employee_id, month.label):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS "
+                    f"{context_sql(month, earlier_payslips_exist(con, month), employee_id)}")
     cursor = con.execute(f"SELECT * FROM {name}")
     names = [d[0] for d in cursor.description]
     found = cursor.fetchall()

@@ -10,6 +10,7 @@ Formats: text (terminal), json (every line, machine-readable), xlsx (one sheet f
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -47,7 +48,25 @@ INPUT_LINES = ("region_code", "unit", "category", "level", "post", "risk_class",
                "service_start", "special_deduction", "declared_base", "unpaid_leave_days",
                "overtime_workday_hours", "overtime_restday_hours", "overtime_holiday_hours", "night_shifts",
                "bonus", "deduction", "paid_days_in_month", "paid_days_employed")
+# the inputs a payslip keeps, so a month is explained with what the run saw even if the employee
+# record (level, post, …) or the attendance was changed later: employees column -> payslips column
+RUN_EMPLOYEE_INPUTS = {
+    "region_code": "region_code", "unit": "unit", "category": "category", "level": "level", "post": "post",
+    "hire_date": "hire_date", "leave_date": "leave_date", "service_start": "service_start",
+    "special_deduction": "special_deduction", "contribution_base": "declared_base",
+}
+RUN_ATTENDANCE_INPUTS = ("unpaid_leave_days", "overtime_workday_hours", "overtime_restday_hours",
+                         "overtime_holiday_hours", "night_shifts", "bonus", "deduction")
 PERSON_COLUMNS = ("employee_id", "name", "id_number_masked", "unit", "region_code", "category", "level", "post")
+
+
+# SQL types of the input columns (payroll/db.py), for the temporary copies above
+TYPE_OF = {"region_code": "VARCHAR", "unit": "VARCHAR", "category": "VARCHAR", "level": "INTEGER",
+           "post": "VARCHAR", "hire_date": "DATE", "leave_date": "DATE", "service_start": "DATE",
+           "special_deduction": "DECIMAL(18,2)", "contribution_base": "DECIMAL(18,2)",
+           "unpaid_leave_days": "DECIMAL(8,2)", "overtime_workday_hours": "DECIMAL(8,2)",
+           "overtime_restday_hours": "DECIMAL(8,2)", "overtime_holiday_hours": "DECIMAL(8,2)",
+           "night_shifts": "INTEGER", "bonus": "DECIMAL(18,2)", "deduction": "DECIMAL(18,2)"}
 
 
 def prepare_read_only(con: duckdb.DuckDBPyConnection, policy: Policy, years: list[int]) -> None:
@@ -75,6 +94,37 @@ class Explainer:
         self.years: set[int] = set()
         self.month: str | None = None
         self.stored_units = stored_columns()
+        database = con.execute("SELECT current_database()").fetchall()[0][0]
+        self.main = '"' + database.replace('"', '""') + '".main'      # past the temporary tables
+
+    @contextmanager
+    def inputs_as_run(self, employee_id: str, month_label: str):
+        """While the block runs, `employees` and `attendance` name temporary tables holding this
+        person's inputs as the stored payslip of the month recorded them (nothing when the month was
+        not run). The engine's query then sees what the run saw: a level changed since is explained
+        as it was, and compare sees the change between two months."""
+        stored = self.con.execute(
+            f"SELECT {', '.join(dict.fromkeys(list(RUN_EMPLOYEE_INPUTS.values()) + list(RUN_ATTENDANCE_INPUTS)))} "
+            f"FROM {self.main}.payslips WHERE employee_id = ? AND month = ?", [employee_id, month_label])
+        names = [d[0] for d in stored.description]
+        found = stored.fetchall()
+        if not found:
+            yield
+            return
+        values = dict(zip(names, found[0]))
+        replaced = ", ".join(f"CAST(? AS {TYPE_OF[c]}) AS {c}" for c in RUN_EMPLOYEE_INPUTS)
+        try:
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE employees AS SELECT * REPLACE ({replaced}) "
+                             f"FROM {self.main}.employees WHERE employee_id = ?",
+                             [values[stored_as] for stored_as in RUN_EMPLOYEE_INPUTS.values()] + [employee_id])
+            attendance = ", ".join(f"CAST(? AS {TYPE_OF[c]}) AS {c}" for c in RUN_ATTENDANCE_INPUTS)
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE attendance AS SELECT CAST(? AS VARCHAR) AS employee_id, "
+                             f"CAST(? AS VARCHAR) AS month, {attendance}",
+                             [employee_id, month_label] + [values[c] for c in RUN_ATTENDANCE_INPUTS])
+            yield
+        finally:
+            self.con.execute("DROP TABLE IF EXISTS temp.main.employees")
+            self.con.execute("DROP TABLE IF EXISTS temp.main.attendance")
 
     def use_month(self, month: Month) -> None:
         if month.year not in self.years:
@@ -89,10 +139,12 @@ class Explainer:
     def trace(self, employee_id: str, month_label: str) -> list[TraceLine]:
         month = Month.parse(month_label)
         self.use_month(month)
-        return trace_person(self.con, self.policy, employee_id, month.label, month_ready=True)
+        with self.inputs_as_run(employee_id, month.label):
+            return trace_person(self.con, self.policy, employee_id, month.label, month_ready=True)
 
     def person(self, employee_id: str) -> dict:
-        cursor = self.con.execute(f"SELECT {', '.join(PERSON_COLUMNS)} FROM employees WHERE employee_id = ?",
+        cursor = self.con.execute(f"SELECT {', '.join(PERSON_COLUMNS)} FROM {self.main}.employees "
+                                  "WHERE employee_id = ?",
                                   [employee_id])
         found = cursor.fetchall()
         if not found:
