@@ -2,9 +2,9 @@
 prepared once, then explain (trace through the engine + the stored payslip + the check) per request.
 Target: at most 100 ms for one person on 1,000,000 people × 12 months.
 
-    python3 -m pytest benchmarks/test_explain.py --benchmark-enable                 # 2,000 people
+    python3 -m pytest benchmarks/test_explain_latency.py --benchmark-enable                 # 2,000 people
     BENCH_PEOPLE=1000000 BENCH_DB=/tmp/bench1m.duckdb \
-        python3 -m pytest benchmarks/test_explain.py --benchmark-enable            # the target size
+        python3 -m pytest benchmarks/test_explain_latency.py --benchmark-enable            # the target size
 
 BENCH_DB keeps the database (built on first use: synthetic roster, January–December 2025 run by
 the engine; 1,000,000 people take several minutes and about 3 GB) so later runs reuse it.
