@@ -13,7 +13,7 @@ import duckdb
 
 from ..errors import PayrollError
 from ..policy import FUNDS, Policy
-from .context import CONTEXT_BY_NAME, NATIONAL_PARAMETERS, Month, context_sql, install_month_parameters
+from .context import CONTEXT_BY_NAME, NATIONAL_PARAMETERS, Month, install_month_parameters
 from .pipeline import all_rules, compile_stages, final_stage, pipeline_sql
 from .rule import Rule
 
@@ -117,11 +117,6 @@ def policy_rows(con: duckdb.DuckDBPyConnection, policy: Policy, digest: str | No
 def earlier_payslips_exist(con: duckdb.DuckDBPyConnection, month: Month) -> bool:
     return bool(con.execute("SELECT EXISTS (SELECT 1 FROM payslips WHERE month < ?)",
                             [month.label]).fetchall()[0][0])
-
-
-def person_context_sql(con: duckdb.DuckDBPyConnection, month: Month, employee_id: str) -> str:
-    """The context row of one person (the month's parameter tables must be installed)."""
-    return context_sql(month, earlier_payslips_exist(con, month), employee_id)
 
 
 def rules_over(source_sql: str) -> str:
