@@ -98,33 +98,43 @@ class Explainer:
         self.main = '"' + database.replace('"', '""') + '".main'      # past the temporary tables
 
     @contextmanager
-    def inputs_as_run(self, employee_id: str, month_label: str):
+    def inputs_as_run(self, employee_id: str, month_label: str, stored: dict | None = None):
         """While the block runs, `employees` and `attendance` name temporary tables holding this
-        person's inputs as the stored payslip of the month recorded them (nothing when the month was
-        not run). The engine's query then sees what the run saw: a level changed since is explained
-        as it was, and compare sees the change between two months."""
-        stored = self.con.execute(
-            f"SELECT {', '.join(dict.fromkeys(list(RUN_EMPLOYEE_INPUTS.values()) + list(RUN_ATTENDANCE_INPUTS)))} "
-            f"FROM {self.main}.payslips WHERE employee_id = ? AND month = ?", [employee_id, month_label])
-        names = [d[0] for d in stored.description]
-        found = stored.fetchall()
-        if not found:
+        person's inputs as the stored payslip of the month recorded them. The engine's query then
+        sees what the run saw: a level changed since is explained as it was, and compare sees the
+        change between two months. Nothing is done when the month was not run or when the inputs
+        are still the same (the usual case: no temporary table to make)."""
+        stored = stored if stored is not None else self.stored_payslip(employee_id, month_label)
+        if stored is None or self._inputs_unchanged(employee_id, month_label, stored):
             yield
             return
-        values = dict(zip(names, found[0]))
         replaced = ", ".join(f"CAST(? AS {TYPE_OF[c]}) AS {c}" for c in RUN_EMPLOYEE_INPUTS)
         try:
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE employees AS SELECT * REPLACE ({replaced}) "
                              f"FROM {self.main}.employees WHERE employee_id = ?",
-                             [values[stored_as] for stored_as in RUN_EMPLOYEE_INPUTS.values()] + [employee_id])
+                             [stored[stored_as] for stored_as in RUN_EMPLOYEE_INPUTS.values()] + [employee_id])
             attendance = ", ".join(f"CAST(? AS {TYPE_OF[c]}) AS {c}" for c in RUN_ATTENDANCE_INPUTS)
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE attendance AS SELECT CAST(? AS VARCHAR) AS employee_id, "
                              f"CAST(? AS VARCHAR) AS month, {attendance}",
-                             [employee_id, month_label] + [values[c] for c in RUN_ATTENDANCE_INPUTS])
+                             [employee_id, month_label] + [stored[c] for c in RUN_ATTENDANCE_INPUTS])
             yield
         finally:
             self.con.execute("DROP TABLE IF EXISTS temp.main.employees")
             self.con.execute("DROP TABLE IF EXISTS temp.main.attendance")
+
+    def _inputs_unchanged(self, employee_id: str, month_label: str, stored: dict) -> bool:
+        columns = ", ".join(f"e.{c}" for c in RUN_EMPLOYEE_INPUTS if c != "service_start")
+        attendance = ", ".join(f"coalesce(a.{c}, 0)" for c in RUN_ATTENDANCE_INPUTS)
+        found = self.con.execute(
+            f"SELECT {columns}, coalesce(e.service_start, e.hire_date), {attendance} "
+            f"FROM {self.main}.employees e LEFT JOIN {self.main}.attendance a "
+            f"ON a.employee_id = e.employee_id AND a.month = ? WHERE e.employee_id = ?",
+            [month_label, employee_id]).fetchall()
+        if not found:
+            return False
+        order = [c for c in RUN_EMPLOYEE_INPUTS if c != "service_start"] + ["service_start"]
+        expected = [stored[RUN_EMPLOYEE_INPUTS[c]] for c in order] + [stored[c] for c in RUN_ATTENDANCE_INPUTS]
+        return list(found[0]) == expected
 
     def use_month(self, month: Month) -> None:
         if month.year not in self.years:
@@ -136,10 +146,10 @@ class Explainer:
             install_month_parameters(self.con, month)
             self.month = month.label
 
-    def trace(self, employee_id: str, month_label: str) -> list[TraceLine]:
+    def trace(self, employee_id: str, month_label: str, stored: dict | None = None) -> list[TraceLine]:
         month = Month.parse(month_label)
         self.use_month(month)
-        with self.inputs_as_run(employee_id, month.label):
+        with self.inputs_as_run(employee_id, month.label, stored):
             return trace_person(self.con, self.policy, employee_id, month.label, month_ready=True)
 
     def person(self, employee_id: str) -> dict:
@@ -152,7 +162,7 @@ class Explainer:
         return dict(zip(PERSON_COLUMNS, found[0]))
 
     def stored_payslip(self, employee_id: str, month_label: str) -> dict | None:
-        cursor = self.con.execute("SELECT * FROM payslips WHERE month = ? AND employee_id = ?",
+        cursor = self.con.execute(f"SELECT * FROM {self.main}.payslips WHERE month = ? AND employee_id = ?",
                                   [month_label, employee_id])
         names = [d[0] for d in cursor.description]
         found = cursor.fetchall()
@@ -160,9 +170,10 @@ class Explainer:
 
     def explain(self, employee_id: str, month_label: str) -> "Explanation":
         person = self.person(employee_id)
-        lines = self.trace(employee_id, month_label)
-        stored = self.stored_payslip(employee_id, Month.parse(month_label).label)
-        return Explanation(person, Month.parse(month_label).label, lines, stored,
+        month = Month.parse(month_label)
+        stored = self.stored_payslip(employee_id, month.label)
+        lines = self.trace(employee_id, month.label, stored)
+        return Explanation(person, month.label, lines, stored,
                            differences(lines, stored, self.stored_units),
                            self.policy.region_names().get(person["region_code"], ""))
 
