@@ -122,3 +122,28 @@ def test_a_level_change_is_named_and_old_months_explained_as_run(con, policy):
     # Hohhot duty level 6 → 5 is 6,830.00 → 7,630.00 a month (tables/pay_scale.csv, 800 a level)
     full = {line.name: line for line in explainer.trace("H1", "2025-02")}["base_pay_full"].raw
     assert position.line_deltas["base_pay"] == full - january.by_name["base_pay_full"].raw == 800_00
+
+
+MONTHS = [f"2025-{m:02d}" for m in range(1, 9)]
+
+
+def test_any_two_months_of_anyone_add_up(demo):
+    """Hypothesis: random people and month pairs (either order of the months is a valid question);
+    the causes always add up to the fen and the ends equal the stored payslips."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    people = [r[0] for r in demo.con.execute("SELECT DISTINCT employee_id FROM payslips ORDER BY 1").fetchall()]
+
+    @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.sampled_from(people), st.sampled_from(MONTHS), st.sampled_from(MONTHS))
+    def check(employee_id, first, second):
+        paid = {r[0]: r[1] for r in demo.con.execute(
+            "SELECT month, net_pay FROM payslips WHERE employee_id = ?", [employee_id]).fetchall()}
+        if first not in paid or second not in paid:
+            return
+        comparison = compare_months(demo, employee_id, first, second)
+        _assert_adds_up(comparison)
+        assert Decimal(comparison.net_b - comparison.net_a) / 100 == paid[second] - paid[first]
+
+    check()

@@ -70,6 +70,32 @@ def test_escapes_html_and_masks_id_numbers(site):
     assert status == 404 and "no payslips" in page
 
 
+def test_the_serve_command_starts_on_localhost(site):
+    """`payroll serve` itself: binds 127.0.0.1 on the given port and answers; stopped by the test."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    _, db, _ = site
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "payroll.cli", "serve", "--db", str(db), "--port", str(port)],
+                               env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline, status, page = time.time() + 60, None, ""
+        while time.time() < deadline and status is None:
+            try:
+                status, page = _get(f"http://127.0.0.1:{port}/?q=FJ")
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.3)
+        assert status == 200 and "results" in page
+    finally:
+        process.terminate()
+        process.wait(30)
+    assert "127.0.0.1" in process.stderr.read()
+
+
 def _browser(download_dir: Path):
     webdriver = pytest.importorskip("selenium.webdriver")
     if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
