@@ -55,7 +55,7 @@ def test_why_did_my_tax_jump_in_august(demo):
     comparison = compare_months(demo, found[0][0], "2025-07", "2025-08")
     _assert_adds_up(comparison)
     assert "36,000.00" in comparison.tax_note and "iit_brackets row" in comparison.tax_note
-    assert any("iit_bracket: 1 → 2" in text for cause in comparison.causes for text in cause.intermediate)
+    assert any("Tax bracket: 1 → 2" in text for cause in comparison.causes for text in cause.intermediate)
     assert "Tax:" in comparison_text(comparison) and '"tax_note"' in comparison_json(comparison)
 
 

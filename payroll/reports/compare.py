@@ -23,6 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from ..engine.context import CONTEXT_BY_NAME, Month, context_sql
+from ..engine.pipeline import all_rules
 from ..engine.trace import ROW_TABLES, earlier_payslips_exist, policy_rows, rules_over, show
 from ..errors import PayrollError
 from . import xlsx
@@ -222,11 +223,12 @@ def compare_months(explainer: Explainer, employee_id: str, month_a: str, month_b
     units = {name: ("int" if name in ("iit_bracket", "proration_numerator", "proration_denominator",
                                       "service_years") else "ppm" if name == "iit_rate" else "fen")
              for name in INTERMEDIATE}
+    rules = all_rules()
     for index, cause in enumerate(causes, start=1):
         before, after = steps[index - 1], steps[index]
         cause.line_deltas = {n: after[n] - before[n] for n in PAYSLIP_LINES if after[n] != before[n]}
-        cause.intermediate = [f"{n}: {show(before[n], units[n])} → {show(after[n], units[n])}"
-                              for n in INTERMEDIATE if before[n] != after[n]]
+        cause.intermediate = [f"{rules[n].label_zh} {rules[n].label_en}: {show(before[n], units[n])} → "
+                              f"{show(after[n], units[n])}" for n in INTERMEDIATE if before[n] != after[n]]
         _describe(cause, a, b, rows_a, rows_b)
 
     trace_a = {l.name: l for l in explainer.trace(employee_id, first.label)}
