@@ -179,12 +179,17 @@ def export_command(
     if what in HANDOVER_EXPORTS:
         _export_handover(what, month, fmt, out, employees, connect(db, read_only=True))
         return
-    if what != "register":
-        _fail(f"--what {what!r} is not available; available: register, benefits, {', '.join(HANDOVER_EXPORTS)}")
-    from .reports.register import export_register
+    if what not in ("register", "payslips"):
+        _fail(f"--what {what!r} is not available; available: register, payslips, benefits, "
+              f"{', '.join(HANDOVER_EXPORTS)}")
     con = connect(db, read_only=True)
     target = out or Path(f"{what}-{month}.{fmt}")
-    summary = export_register(con, month, fmt, target, unit=unit)
+    if what == "payslips":
+        from .reports.payslips import export_payslips
+        summary = export_payslips(con, month, target, unit=unit, fmt=fmt)
+    else:
+        from .reports.register import export_register
+        summary = export_register(con, month, fmt, target, unit=unit)
     console.print(str(summary))
 
 
@@ -233,6 +238,45 @@ def benefits_command(
         return
     for renderable in benefits_tables(results, policy.region_names()):
         console.print(renderable)
+
+
+@app.command("explain")
+def explain_command(
+    employee_id: str = typer.Argument(..., help="employee ID (工号)"),
+    month: str = typer.Option(..., "--month", help="month, YYYY-MM"),
+    compare: Optional[str] = typer.Option(None, "--compare", help="a second month: what changed and why"),
+    fmt: str = typer.Option("text", "--format", help="text, json or xlsx"),
+    out: Optional[Path] = typer.Option(None, "--out", help="output file (default: print; xlsx needs it)"),
+    db: Optional[str] = DbOption,
+    tables: Optional[str] = TablesOption,
+) -> None:
+    """One person's pay line by line (formula, table rows, legal basis); --compare: why it changed."""
+    from .db import connect
+    from .policy import load_policy
+    from .reports.explain import Explainer, write_explanation
+
+    explainer = Explainer(connect(db, read_only=True), load_policy(tables))
+    if compare is None:
+        text = write_explanation(explainer.explain(employee_id, month), fmt, out)
+    else:
+        from .reports.compare import compare_months, write_comparison
+        earlier, later = sorted((month, compare))          # a change reads from the earlier month on
+        text = write_comparison(compare_months(explainer, employee_id, earlier, later), fmt, out)
+    if text is not None:
+        sys.stdout.write(text)
+    else:
+        console.print(f"-> {out}")
+
+
+@app.command("serve")
+def serve_command(
+    port: int = typer.Option(8321, "--port", help="port on 127.0.0.1"),
+    db: Optional[str] = DbOption,
+    tables: Optional[str] = TablesOption,
+) -> None:
+    """A local read-only web page for HR: find a person, explain a month, compare, download payslips."""
+    from .web.server import serve
+    serve(db, tables, port, log=err_console.print)
 
 
 @app.command("demo")

@@ -355,3 +355,23 @@ def test_late_attendance_property(policy, changes, second_round):
                         [value, eid, month])
         run_months(con, policy, "2025-06")
         assert scalar(con, "SELECT count(*) FROM arrears WHERE month_paid = '2025-06'") == 0
+
+
+def test_explain_shows_each_arrears_line_with_the_month_it_was_earned(tmp_path, policy):
+    """`payroll explain` of the month paid lists the arrears per month earned, after the month's own
+    lines, and still matches the stored payslip (arrears_pay is part of gross pay)."""
+    from payroll.reports.explain import Explainer, explanation_text
+    db = tmp_path / "retro.duckdb"
+    con = _roster_db(str(db))
+    run_months(con, policy, "2025-01", "2025-02")
+    close_through(con, "2025-02")
+    raised = load_policy(_raised_tables(tmp_path))
+    run_months(con, raised, "2025-03")
+    con.close()
+    explanation = Explainer(connect(str(db), read_only=True), raised).explain("H1", "2025-03")
+    assert not explanation.mismatches
+    assert explanation.amount("arrears_pay") == Decimal("600.00")       # 2 closed months × 300
+    assert explanation.amount("arrears[2025-01].base_pay") == Decimal("300.00")
+    assert explanation.amount("arrears[2025-02].base_pay") == Decimal("300.00")
+    text = explanation_text(explanation)
+    assert "补发层级工资（2025-01）" in text and "补发层级工资（2025-02）" in text

@@ -14,7 +14,7 @@ import duckdb
 from ..errors import PayrollError
 from ..policy import FUNDS, Policy
 from .context import CONTEXT_BY_NAME, NATIONAL_PARAMETERS, Month, install_month_parameters
-from .pipeline import all_rules, final_stage, pipeline_sql
+from .pipeline import all_rules, compile_stages, final_stage, pipeline_sql
 from .rule import Rule
 
 # which policy table a *_row / *_rows column points into
@@ -101,26 +101,57 @@ class PolicyRows:
         return tuple(self.rows[(table, int(n))] for n in numbers if (table, int(n)) in self.rows)
 
 
+# PolicyRows by (policy digest, stored digest): explain asks for the same rows again and again
+_POLICY_ROWS: dict[tuple[str, str | None], PolicyRows] = {}
+
+
+def policy_rows(con: duckdb.DuckDBPyConnection, policy: Policy, digest: str | None) -> PolicyRows:
+    key = (policy.digest, digest if digest != policy.digest else None)
+    if key not in _POLICY_ROWS:
+        if len(_POLICY_ROWS) > 16:
+            _POLICY_ROWS.clear()
+        _POLICY_ROWS[key] = PolicyRows(con, policy, digest)
+    return _POLICY_ROWS[key]
+
+
+def earlier_payslips_exist(con: duckdb.DuckDBPyConnection, month: Month) -> bool:
+    return bool(con.execute("SELECT EXISTS (SELECT 1 FROM payslips WHERE month < ?)",
+                            [month.label]).fetchall()[0][0])
+
+
+def rules_over(source_sql: str) -> str:
+    """The compiled rule stages over any context rows (extra columns pass through): compare runs
+    the engine on one person's month with some inputs taken from another month."""
+    parts = [f"s0 AS ({source_sql})"]
+    for index, stage in enumerate(compile_stages(), start=1):
+        columns = ",\n       ".join(f"{rule.sql} AS {rule.name}" for rule in stage.rules)
+        parts.append(f"s{index} AS (SELECT *, {columns} FROM s{index - 1})")
+    return "WITH " + ",\n".join(parts) + f"\nSELECT * FROM {final_stage()}"
+
+
 def trace_person(con: duckdb.DuckDBPyConnection, policy: Policy, employee_id: str, month_label: str,
-                 ) -> list[TraceLine]:
+                 *, month_ready: bool = False) -> list[TraceLine]:
     """Every context and rule column of one person's month. The connection must be prepared
-    (engine.run.prepare_connection) for the month's year."""
+    (engine.run.prepare_connection) for the month's year; month_ready=True says the month's
+    parameter tables are installed already (explain keeps them between calls)."""
     month = Month.parse(month_label)
-    install_month_parameters(con, month)
-    payslips_exist = bool(con.execute("SELECT count(*) FROM payslips WHERE month < ?",
-                                      [month.label]).fetchall()[0][0])
-    cursor = con.execute(f"{pipeline_sql(month, payslips_exist, employee_id)}\nSELECT * FROM {final_stage()}")
+    if not month_ready:
+        install_month_parameters(con, month)
+    cursor = con.execute(f"{pipeline_sql(month, earlier_payslips_exist(con, month), employee_id)}\n"
+                         f"SELECT * FROM {final_stage()}")
     names = [d[0] for d in cursor.description]
     found = cursor.fetchall()
     if not found:
         raise PayrollError(f"{employee_id} is not paid in {month.label} (not employed that month, or unknown)")
-    values = dict(zip(names, found[0]))
-    rules = all_rules()
-    units = {**{c.name: c.unit for c in CONTEXT_BY_NAME.values()}, **{r.name: r.unit for r in rules.values()}}
     stored = con.execute("SELECT tables_digest FROM payslips WHERE employee_id = ? AND month = ?",
                          [employee_id, month.label]).fetchall()
-    rows = PolicyRows(con, policy, stored[0][0] if stored else None)
+    return trace_lines(dict(zip(names, found[0])), policy_rows(con, policy, stored[0][0] if stored else None))
 
+
+def trace_lines(values: dict, rows: PolicyRows) -> list[TraceLine]:
+    """The lines of one evaluated row: inputs first, then every rule in stage order."""
+    rules = all_rules()
+    units = {**{c.name: c.unit for c in CONTEXT_BY_NAME.values()}, **{r.name: r.unit for r in rules.values()}}
     lines = []
     for column in CONTEXT_BY_NAME.values():
         read = tuple(r for c in column.reads for r in rows.read(c, values.get(c)))
@@ -133,4 +164,3 @@ def trace_person(con: duckdb.DuckDBPyConnection, policy: Policy, employee_id: st
                                show(values.get(rule.name), rule.unit), _fill(rule, values, units),
                                rule.basis, read))
     return lines
-
