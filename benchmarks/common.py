@@ -104,9 +104,10 @@ def run_month(con, policy, month: str = MONTH) -> int:
 
 
 def io_floor(con, month: str = MONTH) -> None:
-    """The I/O floor: DuckDB copying the month's payslips, same rows and stored columns, no rule."""
+    """The I/O floor: DuckDB copying the month's payslips, same rows and stored columns, into a
+    table of the same database (memory or file), no rule."""
     columns = ", ".join(row[0] for row in con.execute("DESCRIBE payslips").fetchall())
-    con.execute(f"CREATE OR REPLACE TEMP TABLE io_floor AS SELECT {columns} FROM payslips "
+    con.execute(f"CREATE OR REPLACE TABLE io_floor AS SELECT {columns} FROM payslips "
                 f"WHERE month = '{month}'")
 
 

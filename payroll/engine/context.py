@@ -176,7 +176,7 @@ MONTH_CONSTANTS = {
 
 
 def _constant(name: str) -> str:
-    return f"getvariable('{name}')"
+    return f"getvariable('month_constants').{name}"
 
 
 def install_month_parameters(con: duckdb.DuckDBPyConnection, month: Month) -> None:
@@ -280,8 +280,8 @@ def _install_month_constants(con: duckdb.DuckDBPyConnection, month: Month) -> No
     if table_exists(con, "payslips"):
         sources["older_payslips"] = (f"EXISTS (SELECT 1 FROM payslips WHERE month >= '{month.year - 1}-01' "
                                      f"AND month < '{month.previous().label}')")
-    for name, sql_type in MONTH_CONSTANTS.items():
-        con.execute(f"SET VARIABLE {name} = CAST({sources[name]} AS {sql_type})")
+    fields = ", ".join(f"'{name}': CAST({sources[name]} AS {sql_type})" for name, sql_type in MONTH_CONSTANTS.items())
+    con.execute(f"SET VARIABLE month_constants = (SELECT {{{fields}}})")
 
 
 def _active_roster_sql(month: Month) -> str:
