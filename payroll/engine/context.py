@@ -365,13 +365,13 @@ def history_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
                0::BIGINT AS prev_months_employed_ytd,
                months_employed_ytd AS prior_year_months, {fen('income_ytd')} AS prior_year_gross,
                NULL::BIGINT AS first_full_month_gross"""
+    # last month is scanned twice rather than shared: a shared CTE would be materialised whole
     return f"""
-    WITH last_month AS (SELECT * FROM payslips WHERE month = '{previous.label}'{only}),
-    carried AS ({carried} FROM last_month),
+    WITH carried AS ({carried} FROM payslips WHERE month = '{previous.label}'{only}),
     without_last_month AS (
         SELECT employee_id FROM employees
         WHERE hire_date <= DATE '{month.end}' AND (leave_date IS NULL OR leave_date >= DATE '{month.start}'){only}
-        EXCEPT SELECT employee_id FROM last_month),
+        EXCEPT SELECT employee_id FROM payslips WHERE month = '{previous.label}'{only}),
     older AS (
         SELECT * FROM payslips
         WHERE {_constant('older_payslips')} AND month >= '{last_year}-01' AND month < '{previous.label}'{only}
