@@ -1,64 +1,70 @@
 """Speed of the monthly run, database to database, with the cumulative tax reading the previous
-month, against the I/O floor (DuckDB copying the same rows and result columns).
+month; the I/O floor and the scalar reference in the same run; twelve months in one run.
 
-    python3 -m pytest benchmarks --benchmark-enable                      # 10,000 people
-    BENCH_PEOPLE=100000 python3 -m pytest benchmarks --benchmark-enable  # other sizes
+    python3 -m pytest benchmarks --benchmark-enable                       # 10,000 people
+    BENCH_PEOPLE=1000000 python3 -m pytest benchmarks --benchmark-enable  # other sizes
+    python3 -m benchmarks.report                                          # the README table
 
 The suite runs these once each with --benchmark-disable (the default in pyproject.toml), so CI
-keeps them working at the smallest size.
+keeps them working at the smallest size. Sizes: benchmarks/common.py.
 """
 from __future__ import annotations
 
-import os
-
 import pytest
 
+from benchmarks.common import (FIRST, MONTH, io_floor, reference_inputs, reference_mismatches, reference_run,
+                               run_month, size, synth_database)
 from payroll.db import connect
-from payroll.engine.context import Month, install_month_parameters
-from payroll.engine.pipeline import final_stage, pipeline_sql, stored_select
 from payroll.engine.run import run_months
 from payroll.policy import load_policy
-from payroll.synth import synth_roster, write_roster
 
-PEOPLE = int(os.environ.get("BENCH_PEOPLE", "10000"))
+PEOPLE = size("BENCH_PEOPLE", 10_000)
+YEAR_PEOPLE = size("BENCH_YEAR_PEOPLE", 10_000)
+SAMPLE = size("BENCH_REFERENCE", 300)
 
 
 @pytest.fixture(scope="module")
 def database():
     policy = load_policy()
     con = connect(":memory:")
-    employees, attendance = synth_roster(PEOPLE, seed=7, year=2025)
-    write_roster(con, employees, attendance)
-    run_months(con, policy, "2025-01")          # February's tax reads January's year to date
-    return con, policy
+    employees, attendance = synth_database(con, PEOPLE)
+    run_month(con, policy, FIRST)              # February's tax reads January's year to date
+    return con, policy, employees, attendance
 
 
 def test_monthly_run(benchmark, database):
-    con, policy = database
-    results = benchmark.pedantic(lambda: run_months(con, policy, "2025-02"), rounds=3, iterations=1)
-    benchmark.extra_info["people"] = PEOPLE
-    benchmark.extra_info["payslips"] = results[0].people
-    assert results[0].people > PEOPLE * 0.9
+    con, policy, *_ = database
+    payslips = benchmark.pedantic(lambda: run_month(con, policy), rounds=3, iterations=1)
+    benchmark.extra_info.update(people=PEOPLE, payslips=payslips)
+    assert payslips > PEOPLE * 0.9
 
 
 def test_io_floor(benchmark, database):
-    """The same number of rows and stored columns, copied by DuckDB without any rule."""
-    con, _ = database
-    columns = ", ".join(r[0] for r in con.execute("DESCRIBE payslips").fetchall())
-
-    def copy():
-        con.execute(f"CREATE OR REPLACE TEMP TABLE io_floor AS SELECT {columns} FROM payslips "
-                    "WHERE month = '2025-02'")
-    benchmark.pedantic(copy, rounds=3, iterations=1)
+    """The same rows and stored columns copied by DuckDB (CREATE TABLE AS SELECT), no rule."""
+    con, policy, *_ = database
+    if not con.execute(f"SELECT count(*) FROM payslips WHERE month = '{MONTH}'").fetchall()[0][0]:
+        run_month(con, policy)
+    benchmark.pedantic(lambda: io_floor(con), rounds=3, iterations=1)
     benchmark.extra_info["people"] = PEOPLE
 
 
-def test_rules_without_writing(benchmark, database):
-    """The compiled query alone, materialised in a temporary table: where the time goes."""
-    con, _ = database
-    month = Month.parse("2025-02")
-    install_month_parameters(con, month)
-    query = f"{pipeline_sql(month, True)} SELECT {stored_select()} FROM {final_stage()}"
-    benchmark.pedantic(lambda: con.execute(f"CREATE OR REPLACE TEMP TABLE rules_only AS {query}"),
-                       rounds=3, iterations=1)
-    benchmark.extra_info["people"] = PEOPLE
+def test_scalar_reference_on_a_sample(benchmark, database):
+    """tests/reference.py on the first SAMPLE people, January and February; its February payslips
+    must equal the engine's to the fen."""
+    con, policy, employees, attendance = database
+    roster, marks = reference_inputs(employees, attendance, SAMPLE)
+    timing, results = benchmark.pedantic(lambda: reference_run(roster, marks), rounds=1, iterations=1)
+    if not con.execute(f"SELECT count(*) FROM payslips WHERE month = '{MONTH}'").fetchall()[0][0]:
+        run_month(con, policy)
+    benchmark.extra_info.update(sample=SAMPLE, payslips=len(results))
+    assert reference_mismatches(con, results) == 0
+
+
+def test_twelve_months(benchmark):
+    policy = load_policy()
+    con = connect(":memory:")
+    months = tuple(f"2025-{m:02d}" for m in range(1, 13))
+    synth_database(con, YEAR_PEOPLE, months)
+    results = benchmark.pedantic(lambda: run_months(con, policy, months[0], months[-1]), rounds=1, iterations=1)
+    benchmark.extra_info.update(people=YEAR_PEOPLE, payslips=sum(r.people for r in results))
+    assert [r.month for r in results] == list(months)

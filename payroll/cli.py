@@ -279,6 +279,30 @@ def serve_command(
     serve(db, tables, port, log=err_console.print)
 
 
+@app.command("synth")
+def synth_command(
+    people: int = typer.Option(..., "--people", help="roster size"),
+    regions: Optional[list[str]] = typer.Option(
+        None, "--regions", help="region codes, comma separated or repeated (default: all five sample places)"),
+    seed: int = typer.Option(2025, "--seed", help="random seed: the same arguments give the same roster"),
+    year: int = typer.Option(2025, "--year", help="year of the attendance"),
+    db: Optional[str] = DbOption,
+    out: Optional[Path] = typer.Option(None, "--out", help="write employees.csv and attendance.csv to this "
+                                                            "folder instead of the database"),
+    replace: bool = typer.Option(False, "--replace", help="replace a roster already in the database"),
+) -> None:
+    """A deterministic synthetic roster and a year of attendance, into the database or as files."""
+    from .synth import synth_to
+
+    if db and out:
+        _fail("give --db or --out, not both")
+    codes = [code.strip() for item in regions or [] for code in item.split(",") if code.strip()]
+    with _progress() as progress:
+        summary = synth_to(people=people, regions=codes or None, seed=seed, year=year, db=db, out=out,
+                           replace=replace, progress=progress)
+    console.print(summary)
+
+
 @app.command("demo")
 def demo_command(
     people: int = typer.Option(5000, "--people", help="roster size"),

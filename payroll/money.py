@@ -8,7 +8,8 @@ from __future__ import annotations
 
 # n ≥ 0 and d > 0 always: amounts, rates and days are never negative (the loaders refuse negative
 # figures, proration is clamped at 0). BIGINT holds fen × ppm × days (below 9.2e18); overtime,
-# which multiplies hours and two ppm figures too, casts to HUGEINT before calling it.
+# which multiplies hours and two ppm figures too, first reduces its constant fraction
+# (rules/overtime.py) and casts to HUGEINT only if that fraction stays large.
 ROUND_DIV_MACRO = """
 CREATE OR REPLACE MACRO round_div(n, d) AS CAST((2 * n + d) // (2 * d) AS BIGINT)
 """

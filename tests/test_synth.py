@@ -225,3 +225,44 @@ def test_write_roster_stores_masked_ids_and_replaces(roster):
     with pytest.raises(Exception):
         con.execute("INSERT INTO attendance (employee_id, month) SELECT employee_id, month "
                     "FROM attendance LIMIT 1")
+
+
+def _synth_cli(*args, cwd):
+    import os
+    import subprocess
+    import sys
+    env = {**os.environ, "PAYROLL_DB": "", "PAYROLL_TABLES": ""}
+    return subprocess.run([sys.executable, "-m", "payroll.cli", "synth", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True)
+
+
+def test_cli_synth_writes_the_same_files_for_the_same_seed_and_they_import(tmp_path):
+    for folder in ("a", "b"):
+        result = _synth_cli("--people", "300", "--seed", "11", "--regions", "150100,330100",
+                            "--out", str(tmp_path / folder), cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+    for name in ("employees.csv", "attendance.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    employees = pd.read_csv(tmp_path / "a" / "employees.csv", dtype=str, keep_default_na=False)
+    assert tuple(employees.columns) == EMPLOYEE_COLUMNS and len(employees) == 300
+    assert set(employees.region_code) == {"150100", "330100"}
+
+    from payroll.io.importer import import_files
+    from payroll.policy import load_policy
+    con = connect(str(tmp_path / "imported.duckdb"))
+    import_files(con, load_policy(TABLES), employees=tmp_path / "a" / "employees.csv",
+                 attendance=tmp_path / "a" / "attendance.csv")
+    stored = dict(con.execute("SELECT employee_id, id_number_masked FROM employees").fetchall())
+    assert stored == {eid: mask_id_number(number) for eid, number in zip(employees.employee_id, employees.id_number)}
+
+
+def test_cli_synth_into_the_database_refuses_to_overwrite_a_roster(tmp_path):
+    db = str(tmp_path / "p.duckdb")
+    assert _synth_cli("--people", "50", "--db", db, cwd=tmp_path).returncode == 0
+    again = _synth_cli("--people", "60", "--db", db, cwd=tmp_path)
+    assert again.returncode == 2 and "--replace" in again.stderr
+    assert _synth_cli("--people", "60", "--db", db, "--replace", cwd=tmp_path).returncode == 0
+    con = connect(db, read_only=True)
+    assert con.execute("SELECT count(*) FROM employees").fetchall()[0][0] == 60
+    bad = _synth_cli("--people", "10", "--regions", "999999", "--out", str(tmp_path / "x"), cwd=tmp_path)
+    assert bad.returncode == 2 and "999999" in bad.stderr

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 import duckdb
 
-from ..db import scalar
+from ..db import scalar, table_exists
 from ..errors import PayrollError, PolicyError
 from ..policy import FUND_ZH, FUNDS
 from ..rules import accident_insurance, arrears, injury_pay, pay
@@ -144,7 +144,18 @@ CONTEXT_BY_NAME = {column.name: column for column in CONTEXT_COLUMNS}
 
 
 def _to_int(expr: str, unit: str) -> str:
+    """A policy-table figure (small tables only) as an integer in the engine's unit."""
     return f"CAST({expr} * {SCALE[unit]} AS BIGINT)"
+
+
+def _scaled(expr: str, unit: str = "fen") -> str:
+    """A DECIMAL(≤15, 2) column of the input or payslips tables as integer fen (or hundredths).
+
+    Exact and cheap: x × 100 in DECIMAL(15,2) × DECIMAL(3,0) stays within 18 digits, so DuckDB
+    multiplies 64-bit integers (x × 100 with a plain INTEGER literal widens to a 128-bit DECIMAL,
+    about 15 times slower; at a million payslips that was over a second of CPU)."""
+    assert SCALE[unit] == 100, unit
+    return f"CAST(CAST({expr} AS DECIMAL(15,2)) * CAST(100 AS DECIMAL(3,0)) AS BIGINT)"
 
 
 def _resolve_sql(table: str, keys: tuple[str, ...], month: Month) -> str:
@@ -157,8 +168,24 @@ def _resolve_sql(table: str, keys: tuple[str, ...], month: Month) -> str:
         QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY c.depth, t.effective_from DESC) = 1"""
 
 
+# figures the same for everyone in the month: DuckDB variables, which the query binds as constants
+# (no join, no per-row work); name -> SQL type
+MONTH_CONSTANTS = {
+    **{name: "BIGINT" for name in NATIONAL_PARAMETERS},
+    **{f"{name}_row": "INTEGER" for name in NATIONAL_PARAMETERS},
+    "iit_thresholds": "BIGINT[]", "iit_rates": "BIGINT[]", "iit_quick_deductions": "BIGINT[]",
+    "iit_brackets_rows": "INTEGER[]",
+    "paid_days_in_month": "INTEGER", "month_paid_cum": "INTEGER[]", "month_paid": "INTEGER[]",
+    "older_payslips": "BOOLEAN",
+}
+
+
+def _constant(name: str) -> str:
+    return f"getvariable('month_constants').{name}"
+
+
 def install_month_parameters(con: duckdb.DuckDBPyConnection, month: Month) -> None:
-    """Create the small per-month parameter tables the context joins."""
+    """Create the small per-month parameter tables the context joins, and the month's constants."""
     def temp(name: str, sql: str) -> None:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
 
@@ -198,6 +225,26 @@ def install_month_parameters(con: duckdb.DuckDBPyConnection, month: Month) -> No
         LEFT JOIN resolved_minimum_wage mw ON mw.for_region = r.region_code
         LEFT JOIN resolved_housing_fund hf ON hf.for_region = r.region_code
         LEFT JOIN si ON si.for_region = r.region_code""")
+    # everything that depends on the person's region, category, level and post, in one row per
+    # combination (a few hundred rows), so the roster needs one join for all its table values;
+    # sums come back as BIGINT (a HUGEINT sum would make every rule after it 128-bit arithmetic)
+    temp("params_group", f"""
+        SELECT ps.for_region AS region_code, ps.category, ps.level, po.post,
+            po.risk_class, po.row_no AS posts_row,
+            {_to_int('ps.base_pay', 'fen')} AS base_pay_full, ps.row_no AS pay_scale_row,
+            pr.* EXCLUDE (region_code),
+            CAST(ag.seniority_rate_per_year AS BIGINT) AS seniority_rate_per_year,
+            CAST(ag.allowances_full AS BIGINT) AS allowances_full,
+            CAST(ag.high_risk_allowance_full AS BIGINT) AS high_risk_allowance_full,
+            CAST(ag.night_shift_rate AS BIGINT) AS night_shift_rate, ag.allowances_rows,
+            CAST(acc.accident_premium_monthly AS BIGINT) AS accident_premium_monthly,
+            acc.accident_insurance_rows
+        FROM resolved_pay_scale ps
+        CROSS JOIN policy_posts po
+        JOIN params_region pr ON pr.region_code = ps.for_region
+        JOIN params_allowance_groups ag ON ag.region_code = ps.for_region AND ag.category = ps.category
+             AND ag.risk_class = po.risk_class
+        JOIN params_accident_groups acc ON acc.region_code = ps.for_region AND acc.risk_class = po.risk_class""")
 
     national = ",\n".join(
         f"max({_to_int('value', unit)}) FILTER (name = '{name}') AS {name}, "
@@ -216,6 +263,31 @@ def install_month_parameters(con: duckdb.DuckDBPyConnection, month: Month) -> No
         WHERE effective_from = (SELECT max(effective_from) FROM policy_iit_brackets
                                 WHERE effective_from <= DATE '{month.start}')""")
     injury_pay.install_month_status(con, month)
+    _install_month_constants(con, month)
+
+
+def _install_month_constants(con: duckdb.DuckDBPyConnection, month: Month) -> None:
+    """National figures, the tax table and the month's calendar as variables of the connection."""
+    days = con.execute("SELECT paid, paid_cum FROM calendar_days WHERE day BETWEEN ? AND ? ORDER BY day",
+                       [month.start, month.end]).fetchall()
+    if len(days) != month.end.day:
+        raise PayrollError(f"the calendar of {month.label} is not installed")
+    sources = {name: f"(SELECT {name} FROM params_national)" for name in NATIONAL_PARAMETERS}
+    sources.update({f"{name}_row": f"(SELECT {name}_row FROM params_national)" for name in NATIONAL_PARAMETERS})
+    sources.update({name: f"(SELECT {name} FROM iit_brackets_in_force)"
+                    for name in ("iit_thresholds", "iit_rates", "iit_quick_deductions", "iit_brackets_rows")})
+    sources["paid_days_in_month"] = str(days[-1][1])
+    # paid days of the month by day of the month (1-based lists): paid and paid from the 1st through it
+    sources["month_paid"] = "[" + ", ".join(str(paid) for paid, _ in days) + "]"
+    sources["month_paid_cum"] = "[" + ", ".join(str(cum) for _, cum in days) + "]"
+    # payslips before last month in this or last year: only then can someone without a payslip
+    # last month have a year to date (history_sql); false skips that lookup entirely
+    sources["older_payslips"] = "false"
+    if table_exists(con, "payslips"):
+        sources["older_payslips"] = (f"EXISTS (SELECT 1 FROM payslips WHERE month >= '{month.year - 1}-01' "
+                                     f"AND month < '{month.previous().label}')")
+    fields = ", ".join(f"'{name}': CAST({sources[name]} AS {sql_type})" for name, sql_type in MONTH_CONSTANTS.items())
+    con.execute(f"SET VARIABLE month_constants = (SELECT {{{fields}}})")
 
 
 def _active_roster_sql(month: Month) -> str:
@@ -228,22 +300,24 @@ def _active_roster_sql(month: Month) -> str:
 def check_month_parameters(con: duckdb.DuckDBPyConnection, month: Month) -> None:
     """Every figure the month needs must come from a row: name the table, region and month if not."""
     missing = []
-    roster = _active_roster_sql(month)
-    for (code,) in con.execute(f"SELECT DISTINCT e.region_code FROM ({roster}) e "
-                               "LEFT JOIN policy_regions r USING (region_code) WHERE r.region_code IS NULL").fetchall():
+    # one pass over the roster: the few hundred combinations of region, category, level and post
+    con.execute(f"CREATE OR REPLACE TEMP TABLE month_groups AS SELECT DISTINCT region_code, category, "
+                f"level, post FROM ({_active_roster_sql(month)})")
+    for (code,) in con.execute("SELECT DISTINCT e.region_code FROM month_groups e LEFT JOIN policy_regions r "
+                               "USING (region_code) WHERE r.region_code IS NULL ORDER BY 1").fetchall():
         missing.append(f"regions: region {code} is not in the regions table")
-    for (post,) in con.execute(f"SELECT DISTINCT e.post FROM ({roster}) e "
-                               "LEFT JOIN policy_posts p USING (post) WHERE p.post IS NULL").fetchall():
+    for (post,) in con.execute("SELECT DISTINCT e.post FROM month_groups e LEFT JOIN policy_posts p "
+                               "USING (post) WHERE p.post IS NULL ORDER BY 1").fetchall():
         missing.append(f"posts: post {post!r} is not in the posts table")
     checks = {"minimum_wage": "minimum_wage_row", "housing_fund": "housing_fund_row",
               **{f"social_insurance ({f})": f"{f}_row" for f in FUNDS}}
-    rows = con.execute(f"""SELECT DISTINCT p.* FROM ({roster}) e
-                           JOIN params_region p USING (region_code)""").df()
+    rows = con.execute("""SELECT DISTINCT p.* FROM month_groups e
+                          JOIN params_region p USING (region_code) ORDER BY p.region_code""").df()
     for table, column in checks.items():
         for code in rows[rows[column].isna()].region_code:
             missing.append(f"{table}: no row in force for region {code} in {month.label}")
-    for code, category, level in con.execute(f"""
-            SELECT DISTINCT e.region_code, e.category, e.level FROM ({roster}) e
+    for code, category, level in con.execute("""
+            SELECT DISTINCT e.region_code, e.category, e.level FROM month_groups e
             LEFT JOIN resolved_pay_scale s ON s.for_region = e.region_code
                  AND s.category = e.category AND s.level = e.level
             WHERE s.row_no IS NULL ORDER BY ALL""").fetchall():
@@ -259,81 +333,128 @@ def check_month_parameters(con: duckdb.DuckDBPyConnection, month: Month) -> None
         raise PolicyError(f"the policy tables lack figures {month.label} needs:\n  {shown}")
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+def _only(employee_id: str | None, column: str = "employee_id") -> str:
+    return f" AND {column} = '{employee_id.replace(chr(39), chr(39) * 2)}'" if employee_id else ""
 
 
 def history_sql(month: Month, payslips_exist: bool, employee_id: str | None = None) -> str:
     """Year to date before this month, last year's totals, and this year's first whole month.
-    With employee_id (explain), only that person's payslips are read, once (a materialized CTE):
-    the filter sits under the window and the aggregates, where DuckDB cannot push the join key."""
+
+    Read from last month's payslip, which carries them forward (its own year to date, and the
+    previous-year figures and first whole month it was computed with), so a month reads one month
+    of history however long the history is. In January last month's year to date is last year's
+    total. People with no payslip last month (new hires, people rehired after a gap) are looked up
+    in the older payslips of this and last year, as a full aggregate: the same figures either way.
+    Reads context_sql's `roster`. With employee_id (explain), only that person's payslips are read.
+    """
     if not payslips_exist:
         return """SELECT NULL::VARCHAR AS employee_id, 0::BIGINT AS prev_income_ytd,
                   0::BIGINT AS prev_contributions_ytd, 0::BIGINT AS prev_special_deduction_ytd,
                   0::BIGINT AS prev_iit_ytd, 0::BIGINT AS prev_months_employed_ytd,
                   0::BIGINT AS prior_year_months, NULL::BIGINT AS prior_year_gross,
                   NULL::BIGINT AS first_full_month_gross WHERE false"""
+    previous = month.previous()
     year_start, last_year = f"{month.year}-01", month.year - 1
-    fen = lambda col: f"CAST({col} * 100 AS BIGINT)"  # noqa: E731
-    source, person = "payslips", ""
-    if employee_id:
-        source = "person_payslips"
-        person = (f"person_payslips AS MATERIALIZED (SELECT * FROM payslips WHERE employee_id = "
-                  f"{_quote(employee_id)} AND month >= '{last_year}-01' AND month < '{month.label}'),")
+    only = _only(employee_id)
+    fen = _scaled
+    if previous.year == month.year:
+        carried = f"""
+        SELECT employee_id, {fen('income_ytd')} AS prev_income_ytd,
+               {fen('contributions_ytd')} AS prev_contributions_ytd,
+               {fen('special_deduction_ytd')} AS prev_special_deduction_ytd,
+               {fen('iit_ytd')} AS prev_iit_ytd, months_employed_ytd AS prev_months_employed_ytd,
+               prior_year_months, {fen('prior_year_gross')} AS prior_year_gross,
+               coalesce({fen('first_full_month_gross')},
+                        CASE WHEN paid_days_employed = paid_days_in_month THEN {fen('gross_pay')} END)
+                   AS first_full_month_gross"""
+    else:   # January: December's year to date is last year's count and total
+        carried = f"""
+        SELECT employee_id, 0::BIGINT AS prev_income_ytd, 0::BIGINT AS prev_contributions_ytd,
+               0::BIGINT AS prev_special_deduction_ytd, 0::BIGINT AS prev_iit_ytd,
+               0::BIGINT AS prev_months_employed_ytd,
+               months_employed_ytd AS prior_year_months, {fen('income_ytd')} AS prior_year_gross,
+               NULL::BIGINT AS first_full_month_gross"""
+    # last month is scanned twice rather than shared: a shared CTE would be materialised whole
     return f"""
-    WITH {person} latest AS (
+    WITH carried AS ({carried} FROM payslips WHERE month = '{previous.label}'{only}),
+    without_last_month AS (
+        SELECT employee_id FROM roster      -- context_sql's roster: the records in force this month
+        EXCEPT SELECT employee_id FROM payslips WHERE month = '{previous.label}'{only}),
+    older AS (
+        SELECT * FROM payslips
+        WHERE {_constant('older_payslips')} AND month >= '{last_year}-01' AND month < '{previous.label}'{only}
+          AND employee_id IN (SELECT employee_id FROM without_last_month)),
+    latest AS (
         SELECT employee_id, {fen('income_ytd')} AS prev_income_ytd,
                {fen('contributions_ytd')} AS prev_contributions_ytd,
                {fen('special_deduction_ytd')} AS prev_special_deduction_ytd,
                {fen('iit_ytd')} AS prev_iit_ytd, months_employed_ytd AS prev_months_employed_ytd
-        FROM {source} WHERE month >= '{year_start}' AND month < '{month.label}'
+        FROM older WHERE month >= '{year_start}'
         QUALIFY row_number() OVER (PARTITION BY employee_id ORDER BY month DESC) = 1),
     prior AS (
-        SELECT employee_id, count(*) AS prior_year_months, sum({fen('gross_pay')}) AS prior_year_gross
-        FROM {source} WHERE month BETWEEN '{last_year}-01' AND '{last_year}-12' GROUP BY employee_id),
+        SELECT employee_id, count(*) AS prior_year_months,
+               CAST(sum({fen('gross_pay')}) AS BIGINT) AS prior_year_gross
+        FROM older WHERE month BETWEEN '{last_year}-01' AND '{last_year}-12' GROUP BY employee_id),
     first_full AS (
         SELECT employee_id, arg_min({fen('gross_pay')}, month) AS first_full_month_gross
-        FROM {source} WHERE month >= '{year_start}' AND month < '{month.label}'
-              AND paid_days_employed = paid_days_in_month
+        FROM older WHERE month >= '{year_start}' AND paid_days_employed = paid_days_in_month
         GROUP BY employee_id)
+    SELECT * FROM carried
+    UNION ALL BY NAME
     SELECT employee_id, l.* EXCLUDE (employee_id), p.* EXCLUDE (employee_id), f.* EXCLUDE (employee_id)
     FROM latest l FULL JOIN prior p USING (employee_id) FULL JOIN first_full f USING (employee_id)"""
 
 
+def _paid_days_employed_sql(month: Month) -> str:
+    """Paid days from max(hire, 1st) to min(leave, month end): the whole month's count for the
+    people employed all month, else from the month's calendar by day of the month."""
+    start, end = f"DATE '{month.start}'", f"DATE '{month.end}'"
+    first = f"day(greatest(e.hire_date, {start}))"
+    last = f"day(least(coalesce(e.leave_date, {end}), {end}))"
+    cum, paid = _constant("month_paid_cum"), _constant("month_paid")
+    return (f"CASE WHEN e.hire_date <= {start} AND (e.leave_date IS NULL OR e.leave_date >= {end}) "
+            f"THEN {_constant('paid_days_in_month')} "
+            f"ELSE {cum}[{last}] - {cum}[{first}] + {paid}[{first}] END")
+
+
 def context_sql(month: Month, payslips_exist: bool, employee_id: str | None = None) -> str:
-    """The SELECT that gives every column of CONTEXT_COLUMNS for the people paid in the month."""
-    only = f" AND employee_id = '{employee_id.replace(chr(39), chr(39) * 2)}'" if employee_id else ""
-    fund_select = ", ".join(f"pr.{f}_{part}" for f in FUNDS
+    """The SELECT that gives every column of CONTEXT_COLUMNS for the people paid in the month.
+    Needs install_month_parameters(con, month) on the connection first."""
+    only = _only(employee_id)
+    fund_select = ", ".join(f"g.{f}_{part}" for f in FUNDS
                             for part in ("employer_rate", "employee_rate", "base_floor", "base_ceiling", "row"))
-    national_select = ", ".join(f"pn.{name}, pn.{name}_row" for name in NATIONAL_PARAMETERS)
+    national_select = ", ".join(f"{_constant(name)} AS {name}, {_constant(name + '_row')} AS {name}_row"
+                                for name in NATIONAL_PARAMETERS)
+    iit_select = ", ".join(f"{_constant(name)} AS {name}" for name in
+                           ("iit_thresholds", "iit_rates", "iit_quick_deductions", "iit_brackets_rows"))
     zero = lambda col: f"coalesce(h.{col}, 0) AS {col}"  # noqa: E731
+    attendance = lambda col, unit: f"coalesce({_scaled('a.' + col, unit)}, 0) AS {col}"  # noqa: E731
     return f"""
     WITH roster AS ({_active_roster_sql(month)}{only}),
+    month_attendance AS (SELECT * FROM attendance WHERE month = '{month.label}'{only}),
     history AS ({history_sql(month, payslips_exist, employee_id)})
     SELECT
         e.employee_id, '{month.label}' AS month, DATE '{month.start}' AS month_start,
-        e.region_code, e.unit, e.category, e.level, e.post, po.risk_class, po.row_no AS posts_row,
+        e.region_code, e.unit, e.category, e.level, e.post, g.risk_class, g.posts_row,
         e.hire_date, e.leave_date, coalesce(e.service_start, e.hire_date) AS service_start,
-        {_to_int('e.special_deduction', 'fen')} AS special_deduction,
-        {_to_int('e.contribution_base', 'fen')} AS declared_base,
-        coalesce({_to_int('a.unpaid_leave_days', 'centi')}, 0) AS unpaid_leave_days,
-        coalesce({_to_int('a.overtime_workday_hours', 'centi')}, 0) AS overtime_workday_hours,
-        coalesce({_to_int('a.overtime_restday_hours', 'centi')}, 0) AS overtime_restday_hours,
-        coalesce({_to_int('a.overtime_holiday_hours', 'centi')}, 0) AS overtime_holiday_hours,
+        {_scaled('e.special_deduction')} AS special_deduction,
+        {_scaled('e.contribution_base')} AS declared_base,
+        {attendance('unpaid_leave_days', 'centi')},
+        {attendance('overtime_workday_hours', 'centi')},
+        {attendance('overtime_restday_hours', 'centi')},
+        {attendance('overtime_holiday_hours', 'centi')},
         coalesce(a.night_shifts, 0) AS night_shifts,
-        coalesce({_to_int('a.bonus', 'fen')}, 0) AS bonus,
-        coalesce({_to_int('a.deduction', 'fen')}, 0) AS deduction,
-        month_end.paid_cum AS paid_days_in_month,
-        last_day.paid_cum - first_day.paid_cum + first_day.paid AS paid_days_employed,
-        {_to_int('ps.base_pay', 'fen')} AS base_pay_full, ps.row_no AS pay_scale_row,
-        pr.minimum_wage, pr.minimum_wage_row,
-        ag.seniority_rate_per_year, ag.allowances_full, ag.high_risk_allowance_full, ag.night_shift_rate,
-        ag.allowances_rows, acc.accident_premium_monthly, acc.accident_insurance_rows,
+        {attendance('bonus', 'fen')}, {attendance('deduction', 'fen')},
+        {_constant('paid_days_in_month')} AS paid_days_in_month,
+        {_paid_days_employed_sql(month)} AS paid_days_employed,
+        g.base_pay_full, g.pay_scale_row, g.minimum_wage, g.minimum_wage_row,
+        g.seniority_rate_per_year, g.allowances_full, g.high_risk_allowance_full, g.night_shift_rate,
+        g.allowances_rows, g.accident_premium_monthly, g.accident_insurance_rows,
         {fund_select},
-        pr.housing_fund_employer_rate, pr.housing_fund_employee_rate, pr.housing_fund_base_floor,
-        pr.housing_fund_base_ceiling, pr.housing_fund_row,
+        g.housing_fund_employer_rate, g.housing_fund_employee_rate, g.housing_fund_base_floor,
+        g.housing_fund_base_ceiling, g.housing_fund_row,
         {national_select},
-        ib.iit_thresholds, ib.iit_rates, ib.iit_quick_deductions, ib.iit_brackets_rows,
+        {iit_select},
         {zero('prev_income_ytd')}, {zero('prev_contributions_ytd')}, {zero('prev_special_deduction_ytd')},
         {zero('prev_iit_ytd')}, {zero('prev_months_employed_ytd')}, {zero('prior_year_months')},
         h.prior_year_gross, h.first_full_month_gross,
@@ -342,19 +463,9 @@ def context_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
         coalesce(ims.injury_allowance_share, 0) AS injury_allowance_share,
         {arrears.arrears_select('ar')}
     FROM roster e
-    JOIN policy_posts po ON po.post = e.post
-    LEFT JOIN attendance a ON a.employee_id = e.employee_id AND a.month = '{month.label}'
-    JOIN calendar_days month_end ON month_end.day = DATE '{month.end}'
-    JOIN calendar_days first_day ON first_day.day = greatest(e.hire_date, DATE '{month.start}')
-    JOIN calendar_days last_day ON last_day.day = least(coalesce(e.leave_date, DATE '{month.end}'), DATE '{month.end}')
-    JOIN resolved_pay_scale ps ON ps.for_region = e.region_code AND ps.category = e.category AND ps.level = e.level
-    JOIN params_region pr ON pr.region_code = e.region_code
-    JOIN params_allowance_groups ag ON ag.region_code = e.region_code AND ag.category = e.category
-         AND ag.risk_class = po.risk_class
-    JOIN params_accident_groups acc ON acc.region_code = e.region_code AND acc.risk_class = po.risk_class
-    CROSS JOIN params_national pn
-    CROSS JOIN iit_brackets_in_force ib
+    JOIN params_group g ON g.region_code = e.region_code AND g.category = e.category
+         AND g.level = e.level AND g.post = e.post
+    LEFT JOIN month_attendance a ON a.employee_id = e.employee_id
     LEFT JOIN history h ON h.employee_id = e.employee_id
     LEFT JOIN injury_month_status ims ON ims.employee_id = e.employee_id
-
     LEFT JOIN ({arrears.arrears_in_month_sql(month.label)}) ar ON ar.employee_id = e.employee_id"""

@@ -1,0 +1,282 @@
+"""The README performance table, measured: `python3 -m benchmarks.report`.
+
+Each size runs in fresh processes: one builds the database file (synthetic roster seed 7,
+attendance of January and February, January run), one measures February, so synthesis never
+counts in the memory figure. February is the monthly run: database to database, its income tax
+reading January's year to date. Reported per size (best of --rounds for times; CPU is all threads):
+
+    run s        wall time of `run_months(con, policy, "2025-02")` (parameters, checks, compute, write)
+    CPU s        CPU seconds of that run, all DuckDB threads together
+    floor s      the I/O floor: CREATE TABLE AS SELECT of the same rows and stored columns, no rule
+    ref ×        how many times faster per payslip the engine is than tests/reference.py (scalar,
+                 exact fractions) timed on a sample of --sample people in the 10k process
+    peak MiB     peak resident memory of the measuring process during the run (VmHWM); with
+                 --storage memory the database itself lives in that process
+
+Storage `memory` is an in-memory DuckDB database (every table in RAM, like the pytest
+benchmarks); `file` a database file on disk like `payroll.duckdb` (writes compressed blocks).
+Other figures: twelve months in one run (--year-people), import of an employees CSV and XLSX and
+the XLSX register export (--io-rows). Results also go to WORK/results.json.
+
+    python3 -m benchmarks.report                                   # the README table
+    python3 -m benchmarks.report --sizes 5000000 --storage file --only-months   # the 5M month
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# ------------------------------------------------------------------ steps, each in a process
+
+def prepare(people: int, path: str, months: str) -> dict:
+    from benchmarks.common import FIRST, run_month, synth_database, timed
+    from payroll.db import connect
+    from payroll.policy import load_policy
+    if os.path.exists(path):
+        os.remove(path)
+    con = connect(path)
+    with timed() as synth:
+        synth_database(con, people, tuple(months.split(",")))
+    with timed() as january:
+        run_month(con, load_policy(), FIRST)
+    con.close()
+    return {"synth_s": synth.wall, "january_s": january.wall}
+
+
+def measure(people: int, path: str, storage: str, rounds: int, sample: int) -> dict:
+    from benchmarks.common import (MONTH, copy_database, io_floor, peak_rss_mb, reference_inputs,
+                                   reference_mismatches, reference_run, reset_peak_rss, run_month,
+                                   synth_database, timed)
+    from payroll.db import connect
+    from payroll.policy import load_policy
+    policy = load_policy()
+    if storage == "memory":
+        con = copy_database(path)
+    else:
+        work = path + ".work"
+        shutil.copy(path, work)
+        con = connect(work)
+    before = peak_rss_mb()
+    reset_peak_rss()
+    runs = []
+    for index in range(rounds):
+        with timed() as timing:
+            payslips = run_month(con, policy)
+        runs.append({"wall": timing.wall, "cpu": timing.cpu})
+        if index == 0:
+            peak = peak_rss_mb()
+    floors = []
+    for _ in range(rounds):
+        with timed() as timing:
+            io_floor(con)
+        floors.append({"wall": timing.wall, "cpu": timing.cpu})
+    result = {"people": people, "storage": storage, "payslips": payslips, "runs": runs, "floors": floors,
+              "peak_rss_mb": peak, "rss_before_run_mb": before}
+    if sample:
+        employees, attendance = _roster_frames(people)
+        roster, marks = reference_inputs(employees, attendance, sample)
+        timing, results = reference_run(roster, marks)
+        result["reference"] = {"people": sample, "payslips": len(results), "wall": timing.wall,
+                               "cpu": timing.cpu, "mismatches": reference_mismatches(con, results)}
+    con.close()
+    if storage == "file":
+        os.remove(path + ".work")
+    return result
+
+
+def _roster_frames(people: int):
+    from benchmarks.common import FIRST, MONTH, SEED, YEAR
+    from payroll.synth import synth_roster
+    employees, attendance = synth_roster(people, seed=SEED, year=YEAR)
+    return employees, attendance[attendance["month"].astype(str).isin((FIRST, MONTH))]
+
+
+def twelve_months(people: int, path: str) -> dict:
+    from benchmarks.common import copy_database, peak_rss_mb, reset_peak_rss, timed
+    from payroll.engine.run import run_months
+    from payroll.policy import load_policy
+    con = copy_database(path)
+    con.execute("DELETE FROM payslips")
+    reset_peak_rss()
+    months = []
+    with timed() as total:
+        run_months(con, load_policy(), "2025-01", "2025-12",
+                   progress=lambda result: months.append(result.people))
+    return {"people": people, "wall": total.wall, "cpu": total.cpu, "payslips": sum(months),
+            "peak_rss_mb": peak_rss_mb()}
+
+
+def io_steps(rows: int) -> dict:
+    from benchmarks.common import run_month, synth_database, timed
+    from payroll.db import connect
+    from payroll.io.importer import import_files
+    from payroll.policy import load_policy
+    from payroll.reports.register import export_register
+    from payroll.synth import synth_roster, write_roster_files
+    policy = load_policy()
+    out = {}
+    with tempfile.TemporaryDirectory() as folder:
+        employees, attendance = synth_roster(rows, seed=11)
+        csv_path, _ = write_roster_files(employees, attendance.iloc[:0], folder)
+        xlsx_path = Path(folder) / "employees.xlsx"
+        employees.to_excel(xlsx_path, index=False, engine="xlsxwriter")
+        for kind, path in (("import_csv", csv_path), ("import_xlsx", xlsx_path)):
+            con = connect(":memory:")
+            with timed() as timing:
+                import_files(con, policy, employees=path)
+            out[kind] = {"rows": rows, "wall": timing.wall, "cpu": timing.cpu}
+        con = connect(":memory:")
+        synth_database(con, rows, ("2025-01",))
+        payslips = run_month(con, policy, "2025-01")
+        with timed() as timing:
+            export_register(con, "2025-01", "xlsx", Path(folder) / "register.xlsx")
+        out["export_xlsx"] = {"rows": payslips, "wall": timing.wall, "cpu": timing.cpu}
+    return out
+
+
+STEPS = {"prepare": prepare, "measure": measure, "twelve": twelve_months, "io": io_steps}
+
+
+def _child(step: str, *args) -> dict:
+    """Run a step in a fresh Python process (its own memory), return its JSON result."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run([sys.executable, "-m", "benchmarks.report", "--step", step, *map(str, args)],
+                          cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"step {step} {args} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# ------------------------------------------------------------------------------ the report
+
+def machine() -> str:
+    import duckdb
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        memory = int(Path("/proc/meminfo").read_text().split()[1]) / 1024 / 1024
+    except (OSError, ValueError):
+        memory = 0
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GiB; Python {platform.python_version()}, "
+            f"DuckDB {duckdb.__version__}; load average {load:.1f} when the report ended")
+
+
+def _best(runs: list[dict]) -> dict:
+    return min(runs, key=lambda run: run["wall"])
+
+
+def table(results: list[dict], reference: dict | None) -> str:
+    lines = ["| people | storage | run s (wall) | CPU s | payslips/s | I/O floor s | run ÷ floor "
+             "| × scalar reference | peak RSS MiB |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for result in results:
+        run, floor = _best(result["runs"]), _best(result["floors"])
+        per_payslip = run["wall"] / result["payslips"]
+        versus = (f"{reference['wall'] / reference['payslips'] / per_payslip:,.0f} ×" if reference else "—")
+        lines.append(
+            f"| {result['people']:,} | {result['storage']} | {run['wall']:.2f} | {run['cpu']:.2f} "
+            f"| {result['payslips'] / run['wall']:,.0f} | {floor['wall']:.2f} | {run['wall'] / floor['wall']:.1f} × "
+            f"| {versus} | {result['peak_rss_mb']:,.0f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--storage", default="memory,file", help="memory, file or both (comma separated)")
+    parser.add_argument("--file-sizes", default="1000000", help="sizes also measured with storage file")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--sample", type=int, default=1000, help="people in the scalar-reference sample")
+    parser.add_argument("--year-people", type=int, default=100_000)
+    parser.add_argument("--io-rows", type=int, default=100_000)
+    parser.add_argument("--only-months", action="store_true", help="skip twelve months and import/export")
+    parser.add_argument("--work", default=None, help="folder for the database files (default: a temp folder)")
+    parser.add_argument("--step", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.step:
+        step, *rest = args.step
+        print(json.dumps(STEPS[step](*[int(a) if a.isdigit() else a for a in rest])))
+        return
+
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    sizes = [int(s) for s in args.sizes.split(",")]
+    storages = args.storage.split(",")
+    file_sizes = {int(s) for s in args.file_sizes.split(",")} if args.file_sizes else set()
+    work = Path(args.work or tempfile.mkdtemp(prefix="payroll-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    plan = [("measure", n, s) for n in sizes for s in storages
+            if s == "memory" or n in file_sizes or storages == ["file"]]
+    extra = [] if args.only_months else [("twelve", args.year_people, "memory"), ("io", args.io_rows, "")]
+    results, summary = [], {"machine": machine()}
+    console = Console(stderr=True)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=console) as progress:
+        task = progress.add_task("benchmarks", total=len(sizes) + len(plan) + len(extra))
+        reference = None
+        for people in sizes:
+            progress.update(task, description=f"building {people:,} people")
+            path = str(work / f"bench-{people}.duckdb")
+            summary.setdefault("prepare", {})[people] = _child("prepare", people, path, "2025-01,2025-02")
+            progress.advance(task)
+            for step, n, storage in plan:
+                if n != people:
+                    continue
+                progress.update(task, description=f"measuring {n:,} people ({storage})")
+                sample = args.sample if reference is None and storage == "memory" else 0
+                result = _child("measure", n, path, storage, args.rounds, sample)
+                reference = reference or result.get("reference")
+                results.append(result)
+                progress.advance(task)
+            os.remove(path)
+        for step, n, _ in extra:
+            progress.update(task, description=f"{step} ({n:,})")
+            if step == "twelve":
+                path = str(work / f"year-{n}.duckdb")
+                _child("prepare", n, path, ",".join(f"2025-{m:02d}" for m in range(1, 13)))
+                summary["twelve_months"] = _child("twelve", n, path)
+                os.remove(path)
+            else:
+                summary["io"] = _child("io", n)
+            progress.advance(task)
+    summary.update(results=results, reference=reference)
+    (work / "results.json").write_text(json.dumps(summary, indent=2))
+
+    print(table(results, reference))
+    if reference:
+        print(f"\nScalar reference: {reference['payslips']:,} payslips of {reference['people']:,} people in "
+              f"{reference['wall']:.2f} s ({reference['wall'] / reference['payslips'] * 1e3:.2f} ms a payslip); "
+              f"payslips differing from the engine's by a fen: {reference['mismatches']}.")
+    if "twelve_months" in summary:
+        year = summary["twelve_months"]
+        print(f"Twelve months of {year['people']:,} people in one run: {year['wall']:.2f} s wall, "
+              f"{year['cpu']:.2f} s CPU ({year['wall'] / 12:.2f} s a month), {year['payslips']:,} payslips, "
+              f"peak RSS {year['peak_rss_mb']:,.0f} MiB.")
+    if "io" in summary:
+        io = summary["io"]
+        print(f"Import of {io['import_csv']['rows']:,} employees: CSV {io['import_csv']['wall']:.2f} s, "
+              f"XLSX {io['import_xlsx']['wall']:.2f} s; XLSX register of {io['export_xlsx']['rows']:,} payslips: "
+              f"{io['export_xlsx']['wall']:.2f} s.")
+    print(f"\nMachine: {summary['machine']}. Results: {work / 'results.json'}")
+
+
+if __name__ == "__main__":
+    main()
