@@ -64,9 +64,17 @@ def _env() -> dict:
 
 def test_a_run_killed_at_any_moment_leaves_the_database_as_it_was(base_db, tmp_path):
     before = _digest(base_db)
+    # how long the whole run takes here, so the kills land inside it on a fast or a slow machine
+    complete = tmp_path / "complete.duckdb"
+    shutil.copy(base_db, complete)
+    started = time.monotonic()
+    subprocess.run(_cli("run", "--month", "2025-04", "--through", "2025-12", db=complete),
+                   capture_output=True, env=_env(), timeout=300, check=True)
+    duration = time.monotonic() - started
+    _assert_complete_run(complete, "uninterrupted run")
     rng = random.Random(7)
-    delays = sorted(rng.uniform(0.3, 5.0) for _ in range(5))
-    killed = 0
+    delays = sorted(rng.uniform(0.15, 0.9) * duration for _ in range(5))
+    killed = rolled_back = 0
     for trial, delay in enumerate(delays):
         db = tmp_path / f"trial{trial}.duckdb"
         shutil.copy(base_db, db)
@@ -77,14 +85,25 @@ def test_a_run_killed_at_any_moment_leaves_the_database_as_it_was(base_db, tmp_p
         process.wait(timeout=60)
         if process.returncode == -signal.SIGKILL:
             killed += 1
-            assert _digest(db) == before, f"killed after {delay:.2f} s"
-        else:                                    # it finished first: then it is complete and recorded
+            if _digest(db) == before:
+                rolled_back += 1
+                continue
+            # killed after the commit (while printing the floor table): all of the run, never a part
+        else:
             assert process.returncode == 0
-            con = connect(db)
-            assert scalar(con, "SELECT count(DISTINCT month) FROM payslips") == 12
-            assert scalar(con, "SELECT count(*) FROM runs") == 2        # the fixture's run and this one
-            con.close()
-    assert killed >= 3
+        _assert_complete_run(db, f"killed after {delay:.2f} s")
+    assert killed >= 3 and rolled_back >= 1
+
+
+def _assert_complete_run(db: Path, context: str) -> None:
+    con = connect(db)
+    try:
+        assert scalar(con, "SELECT count(DISTINCT month) FROM payslips") == 12, context
+        assert scalar(con, "SELECT count(*) FROM runs") == 2, context    # the fixture's run and this one
+        per_month = con.execute("SELECT count(*) FROM payslips GROUP BY month").fetchall()
+        assert min(per_month)[0] > 0, context
+    finally:
+        con.close()
 
 
 def test_the_killed_run_succeeds_afterwards_and_pays_the_arrears_once(base_db, tmp_path):
