@@ -1,0 +1,171 @@
+"""`payroll simulate`: baseline (the tables as they are) against a scenario, with the monthly engine.
+
+Each projection runs in its own in-memory DuckDB (project.Projection); the user's database is only
+read (its roster, and last year's payslips for the contribution bases).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+import pyarrow as pa
+
+from ..engine.context import Month
+from ..policy import Policy
+from .apply import Edit, apply_changes, first_effective
+from .project import Projection, RosterChanges, projection_months
+from .results import (DIMENSIONS, NetChanges, aggregate, components_table, floor_comparison, monthly,
+                      net_changes, side_by_side)
+from .scenario import Scenario, ScenarioError, TableChange
+from .solver import SolverResult, solve_floor
+
+
+@dataclass
+class Comparison:
+    scenario: Scenario
+    file: str
+    months: list[Month]
+    baseline_policy: Policy
+    scenario_policy: Policy
+    baseline: Projection
+    scenario_run: Projection
+    first_changed: str | None              # first month the scenario computes itself
+    totals: pd.DataFrame                   # per year, side by side
+    components: pd.DataFrame               # per year and component
+    by: dict[str, pd.DataFrame]            # per dimension
+    monthly: pd.DataFrame
+    floors: pd.DataFrame
+    net: list[NetChanges]
+    solver: SolverResult | None = None
+    solver_floors: pd.DataFrame | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def years(self) -> list[int]:
+        return sorted({m.year for m in self.months})
+
+    def close(self) -> None:
+        for run in {id(r): r for r in (self.baseline, self.scenario_run,
+                                       self.solver.solved if self.solver else None) if r}.values():
+            run.close()
+
+
+def _first_month_of(day: date) -> str:
+    """The first month whose first day is on or after `day` (the row in force on the 1st applies)."""
+    month = Month.parse(day.strftime("%Y-%m"))
+    return month.label if day.day == 1 else month.next().label
+
+
+def _check_roster(scenario: Scenario, policy: Policy, months: list[Month], file) -> None:
+    labels = {m.label for m in months}
+    posts = policy.posts()
+    for index, hire in enumerate(scenario.roster.hires):
+        path = f"roster.hires[{index}]"
+        if hire.region not in policy.region_codes():
+            raise ScenarioError(file, f"{path}.region", f"{hire.region} is not in regions.csv")
+        if hire.level not in policy.levels(hire.region, hire.category):
+            raise ScenarioError(file, f"{path}.level", f"level {hire.level} is not on the {hire.category} "
+                                                       f"pay scale of {hire.region}")
+        if hire.post is not None:
+            row = posts[posts.post == hire.post]
+            if row.empty:
+                raise ScenarioError(file, f"{path}.post", f"{hire.post!r} is not in posts.csv")
+            if row.category.iloc[0] not in (hire.category, "all"):
+                raise ScenarioError(file, f"{path}.post", f"{hire.post} is a {row.category.iloc[0]} post")
+        outside = [m for m in hire.month if m not in labels]
+        if outside:
+            raise ScenarioError(file, f"{path}.month", f"{', '.join(outside)} is outside the projection "
+                                                       f"{months[0].label} to {months[-1].label}")
+
+
+def edits_of(scenario: Scenario) -> list[Edit]:
+    return [Edit(change, f"change[{i}]", f"scenario {scenario.name!r}, change[{i}]"
+                 + (f": {change.note}" if change.note else ""))
+            for i, change in enumerate(scenario.change)]
+
+
+def solver_edit(scenario: Scenario, policy: Policy, percent: Decimal, regions: list[str],
+                start: date, file) -> Edit:
+    config = scenario.solver
+    factor = 1 + percent / 100
+    if config.component == "base_pay":
+        change = TableChange(table="pay_scale", column="base_pay", scale=factor, region=regions,
+                             effective=config.effective)
+    else:
+        items = set(policy.frames["allowances"].item)
+        if config.component not in items:
+            raise ScenarioError(file, "solver.component", f"{config.component!r} is neither base_pay nor "
+                                                          f"an allowance item ({', '.join(sorted(items))})")
+        change = TableChange(table="allowances", column="amount", scale=factor, region=regions,
+                             where={"item": [config.component]}, effective=config.effective)
+    return Edit(change, "solver", f"scenario {scenario.name!r}: floor solver raise {percent} %")
+
+
+def simulate(scenario: Scenario, policy: Policy, roster: pa.Table, year: int, years: int = 1,
+             history: pa.Table | None = None, file: str | Path = "<scenario>",
+             progress: Callable[[str], None] | None = None) -> Comparison:
+    months = projection_months(year, years)
+    start = months[0].start
+    _check_roster(scenario, policy, months, file)
+    edits = edits_of(scenario)
+    scenario_policy = apply_changes(policy, edits, start, file, scenario.name)
+    overtime = dict(scenario.assumptions.overtime_hours)
+    say = progress or (lambda text: None)
+
+    baseline = Projection(policy, months, roster, history, overtime)
+    baseline.run(progress=lambda label: say(f"baseline {label}"))
+
+    changes = RosterChanges(list(scenario.roster.hires), float(scenario.roster.attrition_rate),
+                            scenario.roster.attrition_seed, scenario.roster.promotion)
+    firsts = [m for m in (changes.first_month(months),
+                          _first_month_of(first_effective(edits, start)) if edits else None) if m]
+    first_changed = min(firsts) if firsts and min(firsts) <= months[-1].label else None
+
+    def project(with_policy: Policy, first: str | None, reuse: Projection, label: str) -> Projection:
+        run = Projection(with_policy, months, roster, history, overtime)
+        run.apply_roster(changes)
+        begin = first or "9999-12"
+        if begin > months[0].label:
+            run.copy_months(reuse, begin)       # identical months: taken, not recomputed
+        if first:
+            run.run(start=first, progress=lambda m: say(f"{label} {m}"))
+        return run
+
+    scenario_run = project(scenario_policy, first_changed, baseline, "scenario")
+
+    solver = None
+    if scenario.solver is not None:
+        effective = scenario.solver.effective or start
+
+        def with_raise(percent: Decimal, regions: list[str]) -> Projection:
+            edit = solver_edit(scenario, scenario_policy, percent, regions, start, file)
+            raised = apply_changes(scenario_policy, [edit], start, file, f"{scenario.name}+{percent}")
+            first = min([m for m in (first_changed, _first_month_of(effective)) if m])
+            return project(raised, first, scenario_run, f"solver {percent} %")
+
+        column = "base_pay" if scenario.solver.component == "base_pay" else "allowances"
+        if scenario.solver.component != "base_pay":
+            solver_edit(scenario, scenario_policy, Decimal(0), [], start, file)   # checks the item
+        solver = solve_floor(scenario.solver, scenario_run, with_raise, column)
+
+    names = policy.region_names()
+    totals = side_by_side(aggregate(baseline, ()), aggregate(scenario_run, ()), ["year"])
+    by = {dim: side_by_side(aggregate(baseline, (dim,)), aggregate(scenario_run, (dim,)), ["year", dim])
+          for dim in DIMENSIONS}
+    by["region_code"].insert(2, "name", by["region_code"].region_code.map(names))
+    comparison = Comparison(
+        scenario, str(file), months, policy, scenario_policy, baseline, scenario_run, first_changed,
+        totals, components_table(totals), by,
+        side_by_side(monthly(baseline), monthly(scenario_run), ["month"]),
+        floor_comparison(baseline, scenario_run, names), net_changes(baseline, scenario_run), solver)
+    if solver is not None and solver.solved is not None and solver.solved is not scenario_run:
+        comparison.solver_floors = floor_comparison(scenario_run, solver.solved, names)
+    if overtime:
+        comparison.notes.append("overtime from the scenario's assumptions, in baseline and scenario alike")
+    else:
+        comparison.notes.append("no overtime assumed (recorded attendance is not projected)")
+    return comparison
