@@ -124,8 +124,9 @@ def demo_command(
 @app.command("simulate")
 def simulate_command(
     scenario_file: Path = typer.Argument(..., help="scenario file (TOML, see scenarios/README.md)"),
-    year: Optional[int] = typer.Option(None, "--year", help="first year projected (default: the year of "
-                                       "the latest payslips in the database, else the current year)"),
+    year: Optional[int] = typer.Option(None, "--year", help="first year projected (default: the year after "
+                                       "the latest December payslips, else the year of the latest "
+                                       "payslips, else the current year)"),
     years: int = typer.Option(1, "--years", help="number of years projected"),
     people: Optional[int] = typer.Option(None, "--people", help="simulate on a synthetic roster of N people "
                                          "instead of the database's roster"),

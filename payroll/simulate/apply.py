@@ -91,7 +91,7 @@ def _apply(frame: pd.DataFrame, edit: Edit, policy: Policy, start: date, file) -
         later = mask & (frame.effective_from >= effective)
         keys = [k for k in UNIQUE_KEYS[change.table] if k != "effective_from"]
         earlier = frame[mask & (frame.effective_from < effective)]
-        in_force = earlier.sort_values("effective_from").groupby(keys, sort=False).tail(1)
+        in_force = earlier.sort_values("effective_from", kind="stable").groupby(keys, sort=False).tail(1)
         # a key that already has a row dated exactly D needs no copy: that row is changed in place
         dated = frame[later & (frame.effective_from == effective)][keys]
         if not in_force.empty and not dated.empty:

@@ -11,8 +11,8 @@ def _default_year(con) -> int:
     from ..db import scalar, table_exists
     if con is not None and table_exists(con, "payslips"):
         latest = scalar(con, "SELECT max(month) FROM payslips")
-        if latest:
-            return int(latest[:4])
+        if latest:      # a finished year: budget the next one; else the year under way
+            return int(latest[:4]) + (latest[5:] == "12")
     return date.today().year
 
 

@@ -33,7 +33,9 @@ HISTORY = ("income_ytd", "contributions_ytd", "special_deduction_ytd", "iit_ytd"
            "paid_days_employed", "paid_days_in_month")
 COMPONENTS = (*PAY_COMPONENTS, "gross_pay", *EMPLOYEE_CONTRIBUTIONS, "iit", "deduction", "net_pay",
               *EMPLOYER_CONTRIBUTIONS, "accident_insurance_employer", "employer_cost")
-KEPT = IDENTITY + tuple(dict.fromkeys(HISTORY + COMPONENTS))
+# and what a reader needs to check a base-pay line: the table value and the proration fraction
+CHECKS = ("base_pay_full", "proration_numerator", "proration_denominator")
+KEPT = IDENTITY + tuple(dict.fromkeys(HISTORY + COMPONENTS + CHECKS))
 
 
 def _stored(name: str, unit: str) -> str:
