@@ -250,3 +250,54 @@ duty = { workday = 4 }
         assert base_overtime[0] > 0
     finally:
         result.close()
+
+
+# ---------------------------------------------------------------- floor solver
+
+def _nantong_roster():
+    """Nantong staff of the synthetic roster: the floor (南通实施办法 art. 7) fails there as shipped."""
+    con = duckdb.connect(":memory:")
+    con.register("r", synthetic_roster(60, seed=5, year=2025))
+    table = con.sql("SELECT * FROM r WHERE region_code = '320600'").to_arrow_table()
+    assert 3 <= table.num_rows <= 30
+    return table
+
+
+def _raise(percent: Decimal) -> str:
+    return (f'name = "raise {percent}"\n[[change]]\ntable = "pay_scale"\ncolumn = "base_pay"\n'
+            f'scale = {1 + percent / 100}\nregion = "320600"\neffective = 2025-01-01\n')
+
+
+def test_solver_raise_meets_the_floor_and_a_tenth_of_a_point_less_does_not(shipped):
+    roster = _nantong_roster()
+    result = simulate(parse_scenario('name = "floor"\n[solver]\n'), shipped, roster, 2025)
+    try:
+        solver = result.solver
+        assert solver.regions == ["320600"] and solver.step == Decimal("0.1")
+        assert solver.raise_percent > 0
+        assert solver.below.raise_percent == solver.raise_percent - Decimal("0.1") and not solver.below.holds
+        cost = solver.cost[2025]
+    finally:
+        result.close()
+    # checked independently: the raise as an ordinary scenario change, and 0.1 point less
+    for percent, holds in ((solver.raise_percent, True), (solver.raise_percent - Decimal("0.1"), False)):
+        check = simulate(parse_scenario(_raise(percent)), shipped, roster, 2025)
+        try:
+            nantong = check.floors[check.floors.region_code == "320600"].iloc[0]
+            assert bool(nantong.holds_baseline) is False
+            assert bool(nantong.holds_scenario) is holds, percent
+            assert nantong.average_gross_ytd_scenario >= nantong.floor_scenario if holds else \
+                nantong.average_gross_ytd_scenario < nantong.floor_scenario
+            if holds:   # the solver's cost is the employer cost the raise adds, to the fen
+                assert int(check.totals.iloc[0].employer_cost_change) == cost
+        finally:
+            check.close()
+
+
+def test_solver_without_failing_regions_needs_no_raise(shipped, small_roster):
+    roster = duckdb.connect().sql("SELECT * FROM small_roster WHERE region_code <> '320600'").to_arrow_table()
+    result = simulate(parse_scenario('name = "floor"\n[solver]\n'), shipped, roster, 2025)
+    try:
+        assert result.solver.regions == [] and result.solver.raise_percent == 0
+    finally:
+        result.close()
