@@ -36,7 +36,7 @@ def roster_con(rows=ROSTER) -> duckdb.DuckDBPyConnection:
 
 def payslips(run, month: str | None = None) -> dict[tuple[str, str], dict]:
     where = f"WHERE month = '{month}'" if month else f"WHERE month >= '{run.months[0].label}'"
-    cursor = run.con.execute(f"SELECT * FROM payslips {where} ORDER BY employee_id, month")
+    cursor = run.con.execute(f"SELECT * FROM projected {where} ORDER BY employee_id, month")
     names = [d[0] for d in cursor.description]
     return {(row[0], row[1]): dict(zip(names, row)) for row in cursor.fetchall()}
 
@@ -232,7 +232,7 @@ duty = { workday = 4 }
     try:
         monthly = result.monthly.set_index("month")
         hires = result.scenario_run.con.execute(
-            "SELECT month, count(*) FROM payslips WHERE employee_id LIKE 'SIM%' GROUP BY month").fetchall()
+            "SELECT month, count(*) FROM projected WHERE employee_id LIKE 'SIM%' GROUP BY month").fetchall()
         hires = dict(hires)
         assert min(hires) == "2025-04" and hires["2025-04"] == 3 and hires["2025-05"] == 6
         assert hires["2025-12"] == 6        # attrition applies to the staff on the roster at the start
@@ -241,12 +241,12 @@ duty = { workday = 4 }
         assert monthly.loc["2025-12", "headcount_scenario"] < monthly.loc["2025-12", "headcount_baseline"]
         # one level up at each anniversary (every year): someone's level in December is lower
         levels = result.scenario_run.con.execute(
-            "SELECT count(*) FROM payslips a JOIN payslips b USING (employee_id) "
+            "SELECT count(*) FROM projected a JOIN projected b USING (employee_id) "
             "WHERE a.month = '2025-01' AND b.month = '2025-12' AND b.level < a.level").fetchall()[0][0]
         assert levels > 0
         # the overtime assumption pays duty staff overtime in both projections
         base_overtime = result.baseline.con.execute(
-            "SELECT min(overtime_pay), max(overtime_pay) FROM payslips WHERE category = 'duty'").fetchall()[0]
+            "SELECT min(overtime_pay), max(overtime_pay) FROM projected WHERE category = 'duty'").fetchall()[0]
         assert base_overtime[0] > 0
     finally:
         result.close()
@@ -299,5 +299,51 @@ def test_solver_without_failing_regions_needs_no_raise(shipped, small_roster):
     result = simulate(parse_scenario('name = "floor"\n[solver]\n'), shipped, roster, 2025)
     try:
         assert result.solver.regions == [] and result.solver.raise_percent == 0
+    finally:
+        result.close()
+
+
+TWO_YEARS = """
+name = "two years"
+[[change]]
+table = "pay_scale"
+column = "base_pay"
+add = 211.11
+effective = 2025-07-01
+[[change]]
+table = "social_insurance"
+column = "employee_rate"
+set = 0.09
+where = { fund = "pension" }
+effective = 2026-03-01
+"""
+
+
+def test_every_projected_month_equals_the_monthly_run(shipped, tmp_path):
+    """Two years, against `payroll run` month by month: the baseline on the shipped tables, the
+    scenario on its tables written out (a change from July 2025, another from March 2026; the
+    scenario takes January–June 2025 from the baseline). Covers the small history table the
+    projection keeps (year to date, first whole month, last year's months) across a year end."""
+    con = roster_con()
+    run_months(con, shipped, "2024-01", "2024-12")
+    result = simulate(parse_scenario(TWO_YEARS), shipped, roster_from_database(con), 2025, years=2,
+                      history=history_from_database(con, 2025))
+    try:
+        assert result.first_changed == "2025-07"
+
+        def plain(policy) -> dict:
+            con.execute("DELETE FROM payslips WHERE month >= '2025-01'")
+            run_months(con, policy, "2025-01", "2026-12")
+            cursor = con.execute(f"SELECT {', '.join(KEPT)} FROM payslips WHERE month >= '2025-01'")
+            return {(row[0], row[1]): dict(zip(KEPT, row)) for row in cursor.fetchall()}
+
+        for run, policy in ((result.baseline, shipped),
+                            (result.scenario_run, load_policy(write_tables(result.scenario_policy, tmp_path / "t")))):
+            expected = plain(policy)
+            got = {key: {k: row[k] for k in KEPT} for key, row in payslips(run).items()}
+            assert len(expected) == 4 * 24 + 2 and got.keys() == expected.keys()   # N1 leaves in Feb 2025
+            for key in expected:
+                assert got[key] == expected[key], key
+        assert result.totals.set_index("year").loc[2026, "base_pay_change"] > 0
     finally:
         result.close()

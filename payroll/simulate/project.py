@@ -2,9 +2,17 @@
 more, in its own in-memory DuckDB, so the user's database and payslips are never touched.
 
 Speed, without touching the engine: one connection per projection prepared once (macro, policy,
-calendar); only the payslip columns the results and the next month's history need are written
-(DuckDB then skips the rule columns nothing reads); the scenario starts at its first change and
-takes the months before from the baseline, which are identical by construction.
+calendar); the month's parameter tables rebuilt only when a policy row takes effect; only the
+payslip columns the results and the next month's history need are written (DuckDB then skips the
+rule columns nothing reads); the scenario starts at its first change and takes the months before
+from the baseline, which are identical by construction.
+
+Two tables: `projected` holds every projected month (the results read it); `payslips` is what the
+engine's history reads (engine.context.history_sql), kept small: all of last year's rows (the
+previous-year contribution base), this year's first whole month per person (the first-full-month
+base) and the latest month (the year to date). A person is paid in one unbroken run of months (one
+hire and one leave date), so the latest month before this one is the previous month: the history
+the engine derives from the small table is the one it would derive from every month.
 """
 from __future__ import annotations
 
@@ -97,7 +105,8 @@ class Projection:
         con.execute("INSERT INTO employees BY NAME SELECT * FROM _roster")
         con.unregister("_roster")
         columns = ", ".join(f"{name} {SQL_TYPES[unit]}" for name, unit in _kept_units().items())
-        con.execute(f"CREATE TABLE payslips ({columns})")
+        con.execute(f"CREATE TABLE projected ({columns})")
+        con.execute(f"CREATE TABLE payslips ({columns}, first_full BOOLEAN DEFAULT false)")
         if history is not None and history.num_rows:
             con.register("_history", history)
             con.execute("INSERT INTO payslips BY NAME SELECT * FROM _history")
@@ -179,16 +188,30 @@ class Projection:
     # ---- months
 
     def copy_months(self, source: "Projection", before: str) -> None:
-        """Take the payslips (and floor checks of whole years) of months before `before` from an
-        identical projection instead of computing them again."""
-        rows = source.con.sql(f"SELECT * FROM payslips WHERE month < '{before}' "
-                              f"AND month >= '{self.months[0].label}'").to_arrow_table()
-        self.con.register("_copied", rows)
-        self.con.execute("INSERT INTO payslips BY NAME SELECT * FROM _copied")
-        self.con.unregister("_copied")
+        """Take the months before `before` (and the floor checks of whole years) from an identical
+        projection instead of computing them again; rebuild the history the engine reads."""
+        rows = source.con.sql(f"SELECT * FROM projected WHERE month < '{before}'").to_arrow_table()
+        con = self.con
+        con.register("_copied", rows)
+        con.execute("INSERT INTO projected BY NAME SELECT * FROM _copied")
+        con.unregister("_copied")
         for year, frame in source.floors.items():
             if f"{year}-12" < before:
                 self.floors[year] = frame
+        if not self.months[0].label < before <= self.months[-1].label:
+            return                                  # nothing copied, or nothing left to compute
+        month = Month.parse(before)
+        year_start, last_year = f"{month.year}-01", month.year - 1
+        con.execute(f"""INSERT INTO payslips BY NAME
+            SELECT *, false AS first_full FROM projected
+            WHERE month BETWEEN '{last_year}-01' AND '{last_year}-12'""")
+        con.execute(f"""INSERT INTO payslips BY NAME
+            SELECT * EXCLUDE (full_rank), coalesce(full_rank = 1, false) AS first_full FROM (
+                SELECT *, CASE WHEN paid_days_employed = paid_days_in_month THEN row_number() OVER (
+                    PARTITION BY employee_id, paid_days_employed = paid_days_in_month ORDER BY month) END
+                    AS full_rank
+                FROM projected WHERE month >= '{year_start}' AND month < '{month.label}')
+            WHERE full_rank = 1 OR month = '{month.previous().label}'""")
 
     def run(self, start: str | None = None, progress: Callable[[str], None] | None = None) -> None:
         """Compute the months from `start` (default: the first) to the end, in order."""
@@ -199,7 +222,7 @@ class Projection:
                 self._promote(month)
             self._run_month(month)
             if month.start.month == 12 or month is self.months[-1]:
-                self.floors[month.year] = floor_check(self.con, month.label)
+                self.floors[month.year] = self._floor_check(month)
             if progress:
                 progress(month.label)
 
@@ -216,9 +239,35 @@ class Projection:
             install_month_parameters(con, month)
             self._installed = month
         check_month_parameters(con, month)
+        year_start = f"{month.year}-01"
+        if month.start.month == 1 and month is not self.months[0]:
+            # a new year: history reads all of last year (contribution base), nothing of this year
+            last_year = month.year - 1
+            con.execute(f"DELETE FROM payslips WHERE month < '{year_start}'")
+            con.execute(f"""INSERT INTO payslips BY NAME SELECT * FROM projected
+                            WHERE month BETWEEN '{last_year}-01' AND '{last_year}-12'""")
         history = bool(scalar(con, f"SELECT count(*) > 0 FROM payslips WHERE month < '{month.label}'"))
-        con.execute(f"INSERT INTO payslips BY NAME {pipeline_sql(month, history)}\n"
+        con.execute(f"INSERT INTO projected BY NAME {pipeline_sql(month, history)}\n"
                     f"SELECT {self._select} FROM {final_stage()}")
+        # the month becomes the latest history; keep earlier months of the year only as first whole month
+        con.execute(f"""DELETE FROM payslips WHERE month >= '{year_start}' AND month < '{month.label}'
+                        AND NOT first_full""")
+        con.execute(f"""INSERT INTO payslips BY NAME
+            SELECT p.*, p.paid_days_employed = p.paid_days_in_month AND f.employee_id IS NULL AS first_full
+            FROM projected p LEFT JOIN (SELECT employee_id FROM payslips
+                                        WHERE first_full AND month >= '{year_start}') f USING (employee_id)
+            WHERE p.month = '{month.label}'""")
+
+    def _floor_check(self, month: Month) -> pd.DataFrame:
+        """The run's floor check (reports.floor) reads `payslips`: show it every projected month."""
+        con = self.con
+        con.execute("ALTER TABLE payslips RENAME TO payslips_history")
+        con.execute("CREATE VIEW payslips AS SELECT * FROM projected")
+        try:
+            return floor_check(con, month.label)
+        finally:
+            con.execute("DROP VIEW payslips")
+            con.execute("ALTER TABLE payslips_history RENAME TO payslips")
 
     def close(self) -> None:
         self.con.close()

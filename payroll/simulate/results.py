@@ -32,7 +32,7 @@ def aggregate(run: Projection, by: tuple[str, ...]) -> pd.DataFrame:
     keys = ", ".join(("CAST(left(month, 4) AS INTEGER) AS year",) + by)
     frame = run.con.execute(f"""
         SELECT {keys}, count(DISTINCT employee_id) AS headcount, count(*) AS person_months, {_sums()}
-        FROM payslips WHERE month >= '{run.months[0].label}' GROUP BY ALL ORDER BY ALL""").df()
+        FROM projected WHERE month >= '{run.months[0].label}' GROUP BY ALL ORDER BY ALL""").df()
     frame["employee_contributions"] = frame[list(EMPLOYEE_CONTRIBUTIONS)].sum(axis=1)
     frame["employer_contributions"] = frame[list(EMPLOYER_CONTRIBUTIONS)].sum(axis=1)
     return frame
@@ -41,7 +41,7 @@ def aggregate(run: Projection, by: tuple[str, ...]) -> pd.DataFrame:
 def monthly(run: Projection) -> pd.DataFrame:
     return run.con.execute(f"""
         SELECT month, count(*) AS headcount, {_sums()}
-        FROM payslips WHERE month >= '{run.months[0].label}' GROUP BY month ORDER BY month""").df()
+        FROM projected WHERE month >= '{run.months[0].label}' GROUP BY month ORDER BY month""").df()
 
 
 def side_by_side(baseline: pd.DataFrame, scenario: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -86,7 +86,7 @@ class NetChanges:
 def net_changes(baseline: Projection, scenario: Projection) -> list[NetChanges]:
     first = baseline.months[0].label
     per_person = ("SELECT CAST(left(month, 4) AS INTEGER) AS year, employee_id, "
-                  f"CAST(sum(net_pay) * 100 AS BIGINT) AS net FROM payslips WHERE month >= '{first}' "
+                  f"CAST(sum(net_pay) * 100 AS BIGINT) AS net FROM projected WHERE month >= '{first}' "
                   "GROUP BY ALL")
     con = scenario.con
     con.register("_baseline_net", baseline.con.sql(per_person).to_arrow_table())

@@ -46,7 +46,7 @@ class SolverResult:
 
 def _totals(run: Projection, column: str) -> dict[int, int]:
     rows = run.con.execute(f"""SELECT CAST(left(month, 4) AS INTEGER), CAST(sum({column}) * 100 AS BIGINT)
-        FROM payslips WHERE month >= '{run.months[0].label}' GROUP BY 1 ORDER BY 1""").fetchall()
+        FROM projected WHERE month >= '{run.months[0].label}' GROUP BY 1 ORDER BY 1""").fetchall()
     return {year: int(value) for year, value in rows}
 
 
@@ -57,7 +57,7 @@ def _linear_guess(run: Projection, regions: list[str], component_column: str) ->
         for row in frame[frame.region_code.isin(regions)].itertuples():
             if row.rule != "average_not_below_average_wage" or row.holds:
                 continue
-            part = run.con.execute(f"""SELECT sum({component_column}), count(*) FROM payslips
+            part = run.con.execute(f"""SELECT sum({component_column}), count(*) FROM projected
                 WHERE region_code = ? AND month BETWEEN '{year}-01' AND '{year}-12'""",
                                    [row.region_code]).fetchall()[0]
             if not part[0]:
