@@ -41,6 +41,7 @@ HISTORY = ("income_ytd", "contributions_ytd", "special_deduction_ytd", "iit_ytd"
            "paid_days_employed", "paid_days_in_month")
 COMPONENTS = (*PAY_COMPONENTS, "gross_pay", *EMPLOYEE_CONTRIBUTIONS, "iit", "deduction", "net_pay",
               *EMPLOYER_CONTRIBUTIONS, "accident_insurance_employer", "employer_cost")
+HISTORY_KEPT = ("employee_id", "month", "gross_pay") + HISTORY
 # and what a reader needs to check a base-pay line: the table value and the proration fraction
 CHECKS = ("base_pay_full", "proration_numerator", "proration_denominator")
 KEPT = IDENTITY + tuple(dict.fromkeys(HISTORY + COMPONENTS + CHECKS))
@@ -104,18 +105,33 @@ class Projection:
         con.register("_roster", roster)
         con.execute("INSERT INTO employees BY NAME SELECT * FROM _roster")
         con.unregister("_roster")
-        columns = ", ".join(f"{name} {SQL_TYPES[unit]}" for name, unit in _kept_units().items())
-        con.execute(f"CREATE TABLE projected ({columns})")
-        con.execute(f"CREATE TABLE payslips ({columns}, first_full BOOLEAN DEFAULT false)")
+        units = _kept_units()
+        columns = ", ".join(f"{name} {SQL_TYPES[unit]}" for name, unit in units.items())
+        con.execute(f"CREATE TABLE projected_none ({columns})")
+        self._parts = ["projected_none"]
+        self._refresh_view()
+        history_columns = ", ".join(f"{name} {SQL_TYPES[units[name]]}" for name in HISTORY_KEPT)
+        con.execute(f"CREATE TABLE payslips ({history_columns}, first_full BOOLEAN DEFAULT false)")
         if history is not None and history.num_rows:
             con.register("_history", history)
-            con.execute("INSERT INTO payslips BY NAME SELECT * FROM _history")
+            con.execute(f"INSERT INTO payslips BY NAME SELECT {', '.join(HISTORY_KEPT)} FROM _history")
             con.unregister("_history")
         self._attendance(overtime or {})
         self._select = ", ".join(_stored(name, unit) for name, unit in _kept_units().items())
         self._installed: Month | None = None
         self._dates = sorted({d for frame in policy.frames.values() if "effective_from" in frame
                               for d in frame.effective_from})
+
+    def _refresh_view(self) -> None:
+        """`projected` is every month's table in one view: a month is written once, as its own
+        table (CREATE TABLE AS), never appended to a growing one."""
+        self.con.execute("CREATE OR REPLACE VIEW projected AS "
+                         + " UNION ALL ".join(f"SELECT * FROM {part}" for part in self._parts))
+
+    def _add_part(self, name: str, select: str) -> None:
+        self.con.execute(f"CREATE TABLE {name} AS {select}")
+        self._parts.append(name)
+        self._refresh_view()
 
     def _attendance(self, overtime: dict[str, Overtime]) -> None:
         """Attendance from the assumptions: the same hours for every person of a category, every
@@ -193,7 +209,7 @@ class Projection:
         rows = source.con.sql(f"SELECT * FROM projected WHERE month < '{before}'").to_arrow_table()
         con = self.con
         con.register("_copied", rows)
-        con.execute("INSERT INTO projected BY NAME SELECT * FROM _copied")
+        self._add_part("projected_copied", "SELECT * FROM _copied")
         con.unregister("_copied")
         for year, frame in source.floors.items():
             if f"{year}-12" < before:
@@ -202,11 +218,12 @@ class Projection:
             return                                  # nothing copied, or nothing left to compute
         month = Month.parse(before)
         year_start, last_year = f"{month.year}-01", month.year - 1
+        kept = ", ".join(HISTORY_KEPT)
         con.execute(f"""INSERT INTO payslips BY NAME
-            SELECT *, false AS first_full FROM projected
+            SELECT {kept}, false AS first_full FROM projected
             WHERE month BETWEEN '{last_year}-01' AND '{last_year}-12'""")
         con.execute(f"""INSERT INTO payslips BY NAME
-            SELECT * EXCLUDE (full_rank), coalesce(full_rank = 1, false) AS first_full FROM (
+            SELECT {kept}, coalesce(full_rank = 1, false) AS first_full FROM (
                 SELECT *, CASE WHEN paid_days_employed = paid_days_in_month THEN row_number() OVER (
                     PARTITION BY employee_id, paid_days_employed = paid_days_in_month ORDER BY month) END
                     AS full_rank
@@ -244,19 +261,19 @@ class Projection:
             # a new year: history reads all of last year (contribution base), nothing of this year
             last_year = month.year - 1
             con.execute(f"DELETE FROM payslips WHERE month < '{year_start}'")
-            con.execute(f"""INSERT INTO payslips BY NAME SELECT * FROM projected
+            con.execute(f"""INSERT INTO payslips BY NAME SELECT {', '.join(HISTORY_KEPT)} FROM projected
                             WHERE month BETWEEN '{last_year}-01' AND '{last_year}-12'""")
         history = bool(scalar(con, f"SELECT count(*) > 0 FROM payslips WHERE month < '{month.label}'"))
-        con.execute(f"INSERT INTO projected BY NAME {pipeline_sql(month, history)}\n"
-                    f"SELECT {self._select} FROM {final_stage()}")
+        part = f"projected_{month.label.replace('-', '_')}"
+        self._add_part(part, f"{pipeline_sql(month, history)}\nSELECT {self._select} FROM {final_stage()}")
         # the month becomes the latest history; keep earlier months of the year only as first whole month
         con.execute(f"""DELETE FROM payslips WHERE month >= '{year_start}' AND month < '{month.label}'
                         AND NOT first_full""")
         con.execute(f"""INSERT INTO payslips BY NAME
-            SELECT p.*, p.paid_days_employed = p.paid_days_in_month AND f.employee_id IS NULL AS first_full
-            FROM projected p LEFT JOIN (SELECT employee_id FROM payslips
-                                        WHERE first_full AND month >= '{year_start}') f USING (employee_id)
-            WHERE p.month = '{month.label}'""")
+            SELECT {', '.join('m.' + c for c in HISTORY_KEPT)},
+                   m.paid_days_employed = m.paid_days_in_month AND f.employee_id IS NULL AS first_full
+            FROM {part} m LEFT JOIN (SELECT employee_id FROM payslips
+                                         WHERE first_full AND month >= '{year_start}') f USING (employee_id)""")
 
     def _floor_check(self, month: Month) -> pd.DataFrame:
         """The run's floor check (reports.floor) reads `payslips`: show it every projected month."""
@@ -285,10 +302,8 @@ def history_from_database(con: duckdb.DuckDBPyConnection, year: int) -> pa.Table
     """Last year's payslips (gross pay by month): the engine derives contribution bases from them."""
     if not scalar(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'payslips'"):
         return None
-    return con.sql(
-        "SELECT employee_id, month, region_code, unit, level, gross_pay, paid_days_employed, "
-        f"paid_days_in_month FROM payslips WHERE month BETWEEN '{year - 1}-01' AND '{year - 1}-12'"
-    ).to_arrow_table()
+    return con.sql(f"SELECT {', '.join(HISTORY_KEPT)} FROM payslips "
+                   f"WHERE month BETWEEN '{year - 1}-01' AND '{year - 1}-12'").to_arrow_table()
 
 
 def synthetic_roster(people: int, seed: int, year: int) -> pa.Table:
