@@ -27,11 +27,17 @@ def _sums() -> str:
     return ", ".join(f"CAST(sum({c}) * 100 AS BIGINT) AS {c}" for c in COMPONENTS)
 
 
+BREAKDOWN = ("gross_pay", *EMPLOYEE_CONTRIBUTIONS, "iit", *EMPLOYER_CONTRIBUTIONS,
+             "accident_insurance_employer", "employer_cost", "net_pay")
+
+
 def aggregate(run: Projection, by: tuple[str, ...]) -> pd.DataFrame:
-    """Per year (and `by`): headcount, person-months and every component in fen."""
+    """Per year (and `by`): headcount (people paid in the year), person-months and the components
+    in fen (every component for the totals, the ones the breakdown sheets show otherwise)."""
     keys = ", ".join(("CAST(left(month, 4) AS INTEGER) AS year",) + by)
+    sums = ", ".join(f"CAST(sum({c}) * 100 AS BIGINT) AS {c}" for c in (BREAKDOWN if by else COMPONENTS))
     frame = run.con.execute(f"""
-        SELECT {keys}, count(DISTINCT employee_id) AS headcount, count(*) AS person_months, {_sums()}
+        SELECT {keys}, count(DISTINCT employee_id) AS headcount, count(*) AS person_months, {sums}
         FROM projected WHERE month >= '{run.months[0].label}' GROUP BY ALL ORDER BY ALL""").df()
     frame["employee_contributions"] = frame[list(EMPLOYEE_CONTRIBUTIONS)].sum(axis=1)
     frame["employer_contributions"] = frame[list(EMPLOYER_CONTRIBUTIONS)].sum(axis=1)
@@ -84,10 +90,9 @@ class NetChanges:
 
 
 def net_changes(baseline: Projection, scenario: Projection) -> list[NetChanges]:
-    first = baseline.months[0].label
     per_person = ("SELECT CAST(left(month, 4) AS INTEGER) AS year, employee_id, "
-                  f"CAST(sum(net_pay) * 100 AS BIGINT) AS net FROM projected WHERE month >= '{first}' "
-                  "GROUP BY ALL")
+                  "CAST(sum(net_pay) * 100 AS BIGINT) AS net "
+                  f"FROM projected WHERE month >= '{baseline.months[0].label}' GROUP BY ALL")
     con = scenario.con
     con.register("_baseline_net", baseline.con.sql(per_person).to_arrow_table())
     try:

@@ -126,6 +126,8 @@ def simulate(scenario: Scenario, policy: Policy, roster: pa.Table, year: int, ye
     first_changed = min(firsts) if firsts and min(firsts) <= months[-1].label else None
 
     def project(with_policy: Policy, first: str | None, reuse: Projection, label: str) -> Projection:
+        if first is None and with_policy is reuse.policy:
+            return reuse                        # nothing changes: the scenario is the baseline
         run = Projection(with_policy, months, roster, history, overtime)
         run.apply_roster(changes)
         begin = first or "9999-12"
