@@ -32,7 +32,7 @@ def setup():
 
 def _run(policy, roster, scenario):
     result = simulate(scenario, policy, roster, 2026)
-    people = int(result.totals.iloc[0].headcount_baseline)
+    people = int(result.totals.iloc[0].paid_in_year_baseline)
     result.close()
     return people
 

@@ -67,9 +67,14 @@ def _summary(workbook, c: Comparison) -> None:
             ws.write_string(row, col, text, st.header)
         row += 1
         total = c.totals[c.totals.year == year].iloc[0]
-        ws.write_string(row, 0, "人数（年内发薪）", st.text)
+        for key, text in (("headcount", "年末人数（12月发薪）"), ("paid_in_year", "年内发薪人数")):
+            ws.write_string(row, 0, text, st.text)
+            for col, side in enumerate(("baseline", "scenario", "change"), start=1):
+                ws.write_number(row, col, int(total[f"{key}_{side}"]), st.integer)
+            row += 1
+        ws.write_string(row, 0, "平均人数（人月 ÷ 12）", st.text)
         for col, side in enumerate(("baseline", "scenario", "change"), start=1):
-            ws.write_number(row, col, int(total[f"headcount_{side}"]), st.integer)
+            ws.write_number(row, col, round(int(total[f"person_months_{side}"]) / 12, 1), st.text)
         row += 1
         for name in ("gross_pay", "employee_contributions", "housing_fund_employee", "iit",
                      "employer_contributions", "housing_fund_employer", "accident_insurance_employer",
@@ -159,8 +164,10 @@ def _dimension(workbook, c: Comparison, dim: str) -> None:
     columns = [Column("year", "年度", INTEGER, 8), Column(dim, dim_label, TEXT, 30 if dim == "unit" else 12)]
     if dim == "region_code":
         columns.append(Column("name", "地区名称", TEXT, 12))
-    columns += [Column("headcount_baseline", "人数（基线）", INTEGER, 10),
-                Column("headcount_scenario", "人数（情景）", INTEGER, 10)]
+    columns += [Column("headcount_baseline", "年末人数（基线）", INTEGER, 10),
+                Column("headcount_scenario", "年末人数（情景）", INTEGER, 10),
+                Column("person_months_baseline", "人月（基线）", INTEGER, 10),
+                Column("person_months_scenario", "人月（情景）", INTEGER, 10)]
     money = ["gross_pay", "employee_contributions", "iit", "employer_contributions",
              "accident_insurance_employer", "employer_cost", "net_pay"]
     for item in money:

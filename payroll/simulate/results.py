@@ -32,12 +32,16 @@ BREAKDOWN = ("gross_pay", *EMPLOYEE_CONTRIBUTIONS, "iit", *EMPLOYER_CONTRIBUTION
 
 
 def aggregate(run: Projection, by: tuple[str, ...]) -> pd.DataFrame:
-    """Per year (and `by`): headcount (people paid in the year), person-months and the components
-    in fen (every component for the totals, the ones the breakdown sheets show otherwise)."""
+    """Per year (and `by`): headcount at the year end (paid in December), person-months (÷ 12:
+    the average headcount) and the components in fen (every component for the totals, the ones
+    the breakdown sheets show otherwise). The totals also count everyone paid in the year (a
+    distinct count: one scan, not one per breakdown)."""
     keys = ", ".join(("CAST(left(month, 4) AS INTEGER) AS year",) + by)
     sums = ", ".join(f"CAST(sum({c}) * 100 AS BIGINT) AS {c}" for c in (BREAKDOWN if by else COMPONENTS))
+    paid = "" if by else "count(DISTINCT employee_id) AS paid_in_year, "
     frame = run.con.execute(f"""
-        SELECT {keys}, count(DISTINCT employee_id) AS headcount, count(*) AS person_months, {sums}
+        SELECT {keys}, count(*) FILTER (right(month, 2) = '12') AS headcount, {paid}
+               count(*) AS person_months, {sums}
         FROM projected WHERE month >= '{run.months[0].label}' GROUP BY ALL ORDER BY ALL""").df()
     frame["employee_contributions"] = frame[list(EMPLOYEE_CONTRIBUTIONS)].sum(axis=1)
     frame["employer_contributions"] = frame[list(EMPLOYER_CONTRIBUTIONS)].sum(axis=1)

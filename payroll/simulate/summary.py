@@ -24,8 +24,10 @@ def totals_table(c: Comparison, year: int) -> Table:
     for header in ("项目 Item", "基线 Baseline", "情景 Scenario", "增减 Change", "%"):
         table.add_column(header, justify="left" if header.startswith("项目") else "right")
     total = c.totals[c.totals.year == year].iloc[0]
-    table.add_row("人数 Headcount", f"{int(total.headcount_baseline):,}", f"{int(total.headcount_scenario):,}",
-                  f"{int(total.headcount_change):+,}", "")
+    table.add_row("年末人数 Headcount, December", f"{int(total.headcount_baseline):,}",
+                  f"{int(total.headcount_scenario):,}", f"{int(total.headcount_change):+,}", "")
+    table.add_row("年内发薪 Paid in the year", f"{int(total.paid_in_year_baseline):,}",
+                  f"{int(total.paid_in_year_scenario):,}", f"{int(total.paid_in_year_change):+,}", "")
     for name in SUMMARY_ROWS:
         base, change = int(total[f"{name}_baseline"]), int(total[f"{name}_change"])
         table.add_row(label(name), yuan(base), yuan(int(total[f"{name}_scenario"])), yuan(change),
