@@ -230,10 +230,12 @@ class Projection:
                 FROM projected WHERE month >= '{year_start}' AND month < '{month.label}')
             WHERE full_rank = 1 OR month = '{month.previous().label}'""")
 
-    def run(self, start: str | None = None, progress: Callable[[str], None] | None = None) -> None:
-        """Compute the months from `start` (default: the first) to the end, in order."""
+    def run(self, start: str | None = None, progress: Callable[[str], None] | None = None,
+            stop: str | None = None) -> None:
+        """Compute the months from `start` (default: the first) up to, not including, `stop`
+        (default: to the end), in order."""
         for month in self.months:
-            if start and month.label < start:
+            if (start and month.label < start) or (stop and month.label >= stop):
                 continue
             if self.promotion is not None:
                 self._promote(month)
