@@ -208,20 +208,15 @@ class Policy:
             sha.update(replaced[name].to_csv(index=False).encode())
         return Policy(self.directory, {**self.frames, **replaced}, sha.hexdigest()[:16], self.chain)
 
-    def install(self, con: duckdb.DuckDBPyConnection, only: set[str] | None = None) -> None:
-        """Create the temporary tables policy_<name> and region_chain in this connection (with
-        `only`, just those policy tables: a scenario re-installs the tables it changed)."""
+    def install(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Create the temporary tables policy_<name> and region_chain in this connection."""
         for name, frame in self.frames.items():
-            if only is not None and name not in only:
-                continue
             columns = TABLES[name]
             con.register("_policy_frame", frame)
             select = ", ".join(["CAST(row_no AS INTEGER) AS row_no"] +
                                [f"CAST({c.name} AS {c.sql_type}) AS {c.name}" for c in columns])
             con.execute(f"CREATE OR REPLACE TEMP TABLE policy_{name} AS SELECT {select} FROM _policy_frame")
             con.unregister("_policy_frame")
-        if only is not None:
-            return
         con.register("_chain_frame", self.chain)
         con.execute("CREATE OR REPLACE TEMP TABLE region_chain AS "
                     "SELECT region_code, ancestor_code, CAST(depth AS INTEGER) AS depth FROM _chain_frame")

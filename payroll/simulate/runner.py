@@ -201,7 +201,7 @@ def simulate(scenario: Scenario, policy: Policy, roster: pa.Table, year: int, ye
     if solver is not None and solver.solved is not None and solver.solved is not scenario_run:
         comparison.solver_floors = floor_comparison(scenario_run, solver.solved, names)
     if overtime:
-        comparison.notes.append("overtime from the scenario's assumptions, in baseline and scenario alike")
+        comparison.notes.append("加班、夜班按情景文件的假设计算，基线与情景相同")
     else:
-        comparison.notes.append("no overtime assumed (recorded attendance is not projected)")
+        comparison.notes.append("未假设加班、夜班（已录入的考勤不推算到测算期间）")
     return comparison
