@@ -59,6 +59,8 @@ def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     ('name = "x"\n[[roster.hires]]\nmonth = "2025-03"\ncount = 5\nregion = "530100"\ncategory = "duty"\nlevel = 12\n',
      "roster.hires[0].level"),
     ('name = "x"\n[[change]]\ntable = "pay_scale"\n', "change[0].column"),
+    # the duty allowance is a national row: Nantong has none of its own to raise
+    ('name = "x"\n[solver]\ncomponent = "duty_allowance"\nregions = ["320600"]\n', "solver"),
     ('name = "x"\n[[change]\n', ""),
 ])
 def test_bad_scenario_file_exits_2_and_writes_nothing(tmp_path, text, path):

@@ -78,7 +78,9 @@ def _matching(frame: pd.DataFrame, change: TableChange, policy: Policy, file, pa
             values = [str(v) for v in values]
         mask &= frame[name].isin(values)
     if not mask.any():
-        raise ScenarioError(file, path, f"the filter matches no row of {change.table}.csv")
+        regions = f" (regions {', '.join(change.region)}: a region taking its figures from a parent " \
+                  "has no rows of its own)" if change.region else ""
+        raise ScenarioError(file, path, f"the filter matches no row of {change.table}.csv{regions}")
     return mask
 
 

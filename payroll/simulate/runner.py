@@ -20,8 +20,8 @@ from ..engine.context import Month
 from ..policy import Policy
 from .apply import Edit, apply_changes, first_effective
 from .project import Projection, RosterChanges, projection_months
-from .results import (DIMENSIONS, NetChanges, aggregate, components_table, floor_comparison, monthly,
-                      net_changes, side_by_side)
+from .results import (DIMENSIONS, NetChanges, aggregate, components_table, failing_regions,
+                      floor_comparison, monthly, net_changes, side_by_side)
 from .scenario import Scenario, ScenarioError, TableChange
 from .solver import SolverResult, solve_floor
 
@@ -184,9 +184,11 @@ def simulate(scenario: Scenario, policy: Policy, roster: pa.Table, year: int, ye
             return project(raised, first, scenario_run, f"solver {percent} %")
 
         column = "base_pay" if scenario.solver.component == "base_pay" else "allowances"
-        if scenario.solver.component != "base_pay":
-            solver_edit(scenario, scenario_policy, Decimal(0), [], start, file)   # checks the item
-        solver = solve_floor(scenario.solver, scenario_run, with_raise, column)
+        regions = list(scenario.solver.regions or failing_regions(scenario_run))
+        if regions:     # a component with no row in these regions is an error before any projection
+            probe = solver_edit(scenario, scenario_policy, scenario.solver.step, regions, start, file)
+            apply_changes(scenario_policy, [probe], start, file, "probe")
+        solver = solve_floor(scenario.solver, scenario_run, with_raise, column, regions)
 
     names = policy.region_names()
     totals = side_by_side(aggregate(baseline, ()), aggregate(scenario_run, ()), ["year"])

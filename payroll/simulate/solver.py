@@ -17,7 +17,7 @@ from typing import Callable
 
 from ..errors import PayrollError
 from .project import Projection
-from .results import failing_regions, floor_holds
+from .results import floor_holds
 from .scenario import Solver
 
 
@@ -84,10 +84,10 @@ def _secant(a: Evaluation, b: Evaluation) -> int:
 
 def solve_floor(config: Solver, scenario: Projection,
                 project_with_raise: Callable[[Decimal, list[str]], Projection],
-                component_column: str) -> SolverResult:
+                component_column: str, regions: list[str]) -> SolverResult:
     """`project_with_raise(percent, regions)` runs the scenario with the raise applied."""
-    regions = list(config.regions) if config.regions else failing_regions(scenario)
     step = config.step
+    most = int(config.max_raise / step)                 # whole steps up to max_raise
     base_cost, base_gross = _totals(scenario, "employer_cost"), _totals(scenario, "gross_pay")
     evaluations: dict[int, Evaluation] = {}
     kept: dict[str, tuple[int, Projection]] = {}         # the smallest holding raise's projection
@@ -95,9 +95,6 @@ def solve_floor(config: Solver, scenario: Projection,
     def evaluate(steps: int) -> Evaluation:
         if steps not in evaluations:
             percent = step * steps
-            if percent > config.max_raise:
-                raise PayrollError(f"solver: a raise of {config.max_raise} % does not meet the floor of "
-                                   f"{', '.join(regions)}; raise solver.max_raise or check the tables")
             run = project_with_raise(percent, regions) if steps else scenario
             result = Evaluation(steps, percent, floor_holds(run, regions), _margin(run, regions),
                                 _totals(run, "employer_cost"), _totals(run, "gross_pay"))
@@ -117,9 +114,12 @@ def solve_floor(config: Solver, scenario: Projection,
     # secant steps on the margin (nearly linear in the raise), kept inside the bracket and
     # alternated with bisection so that the bracket always at least halves every second probe
     low = 0                                                        # known to fail
-    high = max(1, math.ceil(_linear_guess(scenario, regions, component_column) / float(step)))
+    high = min(most, max(1, math.ceil(_linear_guess(scenario, regions, component_column) / float(step))))
     while not evaluate(high).holds:                                # extrapolate until a raise holds
-        low, high = high, max(high + 1, _secant(evaluations[0], evaluations[high]) + 1)
+        if high >= most:
+            raise PayrollError(f"solver: a raise of {config.max_raise} % does not meet the floor of "
+                               f"{', '.join(regions)}; raise solver.max_raise or check the tables")
+        low, high = high, min(most, max(high + 1, _secant(evaluations[0], evaluations[high]) + 1))
     bisect = False
     while high - low > 1:
         middle = (low + high) // 2 if bisect else \
