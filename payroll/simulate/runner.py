@@ -132,6 +132,17 @@ def _run_together(jobs: list[tuple[Projection, str | None, str]], say: Callable[
             future.result()                     # re-raises a projection's error here
 
 
+def _results(baseline: Projection, scenario: Projection) -> list[tuple]:
+    """Totals, breakdowns and the monthly curve of each projection, the two side by side."""
+    def summarise(run: Projection) -> tuple:
+        return (aggregate(run, ()), {dim: aggregate(run, (dim,)) for dim in DIMENSIONS}, monthly(run))
+
+    if scenario is baseline:
+        return [summarise(baseline)] * 2
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(summarise, (baseline, scenario)))
+
+
 def simulate(scenario: Scenario, policy: Policy, roster: pa.Table, year: int, years: int = 1,
              history: pa.Table | None = None, file: str | Path = "<scenario>",
              progress: Callable[[str], None] | None = None) -> Comparison:
@@ -191,14 +202,13 @@ def simulate(scenario: Scenario, policy: Policy, roster: pa.Table, year: int, ye
         solver = solve_floor(scenario.solver, scenario_run, with_raise, column, regions)
 
     names = policy.region_names()
-    totals = side_by_side(aggregate(baseline, ()), aggregate(scenario_run, ()), ["year"])
-    by = {dim: side_by_side(aggregate(baseline, (dim,)), aggregate(scenario_run, (dim,)), ["year", dim])
-          for dim in DIMENSIONS}
+    (base_totals, base_by, base_monthly), (scen_totals, scen_by, scen_monthly) = _results(baseline, scenario_run)
+    totals = side_by_side(base_totals, scen_totals, ["year"])
+    by = {dim: side_by_side(base_by[dim], scen_by[dim], ["year", dim]) for dim in DIMENSIONS}
     by["region_code"].insert(2, "name", by["region_code"].region_code.map(names))
     comparison = Comparison(
         scenario, str(file), months, policy, scenario_policy, baseline, scenario_run, first_changed,
-        totals, components_table(totals), by,
-        side_by_side(monthly(baseline), monthly(scenario_run), ["month"]),
+        totals, components_table(totals), by, side_by_side(base_monthly, scen_monthly, ["month"]),
         floor_comparison(baseline, scenario_run, names), net_changes(baseline, scenario_run), solver)
     if solver is not None and solver.solved is not None and solver.solved is not scenario_run:
         comparison.solver_floors = floor_comparison(scenario_run, solver.solved, names)
