@@ -278,7 +278,7 @@ class Projection:
                                          WHERE first_full AND month >= '{year_start}') f USING (employee_id)""")
 
     def _floor_check(self, month: Month) -> pd.DataFrame:
-        """The run's floor check (reports.floor) reads `payslips`: show it every projected month."""
+        """The run's floor check (reports.floor) reads `payslips`: let it read all projected months."""
         con = self.con
         con.execute("ALTER TABLE payslips RENAME TO payslips_history")
         con.execute("CREATE VIEW payslips AS SELECT * FROM projected")
