@@ -318,6 +318,26 @@ def demo_command(
              console=console, progress=_progress())
 
 
+@app.command("simulate")
+def simulate_command(
+    scenario_file: Path = typer.Argument(..., help="scenario file (TOML, see scenarios/README.md)"),
+    year: Optional[int] = typer.Option(None, "--year", help="first year projected (default: the year after "
+                                       "the latest December payslips, else the year of the latest "
+                                       "payslips, else the current year)"),
+    years: int = typer.Option(1, "--years", help="number of years projected"),
+    people: Optional[int] = typer.Option(None, "--people", help="simulate on a synthetic roster of N people "
+                                         "instead of the database's roster"),
+    seed: int = typer.Option(2025, "--seed", help="random seed of the synthetic roster"),
+    out: Optional[Path] = typer.Option(None, "--out", help="XLSX report (default: simulate-<file>.xlsx)"),
+    db: Optional[str] = DbOption,
+    tables: Optional[str] = TablesOption,
+) -> None:
+    """Budget scenario: baseline against scenario, cost by region, unit and component, floor check."""
+    from .simulate.cli import run_simulate
+    run_simulate(scenario_file, year=year, years=years, people=people, seed=seed, out=out, db=db,
+                 tables=tables, console=console, status=err_console.status)
+
+
 def main() -> None:
     try:
         app(standalone_mode=False)

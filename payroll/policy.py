@@ -218,6 +218,15 @@ class Policy:
         rows = scale[scale.region_code.isin(ancestors) & (scale.category == category)]
         return set(int(v) for v in rows.level)
 
+    def with_frames(self, replaced: dict[str, pd.DataFrame], label: str) -> "Policy":
+        """A Policy with some tables replaced (budget scenarios): the other frames are shared, not
+        copied; the digest covers the original digest, the label and the replaced tables."""
+        sha = hashlib.sha256(f"{self.digest}:{label}".encode())
+        for name in sorted(replaced):
+            sha.update(name.encode())
+            sha.update(replaced[name].to_csv(index=False).encode())
+        return Policy(self.directory, {**self.frames, **replaced}, sha.hexdigest()[:16], self.chain)
+
     def install(self, con: duckdb.DuckDBPyConnection) -> None:
         """Create the temporary tables policy_<name> and region_chain in this connection."""
         for name, frame in self.frames.items():

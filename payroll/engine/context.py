@@ -263,10 +263,10 @@ def install_month_parameters(con: duckdb.DuckDBPyConnection, month: Month) -> No
         WHERE effective_from = (SELECT max(effective_from) FROM policy_iit_brackets
                                 WHERE effective_from <= DATE '{month.start}')""")
     injury_pay.install_month_status(con, month)
-    _install_month_constants(con, month)
+    install_month_constants(con, month)
 
 
-def _install_month_constants(con: duckdb.DuckDBPyConnection, month: Month) -> None:
+def install_month_constants(con: duckdb.DuckDBPyConnection, month: Month) -> None:
     """National figures, the tax table and the month's calendar as variables of the connection."""
     days = con.execute("SELECT paid, paid_cum FROM calendar_days WHERE day BETWEEN ? AND ? ORDER BY day",
                        [month.start, month.end]).fetchall()
