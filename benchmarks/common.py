@@ -90,10 +90,14 @@ def copy_database(source: str) -> duckdb.DuckDBPyConnection:
     """An in-memory database holding the tables of the database file `source`."""
     from payroll.db import connect
     con = connect(":memory:")
+    made = {name for (name,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     con.execute(f"ATTACH '{source}' AS source_db (READ_ONLY)")
     for (table,) in con.execute("SELECT table_name FROM information_schema.tables "
                                 "WHERE table_catalog = 'source_db' ORDER BY 1").fetchall():
-        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM source_db.{table}")
+        if table in made:      # made by connect(): keep its keys (INSERT OR REPLACE needs them)
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM source_db.{table}")
+        else:
+            con.execute(f"CREATE TABLE {table} AS SELECT * FROM source_db.{table}")
     con.execute("DETACH source_db")
     return con
 
