@@ -24,6 +24,8 @@ from .rules.work_injury import (ALLOWANCE_PAYER_EMPLOYER, ITEMS, LEAVING_GRANT_I
                                 NURSING_PARAMETERS)
 
 PPM = 1_000_000
+# the police disability pension a heroic 辅警 is compared with: 因公致残 (police_disability_pension.cause)
+POLICE_DISABILITY_CAUSE = "duty"
 
 
 def half_up(numerator: int, denominator: int) -> int:
@@ -289,11 +291,7 @@ class Calculator:
         if event.left_job:
             self.leaving_grants(r, event, person, grade)
         if event.heroic:
-            provision = self.police_provision(person.region_code, day)
-            if provision is not None:
-                r.notes.append(f"heroic injury: {provision} lets 辅警 reference the police disability pension, "
-                               "but the tables hold no police disability figures (伤残抚恤金 by grade): "
-                               "the police comparison and any top-up are NOT figured; the work-injury package above is paid")
+            self.police_disability(r, person, grade, stoppage)
 
     def allowance(self, r: EventBenefits, event: pd.Series, person: pd.Series, grade: int, row: pd.Series,
                   stoppage: int) -> None:
@@ -411,14 +409,59 @@ class Calculator:
             return None
         return f"{row.article} (police_reference row {int(row.row_no)})"
 
+    def no_police_reference(self, what: str, region: str, day: date, paid: str) -> str:
+        row = self.look.regional("police_reference", region, day)
+        cited = f"{row.article or row.region_code}" if row is not None else "no police_reference row"
+        return f"{what}, but the region's regulation provides no police reference ({cited}): {paid} only"
+
+    def police_disability(self, r: EventBenefits, person: pd.Series, grade: int, stoppage: int) -> None:
+        """Heroic disability where the region provides the police reference (内蒙古条例 art. 29 para. 2:
+        参照因公致残人民警察享受抚恤待遇): the police 残疾抚恤金 (军人抚恤优待条例 art. 31, annual, 因公)
+        as a monthly amount beside the work-injury monthly allowance; the employer pays the difference."""
+        day = r.event_date
+        provision = self.police_provision(person.region_code, day)
+        if provision is None:
+            r.notes.append(self.no_police_reference("heroic injury", person.region_code, day, "work-injury package"))
+            return
+        row = self.look.regional(
+            "police_disability_pension", person.region_code, day, disability_grade=grade,
+            cause=POLICE_DISABILITY_CAUSE,
+            missing=(f"figure missing: police disability pension for grade {grade} (table "
+                     f"police_disability_pension.csv): no {POLICE_DISABILITY_CAUSE} (因公) row in force for region "
+                     f"{person.region_code} on {day}, needed for the heroic injury of {r.employee_id} under "
+                     f"{provision}; the annual 残疾抚恤金 by grade is set by 退役军人事务部/财政部 notices "
+                     "(军人抚恤优待条例 art. 31): add the official amount with its source"))
+        annual = int(row.annual_amount * 100)
+        police = half_up(annual, 12)
+        start = _add_months(day, stoppage)
+        r.lines.append(Line("police_reference", "police_disability_pension", police, "monthly", "not_paid",
+                            f"{yuan(annual)} a year ÷ 12 (grade {grade}, 因公)", paid=False,
+                            basis_extra=f"police_disability_pension row {int(row.row_no)}: {row.source}"))
+        allowance = next((line for line in r.lines if line.item == "disability_allowance"), None)
+        comparable = allowance.amount if allowance is not None else 0
+        why = ("the monthly disability allowance of this event" if allowance is not None else
+               f"no work-injury monthly allowance (grade {grade}"
+               + (": suitable work arranged)" if grade <= 6 else ": grades 7–10 have none)"))
+        r.lines.append(Line("police_reference", "work_injury_allowance_comparable", comparable, "monthly",
+                            "not_paid", f"{why} = {yuan(comparable)}", paid=False))
+        topup = max(0, police - comparable)
+        r.lines.append(Line("police_topup", "police_reference_topup", topup, "monthly", "employer",
+                            f"max(0, {yuan(police)} − {yuan(comparable)}) from {start}", basis_extra=provision))
+        r.notes.append(
+            f"police reference ({provision}): the person is paid the work-injury package in full; the police "
+            "disability pension (人民警察抚恤优待办法 → 军人抚恤优待条例 art. 31: the annual 残疾抚恤金 for the "
+            "grade, 因公, ÷ 12, rounded half-up to the fen) is compared with the work-injury monthly allowance "
+            "that serves the same purpose (none for grades 7–10 or when suitable work is arranged), and the "
+            "monthly difference above it is paid by the employing authority from the month after the "
+            "work-stoppage period (when the allowance starts); the one-off disability grant, nursing allowance "
+            "and leaving grants are paid under the work-injury rules and are not compared")
+
     def police_death(self, r: EventBenefits, person: pd.Series, day: date, urban_fen: int, basic: int,
                      comparable: int, martyr: bool) -> None:
         provision = self.police_provision(person.region_code, day)
         if provision is None:
-            row = self.look.regional("police_reference", person.region_code, day)
-            cited = f"{row.article or row.region_code}" if row is not None else "no police_reference row"
-            r.notes.append(f"heroic death, but the region's regulation provides no police reference ({cited}): "
-                           "work-injury (and martyr) package only")
+            r.notes.append(self.no_police_reference("heroic death", person.region_code, day,
+                                                    "work-injury (and martyr) package"))
             return
         multiple = self.look.national("police_death_lump_sum_multiple", day)
         months = self.look.national("police_death_wage_months", day)

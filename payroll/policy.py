@@ -102,10 +102,16 @@ TABLES: dict[str, tuple[Column, ...]] = {
     "police_reference": _cols(Column("region_code", "code"), Column("effective_from", "date"),
                               Column("provision", "enum", choices=("police_reference", "none")),
                               Column("article", "text", required=False)),
+    # the police (军人抚恤优待条例) 残疾抚恤金 by grade and cause, national amounts per year; a heroic
+    # 辅警 disabled where police_reference applies is compared with it (cause `duty` = 因公)
+    "police_disability_pension": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                                       Column("disability_grade", "int"),
+                                       Column("cause", "enum", choices=("battle", "duty", "illness")),
+                                       Column("annual_amount", "money")),
 }
 # tables a directory may leave out (a missing file reads as empty: "none"), so a user's own
 # directory made before the benefits tables existed still loads
-OPTIONAL_TABLES = {"injury_leaving_grants", "police_reference"}
+OPTIONAL_TABLES = {"injury_leaving_grants", "police_reference", "police_disability_pension"}
 
 # Rows that must not share a key: (table, key columns). Two rows with the same key would make
 # "the row in force" ambiguous.
@@ -126,6 +132,7 @@ UNIQUE_KEYS = {
     "injury_grades": ("disability_grade",),
     "injury_leaving_grants": ("region_code", "effective_from", "grant", "disability_grade"),
     "police_reference": ("region_code", "effective_from"),
+    "police_disability_pension": ("region_code", "effective_from", "disability_grade", "cause"),
 }
 
 PLACES = {"money": 2, "rate": 6}

@@ -323,3 +323,102 @@ def test_import_names_file_row_and_column_and_writes_nothing(tmp_path):
     }
     assert con.execute("SELECT count(*) FROM events").fetchall()[0][0] == 0
     assert con.execute("SELECT count(*) FROM dependents").fetchall()[0][0] == 0
+
+
+# ---------------------------------------------------------------- police reference for disability
+# The shipped police_disability_pension.csv holds no rows (no citable per-grade 因公 amount was found),
+# so these tests use a copy of the shipped tables with two test rows of known amounts.
+
+def tables_with_police_pensions(tmp_path):
+    import shutil
+    tables = tmp_path / "tables"
+    shutil.copytree(SHIPPED_TABLES, tables)
+    with open(tables / "police_disability_pension.csv", "a", encoding="utf-8") as handle:
+        handle.write("000000,2024-08-01,3,duty,70000.14,test: a known grade 3 amount\n"
+                     "000000,2024-08-01,8,duty,20000.22,test: a known grade 8 amount\n")
+    return policy_for(str(tables))
+
+
+def figure_with(tmp_path, people, events):
+    from payroll.benefits import compute_benefits
+    return compute_benefits(database(people, events), tables_with_police_pensions(tmp_path))
+
+
+def test_police_reference_grade_3_heroic_injury_in_ordos(tmp_path):
+    # 本人工资: declared 5,000 < 60 % × 10,008.92 = 6,005.352 → 6,005.35.
+    # Work injury: allowance 0.8 × 6,005.35 = 4,804.28 (> minimum wage 2,270), fund, from 2025-11
+    # (event 2025-09, stoppage 2 months).
+    # Police (test row): 70,000.14 a year ÷ 12 = 5,833.345 → 5,833.35 (half-up; banker's would give 5,833.34).
+    # Top-up (employer, monthly) = 5,833.35 − 4,804.28 = 1,029.07.
+    [r] = figure_with(tmp_path, [person("H3", base="5000")],
+                      [event("H3", "2025-09-10", grade=3, stoppage=2, heroic=True)])
+    items = lines(r)
+    allowance = items[("disability_allowance", None)]
+    assert (allowance.amount, allowance.payer) == (fen("4804.28"), "injury_fund")
+    police = items[("police_disability_pension", None)]
+    assert (police.amount, police.period, police.paid) == (fen("5833.35"), "monthly", False)
+    assert "test: a known grade 3 amount" in police.basis
+    compared = items[("work_injury_allowance_comparable", None)]
+    assert (compared.amount, compared.paid) == (fen("4804.28"), False)
+    topup = items[("police_reference_topup", None)]
+    assert (topup.amount, topup.period, topup.payer, topup.paid) == (fen("1029.07"), "monthly", "employer", True)
+    assert "art. 29" in topup.basis and "from 2025-11" in topup.formula
+    # monthly paid lines: stoppage pay at the pre-injury wage 5,000 (declared, before the clamp)
+    # + allowance 4,804.28 + top-up 1,029.07 = 10,833.35; the compared lines are not paid
+    assert r.paid_total("monthly") == fen("5000") + fen("4804.28") + fen("1029.07")
+    assert any("police reference" in note and "monthly difference" in note for note in r.notes)
+
+
+def test_police_reference_grade_8_has_no_allowance_so_all_is_top_up(tmp_path):
+    # grade 8: one-off 11 × 6,005.35 = 66,058.85 (fund), no monthly allowance (grades 7–10).
+    # Police: 20,000.22 ÷ 12 = 1,666.685 → 1,666.69; compared with 0 → top-up 1,666.69 monthly (employer).
+    [r] = figure_with(tmp_path, [person("H8", base="5000")], [event("H8", "2025-09-10", grade=8, heroic=True)])
+    items = lines(r)
+    assert items[("disability_one_off", None)].amount == fen("66058.85")
+    assert ("disability_allowance", None) not in items
+    assert items[("work_injury_allowance_comparable", None)].amount == 0
+    topup = items[("police_reference_topup", None)]
+    assert (topup.amount, topup.period, topup.payer) == (fen("1666.69"), "monthly", "employer")
+
+
+def test_police_top_up_never_negative(tmp_path):
+    # grade 3 with 本人工资 9,000: allowance 0.8 × 9,000 = 7,200.00 > police 5,833.35 → top-up max(0, −1,366.65) = 0
+    [r] = figure_with(tmp_path, [person("H9", base="9000")], [event("H9", "2025-09-10", grade=3, heroic=True)])
+    items = lines(r)
+    assert items[("work_injury_allowance_comparable", None)].amount == fen("7200")
+    assert items[("police_reference_topup", None)].amount == 0
+
+
+def test_non_heroic_injury_gets_no_police_comparison(tmp_path):
+    [r] = figure_with(tmp_path, [person("N3", base="5000")], [event("N3", "2025-09-10", grade=3)])
+    assert not {"police_disability_pension", "work_injury_allowance_comparable", "police_reference_topup"} & \
+        {line.item for line in r.lines}
+    assert not any("police" in note for note in r.notes)
+
+
+def test_heroic_injury_in_yunnan_gets_the_note(tmp_path):
+    # 云南条例 art. 36: no police pension reference, even with a police figure in the tables
+    [r] = figure_with(tmp_path, [person("Y3", region="530100", base="8000")],
+                      [event("Y3", "2025-09-10", grade=3, heroic=True)])
+    assert not {"police_disability_pension", "police_reference_topup"} & {line.item for line in r.lines}
+    assert any("heroic injury" in note and "no police reference" in note and "art. 36" in note for note in r.notes)
+
+
+def test_missing_police_disability_figure_is_a_clear_error(tmp_path):
+    # the shipped table has no rows: a heroic grade 3 injury in Ordos cannot be figured
+    from payroll.errors import PolicyError
+    con = database([person("X3", base="5000")], [event("X3", "2025-09-10", grade=3, heroic=True)])
+    with pytest.raises(PolicyError, match=r"figure missing: police disability pension for grade 3 "
+                                          r"\(table police_disability_pension.csv\)"):
+        figure(con)
+    (tmp_path / "emp.csv").write_text(
+        "employee_id,name,region_code,unit,category,level,post,hire_date,contribution_base\n"
+        "X3,甲,150600,所,duty,5,PATROL,2020-01-01,5000\n", encoding="utf-8")
+    (tmp_path / "ev.csv").write_text("employee_id,event_date,kind,disability_grade,heroic\n"
+                                     "X3,2025-09-10,injury,3,true\n", encoding="utf-8")
+    ok = run_cli("import", "--db", "x.duckdb", "--employees", "emp.csv", "--events", "ev.csv", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    shown = run_cli("benefits", "X3", "--db", "x.duckdb", cwd=tmp_path)
+    assert shown.returncode == 2
+    assert "figure missing: police disability pension for grade 3 (table police_disability_pension.csv)" \
+        in " ".join(shown.stderr.split())

@@ -2,8 +2,8 @@
 
 The amounts are figured in payroll/benefits.py from the tables (injury_grades, national_parameters,
 national_statistics, average_wage, minimum_wage, pay_scale, injury_leaving_grants,
-police_reference); this module only names the items and their legal basis, so the statement,
-the `benefits` table and the rule book say the same thing.
+police_reference, police_disability_pension); this module only names the items and their legal
+basis, so the statement, the `benefits` table and the rule book say the same thing.
 """
 from __future__ import annotations
 
@@ -53,9 +53,17 @@ ITEMS = {item.name: item for item in (
          "+ 40 months of the wage"),
     Item("work_injury_comparable", "工伤（烈士）一次性待遇（对比）", "Work-injury one-off package (compared)",
          "the one-off death grant (and the martyr special grant) of the same event"),
+    Item("police_disability_pension", "参照因公致残人民警察残疾抚恤金（按月）",
+         "Police reference: disability pension (monthly)",
+         "regional regulation (police_reference.csv); 人民警察抚恤优待办法 refers to 军人抚恤优待条例 (2024) "
+         "art. 31: the annual 残疾抚恤金 by grade (因公) of police_disability_pension.csv, ÷ 12"),
+    Item("work_injury_allowance_comparable", "工伤伤残津贴（对比）", "Work-injury monthly allowance (compared)",
+         "the monthly disability allowance of the same event (工伤保险条例 arts. 35–36; none for grades 7–10 "
+         "or when suitable work is arranged)"),
     Item("police_reference_topup", "参照人民警察抚恤差额", "Police-reference top-up",
-         "regional regulation (police_reference.csv): the police one-off pension above the work-injury "
-         "one-off package, paid by the employing public-security authority"),
+         "regional regulation (police_reference.csv): the police package above the work-injury items serving "
+         "the same purpose (death: the one-off amounts; disability: the monthly allowance), paid by the "
+         "employing public-security authority"),
 )}
 
 PAYERS = {
