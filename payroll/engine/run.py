@@ -105,7 +105,7 @@ def run_month(con: duckdb.DuckDBPyConnection, month: Month, policy: Policy, run_
     payslips_exist = scalar(con, "SELECT count(*) > 0 FROM payslips WHERE month < ?", [month.label])
     query = (f"{pipeline_sql(month, payslips_exist)}\n"
              f"SELECT {stored_select()}, '{policy.digest}' AS tables_digest, '{run_id}' AS run_id "
-             f"FROM {final_stage()} ORDER BY employee_id")  # explain reads few row groups
+             f"FROM {final_stage()}")
     with _roster_probes_joins(con):
         con.execute("DELETE FROM payslips WHERE month = ?", [month.label])
         con.execute(f"INSERT INTO payslips BY NAME {query}")
