@@ -123,6 +123,7 @@ class Projection:
         self._attendance(overtime or {})
         self._select = ", ".join(_stored(name, unit) for name, unit in _kept_units().items())
         self._installed: Month | None = None
+        self._entry_months: set[str] | None = None   # months in which someone joins (see _run_month)
         self._dates = sorted({d for frame in policy.frames.values() if "effective_from" in frame
                               for d in frame.effective_from})
 
@@ -256,14 +257,25 @@ class Projection:
         return last is not None and last.start <= month.start and \
             not any(last.start < d <= month.start for d in self._dates)
 
+    def _roster_may_grow(self, month: Month) -> bool:
+        """Someone joins this month (a hire date in it) or is promoted: a (region, category, level,
+        post) the last check did not see may appear. Leavers only take groups away."""
+        if self._entry_months is None:
+            self._entry_months = {label for (label,) in self.con.execute(
+                "SELECT DISTINCT strftime(hire_date, '%Y-%m') FROM employees WHERE hire_date >= ?",
+                [self.months[0].start]).fetchall()}
+        return self.promotion is not None or month.label in self._entry_months
+
     def _run_month(self, month: Month) -> None:
         con = self.con
         if not self._parameters_unchanged(month):
             install_month_parameters(con, month)
             self._installed = month
+            check_month_parameters(con, month)
         else:   # the tables in force are the same; the month's calendar and constants are not
             install_month_constants(con, month)
-        check_month_parameters(con, month)
+            if self._roster_may_grow(month):    # else its groups are a subset of the ones checked
+                check_month_parameters(con, month)
         year_start = f"{month.year}-01"
         if month.start.month == 1 and month is not self.months[0]:
             # a new year: history reads all of last year (contribution base), nothing of this year

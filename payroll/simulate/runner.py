@@ -20,7 +20,7 @@ from ..engine.context import Month
 from ..policy import Policy
 from .apply import Edit, apply_changes, first_effective
 from .project import Projection, RosterChanges, projection_months
-from .results import (DIMENSIONS, NetChanges, aggregate, components_table, failing_regions,
+from .results import (DIMENSIONS, NetChanges, aggregate_all, components_table, failing_regions,
                       floor_comparison, monthly, net_changes, side_by_side)
 from .scenario import Scenario, ScenarioError, TableChange
 from .solver import SolverResult, solve_floor
@@ -135,7 +135,8 @@ def _run_together(jobs: list[tuple[Projection, str | None, str]], say: Callable[
 def _results(baseline: Projection, scenario: Projection) -> list[tuple]:
     """Totals, breakdowns and the monthly curve of each projection, the two side by side."""
     def summarise(run: Projection) -> tuple:
-        return (aggregate(run, ()), {dim: aggregate(run, (dim,)) for dim in DIMENSIONS}, monthly(run))
+        totals, breakdowns = aggregate_all(run)
+        return totals, breakdowns, monthly(run)
 
     if scenario is baseline:
         return [summarise(baseline)] * 2
