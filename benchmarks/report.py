@@ -54,9 +54,9 @@ def prepare(people: int, path: str, months: str) -> dict:
 
 
 def measure(people: int, path: str, storage: str, rounds: int, sample: int) -> dict:
-    from benchmarks.common import (MONTH, copy_database, io_floor, peak_rss_mb, reference_inputs,
+    from benchmarks.common import (copy_database, io_floor, peak_rss_mb, reference_inputs,
                                    reference_mismatches, reference_run, reset_peak_rss, run_month,
-                                   synth_database, timed)
+                                   timed)
     from payroll.db import connect
     from payroll.policy import load_policy
     policy = load_policy()

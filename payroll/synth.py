@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -493,7 +494,7 @@ def write_roster(con, employees: pd.DataFrame, attendance: pd.DataFrame | None =
 
 
 def write_roster_files(employees: pd.DataFrame, attendance: pd.DataFrame, out_dir
-                       ) -> tuple["Path", "Path"]:
+                       ) -> tuple[Path, Path]:
     """employees.csv and attendance.csv in `out_dir`, UTF-8 with the SPEC headers, ready for
     `payroll import`. Written by Arrow's CSV writer (a million people's year of attendance, nine
     million rows, in seconds), each through a temporary name so a failed run leaves no half file."""

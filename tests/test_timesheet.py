@@ -20,7 +20,7 @@ import csv
 import os
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest

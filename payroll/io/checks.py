@@ -86,6 +86,16 @@ def require_text(log: ProblemLog, values: pd.Series, column: str) -> pd.Series:
     return ~empty
 
 
+def require_known_employee(log: ProblemLog, ids: pd.Series, known_ids: pd.Index | None) -> pd.Series:
+    """Flag an empty employee_id, and (known_ids given) one that is neither in the employees file
+    nor in the database; return whether each cell is filled."""
+    has_id = require_text(log, ids, "employee_id")
+    if known_ids is not None:
+        log.flag(has_id & ~is_in(ids, known_ids), "employee_id",
+                 "'{}' is not in the employees file or the database", ids)
+    return has_id
+
+
 def check_unique(log: ProblemLog, keys: pd.DataFrame, column: str, what: str) -> None:
     """Flag every repeat of a key (all key cells filled) after its first row."""
     filled = (keys != "").all(axis=1)

@@ -20,7 +20,8 @@ from ..engine.employee_history import record_versions
 from ..engine.ledger import record_import
 from ..policy import Policy
 from .checks import (ProblemLog, check_month, check_pattern, check_unique, is_in, parse_amounts,
-                     parse_booleans, parse_choice, parse_dates, parse_whole_numbers, require_text)
+                     parse_booleans, parse_choice, parse_dates, parse_whole_numbers, require_known_employee,
+                     require_text)
 from .employee_extras import (DEDUCTION_ITEMS, EXTRA_COLUMNS, check_bank_accounts,
                               normalised_bank_accounts, special_deduction_with_items)
 from .idnumber import id_number_problems, mask_id_numbers
@@ -79,7 +80,7 @@ INSERT INTO dependents SELECT employee_id, CAST(dependent_no AS INTEGER), relati
 EMPLOYEE_COLUMNS = ("employee_id", "name", "id_number_masked", "region_code", "unit", "category",
                     "level", "post", "hire_date", "leave_date", "service_start",
                     "special_deduction", "contribution_base")
-NEW_EMPLOYEE_RECORDS = f"""
+NEW_EMPLOYEE_RECORDS = """
 CREATE OR REPLACE TEMP TABLE _new_employee_records AS
 SELECT employee_id, name, NULLIF(id_number_masked, '') AS id_number_masked, region_code, unit, category,
        CAST(level AS INTEGER) AS level, post, CAST(hire_date AS DATE) AS hire_date,
@@ -341,11 +342,7 @@ def validate_attendance(table: RawTable, known_ids: pd.Index | None) -> tuple[pd
     """Check every cell of an attendance file against the known employees (None: skip that check)."""
     log = ProblemLog(table)
     cells = table.frame
-    has_id = require_text(log, cells["employee_id"], "employee_id")
-    if known_ids is not None:
-        unknown = has_id & ~is_in(cells["employee_id"], known_ids)
-        log.flag(unknown, "employee_id", "'{}' is not in the employees file or the database",
-                 cells["employee_id"])
+    require_known_employee(log, cells["employee_id"], known_ids)
     check_month(log, cells["month"], "month")
     check_unique(log, cells[["employee_id", "month"]], "month", "employee_id and month")
     parse_amounts(log, cells["unpaid_leave_days"], "unpaid_leave_days", maximum=MAX_UNPAID_LEAVE_DAYS)
@@ -381,10 +378,7 @@ def validate_events(table: RawTable, known_ids: pd.Index | None, max_stoppage_mo
     """Check every cell of an events file (work injury and death)."""
     log = ProblemLog(table)
     cells = table.frame
-    has_id = require_text(log, cells["employee_id"], "employee_id")
-    if known_ids is not None:
-        log.flag(has_id & ~is_in(cells["employee_id"], known_ids), "employee_id",
-                 "'{}' is not in the employees file or the database", cells["employee_id"])
+    require_known_employee(log, cells["employee_id"], known_ids)
     event_date = parse_dates(log, cells["event_date"], "event_date", required=True)
     kind = parse_choice(log, cells["kind"], "kind", EVENT_KINDS, required=True)
     check_unique(log, pd.DataFrame({"employee_id": cells["employee_id"], "event_date": cells["event_date"],
@@ -415,10 +409,7 @@ def validate_dependents(table: RawTable, known_ids: pd.Index | None) -> tuple[pd
     """Check every cell of a dependents file (供养亲属, 工伤保险条例 art. 39)."""
     log = ProblemLog(table)
     cells = table.frame
-    has_id = require_text(log, cells["employee_id"], "employee_id")
-    if known_ids is not None:
-        log.flag(has_id & ~is_in(cells["employee_id"], known_ids), "employee_id",
-                 "'{}' is not in the employees file or the database", cells["employee_id"])
+    require_known_employee(log, cells["employee_id"], known_ids)
     relation = parse_choice(log, cells["relation"], "relation", RELATIONS, required=True)
     spouse = relation == "spouse"
     second_spouse = spouse & spouse.groupby(cells["employee_id"]).cumsum().gt(1)

@@ -27,7 +27,7 @@ import duckdb
 import pandas as pd
 
 from ..calendar import RESTDAY, STATUTORY, WORKDAY, CalendarError, year_days
-from .checks import ProblemLog, check_unique, is_in, parse_amounts, parse_dates, require_text
+from .checks import ProblemLog, check_unique, parse_amounts, parse_dates, require_known_employee
 from .readers import Layout, RawTable
 
 TIMESHEET = Layout("timesheet", required=("employee_id", "date", "hours"), optional=("time_off_given",))
@@ -57,10 +57,7 @@ def validate_timesheet(table: RawTable, known_ids: pd.Index | None) -> tuple[pd.
     row and the date column."""
     log = ProblemLog(table)
     cells = table.frame
-    has_id = require_text(log, cells["employee_id"], "employee_id")
-    if known_ids is not None:
-        log.flag(has_id & ~is_in(cells["employee_id"], known_ids), "employee_id",
-                 "'{}' is not in the employees file or the database", cells["employee_id"])
+    require_known_employee(log, cells["employee_id"], known_ids)
     dates = parse_dates(log, cells["date"], "date", required=True)
     check_unique(log, cells[["employee_id", "date"]], "date", "employee_id and date")
     hours = parse_amounts(log, cells["hours"], "hours", maximum=MAX_HOURS_IN_DAY)

@@ -27,7 +27,7 @@ from ..engine.pipeline import all_rules
 from ..engine.trace import ROW_TABLES, earlier_payslips_exist, policy_rows, rules_over, show
 from ..errors import PayrollError
 from . import xlsx
-from .explain import FORMATS, PAYSLIP_LINES, Explainer, row_text
+from .explain import PAYSLIP_LINES, Explainer, row_text, write_report
 
 # the person's keys each policy table is looked up by (docs/rules.md "Looking up a table row")
 TABLE_KEYS = {
@@ -320,16 +320,5 @@ def write_comparison_xlsx(comparison: Comparison, out: str | Path) -> None:
 
 def write_comparison(comparison: Comparison, fmt: str, out: str | Path | None) -> str | None:
     """Like explain.write_explanation: text/json returned when out is None, xlsx needs out."""
-    if fmt not in FORMATS:
-        raise PayrollError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
-    if fmt == "xlsx":
-        if out is None:
-            raise PayrollError("--format xlsx needs --out FILE.xlsx")
-        write_comparison_xlsx(comparison, out)
-        return None
-    text = comparison_json(comparison) if fmt == "json" else comparison_text(comparison)
-    if out is None:
-        return text
-    with xlsx.atomic_output(out) as path:
-        Path(path).write_text(text, encoding="utf-8")
-    return None
+    return write_report(fmt, out, lambda path: write_comparison_xlsx(comparison, path),
+                        lambda: comparison_json(comparison), lambda: comparison_text(comparison))

@@ -335,15 +335,22 @@ def write_explanation_xlsx(explanation: Explanation, out: str | Path) -> Path:
 
 def write_explanation(explanation: Explanation, fmt: str, out: str | Path | None) -> str | None:
     """Text or JSON to `out` (or returned for printing when out is None); XLSX needs `out`."""
+    return write_report(fmt, out, lambda path: write_explanation_xlsx(explanation, path),
+                        lambda: json.dumps(explanation.to_dict(), ensure_ascii=False, indent=2) + "\n",
+                        lambda: explanation_text(explanation))
+
+
+def write_report(fmt: str, out: str | Path | None, write_xlsx, as_json, as_text) -> str | None:
+    """The three formats of explain and compare: XLSX written to `out` (which it needs); text or
+    JSON returned for printing when `out` is None, else written to it."""
     if fmt not in FORMATS:
         raise PayrollError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
     if fmt == "xlsx":
         if out is None:
             raise PayrollError("--format xlsx needs --out FILE.xlsx")
-        write_explanation_xlsx(explanation, out)
+        write_xlsx(out)
         return None
-    text = (json.dumps(explanation.to_dict(), ensure_ascii=False, indent=2) + "\n" if fmt == "json"
-            else explanation_text(explanation))
+    text = as_json() if fmt == "json" else as_text()
     if out is None:
         return text
     with xlsx.atomic_output(out) as path:
