@@ -338,6 +338,23 @@ def simulate_command(
                  tables=tables, console=console, status=err_console.status)
 
 
+def _usage_error_classes() -> tuple[type, ...]:
+    """Click's usage errors: typer ≥ 0.29 ships its own copy of click (typer._click), older typer
+    uses click itself; either may be absent."""
+    classes = []
+    try:
+        from typer._click.exceptions import ClickException
+        classes.append(ClickException)
+    except ImportError:
+        pass
+    try:
+        from click.exceptions import ClickException
+        classes.append(ClickException)
+    except ImportError:
+        pass
+    return tuple(classes)
+
+
 def main() -> None:
     try:
         app(standalone_mode=False)
@@ -352,13 +369,7 @@ def main() -> None:
     except SystemExit:
         raise
     except Exception as error:  # click usage errors come through here too
-        import click
-        # typer ≥ 0.29 ships its own copy of click: its usage errors are not click's classes
-        try:
-            from typer._click.exceptions import ClickException as TyperClickException
-        except ImportError:            # an older typer uses click itself
-            TyperClickException = click.exceptions.ClickException
-        if isinstance(error, (click.exceptions.ClickException, TyperClickException)):
+        if isinstance(error, _usage_error_classes()):
             error.show()
             sys.exit(2)
         err_console.print_exception()
