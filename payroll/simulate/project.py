@@ -8,11 +8,12 @@ rule columns nothing reads); the scenario starts at its first change and takes t
 from the baseline, which are identical by construction.
 
 Two tables: `projected` holds every projected month (the results read it); `payslips` is what the
-engine's history reads (engine.context.history_sql), kept small: all of last year's rows (the
-previous-year contribution base), this year's first whole month per person (the first-full-month
-base) and the latest month (the year to date). A person is paid in one unbroken run of months (one
-hire and one leave date), so the latest month before this one is the previous month: the history
-the engine derives from the small table is the one it would derive from every month.
+engine's history reads (engine.context.history_sql), kept to the latest month: each payslip
+carries the year to date, the previous-year figures and the first whole month forward, and a
+projected person is paid in one unbroken run of months (one hire and one leave date), so the
+history the engine derives from the latest month is the one it would derive from every month.
+Before the first projected month it holds what the database gave (last year's payslips), so the
+engine can still look further back for someone without a payslip last month.
 """
 from __future__ import annotations
 
@@ -115,7 +116,7 @@ class Projection:
         self._parts = ["projected_none"]
         self._refresh_view()
         history_columns = ", ".join(f"{name} {SQL_TYPES[units[name]]}" for name in HISTORY_KEPT)
-        con.execute(f"CREATE TABLE payslips ({history_columns}, first_full BOOLEAN DEFAULT false)")
+        con.execute(f"CREATE TABLE payslips ({history_columns})")
         if history is not None and history.num_rows:
             con.register("_history", history)
             con.execute(f"INSERT INTO payslips BY NAME SELECT {', '.join(HISTORY_KEPT)} FROM _history")
@@ -221,19 +222,10 @@ class Projection:
                 self.floors[year] = frame
         if not self.months[0].label < before <= self.months[-1].label:
             return                                  # nothing copied, or nothing left to compute
-        month = Month.parse(before)
-        year_start, last_year = f"{month.year}-01", month.year - 1
-        kept = ", ".join(HISTORY_KEPT)
-        con.execute(f"""INSERT INTO payslips BY NAME
-            SELECT {kept}, false AS first_full FROM projected
-            WHERE month BETWEEN '{last_year}-01' AND '{last_year}-12'""")
-        con.execute(f"""INSERT INTO payslips BY NAME
-            SELECT {kept}, coalesce(full_rank = 1, false) AS first_full FROM (
-                SELECT *, CASE WHEN paid_days_employed = paid_days_in_month THEN row_number() OVER (
-                    PARTITION BY employee_id, paid_days_employed = paid_days_in_month ORDER BY month) END
-                    AS full_rank
-                FROM projected WHERE month >= '{year_start}' AND month < '{month.label}')
-            WHERE full_rank = 1 OR month = '{month.previous().label}'""")
+        latest = Month.parse(before).previous().label
+        con.execute("DELETE FROM payslips")
+        con.execute(f"INSERT INTO payslips BY NAME SELECT {', '.join(HISTORY_KEPT)} FROM projected "
+                    f"WHERE month = '{latest}'")
 
     def run(self, start: str | None = None, progress: Callable[[str], None] | None = None,
             stop: str | None = None) -> None:
@@ -276,24 +268,12 @@ class Projection:
             install_month_constants(con, month)
             if self._roster_may_grow(month):    # else its groups are a subset of the ones checked
                 check_month_parameters(con, month)
-        year_start = f"{month.year}-01"
-        if month.start.month == 1 and month is not self.months[0]:
-            # a new year: history reads all of last year (contribution base), nothing of this year
-            last_year = month.year - 1
-            con.execute(f"DELETE FROM payslips WHERE month < '{year_start}'")
-            con.execute(f"""INSERT INTO payslips BY NAME SELECT {', '.join(HISTORY_KEPT)} FROM projected
-                            WHERE month BETWEEN '{last_year}-01' AND '{last_year}-12'""")
         history = bool(scalar(con, f"SELECT count(*) > 0 FROM payslips WHERE month < '{month.label}'"))
         part = f"projected_{month.label.replace('-', '_')}"
         self._add_part(part, f"{pipeline_sql(month, history)}\nSELECT {self._select} FROM {final_stage()}")
-        # the month becomes the latest history; keep earlier months of the year only as first whole month
-        con.execute(f"""DELETE FROM payslips WHERE month >= '{year_start}' AND month < '{month.label}'
-                        AND NOT first_full""")
-        con.execute(f"""INSERT INTO payslips BY NAME
-            SELECT {', '.join('m.' + c for c in HISTORY_KEPT)},
-                   m.paid_days_employed = m.paid_days_in_month AND f.employee_id IS NULL AS first_full
-            FROM {part} m LEFT JOIN (SELECT employee_id FROM payslips
-                                         WHERE first_full AND month >= '{year_start}') f USING (employee_id)""")
+        # the month becomes the history of the next (it carries everything forward)
+        con.execute("DELETE FROM payslips")
+        con.execute(f"INSERT INTO payslips BY NAME SELECT {', '.join(HISTORY_KEPT)} FROM {part}")
 
     def _floor_check(self, month: Month) -> pd.DataFrame:
         """The run's floor check (reports.floor) reads `payslips`: let it read all projected months."""

@@ -31,39 +31,21 @@ BREAKDOWN = ("gross_pay", *EMPLOYEE_CONTRIBUTIONS, "iit", *EMPLOYER_CONTRIBUTION
              "accident_insurance_employer", "employer_cost", "net_pay")
 
 
-def aggregate_all(run: Projection) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
-    """Per year, and per year and each dimension: headcount at the year end (paid in December),
-    person-months (÷ 12: the average headcount) and the components in fen (every component for
-    the totals, the ones the breakdown sheets show otherwise); the totals also count everyone paid
-    in the year. One scan (GROUPING SETS)."""
-    sets = ", ".join(["(year)"] + [f"(year, {dim})" for dim in DIMENSIONS])
-    flags = ", ".join(f"grouping({dim}) AS all_{dim}" for dim in DIMENSIONS)
-    sums = ", ".join(f"CAST(sum({c}) * 100 AS BIGINT) AS {c}" for c in COMPONENTS)
+def aggregate(run: Projection, by: tuple[str, ...]) -> pd.DataFrame:
+    """Per year (and `by`): headcount at the year end (paid in December), person-months (÷ 12:
+    the average headcount) and the components in fen (every component for the totals, the ones
+    the breakdown sheets show otherwise). The totals also count everyone paid in the year (a
+    distinct count: one scan, not one per breakdown)."""
+    keys = ", ".join(("CAST(left(month, 4) AS INTEGER) AS year",) + by)
+    sums = ", ".join(f"CAST(sum({c}) * 100 AS BIGINT) AS {c}" for c in (BREAKDOWN if by else COMPONENTS))
+    paid = "" if by else "count(DISTINCT employee_id) AS paid_in_year, "
     frame = run.con.execute(f"""
-        SELECT year, {", ".join(DIMENSIONS)}, {flags},
-               count(*) FILTER (right(month, 2) = '12') AS headcount,
-               count(DISTINCT employee_id) AS paid_in_year, count(*) AS person_months, {sums}
-        FROM (SELECT CAST(left(month, 4) AS INTEGER) AS year, * FROM projected
-              WHERE month >= '{run.months[0].label}')
-        GROUP BY GROUPING SETS ({sets})""").df()
-    every = [f"all_{dim}" for dim in DIMENSIONS]
-
-    def finish(rows: pd.DataFrame, keys: list[str], columns: tuple[str, ...], extra: list[str]) -> pd.DataFrame:
-        rows = rows[keys + ["headcount"] + extra + ["person_months", *columns]]
-        rows = rows.sort_values(keys).reset_index(drop=True)
-        rows["employee_contributions"] = rows[list(EMPLOYEE_CONTRIBUTIONS)].sum(axis=1)
-        rows["employer_contributions"] = rows[list(EMPLOYER_CONTRIBUTIONS)].sum(axis=1)
-        return rows
-
-    totals = finish(frame[(frame[every] == 1).all(axis=1)], ["year"], COMPONENTS, ["paid_in_year"])
-    breakdowns = {}
-    for dim in DIMENSIONS:
-        others = [f"all_{other}" for other in DIMENSIONS if other != dim]
-        rows = frame[(frame[f"all_{dim}"] == 0) & (frame[others] == 1).all(axis=1)].copy()
-        if dim == "level":
-            rows[dim] = rows[dim].astype("int32")
-        breakdowns[dim] = finish(rows, ["year", dim], BREAKDOWN, [])
-    return totals, breakdowns
+        SELECT {keys}, count(*) FILTER (right(month, 2) = '12') AS headcount, {paid}
+               count(*) AS person_months, {sums}
+        FROM projected WHERE month >= '{run.months[0].label}' GROUP BY ALL ORDER BY ALL""").df()
+    frame["employee_contributions"] = frame[list(EMPLOYEE_CONTRIBUTIONS)].sum(axis=1)
+    frame["employer_contributions"] = frame[list(EMPLOYER_CONTRIBUTIONS)].sum(axis=1)
+    return frame
 
 
 def monthly(run: Projection) -> pd.DataFrame:

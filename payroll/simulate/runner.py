@@ -20,7 +20,7 @@ from ..engine.context import Month
 from ..policy import Policy
 from .apply import Edit, apply_changes, first_effective
 from .project import Projection, RosterChanges, projection_months
-from .results import (DIMENSIONS, NetChanges, aggregate_all, components_table, failing_regions,
+from .results import (DIMENSIONS, NetChanges, aggregate, components_table, failing_regions,
                       floor_comparison, monthly, net_changes, side_by_side)
 from .scenario import Scenario, ScenarioError, TableChange
 from .solver import SolverResult, solve_floor
@@ -126,17 +126,23 @@ def _run_together(jobs: list[tuple[Projection, str | None, str]], say: Callable[
         run, first, label = jobs[0]
         run.run(start=first, progress=progress(label))
         return
-    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        futures = [pool.submit(run.run, first, progress(label)) for run, first, label in jobs]
-        for future in futures:
-            future.result()                     # re-raises a projection's error here
+    # side by side, each projection keeps to one thread: more would only contend for the same cores
+    for run, _, _ in jobs:
+        run.con.execute("SET threads = 1")
+    try:
+        with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+            futures = [pool.submit(run.run, first, progress(label)) for run, first, label in jobs]
+            for future in futures:
+                future.result()                 # re-raises a projection's error here
+    finally:
+        for run, _, _ in jobs:
+            run.con.execute("RESET threads")
 
 
 def _results(baseline: Projection, scenario: Projection) -> list[tuple]:
     """Totals, breakdowns and the monthly curve of each projection, the two side by side."""
     def summarise(run: Projection) -> tuple:
-        totals, breakdowns = aggregate_all(run)
-        return totals, breakdowns, monthly(run)
+        return (aggregate(run, ()), {dim: aggregate(run, (dim,)) for dim in DIMENSIONS}, monthly(run))
 
     if scenario is baseline:
         return [summarise(baseline)] * 2
