@@ -133,6 +133,7 @@ def test_hr_finds_explains_compares_and_downloads(site, tmp_path):
     driver = _browser(downloads)
     try:
         driver.set_page_load_timeout(60)
+        driver.implicitly_wait(30)          # a click that submits a form returns before the next page is there
         driver.get(base + "/")
         # search by name
         driver.find_element(By.ID, "q").send_keys(name)
