@@ -57,7 +57,13 @@ def all_rules() -> dict[str, Rule]:
 
 def pipeline_sql(month: Month, payslips_exist: bool, employee_id: str | None = None) -> str:
     """WITH s0 AS (context), s1 AS (SELECT *, rule AS name … FROM s0), … ; the caller selects."""
-    parts = [f"s0 AS ({context_sql(month, payslips_exist, employee_id)})"]
+    return stages_sql(context_sql(month, payslips_exist, employee_id))
+
+
+def stages_sql(source_sql: str) -> str:
+    """The compiled rule stages over any rows with the context columns (extra columns pass
+    through): the monthly run over the month's context, compare over inputs mixed from two months."""
+    parts = [f"s0 AS ({source_sql})"]
     for index, stage in enumerate(compile_stages(), start=1):
         columns = ",\n       ".join(f"{rule.sql} AS {rule.name}" for rule in stage.rules)
         parts.append(f"s{index} AS (SELECT *, {columns} FROM s{index - 1})")

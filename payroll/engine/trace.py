@@ -14,7 +14,7 @@ import duckdb
 from ..errors import PayrollError
 from ..policy import FUNDS, Policy
 from .context import CONTEXT_BY_NAME, NATIONAL_PARAMETERS, Month, install_month_parameters
-from .pipeline import all_rules, compile_stages, final_stage, pipeline_sql
+from .pipeline import all_rules, final_stage, pipeline_sql, stages_sql
 from .rule import Rule
 
 # which policy table a *_row / *_rows column points into
@@ -120,13 +120,8 @@ def earlier_payslips_exist(con: duckdb.DuckDBPyConnection, month: Month) -> bool
 
 
 def rules_over(source_sql: str) -> str:
-    """The compiled rule stages over any context rows (extra columns pass through): compare runs
-    the engine on one person's month with some inputs taken from another month."""
-    parts = [f"s0 AS ({source_sql})"]
-    for index, stage in enumerate(compile_stages(), start=1):
-        columns = ",\n       ".join(f"{rule.sql} AS {rule.name}" for rule in stage.rules)
-        parts.append(f"s{index} AS (SELECT *, {columns} FROM s{index - 1})")
-    return "WITH " + ",\n".join(parts) + f"\nSELECT * FROM {final_stage()}"
+    """The compiled rule stages over any context rows, every column selected (compare)."""
+    return f"{stages_sql(source_sql)}\nSELECT * FROM {final_stage()}"
 
 
 def trace_person(con: duckdb.DuckDBPyConnection, policy: Policy, employee_id: str, month_label: str,

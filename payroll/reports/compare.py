@@ -279,10 +279,8 @@ def comparison_json(comparison: Comparison) -> str:
 def write_comparison_xlsx(comparison: Comparison, out: str | Path) -> None:
     with xlsx.atomic_output(out) as path:
         workbook = xlsx.new_workbook(path, constant_memory=False)
-        bold = workbook.add_format({"bold": True, "font_name": "宋体", "font_size": 10})
-        wrap = workbook.add_format({"text_wrap": True, "valign": "top", "font_name": "宋体", "font_size": 10})
-        money = workbook.add_format({"num_format": xlsx.MONEY_FORMAT, "valign": "top",
-                                     "font_name": "宋体", "font_size": 10})
+        style = xlsx.styles(workbook)
+        bold, wrap, money = style.bold, style.wrapped, style.money_top
         sheet = workbook.add_worksheet("工资变动 Change")
         sheet.write_string(0, 0, f"工资变动说明 {comparison.employee_id}: {comparison.month_a} → "
                                  f"{comparison.month_b}", bold)

@@ -303,10 +303,8 @@ def explanation_text(explanation: Explanation) -> str:
 def write_explanation_xlsx(explanation: Explanation, out: str | Path) -> Path:
     with xlsx.atomic_output(out) as path:
         workbook = xlsx.new_workbook(path, constant_memory=False)
-        bold = workbook.add_format({"bold": True, "font_name": "宋体", "font_size": 10})
-        wrap = workbook.add_format({"text_wrap": True, "valign": "top", "font_name": "宋体", "font_size": 10})
-        money = workbook.add_format({"num_format": xlsx.MONEY_FORMAT, "valign": "top",
-                                     "font_name": "宋体", "font_size": 10})
+        style = xlsx.styles(workbook)
+        bold, wrap, money = style.bold, style.wrapped, style.money_top
         sheet = workbook.add_worksheet(xlsx.safe_sheet_name(f"工资说明 {explanation.month}"))
         sheet.write_string(0, 0, f"工资说明 {explanation.month}: {person_heading(explanation)}", bold)
         sheet.write_string(1, 0, "核对: 与工资表一致 (matches the stored payslip)" if not explanation.mismatches

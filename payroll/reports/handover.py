@@ -10,14 +10,14 @@ from pathlib import Path
 
 import duckdb
 
+from ..columns import EMPLOYEE_CONTRIBUTIONS, EMPLOYER_CONTRIBUTIONS
 from ..db import table_exists
 from ..errors import PayrollError
 from .register import _check_payslips, _check_request
 
-# employer social insurance: the five funds; employee social insurance: the three with a share
-SI_EMPLOYEE = ("pension_employee", "medical_employee", "unemployment_employee")
-SI_EMPLOYER = ("pension_employer", "medical_employer", "unemployment_employer", "injury_employer",
-               "maternity_employer")
+# social insurance is every contribution but the housing fund (employee: the three funds with a share)
+SI_EMPLOYEE = tuple(c for c in EMPLOYEE_CONTRIBUTIONS if not c.startswith("housing_fund"))
+SI_EMPLOYER = tuple(c for c in EMPLOYER_CONTRIBUTIONS if not c.startswith("housing_fund"))
 
 
 def check_month(con: duckdb.DuckDBPyConnection, month: str, fmt: str = "xlsx",

@@ -109,6 +109,9 @@ class Styles:
     total_text: Any
     total_integer: Any
     total_money: Any
+    bold: Any           # the explanation sheets (explain, compare): labels, wrapped text, money at the top
+    wrapped: Any
+    money_top: Any
 
     def for_kind(self, kind: str, row_kind: str = "data"):
         prefix = {"data": "", "subtotal": "subtotal_", "total": "total_"}[row_kind]
@@ -143,6 +146,9 @@ def styles(workbook: xlsxwriter.Workbook) -> Styles:
         total_text=workbook.add_format(total),
         total_integer=workbook.add_format({**total, "num_format": INTEGER_FORMAT, "align": "center"}),
         total_money=workbook.add_format({**total, "num_format": MONEY_FORMAT}),
+        bold=workbook.add_format({**font, "bold": True}),
+        wrapped=workbook.add_format({**font, "text_wrap": True, "valign": "top"}),
+        money_top=workbook.add_format({**font, "num_format": MONEY_FORMAT, "valign": "top"}),
     )
     setattr(workbook, _STYLE_CACHE_ATTR, made)
     return made
