@@ -1,11 +1,37 @@
 """Shared helpers: run the engine like a user would (Python API on a fresh DuckDB) and read payslips."""
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Two tiers. CI (the default) runs every test with a bounded number of examples; the thorough tier
+# (`PAYROLL_THOROUGH=1 python3 -m pytest`) also runs the tests marked `slow` and lifts every
+# property to at least 2,000 examples. Properties take their CI count through `examples(n)`.
+THOROUGH = os.environ.get("PAYROLL_THOROUGH") == "1"
+THOROUGH_EXAMPLES = 2000
+settings.register_profile("ci", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", deadline=None, max_examples=THOROUGH_EXAMPLES,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("thorough" if THOROUGH else "ci")
+
+
+def examples(ci_count: int) -> int:
+    """max_examples for a property: its CI count, or the thorough tier's floor."""
+    return max(ci_count, THOROUGH_EXAMPLES) if THOROUGH else ci_count
+
+
+def pytest_collection_modifyitems(config, items):
+    if THOROUGH:
+        return
+    skip = pytest.mark.skip(reason="slow: runs with PAYROLL_THOROUGH=1")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
 
 DATA = Path(__file__).resolve().parent / "data"
 SHIPPED_TABLES = Path(__file__).resolve().parent.parent / "tables"
