@@ -5,6 +5,8 @@ nothing written); 1 internal error.
 """
 from __future__ import annotations
 
+import contextvars
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -12,7 +14,8 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from .errors import PayrollError
+from .errors import PayrollError, environment_reason
+from .io.output import FORCE_SPECIAL_TARGETS
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="fujing-payroll: payroll and benefits for auxiliary police (辅警).")
@@ -23,6 +26,8 @@ err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 DbOption = typer.Option(None, "--db", envvar="PAYROLL_DB", help="DuckDB file (default payroll.duckdb)")
 TablesOption = typer.Option(None, "--tables", envvar="PAYROLL_TABLES",
                             help="policy tables directory (default: the shipped tables/)")
+ForceOption = typer.Option(False, "--force", help="also write to a device, FIFO or symlink target "
+                           "(by default --out must be a regular file or a new path)")
 WaitOption = typer.Option(0.0, "--wait", min=0,
                           help="seconds to wait while another payroll command holds the database (default: fail at once)")
 
@@ -165,9 +170,12 @@ def export_command(
         None, "--employees", help="--what tax: the HR employees file with the full ID numbers"),
     db: Optional[str] = DbOption,
     tables: Optional[str] = TablesOption,
+    force: bool = ForceOption,
 ) -> None:
     """Write a report for a month (CSV with the SPEC columns, or XLSX for finance)."""
     from .db import connect
+
+    FORCE_SPECIAL_TARGETS.set(force)
 
     if employees is not None and what != "tax":
         _fail("--employees is read only by --what tax (the full ID numbers)")
@@ -249,8 +257,10 @@ def explain_command(
     out: Optional[Path] = typer.Option(None, "--out", help="output file (default: print; xlsx needs it)"),
     db: Optional[str] = DbOption,
     tables: Optional[str] = TablesOption,
+    force: bool = ForceOption,
 ) -> None:
     """One person's pay line by line (formula, table rows, legal basis); --compare: why it changed."""
+    FORCE_SPECIAL_TARGETS.set(force)
     from .db import connect
     from .policy import load_policy
     from .reports.explain import Explainer, write_explanation
@@ -295,7 +305,9 @@ def synth_command(
     from .synth import synth_to
 
     if db and out:
-        _fail("give --db or --out, not both")
+        if db != os.environ.get("PAYROLL_DB"):
+            _fail("give --db or --out, not both")
+        db = None                                   # PAYROLL_DB is a default, and --out needs no database
     codes = [code.strip() for item in regions or [] for code in item.split(",") if code.strip()]
     with _progress() as progress:
         summary = synth_to(people=people, regions=codes or None, seed=seed, year=year, db=db, out=out,
@@ -331,8 +343,10 @@ def simulate_command(
     out: Optional[Path] = typer.Option(None, "--out", help="XLSX report (default: simulate-<file>.xlsx)"),
     db: Optional[str] = DbOption,
     tables: Optional[str] = TablesOption,
+    force: bool = ForceOption,
 ) -> None:
     """Budget scenario: baseline against scenario, cost by region, unit and component, floor check."""
+    FORCE_SPECIAL_TARGETS.set(force)
     from .simulate.cli import run_simulate
     run_simulate(scenario_file, year=year, years=years, people=people, seed=seed, out=out, db=db,
                  tables=tables, console=console, status=err_console.status)
@@ -356,24 +370,39 @@ def _usage_error_classes() -> tuple[type, ...]:
 
 
 def main() -> None:
+    sys.exit(run_cli())
+
+
+def run_cli(args: list[str] | None = None) -> int:
+    """Run the command line and return the exit status (SPEC): 0 done, 2 bad input, bad use or a
+    failing environment (one line naming the reason), 1 an internal error (with its traceback)."""
     try:
-        app(standalone_mode=False)
+        # a fresh context per invocation: --force (a context variable) never outlives its command
+        returned = contextvars.copy_context().run(app, args=args, standalone_mode=False)
     except PayrollError as error:
         err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
-        sys.exit(2)
+        return 2
     except typer.Exit as exit_:
-        sys.exit(exit_.exit_code)
+        return exit_.exit_code
     except (typer.Abort, KeyboardInterrupt):
         err_console.print("aborted")
-        sys.exit(130)
-    except SystemExit:
-        raise
+        return 130
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     except Exception as error:  # click usage errors come through here too
         if isinstance(error, _usage_error_classes()):
             error.show()
-            sys.exit(2)
+            return 2
+        reason = environment_reason(error)
+        if reason is not None:
+            err_console.print(f"[bold red]error:[/] {reason} (nothing was written)", highlight=False,
+                              soft_wrap=True)
+            return 2
         err_console.print_exception()
-        sys.exit(1)
+        return 1
+    # with standalone_mode=False click returns the code of a typer.Exit raised inside a command
+    # (every _fail) instead of raising it: that code is the exit status
+    return returned if isinstance(returned, int) else 0
 
 
 if __name__ == "__main__":

@@ -178,7 +178,13 @@ def _parse_cell(col: Column, raw: str, file: str, row: int, problems: list[CellP
 
 
 def _read_table(path: Path, columns: tuple[Column, ...], problems: list[CellProblem]) -> pd.DataFrame:
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        # SPEC: policy tables are UTF-8; a table saved from Excel as GBK must not end in a traceback
+        problems.append(CellProblem(path.name, None, None, f"is not UTF-8 text (byte {error.start}): "
+                                                           f"save it as CSV UTF-8"))
+        return pd.DataFrame()
     missing = [c.name for c in columns if c.name not in raw.columns]
     for name in missing:
         problems.append(CellProblem(path.name, 1, name, "column is missing from the header"))

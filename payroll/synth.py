@@ -498,11 +498,12 @@ def write_roster_files(employees: pd.DataFrame, attendance: pd.DataFrame, out_di
     """employees.csv and attendance.csv in `out_dir`, UTF-8 with the SPEC headers, ready for
     `payroll import`. Written by Arrow's CSV writer (a million people's year of attendance, nine
     million rows, in seconds), each through a temporary name so a failed run leaves no half file."""
-    import os
     from pathlib import Path
 
     import pyarrow as pa
     import pyarrow.csv as pacsv
+
+    from .io.output import safe_output
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -513,9 +514,8 @@ def write_roster_files(employees: pd.DataFrame, attendance: pd.DataFrame, out_di
         table = table.cast(pa.schema([pa.field(f.name, pa.string()) if pa.types.is_dictionary(f.type)
                                       else f for f in table.schema]))
         target = out / f"{name}.csv"
-        partial = target.with_name(target.name + ".partial")
-        pacsv.write_csv(table, partial, pacsv.WriteOptions(quoting_style="needed"))
-        os.replace(partial, target)
+        with safe_output(target) as partial:         # only onto a regular file or a new path
+            pacsv.write_csv(table, partial, pacsv.WriteOptions(quoting_style="needed"))
         paths.append(target)
     return paths[0], paths[1]
 

@@ -25,6 +25,7 @@ NATIONAL_PARAMETERS = {
     "iit_basic_deduction_monthly": "fen", "iit_no19_annual_deduction": "fen", "iit_no19_income_limit": "fen",
 }
 SCALE = {"fen": 100, "ppm": 1_000_000, "centi": 100}
+MONTH_YEARS = (1900, 2999)          # the years a month may name (a sanity range, not policy)
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,9 @@ class Month:
             raise PayrollError(f"{text!r} is not a month YYYY-MM") from None
         if len(text) != 7:
             raise PayrollError(f"{text!r} is not a month YYYY-MM")
+        if not MONTH_YEARS[0] <= year <= MONTH_YEARS[1]:
+            # 9999-12 would overflow the date type one month later: refuse it as input, not a traceback
+            raise PayrollError(f"{text!r} is out of range: months from {MONTH_YEARS[0]} to {MONTH_YEARS[1]}")
         following = date(year + (month == 12), month % 12 + 1, 1)
         return cls(text, start, following - timedelta(days=1))
 

@@ -17,7 +17,6 @@ The bank account is personal data: it appears in this file and in no other outpu
 """
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -26,6 +25,7 @@ import duckdb
 
 from ..db import table_exists
 from ..errors import PayrollError
+from ..io.output import write_csv_rows
 from . import xlsx
 from .handover import check_month, employee_columns, month_title, target_path
 
@@ -119,13 +119,10 @@ def export_bank(con: duckdb.DuckDBPyConnection, month: str, fmt: str = "xlsx",
 
 
 def _write_csv(target: Path, layout: BankLayout, lines: list[list], footer: list) -> None:
-    with xlsx.atomic_output(target) as temporary:
-        with open(temporary, "w", newline="", encoding="utf-8-sig") as handle:
-            writer = csv.writer(handle)
-            writer.writerow([header for _, header in layout.columns])
-            for line in [*lines, footer]:
-                writer.writerow(["" if v is None else f"{v:.2f}" if isinstance(v, Decimal) else v
-                                 for v in line])
+    # write_csv_rows escapes text cells (户名) against formula injection and writes via safe_output
+    header = [header for _, header in layout.columns]
+    write_csv_rows(target, [header, *([("" if v is None else f"{v:.2f}" if isinstance(v, Decimal) else v)
+                                       for v in line] for line in [*lines, footer])])
 
 
 def _write_xlsx(target: Path, layout: BankLayout, lines: list[list], footer: dict, month: str,

@@ -24,6 +24,7 @@ from ..db import table_exists
 from ..engine.context import Month
 from ..errors import PayrollError
 from ..io.idnumber import mask_id_sql
+from ..io.output import escape_formula_sql, safe_output
 from . import xlsx
 
 FORMATS = ("csv", "xlsx")
@@ -157,7 +158,8 @@ def _write_csv(con, month: str, unit: str | None, out: Path) -> None:
         if column in MONEY_COLUMNS:
             expr = _money_text(expr)
         elif column != "level":
-            expr = f"CAST({expr} AS VARCHAR)"
+            # text cells (unit, names) cannot start a formula in Excel: OWASP CSV-injection escape
+            expr = escape_formula_sql(f"CAST({expr} AS VARCHAR)")
         # the BOM goes at the very start of the file: as the first character of the first name
         alias = "\ufeff" + column if index == 0 else column
         select.append(f"{expr} AS {_ident(alias)}")
@@ -166,7 +168,7 @@ def _write_csv(con, month: str, unit: str | None, out: Path) -> None:
         where += f" AND p.unit = {_literal(unit)}"
     query = (f"SELECT {', '.join(select)} FROM payslips p WHERE {where} "
              f"ORDER BY {ORDER}, p.employee_id")
-    with xlsx.atomic_output(out) as temporary:
+    with safe_output(out) as temporary:
         con.execute(f"COPY ({query}) TO {_literal(str(temporary))} "
                     f"(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"')")
 

@@ -27,6 +27,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from ..columns import LABELS, MONEY_COLUMNS
+from ..io.output import safe_output
 
 MONEY_FORMAT = "#,##0.00"
 INTEGER_FORMAT = "0"
@@ -66,22 +67,11 @@ def money_number(value: Decimal | int | float | str | None) -> float | None:
     return None if value is None else float(Decimal(value) if isinstance(value, str) else value)
 
 
-@contextmanager
-def atomic_output(out: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path in the target's folder; rename it onto `out` when the block succeeds,
-    delete it when the block fails. The parent folder is created if needed."""
-    target = Path(out)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.stem}.{uuid.uuid4().hex[:8]}.tmp{target.suffix}")
-    try:
-        yield temporary
-        os.replace(temporary, target)
-    except BaseException:
-        try:
-            temporary.unlink()
-        except FileNotFoundError:
-            pass
-        raise
+def atomic_output(out: str | os.PathLike):
+    """Yield a temporary path in the target's folder; it replaces `out` when the block succeeds and
+    is deleted when the block fails. Only a regular file or a new path is replaced: see
+    payroll/io/output.py (devices, FIFOs and symlinks need --force)."""
+    return safe_output(out)
 
 
 def new_workbook(path: str | os.PathLike, *, constant_memory: bool = True) -> xlsxwriter.Workbook:
