@@ -45,11 +45,20 @@ def import_command(
                                              help="dated overtime records (employee_id, date, hours)"),
     events: Optional[Path] = typer.Option(None, "--events", help="work injury and death events (CSV or XLSX)"),
     dependents: Optional[Path] = typer.Option(None, "--dependents", help="dependants for death benefits"),
+    replace: bool = typer.Option(False, "--replace", help="the file is the whole record of the rows it "
+                                 "names: columns it lacks are cleared (default: they keep their stored values)"),
+    clear_empty: bool = typer.Option(False, "--clear-empty", help="let empty cells erase stored values "
+                                     "(default: refused, naming the row and column)"),
+    ignore: Optional[list[str]] = typer.Option(None, "--ignore", help="a header to leave out on purpose "
+                                               "(repeatable; default: an unknown header is an error)"),
     db: Optional[str] = DbOption,
     tables: Optional[str] = TablesOption,
     wait: float = WaitOption,
 ) -> None:
-    """Validate input files and load them; nothing is written if any row is bad."""
+    """Validate input files and load them; nothing is written if any row is bad.
+
+    A re-import changes only what the file gives: a column the file lacks keeps its stored values
+    (unless --replace), an empty cell never erases a stored value (unless --clear-empty)."""
     from .db import connect
     from .io.importer import import_files
     from .policy import load_policy
@@ -60,7 +69,8 @@ def import_command(
     con = connect(db, wait=wait)
     with err_console.status("读取并校验 reading and validating every row…"):
         summary = import_files(con, policy, employees=employees, attendance=attendance,
-                               timesheet=timesheet, events=events, dependents=dependents)
+                               timesheet=timesheet, events=events, dependents=dependents,
+                               replace=replace, clear_empty=clear_empty, ignore=tuple(ignore or ()))
     console.print(str(summary))
 
 

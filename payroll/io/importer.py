@@ -25,7 +25,9 @@ from .checks import (ProblemLog, check_month, check_pattern, check_unique, is_in
 from .employee_extras import (DEDUCTION_ITEMS, EXTRA_COLUMNS, check_bank_accounts,
                               normalised_bank_accounts, special_deduction_with_items)
 from .idnumber import id_number_problems, mask_id_numbers
-from .readers import CATEGORY_VALUE_ALIASES, Layout, RawTable, read_table
+from .merge import ZERO, ColumnChange, MergePlan, StoredColumn, merge_stored
+from .readers import (CATEGORY_VALUE_ALIASES, IGNORED_HEADERS, Layout, RawTable, normalise_header,
+                      read_table)
 from .timesheet import TIMESHEET, TimesheetCount, validate_timesheet, write_timesheet
 
 CATEGORIES = ("duty", "civilian")
@@ -76,6 +78,32 @@ DEPENDENT_COLUMNS = ("employee_id", "dependent_no", "relation", "orphan_or_lone"
 INSERT_DEPENDENTS = """
 INSERT INTO dependents SELECT employee_id, CAST(dependent_no AS INTEGER), relation, orphan_or_lone,
        NULLIF(name, '') FROM _import_dependents"""
+
+# what a re-import could erase (payroll/io/merge.py): file column -> stored column
+EMPLOYEE_PLAN = MergePlan(
+    "employees", ("employee_id",),
+    (StoredColumn("id_number", "id_number_masked", "employees", "id_number_masked", private=True),
+     StoredColumn("leave_date", "leave_date", "employees", "leave_date"),
+     StoredColumn("service_start", "service_start", "employees", "service_start"),
+     StoredColumn("special_deduction", "special_deduction", "employees", "special_deduction", empty=ZERO),
+     StoredColumn("contribution_base", "contribution_base", "employees", "contribution_base"),
+     StoredColumn("bank_account", "bank_account", "employee_finance", "bank_account", private=True),
+     *(StoredColumn(item, item, "employee_finance", item) for item in DEDUCTION_ITEMS)),
+    also_present={"special_deduction": tuple(DEDUCTION_ITEMS)},
+)
+ATTENDANCE_PLAN = MergePlan(
+    "attendance", ("employee_id", "month"),
+    tuple(StoredColumn(c, c, "attendance", c, empty=ZERO)
+          for c in ("unpaid_leave_days", *HOURS_COLUMNS, "night_shifts", *MONEY_COLUMNS)),
+)
+EVENTS_PLAN = MergePlan(
+    "events", ("employee_id", "event_date", "kind"),
+    (StoredColumn("disability_grade", "disability_grade", "events", "disability_grade"),
+     StoredColumn("stoppage_months", "stoppage_months", "events", "stoppage_months", empty=ZERO),
+     *(StoredColumn(flag, flag, "events", flag, empty=("", "false")) for flag in EVENT_FLAGS),
+     StoredColumn("nursing_level", "nursing_level", "events", "nursing_level"),
+     StoredColumn("leave_date", "leave_date", "events", "leave_date")),
+)
 
 EMPLOYEE_COLUMNS = ("employee_id", "name", "id_number_masked", "region_code", "unit", "category",
                     "level", "post", "hire_date", "leave_date", "service_start",
@@ -132,6 +160,7 @@ class ImportSummary:
     events: TableCount | None = None
     dependents: TableCount | None = None
     notes: list[str] = field(default_factory=list)
+    changes: list[ColumnChange] = field(default_factory=list)
 
     def __str__(self) -> str:
         loaded = [f"{name}: {count}" for name, count in
@@ -139,28 +168,56 @@ class ImportSummary:
                    ("timesheet", self.timesheet),
                    ("events", self.events), ("dependents", self.dependents)) if count is not None]
         text = "; ".join(loaded) or "nothing loaded"
-        return "\n".join([text, *(f"note: {n}" for n in self.notes)])
+        return "\n".join([text, *(str(c) for c in self.changes), *(f"note: {n}" for n in self.notes)])
 
 
 def import_files(con: duckdb.DuckDBPyConnection, policy: Policy, employees: Path | None = None,
                  attendance: Path | None = None, timesheet: Path | None = None,
-                 events: Path | None = None, dependents: Path | None = None) -> ImportSummary:
-    """Validate the files completely, then upsert them in one transaction; InputError if any cell is bad."""
+                 events: Path | None = None, dependents: Path | None = None, *,
+                 replace: bool = False, clear_empty: bool = False,
+                 ignore: tuple[str, ...] = ()) -> ImportSummary:
+    """Validate the files completely, then upsert them in one transaction; InputError if any cell is bad.
+
+    A re-import changes only what the file gives (payroll/io/merge.py): absent columns keep their
+    stored values unless `replace`; an empty cell over a stored value is refused unless
+    `clear_empty` (or `replace`). `ignore`: headers to drop on purpose (else an unknown header is
+    an error)."""
+    token = IGNORED_HEADERS.set(IGNORED_HEADERS.get() | {normalise_header(h) for h in ignore})
+    try:
+        return _import_files(con, policy, employees, attendance, timesheet, events, dependents,
+                             replace=replace, clear_empty=clear_empty)
+    finally:
+        IGNORED_HEADERS.reset(token)
+
+
+def _import_files(con, policy, employees, attendance, timesheet, events, dependents, *, replace: bool,
+                  clear_empty: bool) -> ImportSummary:
     problems: list[CellProblem] = []
     notes: list[str] = []
+    changes: list[ColumnChange] = []
     employee_rows = attendance_rows = None
     employees_unreadable = False
+
+    def merged(table: RawTable, rows: pd.DataFrame, plan: MergePlan) -> pd.DataFrame:
+        rows, found, change = merge_stored(con, table, rows, plan, replace=replace, clear_empty=clear_empty)
+        problems.extend(found)
+        changes.append(change)
+        return rows
+
     if employees is not None:
         employee_table = _read(employees, EMPLOYEES, problems, notes)
         employees_unreadable = employee_table is None
         if employee_table is not None:
-            employee_rows = _collect(validate_employees(employee_table, policy), problems)
+            employee_rows = merged(employee_table, _collect(validate_employees(employee_table, policy), problems),
+                                   EMPLOYEE_PLAN)
     if attendance is not None:
         attendance_table = _read(attendance, ATTENDANCE, problems, notes)
         if attendance_table is not None:
             # with an unreadable employees file, "unknown employee" would flag every row: skip it
             known = None if employees_unreadable else _known_employee_ids(con, employee_rows)
-            attendance_rows = _collect(validate_attendance(attendance_table, known), problems)
+            attendance_rows = merged(attendance_table,
+                                     _collect(validate_attendance(attendance_table, known), problems),
+                                     ATTENDANCE_PLAN)
     timesheet_rows = None
     if timesheet is not None:
         timesheet_table = _read(timesheet, TIMESHEET, problems, notes)
@@ -177,15 +234,18 @@ def import_files(con: duckdb.DuckDBPyConnection, policy: Policy, employees: Path
             continue
         known = None if employees_unreadable else _known_employee_ids(con, employee_rows)
         if layout is EVENTS:
-            event_rows = _collect(validate_events(table, known, _max_stoppage_months(policy),
-                                                  _grades_keeping_the_job(policy)), problems)
+            event_rows = merged(table, _collect(validate_events(table, known, _max_stoppage_months(policy),
+                                                                _grades_keeping_the_job(policy)), problems),
+                                EVENTS_PLAN)
         else:
             dependent_rows = _collect(validate_dependents(table, known), problems)
     if problems:
         raise InputError(problems)
-    return _write(con, employee_rows, attendance_rows, notes, event_rows, dependent_rows, timesheet_rows,
-                  files={"employees": employees, "attendance": attendance, "timesheet": timesheet,
-                         "events": events, "dependents": dependents})
+    summary = _write(con, employee_rows, attendance_rows, notes, event_rows, dependent_rows, timesheet_rows,
+                     files={"employees": employees, "attendance": attendance, "timesheet": timesheet,
+                            "events": events, "dependents": dependents})
+    summary.changes = changes
+    return summary
 
 
 def _read(path: Path, layout: Layout, problems: list[CellProblem], notes: list[str]) -> RawTable | None:

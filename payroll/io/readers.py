@@ -3,13 +3,16 @@
 Every cell comes back as stripped text, exactly what a CSV would hold: XLSX numbers and dates are
 turned back into text (1234.5 -> "1234.5", 3.0 -> "3", a date -> "YYYY-MM-DD"), so validation
 sees one representation whatever the file type. Headers may be the SPEC names or the Chinese
-aliases in HEADER_ALIASES, in any case and spacing; unknown columns are ignored.
+aliases in HEADER_ALIASES, in any case and spacing; an unknown column is an error naming the
+closest known header (`--ignore COL` drops it on purpose): a column we do not read is never lost silently.
 """
 from __future__ import annotations
 
+import difflib
 import io
 import re
 import unicodedata
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -249,23 +252,80 @@ def _to_raw_table(cells: pd.DataFrame, layout: Layout, file: str, notes: list[st
 
 
 def _map_header(header: list[str], layout: Layout, file: str) -> dict[str, int]:
-    """SPEC column -> position in the file; raise for missing required or repeated columns."""
+    """SPEC column -> position in the file; raise for missing required, repeated or unknown columns.
+
+    An unknown header is an error, never silently skipped: its cells would be lost (a leave column
+    under a name we do not know would import as zero leave). The message names the closest known
+    header; `--ignore COL` (IGNORED_HEADERS) drops a column on purpose."""
+    positions, problems = resolve_header(header, layout, file, IGNORED_HEADERS.get())
+    if problems:
+        raise InputError(problems)
+    return positions
+
+
+# headers the user asked to drop (`payroll import --ignore COL`), normalised; set by the CLI
+IGNORED_HEADERS: ContextVar[frozenset[str]] = ContextVar("ignored_headers", default=frozenset())
+
+
+def ignoring(headers: Iterable[str]):
+    """Set the headers to drop for the import that follows (the CLI's --ignore, repeatable)."""
+    return IGNORED_HEADERS.set(frozenset(normalise_header(h) for h in headers))
+
+
+def resolve_header(header: list[str], layout: Layout, file: str,
+                   ignore: Iterable[str] = ()) -> tuple[dict[str, int], list[CellProblem]]:
+    """Map a header row onto a layout: (SPEC column -> 0-based position, problems). Every import
+    kind calls this (through read_table) so each file gets the same alias, repeat, missing and
+    unknown-column checks. `ignore` holds headers (any case or spacing) dropped on purpose."""
     lookup = _header_lookup(layout.columns)
+    dropped = {normalise_header(h) for h in ignore}
     positions: dict[str, int] = {}
     problems: list[CellProblem] = []
+    unknown: list[str] = []
     for position, text in enumerate(header):
-        column = lookup.get(normalise_header(text)) if text else None
+        if not text or normalise_header(text) in dropped:
+            continue
+        column = lookup.get(normalise_header(text))
         if column is None:
-            continue                                  # unknown extra column: ignored
+            unknown.append(text)
+            continue
         if column in positions:
             first = header[positions[column]]
             problems.append(CellProblem(file, 1, text, f"repeats column {first!r} ({column})"))
             continue
         positions[column] = position
-    for column in layout.required:
-        if column not in positions:
-            accepted = ", ".join((column, *HEADER_ALIASES.get(column, ())))
-            problems.append(CellProblem(file, 1, column, f"required column is missing (header may be: {accepted})"))
-    if problems:
-        raise InputError(problems)
-    return positions
+    missing = [column for column in layout.required if column not in positions]
+    title_row = _title_row_hint(header, missing, layout)
+    if title_row:
+        return positions, [CellProblem(file, 1, None, title_row)]
+    for text in unknown:
+        problems.append(CellProblem(file, 1, text, _unknown_header_reason(text, layout, lookup)))
+    for column in missing:
+        accepted = ", ".join((column, *HEADER_ALIASES.get(column, ())))
+        problems.append(CellProblem(file, 1, column, f"required column is missing (header may be: {accepted})"))
+    return positions, problems
+
+
+def _unknown_header_reason(text: str, layout: Layout, lookup: dict[str, str]) -> str:
+    """'请假天数' -> is not a column of an attendance file; closest known: 事假天数 (unpaid_leave_days)."""
+    aliases = {alias: column for column in layout.columns
+               for alias in (column, *HEADER_ALIASES.get(column, ()))}
+    close = difflib.get_close_matches(text, list(aliases), n=1, cutoff=0.0) or \
+        difflib.get_close_matches(normalise_header(text), list(aliases), n=1, cutoff=0.0)
+    hint = f"; closest known: {close[0]} ({aliases[close[0]]})" if close else ""
+    return (f"is not a column of the {layout.kind} file{hint}. Rename the header, or give "
+            f"--ignore {text!r} to leave the column out on purpose")
+
+
+def _title_row_hint(header: list[str], missing: list[str], layout: Layout) -> str | None:
+    """A title (e.g. '2025年1月考勤表') merged above the header: row 1 holds one cell or none we
+    know, and required columns are missing. Say so once instead of 8 × 'column is missing'."""
+    if not missing:
+        return None
+    known = _header_lookup(layout.columns)
+    filled = [h for h in header if h]
+    if len(filled) > 2 or any(known.get(normalise_header(h)) for h in filled):
+        return None
+    shown = filled[0] if filled else ""
+    return (f"row 1 ({shown!r}) looks like a title, not the header: the first row must hold the column "
+            f"names ({', '.join(layout.required)}); delete the rows above the header")
