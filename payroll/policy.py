@@ -20,7 +20,11 @@ import pandas as pd
 
 from .errors import CellProblem, InputError, PolicyError
 
-SHIPPED_TABLES = Path(__file__).resolve().parent.parent / "tables"
+# a wheel carries the tables inside the package (setup.py copies them); a source checkout has them
+# at the top of the repository
+_PACKAGED_TABLES = Path(__file__).resolve().parent / "tables"
+SHIPPED_TABLES = (_PACKAGED_TABLES if _PACKAGED_TABLES.is_dir()
+                  else Path(__file__).resolve().parent.parent / "tables")
 FUNDS = ("pension", "medical", "unemployment", "injury", "maternity")
 FUND_ZH = {"pension": "养老", "medical": "医疗", "unemployment": "失业", "injury": "工伤", "maternity": "生育"}
 

@@ -278,11 +278,13 @@ def test_chinese_headers_and_category_names(con, policy, tmp_path):
     assert_good_rows_loaded(con)
 
 
-def test_headers_ignore_case_and_spacing_and_extra_columns(con, policy, tmp_path):
+def test_headers_ignore_case_and_spacing_and_extra_columns_ignored_on_purpose(con, policy, tmp_path):
     header = [f"  {c.upper()} " for c in EMPLOYEE_HEADER] + ["备注"]
     rows = [[r[c] for c in EMPLOYEE_HEADER] + ["anything"] for r in employee_rows()]
     employees = write_csv(tmp_path / "employees.csv", header, rows)
-    summary = import_files(con, policy, employees=employees)
+    with pytest.raises(InputError, match="column 备注: is not a column of the employees file"):
+        import_files(con, policy, employees=employees)      # an unknown column is never dropped silently
+    summary = import_files(con, policy, employees=employees, ignore=("备注",))
     assert summary.employees.rows == 3 and summary.attendance is None
     assert stored_employee(con, "E001")["special_deduction"] == Decimal("1500.50")
 
@@ -307,8 +309,10 @@ def test_import_again_replaces_rows(con, policy, tmp_path):
     marks = [dict(attendance_rows()[0], bonus="1.00"), dict(attendance_rows()[0], month="2025-03")]
     attendance = write_csv(tmp_path / "again_attendance.csv", ATTENDANCE_HEADER, marks)
     summary = import_files(con, policy, employees=employees, attendance=attendance)
-    assert str(summary) == ("employees: 4 rows (1 new, 3 updated); "
-                            "attendance: 2 rows (1 new, 1 updated)")
+    assert str(summary).splitlines()[0] == ("employees: 4 rows (1 new, 3 updated); "
+                                            "attendance: 2 rows (1 new, 1 updated)")
+    # the change summary names the columns written and those the file leaves as stored
+    assert "kept as stored (not in the file): bank_account" in str(summary)
     assert stored_employee(con, "E001")["name"] == "张三丰" and stored_employee(con, "E001")["level"] == 2
     assert stored_attendance(con, "E001", "2025-01")["bonus"] == Decimal("1.00")
     assert con.execute("SELECT count(*) FROM employees").fetchall()[0][0] == 4

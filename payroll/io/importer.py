@@ -168,7 +168,10 @@ class ImportSummary:
                    ("timesheet", self.timesheet),
                    ("events", self.events), ("dependents", self.dependents)) if count is not None]
         text = "; ".join(loaded) or "nothing loaded"
-        return "\n".join([text, *(str(c) for c in self.changes), *(f"note: {n}" for n in self.notes)])
+        # on rows already stored, say which columns the file changed and which it left as they were
+        counts = {"employees": self.employees, "attendance": self.attendance, "events": self.events}
+        changed = [str(c) for c in self.changes if counts.get(c.kind) is not None and counts[c.kind].updated]
+        return "\n".join([text, *changed, *(f"note: {n}" for n in self.notes)])
 
 
 def import_files(con: duckdb.DuckDBPyConnection, policy: Policy, employees: Path | None = None,

@@ -310,9 +310,10 @@ def _unknown_header_reason(text: str, layout: Layout, lookup: dict[str, str]) ->
     """'请假天数' -> is not a column of an attendance file; closest known: 事假天数 (unpaid_leave_days)."""
     aliases = {alias: column for column in layout.columns
                for alias in (column, *HEADER_ALIASES.get(column, ()))}
-    close = difflib.get_close_matches(text, list(aliases), n=1, cutoff=0.0) or \
-        difflib.get_close_matches(normalise_header(text), list(aliases), n=1, cutoff=0.0)
-    hint = f"; closest known: {close[0]} ({aliases[close[0]]})" if close else ""
+    close = difflib.get_close_matches(text, list(aliases), n=1, cutoff=0.5) or \
+        difflib.get_close_matches(normalise_header(text), list(aliases), n=1, cutoff=0.5)
+    named = close and (close[0] if close[0] == aliases[close[0]] else f"{close[0]} ({aliases[close[0]]})")
+    hint = f"; closest known: {named}" if close else ""
     return (f"is not a column of the {layout.kind} file{hint}. Rename the header, or give "
             f"--ignore {text!r} to leave the column out on purpose")
 
