@@ -206,6 +206,7 @@ def test_a_file_in_an_unknown_encoding_says_what_to_do(loaded):
         import_files(con, policy, employees=path)
 
 
+@pytest.mark.slow                      # a 100 MB file: the thorough tier (PAYROLL_THOROUGH=1)
 def test_a_100_mb_file_with_one_bad_row_is_refused_by_the_command(roster, tmp_path):
     """About 100 MB: the roster's rows many times over (unique ids), a wide comment column the
     importer ignores, and one unknown region in the last row. Exit 2, the row named, nothing written."""

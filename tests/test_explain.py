@@ -20,6 +20,7 @@ from payroll.errors import PayrollError
 from payroll.policy import load_policy
 from payroll.reports.explain import PAYSLIP_LINES, Explainer, explanation_text
 
+from conftest import THOROUGH
 from explain_demo import build_demo_database
 
 
@@ -45,7 +46,8 @@ def test_explain_equals_the_payslips_table_for_everyone(explainer, month):
     payslips = _stored(explainer.con, month)
     money = [c for c, unit in stored_columns().items() if unit == "fen"]
     assert len(payslips) > 150 and set(MONEY_COLUMNS) <= set(money)
-    for payslip in payslips:
+    # CI explains every third person (the demo's mix of regions, posts and hires); thorough: everyone
+    for payslip in payslips if THOROUGH else payslips[::3]:
         explanation = explainer.explain(payslip["employee_id"], month)
         assert explanation.mismatches == []
         shown = {line["name"]: Decimal(line["value"])

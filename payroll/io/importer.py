@@ -25,6 +25,7 @@ from .checks import (ProblemLog, check_month, check_pattern, check_unique, is_in
 from .employee_extras import (DEDUCTION_ITEMS, EXTRA_COLUMNS, check_bank_accounts,
                               normalised_bank_accounts, special_deduction_with_items)
 from .idnumber import id_number_problems, mask_id_numbers
+from .plausibility import check_attendance, employments
 from .merge import ZERO, ColumnChange, MergePlan, StoredColumn, merge_stored
 from .readers import (CATEGORY_VALUE_ALIASES, IGNORED_HEADERS, Layout, RawTable, normalise_header,
                       read_table)
@@ -221,6 +222,9 @@ def _import_files(con, policy, employees, attendance, timesheet, events, depende
             attendance_rows = merged(attendance_table,
                                      _collect(validate_attendance(attendance_table, known), problems),
                                      ATTENDANCE_PLAN)
+            if not problems:      # plausibility of well-formed figures (limits in national_parameters)
+                problems.extend(check_attendance(attendance_table, attendance_rows, policy,
+                                                 employments(con, employee_rows), notes))
     timesheet_rows = None
     if timesheet is not None:
         timesheet_table = _read(timesheet, TIMESHEET, problems, notes)

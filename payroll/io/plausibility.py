@@ -1,0 +1,116 @@
+"""Plausibility of attendance figures: values a clerk can type but no month can hold.
+
+Hard limits refuse the row (exit 2, naming row and column); the edge warns (a note in the summary):
+
+- overtime: the three kinds together above the law's monthly cap (劳动法 art. 41: 36 hours,
+  `overtime_hours_monthly_legal_cap`) warn; above `overtime_hours_monthly_import_limit` they are
+  refused as a typing error (700 hours in a month is not overtime, it is a wrong column);
+- unpaid leave: at most the paid days of the month in the official calendar (payroll/calendar.py:
+  working days plus statutory holidays), since leave beyond them would deduct pay never earned;
+  a whole month of leave warns;
+- employment: an attendance month before the hire month or after the leaving month is refused:
+  nobody is paid for it, so its figures would be lost silently.
+
+The limits are policy figures in national_parameters.csv, never literals here.
+"""
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from ..calendar import CalendarError, paid_days
+from ..errors import CellProblem
+from ..policy import Policy
+from .readers import RawTable
+
+HOURS = ("overtime_workday_hours", "overtime_restday_hours", "overtime_holiday_hours")
+
+
+def latest_parameter(policy: Policy, name: str) -> float | None:
+    table = policy.frames["national_parameters"]
+    rows = table[table["name"] == name].sort_values("effective_from")
+    return None if rows.empty else float(rows["value"].iloc[-1])
+
+
+def check_attendance(table: RawTable, rows: pd.DataFrame, policy: Policy, employments: pd.DataFrame,
+                     notes: list[str]) -> list[CellProblem]:
+    """Problems (hard limits) of validated attendance rows; warnings go to `notes`.
+    `employments`: employee_id, hire_date, leave_date (text, '' when none) of every known person."""
+    problems: list[CellProblem] = []
+    numbers = {c: pd.to_numeric(rows[c], errors="coerce") for c in ("unpaid_leave_days", *HOURS)}
+    _overtime(table, numbers, policy, problems, notes)
+    _leave(table, rows, numbers["unpaid_leave_days"], problems, notes)
+    _employment(table, rows, employments, problems)
+    return problems
+
+
+def _flag(table: RawTable, bad: pd.Series, column: str, reasons) -> list[CellProblem]:
+    bad = bad.fillna(False).astype(bool)
+    header = table.header_of(column)
+    texts = reasons if isinstance(reasons, pd.Series) else pd.Series(reasons, index=bad.index)
+    return [CellProblem(table.file, int(row), header, str(reason))
+            for row, reason in zip(table.row_numbers[bad], texts[bad])]
+
+
+def _overtime(table, numbers, policy, problems, notes) -> None:
+    cap = latest_parameter(policy, "overtime_hours_monthly_legal_cap")
+    limit = latest_parameter(policy, "overtime_hours_monthly_import_limit")
+    total = sum(numbers[c].fillna(0) for c in HOURS)
+    given = [c for c in HOURS if c in table.positions]
+    column = given[0] if given else HOURS[0]
+    if limit is not None:
+        problems.extend(_flag(table, total > limit, column,
+                              total.map(lambda h: f"{h:g} overtime hours in one month is more than the "
+                                                  f"plausible {limit:g} (national_parameters "
+                                                  f"overtime_hours_monthly_import_limit): check the column")))
+    if cap is not None:
+        over = (total > cap) & ~(total > (limit if limit is not None else float("inf")))
+        if over.any():
+            rows = table.row_numbers[over]
+            notes.append(f"{table.file}: {int(over.sum())} row(s) with more than {cap:g} overtime hours in a "
+                         f"month, above the legal cap (劳动法 art. 41), e.g. row {int(rows.iloc[0])}: "
+                         f"paid as given")
+
+
+def _leave(table, rows, leave, problems, notes) -> None:
+    months = rows["month"].astype(str)
+    limits = {}
+    for month in months.unique():
+        try:
+            limits[month] = paid_days(int(month[:4]), int(month[5:7]))
+        except (CalendarError, ValueError):
+            limits[month] = None                     # a year without a calendar: the run refuses it
+    paid = months.map(limits).astype("Float64")
+    too_many = (leave > paid).fillna(False)
+    problems.extend(_flag(table, too_many, "unpaid_leave_days",
+                          leave.astype(str) + " days of unpaid leave is more than the " +
+                          paid.astype(str).str.replace(".0", "", regex=False) + " paid days of " + months))
+    whole = (leave == paid).fillna(False) & (leave > 0)
+    if whole.any():
+        notes.append(f"{table.file}: {int(whole.sum())} row(s) with a whole month of unpaid leave "
+                     f"(e.g. row {int(table.row_numbers[whole].iloc[0])}): no pay for those months")
+
+
+def _employment(table, rows, employments, problems) -> None:
+    if employments is None or employments.empty:
+        return
+    dates = employments.drop_duplicates("employee_id", keep="last").set_index("employee_id")
+    hired = rows["employee_id"].map(dates["hire_date"]).fillna("").astype(str).str[:7]
+    left = rows["employee_id"].map(dates["leave_date"]).fillna("").astype(str).str[:7]
+    month = rows["month"].astype(str)
+    before = (hired != "") & (month < hired)
+    after = (left != "") & (month > left)
+    problems.extend(_flag(table, before, "month", "'" + month + "' is before the hire month " + hired +
+                          ": nobody is paid for it"))
+    problems.extend(_flag(table, after, "month", "'" + month + "' is after the leaving month " + left +
+                          ": nobody is paid for it"))
+
+
+def employments(con: duckdb.DuckDBPyConnection, employee_rows: pd.DataFrame | None) -> pd.DataFrame:
+    """employee_id, hire_date, leave_date (text) from the database, overridden by the file's rows."""
+    stored = con.execute("SELECT employee_id, CAST(hire_date AS VARCHAR) AS hire_date, "
+                         "coalesce(CAST(leave_date AS VARCHAR), '') AS leave_date FROM employees").df()
+    if employee_rows is None:
+        return stored
+    given = employee_rows[["employee_id", "hire_date", "leave_date"]].astype(str)
+    return pd.concat([stored, given], ignore_index=True)
