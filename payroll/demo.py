@@ -24,7 +24,7 @@ def _open_demo_db(db: str | None, out: Path):
         con.close()
         raise PayrollError(f"{path} already holds a roster that the demo did not make; "
                            f"give the demo its own --db or --out")
-    for table in ("payslips", "attendance", "employees", "employee_history", "arrears", "closed_months",
+    for table in ("payslips", "attendance", "employees", "employee_finance", "employee_history", "arrears", "closed_months",
                   "month_inputs"):
         if table_exists(con, table):
             con.execute(f"DELETE FROM {table}")
@@ -48,6 +48,7 @@ def run_demo(people: int, year: int, seed: int, out: Path, db: str | None, table
         roster_task = progress.add_task("生成花名册 synthetic roster", total=1)
         employees, attendance = synth_roster(people, seed=seed, year=year)
         write_roster(con, employees, attendance)
+        _add_bank_accounts(con)
         progress.advance(roster_task)
         run_task = progress.add_task("计算工资 payroll months", total=12)
         run_months(con, policy, months[0], months[-1], progress=lambda _: progress.advance(run_task))
@@ -64,6 +65,9 @@ def run_demo(people: int, year: int, seed: int, out: Path, db: str | None, table
     _print_summary(con, policy, year, console)
     console.print(floor_table(floor_check(con, months[-1]), months[-1], policy.region_names()))
     console.print(f"database: {path}")
+    sample = scalar(con, "SELECT min(employee_id) FROM employees WHERE employee_id >= 'FJ000042'")
+    console.print(f"next: export PAYROLL_DB={path}   (or give --db {path} to each command), then e.g.\n"
+                  f"      payroll explain {sample} --month {year}-08")
     console.print(f"registers: {files[0].parent}/register-{year}-01.xlsx … register-{year}-12.xlsx, "
                   f"and {csv_target.name}")
     console.print(f"done in {time.perf_counter() - started:.1f} s")
@@ -83,3 +87,10 @@ def _print_summary(con, policy, year: int, console: Console) -> None:
         table.add_row(f"{code} {names.get(code, '')}", f"{heads:,}", f"{gross:,.2f}", f"{iit:,.2f}",
                       f"{net:,.2f}", f"{cost:,.2f}")
     console.print(table)
+
+
+def _add_bank_accounts(con) -> None:
+    """Synthetic 19-digit accounts (not real cards: prefix 9999) so the demo's bank file can be written."""
+    con.execute("INSERT OR REPLACE INTO employee_finance (employee_id, bank_account) "
+                "SELECT employee_id, '9999' || lpad(CAST(hash(employee_id) % 1000000000000000 AS VARCHAR), 15, '0') "
+                "FROM employees")

@@ -72,3 +72,44 @@ def test_no_table_and_no_file_of_the_demo_holds_a_full_id_number(demo):
     for path in out.iterdir():
         if path.is_file() and not path.name.endswith((".duckdb", ".wal")):
             assert not contains_full_id_number(text_of_file(path)), path.name
+
+
+# commands of the README that need nothing but the demo's database (the others read files a
+# user brings, serve a page or run for minutes)
+README_RUNNABLE = ("explain", "benefits", "export", "history")
+
+
+def readme_commands() -> list[list[str]]:
+    """The README's `payroll …` lines, options in [brackets] left out, a|b alternatives as a."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    commands = []
+    for block in re.findall(r"```sh\n(.*?)```", text, flags=re.S):
+        for line in block.splitlines():
+            line = line.split("  #")[0].split(" # ")[0].strip()
+            if not line.startswith("payroll "):
+                continue
+            line = re.sub(r"\[[^\]]*\]", "", line)
+            words = [w.split("|")[0] for w in shlex.split(line)]
+            if words[1] in README_RUNNABLE and "--employees" not in words:
+                commands.append(words[1:])
+    return commands
+
+
+def test_the_readme_examples_run_against_the_demo(demo):
+    """The newcomer's path: after `payroll demo`, the README's commands work as printed, with the
+    PAYROLL_DB line the demo prints."""
+    out, result = demo
+    printed = " ".join(result.stdout.split())
+    assert f"export PAYROLL_DB={out / 'payroll-demo.duckdb'}" in printed
+    commands = readme_commands()
+    assert len(commands) >= 8 and ["explain", "FJ000042", "--month", "2025-08"] in commands
+    env = {k: v for k, v in os.environ.items() if k != "PAYROLL_TABLES"}
+    env["PAYROLL_DB"] = str(out / "payroll-demo.duckdb")
+    for command in commands:
+        done = subprocess.run([sys.executable, "-m", "payroll.cli", *command], capture_output=True, text=True,
+                              env=env, cwd=out, timeout=300)
+        assert done.returncode == 0, (command, done.stderr[-2000:])
