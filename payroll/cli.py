@@ -109,6 +109,20 @@ def run_command(
                              progress=lambda result: (progress.advance(task), progress.console.print(str(result))),
                              retro=lambda arrears: progress.console.print(_retro_text(arrears, months[0].label)))
     _print_floor(con, policy, results[-1].month)
+    _fail_on_negative_net(con, months[0].label, months[-1].label)
+
+
+def _fail_on_negative_net(con, first: str, last: str) -> None:
+    """A negative net pay is never silent: list it as an error (exit 2). The payslips stay stored
+    so `explain` can show why; the bank file refuses them until the inputs are fixed and rerun."""
+    rows = con.execute("SELECT month, employee_id, net_pay FROM payslips WHERE month BETWEEN ? AND ? "
+                       "AND net_pay < 0 ORDER BY month, employee_id", [first, last]).fetchall()
+    if not rows:
+        return
+    shown = ", ".join(f"{employee} {month} {net:,.2f}" for month, employee, net in rows[:10])
+    more = f" … and {len(rows) - 10} more" if len(rows) > 10 else ""
+    _fail(f"{len(rows)} payslip(s) with negative net pay: {shown}{more}. They are stored so `payroll explain` "
+          f"shows why, but no bank file pays them: correct the deductions or leave and run the month again")
 
 
 def _export_benefits(db, tables, fmt: str, out: Optional[Path]) -> None:

@@ -170,7 +170,7 @@ def shipped(tmp_path):
     from payroll.policy import load_policy
     connection = connect(tmp_path / "shipped.duckdb")
     policy = load_policy(SHIPPED_TABLES)
-    import_files(connection, policy, employees=write_csv(tmp_path / "e.csv", EMPLOYEE_HEADER, employee_rows()))
+    import_files(connection, policy, employees=write_csv(tmp_path / "e.csv", EMPLOYEE_HEADER, employee_rows()[:1]))
     yield connection, policy
     connection.close()
 
@@ -286,3 +286,39 @@ def test_the_wheel_installed_in_a_fresh_venv_runs_the_demo(wheel, tmp_path):
                           capture_output=True, text=True, cwd=tmp_path, env=env, timeout=1200)
     assert done.returncode == 0, done.stderr[-2000:]
     assert (tmp_path / "d" / "register-2025-12.xlsx").is_file()
+
+
+def test_run_reports_negative_net_pay_as_an_error(capsys):
+    """Defect 4: 10 people with a total net of −485,383.84 ran with exit 0 and no word."""
+    import duckdb
+    import typer
+    from payroll.cli import _fail_on_negative_net
+
+    con = duckdb.connect(":memory:")
+    con.execute("CREATE TABLE payslips (month VARCHAR, employee_id VARCHAR, net_pay DECIMAL(18,2))")
+    con.execute("INSERT INTO payslips VALUES ('2025-02', 'A', 10.00), ('2025-02', 'B', -1446.75)")
+    _fail_on_negative_net(con, "2025-01", "2025-01")                  # no payslip below 0 there: silent
+    with pytest.raises(typer.Exit) as caught:
+        _fail_on_negative_net(con, "2025-01", "2025-02")
+    assert caught.value.exit_code == 2
+    assert "1 payslip(s) with negative net pay: B 2025-02 -1,446.75" in " ".join(capsys.readouterr().err.split())
+
+
+def test_compare_with_a_month_never_run_says_so(engine, tmp_path):
+    """Defect 10: `explain --compare` against a month never run showed figures with no note."""
+    from payroll.db import connect
+    from payroll.policy import load_policy
+    from payroll.reports.compare import compare_months, comparison_json, comparison_text
+    from payroll.reports.explain import Explainer
+
+    con = connect(tmp_path / "c.duckdb")
+    people = [dict(employee_id="X1", name="甲", region_code="330100", unit="西湖分局", category="duty", level=4,
+                   post="PATROL", hire_date="2015-01-01", special_deduction=0)]
+    engine(SHIPPED_TABLES, people, {}, "2025-01", "2025-02", con=con)
+    explainer = Explainer(con, load_policy(SHIPPED_TABLES))
+    ran = compare_months(explainer, "X1", "2025-01", "2025-02")
+    assert ran.not_run == () and "not been run" not in comparison_text(ran)
+    hypothetical = compare_months(explainer, "X1", "2025-02", "2025-03")
+    assert hypothetical.not_run == ("2025-03",)
+    assert "2025-03 has not been run: those figures are computed now" in comparison_text(hypothetical)
+    assert '"not_run": [\n    "2025-03"\n  ]' in comparison_json(hypothetical)

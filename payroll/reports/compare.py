@@ -103,6 +103,14 @@ class Comparison:
     net_b: int
     tax_note: str | None
     exact: bool                         # first step = month A, last step = month B, sums match
+    not_run: tuple[str, ...] = ()       # months without stored payslips: their figures are computed now
+
+    @property
+    def not_run_note(self) -> str | None:
+        if not self.not_run:
+            return None
+        return (f"{' and '.join(self.not_run)} {'has' if len(self.not_run) == 1 else 'have'} not been run: "
+                f"those figures are computed now from the current inputs and tables, not read from payslips")
 
     @property
     def net_change(self) -> int:
@@ -114,7 +122,7 @@ class Comparison:
             "employee_id": self.employee_id, "month_a": self.month_a, "month_b": self.month_b,
             "net_pay_a": yuan(self.net_a), "net_pay_b": yuan(self.net_b), "net_change": yuan(self.net_change),
             "method": "sequential substitution through the engine (see payroll/reports/compare.py)",
-            "sums_exactly": self.exact, "tax_note": self.tax_note,
+            "sums_exactly": self.exact, "tax_note": self.tax_note, "not_run": list(self.not_run),
             "lines": [{**line, "a": yuan(line["a"]), "b": yuan(line["b"]), "delta": yuan(line["delta"])}
                       for line in self.lines],
             "causes": [{"key": c.key, "label_zh": c.label_zh, "label_en": c.label_en,
@@ -239,7 +247,8 @@ def compare_months(explainer: Explainer, employee_id: str, month_a: str, month_b
     exact = (all(steps[0][n] == trace_a[n].raw and steps[-1][n] == trace_b[n].raw for n in PAYSLIP_LINES)
              and sum(c.net_delta for c in causes) == trace_b["net_pay"].raw - trace_a["net_pay"].raw)
     return Comparison(employee_id, first.label, second.label, lines, causes, trace_a["net_pay"].raw,
-                      trace_b["net_pay"].raw, _tax_note(steps[0], steps[-1], rows_b), exact)
+                      trace_b["net_pay"].raw, _tax_note(steps[0], steps[-1], rows_b), exact,
+                      tuple(m.label for m in (first, second) if not digests[m]))
 
 
 def comparison_text(comparison: Comparison) -> str:
@@ -248,6 +257,8 @@ def comparison_text(comparison: Comparison) -> str:
     out = [f"工资变动说明 Pay change {comparison.employee_id}: {comparison.month_a} → {comparison.month_b}",
            f"实发工资 Net pay {fen(comparison.net_a)} → {fen(comparison.net_b)} "
            f"({signed(comparison.net_change)})"]
+    if comparison.not_run_note:
+        out.append(f"注意 note: {comparison.not_run_note}")
     out.append("\n各项变动 Line by line")
     for line in comparison.lines:
         if line["delta"]:
@@ -284,6 +295,8 @@ def write_comparison_xlsx(comparison: Comparison, out: str | Path) -> None:
         sheet = workbook.add_worksheet("工资变动 Change")
         sheet.write_string(0, 0, f"工资变动说明 {comparison.employee_id}: {comparison.month_a} → "
                                  f"{comparison.month_b}", bold)
+        if comparison.not_run_note:
+            sheet.write_string(1, 0, f"注意 note: {comparison.not_run_note}")
         for col, (text, width) in enumerate(zip(("项目", "Item", comparison.month_a, comparison.month_b,
                                                  "变动 Change"), (22, 28, 14, 14, 14))):
             sheet.write_string(2, col, text, bold)
