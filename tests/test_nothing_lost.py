@@ -322,3 +322,15 @@ def test_compare_with_a_month_never_run_says_so(engine, tmp_path):
     assert hypothetical.not_run == ("2025-03",)
     assert "2025-03 has not been run: those figures are computed now" in comparison_text(hypothetical)
     assert '"not_run": [\n    "2025-03"\n  ]' in comparison_json(hypothetical)
+
+
+def test_an_id_typed_as_an_excel_number_is_named_as_such(con, policy, tmp_path):
+    """Defect 12: 18-digit IDs typed as Excel numbers were reported as checksum failures."""
+    from test_import import write_xlsx
+    rows = [[r[c] for c in EMPLOYEE_HEADER] for r in employee_rows()]
+    rows[2][EMPLOYEE_HEADER.index("id_number")] = int(rows[2][EMPLOYEE_HEADER.index("id_number")])  # a number
+    with pytest.raises(InputError) as caught:
+        import_files(con, policy, employees=write_xlsx(tmp_path / "typed.xlsx", EMPLOYEE_HEADER, rows))
+    assert [str(p) for p in caught.value.problems] == [
+        "typed.xlsx, row 4, column id_number: is stored as a number by Excel, which keeps only 15 digits: "
+        "format the column as text and type the ID numbers again"]

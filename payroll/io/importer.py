@@ -288,7 +288,7 @@ def validate_employees(table: RawTable, policy: Policy) -> tuple[pd.DataFrame, l
         require_text(log, cells[column], column)
     check_unique(log, cells[["employee_id"]], "employee_id", "employee_id")
     id_numbers = _normalised_id_numbers(cells["id_number"])
-    _check_id_numbers(log, id_numbers)
+    _check_id_numbers(log, id_numbers, table.typed_as_number.get("id_number"))
     region_ok = _check_regions(log, cells["region_code"], policy)
     category = _parse_categories(log, cells["category"])
     level = parse_whole_numbers(log, cells["level"], "level", required=True)
@@ -320,12 +320,21 @@ def _normalised_id_numbers(values: pd.Series) -> pd.Series:
     return values.str.upper()
 
 
-def _check_id_numbers(log: ProblemLog, id_numbers: pd.Series) -> None:
+EXCEL_NUMBER_REASON = ("is stored as a number by Excel, which keeps only 15 digits: format the column "
+                       "as text and type the ID numbers again")
+
+
+def _check_id_numbers(log: ProblemLog, id_numbers: pd.Series, typed_as_number: pd.Series | None = None) -> None:
     present = id_numbers[id_numbers != ""]
     if present.empty:
         return
     reasons = id_number_problems(present)            # the numbers in reasons are masked
     bad = reasons.notna().reindex(id_numbers.index, fill_value=False)
+    if typed_as_number is not None:
+        # the real cause of a failed checksum in a numeric XLSX cell is Excel's float, not a typo
+        as_number = bad & typed_as_number.reindex(id_numbers.index, fill_value=False)
+        log.flag(as_number, "id_number", EXCEL_NUMBER_REASON)
+        bad = bad & ~as_number
     log.flag(bad, "id_number", "{}", reasons.reindex(id_numbers.index))
 
 

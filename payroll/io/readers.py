@@ -108,6 +108,7 @@ class RawTable:
     headers: dict[str, str]         # SPEC name -> the header as written in the file
     positions: dict[str, int]       # SPEC name -> 0-based position of its column in the file
     notes: list[str] = field(default_factory=list)
+    typed_as_number: dict[str, pd.Series] = field(default_factory=dict)   # XLSX cells stored as numbers
 
     def header_of(self, column: str) -> str:
         return self.headers.get(column, column)
@@ -195,6 +196,12 @@ def _xlsx_cells(path: Path, layout: Layout) -> pd.DataFrame:
                        if _header_lookup(layout.month_columns).get(normalise_header(h))}
     text = pd.DataFrame({i: _column_text(raw[c], as_month=i in month_positions)
                          for i, c in enumerate(raw.columns)})
+    # long numbers Excel stored as numbers (an 18-digit ID keeps only 15 significant digits):
+    # remembered per column so a check can name the cause instead of a checksum failure
+    text.attrs["typed_as_number"] = {
+        i: raw[c].map(lambda v: isinstance(v, (int, float, np.integer, np.floating))
+                      and not isinstance(v, (bool, np.bool_))).reset_index(drop=True)
+        for i, c in enumerate(raw.columns)}
     return text
 
 
@@ -235,6 +242,7 @@ def month_text(value) -> str:
 
 
 def _to_raw_table(cells: pd.DataFrame, layout: Layout, file: str, notes: list[str]) -> RawTable:
+    typed_as_number = cells.attrs.get("typed_as_number", {})
     cells = cells.fillna("").astype(str)
     header = [str(h).strip() for h in cells.iloc[0]]
     body = cells.iloc[1:].reset_index(drop=True)
@@ -248,7 +256,9 @@ def _to_raw_table(cells: pd.DataFrame, layout: Layout, file: str, notes: list[st
     frame = pd.DataFrame({column: body[positions[column]] if column in positions else ""
                           for column in layout.columns}, index=body.index)
     headers = {column: header[positions[column]] for column in positions}
-    return RawTable(file, frame.astype(str), row_numbers, headers, positions, notes)
+    numbers = {column: typed_as_number[position].iloc[1:].reset_index(drop=True)[body.index].astype(bool)
+               for column, position in positions.items() if position in typed_as_number}
+    return RawTable(file, frame.astype(str), row_numbers, headers, positions, notes, numbers)
 
 
 def _map_header(header: list[str], layout: Layout, file: str) -> dict[str, int]:
