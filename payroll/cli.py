@@ -45,6 +45,8 @@ def import_command(
                                              help="dated overtime records (employee_id, date, hours)"),
     events: Optional[Path] = typer.Option(None, "--events", help="work injury and death events (CSV or XLSX)"),
     dependents: Optional[Path] = typer.Option(None, "--dependents", help="dependants for death benefits"),
+    opening: Optional[Path] = typer.Option(None, "--opening", help="opening year-to-date figures from a former "
+                                           "payroll system (employee_id, year, month, income_ytd, …)"),
     replace: bool = typer.Option(False, "--replace", help="the file is the whole record of the rows it "
                                  "names: columns it lacks are cleared (default: they keep their stored values)"),
     clear_empty: bool = typer.Option(False, "--clear-empty", help="let empty cells erase stored values "
@@ -63,14 +65,15 @@ def import_command(
     from .io.importer import import_files
     from .policy import load_policy
 
-    if employees is None and attendance is None and timesheet is None and events is None and dependents is None:
-        _fail("give at least one of --employees, --attendance, --timesheet, --events, --dependents")
+    if all(f is None for f in (employees, attendance, timesheet, events, dependents, opening)):
+        _fail("give at least one of --employees, --attendance, --timesheet, --events, --dependents, --opening")
     policy = load_policy(tables)
     con = connect(db, wait=wait)
     with err_console.status("读取并校验 reading and validating every row…"):
         summary = import_files(con, policy, employees=employees, attendance=attendance,
                                timesheet=timesheet, events=events, dependents=dependents,
-                               replace=replace, clear_empty=clear_empty, ignore=tuple(ignore or ()))
+                               opening=opening, replace=replace, clear_empty=clear_empty,
+                               ignore=tuple(ignore or ()))
     console.print(str(summary))
 
 
@@ -103,6 +106,7 @@ def run_command(
     months = months_between(month, through)
     con = connect(db, wait=wait)
     refuse_closed(con, months)                      # before the progress bar: a closed month is a usage error
+    _warn_without_opening(con, months[0])
     with _progress() as progress:
         task = progress.add_task("计算工资 computing payslips", total=len(months))
         results = run_months(con, policy, month, through,
@@ -110,6 +114,28 @@ def run_command(
                              retro=lambda arrears: progress.console.print(_retro_text(arrears, months[0].label)))
     _print_floor(con, policy, results[-1].month)
     _fail_on_negative_net(con, months[0].label, months[-1].label)
+
+
+def _warn_without_opening(con, month) -> None:
+    """A first run after January with no payslips of the year before it and no opening balances:
+    the year to date (and so the cumulative tax) starts from zero. Say so once, naming the command."""
+    from .db import scalar
+    if month.start.month == 1:
+        return
+    earlier = scalar(con, "SELECT count(*) FROM payslips WHERE month >= ? AND month < ?",
+                     [f"{month.year}-01", month.label]) if _has_table(con, "payslips") else 0
+    openings = scalar(con, "SELECT count(*) FROM opening_balances WHERE year = ? AND month < ?",
+                      [month.year, month.start.month])
+    if not earlier and not openings:
+        err_console.print(f"[bold yellow]warning:[/] {month.label} is the first month run in {month.year} and no "
+                          f"opening balances are loaded: year-to-date income and tax start from 0. A unit "
+                          f"moving here mid-year loads them first with `payroll import --opening FILE`",
+                          highlight=False, soft_wrap=True)
+
+
+def _has_table(con, name: str) -> bool:
+    from .db import table_exists
+    return table_exists(con, name)
 
 
 def _fail_on_negative_net(con, first: str, last: str) -> None:

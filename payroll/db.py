@@ -197,7 +197,21 @@ CREATE TABLE IF NOT EXISTS runs (
     engine_version VARCHAR NOT NULL
 )"""
 
-SCHEMA = [EMPLOYEES_DDL, ATTENDANCE_DDL, EMPLOYEE_FINANCE_DDL, EVENTS_DDL, DEPENDENTS_DDL, BENEFITS_DDL,
+# year to date brought from a former payroll system (payroll import --opening), through `month`
+OPENING_BALANCES_DDL = """
+CREATE TABLE IF NOT EXISTS opening_balances (
+    employee_id           VARCHAR NOT NULL,
+    year                  INTEGER NOT NULL,
+    month                 INTEGER NOT NULL,      -- the last month the figures cover (1-11)
+    income_ytd            DECIMAL(15,2) NOT NULL,   -- 累计收入
+    contributions_ytd     DECIMAL(15,2) NOT NULL,   -- 累计专项扣除 (employee social insurance and housing fund)
+    special_deduction_ytd DECIMAL(15,2) NOT NULL,   -- 累计专项附加扣除
+    iit_ytd               DECIMAL(15,2) NOT NULL,   -- 累计已预扣预缴税额
+    months_employed       INTEGER NOT NULL,         -- months employed by this payer in the year
+    PRIMARY KEY (employee_id, year)
+)"""
+
+SCHEMA = [OPENING_BALANCES_DDL, EMPLOYEES_DDL, ATTENDANCE_DDL, EMPLOYEE_FINANCE_DDL, EVENTS_DDL, DEPENDENTS_DDL, BENEFITS_DDL,
           BENEFIT_EVENTS_DDL, EMPLOYEE_HISTORY_DDL, CLOSED_MONTHS_DDL, MONTH_INPUTS_DDL, ARREARS_DDL,
           IMPORTS_DDL, RUNS_DDL]
 

@@ -343,13 +343,21 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
 
     # income tax, cumulative withholding
     contributions = sum((r[c] for c in EMPLOYEE_SHARES), Decimal("0.00"))
-    months_ytd = len(this_year) + 1
+    # opening balances (payroll import --opening): a former system's year to date through an
+    # earlier month of this year are the starting point of every sum below
+    opening = emp.get("opening")
+    if not (opening and opening["year"] == year and opening["month"] < first.month):
+        opening = {"income_ytd": Decimal("0.00"), "contributions_ytd": Decimal("0.00"),
+                   "special_deduction_ytd": Decimal("0.00"), "iit_ytd": Decimal("0.00"), "months_employed": 0}
+    months_ytd = opening["months_employed"] + len(this_year) + 1
     # the disability allowance is exempt income (财税〔2012〕40号): not in 累计收入
-    income_ytd = sum((h["gross_pay"] - h["injury_disability_allowance"] for h in this_year),
-                     Decimal("0.00")) + gross - allowance
-    contributions_ytd = sum((h["employee_contributions"] for h in this_year), Decimal("0.00")) + contributions
+    income_ytd = opening["income_ytd"] + sum((h["gross_pay"] - h["injury_disability_allowance"] for h in this_year),
+                                             Decimal("0.00")) + gross - allowance
+    contributions_ytd = (opening["contributions_ytd"]
+                         + sum((h["employee_contributions"] for h in this_year), Decimal("0.00")) + contributions)
     special = emp.get("special_deduction") or Decimal("0")
-    special_ytd = sum((h["special_deduction"] for h in this_year), Decimal("0.00")) + special
+    special_ytd = (opening["special_deduction_ytd"]
+                   + sum((h["special_deduction"] for h in this_year), Decimal("0.00")) + special)
     no19 = (len({h["month"] for h in prev_year}) == 12
             and sum((h["gross_pay"] for h in prev_year), Decimal("0")) <= dec(tables.national("iit_no19_income_limit", first)))
     if no19:
@@ -364,7 +372,7 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
     for b in brackets:
         if b["threshold"] < taxable:
             bracket = b
-    iit_before = this_year[-1]["iit_ytd"] if this_year else Decimal("0.00")
+    iit_before = this_year[-1]["iit_ytd"] if this_year else opening["iit_ytd"]
     due = rnd(to_frac(taxable) * to_frac(bracket["rate"]) - to_frac(bracket["quick_deduction"]))
     iit = max(Decimal("0.00"), due - iit_before)
     deduction = dec(_att(att, "deduction"))

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import zipfile
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -334,3 +335,60 @@ def test_an_id_typed_as_an_excel_number_is_named_as_such(con, policy, tmp_path):
     assert [str(p) for p in caught.value.problems] == [
         "typed.xlsx, row 4, column id_number: is stored as a number by Excel, which keeps only 15 digits: "
         "format the column as text and type the ID numbers again"]
+
+
+# ---------------------------------------------------------------- opening balances (defect 11)
+
+OPENING_PERSON = dict(employee_id="M1", name="迁入", region_code="330100", unit="西湖分局", category="duty", level=4,
+                      post="PATROL", hire_date=date(2015, 1, 1), leave_date=None, service_start=None,
+                      special_deduction=Decimal("1000"), contribution_base=None)
+
+
+@settings(max_examples=examples(12), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(through=st.integers(1, 10), income=st.integers(0, 30_000_000), contributions=st.integers(0, 3_000_000),
+       special=st.integers(0, 2_000_000), iit=st.integers(0, 2_000_000), employed=st.integers(0, 10))
+def test_a_first_run_continues_from_the_opening_balances(through, income, contributions, special, iit, employed):
+    """The engine against the scalar reference, which takes the opening figures as inputs: the two
+    months after the opening carry 累计收入, 累计专项扣除, 累计专项附加扣除, 已扣税 and months employed."""
+    import reference
+    from conftest import run_engine
+    from payroll.db import connect
+
+    employed = min(employed, through)
+    opening = dict(year=2025, month=through, income_ytd=Decimal(income) / 100,
+                   contributions_ytd=Decimal(contributions) / 100, special_deduction_ytd=Decimal(special) / 100,
+                   iit_ytd=Decimal(iit) / 100, months_employed=employed)
+    con = connect(":memory:")
+    con.execute("INSERT INTO opening_balances VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                ["M1", 2025, through, opening["income_ytd"], opening["contributions_ytd"],
+                 opening["special_deduction_ytd"], opening["iit_ytd"], employed])
+    first, last = f"2025-{through + 1:02d}", f"2025-{through + 2:02d}"
+    engine = run_engine(SHIPPED_TABLES, [OPENING_PERSON], {}, first, last, con=con)
+    expected = reference.compute_year([dict(OPENING_PERSON, opening=opening)], {}, SHIPPED_TABLES,
+                                      reference.month_range(first, last))
+    for key, row in expected.items():
+        for column in ("months_employed_ytd", "taxable_income_ytd", "iit_ytd", "iit", "net_pay"):
+            assert engine[key][column] == row[column], (key, column, engine[key][column], row[column])
+    assert engine[("M1", first)]["months_employed_ytd"] == employed + 1
+
+
+def test_import_opening_loads_and_explain_starts_from_it(tmp_path):
+    from payroll.db import connect
+    from payroll.policy import load_policy
+
+    con = connect(tmp_path / "o.duckdb")
+    policy = load_policy(SHIPPED_TABLES)
+    row = {c: v for c, v in employee_rows()[0].items()}
+    import_files(con, policy, employees=write_csv(tmp_path / "e.csv", EMPLOYEE_HEADER, [row]))
+    path = tmp_path / "opening.csv"
+    path.write_text("工号,年度,月份,累计收入,累计专项扣除,累计专项附加扣除,累计已扣税,累计受雇月份\n"
+                    "E001,2025,6,90000,9000,6000,1200.50,6\n", encoding="utf-8")
+    summary = import_files(con, policy, opening=path)
+    assert "opening balances: 1 rows" in str(summary)
+    assert con.execute("SELECT income_ytd, iit_ytd, months_employed FROM opening_balances").fetchall() == [
+        (Decimal("90000.00"), Decimal("1200.50"), 6)]
+    bad = tmp_path / "bad_opening.csv"
+    bad.write_text("employee_id,year,month,income_ytd,contributions_ytd,special_deduction_ytd,iit_ytd,"
+                   "months_employed\nE001,2025,12,1,1,1,1,7\n", encoding="utf-8")
+    with pytest.raises(InputError, match="column month: .*12.* more than 11|month"):
+        import_files(con, policy, opening=bad)

@@ -409,6 +409,17 @@ def history_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
     FROM latest l FULL JOIN prior p USING (employee_id) FULL JOIN first_full f USING (employee_id)"""
 
 
+def opening_sql(month: Month, employee_id: str | None = None) -> str:
+    """Opening balances (`payroll import --opening`): the year to date a unit brings from its former
+    system, through an earlier month of the same tax year (国家税务总局公告2018年第61号 art. 6:
+    cumulative withholding counts the whole year with this payer)."""
+    fen = _scaled
+    return (f"SELECT employee_id, {fen('income_ytd')} AS income_ytd, {fen('contributions_ytd')} AS contributions_ytd, "
+            f"{fen('special_deduction_ytd')} AS special_deduction_ytd, {fen('iit_ytd')} AS iit_ytd, "
+            f"CAST(months_employed AS BIGINT) AS months_employed_ytd FROM opening_balances "
+            f"WHERE year = {month.year} AND month < {month.start.month}{_only(employee_id)}")
+
+
 def _paid_days_employed_sql(month: Month) -> str:
     """Paid days from max(hire, 1st) to min(leave, month end): the whole month's count for the
     people employed all month, else from the month's calendar by day of the month."""
@@ -432,11 +443,14 @@ def context_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
     iit_select = ", ".join(f"{_constant(name)} AS {name}" for name in
                            ("iit_thresholds", "iit_rates", "iit_quick_deductions", "iit_brackets_rows"))
     zero = lambda col: f"coalesce(h.{col}, 0) AS {col}"  # noqa: E731
+    # no payslip yet this year: the year to date starts from the opening balances, if loaded
+    opened = lambda col: f"coalesce(h.prev_{col}, o.{col}, 0) AS prev_{col}"  # noqa: E731
     attendance = lambda col, unit: f"coalesce({_scaled('a.' + col, unit)}, 0) AS {col}"  # noqa: E731
     return f"""
     WITH roster AS ({_active_roster_sql(month)}{only}),
     month_attendance AS (SELECT * FROM attendance WHERE month = '{month.label}'{only}),
-    history AS ({history_sql(month, payslips_exist, employee_id)})
+    history AS ({history_sql(month, payslips_exist, employee_id)}),
+    opening AS ({opening_sql(month, employee_id)})
     SELECT
         e.employee_id, '{month.label}' AS month, DATE '{month.start}' AS month_start,
         e.region_code, e.unit, e.category, e.level, e.post, g.risk_class, g.posts_row,
@@ -459,8 +473,8 @@ def context_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
         g.housing_fund_base_ceiling, g.housing_fund_row,
         {national_select},
         {iit_select},
-        {zero('prev_income_ytd')}, {zero('prev_contributions_ytd')}, {zero('prev_special_deduction_ytd')},
-        {zero('prev_iit_ytd')}, {zero('prev_months_employed_ytd')}, {zero('prior_year_months')},
+        {opened('income_ytd')}, {opened('contributions_ytd')}, {opened('special_deduction_ytd')},
+        {opened('iit_ytd')}, {opened('months_employed_ytd')}, {zero('prior_year_months')},
         h.prior_year_gross, h.first_full_month_gross,
         coalesce(ims.injury_stoppage, false) AS injury_stoppage,
         coalesce(ims.injury_regular_pay_stopped, false) AS injury_regular_pay_stopped,
@@ -471,5 +485,6 @@ def context_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
          AND g.level = e.level AND g.post = e.post
     LEFT JOIN month_attendance a ON a.employee_id = e.employee_id
     LEFT JOIN history h ON h.employee_id = e.employee_id
+    LEFT JOIN opening o ON o.employee_id = e.employee_id
     LEFT JOIN injury_month_status ims ON ims.employee_id = e.employee_id
     LEFT JOIN ({arrears.arrears_in_month_sql(month.label)}) ar ON ar.employee_id = e.employee_id"""

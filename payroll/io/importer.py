@@ -25,6 +25,7 @@ from .checks import (ProblemLog, check_month, check_pattern, check_unique, is_in
 from .employee_extras import (DEDUCTION_ITEMS, EXTRA_COLUMNS, check_bank_accounts,
                               normalised_bank_accounts, special_deduction_with_items)
 from .idnumber import id_number_problems, mask_id_numbers
+from .opening import OPENING, validate_opening, write_opening
 from .plausibility import check_attendance, employments
 from .merge import ZERO, ColumnChange, MergePlan, StoredColumn, merge_stored
 from .readers import (CATEGORY_VALUE_ALIASES, IGNORED_HEADERS, Layout, RawTable, normalise_header,
@@ -178,7 +179,7 @@ class ImportSummary:
 def import_files(con: duckdb.DuckDBPyConnection, policy: Policy, employees: Path | None = None,
                  attendance: Path | None = None, timesheet: Path | None = None,
                  events: Path | None = None, dependents: Path | None = None, *,
-                 replace: bool = False, clear_empty: bool = False,
+                 opening: Path | None = None, replace: bool = False, clear_empty: bool = False,
                  ignore: tuple[str, ...] = ()) -> ImportSummary:
     """Validate the files completely, then upsert them in one transaction; InputError if any cell is bad.
 
@@ -189,13 +190,13 @@ def import_files(con: duckdb.DuckDBPyConnection, policy: Policy, employees: Path
     token = IGNORED_HEADERS.set(IGNORED_HEADERS.get() | {normalise_header(h) for h in ignore})
     try:
         return _import_files(con, policy, employees, attendance, timesheet, events, dependents,
-                             replace=replace, clear_empty=clear_empty)
+                             replace=replace, clear_empty=clear_empty, opening=opening)
     finally:
         IGNORED_HEADERS.reset(token)
 
 
 def _import_files(con, policy, employees, attendance, timesheet, events, dependents, *, replace: bool,
-                  clear_empty: bool) -> ImportSummary:
+                  clear_empty: bool, opening: Path | None = None) -> ImportSummary:
     problems: list[CellProblem] = []
     notes: list[str] = []
     changes: list[ColumnChange] = []
@@ -246,11 +247,23 @@ def _import_files(con, policy, employees, attendance, timesheet, events, depende
                                 EVENTS_PLAN)
         else:
             dependent_rows = _collect(validate_dependents(table, known), problems)
+    opening_rows = None
+    if opening is not None:
+        opening_table = _read(opening, OPENING, problems, notes)
+        if opening_table is not None:
+            known = None if employees_unreadable else _known_employee_ids(con, employee_rows)
+            opening_rows = _collect(validate_opening(opening_table, known), problems)
     if problems:
         raise InputError(problems)
+    def write_opening_rows() -> None:     # inside the import's one transaction
+        count = write_opening(con, opening_rows)
+        record_import(con, "opening", opening, count)
+        notes.append(f"opening balances: {count:,} rows; the first month run of their year continues from them")
+
     summary = _write(con, employee_rows, attendance_rows, notes, event_rows, dependent_rows, timesheet_rows,
                      files={"employees": employees, "attendance": attendance, "timesheet": timesheet,
-                            "events": events, "dependents": dependents})
+                            "events": events, "dependents": dependents},
+                     also=write_opening_rows if opening_rows is not None else None)
     summary.changes = changes
     return summary
 
@@ -503,10 +516,12 @@ def _write(con: duckdb.DuckDBPyConnection, employee_rows: pd.DataFrame | None,
            attendance_rows: pd.DataFrame | None, notes: list[str], event_rows: pd.DataFrame | None = None,
            dependent_rows: pd.DataFrame | None = None,
            timesheet_rows: tuple[pd.DataFrame, int] | None = None,
-           files: dict[str, Path | None] | None = None) -> ImportSummary:
+           files: dict[str, Path | None] | None = None, also=None) -> ImportSummary:
     summary = ImportSummary(notes=notes)
     opens = first_open_month(con)
     with transaction(con):
+        if also is not None:
+            also()
         if event_rows is not None:
             summary.events = _upsert(con, event_rows, "events", ("employee_id", "event_date", "kind"),
                                      INSERT_EVENTS)

@@ -58,6 +58,13 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "night_shifts": ("夜班次数",),
     "bonus": ("奖金",),
     "deduction": ("扣款", "其他扣款"),
+    # opening balances (payroll import --opening)
+    "year": ("年度", "纳税年度"),
+    "income_ytd": ("累计收入",),
+    "contributions_ytd": ("累计专项扣除",),
+    "special_deduction_ytd": ("累计专项附加扣除",),
+    "iit_ytd": ("累计已扣税", "累计已预扣预缴税额"),
+    "months_employed": ("累计受雇月份", "受雇月份"),
     # timesheet (dated overtime records)
     "date": ("日期", "加班日期"),
     "hours": ("小时", "加班小时", "加班时数"),

@@ -92,6 +92,9 @@ class Explainer:
             raise PayrollError("the database holds no payslips: run `payroll run --month YYYY-MM` first")
         self.con = con
         self.policy = policy
+        if not table_exists(con, "opening_balances"):      # a database made before opening balances
+            from ..db import OPENING_BALANCES_DDL
+            con.execute(OPENING_BALANCES_DDL.replace("CREATE TABLE", "CREATE TEMP TABLE"))
         self.years: set[int] = set()
         self.month: str | None = None
         self.stored_units = stored_columns()
