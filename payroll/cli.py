@@ -40,6 +40,12 @@ def import_command(
                                              help="dated overtime records (employee_id, date, hours)"),
     events: Optional[Path] = typer.Option(None, "--events", help="work injury and death events (CSV or XLSX)"),
     dependents: Optional[Path] = typer.Option(None, "--dependents", help="dependants for death benefits"),
+    deductions: Optional[Path] = typer.Option(
+        None, "--deductions", help="the tax client's special additional deductions (专项附加扣除) by item"),
+    tax_feedback: Optional[Path] = typer.Option(
+        None, "--tax-feedback", help="the tax client's computed or filed result per person and month"),
+    budget: Optional[Path] = typer.Option(
+        None, "--budget", help="the year's approved budget per unit and economic item, and the headcount quota"),
     db: Optional[str] = DbOption,
     tables: Optional[str] = TablesOption,
     wait: float = WaitOption,
@@ -49,6 +55,11 @@ def import_command(
     from .io.importer import import_files
     from .policy import load_policy
 
+    finance_files = {"--deductions": deductions, "--tax-feedback": tax_feedback, "--budget": budget}
+    if any(finance_files.values()):
+        _import_finance_file(finance_files, (employees, attendance, timesheet, events, dependents), db, tables,
+                             wait)
+        return
     if employees is None and attendance is None and timesheet is None and events is None and dependents is None:
         _fail("give at least one of --employees, --attendance, --timesheet, --events, --dependents")
     policy = load_policy(tables)
@@ -57,6 +68,26 @@ def import_command(
         summary = import_files(con, policy, employees=employees, attendance=attendance,
                                timesheet=timesheet, events=events, dependents=dependents)
     console.print(str(summary))
+
+
+def _import_finance_file(files: dict, others: tuple, db, tables, wait: float) -> None:
+    """The finance loop's files (issue 19), one per command: each is its own all-or-nothing load."""
+    from .db import connect
+    given = [option for option, path in files.items() if path is not None]
+    if len(given) > 1 or any(p is not None for p in others):
+        _fail(f"{given[0]} is imported on its own: give one file per `payroll import` command")
+    option, path = given[0], files[given[0]]
+    con = connect(db, wait=wait)
+    if option == "--deductions":
+        from .io.deductions import import_deductions
+        console.print(str(import_deductions(con, path)))
+    elif option == "--tax-feedback":
+        from .io.tax_feedback import import_feedback
+        console.print(str(import_feedback(con, path)))
+    else:
+        from .io.budget import import_budget
+        from .policy import load_policy
+        console.print(str(import_budget(con, load_policy(tables), path)))
 
 
 def _progress():
@@ -157,12 +188,15 @@ def history_command(
 @app.command("export")
 def export_command(
     month: Optional[str] = typer.Option(None, "--month", help="month, YYYY-MM (register)"),
-    what: str = typer.Option("register", "--what", help="register | payslips | tax | bank | summary | contributions | benefits"),
+    what: str = typer.Option("register", "--what", help="register | payslips | tax | bank | summary | contributions | benefits | "
+                                                         "tax-check | si-changes | si-base | voucher | budget"),
     fmt: str = typer.Option("xlsx", "--format", help="xlsx or csv"),
     out: Optional[Path] = typer.Option(None, "--out", help="output file (default: register-YYYY-MM.xlsx)"),
     unit: Optional[str] = typer.Option(None, "--unit", help="only this unit"),
     employees: Optional[Path] = typer.Option(
         None, "--employees", help="--what tax: the HR employees file with the full ID numbers"),
+    year: Optional[int] = typer.Option(None, "--year", help="--what si-base: the year declared"),
+    through: Optional[str] = typer.Option(None, "--through", help="--what budget: the last month spent, YYYY-MM"),
     db: Optional[str] = DbOption,
     tables: Optional[str] = TablesOption,
 ) -> None:
@@ -174,6 +208,11 @@ def export_command(
     if what == "benefits":
         _export_benefits(db, tables, fmt, out)
         return
+    if what in FINANCE_EXPORTS:
+        from .reports.finance_exports import export_finance
+        console.print(str(export_finance(what, connect(db, read_only=True), tables, month=month, year=year,
+                                         through=through, fmt=fmt, out=out)), highlight=False)
+        return
     if month is None:
         _fail(f"--month is required for --what {what}")
     if what in HANDOVER_EXPORTS:
@@ -181,7 +220,7 @@ def export_command(
         return
     if what not in ("register", "payslips"):
         _fail(f"--what {what!r} is not available; available: register, payslips, benefits, "
-              f"{', '.join(HANDOVER_EXPORTS)}")
+              f"{', '.join(HANDOVER_EXPORTS + FINANCE_EXPORTS)}")
     con = connect(db, read_only=True)
     target = out or Path(f"{what}-{month}.{fmt}")
     if what == "payslips":
@@ -194,6 +233,7 @@ def export_command(
 
 
 HANDOVER_EXPORTS = ("tax", "bank", "summary", "contributions")
+FINANCE_EXPORTS = ("tax-check", "si-changes", "si-base", "voucher", "budget")     # issue 19
 
 
 def _export_handover(what: str, month: str, fmt: str, out: Optional[Path], employees: Optional[Path],
