@@ -280,6 +280,23 @@ def benefits_command(
         console.print(renderable)
 
 
+@app.command("certificate")
+def certificate_command(
+    employee_id: str = typer.Argument(..., help="employee ID (工号)"),
+    year: Optional[int] = typer.Option(None, "--year", help="the calendar year covered"),
+    months: Optional[str] = typer.Option(None, "--months", help="the span covered, YYYY-MM..YYYY-MM"),
+    out: Optional[Path] = typer.Option(None, "--out", help="XLSX file (default: certificate-ID-FIRST-LAST.xlsx)"),
+    issuer: Optional[str] = typer.Option(None, "--issuer", help="the issuing authority's name, printed by the seal"),
+    db: Optional[str] = DbOption,
+    wait: float = WaitOption,
+) -> None:
+    """Income certificate (收入证明): monthly gross, contributions, tax and net, one page; logged."""
+    from .db import connect
+    from .reports.certificate import write_certificate
+    console.print(str(write_certificate(connect(db, wait=wait), employee_id, year=year, months=months, out=out,
+                                        issuer=issuer)), highlight=False)
+
+
 @app.command("explain")
 def explain_command(
     employee_id: str = typer.Argument(..., help="employee ID (工号)"),

@@ -182,14 +182,19 @@ def export_budget(con: duckdb.DuckDBPyConnection, policy: Policy, through: str, 
                         list(units.unit[units.flag.str.contains("超员额")]))
 
 
-def budget_against_scenario(con: duckdb.DuckDBPyConnection, year: int, by_unit: pd.DataFrame) -> pd.DataFrame | None:
-    """For `payroll simulate`: per unit, the approved budget of the year against the baseline's and
-    the scenario's employer cost (fen, from simulate's per-unit breakdown); None with no budget."""
+def budget_totals(con: duckdb.DuckDBPyConnection, year: int) -> pd.DataFrame | None:
+    """unit -> the year's approved budget in fen (None: no budget for the year); read while the
+    database is open, for `payroll simulate`."""
     from ..db import table_exists
     if not table_exists(con, "budget") or not scalar(con, "SELECT count(*) FROM budget WHERE year = ?", [year]):
         return None
-    budget = con.execute("SELECT unit, CAST(sum(amount) * 100 AS BIGINT) AS budget FROM budget WHERE year = ? "
-                         "GROUP BY unit", [year]).df()
+    return con.execute("SELECT unit, CAST(sum(amount) * 100 AS BIGINT) AS budget FROM budget WHERE year = ? "
+                       "GROUP BY unit", [year]).df()
+
+
+def budget_against_scenario(budget: pd.DataFrame, year: int, by_unit: pd.DataFrame) -> pd.DataFrame:
+    """Per unit: the approved budget against the baseline's and the scenario's employer cost (fen,
+    from simulate's per-unit breakdown), and whether the scenario is over budget."""
     costs = by_unit[by_unit.year == year][["unit", "employer_cost_baseline", "employer_cost_scenario"]]
     frame = budget.merge(costs, on="unit", how="outer").fillna(0)
     for column in ("budget", "employer_cost_baseline", "employer_cost_scenario"):
@@ -198,7 +203,14 @@ def budget_against_scenario(con: duckdb.DuckDBPyConnection, year: int, by_unit: 
     return frame.sort_values("unit").reset_index(drop=True)
 
 
-def _cell(value, kind: str):
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return None
-    return int(value) if kind == "integer" else value
+def budget_table(frame: pd.DataFrame, year: int):
+    """The simulate console's budget table (rich)."""
+    from rich.table import Table as RichTable
+    table = RichTable(title=f"{year} 预算对比 budget against the projection (单位总成本 employer cost)")
+    for header in ("单位 unit", "预算 budget", "基线 baseline", "情景 scenario", "情景−预算", ""):
+        table.add_column(header, justify="left" if header.startswith("单位") or not header else "right")
+    for r in frame.itertuples():
+        table.add_row(r.unit, f"{r.budget / 100:,.2f}", f"{r.employer_cost_baseline / 100:,.2f}",
+                      f"{r.employer_cost_scenario / 100:,.2f}", f"{(r.employer_cost_scenario - r.budget) / 100:,.2f}",
+                      "超预算 over" if r.over_budget else "")
+    return table
