@@ -75,7 +75,7 @@ def _import_finance_file(files: dict, others: tuple, db, tables, wait: float) ->
     from .db import connect
     given = [option for option, path in files.items() if path is not None]
     if len(given) > 1 or any(p is not None for p in others):
-        _fail(f"{given[0]} is imported on its own: give one file per `payroll import` command")
+        raise PayrollError(f"{given[0]} is imported on its own: give one file per `payroll import` command")
     option, path = given[0], files[given[0]]
     con = connect(db, wait=wait)
     if option == "--deductions":
