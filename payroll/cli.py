@@ -61,7 +61,8 @@ def import_command(
                              wait)
         return
     if employees is None and attendance is None and timesheet is None and events is None and dependents is None:
-        _fail("give at least one of --employees, --attendance, --timesheet, --events, --dependents")
+        _fail("give at least one of --employees, --attendance, --timesheet, --events, --dependents "
+              "(or one of --deductions, --tax-feedback, --budget)")
     policy = load_policy(tables)
     con = connect(db, wait=wait)
     with err_console.status("读取并校验 reading and validating every row…"):
