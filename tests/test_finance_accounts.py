@@ -5,7 +5,6 @@ no full ID number; each is written and logged as the CLI user sees it."""
 from __future__ import annotations
 
 import csv
-import subprocess
 import sys
 import zipfile
 from decimal import Decimal
@@ -159,7 +158,8 @@ def test_certificate_totals_are_the_registers_and_it_holds_no_full_id(demo, tmp_
     assert ("certificate", employee_id, "2025-01..2025-12") in logged
 
 
-def test_cli_certificate_and_exports(demo, tmp_path):
+def test_cli_certificate_and_exports(demo, tmp_path, capsys, monkeypatch):
+    from payroll.cli import main
     directory, con = demo
     db = directory / "cli.duckdb"
     con.execute(f"ATTACH '{db}' AS cli_copy")
@@ -167,16 +167,23 @@ def test_cli_certificate_and_exports(demo, tmp_path):
     con.execute("DETACH cli_copy")
     employee_id = con.execute("SELECT min(employee_id) FROM payslips WHERE month = '2025-03'").fetchone()[0]
 
-    def payroll(*args):
-        return subprocess.run([sys.executable, "-m", "payroll.cli", *args, "--db", str(db)], capture_output=True,
-                              text=True, cwd=tmp_path, timeout=300)
-    done = payroll("certificate", employee_id, "--months", "2025-02..2025-03", "--out", str(tmp_path / "c.xlsx"))
-    assert done.returncode == 0, done.stderr
+    def payroll(*args) -> tuple[int, str]:
+        """`payroll ARGS --db DB` in this process: exit code and stderr."""
+        monkeypatch.setattr(sys, "argv", ["payroll", *map(str, args), "--db", str(db)])
+        capsys.readouterr()
+        try:
+            main()
+            code = 0
+        except SystemExit as exit_:
+            code = exit_.code
+        return code, capsys.readouterr().err
+    code, stderr = payroll("certificate", employee_id, "--months", "2025-02..2025-03", "--out", tmp_path / "c.xlsx")
+    assert code == 0, stderr
     assert (tmp_path / "c.xlsx").is_file()
     for what, extra in (("voucher", ("--month", "2025-03")), ("si-changes", ("--month", "2025-03")),
                         ("si-base", ("--year", "2026"))):
-        done = payroll("export", "--what", what, *extra, "--format", "csv", "--out", str(tmp_path / f"{what}.csv"))
-        assert done.returncode == 0, done.stderr
+        code, stderr = payroll("export", "--what", what, *extra, "--format", "csv", "--out", tmp_path / f"{what}.csv")
+        assert code == 0, stderr
         assert (tmp_path / f"{what}.csv").stat().st_size > 0
-    done = payroll("export", "--what", "tax-check", "--month", "2025-03", "--out", str(tmp_path / "t.xlsx"))
-    assert done.returncode == 2 and "import --tax-feedback" in done.stderr and not (tmp_path / "t.xlsx").exists()
+    code, stderr = payroll("export", "--what", "tax-check", "--month", "2025-03", "--out", tmp_path / "t.xlsx")
+    assert code == 2 and "import --tax-feedback" in stderr and not (tmp_path / "t.xlsx").exists()

@@ -4,7 +4,6 @@ column, and nothing is written (the database's content digest is unchanged)."""
 from __future__ import annotations
 
 import csv
-import subprocess
 import sys
 from pathlib import Path
 
@@ -15,6 +14,19 @@ from handover_data import PEOPLE, build, full_id
 from payroll.engine.ledger import database_digest
 
 PERSON = {p[0]: p for p in PEOPLE}
+
+
+def payroll(capsys, monkeypatch, *args) -> tuple[int, str]:
+    """`payroll ARGS` in this process (a new interpreter costs a second of start-up): exit code, stderr."""
+    from payroll.cli import main
+    monkeypatch.setattr(sys, "argv", ["payroll", *map(str, args)])
+    capsys.readouterr()
+    try:
+        main()
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code
+    return code, capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")
@@ -61,35 +73,33 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_bad_finance_file_exits_2_naming_file_row_and_column_and_writes_nothing(city, case, tmp_path):
+def test_bad_finance_file_exits_2_naming_file_row_and_column_and_writes_nothing(city, case, tmp_path, capsys,
+                                                                                 monkeypatch):
     directory, db = city
     option, rows, (row, column, reason) = CASES[case]
     path = write(tmp_path / "input.csv", rows)
     with duckdb.connect(str(db), read_only=True) as con:
         before = database_digest(con)
-    done = subprocess.run([sys.executable, "-m", "payroll.cli", "import", option, str(path), "--db", str(db)],
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2, done.stdout + done.stderr
-    message = " ".join(done.stderr.split())
+    code, stderr = payroll(capsys, monkeypatch, "import", option, path, "--db", db)
+    assert code == 2, stderr
+    message = " ".join(stderr.split())
     assert f"input.csv, row {row}, column {column}" in message and reason in message, message
     with duckdb.connect(str(db), read_only=True) as con:
         assert database_digest(con) == before
     for id_number in (p[2] for p in PEOPLE):
-        assert id_number not in done.stderr                     # messages mask ID numbers
+        assert id_number not in stderr                          # messages mask ID numbers
 
 
-def test_an_unknown_header_suggests_the_closest(city, tmp_path):
+def test_an_unknown_header_suggests_the_closest(city, tmp_path, capsys, monkeypatch):
     directory, db = city
     path = write(tmp_path / "feedback.csv", [["姓名", "证件号码", "所得期间", "本期应预扣预缴税额x"],
                                             [PERSON["H1"][1], PERSON["H1"][2], "2025-01", "0"]])
-    done = subprocess.run([sys.executable, "-m", "payroll.cli", "import", "--tax-feedback", str(path), "--db", str(db)],
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2 and "did you mean" in done.stderr
+    code, stderr = payroll(capsys, monkeypatch, "import", "--tax-feedback", path, "--db", db)
+    assert code == 2 and "did you mean" in stderr
 
 
-def test_finance_files_are_imported_one_per_command(city, tmp_path):
+def test_finance_files_are_imported_one_per_command(city, tmp_path, capsys, monkeypatch):
     directory, db = city
     path = write(tmp_path / "b.csv", [BUDGET_HEADER, ["2025", "新城分局", "3", "5", "100"]])
-    done = subprocess.run([sys.executable, "-m", "payroll.cli", "import", "--budget", str(path), "--deductions",
-                           str(path), "--db", str(db)], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2 and "on its own" in done.stderr
+    code, stderr = payroll(capsys, monkeypatch, "import", "--budget", path, "--deductions", path, "--db", db)
+    assert code == 2 and "on its own" in stderr
