@@ -19,7 +19,7 @@ from payroll.engine.run import run_months
 from payroll.io.budget import import_budget
 from payroll.io.idnumber import contains_full_id_number
 from payroll.policy import load_policy
-from payroll.reports.budget import budget_execution, projection
+from payroll.reports.budget import budget_execution, export_budget, projection
 from payroll.reports.certificate import write_certificate
 from payroll.reports.voucher import voucher_lines
 
@@ -103,6 +103,11 @@ def test_budget_flags_the_unit_over_budget_and_the_unit_over_quota(demo, tmp_pat
     assert all(not flag for unit, flag in flagged.items() if unit not in units[:2])
     spent = con.execute("SELECT CAST(sum(employer_cost) AS VARCHAR) FROM payslips").fetchone()[0]
     assert sum(by_unit.spent, Decimal(0)) == Decimal(spent)              # a unit's spending is its employer cost
+    export = export_budget(con, load_policy(), "2025-12", tmp_path / "budget.xlsx")
+    assert export.over_budget == [units[0]] and export.over_quota == [units[1]]
+    sheet = openpyxl.load_workbook(export.path)["按单位"]
+    flags = {r[0]: r[-1] for r in sheet.iter_rows(min_row=4, values_only=True) if r[0] in units}
+    assert flags[units[0]] == "超预算" and flags[units[1]] == "超员额"
 
 
 def test_budget_projection_is_simulates_baseline(tmp_path):
@@ -187,3 +192,20 @@ def test_cli_certificate_and_exports(demo, tmp_path, capsys, monkeypatch):
         assert (tmp_path / f"{what}.csv").stat().st_size > 0
     code, stderr = payroll("export", "--what", "tax-check", "--month", "2025-03", "--out", tmp_path / "t.xlsx")
     assert code == 2 and "import --tax-feedback" in stderr and not (tmp_path / "t.xlsx").exists()
+
+
+def test_simulate_compares_the_scenario_with_the_loaded_budget(tmp_path):
+    """The frame `payroll simulate` prints: budget per unit (fen) against simulate's per-unit costs."""
+    import pandas as pd
+    from payroll.reports.budget import budget_against_scenario, budget_totals
+    con = connect(tmp_path / "b.duckdb")
+    assert budget_totals(con, 2026) is None                               # no budget: nothing printed
+    con.execute("INSERT INTO budget VALUES (2026, 'A', '30101', 100.00), (2026, 'A', '30102', 20.50), "
+                "(2026, 'B', '30101', 50.00)")
+    by_unit = pd.DataFrame({"year": [2026, 2026], "unit": ["A", "B"], "employer_cost_baseline": [11000, 4000],
+                            "employer_cost_scenario": [12100, 5001]})
+    frame = budget_against_scenario(budget_totals(con, 2026), 2026, by_unit)
+    # A: budget 120.50 = 12050 fen < scenario 12100: over; B: 5000 < 5001: over by one fen
+    assert list(frame.budget) == [12050, 5000] and list(frame.over_budget) == [True, True]
+    by_unit.loc[1, "employer_cost_scenario"] = 5000
+    assert list(budget_against_scenario(budget_totals(con, 2026), 2026, by_unit).over_budget) == [True, False]

@@ -214,3 +214,10 @@ def budget_table(frame: pd.DataFrame, year: int):
                       f"{r.employer_cost_scenario / 100:,.2f}", f"{(r.employer_cost_scenario - r.budget) / 100:,.2f}",
                       "超预算 over" if r.over_budget else "")
     return table
+
+
+def _cell(value, kind: str):
+    """A frame value as the sheet's cell: NaN (an absent quota) empty, integers as int."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    return int(value) if kind == "integer" else value
