@@ -8,7 +8,6 @@ import csv
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-import duckdb
 import openpyxl
 import pytest
 from handover_data import MONTHS, PEOPLE, build

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from ..db import scalar, transaction
+from ..db import transaction
 from ..engine.context import Month
 from ..engine.ledger import now
 from ..errors import PayrollError
