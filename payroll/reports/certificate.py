@@ -108,9 +108,12 @@ def _write(path: Path, name, id_masked, unit, hired, span, rows, totals, issuer)
     workbook = xlsx.new_workbook(path, constant_memory=False)
     columns = xlsx.make_columns([k for k, _, _ in COLUMNS], labels={k: label for k, label, _ in COLUMNS},
                                 kinds={k: kind for k, _, kind in COLUMNS}, widths={"month": 12})
-    sheet = xlsx.Sheet(workbook, "收入证明", columns, title="收入证明",
-                       subtitle=f"兹证明 {name}（身份证号 {id_masked}）系我单位{unit}辅警，{hired}入职。"
-                                f"{span}在我单位取得的工资薪金收入如下（单位：元）：", landscape=False)
+    statement = (f"兹证明 {name}（身份证号 {id_masked}）系我单位{unit}辅警，{hired}入职。"
+                 f"{span}在我单位取得的工资薪金收入如下（单位：元）：")
+    sheet = xlsx.Sheet(workbook, "收入证明", columns, title="收入证明", subtitle=statement, landscape=False)
+    wrapped = workbook.add_format({"text_wrap": True, "valign": "top", "font_size": 11})
+    sheet.worksheet.merge_range(1, 0, 1, len(COLUMNS) - 1, statement, wrapped)   # the statement wraps on the page
+    sheet.worksheet.set_row(1, 48)
     first = sheet.row
     for row in rows:
         sheet.write_row([f"{row[0][:4]}年{int(row[0][5:])}月", *row[1:6]])
