@@ -125,10 +125,15 @@ TABLES: dict[str, tuple[Column, ...]] = {
                                        Column("disability_grade", "int"),
                                        Column("cause", "enum", choices=("battle", "duty", "illness")),
                                        Column("annual_amount", "money")),
+    # the official calendar where it differs from, or goes beyond, the `holidays` package
+    # (payroll/calendar.py): holiday = statutory holiday, day_off = weekday rest by 调休/补休,
+    # makeup_workday = weekend working day
+    "calendar": _cols(Column("date", "date"),
+                      Column("kind", "enum", choices=("holiday", "day_off", "makeup_workday"))),
 }
 # tables a directory may leave out (a missing file reads as empty: "none"), so a user's own
 # directory made before the benefits tables existed still loads
-OPTIONAL_TABLES = {"injury_leaving_grants", "police_reference", "police_disability_pension"}
+OPTIONAL_TABLES = {"injury_leaving_grants", "police_reference", "police_disability_pension", "calendar"}
 
 PLACES = {"money": 2, "rate": 6}
 
@@ -227,6 +232,11 @@ class Policy:
         rows = scale[scale.region_code.isin(ancestors) & (scale.category == category)]
         return set(int(v) for v in rows.level)
 
+    def use_calendar(self) -> None:
+        """Make this directory's calendar.csv the one the calendar functions read."""
+        from .calendar import use_calendar_table
+        use_calendar_table(self.frames.get("calendar"), str(self.directory / "calendar.csv"))
+
     def with_frames(self, replaced: dict[str, pd.DataFrame], label: str) -> "Policy":
         """A Policy with some tables replaced (budget scenarios): the other frames are shared, not
         copied; the digest covers the original digest, the label and the replaced tables."""
@@ -321,7 +331,9 @@ def load_policy(tables: str | os.PathLike | None = None) -> Policy:
     check_tables(frames, problems)
     if problems:
         raise InputError(problems)
-    return Policy(directory, frames, _digest(directory), chain)
+    policy = Policy(directory, frames, _digest(directory), chain)
+    policy.use_calendar()
+    return policy
 
 
 def _check_references(frames: dict[str, pd.DataFrame], problems: list[CellProblem]) -> None:

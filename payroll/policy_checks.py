@@ -58,6 +58,7 @@ UNIQUE_KEYS = {
     "injury_leaving_grants": ("region_code", "effective_from", "grant", "disability_grade"),
     "police_reference": ("region_code", "effective_from"),
     "police_disability_pension": ("region_code", "effective_from", "disability_grade", "cause"),
+    "calendar": ("date",),
 }
 
 
@@ -187,6 +188,22 @@ def tax_table_consistent(frames: Frames, problems: list[CellProblem]) -> None:
                 problems.append(_problem("iit_brackets", row, "quick_deduction",
                                          f"{row.quick_deduction} makes the tax jump at {row.threshold}: with the "
                                          f"rates {previous.rate} and {row.rate} it must be {expected.normalize():f}"))
+
+
+@table_check
+def calendar_days_fit_their_kind(frames: Frames, problems: list[CellProblem]) -> None:
+    """A make-up working day replaces a weekend; a day off by 调休 replaces a weekday."""
+    calendar = frames.get("calendar")
+    if calendar is None or calendar.empty:
+        return
+    for _, row in calendar[calendar.date.notna()].iterrows():
+        weekend = row.date.weekday() >= 5
+        if row.kind == "makeup_workday" and not weekend:
+            problems.append(_problem("calendar", row, "kind",
+                                     f"{row.date} is a weekday; a makeup_workday is a Saturday or Sunday worked"))
+        if row.kind == "day_off" and weekend:
+            problems.append(_problem("calendar", row, "kind",
+                                     f"{row.date} is a weekend day; a day_off is a weekday not worked"))
 
 
 # Level-pay ordering (each level pays at least the one below it): issue 16 registers it here with
