@@ -54,14 +54,25 @@ def test_the_nantong_measures_lapse_after_2027(frames):
     assert not any(n.table == "pay_floor" for n in notes)
 
 
-def test_the_engine_stops_charging_the_lapsed_nantong_premium():
-    nantong = {"employee_id": "N1", "name": "N1", "region_code": "320600", "unit": "U", "category": "duty",
-               "level": 7, "post": "PATROL", "hire_date": date(2020, 1, 1), "leave_date": None,
-               "service_start": None, "special_deduction": Decimal(0), "contribution_base": None}
-    tables = SHIPPED_TABLES
-    row = run_engine(tables, [nantong], {}, "2026-12", "2026-12")[("N1", "2026-12")]
-    # accident_insurance.csv 320600,2023-03-01,personal_accident,high_risk,1200 → 1,200 ÷ 12 = 100.00
-    assert row["accident_insurance_employer"] == Decimal("100.00")
+def test_a_row_past_its_valid_until_is_no_longer_charged(tmp_path):
+    # tables_simple with its 100200 personal cover (1,300 a year) ending 2025-03-31: in April the
+    # province's row applies again (100000: 1,001 a year), as the engine's lookup skips a lapsed row
+    import shutil
+    from conftest import DATA
+    tables = tmp_path / "tables"
+    shutil.copytree(DATA / "tables_simple", tables)
+    path = tables / "accident_insurance.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[0] += ",status,valid_until"
+    lines = [lines[0]] + [line + (",,2025-03-31" if line.startswith("100200,") else ",,") for line in lines[1:]]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    patrol = {"employee_id": "P1", "name": "P1", "region_code": "100200", "unit": "U", "category": "duty",
+              "level": 1, "post": "PATROL", "hire_date": date(2020, 1, 1), "leave_date": None,
+              "service_start": None, "special_deduction": Decimal(0), "contribution_base": None}
+    payslips = run_engine(tables, [patrol], {}, "2025-03", "2025-04")
+    # March: 1,300 ÷ 12 = 108.33 + transport 60 ÷ 12 = 5.00; April: 1,001 ÷ 12 = 83.416… → 83.42 + 5.00
+    assert payslips[("P1", "2025-03")]["accident_insurance_employer"] == Decimal("113.33")
+    assert payslips[("P1", "2025-04")]["accident_insurance_employer"] == Decimal("88.42")
 
 
 def test_tables_status_cli_lists_samples_and_says_where(tmp_path):
