@@ -126,6 +126,16 @@ def run_command(
                              progress=lambda result: (progress.advance(task), progress.console.print(str(result))),
                              retro=lambda arrears: progress.console.print(_retro_text(arrears, months[0].label)))
     _print_floor(con, policy, results[-1].month)
+    _print_sample_warnings(con, policy, results[-1].month)
+
+
+def _print_sample_warnings(con, policy, month_label: str) -> None:
+    """One warning line per region paid this month whose figures in force include samples."""
+    from .reports.table_status import warning_lines
+    regions = [r[0] for r in con.execute("SELECT DISTINCT region_code FROM payslips WHERE month = ?",
+                                         [month_label]).fetchall()]
+    for line in warning_lines(policy.frames, month_label, regions):
+        err_console.print(line, style="yellow", highlight=False, markup=False, soft_wrap=True)
 
 
 def _export_benefits(db, tables, fmt: str, out: Optional[Path]) -> None:
@@ -394,6 +404,22 @@ def simulate_command(
     from .simulate.cli import run_simulate
     run_simulate(scenario_file, year=year, years=years, people=people, seed=seed, out=out, db=db,
                  tables=tables, console=console, status=err_console.status)
+
+
+tables_app = typer.Typer(no_args_is_help=True, help="The policy tables: what is still a sample.")
+app.add_typer(tables_app, name="tables")
+
+
+@tables_app.command("status")
+def tables_status_command(
+    region: Optional[str] = typer.Option(None, "--region", help="one region code (default: every city)"),
+    month: Optional[str] = typer.Option(None, "--month", help="month, YYYY-MM (default: this month)"),
+    db: Optional[str] = DbOption,
+    tables: Optional[str] = TablesOption,
+) -> None:
+    """Sample, disputed and expired figures in force: what finance still has to replace."""
+    from .reports.table_status import print_status
+    print_status(tables, region, month, console)
 
 
 def _usage_error_classes() -> tuple[type, ...]:
