@@ -95,7 +95,7 @@ def install_month_performance(con, month) -> None:
         SELECT e.employee_id, e.region_code, e.category, e.level, a.result
         FROM ({employees_as_of_sql(month)}) e JOIN results a ON a.employee_id = e.employee_id AND a.year = {year}),
     chosen AS (
-        SELECT p.employee_id, p.result, t.paid, t.row_no,
+        SELECT p.employee_id, p.result, t.paid, t.row_no, t.pay_month,
                CAST(coalesce(t.amount, 0) * 100 AS BIGINT) AS amount_fen,
                CAST(coalesce(t.multiple, 0) * 1000000 AS BIGINT) AS multiple_ppm
         FROM people p
@@ -103,7 +103,6 @@ def install_month_performance(con, month) -> None:
         JOIN policy_performance_pay t ON t.region_code = c.ancestor_code
         WHERE t.effective_from <= DATE '{month.start}' AND t.result = p.result
           AND t.category IN ('all', p.category) AND t.level IN ('all', CAST(p.level AS VARCHAR))
-          AND (t.paid = 'monthly' OR t.pay_month = {month.start.month})
         QUALIFY row_number() OVER (PARTITION BY p.employee_id, t.paid
                                    ORDER BY c.depth, t.level = 'all', t.category = 'all', t.effective_from DESC) = 1)
     SELECT employee_id, {year}, any_value(result),
@@ -113,7 +112,9 @@ def install_month_performance(con, month) -> None:
         coalesce(max(amount_fen) FILTER (paid = 'annual'), 0),
         coalesce(max(multiple_ppm) FILTER (paid = 'annual'), 0),
         max(row_no) FILTER (paid = 'annual')
-    FROM (SELECT * FROM chosen UNION ALL BY NAME
+    -- the annual row in force is chosen first, then paid only in its month (a region's own row with
+    -- another pay_month must not let a national row pay in this one)
+    FROM (SELECT * FROM chosen WHERE paid = 'monthly' OR pay_month = {month.start.month} UNION ALL BY NAME
           SELECT employee_id, result, NULL AS paid FROM people) GROUP BY employee_id""")
 
 
