@@ -152,13 +152,13 @@ def check_pay_structure(frames: dict[str, pd.DataFrame], chain: pd.DataFrame,
                         problems.append(CellProblem(
                             _file_of(higher), _line_of(higher), "base_pay",
                             f"region {region} {category} from {day}: level {higher['level']} pays "
-                            f"{higher['base_pay']}, less than level {lower['level']} ({lower['base_pay']}, "
+                            f"{higher['base_pay']:.2f}, less than level {lower['level']} ({lower['base_pay']:.2f}, "
                             f"{_file_of(lower)} row {_line_of(lower)}); a higher level must pay at least the "
                             f"one below ({STRUCTURE_BASIS})"))
                     elif min_gap is not None and 0 <= gap < min_gap:
                         warnings.setdefault(pair + (min_gap,), (
                             f"pay_scale: region {region} {category} from {day}: level {higher['level']} pays "
-                            f"{gap} more than level {lower['level']}, under the minimum gap {min_gap} "
+                            f"{gap:.2f} more than level {lower['level']}, under the minimum gap {min_gap:.2f} "
                             f"(pay_structure.csv row {int(gap_rows.iloc[0].row_no)}; {STRUCTURE_BASIS})"))
     return list(warnings.values())
 
