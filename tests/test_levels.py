@@ -304,3 +304,40 @@ def test_bad_assessments_and_level_lists_exit_2_and_write_nothing(tmp_path):
     assert scalar(con, "SELECT count(*) FROM assessments") == 0
     assert scalar(con, "SELECT count(*) FROM employee_history") == 0
     assert scalar(con, "SELECT count(*) FROM level_changes") == 0
+
+
+# ---- the reference: performance pay against tests/reference.py, to the fen ---------------------
+
+@settings(max_examples=examples(4), deadline=None)
+@given(data=st.data(), month=st.sampled_from(["2025-01", "2025-12"]))
+def test_performance_pay_matches_the_reference(data, month):
+    import reference
+    from conftest import run_engine
+
+    posts = {"duty": "PATROL", "civilian": "TECH"}
+    people = []
+    for i in range(data.draw(st.integers(1, 6))):
+        category = data.draw(st.sampled_from(["duty", "civilian"]))
+        hire = data.draw(st.sampled_from([date(2019, 3, 1), date(2025, 1, 13), date(2025, 12, 10)]))
+        leave = data.draw(st.sampled_from([None, None, date(2025, 1, 20), date(2025, 12, 5)]))
+        people.append({"employee_id": f"E{i}", "name": f"E{i}", "region_code": data.draw(st.sampled_from(["150100", "320600"])),
+                       "unit": "U", "category": category, "level": data.draw(st.integers(1, 7)), "post": posts[category],
+                       "hire_date": hire, "leave_date": leave if leave is None or leave > hire else None,
+                       "service_start": None, "special_deduction": Decimal(0), "contribution_base": None})
+    con = connect(":memory:")
+    for person in people:
+        result = data.draw(st.sampled_from([None, "excellent", "competent", "basic", "incompetent"]))
+        person["assessments"] = {2024: result} if result else {}
+        if result:
+            con.execute("INSERT INTO assessments VALUES (?, 2024, ?, NULL, 1, now()::TIMESTAMP, 'f.csv', 2)",
+                        [person["employee_id"], result])
+    active = [p for p in people if reference.is_active(p, month)]
+    engine_rows = run_engine(SHIPPED_TABLES, people, {}, month, month, con=con)
+    reference_rows = reference.compute_year(people, {}, SHIPPED_TABLES, [month])
+    assert set(engine_rows) == set(reference_rows) == {(p["employee_id"], month) for p in active}
+    problems = []
+    for key, row in reference_rows.items():
+        for column in reference.REGISTER + ("normal_pay", "performance_pay", "appraisal_bonus"):
+            if column in row and isinstance(row[column], Decimal) and Decimal(engine_rows[key][column]) != row[column]:
+                problems.append(f"{key} {column}: engine {engine_rows[key][column]} reference {row[column]}")
+    assert not problems, "\n".join(problems)
