@@ -81,6 +81,8 @@ def _progress():
 def _print_floor(con, policy, month_label: str) -> None:
     from .reports.floor import floor_check, floor_table
     console.print(floor_table(floor_check(con, month_label), month_label, policy.region_names()))
+    for warning in policy.warnings:           # issue 16: level gaps under the region's minimum
+        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
 
 
 @app.command("run")
