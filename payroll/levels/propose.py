@@ -36,7 +36,7 @@ def propose_changes(con: duckdb.DuckDBPyConnection, policy: Policy, year: int) -
             f"SELECT employee_id, year, result FROM ({assessments_in_force_sql()}) WHERE year <= ?", [year]).fetchall():
         results.setdefault(employee_id, {})[int(result_year)] = result
     versions = level_versions(con)
-    rows, scales = [], {}
+    rows, scales, rules = [], {}, {}
     for employee_id, name, unit, region, category, level, leave_date in roster:
         person_results = results.get(employee_id)
         if not person_results or year not in person_results:
@@ -45,7 +45,9 @@ def propose_changes(con: duckdb.DuckDBPyConnection, policy: Policy, year: int) -
         if held is None:
             continue
         level, since = held
-        rule = rule_in_force(policy, region, category, level, date(year + 1, 1, 1))
+        if (region, category, level) not in rules:       # a few dozen combinations for the whole roster
+            rules[(region, category, level)] = rule_in_force(policy, region, category, level, date(year + 1, 1, 1))
+        rule = rules[(region, category, level)]
         if rule is None:
             continue
         key = (region, category)
