@@ -86,6 +86,13 @@ def indexed_pay_scale(frames: dict[str, pd.DataFrame], chain: pd.DataFrame,
     return pd.concat([scale, added], ignore_index=True)
 
 
+def written_rows(scale: pd.DataFrame) -> pd.DataFrame:
+    """The pay_scale rows of the file itself, without those derived from pay_scale_ratios."""
+    if "ratio_row" not in scale.columns:
+        return scale
+    return scale[scale.ratio_row.isna()].drop(columns="ratio_row")
+
+
 def check_level_tables(frames: dict[str, pd.DataFrame], problems: list[CellProblem]) -> None:
     """Cells the level tables need beyond their types: a level `all` or a number, an amount or a
     multiple (not both), a month 1–12, shares that leave room for `competent`."""
