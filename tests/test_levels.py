@@ -341,3 +341,57 @@ def test_performance_pay_matches_the_reference(data, month):
             if column in row and isinstance(row[column], Decimal) and Decimal(engine_rows[key][column]) != row[column]:
                 problems.append(f"{key} {column}: engine {engine_rows[key][column]} reference {row[column]}")
     assert not problems, "\n".join(problems)
+
+
+# ---- simulate: the same level rules, results drawn per region -----------------------------------
+
+def test_simulate_follows_the_level_rules_and_reports_a_pay_structure_breach(policy):
+    from payroll.simulate.project import roster_from_database
+    from payroll.simulate.runner import simulate
+    from payroll.simulate.scenario import parse_scenario
+
+    con = connect(":memory:")
+    con.execute("INSERT INTO employees (employee_id, name, region_code, unit, category, level, post, hire_date) "
+                "VALUES ('P1', 'P1', '150100', '新城分局', 'duty', 6, 'PATROL', DATE '2015-03-01')")
+    scenario = parse_scenario("""
+name = "levels"
+[[change]]                      # every drawn result is competent (the shares of the others are 0)
+table = "appraisal_distribution"
+column = "excellent_share"
+set = 0
+effective = 2010-01-01
+[[change]]
+table = "appraisal_distribution"
+column = "basic_share"
+set = 0
+effective = 2010-01-01
+[[change]]
+table = "appraisal_distribution"
+column = "incompetent_share"
+set = 0
+effective = 2010-01-01
+[[change]]                      # civilian level 6 above level 5 (7430): a breach, reported
+table = "pay_scale"
+column = "base_pay"
+set = 9000
+region = "150100"
+category = "civilian"
+level = 6
+[roster.levels]
+baseline = false
+""")
+    result = simulate(scenario, policy, roster_from_database(con), 2025, years=1)
+    try:
+        january = result.scenario_run.con.execute(
+            "SELECT level, base_pay, performance_pay, appraisal_bonus FROM projected WHERE month = '2025-01'").fetchall()
+        base = result.baseline.con.execute(
+            "SELECT level, base_pay, performance_pay, appraisal_bonus FROM projected WHERE month = '2025-01'").fetchall()
+        # P1 at level 6 since hire 2015-03-01: years counted from 2016; 2021–2024 all 称职 = 4 years
+        # → level 5 from 2025-01-01 (7630); 2024 称职 pays 400 a month and 3000 in January
+        assert january == [(5, Decimal("7630.00"), Decimal("400.00"), Decimal("3000.00"))]
+        # the baseline keeps the level and has no results
+        assert base == [(6, Decimal("6830.00"), Decimal("0.00"), Decimal("0.00"))]
+        assert any(note.startswith("层级工资倒挂 pay-structure breach: pay_scale.csv") and "civilian" in note
+                   for note in result.notes)
+    finally:
+        result.close()
