@@ -61,7 +61,7 @@ def import_command(
         if assessments is not None:       # issue 16: checked before any file is written
             from .errors import InputError
             from .io.assessments import validate_assessments, write_assessments
-            assessed, problems = validate_assessments(con, assessments)
+            assessed, problems = validate_assessments(con, assessments, policy)
             if problems:
                 raise InputError(problems)
         if any(path is not None for path in others):

@@ -143,8 +143,11 @@ TABLES: dict[str, tuple[Column, ...]] = {
                                     Column("excellent_share", "rate"), Column("basic_share", "rate"),
                                     Column("incompetent_share", "rate"),
                                     Column("status", "enum", choices=STATUSES)),
+    # a region's own words for the results (accepted on import for its staff)
+    "appraisal_labels": _cols(Column("region_code", "code"), Column("result", "enum", choices=RESULTS),
+                              Column("label", "text"), Column("status", "enum", choices=STATUSES)),
 }
-LEVEL_TABLES = ("performance_pay", "level_rules", "selection_quotas", "pay_scale_ratios", "pay_structure",
+LEVEL_TABLES = ("appraisal_labels", "performance_pay", "level_rules", "selection_quotas", "pay_scale_ratios", "pay_structure",
                 "appraisal_distribution")
 # tables a directory may leave out (a missing file reads as empty: "none"), so a user's own
 # directory made before the benefits tables existed still loads
@@ -176,6 +179,7 @@ UNIQUE_KEYS = {
     "pay_scale_ratios": ("region_code", "effective_from", "category", "level"),
     "pay_structure": ("region_code", "effective_from"),
     "appraisal_distribution": ("region_code", "effective_from"),
+    "appraisal_labels": ("region_code", "label"),
 }
 
 PLACES = {"money": 2, "rate": 6}

@@ -137,6 +137,14 @@ def test_performance_pay_by_result_in_two_regions(staffed, policy, tmp_path):
     n1_jan, n1_dec = payslip(staffed, "N1", "2025-01"), payslip(year_end, "N1", "2025-12")
     assert (n1_jan["performance_pay"], n1_jan["appraisal_bonus"]) == (Decimal("1588.00"), Decimal("0.00"))
     assert (n1_dec["performance_pay"], n1_dec["appraisal_bonus"]) == (Decimal("1588.00"), Decimal("7940.00"))
+    # explain shows the result and the table row of each line
+    from payroll.reports.explain import Explainer, explanation_text
+    text = explanation_text(Explainer(year_end, policy).explain("N1", "2025-12"))
+    assert "年度考核奖 Annual appraisal bonus = 7,940.00" in text
+    assert "(competent, 2024)" in text
+    # the Nantong annual competent row: line 13 of performance_pay.csv (header, 8 national rows,
+    # then Nantong's excellent monthly, annual, competent monthly, annual)
+    assert "表 table performance_pay row 13: category=all, level=all, result=competent, paid=annual, multiple=1" in text
     # both lines are in gross pay
     parts = ("base_pay", "seniority_pay", "allowances", "high_risk_allowance", "night_shift_pay", "overtime_pay",
              "floor_topup", "bonus", "injury_disability_allowance", "arrears_pay", "performance_pay",
@@ -395,3 +403,15 @@ baseline = false
                    for note in result.notes)
     finally:
         result.close()
+
+
+def test_a_region_may_rename_the_results_in_its_table(tmp_path):
+    tables = _tables_with(tmp_path, "appraisal_labels", ["320600,competent,良好,sample,test: Nantong's own word"])
+    policy = load_policy(tables)
+    con = staff_database(tmp_path, policy)
+    header = ["employee_id", "year", "result", "note"]
+    import_assessments(con, write_csv(tmp_path / "nt.csv", header, [["N1", "2023", "良好", ""]]), policy)
+    assert scalar(con, "SELECT result FROM assessments WHERE employee_id = 'N1' AND year = 2023") == "competent"
+    # the word is Nantong's: for a Hohhot person it is not a result
+    with pytest.raises(InputError, match="'良好' is not one of"):
+        import_assessments(con, write_csv(tmp_path / "hh.csv", header, [["A1", "2021", "良好", ""]]), policy)

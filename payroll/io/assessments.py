@@ -43,8 +43,11 @@ class AssessmentSummary:
                 f"{self.unchanged:,} unchanged)")
 
 
-def validate_assessments(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[pd.DataFrame, list[CellProblem]]:
-    """Check every cell; return the rows with `status` new | correction | unchanged, and the problems."""
+def validate_assessments(con: duckdb.DuckDBPyConnection, path: Path,
+                         policy=None) -> tuple[pd.DataFrame, list[CellProblem]]:
+    """Check every cell; return the rows with `status` new | correction | unchanged, and the problems.
+    With the policy, a region's own words for the results (appraisal_labels.csv) are accepted for
+    the people of that region (and of the regions under it)."""
     try:
         table = read_table(Path(path), ASSESSMENTS)
     except InputError as error:
@@ -54,7 +57,7 @@ def validate_assessments(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[pd
     known = pd.Index(con.execute("SELECT employee_id FROM employees").df()["employee_id"].astype(str))
     has_id = require_known_employee(log, cells["employee_id"], known)
     year = parse_whole_numbers(log, cells["year"], "year", required=True, minimum=YEARS[0], maximum=YEARS[1])
-    result = parse_choice(log, cells["result"], "result", RESULT_ALIASES, required=True)
+    result = parse_choice(log, _regional_words(con, policy, cells), "result", RESULT_ALIASES, required=True)
     check_unique(log, cells[["employee_id", "year"]], "year", "the person and year")
     rows = pd.DataFrame({"employee_id": cells["employee_id"], "year": year, "result": result,
                          "note": cells["note"], "file_row": table.row_numbers.to_numpy()})
@@ -64,6 +67,25 @@ def validate_assessments(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[pd
              "changes the imported result of '{}' ({}): a correction needs a note saying why",
              rows["employee_id"], rows["stored"])
     return rows.assign(status=status), log.problems()
+
+
+def _regional_words(con, policy, cells: pd.DataFrame) -> pd.Series:
+    """The result column with a region's own words replaced by the result they stand for."""
+    values = cells["result"]
+    labels = policy.frames.get("appraisal_labels") if policy is not None else None
+    if labels is None or labels.empty:
+        return values
+    regions = dict(con.execute("SELECT employee_id, region_code FROM employees").fetchall())
+    chain = policy.chain.groupby("region_code").ancestor_code.apply(set).to_dict()
+    words = {(row.region_code, row.label.strip()): row.result for row in labels.itertuples()}
+
+    def translate(employee_id: str, value: str) -> str:
+        for ancestor in chain.get(regions.get(employee_id), ()):
+            if (ancestor, value) in words:
+                return words[(ancestor, value)]
+        return value
+
+    return pd.Series([translate(e, v) for e, v in zip(cells["employee_id"], values)], index=values.index)
 
 
 def _check_employed(con, log: ProblemLog, rows: pd.DataFrame, checkable: pd.Series, years: pd.Series) -> None:
@@ -94,9 +116,9 @@ def _status(con, rows: pd.DataFrame) -> pd.Series:
     return status
 
 
-def import_assessments(con: duckdb.DuckDBPyConnection, path: Path) -> AssessmentSummary:
+def import_assessments(con: duckdb.DuckDBPyConnection, path: Path, policy=None) -> AssessmentSummary:
     """Validate the file completely, then record its new results and corrections in one transaction."""
-    rows, problems = validate_assessments(con, path)
+    rows, problems = validate_assessments(con, path, policy)
     if problems:
         raise InputError(problems)
     return write_assessments(con, rows, Path(path))
