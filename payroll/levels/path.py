@@ -12,6 +12,7 @@ from datetime import date
 
 import duckdb
 
+from ..db import table_exists
 from ..errors import PayrollError
 from ..policy import Policy
 from ..rules.performance_pay import assessments_in_force_sql
@@ -66,12 +67,16 @@ def level_path(con: duckdb.DuckDBPyConnection, policy: Policy, employee_id: str,
     region, category, hire = record
     on = on or max(date.today(), versions[-1][0])
     level, since = level_since(versions, on)
-    results = {int(y): r for y, r in con.execute(
-        f"SELECT year, result FROM ({assessments_in_force_sql()}) WHERE employee_id = ? ORDER BY year",
-        [employee_id]).fetchall()}
-    reasons = {(d, to): (kind, reason, rule) for d, to, kind, reason, rule in con.execute(
-        "SELECT effective_from, to_level, kind, reason, rule_row FROM level_changes WHERE employee_id = ? "
-        "ORDER BY applied_at", [employee_id]).fetchall()}
+    results, reasons = {}, {}
+    # a database made before these tables existed, opened read-only, has neither
+    if table_exists(con, "assessments"):
+        results = {int(y): r for y, r in con.execute(
+            f"SELECT year, result FROM ({assessments_in_force_sql()}) WHERE employee_id = ? ORDER BY year",
+            [employee_id]).fetchall()}
+    if table_exists(con, "level_changes"):
+        reasons = {(d, to): (kind, reason, rule) for d, to, kind, reason, rule in con.execute(
+            "SELECT effective_from, to_level, kind, reason, rule_row FROM level_changes WHERE employee_id = ? "
+            "ORDER BY applied_at", [employee_id]).fetchall()}
     past, previous = [], None
     for valid_from, step_level, _ in versions:
         if step_level == previous:

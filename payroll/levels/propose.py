@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from ..db import table_exists
 from ..engine.context import Month
 from ..engine.employee_history import employees_as_of_sql
 from ..policy import Policy
@@ -32,6 +33,8 @@ def propose_changes(con: duckdb.DuckDBPyConnection, policy: Policy, year: int) -
         FROM ({employees_as_of_sql(december)}) WHERE hire_date <= DATE '{december.end}'
           AND (leave_date IS NULL OR leave_date > DATE '{december.end}') ORDER BY employee_id""").fetchall()
     results: dict[str, dict[int, str]] = {}
+    if not table_exists(con, "assessments"):
+        return pd.DataFrame(columns=list(COLUMNS))
     for employee_id, result_year, result in con.execute(
             f"SELECT employee_id, year, result FROM ({assessments_in_force_sql()}) WHERE year <= ?", [year]).fetchall():
         results.setdefault(employee_id, {})[int(result_year)] = result
