@@ -25,7 +25,7 @@ def _open_demo_db(db: str | None, out: Path):
         raise PayrollError(f"{path} already holds a roster that the demo did not make; "
                            f"give the demo its own --db or --out")
     for table in ("payslips", "attendance", "employees", "employee_finance", "employee_history", "arrears", "closed_months",
-                  "month_inputs"):
+                  "month_inputs", "assessments", "level_changes"):
         if table_exists(con, table):
             con.execute(f"DELETE FROM {table}")
     con.execute(f"CREATE TABLE IF NOT EXISTS {DEMO_MARKER} (made_at TIMESTAMP)")
@@ -49,6 +49,10 @@ def run_demo(people: int, year: int, seed: int, out: Path, db: str | None, table
         employees, attendance = synth_roster(people, seed=seed, year=year)
         write_roster(con, employees, attendance)
         _add_bank_accounts(con)
+        # issue 16: four years of appraisal results, and the level changes they bring this year
+        from .levels.demo import demo_assessments, demo_level_changes
+        appraisals = demo_assessments(con, policy, year, seed)
+        levels_file, levels_applied = demo_level_changes(con, policy, year, out)
         progress.advance(roster_task)
         run_task = progress.add_task("计算工资 payroll months", total=12)
         run_months(con, policy, months[0], months[-1], progress=lambda _: progress.advance(run_task))
@@ -63,7 +67,18 @@ def run_demo(people: int, year: int, seed: int, out: Path, db: str | None, table
         export_register(con, months[-1], "csv", csv_target)
 
     _print_summary(con, policy, year, console)
+    console.print("注意 Note: the pay scales (pay_scale.csv), allowances and accident-insurance premiums of the "
+                  "shipped tables are SAMPLES, not any city's approved 薪酬标准; replace them with your own "
+                  "figures (`payroll tables status` lists every sample in force).", style="bold yellow",
+                  highlight=False)
+    from .reports.table_status import warning_lines
+    regions = [r[0] for r in con.execute("SELECT DISTINCT region_code FROM payslips WHERE month = ?",
+                                         [months[-1]]).fetchall()]
+    for line in warning_lines(policy.frames, months[-1], regions):
+        console.print(line, style="yellow", highlight=False, markup=False)
     console.print(floor_table(floor_check(con, months[-1]), months[-1], policy.region_names()))
+    console.print(f"考核 appraisals: {appraisals:,} results {year - 4}–{year - 1}; 层级 {levels_applied.applied:,} "
+                  f"level changes from {year}-01-01 applied ({levels_file.name})")
     console.print(f"database: {path}")
     sample = scalar(con, "SELECT min(employee_id) FROM employees WHERE employee_id >= 'FJ000042'")
     console.print(f"next: export PAYROLL_DB={path}   (or give --db {path} to each command), then e.g.\n"
