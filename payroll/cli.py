@@ -161,7 +161,7 @@ def run_command(
                              retro=lambda arrears: progress.console.print(_retro_text(arrears, months[0].label)))
     _print_floor(con, policy, results[-1].month)
     _print_sample_warnings(con, policy, results[-1].month)
-    _fail_on_negative_net(con, months[0].label, months[-1].label)
+    _report_negative_net(con, months[0].label, months[-1].label)
 
 
 def _warn_without_opening(con, month) -> None:
@@ -186,17 +186,20 @@ def _has_table(con, name: str) -> bool:
     return table_exists(con, name)
 
 
-def _fail_on_negative_net(con, first: str, last: str) -> None:
-    """A negative net pay is never silent: list it as an error (exit 2). The payslips stay stored
-    so `explain` can show why; the bank file refuses them until the inputs are fixed and rerun."""
+def _report_negative_net(con, first: str, last: str) -> int:
+    """A negative net pay is never silent: list it as an error summary and return how many. The
+    run itself succeeded (exit 0: its payslips are stored, so `explain` can show why); the bank
+    file refuses them until the inputs are fixed and the month is run again."""
     rows = con.execute("SELECT month, employee_id, net_pay FROM payslips WHERE month BETWEEN ? AND ? "
                        "AND net_pay < 0 ORDER BY month, employee_id", [first, last]).fetchall()
     if not rows:
-        return
+        return 0
     shown = ", ".join(f"{employee} {month} {net:,.2f}" for month, employee, net in rows[:10])
     more = f" … and {len(rows) - 10} more" if len(rows) > 10 else ""
-    _fail(f"{len(rows)} payslip(s) with negative net pay: {shown}{more}. They are stored so `payroll explain` "
-          f"shows why, but no bank file pays them: correct the deductions or leave and run the month again")
+    err_console.print(f"[bold red]error:[/] {len(rows)} payslip(s) with negative net pay: {shown}{more}. They are "
+                      f"stored so `payroll explain` shows why, but no bank file pays them: correct the deductions "
+                      f"or leave and run the month again", highlight=False, soft_wrap=True)
+    return len(rows)
 
 
 def _print_sample_warnings(con, policy, month_label: str) -> None:

@@ -292,17 +292,16 @@ def test_the_wheel_installed_in_a_fresh_venv_runs_the_demo(wheel, tmp_path):
 def test_run_reports_negative_net_pay_as_an_error(capsys):
     """Defect 4: 10 people with a total net of −485,383.84 ran with exit 0 and no word."""
     import duckdb
-    import typer
-    from payroll.cli import _fail_on_negative_net
+    from payroll.cli import _report_negative_net
 
     con = duckdb.connect(":memory:")
     con.execute("CREATE TABLE payslips (month VARCHAR, employee_id VARCHAR, net_pay DECIMAL(18,2))")
     con.execute("INSERT INTO payslips VALUES ('2025-02', 'A', 10.00), ('2025-02', 'B', -1446.75)")
-    _fail_on_negative_net(con, "2025-01", "2025-01")                  # no payslip below 0 there: silent
-    with pytest.raises(typer.Exit) as caught:
-        _fail_on_negative_net(con, "2025-01", "2025-02")
-    assert caught.value.exit_code == 2
-    assert "1 payslip(s) with negative net pay: B 2025-02 -1,446.75" in " ".join(capsys.readouterr().err.split())
+    assert _report_negative_net(con, "2025-01", "2025-01") == 0                 # none below 0 there
+    assert capsys.readouterr().err == ""
+    assert _report_negative_net(con, "2025-01", "2025-02") == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "error: 1 payslip(s) with negative net pay: B 2025-02 -1,446.75" in err
 
 
 def test_compare_with_a_month_never_run_says_so(engine, tmp_path):
