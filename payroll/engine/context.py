@@ -192,6 +192,9 @@ def _constant(name: str) -> str:
 
 def install_month_parameters(con: duckdb.DuckDBPyConnection, month: Month) -> None:
     """Create the small per-month parameter tables the context joins, and the month's constants."""
+    if not table_exists(con, "opening_balances"):   # a connection made without payroll.db.connect
+        from ..db import OPENING_BALANCES_DDL
+        con.execute(OPENING_BALANCES_DDL.replace("CREATE TABLE", "CREATE TEMP TABLE"))
     def temp(name: str, sql: str) -> None:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
 

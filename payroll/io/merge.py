@@ -91,7 +91,11 @@ def merge_stored(con: duckdb.DuckDBPyConnection, table: RawTable, rows: pd.DataF
         has_value = value.notna() & ~value.isin(column.empty)
         if column.file_column in present:
             if not (clear_empty or replace):
-                erased = has_value & (table.frame[column.file_column] == "").to_numpy()
+                empty = table.frame[column.file_column] == ""
+                for giver in plan.also_present.get(column.file_column, ()):   # derived from items given
+                    if giver in table.frame:
+                        empty &= table.frame[giver] == ""
+                erased = has_value & empty.to_numpy()
                 problems.extend(_erasures(table, plan, column, erased, value))
         elif not replace:
             # the stored value stays: fill it into the rows written (stored rows only)
