@@ -223,6 +223,8 @@ def connect(db: str | os.PathLike | None = None, read_only: bool = False,
         except duckdb.IOException as error:
             if "lock" not in str(error).lower():
                 raise
+            from .office.serverlock import refuse_if_served
+            refuse_if_served(path)                  # `payroll serve` has it: say where its page is
             if time.monotonic() < deadline:
                 time.sleep(0.2)
                 continue
