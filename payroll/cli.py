@@ -71,8 +71,13 @@ def _audit(con, action: str, target: str, detail: str = "") -> None:
 
 def _audit_db(db, action: str, target: str, detail: str = "") -> None:
     """For a command that read the database read-only: open it for writing just to log."""
-    from .db import connect
-    con = connect(db, wait=30)
+    from .db import connect, resolve_db_path
+    from .office.audit import cli_event, record_pending
+    try:
+        con = connect(db)
+    except PayrollError:                # others are reading it: the entry waits beside the file
+        record_pending(resolve_db_path(db), cli_event(action, target, detail))
+        return
     try:
         _audit(con, action, target, detail)
     finally:

@@ -109,3 +109,20 @@ def policy():
     """The shipped policy tables."""
     from payroll.policy import load_policy
     return load_policy()
+
+
+@pytest.fixture(scope="session")
+def office_template(tmp_path_factory):
+    """The web tests' office (tests/web_site.py), built once per session; copy it with `office_copy`."""
+    from web_site import build_site
+    return build_site(tmp_path_factory.mktemp("office"))
+
+
+@pytest.fixture(scope="module")
+def office_site(office_template, tmp_path_factory):
+    """A fresh copy of the office database for one test module (its workflow steps stay its own)."""
+    import dataclasses
+    import shutil
+    folder = tmp_path_factory.mktemp("office-copy")
+    shutil.copy(office_template.db, folder / "demo.duckdb")
+    return dataclasses.replace(office_template, db=folder / "demo.duckdb")

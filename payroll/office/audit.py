@@ -8,12 +8,16 @@ shows as a head that no longer matches. Someone able to rewrite the whole file c
 chain: keep copies of `payroll audit verify`'s printed head elsewhere (see README)."""
 from __future__ import annotations
 
+import fcntl
 import getpass
 import hashlib
 import json
+import os
 import socket
 import threading
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
 
 import duckdb
 
@@ -60,20 +64,26 @@ def entry_hash(prev_hash: str, seq: int, at, username: str, via: str, address: s
 
 
 def record(con: duckdb.DuckDBPyConnection, event: AuditEvent) -> int:
-    """Append one entry; returns its sequence number. Runs in its own transaction."""
+    """Append one entry (after any pending ones, see `record_pending`); returns its sequence number.
+    Runs in its own transaction."""
     with _APPEND_LOCK:
         ensure_office_schema(con)
-        with transaction(con):
-            last = con.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchall()
-            seq, prev_hash = (last[0][0] + 1, last[0][1]) if last else (1, GENESIS)
-            at = now()
-            digest = entry_hash(prev_hash, seq, at, event.username, event.via, event.address, event.action,
-                                event.target, event.detail)
-            con.execute("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [seq, at, event.username, event.via, event.address, event.action, event.target,
-                         event.detail, prev_hash, digest])
-            con.execute("INSERT OR REPLACE INTO office_settings VALUES ('audit_head', ?)", [f"{seq}:{digest}"])
-        return seq
+        _fold_pending(con)
+        return _append(con, event)
+
+
+def _append(con: duckdb.DuckDBPyConnection, event: AuditEvent, at=None) -> int:
+    with transaction(con):
+        last = con.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchall()
+        seq, prev_hash = (last[0][0] + 1, last[0][1]) if last else (1, GENESIS)
+        at = at or now()
+        digest = entry_hash(prev_hash, seq, at, event.username, event.via, event.address, event.action,
+                            event.target, event.detail)
+        con.execute("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [seq, at, event.username, event.via, event.address, event.action, event.target,
+                     event.detail, prev_hash, digest])
+        con.execute("INSERT OR REPLACE INTO office_settings VALUES ('audit_head', ?)", [f"{seq}:{digest}"])
+    return seq
 
 
 def cli_event(action: str, target: str = "", detail: str = "") -> AuditEvent:
@@ -127,3 +137,38 @@ def entries(con: duckdb.DuckDBPyConnection, person: str | None = None, action: s
     cursor = con.execute(sql, params)
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+# A command that only reads (export, explain) while other processes also read the file cannot open it
+# for writing; its entry waits in `<db>.audit-pending.jsonl` (appended under an exclusive lock) and is
+# chained, in order and with its own time, by the next write to the log.
+def pending_path(db_path: str) -> Path:
+    return Path(str(db_path) + ".audit-pending.jsonl")
+
+
+def record_pending(db_path: str, event: AuditEvent) -> None:
+    line = json.dumps({**asdict(event), "at": now().isoformat()}, ensure_ascii=False) + "\n"
+    with open(pending_path(db_path), "a", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.write(line)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _database_path(con: duckdb.DuckDBPyConnection) -> str | None:
+    found = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    return found[0][0] if found and found[0][0] else None
+
+
+def _fold_pending(con: duckdb.DuckDBPyConnection) -> None:
+    db_path = _database_path(con)
+    if not db_path or not pending_path(db_path).exists():
+        return
+    with open(pending_path(db_path), "r+", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        lines = [json.loads(text) for text in handle.read().splitlines() if text.strip()]
+        for item in lines:
+            at = datetime.fromisoformat(item.pop("at"))
+            _append(con, AuditEvent(**item), at=at)
+        handle.seek(0)
+        handle.truncate()
