@@ -16,7 +16,7 @@ from ..engine.context import Month
 from ..reports import xlsx
 
 SWING_PERCENT = 20          # default threshold of the swing section; the page lets the reviewer change it
-SWING_CAUSES_LIMIT = 30     # causes are traced for the largest swings only (one explanation each)
+SWING_CAUSES_LIMIT = 10     # causes are traced for the largest swings only (one explanation each)
 TOTAL_COLUMNS = (("gross_pay", "应发合计 gross"), ("net_pay", "实发合计 net"), ("iit", "个税 tax"),
                  ("employer_cost", "单位成本 employer cost"))
 # where a figure's quality is kept, once the figures issue has landed (official | secondary | sample …)
