@@ -25,7 +25,8 @@ def _open_demo_db(db: str | None, out: Path):
         raise PayrollError(f"{path} already holds a roster that the demo did not make; "
                            f"give the demo its own --db or --out")
     for table in ("payslips", "attendance", "employees", "employee_history", "arrears", "closed_months",
-                  "month_inputs"):
+                  "month_inputs", "users", "user_roles", "office_settings", "month_workflow",
+                  "month_workflow_steps", "payslip_confirmations", "audit_log"):
         if table_exists(con, table):
             con.execute(f"DELETE FROM {table}")
     con.execute(f"CREATE TABLE IF NOT EXISTS {DEMO_MARKER} (made_at TIMESTAMP)")
@@ -63,6 +64,7 @@ def run_demo(people: int, year: int, seed: int, out: Path, db: str | None, table
 
     _print_summary(con, policy, year, console)
     console.print(floor_table(floor_check(con, months[-1]), months[-1], policy.region_names()))
+    _print_users(con, console)
     console.print(f"database: {path}")
     console.print(f"registers: {files[0].parent}/register-{year}-01.xlsx … register-{year}-12.xlsx, "
                   f"and {csv_target.name}")
@@ -82,4 +84,24 @@ def _print_summary(con, policy, year: int, console: Console) -> None:
     for code, heads, gross, iit, net, cost in rows:
         table.add_row(f"{code} {names.get(code, '')}", f"{heads:,}", f"{gross:,.2f}", f"{iit:,.2f}",
                       f"{net:,.2f}", f"{cost:,.2f}")
+    console.print(table)
+
+
+def _print_users(con, console: Console) -> None:
+    """One user per role for trying the web application (`payroll serve --db …`), passwords printed:
+    a demo only; a real office adds its users with `payroll user add`."""
+    from .office.users import Grant, add_user, generate_password
+    employee_id, unit = con.execute("SELECT employee_id, unit FROM employees ORDER BY employee_id LIMIT 1").fetchall()[0]
+    grants = {"clerk": [Grant("clerk", "*", True)], "reviewer": [Grant("reviewer", "*", True)],
+              "approver": [Grant("approver", "*", True)], "hr": [Grant("hr", unit, True)],
+              "auditor": [Grant("auditor", "*", True)], "employee": [Grant("employee", "*", True)],
+              "admin": [Grant("admin", "*", True)]}
+    table = Table(title="网页用户 Web users (demo only: `payroll serve --db` this database, then log in)")
+    for header in ("用户 user", "密码 password", "角色 role"):
+        table.add_column(header)
+    for name, granted in grants.items():
+        password = generate_password()
+        add_user(con, name, password, granted, display_name=f"演示 demo {name}",
+                 employee_id=employee_id if name == "employee" else None)
+        table.add_row(name, password, ", ".join(str(g) for g in granted) + (f" ({employee_id})" if name == "employee" else ""))
     console.print(table)
