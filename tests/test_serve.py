@@ -28,6 +28,11 @@ M = "2025-03"
 
 @pytest.fixture(scope="module")
 def site(office_site):
+    from payroll.db import connect
+    from payroll.engine.closing import close_through
+    con = connect(office_site.db)
+    close_through(con, "2025-02")           # closing is cumulative: March is the month walked through
+    con.close()
     app = create_app(str(office_site.db), None)
     with BackgroundServer(app) as server:
         yield server.url, office_site, app
