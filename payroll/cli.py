@@ -361,8 +361,10 @@ def certificate_command(
     """Income certificate (收入证明): monthly gross, contributions, tax and net, one page; logged."""
     from .db import connect
     from .reports.certificate import write_certificate
-    console.print(str(write_certificate(connect(db, wait=wait), employee_id, year=year, months=months, out=out,
-                                        issuer=issuer)), highlight=False)
+    con = connect(db, wait=wait)
+    result = write_certificate(con, employee_id, year=year, months=months, out=out, issuer=issuer)
+    _audit(con, "view_pay", employee_id, f"income certificate {year or months or ''}")   # issue 18's log too
+    console.print(str(result), highlight=False)
 
 
 @app.command("explain")
