@@ -27,6 +27,7 @@ class Office:
         self.jobs = JobRunner(log)
         self.log = log
         self._local = threading.local()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._audit_cursor = self.con.cursor()
         self._audit_lock = threading.Lock()
 
@@ -35,6 +36,7 @@ class Office:
         cursor = getattr(self._local, "cursor", None)
         if cursor is None:
             cursor = self._local.cursor = self.con.cursor()
+            self._cursors.append(cursor)
         return cursor
 
     def explainer(self) -> Explainer:
@@ -80,4 +82,17 @@ class Office:
         return single_person_mode(self.cursor())
 
     def close(self) -> None:
-        self.con.close()
+        """Wait for a running job, then close every cursor and the database."""
+        for job in list(self.jobs.jobs.values()):
+            if job.running:
+                self.jobs.wait(job.job_id)
+        for cursor in self._cursors + [self._audit_cursor]:
+            try:
+                cursor.close()
+            except duckdb.Error:
+                pass
+        try:
+            self.con.close()
+        except duckdb.Error as error:          # a request still running at shutdown: say so, do not crash
+            if self.log:
+                self.log(f"closing the database: {error}")
