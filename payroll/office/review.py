@@ -19,8 +19,6 @@ SWING_PERCENT = 20          # default threshold of the swing section; the page l
 SWING_CAUSES_LIMIT = 10     # causes are traced for the largest swings only (one explanation each)
 TOTAL_COLUMNS = (("gross_pay", "应发合计 gross"), ("net_pay", "实发合计 net"), ("iit", "个税 tax"),
                  ("employer_cost", "单位成本 employer cost"))
-# where a figure's quality is kept, once the figures issue has landed (official | secondary | sample …)
-STATUS_COLUMNS = ("status", "figure_status", "quality")
 
 
 @dataclass
@@ -58,7 +56,7 @@ def build_review(con: duckdb.DuckDBPyConnection, month: str, scope: tuple[str, l
         _nets(con, month, where, scope_params),
         _no_bank(con, month, where, scope_params),
         _arrears(con, month, where, scope_params),
-        _sample_figures(policy, month),
+        _sample_figures(con, policy, month, where, scope_params),
     ]
     return Review(month, previous, sections)
 
@@ -182,27 +180,24 @@ def _arrears(con, month, where, params) -> Section:
                                                                    "金额 amount (pay and employee lines)"], rows)
 
 
-def _sample_figures(policy, month: str) -> Section:
-    section = Section("sample_figures", "样例数字 Sample figures in force", ["表 table", "行 row", "状态 status",
-                                                                          "来源 source"])
+def _sample_figures(con, policy, month: str, where: str, params: list) -> Section:
+    """Sample, disputed and expired figures in force this month in the regions of the people paid
+    (reports.table_status, the same list as `payroll tables status`)."""
+    section = Section("sample_figures", "样例、争议、过期数字 Sample, disputed and expired figures in force",
+                      ["地区 region", "表 table", "项 key", "行 row", "状态 status", "来源 source"])
     if policy is None:
         return section
-    start = Month.parse(month).start
-    found_status = False
-    for name, frame in policy.frames.items():
-        status = next((c for c in STATUS_COLUMNS if c in frame.columns), None)
-        if status is None:
-            continue
-        found_status = True
-        for record in frame.to_dict("records"):
-            value = str(record.get(status) or "")
-            begins = record.get("effective_from")
-            in_force = begins is None or str(begins) <= str(start)
-            if value and value != "official" and in_force:
-                section.rows.append((name, int(record["row_no"]), value, str(record.get("source", ""))))
-    if not found_status:
-        section.note = ("the policy tables carry no status column yet (sample, disputed and expired figures "
-                        "are the figures issue's work); every figure's source is in `payroll explain`")
+    try:
+        from ..reports.table_status import figures_needing_attention
+    except ImportError:                 # before the figures issue: nothing to list
+        section.note = "this version has no figure status (payroll tables status)"
+        return section
+    regions = [r for (r,) in con.execute(f"SELECT DISTINCT region_code FROM payslips p WHERE month = ? AND {where} "
+                                         "ORDER BY 1", [month] + params).fetchall()]
+    if not regions:
+        return section
+    for note in figures_needing_attention(policy.frames, month, regions):
+        section.rows.append((note.region_code, note.table, note.key, note.row_no, note.status, note.source))
     return section
 
 
