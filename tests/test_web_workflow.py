@@ -189,3 +189,27 @@ def test_user_commands(db):
     con = duckdb.connect(str(db), read_only=True)
     assert con.execute("SELECT disabled FROM users WHERE username = 'hr2'").fetchall() == [(True,)]
     assert [e["action"] for e in audit.entries(con, person="hr2")][:3] == ["user_passwd", "user_disable", "user_add"]
+
+
+def test_the_review_page_figures(db):
+    """Totals are the month's sums; a swing is |net change| above the threshold share of last month's
+    net; everyone paid without a bank account is listed; scope narrows every list."""
+    from payroll.office.review import build_review, write_review_xlsx
+    from payroll.policy import load_policy
+    con = duckdb.connect(str(db), read_only=True)
+    review = build_review(con, M, ("true", []), load_policy(), None, swing_percent=5)
+    totals = {row[0]: row[1:] for row in review.section("totals").rows}
+    net_feb, net_mar = con.execute("SELECT sum(net_pay) FILTER (WHERE month = '2025-02'), "
+                                   "sum(net_pay) FILTER (WHERE month = '2025-03') FROM payslips").fetchall()[0]
+    assert totals["实发合计 net"] == (net_feb, net_mar, net_mar - net_feb)
+    expected_swings = con.execute(
+        "SELECT count(*) FROM payslips a JOIN payslips b ON a.employee_id = b.employee_id AND a.month = '2025-02' "
+        "AND b.month = '2025-03' WHERE abs(b.net_pay - a.net_pay) > 0.05 * abs(a.net_pay)").fetchall()[0][0]
+    assert len(review.section("swings").rows) == expected_swings
+    assert len(review.section("no_bank").rows) == con.execute(
+        "SELECT count(*) FROM payslips WHERE month = ? AND net_pay > 0", [M]).fetchall()[0][0]   # no accounts here
+    narrow = build_review(con, M, ("p.employee_id = ?", ["FJ000003"]), None, None, swing_percent=5)
+    assert {row[0] for row in narrow.section("no_bank").rows} == {"FJ000003"}
+    path = write_review_xlsx(review, db.parent / "review.xlsx")
+    import openpyxl
+    assert openpyxl.load_workbook(path).sheetnames[:3] == ["totals", "joiners_leavers", "changes"]
