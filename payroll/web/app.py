@@ -8,7 +8,8 @@ script and nothing from outside this server (the police network has no internet)
 """
 from __future__ import annotations
 
-import secrets
+import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -133,6 +134,10 @@ def serve(db: str | None, tables: str | None, port: int, host: str = HOST, singl
     url = f"http://{host}:{port}/"
     write_marker(office.db_path, url)
     log(f"serving {office.db_path} on {url} ({office.mode_text()}; Ctrl-C stops)")
+    # uvicorn stops gracefully on SIGTERM and then re-raises it to the handler it found: make that
+    # handler an exit, so the marker is removed and the database closed (a stale marker is harmless
+    # anyway: the CLI checks that its process is alive)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True,
                     forwarded_allow_ips="127.0.0.1")
