@@ -82,7 +82,3 @@ def basis_for(basis: str, family: str, region_code: str | None) -> str:
     """The rule's national basis with the region's own article after it."""
     article = regional_article(family, region_code)
     return f"{basis}; {article}" if basis and article else (article or basis)
-
-
-def all_regional_articles() -> list[str]:
-    return [article for articles in REGIONAL_BASIS.values() for article in articles.values()]
