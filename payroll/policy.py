@@ -83,6 +83,10 @@ TABLES: dict[str, tuple[Column, ...]] = {
                        Column("ratio", "rate", required=False)),
     "iit_brackets": _cols(Column("effective_from", "date"), Column("threshold", "money"),
                           Column("rate", "rate"), Column("quick_deduction", "money")),
+    # the monthly-converted table (按月换算后的综合所得税率表) of the separately taxed annual bonus
+    # (财税〔2018〕164号 art. 1(一); 公告2023年第30号): bonus ÷ 12 picks the row (issue 13)
+    "iit_bonus_brackets": _cols(Column("effective_from", "date"), Column("threshold", "money"),
+                                Column("rate", "rate"), Column("quick_deduction", "money")),
     "national_parameters": _cols(Column("name", "code"), Column("effective_from", "date"),
                                  Column("value", "rate")),
     "national_statistics": _cols(Column("year", "int"),
@@ -111,7 +115,8 @@ TABLES: dict[str, tuple[Column, ...]] = {
 }
 # tables a directory may leave out (a missing file reads as empty: "none"), so a user's own
 # directory made before the benefits tables existed still loads
-OPTIONAL_TABLES = {"injury_leaving_grants", "police_reference", "police_disability_pension"}
+OPTIONAL_TABLES = {"injury_leaving_grants", "police_reference", "police_disability_pension",
+                   "iit_bonus_brackets"}
 
 # Rows that must not share a key: (table, key columns). Two rows with the same key would make
 # "the row in force" ambiguous.
@@ -127,6 +132,7 @@ UNIQUE_KEYS = {
     "accident_insurance": ("region_code", "effective_from", "cover"),
     "pay_floor": ("region_code", "effective_from"),
     "iit_brackets": ("effective_from", "threshold"),
+    "iit_bonus_brackets": ("effective_from", "threshold"),
     "national_parameters": ("name", "effective_from"),
     "national_statistics": ("year",),
     "injury_grades": ("disability_grade",),

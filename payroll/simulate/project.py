@@ -154,7 +154,8 @@ class Projection:
             SELECT e.employee_id, m.month, CAST(0 AS DECIMAL(8,2)) AS unpaid_leave_days,
                    o.workday AS overtime_workday_hours, o.restday AS overtime_restday_hours,
                    o.holiday AS overtime_holiday_hours, o.night_shifts,
-                   CAST(0 AS DECIMAL(18,2)) AS bonus, CAST(0 AS DECIMAL(18,2)) AS deduction
+                   CAST(0 AS DECIMAL(18,2)) AS bonus, CAST(0 AS DECIMAL(18,2)) AS deduction,
+                   CAST(NULL AS VARCHAR) AS deduction_kind
             FROM employees e JOIN overtime_assumptions o USING (category)
             CROSS JOIN (VALUES {labels}) m(month)""")
 
