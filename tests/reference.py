@@ -442,10 +442,11 @@ def one_off_tax(tables: Tables, first: date, r: dict, paid: dict, history: list[
         gross = r["gross_pay"]
         recurring = gross - exempt - severance - bonus - paid["other"] - r["bonus"] - r["arrears_pay"]
         basic_year = basic if no19 else dec(tables.national("iit_basic_deduction_monthly", first) * (months_ytd + left))
-        projected = max(zero, prev_income_ytd + gross - exempt - severance - bonus + recurring * left - basic_year
-                        - contributions_ytd - contributions * left - special_ytd - special * left)
-        year_separate = annual_table_tax(tables, first, projected) + separate_tax
-        year_merged = annual_table_tax(tables, first, projected + bonus)
+        # negative: deductions the year leaves unused, which a merged bonus uses up
+        projected = (prev_income_ytd + gross - exempt - severance - bonus + recurring * left - basic_year
+                     - contributions_ytd - contributions * left - special_ytd - special * left)
+        year_separate = annual_table_tax(tables, first, max(zero, projected)) + separate_tax
+        year_merged = annual_table_tax(tables, first, max(zero, projected + bonus))
         earlier = any(h["annual_bonus_method"] == "separate" for h in this_year)
         allowed = tables.national("annual_bonus_separate_allowed", first) != 0
         if paid["method"] == "merged" or not allowed or earlier:

@@ -167,30 +167,31 @@ BONUS_RULES = [
                  "{iit_bonus_rates} and {iit_bonus_quick_deductions} of the row below",
          basis=BONUS_BASIS + " (临界点)", reads=("iit_bonus_brackets_rows",)),
     Rule(name="projected_taxable_year",
-         sql="greatest(0, prev_income_ytd + gross_pay - tax_exempt_income - severance_pay - annual_bonus"
+         sql="(prev_income_ytd + gross_pay - tax_exempt_income - severance_pay - annual_bonus"
              " + recurring_income_month * months_left_in_year"
              " - CASE WHEN no19_applies THEN basic_deduction_ytd"
              " ELSE iit_basic_deduction_monthly * (months_employed_ytd + months_left_in_year) END"
              " - contributions_ytd - employee_contributions * months_left_in_year"
              " - special_deduction_ytd - special_deduction * months_left_in_year)",
-         label_zh="预计全年应纳税所得额（不含奖金）", label_en="Projected taxable income of the year (without the bonus)",
-         formula="max(0, {prev_income_ytd} + {gross_pay} − {tax_exempt_income} − {severance_pay} − {annual_bonus}"
+         label_zh="预计全年应纳税所得额（不含奖金，可为负）",
+         label_en="Projected taxable income of the year without the bonus (negative: deductions left unused)",
+         formula="({prev_income_ytd} + {gross_pay} − {tax_exempt_income} − {severance_pay} − {annual_bonus}"
                  " + {recurring_income_month} × {months_left_in_year} − basic deduction ({basic_deduction_ytd} if"
                  " {no19_applies} else {iit_basic_deduction_monthly} × ({months_employed_ytd} + {months_left_in_year}))"
                  " − {contributions_ytd} − {employee_contributions} × {months_left_in_year} − {special_deduction_ytd}"
                  " − {special_deduction} × {months_left_in_year})",
          basis=BONUS_BASIS + " (the rest of the year at this month's regular pay)"),
     Rule(name="annual_bonus_year_tax_separate",
-         sql=f"CASE WHEN annual_bonus > 0 THEN {annual_tax_sql('projected_taxable_year')} + annual_bonus_separate_tax"
+         sql=f"CASE WHEN annual_bonus > 0 THEN {annual_tax_sql('greatest(0, projected_taxable_year)')} + annual_bonus_separate_tax"
              " ELSE 0 END",
          label_zh="全年税额（奖金单独计税）", label_en="Tax of the year, bonus taxed apart",
-         formula="annual tax of {projected_taxable_year} by {iit_thresholds}, {iit_rates}, {iit_quick_deductions}"
+         formula="annual tax of max(0, {projected_taxable_year}) by {iit_thresholds}, {iit_rates}, {iit_quick_deductions}"
                  " + {annual_bonus_separate_tax} (when {annual_bonus} > 0)",
          basis=BONUS_BASIS, reads=("iit_brackets_rows",)),
     Rule(name="annual_bonus_year_tax_merged",
-         sql=f"CASE WHEN annual_bonus > 0 THEN {annual_tax_sql('projected_taxable_year + annual_bonus')} ELSE 0 END",
+         sql=f"CASE WHEN annual_bonus > 0 THEN {annual_tax_sql('greatest(0, projected_taxable_year + annual_bonus)')} ELSE 0 END",
          label_zh="全年税额（奖金并入综合所得）", label_en="Tax of the year, bonus merged",
-         formula="annual tax of {projected_taxable_year} + {annual_bonus} by {iit_thresholds}, {iit_rates}, "
+         formula="annual tax of max(0, {projected_taxable_year} + {annual_bonus}) by {iit_thresholds}, {iit_rates}, "
                  "{iit_quick_deductions}",
          basis=BONUS_BASIS, reads=("iit_brackets_rows",)),
     Rule(name="annual_bonus_method",
