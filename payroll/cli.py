@@ -40,6 +40,8 @@ def import_command(
                                              help="dated overtime records (employee_id, date, hours)"),
     events: Optional[Path] = typer.Option(None, "--events", help="work injury and death events (CSV or XLSX)"),
     dependents: Optional[Path] = typer.Option(None, "--dependents", help="dependants for death benefits"),
+    payments: Optional[Path] = typer.Option(None, "--payments", help="one-off payments: annual_bonus, severance, "
+                                            "other (employee_id, month, kind, amount, tax_method, note)"),
     db: Optional[str] = DbOption,
     tables: Optional[str] = TablesOption,
     wait: float = WaitOption,
@@ -49,14 +51,19 @@ def import_command(
     from .io.importer import import_files
     from .policy import load_policy
 
-    if employees is None and attendance is None and timesheet is None and events is None and dependents is None:
-        _fail("give at least one of --employees, --attendance, --timesheet, --events, --dependents")
+    if employees is None and attendance is None and timesheet is None and events is None and dependents is None \
+            and payments is None:
+        _fail("give at least one of --employees, --attendance, --timesheet, --events, --dependents, --payments")
     policy = load_policy(tables)
     con = connect(db, wait=wait)
-    with err_console.status("读取并校验 reading and validating every row…"):
-        summary = import_files(con, policy, employees=employees, attendance=attendance,
-                               timesheet=timesheet, events=events, dependents=dependents)
-    console.print(str(summary))
+    if any(f is not None for f in (employees, attendance, timesheet, events, dependents)):
+        with err_console.status("读取并校验 reading and validating every row…"):
+            summary = import_files(con, policy, employees=employees, attendance=attendance,
+                                   timesheet=timesheet, events=events, dependents=dependents)
+        console.print(str(summary))
+    if payments is not None:            # issue 13: after the employees it may name
+        from .io.payments import import_payments
+        console.print(str(import_payments(con, payments)))
 
 
 def _progress():
