@@ -101,6 +101,10 @@ def run_command(
                              progress=lambda result: (progress.advance(task), progress.console.print(str(result))),
                              retro=lambda arrears: progress.console.print(_retro_text(arrears, months[0].label)))
     _print_floor(con, policy, results[-1].month)
+    from .reports.year_end import cliff_warnings       # issue 13: the bonus methods and cliffs
+    for result in results:
+        for line in cliff_warnings(con, result.month):
+            err_console.print(line, highlight=False, soft_wrap=True)
 
 
 def _export_benefits(db, tables, fmt: str, out: Optional[Path]) -> None:

@@ -25,7 +25,7 @@ def _open_demo_db(db: str | None, out: Path):
         raise PayrollError(f"{path} already holds a roster that the demo did not make; "
                            f"give the demo its own --db or --out")
     for table in ("payslips", "attendance", "employees", "employee_history", "arrears", "closed_months",
-                  "month_inputs"):
+                  "month_inputs", "payments", "employee_finance"):
         if table_exists(con, table):
             con.execute(f"DELETE FROM {table}")
     con.execute(f"CREATE TABLE IF NOT EXISTS {DEMO_MARKER} (made_at TIMESTAMP)")
@@ -35,7 +35,9 @@ def _open_demo_db(db: str | None, out: Path):
 
 def run_demo(people: int, year: int, seed: int, out: Path, db: str | None, tables: str | None,
              console: Console, progress: Progress) -> None:
+    from .demo_year import add_demo_year_end
     from .engine.run import run_months
+    from .reports.bank import export_bank
     from .reports.floor import floor_check, floor_table
     from .reports.register import export_register
     from .synth import synth_roster, write_roster
@@ -48,6 +50,7 @@ def run_demo(people: int, year: int, seed: int, out: Path, db: str | None, table
         roster_task = progress.add_task("生成花名册 synthetic roster", total=1)
         employees, attendance = synth_roster(people, seed=seed, year=year)
         write_roster(con, employees, attendance)
+        add_demo_year_end(con, year)                  # issue 13: bonuses, a severance, bank accounts
         progress.advance(roster_task)
         run_task = progress.add_task("计算工资 payroll months", total=12)
         run_months(con, policy, months[0], months[-1], progress=lambda _: progress.advance(run_task))
@@ -58,6 +61,10 @@ def run_demo(people: int, year: int, seed: int, out: Path, db: str | None, table
             export_register(con, month, "xlsx", target)
             files.append(target)
             progress.advance(export_task)
+        bank_task = progress.add_task("代发清单 bank files", total=12)
+        for month in months:                          # issue 13: every month pays, net pay never < 0
+            export_bank(con, month, "xlsx", out / f"bank-{month}.xlsx")
+            progress.advance(bank_task)
         csv_target = out / f"register-{months[-1]}.csv"
         export_register(con, months[-1], "csv", csv_target)
 
@@ -66,6 +73,10 @@ def run_demo(people: int, year: int, seed: int, out: Path, db: str | None, table
     console.print(f"database: {path}")
     console.print(f"registers: {files[0].parent}/register-{year}-01.xlsx … register-{year}-12.xlsx, "
                   f"and {csv_target.name}")
+    console.print(f"bank files: bank-{year}-01.xlsx … bank-{year}-12.xlsx (people paid 0 on the sheet 未发放)")
+    from .reports.year_end import cliff_warnings
+    for line in cliff_warnings(con, months[-1]):
+        console.print(line, highlight=False)
     console.print(f"done in {time.perf_counter() - started:.1f} s")
 
 
