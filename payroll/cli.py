@@ -40,6 +40,14 @@ def import_command(
                                              help="dated overtime records (employee_id, date, hours)"),
     events: Optional[Path] = typer.Option(None, "--events", help="work injury and death events (CSV or XLSX)"),
     dependents: Optional[Path] = typer.Option(None, "--dependents", help="dependants for death benefits"),
+    deductions: Optional[Path] = typer.Option(
+        None, "--deductions", help="the tax client's special additional deductions (专项附加扣除) by item"),
+    tax_feedback: Optional[Path] = typer.Option(
+        None, "--tax-feedback", help="the tax client's computed or filed result per person and month"),
+    budget: Optional[Path] = typer.Option(
+        None, "--budget", help="the year's approved budget per unit and economic item, and the headcount quota"),
+    assessments: Optional[Path] = typer.Option(None, "--assessments",
+                                               help="annual appraisal results: employee_id, year, result, note"),
     payments: Optional[Path] = typer.Option(None, "--payments", help="one-off payments: annual_bonus, severance, "
                                             "other (employee_id, month, kind, amount, tax_method, note)"),
     db: Optional[str] = DbOption,
@@ -51,19 +59,53 @@ def import_command(
     from .io.importer import import_files
     from .policy import load_policy
 
-    if employees is None and attendance is None and timesheet is None and events is None and dependents is None \
-            and payments is None:
-        _fail("give at least one of --employees, --attendance, --timesheet, --events, --dependents, --payments")
+    finance_files = {"--deductions": deductions, "--tax-feedback": tax_feedback, "--budget": budget}
+    others = (employees, attendance, timesheet, events, dependents)
+    if any(finance_files.values()):
+        _import_finance_file(finance_files, others + (assessments,), db, tables, wait)
+        return
+    if all(path is None for path in others) and assessments is None and payments is None:
+        _fail("give at least one of --employees, --attendance, --timesheet, --events, --dependents, --assessments, "
+              "--payments (or one of --deductions, --tax-feedback, --budget)")
     policy = load_policy(tables)
     con = connect(db, wait=wait)
-    if any(f is not None for f in (employees, attendance, timesheet, events, dependents)):
-        with err_console.status("读取并校验 reading and validating every row…"):
+    with err_console.status("读取并校验 reading and validating every row…"):
+        assessed = None
+        if assessments is not None:       # issue 16: checked before any file is written
+            from .errors import InputError
+            from .io.assessments import validate_assessments, write_assessments
+            assessed, problems = validate_assessments(con, assessments, policy)
+            if problems:
+                raise InputError(problems)
+        if any(path is not None for path in others):
             summary = import_files(con, policy, employees=employees, attendance=attendance,
                                    timesheet=timesheet, events=events, dependents=dependents)
-        console.print(str(summary))
+            console.print(str(summary))
+        if assessed is not None:
+            console.print(str(write_assessments(con, assessed, assessments)))
     if payments is not None:            # issue 13: after the employees it may name
         from .io.payments import import_payments
         console.print(str(import_payments(con, payments)))
+
+
+def _import_finance_file(files: dict, others: tuple, db, tables, wait: float) -> None:
+    """The finance loop's files (issue 19), one per command: each is its own all-or-nothing load."""
+    from .db import connect
+    given = [option for option, path in files.items() if path is not None]
+    if len(given) > 1 or any(p is not None for p in others):
+        raise PayrollError(f"{given[0]} is imported on its own: give one file per `payroll import` command")
+    option, path = given[0], files[given[0]]
+    con = connect(db, wait=wait)
+    if option == "--deductions":
+        from .io.deductions import import_deductions
+        console.print(str(import_deductions(con, path)))
+    elif option == "--tax-feedback":
+        from .io.tax_feedback import import_feedback
+        console.print(str(import_feedback(con, path)))
+    else:
+        from .io.budget import import_budget
+        from .policy import load_policy
+        console.print(str(import_budget(con, load_policy(tables), path)))
 
 
 def _progress():
@@ -75,6 +117,8 @@ def _progress():
 def _print_floor(con, policy, month_label: str) -> None:
     from .reports.floor import floor_check, floor_table
     console.print(floor_table(floor_check(con, month_label), month_label, policy.region_names()))
+    for warning in policy.warnings:           # issue 16: level gaps under the region's minimum
+        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
 
 
 @app.command("run")
@@ -101,10 +145,20 @@ def run_command(
                              progress=lambda result: (progress.advance(task), progress.console.print(str(result))),
                              retro=lambda arrears: progress.console.print(_retro_text(arrears, months[0].label)))
     _print_floor(con, policy, results[-1].month)
+    _print_sample_warnings(con, policy, results[-1].month)
     from .reports.year_end import cliff_warnings       # issue 13: the bonus methods and cliffs
     for result in results:
         for line in cliff_warnings(con, result.month):
             err_console.print(line, highlight=False, soft_wrap=True)
+
+
+def _print_sample_warnings(con, policy, month_label: str) -> None:
+    """One warning line per region paid this month whose figures in force include samples."""
+    from .reports.table_status import warning_lines
+    regions = [r[0] for r in con.execute("SELECT DISTINCT region_code FROM payslips WHERE month = ?",
+                                         [month_label]).fetchall()]
+    for line in warning_lines(policy.frames, month_label, regions):
+        err_console.print(line, style="yellow", highlight=False, markup=False, soft_wrap=True)
 
 
 def _export_benefits(db, tables, fmt: str, out: Optional[Path]) -> None:
@@ -168,12 +222,15 @@ def history_command(
 @app.command("export")
 def export_command(
     month: Optional[str] = typer.Option(None, "--month", help="month, YYYY-MM (register)"),
-    what: str = typer.Option("register", "--what", help="register | payslips | tax | bank | summary | contributions | benefits"),
+    what: str = typer.Option("register", "--what", help="register | payslips | tax | bank | summary | contributions | benefits | "
+                                                         "tax-check | si-changes | si-base | voucher | budget"),
     fmt: str = typer.Option("xlsx", "--format", help="xlsx or csv"),
     out: Optional[Path] = typer.Option(None, "--out", help="output file (default: register-YYYY-MM.xlsx)"),
     unit: Optional[str] = typer.Option(None, "--unit", help="only this unit"),
     employees: Optional[Path] = typer.Option(
         None, "--employees", help="--what tax: the HR employees file with the full ID numbers"),
+    year: Optional[int] = typer.Option(None, "--year", help="--what si-base: the year declared"),
+    through: Optional[str] = typer.Option(None, "--through", help="--what budget: the last month spent, YYYY-MM"),
     db: Optional[str] = DbOption,
     tables: Optional[str] = TablesOption,
 ) -> None:
@@ -185,6 +242,11 @@ def export_command(
     if what == "benefits":
         _export_benefits(db, tables, fmt, out)
         return
+    if what in FINANCE_EXPORTS:
+        from .reports.finance_exports import export_finance
+        console.print(str(export_finance(what, connect(db, read_only=True), tables, month=month, year=year,
+                                         through=through, fmt=fmt, out=out)), highlight=False)
+        return
     if month is None:
         _fail(f"--month is required for --what {what}")
     if what in HANDOVER_EXPORTS:
@@ -192,7 +254,7 @@ def export_command(
         return
     if what not in ("register", "payslips"):
         _fail(f"--what {what!r} is not available; available: register, payslips, benefits, "
-              f"{', '.join(HANDOVER_EXPORTS)}")
+              f"{', '.join(HANDOVER_EXPORTS + FINANCE_EXPORTS)}")
     con = connect(db, read_only=True)
     target = out or Path(f"{what}-{month}.{fmt}")
     if what == "payslips":
@@ -205,6 +267,7 @@ def export_command(
 
 
 HANDOVER_EXPORTS = ("tax", "bank", "summary", "contributions")
+FINANCE_EXPORTS = ("tax-check", "si-changes", "si-base", "voucher", "budget")     # issue 19
 
 
 def _export_handover(what: str, month: str, fmt: str, out: Optional[Path], employees: Optional[Path],
@@ -251,6 +314,23 @@ def benefits_command(
         console.print(renderable)
 
 
+@app.command("certificate")
+def certificate_command(
+    employee_id: str = typer.Argument(..., help="employee ID (工号)"),
+    year: Optional[int] = typer.Option(None, "--year", help="the calendar year covered"),
+    months: Optional[str] = typer.Option(None, "--months", help="the span covered, YYYY-MM..YYYY-MM"),
+    out: Optional[Path] = typer.Option(None, "--out", help="XLSX file (default: certificate-ID-FIRST-LAST.xlsx)"),
+    issuer: Optional[str] = typer.Option(None, "--issuer", help="the issuing authority's name, printed by the seal"),
+    db: Optional[str] = DbOption,
+    wait: float = WaitOption,
+) -> None:
+    """Income certificate (收入证明): monthly gross, contributions, tax and net, one page; logged."""
+    from .db import connect
+    from .reports.certificate import write_certificate
+    console.print(str(write_certificate(connect(db, wait=wait), employee_id, year=year, months=months, out=out,
+                                        issuer=issuer)), highlight=False)
+
+
 @app.command("explain")
 def explain_command(
     employee_id: str = typer.Argument(..., help="employee ID (工号)"),
@@ -277,6 +357,40 @@ def explain_command(
         sys.stdout.write(text)
     else:
         console.print(f"-> {out}")
+
+
+@app.command("levels")
+def levels_command(
+    employee_id: Optional[str] = typer.Argument(None, help="employee ID (工号): print the person's level path"),
+    year: Optional[int] = typer.Option(None, "--year", help="appraisal year: propose its promotions and demotions"),
+    apply: Optional[Path] = typer.Option(None, "--apply", help="the approved list (XLSX or CSV) to apply"),
+    out: Optional[Path] = typer.Option(None, "--out", help="proposals XLSX (default levels-<year>.xlsx)"),
+    db: Optional[str] = DbOption,
+    tables: Optional[str] = TablesOption,
+    wait: float = WaitOption,
+) -> None:
+    """Level path of one person; proposed level changes of a year (XLSX for HR); apply an approved list."""
+    from .db import connect
+    from .policy import load_policy
+
+    policy = load_policy(tables)
+    if apply is not None:
+        from .levels.apply import apply_changes
+        console.print(str(apply_changes(connect(db, wait=wait), policy, apply)))
+    elif employee_id is not None:
+        from .levels.path import level_path
+        console.print("\n".join(level_path(connect(db, read_only=True), policy, employee_id).lines()),
+                      highlight=False, markup=False)
+    elif year is not None:
+        from .levels.propose import propose_changes, write_proposals
+        proposals = propose_changes(connect(db, read_only=True), policy, year)
+        target = write_proposals(proposals, out or Path(f"levels-{year}.xlsx"), year)
+        counts = proposals.change_kind.value_counts()
+        console.print(f"{year}: {int(counts.get('promotion', 0)):,} promotions, {int(counts.get('demotion', 0)):,} "
+                      f"demotions proposed -> {target}\nHR: delete a row or write 否 in 审批 to refuse it, add "
+                      f"selection promotions (变动类型 selection), then `payroll levels --year {year} --apply FILE`")
+    else:
+        _fail("give an employee ID, --year Y, or --year Y --apply FILE")
 
 
 @app.command("serve")
@@ -347,6 +461,22 @@ def simulate_command(
     from .simulate.cli import run_simulate
     run_simulate(scenario_file, year=year, years=years, people=people, seed=seed, out=out, db=db,
                  tables=tables, console=console, status=err_console.status)
+
+
+tables_app = typer.Typer(no_args_is_help=True, help="The policy tables: what is still a sample.")
+app.add_typer(tables_app, name="tables")
+
+
+@tables_app.command("status")
+def tables_status_command(
+    region: Optional[str] = typer.Option(None, "--region", help="one region code (default: every city)"),
+    month: Optional[str] = typer.Option(None, "--month", help="month, YYYY-MM (default: this month)"),
+    db: Optional[str] = DbOption,
+    tables: Optional[str] = TablesOption,
+) -> None:
+    """Sample, disputed and expired figures in force: what finance still has to replace."""
+    from .reports.table_status import print_status
+    print_status(tables, region, month, console)
 
 
 def _usage_error_classes() -> tuple[type, ...]:

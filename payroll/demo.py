@@ -25,7 +25,7 @@ def _open_demo_db(db: str | None, out: Path):
         raise PayrollError(f"{path} already holds a roster that the demo did not make; "
                            f"give the demo its own --db or --out")
     for table in ("payslips", "attendance", "employees", "employee_history", "arrears", "closed_months",
-                  "month_inputs", "payments", "employee_finance"):
+                  "month_inputs", "assessments", "level_changes", "payments", "employee_finance"):
         if table_exists(con, table):
             con.execute(f"DELETE FROM {table}")
     con.execute(f"CREATE TABLE IF NOT EXISTS {DEMO_MARKER} (made_at TIMESTAMP)")
@@ -50,6 +50,10 @@ def run_demo(people: int, year: int, seed: int, out: Path, db: str | None, table
         roster_task = progress.add_task("生成花名册 synthetic roster", total=1)
         employees, attendance = synth_roster(people, seed=seed, year=year)
         write_roster(con, employees, attendance)
+        # issue 16: four years of appraisal results, and the level changes they bring this year
+        from .levels.demo import demo_assessments, demo_level_changes
+        appraisals = demo_assessments(con, policy, year, seed)
+        levels_file, levels_applied = demo_level_changes(con, policy, year, out)
         add_demo_year_end(con, year)                  # issue 13: bonuses, a severance, bank accounts
         progress.advance(roster_task)
         run_task = progress.add_task("计算工资 payroll months", total=12)
@@ -69,7 +73,18 @@ def run_demo(people: int, year: int, seed: int, out: Path, db: str | None, table
         export_register(con, months[-1], "csv", csv_target)
 
     _print_summary(con, policy, year, console)
+    console.print("注意 Note: the pay scales (pay_scale.csv), allowances and accident-insurance premiums of the "
+                  "shipped tables are SAMPLES, not any city's approved 薪酬标准; replace them with your own "
+                  "figures (`payroll tables status` lists every sample in force).", style="bold yellow",
+                  highlight=False)
+    from .reports.table_status import warning_lines
+    regions = [r[0] for r in con.execute("SELECT DISTINCT region_code FROM payslips WHERE month = ?",
+                                         [months[-1]]).fetchall()]
+    for line in warning_lines(policy.frames, months[-1], regions):
+        console.print(line, style="yellow", highlight=False, markup=False)
     console.print(floor_table(floor_check(con, months[-1]), months[-1], policy.region_names()))
+    console.print(f"考核 appraisals: {appraisals:,} results {year - 4}–{year - 1}; 层级 {levels_applied.applied:,} "
+                  f"level changes from {year}-01-01 applied ({levels_file.name})")
     console.print(f"database: {path}")
     console.print(f"registers: {files[0].parent}/register-{year}-01.xlsx … register-{year}-12.xlsx, "
                   f"and {csv_target.name}")

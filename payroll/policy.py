@@ -19,6 +19,7 @@ import duckdb
 import pandas as pd
 
 from .errors import CellProblem, InputError, PolicyError
+from .policy_checks import UNIQUE_KEYS, check_tables
 
 SHIPPED_TABLES = Path(__file__).resolve().parent.parent / "tables"
 FUNDS = ("pension", "medical", "unemployment", "injury", "maternity")
@@ -31,6 +32,7 @@ class Column:
     kind: str                  # code | text | date | money | rate | int | enum | bool
     required: bool = True
     choices: tuple[str, ...] = ()
+    in_header: bool = True     # False: a column a table may leave out of its header (read as empty)
 
     @property
     def sql_type(self) -> str:
@@ -40,11 +42,28 @@ class Column:
         }.get(self.kind, "VARCHAR")
 
 
+# How far a row's figure can be trusted, in a column of its own (not in the `source` sentence) so
+# `payroll tables status` can list it: official (read in the notice or rule text), secondary (a
+# reprint or third-party code quoting the notice), unverified (cited, but no source confirmed it),
+# sample (a stand-in to replace), disputed (sources disagree; `source` gives both).
+STATUSES = ("official", "secondary", "unverified", "sample", "disputed")
+# statuses `tables status` lists: the figures finance must still replace or settle
+NEEDS_ATTENTION = ("sample", "disputed")
+
+
 def _cols(*specs: Column) -> tuple[Column, ...]:
-    return specs + (Column("source", "text"),)
+    """The table's own columns, then source, status and (for dated tables) valid_until: the last
+    day the row's source is in force (e.g. 南通实施办法 art. 20: to 2027-12-31); after it the row is
+    no longer in force. status and valid_until may be absent from a user's own directory."""
+    meta = (Column("source", "text"), Column("status", "enum", required=False, choices=STATUSES, in_header=False))
+    if any(c.name == "effective_from" for c in specs):
+        meta += (Column("valid_until", "date", required=False, in_header=False),)
+    return specs + meta
 
 
 SCOPE = ("all", "duty", "civilian", "high_risk")
+# annual appraisal results (考核等次), best first
+RESULTS = ("excellent", "competent", "basic", "incompetent")
 # how a provincial leaving grant is figured: months × the average monthly wage of the row's own
 # region (Zhejiang: 全省), months × the person's 统筹地区 average, or a fixed amount (Jiangsu)
 LEAVING_GRANT_BASES = ("months_of_row_region_average_wage", "months_of_person_region_average_wage", "amount")
@@ -112,34 +131,49 @@ TABLES: dict[str, tuple[Column, ...]] = {
                                        Column("disability_grade", "int"),
                                        Column("cause", "enum", choices=("battle", "duty", "illness")),
                                        Column("annual_amount", "money")),
+    # the official calendar where it differs from, or goes beyond, the `holidays` package
+    # (payroll/calendar.py): holiday = statutory holiday, day_off = weekday rest by 调休/补休,
+    # makeup_workday = weekend working day
+    "calendar": _cols(Column("date", "date"),
+                      Column("kind", "enum", choices=("holiday", "day_off", "makeup_workday"))),
+    # issue 16: appraisal, levels and pay structure (payroll/levels/, payroll/rules/performance_pay.py,
+    # payroll/pay_structure.py); `status` says whether a row is official, secondary or a sample
+    "performance_pay": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                             Column("category", "enum", choices=("all", "duty", "civilian")),
+                             Column("level", "code"),          # `all` or a level number
+                             Column("result", "enum", choices=RESULTS),
+                             Column("paid", "enum", choices=("monthly", "annual")),
+                             Column("amount", "money", required=False),
+                             Column("multiple", "rate", required=False),   # × the month's grade pay
+                             Column("pay_month", "int", required=False)),  # annual: month of the next year
+    "level_rules": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                         Column("category", "enum", choices=("duty", "civilian")),
+                         Column("level", "int"),                # the level left by a promotion (to level − 1)
+                         Column("years_required", "int"), Column("excellent_shortens", "int"),
+                         Column("min_result", "enum", choices=("excellent", "competent", "basic")),
+                         Column("demote_result", "enum", choices=("incompetent", "basic", "none")),
+                         Column("demote_levels", "int"), Column("top_level_without_selection", "int"),
+                         Column("effective_month", "int")),
+    "selection_quotas": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                              Column("level", "int"), Column("quota", "int")),
+    "pay_scale_ratios": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                              Column("category", "enum", choices=("duty", "civilian")),
+                              Column("level", "int"), Column("ratio", "rate")),
+    "pay_structure": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                           Column("min_level_gap", "money")),
+    "appraisal_distribution": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                                    Column("excellent_share", "rate"), Column("basic_share", "rate"),
+                                    Column("incompetent_share", "rate")),
+    # a region's own words for the results (accepted on import for its staff)
+    "appraisal_labels": _cols(Column("region_code", "code"), Column("result", "enum", choices=RESULTS),
+                              Column("label", "text")),
 }
+LEVEL_TABLES = ("appraisal_labels", "performance_pay", "level_rules", "selection_quotas", "pay_scale_ratios", "pay_structure",
+                "appraisal_distribution")
 # tables a directory may leave out (a missing file reads as empty: "none"), so a user's own
 # directory made before the benefits tables existed still loads
-OPTIONAL_TABLES = {"injury_leaving_grants", "police_reference", "police_disability_pension",
+OPTIONAL_TABLES = {"injury_leaving_grants", "police_reference", "police_disability_pension", "calendar", *LEVEL_TABLES,
                    "iit_bonus_brackets"}
-
-# Rows that must not share a key: (table, key columns). Two rows with the same key would make
-# "the row in force" ambiguous.
-UNIQUE_KEYS = {
-    "regions": ("region_code",),
-    "average_wage": ("region_code", "effective_from"),
-    "minimum_wage": ("region_code", "effective_from"),
-    "social_insurance": ("region_code", "effective_from", "fund"),
-    "housing_fund": ("region_code", "effective_from"),
-    "pay_scale": ("region_code", "effective_from", "category", "level"),
-    "allowances": ("region_code", "effective_from", "item"),
-    "posts": ("post",),
-    "accident_insurance": ("region_code", "effective_from", "cover"),
-    "pay_floor": ("region_code", "effective_from"),
-    "iit_brackets": ("effective_from", "threshold"),
-    "iit_bonus_brackets": ("effective_from", "threshold"),
-    "national_parameters": ("name", "effective_from"),
-    "national_statistics": ("year",),
-    "injury_grades": ("disability_grade",),
-    "injury_leaving_grants": ("region_code", "effective_from", "grant", "disability_grade"),
-    "police_reference": ("region_code", "effective_from"),
-    "police_disability_pension": ("region_code", "effective_from", "disability_grade", "cause"),
-}
 
 PLACES = {"money": 2, "rate": 6}
 
@@ -184,7 +218,10 @@ def _parse_cell(col: Column, raw: str, file: str, row: int, problems: list[CellP
 
 
 def _read_table(path: Path, columns: tuple[Column, ...], problems: list[CellProblem]) -> pd.DataFrame:
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig").fillna("")
+    for col in columns:
+        if not col.in_header and col.name not in raw.columns:
+            raw[col.name] = ""
     missing = [c.name for c in columns if c.name not in raw.columns]
     for name in missing:
         problems.append(CellProblem(path.name, 1, name, "column is missing from the header"))
@@ -198,12 +235,16 @@ def _read_table(path: Path, columns: tuple[Column, ...], problems: list[CellProb
             record[col.name] = _parse_cell(col, values[col.name], path.name, line, problems)
         records.append(record)
     frame = pd.DataFrame.from_records(records, columns=["row_no"] + [c.name for c in columns])
-    key = UNIQUE_KEYS[path.stem]
-    dupes = frame[frame.duplicated(list(key), keep="first") & frame[list(key)].notna().all(axis=1)]
-    for _, dup in dupes.iterrows():
-        problems.append(CellProblem(path.name, int(dup.row_no), ",".join(key),
-                                    "repeats the key of an earlier row"))
+    if "status" in frame.columns:
+        frame["status"] = _default_status(frame)
     return frame
+
+
+def _default_status(frame: pd.DataFrame) -> pd.Series:
+    """A row without a status: `sample` where its source starts with "sample:" (the convention of
+    tables made before the status column), else `official` (a user's own figures)."""
+    derived = frame.source.fillna("").str.startswith("sample:").map({True: "sample", False: "official"})
+    return frame.status.where(frame.status.notna(), derived)
 
 
 @dataclass
@@ -214,6 +255,7 @@ class Policy:
     frames: dict[str, pd.DataFrame]
     digest: str
     chain: pd.DataFrame = field(default_factory=pd.DataFrame)   # region_code, ancestor_code, depth
+    warnings: list[str] = field(default_factory=list)          # pay-structure gaps below the minimum
 
     def region_codes(self) -> set[str]:
         return set(self.frames["regions"].region_code)
@@ -231,6 +273,11 @@ class Policy:
         rows = scale[scale.region_code.isin(ancestors) & (scale.category == category)]
         return set(int(v) for v in rows.level)
 
+    def use_calendar(self) -> None:
+        """Make this directory's calendar.csv the one the calendar functions read."""
+        from .calendar import use_calendar_table
+        use_calendar_table(self.frames.get("calendar"), str(self.directory / "calendar.csv"))
+
     def with_frames(self, replaced: dict[str, pd.DataFrame], label: str) -> "Policy":
         """A Policy with some tables replaced (budget scenarios): the other frames are shared, not
         copied; the digest covers the original digest, the label and the replaced tables."""
@@ -238,7 +285,8 @@ class Policy:
         for name in sorted(replaced):
             sha.update(name.encode())
             sha.update(replaced[name].to_csv(index=False).encode())
-        return Policy(self.directory, {**self.frames, **replaced}, sha.hexdigest()[:16], self.chain)
+        return Policy(self.directory, {**self.frames, **replaced}, sha.hexdigest()[:16], self.chain,
+                      list(self.warnings))
 
     def install(self, con: duckdb.DuckDBPyConnection) -> None:
         """Create the temporary tables policy_<name> and region_chain in this connection."""
@@ -322,9 +370,20 @@ def load_policy(tables: str | os.PathLike | None = None) -> Policy:
         raise InputError(problems)
     chain = _region_chain(frames["regions"], "regions.csv", problems)
     _check_references(frames, problems)
+    check_tables(frames, problems)
     if problems:
         raise InputError(problems)
-    return Policy(directory, frames, _digest(directory), chain)
+    # issue 16: an indexed pay scale becomes pay_scale rows; then each level must pay at least the
+    # one below it (payroll/pay_structure.py)
+    from .pay_structure import check_level_tables, check_pay_structure, indexed_pay_scale
+    frames["pay_scale"] = indexed_pay_scale(frames, chain, problems)
+    check_level_tables(frames, problems)
+    warnings = check_pay_structure(frames, chain, problems) if not problems else []
+    if problems:
+        raise InputError(problems)
+    policy = Policy(directory, frames, _digest(directory), chain, warnings)
+    policy.use_calendar()
+    return policy
 
 
 def _check_references(frames: dict[str, pd.DataFrame], problems: list[CellProblem]) -> None:
@@ -338,8 +397,3 @@ def _check_references(frames: dict[str, pd.DataFrame], problems: list[CellProble
     for _, row in si[si.fund.isin(["injury", "maternity"]) & (si.employee_rate != 0)].iterrows():
         problems.append(CellProblem("social_insurance.csv", int(row.row_no), "employee_rate",
                                     f"{row.fund} has no employee share (社会保险法 arts. 33, 53); must be 0"))
-    for name in ("social_insurance", "housing_fund"):
-        frame = frames[name]
-        for _, row in frame[frame.base_floor > frame.base_ceiling].iterrows():
-            problems.append(CellProblem(f"{name}.csv", int(row.row_no), "base_floor",
-                                        "floor is above the ceiling"))

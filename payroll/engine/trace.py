@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import duckdb
 
+from ..rules.citations import basis_for
 from ..errors import PayrollError
 from ..policy import FUNDS, Policy
 from .context import CONTEXT_BY_NAME, NATIONAL_PARAMETERS, Month, install_month_parameters
@@ -22,6 +23,7 @@ ROW_TABLES = {
     "pay_scale_row": "pay_scale", "minimum_wage_row": "minimum_wage", "allowances_rows": "allowances",
     "accident_insurance_rows": "accident_insurance", "housing_fund_row": "housing_fund",
     "posts_row": "posts", "iit_brackets_rows": "iit_brackets",
+    "performance_pay_row": "performance_pay", "appraisal_bonus_row": "performance_pay",
     **{f"{fund}_row": "social_insurance" for fund in FUNDS},
     **{f"{name}_row": "national_parameters" for name in NATIONAL_PARAMETERS},
 }
@@ -157,5 +159,5 @@ def trace_lines(values: dict, rows: PolicyRows) -> list[TraceLine]:
         read = tuple(r for c in rule.reads for r in rows.read(c, values.get(c)))
         lines.append(TraceLine(rule.name, rule.label_zh, rule.label_en, rule.unit, values.get(rule.name),
                                show(values.get(rule.name), rule.unit), _fill(rule, values, units),
-                               rule.basis, read))
+                               basis_for(rule.basis, rule.regional_basis, values.get("region_code")), read))
     return lines

@@ -16,9 +16,10 @@ RULES = [
         basis=BASIS, reads=("minimum_wage_row",),
     ),
     Rule(
-        name="normal_pay", sql="base_pay + seniority_pay + allowances",
+        name="normal_pay", sql="base_pay + seniority_pay + allowances + performance_pay",
         label_zh="正常工作时间工资", label_en="Pay for normal hours",
-        formula="{base_pay} + {seniority_pay} + {allowances}", basis=BASIS,
+        formula="{base_pay} + {seniority_pay} + {allowances} + {performance_pay}",
+        basis=BASIS + "; 月度绩效 is pay for normal hours",
     ),
     Rule(
         name="floor_topup", sql="greatest(0, minimum_wage_prorated - normal_pay)",
@@ -27,8 +28,9 @@ RULES = [
     ),
 ]
 
-AVERAGE_WAGE_FLOOR_BASIS = ("南通实施办法 art. 7 (辅警平均工资水平不低于当地在岗职工上年度平均工资); "
-                            "内蒙古条例 art. 24 (pay referenced to the previous-year average wage)")
+# only a region with a pay_floor row has a floor; 南通 is the one that sets it (内蒙古条例 art. 24 and
+# 云南条例 art. 33 only ask pay to be referenced to the average wage: no floor)
+AVERAGE_WAGE_FLOOR_BASIS = "南通实施办法 art. 7 para. 3 (辅警平均工资水平不低于当地在岗职工上年度平均工资)"
 
 
 def average_wage_floor_sql(month_label: str) -> str:
