@@ -138,8 +138,8 @@ def test_damages_capped_at_20_percent_and_carried():
 
 
 def test_damages_never_take_pay_below_the_minimum_wage(tmp_path):
-    # Kunming K8 (tests/test_hand_computed.py): after tax and contributions 2,486.90 − 755.92 =
-    # 1,730.98, below the prorated minimum wage 1,879.66: nothing may be deducted for damages
+    # Kunming K8 (tests/test_hand_computed.py): after tax and contributions 2,486.90 − 747.20 =
+    # 1,739.70, below the prorated minimum wage 1,879.66: nothing may be deducted for damages
     tables = tmp_path / "tables"
     shutil.copytree(SHIPPED_TABLES, tables)
     with open(tables / "pay_scale.csv", "a", encoding="utf-8") as handle:
@@ -149,7 +149,7 @@ def test_damages_never_take_pay_below_the_minimum_wage(tmp_path):
                       "2025-05", "2025-05")
     row = rows[("K8", "2025-05")]
     assert row["deduction"] == Decimal("0.00")
-    assert row["net_pay"] == Decimal("1730.98")
+    assert row["net_pay"] == Decimal("1739.70")
     assert row["balance_owed"] == Decimal("500.00")
 
 
