@@ -48,6 +48,8 @@ def import_command(
         None, "--budget", help="the year's approved budget per unit and economic item, and the headcount quota"),
     assessments: Optional[Path] = typer.Option(None, "--assessments",
                                                help="annual appraisal results: employee_id, year, result, note"),
+    payments: Optional[Path] = typer.Option(None, "--payments", help="one-off payments: annual_bonus, severance, "
+                                            "other (employee_id, month, kind, amount, tax_method, note)"),
     db: Optional[str] = DbOption,
     tables: Optional[str] = TablesOption,
     wait: float = WaitOption,
@@ -62,9 +64,9 @@ def import_command(
     if any(finance_files.values()):
         _import_finance_file(finance_files, others + (assessments,), db, tables, wait)
         return
-    if all(path is None for path in others) and assessments is None:
-        _fail("give at least one of --employees, --attendance, --timesheet, --events, --dependents, --assessments "
-              "(or one of --deductions, --tax-feedback, --budget)")
+    if all(path is None for path in others) and assessments is None and payments is None:
+        _fail("give at least one of --employees, --attendance, --timesheet, --events, --dependents, --assessments, "
+              "--payments (or one of --deductions, --tax-feedback, --budget)")
     policy = load_policy(tables)
     con = connect(db, wait=wait)
     with err_console.status("读取并校验 reading and validating every row…"):
@@ -84,9 +86,13 @@ def import_command(
         if assessed is not None:
             summaries.append(str(write_assessments(con, assessed, assessments)))
             console.print(summaries[-1])
+    if payments is not None:            # issue 13: after the employees it may name
+        from .io.payments import import_payments
+        summaries.append(str(import_payments(con, payments)))
+        console.print(summaries[-1])
     files = ", ".join(f"{kind}={Path(path).name}" for kind, path in (
         ("employees", employees), ("attendance", attendance), ("timesheet", timesheet), ("events", events),
-        ("dependents", dependents), ("assessments", assessments)) if path is not None)
+        ("dependents", dependents), ("assessments", assessments), ("payments", payments)) if path is not None)
     _after_import(con, policy, files, "; ".join(summaries))
 
 
@@ -190,6 +196,10 @@ def run_command(
         console.print(f"back to draft (the re-run changed their payslips): {', '.join(sent_back)}")
     _print_floor(con, policy, results[-1].month)
     _print_sample_warnings(con, policy, results[-1].month)
+    from .reports.year_end import cliff_warnings       # issue 13: the bonus methods and cliffs
+    for result in results:
+        for line in cliff_warnings(con, result.month):
+            err_console.print(line, highlight=False, soft_wrap=True)
 
 
 def _print_sample_warnings(con, policy, month_label: str) -> None:

@@ -44,7 +44,24 @@ CREATE TABLE IF NOT EXISTS attendance (
     night_shifts           INTEGER NOT NULL DEFAULT 0,
     bonus                  DECIMAL(18,2) NOT NULL DEFAULT 0,
     deduction              DECIMAL(18,2) NOT NULL DEFAULT 0,
+    deduction_kind         VARCHAR,            -- issue 13: court | damages | recovery | other (NULL = other)
     PRIMARY KEY (employee_id, month)
+)"""
+# a database made before issue 13 gets the column too
+ATTENDANCE_KIND_DDL = "ALTER TABLE attendance ADD COLUMN IF NOT EXISTS deduction_kind VARCHAR"
+
+# issue 13: one-off payments (`payroll import --payments`), paid by the month's regular run unless an
+# off-cycle run of the month took them (run_id set when a run pays them)
+PAYMENTS_DDL = """
+CREATE TABLE IF NOT EXISTS payments (
+    employee_id VARCHAR NOT NULL,
+    month       VARCHAR NOT NULL,            -- YYYY-MM paid
+    line_no     INTEGER NOT NULL,            -- row of the file it came from
+    kind        VARCHAR NOT NULL,            -- annual_bonus | severance | other
+    amount      DECIMAL(18,2) NOT NULL,      -- > 0
+    tax_method  VARCHAR,                     -- annual_bonus: separate | merged | NULL (the cheaper)
+    note        VARCHAR,
+    run_kind    VARCHAR                      -- NULL or 'regular': the regular run; else the off-cycle run's id
 )"""
 
 # optional finance columns of the employees file (issue 8), in their own table so the employees
@@ -269,7 +286,8 @@ CREATE TABLE IF NOT EXISTS level_changes (
 SCHEMA = [EMPLOYEES_DDL, ATTENDANCE_DDL, EMPLOYEE_FINANCE_DDL, EVENTS_DDL, DEPENDENTS_DDL, BENEFITS_DDL,
           BENEFIT_EVENTS_DDL, EMPLOYEE_HISTORY_DDL, CLOSED_MONTHS_DDL, MONTH_INPUTS_DDL, ARREARS_DDL,
           IMPORTS_DDL, RUNS_DDL, TAX_FEEDBACK_DDL, BUDGET_DDL, QUOTA_DDL, DISCLOSURES_DDL, ASSESSMENTS_DDL,
-          LEVEL_CHANGES_DDL]
+          LEVEL_CHANGES_DDL,
+          ATTENDANCE_KIND_DDL, PAYMENTS_DDL]
 
 
 def resolve_db_path(db: str | os.PathLike | None) -> str:

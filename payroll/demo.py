@@ -25,8 +25,9 @@ def _open_demo_db(db: str | None, out: Path):
         raise PayrollError(f"{path} already holds a roster that the demo did not make; "
                            f"give the demo its own --db or --out")
     for table in ("payslips", "attendance", "employees", "employee_history", "arrears", "closed_months",
-                  "month_inputs", "assessments", "level_changes", "users", "user_roles", "office_settings",
-                  "month_workflow", "month_workflow_steps", "payslip_confirmations", "audit_log"):
+                  "month_inputs", "assessments", "level_changes", "payments", "employee_finance", "users",
+                  "user_roles", "office_settings", "month_workflow", "month_workflow_steps", "payslip_confirmations",
+                  "audit_log"):
         if table_exists(con, table):
             con.execute(f"DELETE FROM {table}")
     con.execute(f"CREATE TABLE IF NOT EXISTS {DEMO_MARKER} (made_at TIMESTAMP)")
@@ -36,7 +37,9 @@ def _open_demo_db(db: str | None, out: Path):
 
 def run_demo(people: int, year: int, seed: int, out: Path, db: str | None, tables: str | None,
              console: Console, progress: Progress) -> None:
+    from .demo_year import add_demo_year_end
     from .engine.run import run_months
+    from .reports.bank import export_bank
     from .reports.floor import floor_check, floor_table
     from .reports.register import export_register
     from .synth import synth_roster, write_roster
@@ -53,6 +56,7 @@ def run_demo(people: int, year: int, seed: int, out: Path, db: str | None, table
         from .levels.demo import demo_assessments, demo_level_changes
         appraisals = demo_assessments(con, policy, year, seed)
         levels_file, levels_applied = demo_level_changes(con, policy, year, out)
+        add_demo_year_end(con, year)                  # issue 13: bonuses, a severance, bank accounts
         progress.advance(roster_task)
         run_task = progress.add_task("计算工资 payroll months", total=12)
         run_months(con, policy, months[0], months[-1], progress=lambda _: progress.advance(run_task))
@@ -63,6 +67,10 @@ def run_demo(people: int, year: int, seed: int, out: Path, db: str | None, table
             export_register(con, month, "xlsx", target)
             files.append(target)
             progress.advance(export_task)
+        bank_task = progress.add_task("代发清单 bank files", total=12)
+        for month in months:                          # issue 13: every month pays, net pay never < 0
+            export_bank(con, month, "xlsx", out / f"bank-{month}.xlsx")
+            progress.advance(bank_task)
         csv_target = out / f"register-{months[-1]}.csv"
         export_register(con, months[-1], "csv", csv_target)
 
@@ -83,6 +91,10 @@ def run_demo(people: int, year: int, seed: int, out: Path, db: str | None, table
     console.print(f"database: {path}")
     console.print(f"registers: {files[0].parent}/register-{year}-01.xlsx … register-{year}-12.xlsx, "
                   f"and {csv_target.name}")
+    console.print(f"bank files: bank-{year}-01.xlsx … bank-{year}-12.xlsx (people paid 0 on the sheet 未发放)")
+    from .reports.year_end import cliff_warnings
+    for line in cliff_warnings(con, months[-1]):
+        console.print(line, highlight=False)
     console.print(f"done in {time.perf_counter() - started:.1f} s")
 
 

@@ -102,6 +102,10 @@ TABLES: dict[str, tuple[Column, ...]] = {
                        Column("ratio", "rate", required=False)),
     "iit_brackets": _cols(Column("effective_from", "date"), Column("threshold", "money"),
                           Column("rate", "rate"), Column("quick_deduction", "money")),
+    # the monthly-converted table (按月换算后的综合所得税率表) of the separately taxed annual bonus
+    # (财税〔2018〕164号 art. 1(一); 公告2023年第30号): bonus ÷ 12 picks the row (issue 13)
+    "iit_bonus_brackets": _cols(Column("effective_from", "date"), Column("threshold", "money"),
+                                Column("rate", "rate"), Column("quick_deduction", "money")),
     "national_parameters": _cols(Column("name", "code"), Column("effective_from", "date"),
                                  Column("value", "rate")),
     "national_statistics": _cols(Column("year", "int"),
@@ -168,7 +172,8 @@ LEVEL_TABLES = ("appraisal_labels", "performance_pay", "level_rules", "selection
                 "appraisal_distribution")
 # tables a directory may leave out (a missing file reads as empty: "none"), so a user's own
 # directory made before the benefits tables existed still loads
-OPTIONAL_TABLES = {"injury_leaving_grants", "police_reference", "police_disability_pension", "calendar", *LEVEL_TABLES}
+OPTIONAL_TABLES = {"injury_leaving_grants", "police_reference", "police_disability_pension", "calendar", *LEVEL_TABLES,
+                   "iit_bonus_brackets"}
 
 PLACES = {"money": 2, "rate": 6}
 

@@ -52,6 +52,7 @@ UNIQUE_KEYS = {
     "accident_insurance": ("region_code", "effective_from", "cover"),
     "pay_floor": ("region_code", "effective_from"),
     "iit_brackets": ("effective_from", "threshold"),
+    "iit_bonus_brackets": ("effective_from", "threshold"),
     "national_parameters": ("name", "effective_from"),
     "national_statistics": ("year",),
     "injury_grades": ("disability_grade",),

@@ -32,16 +32,19 @@ FEN = Decimal("0.01")
 REGISTER = (
     "employee_id", "month", "region_code", "unit", "level",
     "base_pay", "seniority_pay", "allowances", "high_risk_allowance", "night_shift_pay",
-    "overtime_pay", "floor_topup", "bonus", "injury_disability_allowance", "arrears_pay", "gross_pay",
+    "overtime_pay", "floor_topup", "bonus", "injury_disability_allowance",
+    "annual_bonus", "severance_pay", "other_payments", "arrears_pay", "gross_pay",
     "pension_employee", "medical_employee", "unemployment_employee", "housing_fund_employee",
     "taxable_income_ytd", "iit_ytd", "iit", "deduction", "net_pay",
     "pension_employer", "medical_employer", "unemployment_employer", "injury_employer",
     "maternity_employer", "housing_fund_employer", "accident_insurance_employer", "employer_cost",
     "injury_stoppage",
+    "iit_annual_bonus", "iit_severance", "balance_recovery", "shortfall_carried", "balance_owed",
+    "annual_bonus_method", "annual_bonus_in_cliff",
 )
 PAY_COMPONENTS = ("base_pay", "seniority_pay", "allowances", "high_risk_allowance",
                   "night_shift_pay", "overtime_pay", "floor_topup", "bonus", "injury_disability_allowance",
-                  "performance_pay", "appraisal_bonus")
+                  "performance_pay", "appraisal_bonus", "annual_bonus", "severance_pay", "other_payments")
 EMPLOYEE_SHARES = ("pension_employee", "medical_employee", "unemployment_employee",
                    "housing_fund_employee")
 EMPLOYER_SHARES = ("pension_employer", "medical_employer", "unemployment_employer",
@@ -227,7 +230,7 @@ def _att(att: dict, name: str) -> Fraction:
 
 
 def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: list[dict],
-                  arrears: dict | None = None) -> dict:
+                  arrears: dict | None = None, payments: list[dict] | None = None) -> dict:
     """history: this person's earlier results (all months computed so far, oldest first).
     arrears: component -> Decimal paid this month for closed months (issue 7): pay components add
     up to arrears_pay, a part of gross pay; a contribution's arrears are added to its own line."""
@@ -296,8 +299,10 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
     if injury["employer_share"] is not None:
         # 工伤保险条例 art. 36(二): topped up to the minimum wage, for the paid days employed
         allowance = rnd(max(injury["employer_share"], minimum_wage) * Fraction(E, P))
+    paid = payment_totals(payments or [])           # issue 13: one-off payments
     gross = (base_pay + seniority_pay + allowances + high_risk_allowance + night_shift_pay
-             + overtime_pay + floor_topup + bonus + allowance + arrears_pay + performance_pay + appraisal_bonus)
+             + overtime_pay + floor_topup + bonus + allowance + arrears_pay + performance_pay + appraisal_bonus
+             + paid["annual_bonus"] + paid["severance"] + paid["other"])
     r.update(performance_pay=performance_pay, appraisal_bonus=appraisal_bonus)
     r.update(injury_stoppage=injury["stoppage"], injury_disability_allowance=allowance)
     r.update(base_pay=base_pay, seniority_pay=seniority_pay, allowances=allowances,
@@ -306,7 +311,8 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
              overtime_holiday_pay=overtime["holiday"], overtime_pay=overtime_pay,
              overtime_base=dec(overtime_base),
              service_years=years, normal_pay=normal_pay, minimum_wage_prorated=minimum_wage_prorated,
-             floor_topup=floor_topup, bonus=bonus, arrears_pay=arrears_pay, gross_pay=gross)
+             floor_topup=floor_topup, bonus=bonus, arrears_pay=arrears_pay, gross_pay=gross,
+             annual_bonus=paid["annual_bonus"], severance_pay=paid["severance"], other_payments=paid["other"])
 
     # contribution base
     prev_year = [h for h in history if h["month"].startswith(f"{year - 1:04d}-")]
@@ -354,7 +360,7 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
     contributions = sum((r[c] for c in EMPLOYEE_SHARES), Decimal("0.00"))
     months_ytd = len(this_year) + 1
     # the disability allowance is exempt income (财税〔2012〕40号): not in 累计收入
-    income_ytd = sum((h["gross_pay"] - h["injury_disability_allowance"] for h in this_year),
+    income_ytd = sum((h["gross_pay"] - h["injury_disability_allowance"] - h["income_taxed_apart"] for h in this_year),
                      Decimal("0.00")) + gross - allowance
     contributions_ytd = sum((h["employee_contributions"] for h in this_year), Decimal("0.00")) + contributions
     special = emp.get("special_deduction") or Decimal("0")
@@ -365,6 +371,11 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
         basic = dec(tables.national("iit_no19_annual_deduction", first))
     else:
         basic = dec(tables.national("iit_basic_deduction_monthly", first) * months_ytd)
+    # issue 13: the bonus method (needs the year projected) and severance, both kept out of income_ytd
+    apart = one_off_tax(tables, first, r, paid, history, this_year, income_ytd - gross + allowance, allowance,
+                        contributions, contributions_ytd, dec(special), special_ytd, months_ytd, no19, basic)
+    r.update(apart)
+    income_ytd -= apart["income_taxed_apart"]
     taxable = max(Decimal("0.00"), income_ytd - basic - contributions_ytd - special_ytd)
     brackets = tables.brackets(first)
     if brackets[0]["threshold"] != 0:
@@ -376,14 +387,128 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
     iit_before = this_year[-1]["iit_ytd"] if this_year else Decimal("0.00")
     due = rnd(to_frac(taxable) * to_frac(bracket["rate"]) - to_frac(bracket["quick_deduction"]))
     iit = max(Decimal("0.00"), due - iit_before)
-    deduction = dec(_att(att, "deduction"))
     r.update(employee_contributions=contributions, months_employed_ytd=months_ytd, income_ytd=income_ytd,
              contributions_ytd=contributions_ytd, special_deduction=dec(special), special_deduction_ytd=special_ytd,
              no19_applies=no19, basic_deduction_ytd=basic, taxable_income_ytd=taxable,
-             iit_rate=bracket["rate"], iit_due_ytd=due, iit=iit, iit_ytd=iit_before + iit, deduction=deduction)
-    r["net_pay"] = gross - contributions - iit - deduction
+             iit_rate=bracket["rate"], iit_due_ytd=due, iit=iit, iit_ytd=iit_before + iit)
+    r.update(settle_deductions(att, history, label, gross, iit + apart["iit_annual_bonus"] + apart["iit_severance"],
+                               contributions, minimum_wage_prorated, tables.national("deduction_limited_share", first)))
+    r["net_pay"] = (gross - contributions - iit - apart["iit_annual_bonus"] - apart["iit_severance"]
+                    - r["deduction"] - r["balance_recovery"] + r["shortfall_carried"])
     r["employer_cost"] = gross + sum((r[c] for c in EMPLOYER_SHARES), Decimal("0.00")) + r["accident_insurance_employer"]
     return r
+
+
+# ---- issue 13: one-off payments, their tax, deductions in order, the balance owed ----------------
+
+def payment_totals(payments: list[dict]) -> dict:
+    """payments: [{kind, amount (Decimal), tax_method ('' | 'separate' | 'merged')}] of the month."""
+    out = {"annual_bonus": Decimal("0.00"), "severance": Decimal("0.00"), "other": Decimal("0.00"), "method": ""}
+    for p in payments:
+        out[p["kind"]] += p["amount"]
+        if p["kind"] == "annual_bonus" and p.get("tax_method"):
+            out["method"] = p["tax_method"]
+    return out
+
+
+def _bracket(rows: list[dict], amount, scale: int = 1) -> dict:
+    """The row whose threshold is the largest below the amount (the first row at or below 0)."""
+    found = rows[0]
+    for row in rows:
+        if to_frac(row["threshold"]) * scale < to_frac(amount):
+            found = row
+    return found
+
+
+def annual_table_tax(tables: Tables, day: date, amount) -> Decimal:
+    row = _bracket(tables.brackets(day), amount)
+    return rnd(to_frac(amount) * to_frac(row["rate"])) - dec(row["quick_deduction"])
+
+
+def bonus_table(tables: Tables, day: date) -> list[dict]:
+    rows = tables.rows.get("iit_bonus_brackets", [])
+    dates = [r["effective_from"] for r in rows if r["effective_from"] <= day]
+    if not dates:
+        raise ReferenceError(f"iit_bonus_brackets: none in force on {day}")
+    return sorted((r for r in rows if r["effective_from"] == max(dates)), key=lambda r: r["threshold"])
+
+
+def one_off_tax(tables: Tables, first: date, r: dict, paid: dict, history: list[dict], this_year: list[dict],
+                prev_income_ytd: Decimal, exempt: Decimal, contributions: Decimal, contributions_ytd: Decimal,
+                special: Decimal, special_ytd: Decimal, months_ytd: int, no19: bool, basic: Decimal) -> dict:
+    """The annual bonus taxed apart or merged (the cheaper when no method is given) and severance
+    (3 × the average wage exempt, the excess by the annual table); 财税〔2018〕164号 arts. 1(一), 5(一)."""
+    bonus, severance = paid["annual_bonus"], paid["severance"]
+    zero = Decimal("0.00")
+    out = {"annual_bonus_method": "", "iit_annual_bonus": zero, "annual_bonus_in_cliff": False,
+           "iit_severance": zero, "severance_exempt": zero, "severance_taxable": zero}
+    if bonus > 0:
+        rows = bonus_table(tables, first)
+        row = _bracket(rows, bonus, 12)
+        separate_tax = rnd(to_frac(bonus) * to_frac(row["rate"])) - dec(row["quick_deduction"])
+        left = 12 - first.month
+        gross = r["gross_pay"]
+        recurring = gross - exempt - severance - bonus - paid["other"] - r["bonus"] - r["arrears_pay"]
+        basic_year = basic if no19 else dec(tables.national("iit_basic_deduction_monthly", first) * (months_ytd + left))
+        # negative: deductions the year leaves unused, which a merged bonus uses up
+        projected = (prev_income_ytd + gross - exempt - severance - bonus + recurring * left - basic_year
+                     - contributions_ytd - contributions * left - special_ytd - special * left)
+        year_separate = annual_table_tax(tables, first, max(zero, projected)) + separate_tax
+        year_merged = annual_table_tax(tables, first, max(zero, projected + bonus))
+        earlier = any(h["annual_bonus_method"] == "separate" for h in this_year)
+        allowed = tables.national("annual_bonus_separate_allowed", first) != 0
+        if paid["method"] == "merged" or not allowed or earlier:
+            method = "merged"
+        elif paid["method"] == "separate":
+            method = "separate"
+        else:
+            method = "merged" if year_merged < year_separate else "separate"
+        out.update(annual_bonus_method=method, annual_bonus_year_tax_separate=year_separate,
+                   annual_bonus_year_tax_merged=year_merged, projected_taxable_year=projected,
+                   annual_bonus_separate_tax=separate_tax)
+        if method == "separate":
+            out["iit_annual_bonus"] = separate_tax
+            index = rows.index(row)
+            if index > 0:
+                boundary = to_frac(row["threshold"]) * 12
+                below = rows[index - 1]
+                boundary_net = dec(boundary) - (rnd(boundary * to_frac(below["rate"])) - dec(below["quick_deduction"]))
+                out["annual_bonus_in_cliff"] = bonus - separate_tax < boundary_net
+    if severance > 0:
+        wage = to_frac(tables.one("average_wage", r["region_code"], first)["monthly_average_wage"])
+        limit = rnd(wage * 12 * tables.national("severance_exempt_average_wage_multiple", first))
+        out["severance_exempt"] = min(severance, limit)
+        out["severance_taxable"] = severance - out["severance_exempt"]
+        if out["severance_taxable"] > 0:
+            out["iit_severance"] = annual_table_tax(tables, first, out["severance_taxable"])
+    out["income_taxed_apart"] = severance + (bonus if out["annual_bonus_method"] == "separate" else zero)
+    return out
+
+
+def settle_deductions(att: dict, history: list[dict], label: str, gross: Decimal, tax: Decimal,
+                      contributions: Decimal, minimum_wage: Decimal, share: Fraction) -> dict:
+    """工资支付暂行规定 arts. 15–16: tax, contributions, court, other, then damages/recovery and the
+    balance owed within 20 % of the wage and above the minimum wage; net pay never below 0."""
+    zero = Decimal("0.00")
+    kind = att.get("deduction_kind") or "other"
+    kind = kind if kind in ("court", "damages", "recovery") else "other"
+    requested = dec(_att(att, "deduction"))
+    year = int(label[:4])
+    recent = [h for h in history if int(h["month"][:4]) >= year - 1]
+    before = recent[-1]["balance_owed"] if recent else zero
+    after = gross - tax - contributions
+    shortfall = max(zero, -after)
+    room = max(zero, after)
+    court = min(requested, room) if kind == "court" else zero
+    other = min(requested, room - court) if kind == "other" else zero
+    limited_room = max(zero, min(rnd(to_frac(max(zero, gross)) * share), room - court - other - minimum_wage))
+    limited = min(requested, limited_room) if kind in ("damages", "recovery") else zero
+    taken = court + other + limited
+    untaken = requested - taken
+    recovery = min(before, limited_room - limited)
+    owed = before - recovery + shortfall + (zero if kind == "court" else untaken)
+    return {"deduction": taken, "deduction_untaken": untaken, "balance_recovery": recovery,
+            "shortfall_carried": shortfall, "balance_owed": owed, "balance_owed_before": before}
 
 
 def injury_status(tables: Tables, emp: dict, label: str, history: list[dict]) -> dict:
@@ -458,8 +583,10 @@ def is_active(emp: dict, label: str) -> bool:
     return emp["hire_date"] <= last and (emp.get("leave_date") is None or emp["leave_date"] >= first)
 
 
-def compute_year(employees: list[dict], attendance: dict, tables_dir, months: list[str]) -> dict:
-    """Every payslip of the months, in order, with year-to-date and previous-year state carried."""
+def compute_year(employees: list[dict], attendance: dict, tables_dir, months: list[str],
+                 payments: dict | None = None) -> dict:
+    """Every payslip of the months, in order, with year-to-date and previous-year state carried.
+    payments (issue 13): {(employee_id, month): [{kind, amount, tax_method}]}."""
     tables = Tables(Path(tables_dir))
     results: dict = {}
     history: dict[str, list[dict]] = {e["employee_id"]: [] for e in employees}
@@ -468,7 +595,8 @@ def compute_year(employees: list[dict], attendance: dict, tables_dir, months: li
             if not is_active(emp, label):
                 continue
             row = compute_month(tables, emp, label, attendance.get((emp["employee_id"], label), {}),
-                                history[emp["employee_id"]])
+                                history[emp["employee_id"]],
+                                payments=(payments or {}).get((emp["employee_id"], label)))
             history[emp["employee_id"]].append(row)
             results[(emp["employee_id"], label)] = row
     return results

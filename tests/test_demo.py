@@ -75,3 +75,31 @@ def test_no_table_and_no_file_of_the_demo_holds_a_full_id_number(demo):
     for path in out.iterdir():
         if path.is_file() and not path.name.endswith((".duckdb", ".wal")):
             assert not contains_full_id_number(text_of_file(path)), path.name
+
+
+def test_the_demo_year_pays_every_month(demo):
+    """Issue 13: the December leaver FJ004255 (left 2025-12-09, 7 of 23 paid days) owes more in
+    contributions than the month pays: net 0, 67.47 carried as a balance owed (it was −67.47
+    before); December holds bonuses with every method, one severance is paid; a bank file for
+    every month, with no line ≤ 0."""
+    import openpyxl
+    out, result = demo
+    con = duckdb.connect(str(out / "payroll-demo.duckdb"), read_only=True)
+    net, shortfall, owed = con.execute("SELECT CAST(net_pay AS VARCHAR), CAST(shortfall_carried AS VARCHAR), "
+                                       "CAST(balance_owed AS VARCHAR) FROM payslips "
+                                       "WHERE employee_id = 'FJ004255' AND month = '2025-12'").fetchall()[0]
+    assert (net, shortfall, owed) == ("0.00", "67.47", "67.47")
+    methods = dict(con.execute("SELECT annual_bonus_method, count(*) FROM payslips WHERE month = '2025-12' "
+                               "AND annual_bonus > 0 GROUP BY 1").fetchall())
+    assert methods.get("separate", 0) > 0 and methods.get("merged", 0) > 0
+    assert con.execute("SELECT count(*) FROM payslips WHERE severance_pay > 0").fetchall()[0][0] == 1
+    assert "cliff" in result.stdout
+    for month in range(1, 13):
+        book = openpyxl.load_workbook(out / f"bank-2025-{month:02d}.xlsx", read_only=True)
+        sheet = book.worksheets[0]
+        amounts = [row[2] for row in sheet.iter_rows(values_only=True) if isinstance(row[2], (int, float))]
+        assert amounts and min(amounts) > 0
+    december = openpyxl.load_workbook(out / "bank-2025-12.xlsx", read_only=True)
+    assert "未发放" in december.sheetnames
+    unpaid = [row for row in december["未发放"].iter_rows(values_only=True) if row[0] == "FJ004255"]
+    assert unpaid and "67.47" in unpaid[0][4]

@@ -44,9 +44,13 @@ MONEY_COLUMNS = ("bonus", "deduction")
 ATTENDANCE = Layout(
     "attendance",
     required=("employee_id", "month"),
-    optional=("unpaid_leave_days", *HOURS_COLUMNS, "night_shifts", *MONEY_COLUMNS),
+    optional=("unpaid_leave_days", *HOURS_COLUMNS, "night_shifts", *MONEY_COLUMNS, "deduction_kind"),
     month_columns=("month",),
 )
+# issue 13: what the deduction is (工资支付暂行规定 arts. 15–16; rules/deductions.py); empty = other
+DEDUCTION_KINDS = {"court": "court", "法院判决": "court", "法院": "court", "other": "other", "其他": "other",
+                   "damages": "damages", "赔偿": "damages", "赔偿经济损失": "damages",
+                   "recovery": "recovery", "追回": "recovery", "追回多发": "recovery"}
 
 EVENTS = Layout(
     "events",
@@ -100,13 +104,14 @@ SELECT employee_id, NULLIF(bank_account, ''),
 FROM _import_employees"""
 
 ATTENDANCE_COLUMNS = ("employee_id", "month", "unpaid_leave_days", *HOURS_COLUMNS, "night_shifts",
-                      *MONEY_COLUMNS)
+                      *MONEY_COLUMNS, "deduction_kind")
 INSERT_ATTENDANCE = f"""
 INSERT OR REPLACE INTO attendance ({", ".join(ATTENDANCE_COLUMNS)})
 SELECT employee_id, month, CAST(unpaid_leave_days AS DECIMAL(8,2)),
        {", ".join(f"CAST({c} AS DECIMAL(8,2))" for c in HOURS_COLUMNS)},
        CAST(night_shifts AS INTEGER),
-       {", ".join(f"CAST({c} AS DECIMAL(18,2))" for c in MONEY_COLUMNS)}
+       {", ".join(f"CAST({c} AS DECIMAL(18,2))" for c in MONEY_COLUMNS)},
+       nullif(deduction_kind, '')
 FROM _import_attendance"""
 
 
@@ -352,8 +357,10 @@ def validate_attendance(table: RawTable, known_ids: pd.Index | None) -> tuple[pd
                         minimum=0, maximum=MAX_NIGHT_SHIFTS)
     for column in MONEY_COLUMNS:
         parse_amounts(log, cells[column], column)
-    numbers = list(ATTENDANCE_COLUMNS[2:])
-    rows = cells.assign(**{c: cells[c].replace("", "0") for c in numbers})
+    kinds = parse_choice(log, cells["deduction_kind"], "deduction_kind", DEDUCTION_KINDS, required=False)
+    numbers = [c for c in ATTENDANCE_COLUMNS[2:] if c != "deduction_kind"]
+    rows = cells.assign(**{c: cells[c].replace("", "0") for c in numbers},
+                        deduction_kind=kinds.fillna(""))
     return rows[list(ATTENDANCE_COLUMNS)], log.problems()
 
 

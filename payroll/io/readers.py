@@ -55,6 +55,11 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "night_shifts": ("夜班次数",),
     "bonus": ("奖金",),
     "deduction": ("扣款", "其他扣款"),
+    "deduction_kind": ("扣款类别", "扣款类型"),
+    # one-off payments (issue 13)
+    "amount": ("金额",),
+    "tax_method": ("计税方式",),
+    "note": ("备注",),
     # timesheet (dated overtime records)
     "date": ("日期", "加班日期"),
     "hours": ("小时", "加班小时", "加班时数"),

@@ -68,13 +68,13 @@ RULES = [
         name="gross_pay",
         sql="base_pay + seniority_pay + allowances + high_risk_allowance + night_shift_pay"
             " + overtime_pay + floor_topup + bonus + injury_disability_allowance + arrears_pay"
-            " + performance_pay + appraisal_bonus",
+            " + performance_pay + appraisal_bonus + annual_bonus + severance_pay + other_payments",
         label_zh="应发工资", label_en="Gross pay",
         formula="{base_pay} + {seniority_pay} + {allowances} + {high_risk_allowance} + {night_shift_pay}"
                 " + {overtime_pay} + {floor_topup} + {bonus} + {injury_disability_allowance} + arrears {arrears_pay}"
-                " + {performance_pay} + {appraisal_bonus}",
+                " + {performance_pay} + {appraisal_bonus} + {annual_bonus} + {severance_pay} + {other_payments}",
         basis="SPEC identity: gross_pay = sum of the pay components; arrears: rules/arrears.py; "
-              "performance pay: rules/performance_pay.py",
+              "performance pay: rules/performance_pay.py; one-off payments: rules/one_off.py",
     ),
 ]
 # seniority_pay is prorated like the other monthly amounts; it needs seniority_pay_full first
