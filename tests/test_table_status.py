@@ -38,9 +38,12 @@ def test_counts_per_city_in_november_2026(frames):
     #   320600: + average_wage 320600 2025-07 (Jiangsu stands in) = 23; minimum wage tier disputed
     #   330100: + public-transport cover, 330000 2026 pension/unemployment/injury bases and 330100
     #           2026 medical/maternity bases (carried forward) = 28; minimum-wage start disputed
+    # and, in every city, the sample level tables of issue 16: performance_pay 8 (4 results × monthly,
+    # annual; 320600 its own 8) + level_rules 12 (levels 2–7 × duty, civilian) + selection_quotas 3
+    # + pay_structure 1 + appraisal_distribution 1 = 25
     assert {code: counts[code] for code in ("150100", "150600", "320600", "330100", "530100")} == {
-        "150100": {"sample": 23}, "150600": {"sample": 23}, "320600": {"sample": 23, "disputed": 1},
-        "330100": {"sample": 28, "disputed": 1}, "530100": {"sample": 22}}
+        "150100": {"sample": 23 + 25}, "150600": {"sample": 23 + 25}, "320600": {"sample": 23 + 25, "disputed": 1},
+        "330100": {"sample": 28 + 25, "disputed": 1}, "530100": {"sample": 22 + 25}}
     assert "000000" not in counts      # the national tables hold no sample
 
 
