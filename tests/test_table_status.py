@@ -82,9 +82,11 @@ def test_tables_status_cli_lists_samples_and_says_where(tmp_path):
     result = _cli("tables", "status", "--region", "530100", "--month", "2026-10", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "530100 昆明市 2026-10: 22 sample" in out
+    # 22 + the 25 sample rows of the level tables (issue 16; see the counts above)
+    assert "530100 昆明市 2026-10: 47 sample" in out
     assert "pay_scale.csv" in out and "housing_fund.csv" in out and "allowances.csv" in out
-    assert "22 figure(s) to replace or settle" in out
+    assert "level_rules.csv" in out and "performance_pay.csv" in out
+    assert "47 figure(s) to replace or settle" in out
 
 
 def test_tables_status_cli_refuses_an_unknown_region(tmp_path):
@@ -106,10 +108,11 @@ def test_run_warns_once_per_region_and_the_register_header_says_so(tmp_path):
     warnings = [line for line in ran.stderr.splitlines() if line.startswith("warning:")]
     assert [w.split(" uses ")[0] for w in warnings] == ["warning: 320600 南通市 2026-11",
                                                         "warning: 530100 昆明市 2026-11"]
-    assert "23 sample, 1 disputed" in warnings[0] and "22 sample" in warnings[1]
+    # with the 25 sample rows of the level tables (issue 16) in each city
+    assert "48 sample, 1 disputed" in warnings[0] and "47 sample" in warnings[1]
     con = connect(str(db), read_only=True)
     note = register_header(con, "2026-11")
-    assert note == "含样本或有争议的政策数字（payroll tables status）：南通市 23 sample, 1 disputed；昆明市 22 sample"
+    assert note == "含样本或有争议的政策数字（payroll tables status）：南通市 48 sample, 1 disputed；昆明市 47 sample"
     export_register(con, "2026-11", "xlsx", tmp_path / "r.xlsx")
     sheet = openpyxl.load_workbook(tmp_path / "r.xlsx").worksheets[0]
     assert any(note in str(cell.value) for row in sheet.iter_rows(max_row=3) for cell in row)
