@@ -38,12 +38,11 @@ def test_counts_per_city_in_november_2026(frames):
     #   320600: + average_wage 320600 2025-07 (Jiangsu stands in) = 23; minimum wage tier disputed
     #   330100: + public-transport cover, 330000 2026 pension/unemployment/injury bases and 330100
     #           2026 medical/maternity bases (carried forward) = 28; minimum-wage start disputed
-    # and, in every city, the sample level tables of issue 16: performance_pay 8 (4 results × monthly,
-    # annual; 320600 its own 8) + level_rules 12 (levels 2–7 × duty, civilian) + selection_quotas 3
-    # + pay_structure 1 + appraisal_distribution 1 = 25
+    # and, from the level tables of issue 16 (all national sample rows), 25 more in every city:
+    # level_rules 12, performance_pay 8, selection_quotas 3, pay_structure 1, appraisal_distribution 1
     assert {code: counts[code] for code in ("150100", "150600", "320600", "330100", "530100")} == {
-        "150100": {"sample": 23 + 25}, "150600": {"sample": 23 + 25}, "320600": {"sample": 23 + 25, "disputed": 1},
-        "330100": {"sample": 28 + 25, "disputed": 1}, "530100": {"sample": 22 + 25}}
+        "150100": {"sample": 48}, "150600": {"sample": 48}, "320600": {"sample": 48, "disputed": 1},
+        "330100": {"sample": 53, "disputed": 1}, "530100": {"sample": 47}}
     assert "000000" not in counts      # the national tables hold no sample
 
 
@@ -82,10 +81,8 @@ def test_tables_status_cli_lists_samples_and_says_where(tmp_path):
     result = _cli("tables", "status", "--region", "530100", "--month", "2026-10", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    # 22 + the 25 sample rows of the level tables (issue 16; see the counts above)
     assert "530100 昆明市 2026-10: 47 sample" in out
     assert "pay_scale.csv" in out and "housing_fund.csv" in out and "allowances.csv" in out
-    assert "level_rules.csv" in out and "performance_pay.csv" in out
     assert "47 figure(s) to replace or settle" in out
 
 
@@ -108,7 +105,6 @@ def test_run_warns_once_per_region_and_the_register_header_says_so(tmp_path):
     warnings = [line for line in ran.stderr.splitlines() if line.startswith("warning:")]
     assert [w.split(" uses ")[0] for w in warnings] == ["warning: 320600 南通市 2026-11",
                                                         "warning: 530100 昆明市 2026-11"]
-    # with the 25 sample rows of the level tables (issue 16) in each city
     assert "48 sample, 1 disputed" in warnings[0] and "47 sample" in warnings[1]
     con = connect(str(db), read_only=True)
     note = register_header(con, "2026-11")
