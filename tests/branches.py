@@ -8,6 +8,7 @@ in force that month); the names are the ones docs/rules.md lists.
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from decimal import Decimal
 from functools import lru_cache
@@ -23,7 +24,7 @@ SOURCES: set[str] = set()
 
 
 def _bracket(rate) -> str:
-    return f"iit_bracket_{Decimal(rate) * 100:g}%"
+    return f"iit_bracket_{(Decimal(rate) * 100).normalize():f}%"
 
 
 def _at_threshold(row, thresholds) -> bool:
@@ -134,5 +135,11 @@ def record(source: str, rows: dict, employees: list[dict], tables_dir=None) -> N
 
 def documented_branches(rules_md: str) -> list[str]:
     """The branch names listed in docs/rules.md under "Branches the reference comparison reaches"."""
-    lines = rules_md.split("## Branches the reference comparison reaches", 1)[1].split("\n## ", 1)[0]
-    return [line.split("`")[1] for line in lines.splitlines() if line.startswith("- `")]
+    section = rules_md.split("## Branches the reference comparison reaches", 1)[1].split("\n## ", 1)[0]
+    bullets: list[str] = []
+    for line in section.splitlines():
+        if line.startswith("- `"):
+            bullets.append(line[2:])
+        elif line.startswith("  ") and bullets:
+            bullets[-1] += " " + line.strip()
+    return [name for bullet in bullets for name in re.findall(r"`([^`]+)`", bullet.split(": ", 1)[0])]

@@ -208,8 +208,16 @@ def test_fixed_injuries_with_derived_base_and_topup():
                 injury=dict(event_date=date(2024, 9, 20), disability_grade=2, stoppage_months=2, work_arranged=False))
     t7 = person("T7", region="100100", hire=date(2021, 5, 9),
                 injury=dict(event_date=date(2024, 4, 2), disability_grade=5, stoppage_months=1, work_arranged=True))
-    _, rows = run_both(topup_tables(), [t5, t1, t7], {}, reference.month_range("2024-01", "2025-02"),
+    # T9: hired 2024-03-04, injured 2024-03-20, grade 5, no stoppage: the allowance from March, with no
+    # payslip before the event month, so 本人工资 is the declared base (5,000 ≥ 0.6 × 8,000 = 4,800).
+    # W1: hired Saturday 2024-06-01, leaves Sunday 2024-06-02: a payslip with E = 0 paid days.
+    t9 = person("T9", region="100200", hire=date(2024, 3, 4), base=Decimal(5000),
+                injury=dict(event_date=date(2024, 3, 20), disability_grade=5, stoppage_months=0, work_arranged=False))
+    w1 = person("W1", hire=date(2024, 6, 1), leave=date(2024, 6, 2))
+    _, rows = run_both(topup_tables(), [t5, t1, t7, t9, w1], {}, reference.month_range("2024-01", "2025-02"),
                        "injuries_fixed")
+    assert rows[("T9", "2024-03")]["injury_wage_source"] == "declared"
+    assert rows[("W1", "2024-06")]["paid_days_employed"] == 0
     july = rows[("T5", "2024-07")]
     assert july["injury_disability_allowance"] == Decimal("4000.00") and july["injury_employer_share"] < 4000
     assert rows[("T5", "2025-01")]["contribution_base_source"] == "previous_year"
@@ -255,6 +263,28 @@ def test_every_bracket_at_and_around_each_threshold():
         assert rows[(eid, month)]["taxable_income_ytd"] == target
     rates = {rows[k]["iit_rate"] for k in rows}
     assert len(rates) == len(thresholds) + 1             # all seven brackets reached
+
+
+def test_every_bracket_on_the_shipped_tables():
+    """The shipped 预扣率表一 (tables/iit_brackets.csv) at and around each threshold: a quick deduction
+    off by a typo makes the engine (threshold ≤ taxable) and the reference (threshold < taxable)
+    disagree exactly at the threshold (the audit's M22). Kunming, declared base 8,000."""
+    from conftest import SHIPPED_TABLES
+    months = reference.month_range("2025-01", "2025-03")
+    thresholds = [t for t in _bracket_thresholds(SHIPPED_TABLES) if t > 0]
+    people = [person(f"S{i}", region="530100", level=4, post="PATROL", base=Decimal(8000))
+              for i in range(len(thresholds))]
+    targets = {(p["employee_id"], month): threshold + offset
+               for p, threshold in zip(people, thresholds)
+               for month, offset in zip(months, (Decimal("-0.01"), ZERO, Decimal("0.01")))}
+    attendance = _with_bonus_to_reach(SHIPPED_TABLES, people, months, targets)
+    _, rows = run_both(SHIPPED_TABLES, people, attendance, months, "brackets_shipped")
+    assert all(rows[key]["taxable_income_ytd"] == target for key, target in targets.items())
+    # and the tax is continuous at every threshold: rate_below × t − qd_below = rate_above × t − qd_above
+    brackets = reference.Tables(SHIPPED_TABLES).brackets(date(2025, 1, 1))
+    for below, above in zip(brackets, brackets[1:]):
+        t = above["threshold"]
+        assert below["rate"] * t - below["quick_deduction"] == above["rate"] * t - above["quick_deduction"], t
 
 
 @st.composite
