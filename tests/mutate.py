@@ -217,7 +217,7 @@ def _run(copy: Path, mutant: Mutant | None, timeout: int, tests: list[str] = SUB
         failed = re.findall(r"^FAILED (\S+)", result.stdout, re.M)
         detail = failed[0] if failed else result.stdout.strip().splitlines()[-1:] and result.stdout.strip().splitlines()[-1]
     except subprocess.TimeoutExpired:
-        outcome, detail = "killed", "timeout"
+        outcome, detail = "undecided", f"no verdict within {timeout} s"
     finally:
         if path:
             path.write_bytes(original)
@@ -258,7 +258,7 @@ def main(argv=None) -> int:
             outcome, more, detail = _run(copy, mutant, args.timeout, RANDOM)
             seconds += more
         killed += outcome == "killed"
-        if outcome == "survived":
+        if outcome != "killed":
             survivors.append(mutant)
         print(f"[{number}/{len(mutants)}] {outcome:8} {seconds:5.0f} s  {mutant}  ({detail})", flush=True)
     by_kind = {k: [m for m in mutants if m.kind == k] for k in kinds}

@@ -104,6 +104,17 @@ def test_the_average_wage_floor_worked_by_hand():
         assert bool(row.holds) is holds
 
 
+def test_an_average_exactly_at_the_floor_holds():
+    """南通实施办法 art. 7: 不低于 (not below): F1 and F3 as above (13,501.00 over 4 payslips) and a
+    February bonus of 5,500.10 for F3: Σ gross = 19,001.10 = 4 × 0.5 × 9,500.55 exactly → holds."""
+    con = connect(":memory:")
+    run_engine(TABLES, [person("F1"), person("F3", category="civilian", level=4)],
+               {("F3", "2025-02"): {"bonus": Decimal("5500.10")}}, "2025-01", "2025-02", con=con)
+    assert con.execute("SELECT sum(gross_pay) FROM payslips").fetchone()[0] == Decimal("19001.10")
+    install_month_parameters(con, Month.parse("2025-02"))
+    assert bool(floor_check(con, "2025-02").set_index("region_code").loc["100100"].holds) is True
+
+
 def test_a_floor_without_an_average_wage_row_is_an_error(tmp_path):
     tables = _tables_with(tmp_path, "average_wage", lambda text: text.replace("100100,2024-07-01,9500.55,test,test\n", "")
                           .replace("000000,2020-01-01,8000,test,test\n", "000000,2030-01-01,8000,test,test\n"))
