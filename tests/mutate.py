@@ -59,6 +59,16 @@ SUBSET = [
     "tests/test_guards.py",
     "tests/test_tax_export.py::test_the_exempt_disability_allowance_is_declared_as_exempt_income",
 ]
+# --quick: the fastest killers only (a survivor here may still die in SUBSET)
+QUICK = [
+    "tests/test_hand_computed.py",
+    "tests/test_income_tax_examples.py",
+    "tests/test_reference_vs_engine.py::test_engine_matches_reference_on_a_fixed_roster",
+    "tests/test_reference_reach.py::test_every_bracket_on_the_shipped_tables",
+    "tests/test_reference_reach.py::test_fixed_record_changes",
+    "tests/test_previous_year_gross.py",
+    "tests/test_guards.py",
+]
 RANDOM = [
     "tests/test_reference_vs_engine.py",
     "tests/test_benefits_reference.py",
@@ -231,6 +241,7 @@ def main(argv=None) -> int:
     parser.add_argument("--every", type=int, default=1, help="only every N-th mutant (a quicker sample)")
     parser.add_argument("--list", action="store_true")
     parser.add_argument("--timeout", type=int, default=900)
+    parser.add_argument("--quick", action="store_true", help="only the fastest killers (QUICK)")
     parser.add_argument("--with-random", action="store_true",
                         help="run each survivor of the subset again with the random properties")
     args = parser.parse_args(argv)
@@ -245,15 +256,18 @@ def main(argv=None) -> int:
             print(mutant)
         print(f"{len(mutants)} mutants")
         return 0
+    global SUBSET
+    if args.quick:
+        SUBSET = QUICK
     copy = _scratch_copy()
-    outcome, seconds, detail = _run(copy, None, args.timeout)
+    outcome, seconds, detail = _run(copy, None, args.timeout, SUBSET)
     if outcome != "survived":
         print(f"the subset fails without any mutant ({detail}): fix that first", file=sys.stderr)
         return 2
     print(f"{len(mutants)} mutants; the subset takes {seconds:.0f} s unmutated", flush=True)
     survivors, killed = [], 0
     for number, mutant in enumerate(mutants, 1):
-        outcome, seconds, detail = _run(copy, mutant, args.timeout)
+        outcome, seconds, detail = _run(copy, mutant, args.timeout, SUBSET)
         if outcome == "survived" and args.with_random:
             outcome, more, detail = _run(copy, mutant, args.timeout, RANDOM)
             seconds += more
