@@ -59,6 +59,13 @@ UNIQUE_KEYS = {
     "police_reference": ("region_code", "effective_from"),
     "police_disability_pension": ("region_code", "effective_from", "disability_grade", "cause"),
     "calendar": ("date",),
+    "performance_pay": ("region_code", "effective_from", "category", "level", "result", "paid"),
+    "level_rules": ("region_code", "effective_from", "category", "level"),
+    "selection_quotas": ("region_code", "effective_from", "level"),
+    "pay_scale_ratios": ("region_code", "effective_from", "category", "level"),
+    "pay_structure": ("region_code", "effective_from"),
+    "appraisal_distribution": ("region_code", "effective_from"),
+    "appraisal_labels": ("region_code", "label"),
 }
 
 

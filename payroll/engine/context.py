@@ -15,7 +15,7 @@ import duckdb
 from ..db import scalar, table_exists
 from ..errors import PayrollError, PolicyError
 from ..policy import FUND_ZH, FUNDS
-from ..rules import accident_insurance, arrears, injury_pay, pay
+from ..rules import accident_insurance, arrears, injury_pay, pay, performance_pay
 from .rule import ContextColumn
 
 # national_parameters the month needs, with the unit the engine keeps them in
@@ -139,6 +139,7 @@ CONTEXT_COLUMNS: list[ContextColumn] = [
     _c("injury_regular_pay_stopped", "bool", "伤残评定后停发原工资", "Regular pay stopped after grading", "events"),
     _c("injury_allowance_share", "fen", "伤残津贴（补差前）", "Disability allowance before the top-up", "events"),
     *arrears.CONTEXT,      # issue 7: arrears of closed months paid this month (rules/arrears.py)
+    *performance_pay.CONTEXT,   # issue 16: the appraisal result and its performance_pay rows
 ]
 CONTEXT_BY_NAME = {column.name: column for column in CONTEXT_COLUMNS}
 
@@ -264,6 +265,7 @@ def install_month_parameters(con: duckdb.DuckDBPyConnection, month: Month) -> No
         WHERE effective_from = (SELECT max(effective_from) FROM policy_iit_brackets
                                 WHERE effective_from <= DATE '{month.start}')""")
     injury_pay.install_month_status(con, month)
+    performance_pay.install_month_performance(con, month)
     install_month_constants(con, month)
 
 
@@ -472,11 +474,13 @@ def context_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
         coalesce(ims.injury_stoppage, false) AS injury_stoppage,
         coalesce(ims.injury_regular_pay_stopped, false) AS injury_regular_pay_stopped,
         coalesce(ims.injury_allowance_share, 0) AS injury_allowance_share,
-        {arrears.arrears_select('ar')}
+        {arrears.arrears_select('ar')},
+        {performance_pay.context_select('pm')}
     FROM roster e
     JOIN params_group g ON g.region_code = e.region_code AND g.category = e.category
          AND g.level = e.level AND g.post = e.post
     LEFT JOIN month_attendance a ON a.employee_id = e.employee_id
     LEFT JOIN history h ON h.employee_id = e.employee_id
     LEFT JOIN injury_month_status ims ON ims.employee_id = e.employee_id
+    LEFT JOIN performance_month pm ON pm.employee_id = e.employee_id
     LEFT JOIN ({arrears.arrears_in_month_sql(month.label)}) ar ON ar.employee_id = e.employee_id"""

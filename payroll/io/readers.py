@@ -71,6 +71,16 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "left_job": ("解除劳动关系", "离职"),
     "relation": ("关系", "亲属关系"),
     "orphan_or_lone": ("孤儿或孤寡老人",),
+    # assessments and level changes (issue 16)
+    "year": ("年度", "考核年度"),
+    "result": ("考核结果", "考核等次", "等次"),
+    "note": ("备注", "说明"),
+    "from_level": ("原层级",),
+    "to_level": ("新层级", "拟任层级"),
+    "change_kind": ("变动类型",),
+    "reason": ("依据说明", "原因"),
+    "rule_row": ("规则行",),
+    "approved": ("审批", "是否同意"),
 }
 
 # values accepted in the category column (compared case-insensitively) -> SPEC value

@@ -67,11 +67,14 @@ RULES = [
     Rule(
         name="gross_pay",
         sql="base_pay + seniority_pay + allowances + high_risk_allowance + night_shift_pay"
-            " + overtime_pay + floor_topup + bonus + injury_disability_allowance + arrears_pay",
+            " + overtime_pay + floor_topup + bonus + injury_disability_allowance + arrears_pay"
+            " + performance_pay + appraisal_bonus",
         label_zh="应发工资", label_en="Gross pay",
         formula="{base_pay} + {seniority_pay} + {allowances} + {high_risk_allowance} + {night_shift_pay}"
-                " + {overtime_pay} + {floor_topup} + {bonus} + {injury_disability_allowance} + arrears {arrears_pay}",
-        basis="SPEC identity: gross_pay = sum of the pay components; arrears: rules/arrears.py",
+                " + {overtime_pay} + {floor_topup} + {bonus} + {injury_disability_allowance} + arrears {arrears_pay}"
+                " + {performance_pay} + {appraisal_bonus}",
+        basis="SPEC identity: gross_pay = sum of the pay components; arrears: rules/arrears.py; "
+              "performance pay: rules/performance_pay.py",
     ),
 ]
 # seniority_pay is prorated like the other monthly amounts; it needs seniority_pay_full first
