@@ -54,6 +54,12 @@ def reference_inputs(con, ids: list[str]) -> tuple[list[dict], dict]:
         people[event["employee_id"]]["injury"] = {
             "event_date": event["event_date"], "disability_grade": event["disability_grade"],
             "stoppage_months": event["stoppage_months"], "work_arranged": event["work_arranged"]}
+    # appraisal results (issue 16): the latest import of a person's year is in force
+    if con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'assessments'").fetchone()[0]:
+        for row in _rows(con, "SELECT employee_id, year, arg_max(result, import_seq) AS result FROM assessments "
+                              "WHERE employee_id IN (SELECT unnest(?)) GROUP BY ALL", [ids]):
+            for record in [people[row["employee_id"]], *(v for _, v in people[row["employee_id"]].get("changes", []))]:
+                record.setdefault("assessments", {})[int(row["year"])] = row["result"]
     attendance = {}
     for row in _rows(con, "SELECT * FROM attendance WHERE employee_id IN (SELECT unnest(?))", [ids]):
         attendance[(row["employee_id"], row["month"])] = {
