@@ -323,10 +323,12 @@ def test_any_bracket_matches_the_reference(case):
 
 # ---- arrears over random changes to closed months -----------------------------------------------
 
-ARREARS_COMPONENTS = reference.PAY_COMPONENTS[:-1] + (
+# docs/rules.md "Closed months and arrears": every pay component and every contribution line
+CONTRIBUTION_ARREARS = (
     "pension_employee", "medical_employee", "unemployment_employee", "housing_fund_employee",
     "pension_employer", "medical_employer", "unemployment_employer", "injury_employer", "maternity_employer",
     "housing_fund_employer", "accident_insurance_employer")
+ARREARS_COMPONENTS = reference.PAY_COMPONENTS + CONTRIBUTION_ARREARS
 
 
 @st.composite
@@ -406,7 +408,7 @@ def check_retro(employees, closed, late, changed, source="retro"):
                 owed[component] = owed.get(component, ZERO) + amount
         history = [paid[(p["employee_id"], m)] for m in closed if (p["employee_id"], m) in paid]
         row = reference.compute_month(tables, record, paid_month, {}, history, owed)
-        row["_contribution_arrears"] = any(owed.get(c) for c in ARREARS_COMPONENTS[8:])
+        row["_contribution_arrears"] = any(owed.get(c) for c in CONTRIBUTION_ARREARS)
         reference_rows[(p["employee_id"], paid_month)] = row
     assert set(engine_rows) == set(reference_rows)
     for key in reference_rows:
