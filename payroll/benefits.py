@@ -97,7 +97,10 @@ def benefit_wages_sql(payslips_exist: bool) -> str:
                round_div(a.average_wage * ev.ceiling_ratio, {PPM}) AS wage_ceiling
         FROM ev JOIN history h USING (employee_id, event_date, kind)
         LEFT JOIN average a USING (employee_id, event_date, kind))
-    SELECT *, least(greatest(wage_before_clamp, wage_floor), wage_ceiling) AS benefit_wage
+    -- greatest/least skip NULLs: without a wage (no payslips, no declared base) 本人工资 stays NULL,
+    -- an error for its users, not the 60 % floor
+    SELECT *, CASE WHEN wage_before_clamp IS NOT NULL
+                   THEN least(greatest(wage_before_clamp, wage_floor), wage_ceiling) END AS benefit_wage
     FROM raw"""
 
 

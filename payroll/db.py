@@ -6,6 +6,7 @@ engine computes in integer fen and converts on the way in and out.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -330,12 +331,21 @@ def connect(db: str | os.PathLike | None = None, read_only: bool = False,
 def transaction(con: duckdb.DuckDBPyConnection):
     """All or nothing: commit when the block ends normally, roll back on any exception."""
     con.execute("BEGIN TRANSACTION")
+    _marker("transaction begun")
     try:
         yield con
     except BaseException:
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+    _marker("transaction committed")
+
+
+def _marker(text: str) -> None:
+    """With PAYROLL_TRANSACTION_MARKERS=1, say on stderr when a transaction begins and commits, so
+    the atomicity test can place its kills inside the transaction (tests/test_atomicity.py)."""
+    if os.environ.get("PAYROLL_TRANSACTION_MARKERS") == "1":
+        print(f"payroll: {text}", file=sys.stderr, flush=True)
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:

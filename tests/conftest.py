@@ -26,6 +26,9 @@ def examples(ci_count: int) -> int:
 
 
 def pytest_collection_modifyitems(config, items):
+    # the branch tally (tests/test_branches_reached.py) counts what the comparisons before it reached
+    tally = [item for item in items if getattr(getattr(item, "module", None), "__name__", "") == "test_branches_reached"]
+    items[:] = [item for item in items if item not in tally] + tally
     if THOROUGH:
         return
     skip = pytest.mark.skip(reason="slow: runs with PAYROLL_THOROUGH=1")

@@ -305,6 +305,9 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
              + paid["annual_bonus"] + paid["severance"] + paid["other"])
     r.update(performance_pay=performance_pay, appraisal_bonus=appraisal_bonus)
     r.update(injury_stoppage=injury["stoppage"], injury_disability_allowance=allowance)
+    # what the branch tally (tests/branches.py) reads; not compared with the engine
+    r.update(injury_regular_pay_stopped=injury["regular_pay_stopped"], injury_employer_share=injury["employer_share"],
+             injury_wage_source=injury.get("wage_source"), minimum_wage_full=dec(minimum_wage))
     r.update(base_pay=base_pay, seniority_pay=seniority_pay, allowances=allowances,
              high_risk_allowance=high_risk_allowance, night_shift_pay=night_shift_pay,
              overtime_workday_pay=overtime["workday"], overtime_restday_pay=overtime["restday"],
@@ -539,6 +542,7 @@ def injury_status(tables: Tables, emp: dict, label: str, history: list[dict]) ->
     months = {f"{(first + i) // 12:04d}-{(first + i) % 12 + 1:02d}" for i in range(window)}
     bases = [to_frac(h["injury_base"]) for h in history if h["month"] in months]
     wage = to_frac(rnd(sum(bases, Fraction(0)) / len(bases))) if bases else to_frac(emp["contribution_base"])
+    out["wage_source"] = "payslips" if bases else "declared"
     average = to_frac(tables.one("average_wage", emp["region_code"], day)["monthly_average_wage"])
     floor = to_frac(rnd(average * tables.national("injury_wage_floor_ratio", day)))
     ceiling = to_frac(rnd(average * tables.national("injury_wage_ceiling_ratio", day)))
@@ -591,7 +595,8 @@ def compute_year(employees: list[dict], attendance: dict, tables_dir, months: li
     results: dict = {}
     history: dict[str, list[dict]] = {e["employee_id"]: [] for e in employees}
     for label in months:
-        for emp in employees:
+        for person in employees:
+            emp = record_in_force(person, label)
             if not is_active(emp, label):
                 continue
             row = compute_month(tables, emp, label, attendance.get((emp["employee_id"], label), {}),
@@ -611,3 +616,35 @@ def month_range(first: str, last: str) -> list[str]:
         if label == last:
             return out
         y, m = y + (m == 12), m % 12 + 1
+
+
+# ---- effective-dated employee records (employee_history) ----------------------------------------
+
+def record_in_force(emp: dict, label: str) -> dict:
+    """The person's record in force on the first day of the month (docs/rules.md, "Effective-dated
+    employee records"). emp holds the first record; emp["changes"] is a list of
+    (effective_from, {column: new value}), each applying to the months whose first day is on or
+    after its date, later changes on top of earlier ones."""
+    changes = emp.get("changes")
+    if not changes:
+        return emp
+    first, _ = month_bounds(label)
+    record = {k: v for k, v in emp.items() if k != "changes"}
+    for day, values in sorted(changes, key=lambda change: change[0]):
+        if day <= first:
+            record.update(values)
+    return record
+
+
+def record_versions(emp: dict) -> list[tuple[date | None, date | None, dict]]:
+    """Every record of the person with the months it applies to: [(valid_from, valid_until, record)],
+    valid_from None = from the beginning, valid_until None = still current."""
+    changes = sorted(emp.get("changes") or (), key=lambda change: change[0])
+    record = {k: v for k, v in emp.items() if k != "changes"}
+    out, since = [], None
+    for day, values in changes:
+        out.append((since, day, dict(record)))
+        record.update(values)
+        since = day
+    out.append((since, None, record))
+    return out

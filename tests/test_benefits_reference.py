@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+import branches
 import reference
 from conftest import run_engine
 from hypothesis import given, settings
@@ -60,6 +61,7 @@ def compare_with_injuries(employees, attendance, months):
         problems += check_identities(key, engine_rows[key])
     assert not problems, "\n".join(problems[:40]) + "\n" + "\n".join(
         f"  {e['employee_id']}: {e.get('injury')}" for e in employees if e.get("injury"))
+    branches.record("injuries", reference_rows, employees, TABLES)
     return reference_rows
 
 

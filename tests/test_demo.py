@@ -103,3 +103,57 @@ def test_the_demo_year_pays_every_month(demo):
     assert "未发放" in december.sheetnames
     unpaid = [row for row in december["未发放"].iter_rows(values_only=True) if row[0] == "FJ004255"]
     assert unpaid and "67.47" in unpaid[0][4]
+
+# ---- from outside the engine: the exported register and the scalar reference ----------------------
+
+def test_identities_on_the_exported_register_csv(demo):
+    """The December register as finance receives it (CSV), every row and the column totals summed
+    here with Decimal from the text of the file, not by the engine's SQL."""
+    from decimal import Decimal
+    from reference import EMPLOYEE_SHARES, EMPLOYER_SHARES, PAY_COMPONENTS
+    out, _ = demo
+    with open(out / "register-2025-12.csv", encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    people = [r for r in rows if r["employee_id"] and not r["employee_id"].startswith(("合计", "Total"))]
+    assert len(people) > 4_500
+    money = lambda row, c: Decimal(row[c])      # noqa: E731 — text → exact amount; raises on anything else
+    totals = {c: Decimal("0.00") for c in ("gross_pay", "net_pay", "employer_cost", "iit")}
+    for row in people:
+        gross = money(row, "gross_pay")
+        assert gross == sum(money(row, c) for c in PAY_COMPONENTS if c in row) + money(row, "arrears_pay"), row
+        assert money(row, "net_pay") == gross - sum(money(row, c) for c in EMPLOYEE_SHARES) \
+            - money(row, "iit") - money(row, "deduction"), row
+        assert money(row, "employer_cost") == gross + sum(money(row, c) for c in EMPLOYER_SHARES) \
+            + money(row, "accident_insurance_employer"), row
+        assert all(money(row, c) == money(row, c).quantize(Decimal("0.01")) for c in totals)
+        for c in totals:
+            totals[c] += money(row, c)
+    con = duckdb.connect(str(out / "payroll-demo.duckdb"), read_only=True)
+    stored = con.execute("SELECT sum(gross_pay), sum(net_pay), sum(employer_cost), sum(iit) FROM payslips "
+                         "WHERE month = '2025-12'").fetchone()
+    con.close()
+    assert tuple(totals.values()) == stored
+
+
+def _demo_against_the_reference(demo, sample, seed):
+    from from_database import compare_stored_year, sample_ids
+    from conftest import SHIPPED_TABLES
+    out, _ = demo
+    con = duckdb.connect(str(out / "payroll-demo.duckdb"), read_only=True)
+    ids = sample_ids(con, sample, seed)
+    compared, problems = compare_stored_year(con, SHIPPED_TABLES, ids, [f"2025-{m:02d}" for m in range(1, 13)])
+    con.close()
+    assert compared > 0 and not problems, f"{len(problems)} differences:\n" + "\n".join(problems[:40])
+    return compared
+
+
+def test_a_random_sample_of_the_demo_year_matches_the_reference(demo):
+    """150 people drawn at random (a new draw each day, so the sample moves), all twelve months."""
+    import datetime
+    assert _demo_against_the_reference(demo, 150, datetime.date.today().toordinal()) > 1_000
+
+
+@pytest.mark.slow
+def test_the_whole_demo_year_matches_the_reference(demo):
+    """All 60,000 payslips of the demo year against the scalar reference (thorough tier)."""
+    assert _demo_against_the_reference(demo, None, 0) > 50_000

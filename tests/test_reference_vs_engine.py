@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
+import branches
 import reference
 from conftest import DATA, SHIPPED_TABLES, run_engine
 from hypothesis import HealthCheck, given, settings
@@ -168,6 +170,7 @@ def compare(tables, employees, attendance, months, payments=None):
         problems += check_identities(key, row)
     assert not problems, f"months {months[0]}..{months[-1]}\n" + "\n".join(problems[:60]) + "\n" + \
         describe(employees, attendance, payments)
+    branches.record(f"random {Path(tables).name}", reference_rows, employees, tables)
 
 
 SLOW_OK = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -237,6 +240,7 @@ def test_engine_matches_reference_on_a_fixed_roster():
         problems += diff_rows(key, engine_rows[key], reference_rows[key])
         problems += check_identities(key, engine_rows[key])
     assert not problems, "\n".join(problems)
+    branches.record("fixed roster", reference_rows, employees, TABLES)
     # the paths this roster is meant to exercise did happen
     assert reference_rows[("L1", "2025-01")]["no19_applies"]
     assert reference_rows[("L2", "2025-02")]["floor_topup"] > 0

@@ -399,17 +399,27 @@ def history_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
                prior_year_months, {fen('prior_year_gross')} AS prior_year_gross,
                coalesce({fen('first_full_month_gross')},
                         CASE WHEN paid_days_employed = paid_days_in_month THEN {fen('gross_pay')} END)
-                   AS first_full_month_gross, {balance} AS balance_owed_before"""
-    else:   # January: December's year to date is last year's count and total
+                   AS first_full_month_gross, {balance} AS balance_owed_before
+        FROM payslips WHERE month = '{previous.label}'{only}"""
+    else:
+        # January: December's count of payslips is last year's; last year's gross is Σ gross_pay
+        # (docs/rules.md), not December's income_ytd, which leaves out tax-exempt income such as the
+        # employer disability allowance (财税〔2012〕40号) and so understated the previous-year base
+        # and let 公告2020年第19号 apply above its limit. One scan of last year, once a year.
         carried = f"""
-        SELECT employee_id, 0::BIGINT AS prev_income_ytd, 0::BIGINT AS prev_contributions_ytd,
+        SELECT d.employee_id, 0::BIGINT AS prev_income_ytd, 0::BIGINT AS prev_contributions_ytd,
                0::BIGINT AS prev_special_deduction_ytd, 0::BIGINT AS prev_iit_ytd,
                0::BIGINT AS prev_months_employed_ytd,
-               months_employed_ytd AS prior_year_months, {fen('income_ytd')} AS prior_year_gross,
-               NULL::BIGINT AS first_full_month_gross, {balance} AS balance_owed_before"""
+               d.months_employed_ytd AS prior_year_months, y.prior_year_gross,
+               NULL::BIGINT AS first_full_month_gross, {balance} AS balance_owed_before
+        FROM payslips d LEFT JOIN (
+            SELECT employee_id, CAST(sum({fen('gross_pay')}) AS BIGINT) AS prior_year_gross FROM payslips
+            WHERE month BETWEEN '{last_year}-01' AND '{last_year}-12'{only} GROUP BY employee_id) y
+          ON y.employee_id = d.employee_id
+        WHERE d.month = '{previous.label}'{_only(employee_id, 'd.employee_id')}"""
     # last month is scanned twice rather than shared: a shared CTE would be materialised whole
     return f"""
-    WITH carried AS ({carried} FROM payslips WHERE month = '{previous.label}'{only}),
+    WITH carried AS ({carried}),
     without_last_month AS (
         SELECT employee_id FROM roster      -- context_sql's roster: the records in force this month
         EXCEPT SELECT employee_id FROM payslips WHERE month = '{previous.label}'{only}),

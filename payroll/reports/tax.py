@@ -62,7 +62,7 @@ MAX_LISTED = 20
 # the 29 template columns: (header, field) — field None means left empty (nothing to declare)
 TEMPLATE: tuple[tuple[str, str | None], ...] = (
     ("工号", "employee_id"), ("*姓名", "name"), ("*证件类型", "id_type"), ("*证件号码", "id_number"),
-    ("本期收入", "gross_pay"), ("本期免税收入", None),
+    ("本期收入", "gross_pay"), ("本期免税收入", "tax_exempt_income"),
     ("基本养老保险费", "pension_employee"), ("基本医疗保险费", "medical_employee"),
     ("失业保险费", "unemployment_employee"), ("住房公积金", "housing_fund_employee"),
     *((cumulative, f"{item}_ytd") for item, (_, cumulative) in DEDUCTION_ITEMS.items()),
@@ -71,7 +71,8 @@ TEMPLATE: tuple[tuple[str, str | None], ...] = (
     ("准予扣除的捐赠额", None), ("减免税额", None), ("协定减免", None), ("备注", None),
 )
 TEXT_FIELDS = ("employee_id", "name", "id_type", "id_number")
-CHECKED = {"gross_pay": "本期收入", "pension_employee": "基本养老保险费", "medical_employee": "基本医疗保险费",
+CHECKED = {"gross_pay": "本期收入", "tax_exempt_income": "本期免税收入",
+           "pension_employee": "基本养老保险费", "medical_employee": "基本医疗保险费",
            "unemployment_employee": "失业保险费", "housing_fund_employee": "住房公积金",
            "special_deduction_ytd": "累计专项附加扣除（合计）", "iit": "本月个税（本系统计算，供核对）"}
 
@@ -155,6 +156,9 @@ def declaration_rows(con: duckdb.DuckDBPyConnection, month: str) -> pd.DataFrame
                CAST(p.annual_bonus_separate AS VARCHAR) AS annual_bonus_separate,
                CAST(p.severance_pay AS VARCHAR) AS severance_pay,
                CAST(p.severance_exempt AS VARCHAR) AS severance_exempt,
+               -- 本期免税收入: the employer disability allowance (财税〔2012〕40号), which the engine's
+               -- withholding already leaves out of 累计收入; empty when there is none, as the client wants
+               CAST(nullif(p.tax_exempt_income, 0) AS VARCHAR) AS tax_exempt_income,
                CAST(p.pension_employee AS VARCHAR) AS pension_employee,
                CAST(p.medical_employee AS VARCHAR) AS medical_employee,
                CAST(p.unemployment_employee AS VARCHAR) AS unemployment_employee,
