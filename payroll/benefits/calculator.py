@@ -16,11 +16,11 @@ from decimal import Decimal
 import duckdb
 import pandas as pd
 
-from .db import table_exists, transaction
-from .errors import PayrollError, PolicyError
-from .money import ROUND_DIV_MACRO
-from .policy import Policy
-from .rules.work_injury import (ALLOWANCE_PAYER_EMPLOYER, ITEMS, LEAVING_GRANT_ITEMS,
+from ..db import table_exists, transaction
+from ..errors import PayrollError, PolicyError
+from ..money import ROUND_DIV_MACRO
+from ..policy import Policy
+from ..rules.work_injury import (ALLOWANCE_PAYER_EMPLOYER, ITEMS, LEAVING_GRANT_ITEMS,
                                 NURSING_PARAMETERS)
 
 PPM = 1_000_000
