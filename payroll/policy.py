@@ -49,6 +49,12 @@ SCOPE = ("all", "duty", "civilian", "high_risk")
 # region (Zhejiang: 全省), months × the person's 统筹地区 average, or a fixed amount (Jiangsu)
 LEAVING_GRANT_BASES = ("months_of_row_region_average_wage", "months_of_person_region_average_wage", "amount")
 
+# issue 14: the leave kinds whose days a region sets, and how a non-work death item is figured
+LEAVE_DAY_KINDS = ("maternity", "paternity", "marriage", "bereavement")
+NON_WORK_DEATH_ITEMS = ("funeral_grant", "survivors_pension", "condolence")
+NON_WORK_DEATH_BASES = ("amount", "months_of_average_wage", "months_of_own_wage",
+                        "times_urban_income")
+
 TABLES: dict[str, tuple[Column, ...]] = {
     "regions": _cols(Column("region_code", "code"), Column("name", "text"),
                      Column("parent_code", "code", required=False)),
@@ -108,10 +114,32 @@ TABLES: dict[str, tuple[Column, ...]] = {
                                        Column("disability_grade", "int"),
                                        Column("cause", "enum", choices=("battle", "duty", "illness")),
                                        Column("annual_amount", "money")),
+    # issue 14: leave, probation and non-work death (payroll/rules/leave.py, probation.py,
+    # payroll/benefits/non_work_death.py); optional, so a directory made before them still loads
+    "leave_days": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                        Column("kind", "enum", choices=LEAVE_DAY_KINDS), Column("days", "int")),
+    "sick_pay": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                      Column("min_service_years", "int"), Column("min_sick_days", "int"),
+                      Column("share", "rate"), Column("minimum_wage_floor_ratio", "rate")),
+    "maternity": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                       Column("allowance_day_divisor", "int"), Column("employer_topup", "bool")),
+    "probation": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                       Column("ratio", "rate")),
+    "annual_leave_entitlement": _cols(Column("effective_from", "date"), Column("min_service_years", "int"),
+                                      Column("days", "int")),
+    "annual_leave_policy": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                                 Column("untaken", "enum", choices=("pay", "carry_over")),
+                                 Column("extra_rate", "rate"), Column("payout_month", "int")),
+    "non_work_death": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                            Column("item", "enum", choices=NON_WORK_DEATH_ITEMS),
+                            Column("basis", "enum", choices=NON_WORK_DEATH_BASES), Column("value", "rate"),
+                            Column("payer", "code")),
 }
 # tables a directory may leave out (a missing file reads as empty: "none"), so a user's own
 # directory made before the benefits tables existed still loads
-OPTIONAL_TABLES = {"injury_leaving_grants", "police_reference", "police_disability_pension"}
+OPTIONAL_TABLES = {"injury_leaving_grants", "police_reference", "police_disability_pension",
+                   "leave_days", "sick_pay", "maternity", "probation", "annual_leave_entitlement",
+                   "annual_leave_policy", "non_work_death"}
 
 # Rows that must not share a key: (table, key columns). Two rows with the same key would make
 # "the row in force" ambiguous.
@@ -133,6 +161,13 @@ UNIQUE_KEYS = {
     "injury_leaving_grants": ("region_code", "effective_from", "grant", "disability_grade"),
     "police_reference": ("region_code", "effective_from"),
     "police_disability_pension": ("region_code", "effective_from", "disability_grade", "cause"),
+    "leave_days": ("region_code", "effective_from", "kind"),
+    "sick_pay": ("region_code", "effective_from", "min_service_years", "min_sick_days"),
+    "maternity": ("region_code", "effective_from"),
+    "probation": ("region_code", "effective_from"),
+    "annual_leave_entitlement": ("effective_from", "min_service_years"),
+    "annual_leave_policy": ("region_code", "effective_from"),
+    "non_work_death": ("region_code", "effective_from", "item"),
 }
 
 PLACES = {"money": 2, "rate": 6}

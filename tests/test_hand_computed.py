@@ -196,7 +196,11 @@ KUNMING_EXPECTED = {
     "overtime_pay": "2379.08",
     "floor_topup": "0.00",              # minimum_wage.csv 530100,2024-10-01,2070 × 13/22 = 1223.18 < 6192.74
     "bonus": "0.00",
-    "gross_pay": "9108.18",             # 5424.55 + 88.64 + 679.55 + 236.36 + 300 + 2379.08
+    # issue 14, untaken annual leave of a leaver (企业职工带薪年休假实施办法 art. 12): 3 years of service
+    # → 5 days (annual_leave_entitlement.csv); 1/1–5/20 = 140 days; 140 ÷ 365 × 5 = 1.92 → 1 day, none
+    # taken; no payslips in the 12 months before → contract month 10,880 ÷ 21.75 × 200 % × 1 = 1000.459…
+    "annual_leave_payout": "1000.46",
+    "gross_pay": "10108.64",            # 5424.55 + 88.64 + 679.55 + 236.36 + 300 + 2379.08 + 1000.46
     # base: partial first month → contract month 9180 + 150 + 1150 + 400 = 10,880 (not prorated);
     # social_insurance.csv 530000,2025-01-01 4357–21789; 530100,2025-01-01 medical 0.07/0.02,
     # maternity 0.009/0; housing_fund.csv 530100,2024-01-01 0.12/0.12 2170–32470
@@ -204,11 +208,11 @@ KUNMING_EXPECTED = {
     "medical_employee": "217.60",       # 10880 × 0.02
     "unemployment_employee": "54.40",   # 10880 × 0.005
     "housing_fund_employee": "1305.60", # 10880 × 0.12
-    "taxable_income_ytd": "1660.18",    # 9108.18 − 5000 − 2448.00
-    "iit": "49.81",                     # × 3 % = 49.8054
-    "iit_ytd": "49.81",
+    "taxable_income_ytd": "2660.64",    # 10108.64 − 5000 − 2448.00
+    "iit": "79.82",                     # × 3 % = 79.8192
+    "iit_ytd": "79.82",
     "deduction": "0.00",
-    "net_pay": "6610.37",               # 9108.18 − 2448 − 49.81
+    "net_pay": "7580.82",               # 10108.64 − 2448 − 79.82
     "pension_employer": "1740.80",      # × 0.16
     "medical_employer": "761.60",       # × 0.07
     "unemployment_employer": "54.40",
@@ -217,8 +221,8 @@ KUNMING_EXPECTED = {
     "housing_fund_employer": "1305.60",
     # accident_insurance.csv 530000,2024-07-01,personal_accident,high_risk,1200 → 100; not prorated
     "accident_insurance_employer": "100.00",
-    # 9108.18 + 1740.80 + 761.60 + 54.40 + 21.76 + 97.92 + 1305.60 + 100
-    "employer_cost": "13190.26",
+    # 10108.64 + 1740.80 + 761.60 + 54.40 + 21.76 + 97.92 + 1305.60 + 100
+    "employer_cost": "14190.72",
 }
 
 # ---- Nantong 320600: two months (April, May); May's base is April's gross ----------------------------
@@ -363,4 +367,5 @@ def test_kunming_minimum_wage_topup(tmp_path):
 def test_expected_rows_are_complete():
     for expected in (HOHHOT_EXPECTED, ORDOS_EXPECTED, HANGZHOU_EXPECTED, KUNMING_EXPECTED, NANTONG_EXPECTED,
                      PROBATION_EXPECTED):
-        assert set(expected) == set(MONEY)
+        # issue 14: a leaver's row also states the untaken-leave line
+        assert set(MONEY) <= set(expected) <= set(MONEY) | {"annual_leave_payout"}

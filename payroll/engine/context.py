@@ -15,7 +15,7 @@ import duckdb
 from ..db import scalar, table_exists
 from ..errors import PayrollError, PolicyError
 from ..policy import FUND_ZH, FUNDS
-from ..rules import accident_insurance, arrears, injury_pay, pay
+from ..rules import accident_insurance, arrears, death, injury_pay, leave, pay, probation
 from .rule import ContextColumn
 
 # national_parameters the month needs, with the unit the engine keeps them in
@@ -139,6 +139,8 @@ CONTEXT_COLUMNS: list[ContextColumn] = [
     _c("injury_regular_pay_stopped", "bool", "伤残评定后停发原工资", "Regular pay stopped after grading", "events"),
     _c("injury_allowance_share", "fen", "伤残津贴（补差前）", "Disability allowance before the top-up", "events"),
     *arrears.CONTEXT,      # issue 7: arrears of closed months paid this month (rules/arrears.py)
+    *probation.CONTEXT,    # issue 14: probation pay ratio (rules/probation.py)
+    *leave.CONTEXT,        # issue 14: leave days, sick pay, maternity, untaken annual leave (rules/leave.py)
 ]
 CONTEXT_BY_NAME = {column.name: column for column in CONTEXT_COLUMNS}
 
@@ -263,6 +265,8 @@ def install_month_parameters(con: duckdb.DuckDBPyConnection, month: Month) -> No
         WHERE effective_from = (SELECT max(effective_from) FROM policy_iit_brackets
                                 WHERE effective_from <= DATE '{month.start}')""")
     injury_pay.install_month_status(con, month)
+    probation.install_month_status(con, month)
+    leave.install_month_status(con, month, _active_roster_sql(month))
     install_month_constants(con, month)
 
 
@@ -293,7 +297,9 @@ def install_month_constants(con: duckdb.DuckDBPyConnection, month: Month) -> Non
 def _active_roster_sql(month: Month) -> str:
     # issue 7: the employee records in force in the month (engine/employee_history.py)
     from .employee_history import employees_as_of_sql
-    return (f"SELECT * FROM ({employees_as_of_sql(month)}) WHERE hire_date <= DATE '{month.end}' "
+    # issue 14: a death ends employment on the day (rules/death.py)
+    records = death.roster_with_deaths_sql(employees_as_of_sql(month))
+    return (f"SELECT * FROM ({records}) WHERE hire_date <= DATE '{month.end}' "
             f"AND (leave_date IS NULL OR leave_date >= DATE '{month.start}')")
 
 
@@ -461,11 +467,14 @@ def context_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
         coalesce(ims.injury_stoppage, false) AS injury_stoppage,
         coalesce(ims.injury_regular_pay_stopped, false) AS injury_regular_pay_stopped,
         coalesce(ims.injury_allowance_share, 0) AS injury_allowance_share,
-        {arrears.arrears_select('ar')}
+        {arrears.arrears_select('ar')},
+        {probation.select_sql('pms')}, {leave.select_sql('lms')}
     FROM roster e
     JOIN params_group g ON g.region_code = e.region_code AND g.category = e.category
          AND g.level = e.level AND g.post = e.post
     LEFT JOIN month_attendance a ON a.employee_id = e.employee_id
     LEFT JOIN history h ON h.employee_id = e.employee_id
     LEFT JOIN injury_month_status ims ON ims.employee_id = e.employee_id
-    LEFT JOIN ({arrears.arrears_in_month_sql(month.label)}) ar ON ar.employee_id = e.employee_id"""
+    LEFT JOIN ({arrears.arrears_in_month_sql(month.label)}) ar ON ar.employee_id = e.employee_id
+    LEFT JOIN probation_month_status pms ON pms.employee_id = e.employee_id
+    LEFT JOIN leave_month_status lms ON lms.employee_id = e.employee_id"""

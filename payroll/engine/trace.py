@@ -16,6 +16,7 @@ from ..policy import FUNDS, Policy
 from .context import CONTEXT_BY_NAME, NATIONAL_PARAMETERS, Month, install_month_parameters
 from .pipeline import all_rules, final_stage, pipeline_sql, stages_sql
 from .rule import Rule
+from ..rules.leave import ROW_TABLES as LEAVE_ROW_TABLES
 
 # which policy table a *_row / *_rows column points into
 ROW_TABLES = {
@@ -24,6 +25,7 @@ ROW_TABLES = {
     "posts_row": "posts", "iit_brackets_rows": "iit_brackets",
     **{f"{fund}_row": "social_insurance" for fund in FUNDS},
     **{f"{name}_row": "national_parameters" for name in NATIONAL_PARAMETERS},
+    **LEAVE_ROW_TABLES,    # issue 14: sick_pay, maternity, annual_leave_policy, probation
 }
 
 

@@ -5,6 +5,7 @@ Pay by grade level (层级) referenced to the local average wage: 内蒙古条�
 pay_scale and allowances tables.
 """
 from ..engine.rule import Rule
+from .probation import BASIS as PROBATION_BASIS, FULL_RATIO_PPM
 
 GRADE_BASIS = ("内蒙古条例 art. 24; 杭州规定 art. 21; 鄂尔多斯指导意见 三(四)1; 云南条例 arts. 28, 33; "
                "南通实施办法 arts. 7, 11 (pay by grade level)")
@@ -37,11 +38,16 @@ def allowance_groups_sql(resolved_allowances: str) -> str:
 
 
 def _prorated(name: str, full: str, zh: str, en: str, basis: str, reads: tuple[str, ...]) -> Rule:
+    # issue 14: in probation × the probation ratio (rules/probation.py), still rounded once; the
+    # product needs 128 bits there, so only probation months pay for the wider arithmetic
     return Rule(
-        name=name, sql=f"round_div({full} * proration_numerator, proration_denominator)",
+        name=name,
+        sql=f"CASE WHEN probation_ratio = {FULL_RATIO_PPM} THEN round_div({full} * proration_numerator, "
+            f"proration_denominator) ELSE round_div(CAST({full} AS HUGEINT) * proration_numerator * probation_ratio, "
+            f"CAST(proration_denominator AS HUGEINT) * {FULL_RATIO_PPM}) END",
         label_zh=zh, label_en=en,
-        formula=f"{{{full}}} × {{proration_numerator}} ÷ {{proration_denominator}}",
-        basis=basis, reads=reads,
+        formula=f"{{{full}}} × {{proration_numerator}} ÷ {{proration_denominator}} × {{probation_ratio}}",
+        basis=f"{basis}; in probation: {PROBATION_BASIS}", reads=reads + ("probation_row",),
     )
 
 
@@ -65,11 +71,13 @@ RULES = [
     Rule(
         name="gross_pay",
         sql="base_pay + seniority_pay + allowances + high_risk_allowance + night_shift_pay"
-            " + overtime_pay + floor_topup + bonus + injury_disability_allowance + arrears_pay",
+            " + overtime_pay + floor_topup + bonus + injury_disability_allowance + arrears_pay"
+            " + sick_pay + maternity_allowance + maternity_topup + annual_leave_payout",
         label_zh="应发工资", label_en="Gross pay",
         formula="{base_pay} + {seniority_pay} + {allowances} + {high_risk_allowance} + {night_shift_pay}"
-                " + {overtime_pay} + {floor_topup} + {bonus} + {injury_disability_allowance} + arrears {arrears_pay}",
-        basis="SPEC identity: gross_pay = sum of the pay components; arrears: rules/arrears.py",
+                " + {overtime_pay} + {floor_topup} + {bonus} + {injury_disability_allowance} + arrears {arrears_pay}"
+                " + {sick_pay} + {maternity_allowance} + {maternity_topup} + {annual_leave_payout}",
+        basis="SPEC identity: gross_pay = sum of the pay components; arrears: rules/arrears.py; leave: rules/leave.py",
     ),
 ]
 # seniority_pay is prorated like the other monthly amounts; it needs seniority_pay_full first
