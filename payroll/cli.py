@@ -40,6 +40,7 @@ def import_command(
                                              help="dated overtime records (employee_id, date, hours)"),
     events: Optional[Path] = typer.Option(None, "--events", help="work injury and death events (CSV or XLSX)"),
     dependents: Optional[Path] = typer.Option(None, "--dependents", help="dependants for death benefits"),
+    leave: Optional[Path] = typer.Option(None, "--leave", help="leave records: employee_id, kind, start, end, note"),
     db: Optional[str] = DbOption,
     tables: Optional[str] = TablesOption,
     wait: float = WaitOption,
@@ -49,13 +50,13 @@ def import_command(
     from .io.importer import import_files
     from .policy import load_policy
 
-    if employees is None and attendance is None and timesheet is None and events is None and dependents is None:
-        _fail("give at least one of --employees, --attendance, --timesheet, --events, --dependents")
+    if all(f is None for f in (employees, attendance, timesheet, events, dependents, leave)):
+        _fail("give at least one of --employees, --attendance, --timesheet, --events, --dependents, --leave")
     policy = load_policy(tables)
     con = connect(db, wait=wait)
     with err_console.status("读取并校验 reading and validating every row…"):
         summary = import_files(con, policy, employees=employees, attendance=attendance,
-                               timesheet=timesheet, events=events, dependents=dependents)
+                               timesheet=timesheet, events=events, dependents=dependents, leave=leave)
     console.print(str(summary))
 
 

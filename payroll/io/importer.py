@@ -25,6 +25,7 @@ from .checks import (ProblemLog, check_month, check_pattern, check_unique, is_in
 from .employee_extras import (DEDUCTION_ITEMS, EXTRA_COLUMNS, check_bank_accounts,
                               normalised_bank_accounts, special_deduction_with_items)
 from .idnumber import id_number_problems, mask_id_numbers
+from .leave import LEAVE, validate_leave, write_leave
 from .readers import CATEGORY_VALUE_ALIASES, Layout, RawTable, read_table
 from .timesheet import TIMESHEET, TimesheetCount, validate_timesheet, write_timesheet
 
@@ -140,20 +141,23 @@ class ImportSummary:
     timesheet: TimesheetCount | None = None
     events: TableCount | None = None
     dependents: TableCount | None = None
+    leave: TableCount | None = None       # issue 14
     notes: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         loaded = [f"{name}: {count}" for name, count in
                   (("employees", self.employees), ("attendance", self.attendance),
                    ("timesheet", self.timesheet),
-                   ("events", self.events), ("dependents", self.dependents)) if count is not None]
+                   ("events", self.events), ("dependents", self.dependents), ("leave", self.leave))
+                  if count is not None]
         text = "; ".join(loaded) or "nothing loaded"
         return "\n".join([text, *(f"note: {n}" for n in self.notes)])
 
 
 def import_files(con: duckdb.DuckDBPyConnection, policy: Policy, employees: Path | None = None,
                  attendance: Path | None = None, timesheet: Path | None = None,
-                 events: Path | None = None, dependents: Path | None = None) -> ImportSummary:
+                 events: Path | None = None, dependents: Path | None = None,
+                 leave: Path | None = None) -> ImportSummary:
     """Validate the files completely, then upsert them in one transaction; InputError if any cell is bad."""
     problems: list[CellProblem] = []
     notes: list[str] = []
@@ -190,11 +194,18 @@ def import_files(con: duckdb.DuckDBPyConnection, policy: Policy, employees: Path
                                                   _grades_keeping_the_job(policy)), problems)
         else:
             dependent_rows = _collect(validate_dependents(table, known), problems)
+    leave_rows = None
+    if leave is not None:                  # issue 14: after the events (an injury leave needs its event)
+        leave_table = _read(leave, LEAVE, problems, notes)
+        if leave_table is not None:
+            known = None if employees_unreadable else _known_employee_ids(con, employee_rows)
+            leave_rows = _collect(validate_leave(leave_table, con, policy, known, employee_rows, event_rows),
+                                  problems)
     if problems:
         raise InputError(problems)
     return _write(con, employee_rows, attendance_rows, notes, event_rows, dependent_rows, timesheet_rows,
                   files={"employees": employees, "attendance": attendance, "timesheet": timesheet,
-                         "events": events, "dependents": dependents})
+                         "events": events, "dependents": dependents, "leave": leave}, leave_rows=leave_rows)
 
 
 def _read(path: Path, layout: Layout, problems: list[CellProblem], notes: list[str]) -> RawTable | None:
@@ -454,7 +465,8 @@ def _write(con: duckdb.DuckDBPyConnection, employee_rows: pd.DataFrame | None,
            attendance_rows: pd.DataFrame | None, notes: list[str], event_rows: pd.DataFrame | None = None,
            dependent_rows: pd.DataFrame | None = None,
            timesheet_rows: tuple[pd.DataFrame, int] | None = None,
-           files: dict[str, Path | None] | None = None) -> ImportSummary:
+           files: dict[str, Path | None] | None = None,
+           leave_rows: pd.DataFrame | None = None) -> ImportSummary:
     summary = ImportSummary(notes=notes)
     opens = first_open_month(con)
     with transaction(con):
@@ -479,9 +491,11 @@ def _write(con: duckdb.DuckDBPyConnection, employee_rows: pd.DataFrame | None,
         if timesheet_rows is not None:
             # after the attendance file: the timesheet's overtime replaces that month's hours
             summary.timesheet = write_timesheet(con, *timesheet_rows)
+        if leave_rows is not None:
+            summary.leave = TableCount(*write_leave(con, leave_rows))
         for kind, path in (files or {}).items():     # the run ledger's record of every file read
             rows = {"employees": employee_rows, "attendance": attendance_rows, "events": event_rows,
-                    "dependents": dependent_rows}.get(kind)
+                    "dependents": dependent_rows, "leave": leave_rows}.get(kind)
             if path is not None:
                 count = timesheet_rows[1] if kind == "timesheet" else len(rows)
                 record_import(con, kind, path, count)
