@@ -99,7 +99,7 @@ def run_command(
 
 def _export_benefits(db, tables, fmt: str, out: Optional[Path]) -> None:
     """Every person's benefit statement (one sheet each) after figuring and storing the benefits."""
-    from .benefits import compute_benefits, store_benefits
+    from .benefits import compute_benefits_each, store_benefits
     from .db import connect
     from .policy import load_policy
     from .reports.benefits import export_statements
@@ -108,10 +108,16 @@ def _export_benefits(db, tables, fmt: str, out: Optional[Path]) -> None:
         _fail("--what benefits is written as xlsx only (one statement sheet per person)")
     policy = load_policy(tables)
     con = connect(db)
-    results = compute_benefits(con, policy)
+    # issue 14: a missing figure stops that person's event, not everyone's export
+    results, failures = compute_benefits_each(con, policy)
+    for failure, _ in failures:
+        err_console.print(f"not figured: {failure.employee_id} {failure.kind} {failure.event_date}: {failure.reason}",
+                          highlight=False, markup=False, soft_wrap=True)
+    if failures and not results:
+        raise failures[0][1]
     store_benefits(con, policy, results)
     target = out or Path("benefits.xlsx")
-    console.print(export_statements(results, policy.region_names(), target))
+    console.print(export_statements(results, policy.region_names(), target, [f for f, _ in failures]))
 
 
 def _retro_text(arrears, month_paid: str) -> str:
