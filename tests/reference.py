@@ -315,7 +315,9 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
         source, wage = "declared", to_frac(emp["contribution_base"])
     elif prev_year:
         source = "previous_year"
-        wage = to_frac(rnd(sum((to_frac(h["gross_pay"]) for h in prev_year), Fraction(0)) / len(prev_year)))
+        # issue 14: the maternity allowance is a fund benefit, not wage: not in the previous-year wage
+        wage = to_frac(rnd(sum((to_frac(h["gross_pay"] - h["maternity_allowance"]) for h in prev_year), Fraction(0))
+                           / len(prev_year)))
     else:
         whole = [h for h in this_year if h["paid_days_employed"] == h["paid_days_in_month"]]
         if whole:
@@ -361,7 +363,7 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
     special = emp.get("special_deduction") or Decimal("0")
     special_ytd = sum((h["special_deduction"] for h in this_year), Decimal("0.00")) + special
     no19 = (len({h["month"] for h in prev_year}) == 12
-            and sum((h["gross_pay"] for h in prev_year), Decimal("0")) <= dec(tables.national("iit_no19_income_limit", first)))
+            and sum((h["gross_pay"] - h["maternity_allowance"] for h in prev_year), Decimal("0")) <= dec(tables.national("iit_no19_income_limit", first)))
     if no19:
         basic = dec(tables.national("iit_no19_annual_deduction", first))
     else:

@@ -45,7 +45,7 @@ def employee(eid, region, category, level, post, hire, leave=None, service_start
                 special_deduction=Decimal(0), contribution_base=None, probation_end=probation_end)
 
 
-def run(tables, people, first, last, leave=(), deaths=()):
+def run(tables, people, first, last, leave=(), deaths=(), attendance=None):
     """Insert the people, their terms, leave and death events; run the months; payslips and results."""
     from payroll.db import connect
     from payroll.engine.run import run_months
@@ -59,6 +59,12 @@ def run(tables, people, first, last, leave=(), deaths=()):
             con.execute("INSERT INTO employee_terms VALUES (?, ?)", [p["employee_id"], p["probation_end"]])
     for eid, kind, start, end in leave:
         con.execute("INSERT INTO leave VALUES (?, ?, ?, ?, NULL)", [eid, kind, start, end])
+    if attendance:
+        from conftest import ATTENDANCE_COLUMNS
+        con.executemany(
+            f"INSERT INTO attendance (employee_id, month, {', '.join(ATTENDANCE_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * (len(ATTENDANCE_COLUMNS) + 2))})",
+            [[eid, month] + [row.get(c, 0) for c in ATTENDANCE_COLUMNS] for (eid, month), row in attendance.items()])
     for eid, day, cause in deaths:
         con.execute("INSERT INTO events (employee_id, event_date, kind, cause) VALUES (?, ?, 'death', ?)",
                     [eid, day, cause])
