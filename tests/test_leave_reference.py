@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 import reference
 from conftest import examples
 from hypothesis import HealthCheck, given, settings
@@ -79,8 +80,14 @@ def compare(tables, people, attendance, months):
     assert not problems, "\n".join(problems[:40]) + "\n" + "\n".join(str(p) for p in people)
 
 
-@settings(max_examples=examples(10), deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory):
+    return make_tables(tmp_path_factory.mktemp("leave_tables"))
+
+
+@settings(max_examples=examples(4), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                 HealthCheck.function_scoped_fixture])
 @given(case=roster())
-def test_engine_matches_reference_with_leave_probation_and_deaths(tmp_path_factory, case):
-    compare(make_tables(tmp_path_factory.mktemp("t")), *case)
+def test_engine_matches_reference_with_leave_probation_and_deaths(tables, case):
+    compare(tables, *case)
