@@ -48,6 +48,9 @@ def run_demo(people: int, year: int, seed: int, out: Path, db: str | None, table
         roster_task = progress.add_task("生成花名册 synthetic roster", total=1)
         employees, attendance = synth_roster(people, seed=seed, year=year)
         write_roster(con, employees, attendance)
+        # issue 14: leave of every kind, a probation hire, a non-work death, leavers' untaken leave
+        from .synth_life import synth_life_events, write_life_events
+        write_life_events(con, *synth_life_events(employees, year, seed))
         progress.advance(roster_task)
         run_task = progress.add_task("计算工资 payroll months", total=12)
         run_months(con, policy, months[0], months[-1], progress=lambda _: progress.advance(run_task))

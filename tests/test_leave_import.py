@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 from conftest import SHIPPED_TABLES, policy_for
 
@@ -104,3 +105,19 @@ def test_cli_bad_leave_exits_2_and_writes_nothing(tmp_path):
     import duckdb
     assert duckdb.connect(str(tmp_path / "x.duckdb"), read_only=True).execute(
         "SELECT count(*) FROM leave").fetchall()[0][0] == 0
+
+
+def test_the_demo_roster_has_every_leave_kind_a_probation_hire_and_a_non_work_death():
+    from payroll.io.leave import LEAVE_KINDS
+    from payroll.synth import synth_roster
+    from payroll.synth_life import synth_life_events
+    employees, _ = synth_roster(400, year=2025)
+    leave, terms, events = synth_life_events(employees, 2025)
+    assert set(leave.kind) == set(LEAVE_KINDS.values())
+    assert not terms.empty and (pd.to_datetime(terms.probation_end) > pd.Timestamp(2025, 1, 1)).all()
+    deaths = events[events.kind == "death"]
+    assert len(deaths) >= 1 and set(deaths.cause) == {"non_work"}
+    injured = events[events.kind == "injury"].employee_id
+    assert set(leave[leave.kind == "injury"].employee_id) <= set(injured)
+    leavers = employees[employees.leave_date.str.startswith("2025")]
+    assert not leavers.empty                     # paid their untaken leave in their last month
