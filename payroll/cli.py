@@ -41,6 +41,12 @@ def import_command(
     events: Optional[Path] = typer.Option(None, "--events", help="work injury and death events (CSV or XLSX)"),
     dependents: Optional[Path] = typer.Option(None, "--dependents", help="dependants for death benefits"),
     leave: Optional[Path] = typer.Option(None, "--leave", help="leave records: employee_id, kind, start, end, note"),
+    deductions: Optional[Path] = typer.Option(
+        None, "--deductions", help="the tax client's special additional deductions (专项附加扣除) by item"),
+    tax_feedback: Optional[Path] = typer.Option(
+        None, "--tax-feedback", help="the tax client's computed or filed result per person and month"),
+    budget: Optional[Path] = typer.Option(
+        None, "--budget", help="the year's approved budget per unit and economic item, and the headcount quota"),
     db: Optional[str] = DbOption,
     tables: Optional[str] = TablesOption,
     wait: float = WaitOption,
@@ -50,14 +56,40 @@ def import_command(
     from .io.importer import import_files
     from .policy import load_policy
 
+    finance_files = {"--deductions": deductions, "--tax-feedback": tax_feedback, "--budget": budget}
+    if any(finance_files.values()):
+        _import_finance_file(finance_files, (employees, attendance, timesheet, events, dependents, leave), db,
+                             tables, wait)
+        return
     if all(f is None for f in (employees, attendance, timesheet, events, dependents, leave)):
-        _fail("give at least one of --employees, --attendance, --timesheet, --events, --dependents, --leave")
+        _fail("give at least one of --employees, --attendance, --timesheet, --events, --dependents, --leave "
+              "(or one of --deductions, --tax-feedback, --budget)")
     policy = load_policy(tables)
     con = connect(db, wait=wait)
     with err_console.status("读取并校验 reading and validating every row…"):
         summary = import_files(con, policy, employees=employees, attendance=attendance,
                                timesheet=timesheet, events=events, dependents=dependents, leave=leave)
     console.print(str(summary))
+
+
+def _import_finance_file(files: dict, others: tuple, db, tables, wait: float) -> None:
+    """The finance loop's files (issue 19), one per command: each is its own all-or-nothing load."""
+    from .db import connect
+    given = [option for option, path in files.items() if path is not None]
+    if len(given) > 1 or any(p is not None for p in others):
+        raise PayrollError(f"{given[0]} is imported on its own: give one file per `payroll import` command")
+    option, path = given[0], files[given[0]]
+    con = connect(db, wait=wait)
+    if option == "--deductions":
+        from .io.deductions import import_deductions
+        console.print(str(import_deductions(con, path)))
+    elif option == "--tax-feedback":
+        from .io.tax_feedback import import_feedback
+        console.print(str(import_feedback(con, path)))
+    else:
+        from .io.budget import import_budget
+        from .policy import load_policy
+        console.print(str(import_budget(con, load_policy(tables), path)))
 
 
 def _progress():
@@ -95,6 +127,16 @@ def run_command(
                              progress=lambda result: (progress.advance(task), progress.console.print(str(result))),
                              retro=lambda arrears: progress.console.print(_retro_text(arrears, months[0].label)))
     _print_floor(con, policy, results[-1].month)
+    _print_sample_warnings(con, policy, results[-1].month)
+
+
+def _print_sample_warnings(con, policy, month_label: str) -> None:
+    """One warning line per region paid this month whose figures in force include samples."""
+    from .reports.table_status import warning_lines
+    regions = [r[0] for r in con.execute("SELECT DISTINCT region_code FROM payslips WHERE month = ?",
+                                         [month_label]).fetchall()]
+    for line in warning_lines(policy.frames, month_label, regions):
+        err_console.print(line, style="yellow", highlight=False, markup=False, soft_wrap=True)
 
 
 def _export_benefits(db, tables, fmt: str, out: Optional[Path]) -> None:
@@ -164,12 +206,15 @@ def history_command(
 @app.command("export")
 def export_command(
     month: Optional[str] = typer.Option(None, "--month", help="month, YYYY-MM (register)"),
-    what: str = typer.Option("register", "--what", help="register | payslips | tax | bank | summary | contributions | benefits"),
+    what: str = typer.Option("register", "--what", help="register | payslips | tax | bank | summary | contributions | benefits | "
+                                                         "tax-check | si-changes | si-base | voucher | budget"),
     fmt: str = typer.Option("xlsx", "--format", help="xlsx or csv"),
     out: Optional[Path] = typer.Option(None, "--out", help="output file (default: register-YYYY-MM.xlsx)"),
     unit: Optional[str] = typer.Option(None, "--unit", help="only this unit"),
     employees: Optional[Path] = typer.Option(
         None, "--employees", help="--what tax: the HR employees file with the full ID numbers"),
+    year: Optional[int] = typer.Option(None, "--year", help="--what si-base: the year declared"),
+    through: Optional[str] = typer.Option(None, "--through", help="--what budget: the last month spent, YYYY-MM"),
     db: Optional[str] = DbOption,
     tables: Optional[str] = TablesOption,
 ) -> None:
@@ -181,6 +226,11 @@ def export_command(
     if what == "benefits":
         _export_benefits(db, tables, fmt, out)
         return
+    if what in FINANCE_EXPORTS:
+        from .reports.finance_exports import export_finance
+        console.print(str(export_finance(what, connect(db, read_only=True), tables, month=month, year=year,
+                                         through=through, fmt=fmt, out=out)), highlight=False)
+        return
     if month is None:
         _fail(f"--month is required for --what {what}")
     if what in HANDOVER_EXPORTS:
@@ -188,7 +238,7 @@ def export_command(
         return
     if what not in ("register", "payslips"):
         _fail(f"--what {what!r} is not available; available: register, payslips, benefits, "
-              f"{', '.join(HANDOVER_EXPORTS)}")
+              f"{', '.join(HANDOVER_EXPORTS + FINANCE_EXPORTS)}")
     con = connect(db, read_only=True)
     target = out or Path(f"{what}-{month}.{fmt}")
     if what == "payslips":
@@ -201,6 +251,7 @@ def export_command(
 
 
 HANDOVER_EXPORTS = ("tax", "bank", "summary", "contributions")
+FINANCE_EXPORTS = ("tax-check", "si-changes", "si-base", "voucher", "budget")     # issue 19
 
 
 def _export_handover(what: str, month: str, fmt: str, out: Optional[Path], employees: Optional[Path],
@@ -245,6 +296,23 @@ def benefits_command(
         return
     for renderable in benefits_tables(results, policy.region_names()):
         console.print(renderable)
+
+
+@app.command("certificate")
+def certificate_command(
+    employee_id: str = typer.Argument(..., help="employee ID (工号)"),
+    year: Optional[int] = typer.Option(None, "--year", help="the calendar year covered"),
+    months: Optional[str] = typer.Option(None, "--months", help="the span covered, YYYY-MM..YYYY-MM"),
+    out: Optional[Path] = typer.Option(None, "--out", help="XLSX file (default: certificate-ID-FIRST-LAST.xlsx)"),
+    issuer: Optional[str] = typer.Option(None, "--issuer", help="the issuing authority's name, printed by the seal"),
+    db: Optional[str] = DbOption,
+    wait: float = WaitOption,
+) -> None:
+    """Income certificate (收入证明): monthly gross, contributions, tax and net, one page; logged."""
+    from .db import connect
+    from .reports.certificate import write_certificate
+    console.print(str(write_certificate(connect(db, wait=wait), employee_id, year=year, months=months, out=out,
+                                        issuer=issuer)), highlight=False)
 
 
 @app.command("explain")
@@ -343,6 +411,22 @@ def simulate_command(
     from .simulate.cli import run_simulate
     run_simulate(scenario_file, year=year, years=years, people=people, seed=seed, out=out, db=db,
                  tables=tables, console=console, status=err_console.status)
+
+
+tables_app = typer.Typer(no_args_is_help=True, help="The policy tables: what is still a sample.")
+app.add_typer(tables_app, name="tables")
+
+
+@tables_app.command("status")
+def tables_status_command(
+    region: Optional[str] = typer.Option(None, "--region", help="one region code (default: every city)"),
+    month: Optional[str] = typer.Option(None, "--month", help="month, YYYY-MM (default: this month)"),
+    db: Optional[str] = DbOption,
+    tables: Optional[str] = TablesOption,
+) -> None:
+    """Sample, disputed and expired figures in force: what finance still has to replace."""
+    from .reports.table_status import print_status
+    print_status(tables, region, month, console)
 
 
 def _usage_error_classes() -> tuple[type, ...]:

@@ -197,6 +197,48 @@ CREATE TABLE IF NOT EXISTS runs (
     engine_version VARCHAR NOT NULL
 )"""
 
+# Issue 19: the finance loop. The tax client's result per person and month (money in yuan; NULL:
+# the file did not give it), the approved budget per unit and economic item, the authorised
+# headcount (员额) per unit, and every disclosure of one person's pay (income certificates).
+TAX_FEEDBACK_DDL = """
+CREATE TABLE IF NOT EXISTS tax_feedback (
+    employee_id           VARCHAR NOT NULL,
+    month                 VARCHAR NOT NULL,
+    income                DECIMAL(18,2),
+    contributions         DECIMAL(18,2),
+    special_deduction_ytd DECIMAL(18,2),
+    tax                   DECIMAL(18,2) NOT NULL,
+    file_name             VARCHAR NOT NULL,
+    PRIMARY KEY (employee_id, month)
+)"""
+
+BUDGET_DDL = """
+CREATE TABLE IF NOT EXISTS budget (
+    year   INTEGER NOT NULL,
+    unit   VARCHAR NOT NULL,
+    item   VARCHAR NOT NULL,             -- economic classification item (支出经济分类), e.g. 30101
+    amount DECIMAL(18,2) NOT NULL,
+    PRIMARY KEY (year, unit, item)
+)"""
+
+QUOTA_DDL = """
+CREATE TABLE IF NOT EXISTS headcount_quota (
+    year      INTEGER NOT NULL,
+    unit      VARCHAR NOT NULL,
+    headcount INTEGER NOT NULL,          -- 核定员额
+    PRIMARY KEY (year, unit)
+)"""
+
+DISCLOSURES_DDL = """
+CREATE TABLE IF NOT EXISTS disclosures (
+    disclosed_at TIMESTAMP NOT NULL,
+    kind         VARCHAR NOT NULL,       -- certificate
+    employee_id  VARCHAR NOT NULL,
+    period       VARCHAR NOT NULL,       -- YYYY-MM..YYYY-MM
+    file_name    VARCHAR NOT NULL,
+    requested_by VARCHAR NOT NULL
+)"""
+
 # issue 14: leave records (payroll/io/leave.py), the employment terms the employees file carries
 # beyond the SPEC columns (probation_end), and the cause of an event (work | non_work)
 LEAVE_DDL = """
@@ -217,7 +259,8 @@ EVENT_CAUSE_DDL = "ALTER TABLE events ADD COLUMN IF NOT EXISTS cause VARCHAR"   
 
 SCHEMA = [EMPLOYEES_DDL, ATTENDANCE_DDL, EMPLOYEE_FINANCE_DDL, EVENTS_DDL, DEPENDENTS_DDL, BENEFITS_DDL,
           BENEFIT_EVENTS_DDL, EMPLOYEE_HISTORY_DDL, CLOSED_MONTHS_DDL, MONTH_INPUTS_DDL, ARREARS_DDL,
-          IMPORTS_DDL, RUNS_DDL, LEAVE_DDL, EMPLOYEE_TERMS_DDL, EVENT_CAUSE_DDL]
+          IMPORTS_DDL, RUNS_DDL, TAX_FEEDBACK_DDL, BUDGET_DDL, QUOTA_DDL, DISCLOSURES_DDL,
+          LEAVE_DDL, EMPLOYEE_TERMS_DDL, EVENT_CAUSE_DDL]
 
 
 def resolve_db_path(db: str | os.PathLike | None) -> str:

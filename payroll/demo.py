@@ -65,6 +65,15 @@ def run_demo(people: int, year: int, seed: int, out: Path, db: str | None, table
         export_register(con, months[-1], "csv", csv_target)
 
     _print_summary(con, policy, year, console)
+    console.print("注意 Note: the pay scales (pay_scale.csv), allowances and accident-insurance premiums of the "
+                  "shipped tables are SAMPLES, not any city's approved 薪酬标准; replace them with your own "
+                  "figures (`payroll tables status` lists every sample in force).", style="bold yellow",
+                  highlight=False)
+    from .reports.table_status import warning_lines
+    regions = [r[0] for r in con.execute("SELECT DISTINCT region_code FROM payslips WHERE month = ?",
+                                         [months[-1]]).fetchall()]
+    for line in warning_lines(policy.frames, months[-1], regions):
+        console.print(line, style="yellow", highlight=False, markup=False)
     console.print(floor_table(floor_check(con, months[-1]), months[-1], policy.region_names()))
     console.print(f"database: {path}")
     console.print(f"registers: {files[0].parent}/register-{year}-01.xlsx … register-{year}-12.xlsx, "

@@ -19,6 +19,7 @@ import duckdb
 import pandas as pd
 
 from .errors import CellProblem, InputError, PolicyError
+from .policy_checks import UNIQUE_KEYS, check_tables
 
 SHIPPED_TABLES = Path(__file__).resolve().parent.parent / "tables"
 FUNDS = ("pension", "medical", "unemployment", "injury", "maternity")
@@ -31,6 +32,7 @@ class Column:
     kind: str                  # code | text | date | money | rate | int | enum | bool
     required: bool = True
     choices: tuple[str, ...] = ()
+    in_header: bool = True     # False: a column a table may leave out of its header (read as empty)
 
     @property
     def sql_type(self) -> str:
@@ -40,8 +42,23 @@ class Column:
         }.get(self.kind, "VARCHAR")
 
 
+# How far a row's figure can be trusted, in a column of its own (not in the `source` sentence) so
+# `payroll tables status` can list it: official (read in the notice or rule text), secondary (a
+# reprint or third-party code quoting the notice), unverified (cited, but no source confirmed it),
+# sample (a stand-in to replace), disputed (sources disagree; `source` gives both).
+STATUSES = ("official", "secondary", "unverified", "sample", "disputed")
+# statuses `tables status` lists: the figures finance must still replace or settle
+NEEDS_ATTENTION = ("sample", "disputed")
+
+
 def _cols(*specs: Column) -> tuple[Column, ...]:
-    return specs + (Column("source", "text"),)
+    """The table's own columns, then source, status and (for dated tables) valid_until: the last
+    day the row's source is in force (e.g. 南通实施办法 art. 20: to 2027-12-31); after it the row is
+    no longer in force. status and valid_until may be absent from a user's own directory."""
+    meta = (Column("source", "text"), Column("status", "enum", required=False, choices=STATUSES, in_header=False))
+    if any(c.name == "effective_from" for c in specs):
+        meta += (Column("valid_until", "date", required=False, in_header=False),)
+    return specs + meta
 
 
 SCOPE = ("all", "duty", "civilian", "high_risk")
@@ -114,6 +131,11 @@ TABLES: dict[str, tuple[Column, ...]] = {
                                        Column("disability_grade", "int"),
                                        Column("cause", "enum", choices=("battle", "duty", "illness")),
                                        Column("annual_amount", "money")),
+    # the official calendar where it differs from, or goes beyond, the `holidays` package
+    # (payroll/calendar.py): holiday = statutory holiday, day_off = weekday rest by 调休/补休,
+    # makeup_workday = weekend working day
+    "calendar": _cols(Column("date", "date"),
+                      Column("kind", "enum", choices=("holiday", "day_off", "makeup_workday"))),
     # issue 14: leave, probation and non-work death (payroll/rules/leave.py, probation.py,
     # payroll/benefits/non_work_death.py); optional, so a directory made before them still loads
     "leave_days": _cols(Column("region_code", "code"), Column("effective_from", "date"),
@@ -137,38 +159,10 @@ TABLES: dict[str, tuple[Column, ...]] = {
 }
 # tables a directory may leave out (a missing file reads as empty: "none"), so a user's own
 # directory made before the benefits tables existed still loads
-OPTIONAL_TABLES = {"injury_leaving_grants", "police_reference", "police_disability_pension",
+OPTIONAL_TABLES = {"injury_leaving_grants", "police_reference", "police_disability_pension", "calendar",
+                   # issue 14
                    "leave_days", "sick_pay", "maternity", "probation", "annual_leave_entitlement",
                    "annual_leave_policy", "non_work_death"}
-
-# Rows that must not share a key: (table, key columns). Two rows with the same key would make
-# "the row in force" ambiguous.
-UNIQUE_KEYS = {
-    "regions": ("region_code",),
-    "average_wage": ("region_code", "effective_from"),
-    "minimum_wage": ("region_code", "effective_from"),
-    "social_insurance": ("region_code", "effective_from", "fund"),
-    "housing_fund": ("region_code", "effective_from"),
-    "pay_scale": ("region_code", "effective_from", "category", "level"),
-    "allowances": ("region_code", "effective_from", "item"),
-    "posts": ("post",),
-    "accident_insurance": ("region_code", "effective_from", "cover"),
-    "pay_floor": ("region_code", "effective_from"),
-    "iit_brackets": ("effective_from", "threshold"),
-    "national_parameters": ("name", "effective_from"),
-    "national_statistics": ("year",),
-    "injury_grades": ("disability_grade",),
-    "injury_leaving_grants": ("region_code", "effective_from", "grant", "disability_grade"),
-    "police_reference": ("region_code", "effective_from"),
-    "police_disability_pension": ("region_code", "effective_from", "disability_grade", "cause"),
-    "leave_days": ("region_code", "effective_from", "kind"),
-    "sick_pay": ("region_code", "effective_from", "min_service_years", "min_sick_days"),
-    "maternity": ("region_code", "effective_from"),
-    "probation": ("region_code", "effective_from"),
-    "annual_leave_entitlement": ("effective_from", "min_service_years"),
-    "annual_leave_policy": ("region_code", "effective_from"),
-    "non_work_death": ("region_code", "effective_from", "item"),
-}
 
 PLACES = {"money": 2, "rate": 6}
 
@@ -213,7 +207,10 @@ def _parse_cell(col: Column, raw: str, file: str, row: int, problems: list[CellP
 
 
 def _read_table(path: Path, columns: tuple[Column, ...], problems: list[CellProblem]) -> pd.DataFrame:
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig").fillna("")
+    for col in columns:
+        if not col.in_header and col.name not in raw.columns:
+            raw[col.name] = ""
     missing = [c.name for c in columns if c.name not in raw.columns]
     for name in missing:
         problems.append(CellProblem(path.name, 1, name, "column is missing from the header"))
@@ -227,12 +224,16 @@ def _read_table(path: Path, columns: tuple[Column, ...], problems: list[CellProb
             record[col.name] = _parse_cell(col, values[col.name], path.name, line, problems)
         records.append(record)
     frame = pd.DataFrame.from_records(records, columns=["row_no"] + [c.name for c in columns])
-    key = UNIQUE_KEYS[path.stem]
-    dupes = frame[frame.duplicated(list(key), keep="first") & frame[list(key)].notna().all(axis=1)]
-    for _, dup in dupes.iterrows():
-        problems.append(CellProblem(path.name, int(dup.row_no), ",".join(key),
-                                    "repeats the key of an earlier row"))
+    if "status" in frame.columns:
+        frame["status"] = _default_status(frame)
     return frame
+
+
+def _default_status(frame: pd.DataFrame) -> pd.Series:
+    """A row without a status: `sample` where its source starts with "sample:" (the convention of
+    tables made before the status column), else `official` (a user's own figures)."""
+    derived = frame.source.fillna("").str.startswith("sample:").map({True: "sample", False: "official"})
+    return frame.status.where(frame.status.notna(), derived)
 
 
 @dataclass
@@ -259,6 +260,11 @@ class Policy:
         scale = self.frames["pay_scale"]
         rows = scale[scale.region_code.isin(ancestors) & (scale.category == category)]
         return set(int(v) for v in rows.level)
+
+    def use_calendar(self) -> None:
+        """Make this directory's calendar.csv the one the calendar functions read."""
+        from .calendar import use_calendar_table
+        use_calendar_table(self.frames.get("calendar"), str(self.directory / "calendar.csv"))
 
     def with_frames(self, replaced: dict[str, pd.DataFrame], label: str) -> "Policy":
         """A Policy with some tables replaced (budget scenarios): the other frames are shared, not
@@ -351,9 +357,12 @@ def load_policy(tables: str | os.PathLike | None = None) -> Policy:
         raise InputError(problems)
     chain = _region_chain(frames["regions"], "regions.csv", problems)
     _check_references(frames, problems)
+    check_tables(frames, problems)
     if problems:
         raise InputError(problems)
-    return Policy(directory, frames, _digest(directory), chain)
+    policy = Policy(directory, frames, _digest(directory), chain)
+    policy.use_calendar()
+    return policy
 
 
 def _check_references(frames: dict[str, pd.DataFrame], problems: list[CellProblem]) -> None:
@@ -367,8 +376,3 @@ def _check_references(frames: dict[str, pd.DataFrame], problems: list[CellProble
     for _, row in si[si.fund.isin(["injury", "maternity"]) & (si.employee_rate != 0)].iterrows():
         problems.append(CellProblem("social_insurance.csv", int(row.row_no), "employee_rate",
                                     f"{row.fund} has no employee share (社会保险法 arts. 33, 53); must be 0"))
-    for name in ("social_insurance", "housing_fund"):
-        frame = frames[name]
-        for _, row in frame[frame.base_floor > frame.base_ceiling].iterrows():
-            problems.append(CellProblem(f"{name}.csv", int(row.row_no), "base_floor",
-                                        "floor is above the ceiling"))

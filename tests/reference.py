@@ -95,7 +95,7 @@ def _parse(name: str, text: str):
         return None
     if name in MONEY or name in RATES:
         return Decimal(text)
-    if name == "effective_from":
+    if name in ("effective_from", "valid_until"):
         return date.fromisoformat(text)
     if name in ("level",):
         return int(text)
@@ -129,6 +129,8 @@ class Tables:
         best: dict = {}
         for row in self.rows[table]:
             if row["region_code"] not in chain or row["effective_from"] > day:
+                continue
+            if row.get("valid_until") and row["valid_until"] < day:      # its source has lapsed
                 continue
             rank = (chain.index(row["region_code"]), -row["effective_from"].toordinal())
             k = key(row)

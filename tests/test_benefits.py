@@ -201,11 +201,26 @@ def test_leaving_grants_jiangsu_amounts():
     assert items[("leaving_employment_grant", None)].amount == fen("95000")
 
 
-def test_province_without_a_figure_is_a_clear_error():
-    from payroll.errors import PolicyError
+def test_leaving_grants_yunnan_months_of_the_provincial_average():
+    # Kunming, grade 7, job ended 2025-12-31 (issue 15: 云南省实施《工伤保险条例》办法 arts. 33–40);
+    # average_wage.csv 530000,2025-08-01,7263 (the province's, not a Kunming figure):
+    # employment 22 × 7,263 = 159,786.00 (employer); medical 8 × 7,263 = 58,104.00 (fund)
     con = database([person("K", region="530100", base="9000", level=7)],
                    [event("K", "2025-09-10", grade=7, left=True, leave="2025-12-31")])
-    with pytest.raises(PolicyError, match="figure missing for this province.*530000 云南省"):
+    items = lines(figure(con)[0])
+    assert (items[("leaving_employment_grant", None)].amount, items[("leaving_employment_grant", None)].payer) \
+        == (fen("159786"), "employer")
+    assert (items[("leaving_medical_grant", None)].amount, items[("leaving_medical_grant", None)].payer) \
+        == (fen("58104"), "injury_fund")
+    assert "云南省实施《工伤保险条例》办法" in items[("leaving_employment_grant", None)].basis
+
+
+def test_province_without_a_figure_is_a_clear_error():
+    # Inner Mongolia's 一次性伤残就业补助金 was not found: no row, so a grade 7 leaver stops
+    from payroll.errors import PolicyError
+    con = database([person("K", region="150600", base="9000", level=7)],
+                   [event("K", "2025-09-10", grade=7, left=True, leave="2025-12-31")])
+    with pytest.raises(PolicyError, match="figure missing for this province.*150000 内蒙古"):
         figure(con)
 
 
@@ -240,7 +255,7 @@ def test_cli_import_validation_benefits_and_statement(tmp_path):
     (tmp_path / "emp.csv").write_text(
         "employee_id,name,region_code,unit,category,level,post,hire_date,contribution_base\n"
         "Q1,甲,150600,所,duty,5,PATROL,2020-01-01,8000\n"
-        "Q2,乙,530100,所,duty,7,PATROL,2020-01-01,8000\n", encoding="utf-8")
+        "Q2,乙,150600,所,duty,7,PATROL,2020-01-01,8000\n", encoding="utf-8")
     (tmp_path / "bad.csv").write_text(
         "employee_id,event_date,kind,disability_grade\nQ1,2025-06-01,injury,11\n", encoding="utf-8")
     bad = run_cli("import", "--db", "x.duckdb", "--employees", "emp.csv", "--events", "bad.csv", cwd=tmp_path)
@@ -259,8 +274,8 @@ def test_cli_import_validation_benefits_and_statement(tmp_path):
     assert "1,625,640.00" in shown.stdout and "1,083,760.00" in shown.stdout
     missing = run_cli("benefits", "Q2", "--db", "x.duckdb", cwd=tmp_path)
     assert missing.returncode == 2 and "figure missing for this province" in missing.stderr
-    # issue 14: Yunnan's missing figure stops Q2 only: the export writes Q1 and lists Q2, with the
-    # missing figure, on its own sheet and on stderr
+    # issue 14: Inner Mongolia's missing employment grant stops Q2 only: the export writes Q1 and lists
+    # Q2, with the missing figure, on its own sheet and on stderr
     export = run_cli("export", "--what", "benefits", "--db", "x.duckdb", "--out", "b.xlsx", cwd=tmp_path)
     assert export.returncode == 0, export.stderr
     assert "not figured: Q2" in export.stderr and "figure missing for this province" in export.stderr

@@ -34,6 +34,9 @@ def test_demo_writes_what_it_says(demo):
         assert next(csv.reader(handle)) == list(REGISTER_COLUMNS)
     assert "平均工资底线" in result.stdout and "320600" in result.stdout
     assert "done in" in result.stdout
+    # issue 15: the demo says its pay scales are samples, and which regions run on sample figures
+    assert "pay scales (pay_scale.csv)" in result.stdout and "SAMPLES" in result.stdout
+    assert "warning: 530100 昆明市 2025-12 uses" in result.stdout
 
 
 def test_identities_hold_on_every_row_of_the_demo(demo):

@@ -114,8 +114,9 @@ ORDOS_EXPECTED = {
     "bonus": "0.00",
     "gross_pay": "6089.75",             # 4240 + 436.36 + 120 + 1293.39
     # base: first, partial month with no history → contract month 5830 + 0 + 600 + 0 = 6,430
-    # (social_insurance.csv 150000,2025-01-01 4907–24537; 150600,2025-01-01 medical 0.067/0.02;
-    #  housing_fund.csv 150600,2024-01-01 0.12/0.12, 2380–36108)
+    # (social_insurance.csv 150000,2025-01-01 4907–24537; 150600,2025-01-01 medical 0.064/0.02;
+    #  housing_fund.csv 150600,2024-01-01 0.12/0.12, 2380–36108; medical employer 0.064 since issue 15:
+    #  the Ordos rate for 行政事业单位)
     "pension_employee": "514.40",       # 6430 × 0.08
     "medical_employee": "128.60",       # 6430 × 0.02
     "unemployment_employee": "32.15",   # 6430 × 0.005
@@ -126,14 +127,14 @@ ORDOS_EXPECTED = {
     "deduction": "0.00",
     "net_pay": "4643.00",               # 6089.75 − 1446.75
     "pension_employer": "1028.80",      # × 0.16
-    "medical_employer": "430.81",       # × 0.067 = 430.81
+    "medical_employer": "411.52",       # × 0.064 = 411.52
     "unemployment_employer": "32.15",
     "injury_employer": "12.86",         # × 0.002
     "maternity_employer": "0.00",
     "housing_fund_employer": "771.60",
     "accident_insurance_employer": "0.00",  # Ordos covers only high-risk posts (150000 row)
-    # 6089.75 + 1028.80 + 430.81 + 32.15 + 12.86 + 0 + 771.60
-    "employer_cost": "8365.97",
+    # 6089.75 + 1028.80 + 411.52 + 32.15 + 12.86 + 0 + 771.60
+    "employer_cost": "8346.68",
 }
 
 # ---- Hangzhou 330100: unpaid leave, service_start before hire, declared base above the SI ceiling ---
@@ -202,27 +203,29 @@ KUNMING_EXPECTED = {
     "annual_leave_payout": "1000.46",
     "gross_pay": "10108.64",            # 5424.55 + 88.64 + 679.55 + 236.36 + 300 + 2379.08 + 1000.46
     # base: partial first month → contract month 9180 + 150 + 1150 + 400 = 10,880 (not prorated);
-    # social_insurance.csv 530000,2025-01-01 4357–21789; 530100,2025-01-01 medical 0.07/0.02,
-    # maternity 0.009/0; housing_fund.csv 530100,2024-01-01 0.12/0.12 2170–32470
+    # social_insurance.csv 530000,2025-01-01 4357–21789, unemployment 0.007/0.003 (云南 split, issue 15);
+    # 530100,2025-01-01 medical 0.07/0.02, maternity 0.009/0; housing_fund.csv 530100,2024-01-01
+    # 0.12/0.12 2170–32470
     "pension_employee": "870.40",       # 10880 × 0.08
     "medical_employee": "217.60",       # 10880 × 0.02
-    "unemployment_employee": "54.40",   # 10880 × 0.005
+    "unemployment_employee": "32.64",   # 10880 × 0.003
     "housing_fund_employee": "1305.60", # 10880 × 0.12
-    "taxable_income_ytd": "2660.64",    # 10108.64 − 5000 − 2448.00
-    "iit": "79.82",                     # × 3 % = 79.8192
-    "iit_ytd": "79.82",
+    # 10108.64 − 5000 − (870.40 + 217.60 + 32.64 + 1305.60 = 2426.24)
+    "taxable_income_ytd": "2682.40",
+    "iit": "80.47",                     # × 3 % = 80.472
+    "iit_ytd": "80.47",
     "deduction": "0.00",
-    "net_pay": "7580.82",               # 10108.64 − 2448 − 79.82
+    "net_pay": "7601.93",               # 10108.64 − 2426.24 − 80.47
     "pension_employer": "1740.80",      # × 0.16
     "medical_employer": "761.60",       # × 0.07
-    "unemployment_employer": "54.40",
+    "unemployment_employer": "76.16",   # × 0.007
     "injury_employer": "21.76",         # × 0.002
     "maternity_employer": "97.92",      # × 0.009
     "housing_fund_employer": "1305.60",
     # accident_insurance.csv 530000,2024-07-01,personal_accident,high_risk,1200 → 100; not prorated
     "accident_insurance_employer": "100.00",
-    # 10108.64 + 1740.80 + 761.60 + 54.40 + 21.76 + 97.92 + 1305.60 + 100
-    "employer_cost": "14190.72",
+    # 10108.64 + 1740.80 + 761.60 + 76.16 + 21.76 + 97.92 + 1305.60 + 100
+    "employer_cost": "14212.48",
 }
 
 # ---- Nantong 320600: two months (April, May); May's base is April's gross ----------------------------
@@ -245,7 +248,8 @@ NANTONG_EXPECTED = {
     "gross_pay": "12523.75",            # 6340 + 300 + 1150 + 400 + 360 + 973.75 + 3000
     # base = April's gross 8,190 (the year's first whole month, an earlier payslip), not May's 12,523.75;
     # social_insurance.csv 320000,2025-01-01 pension 0.16/0.08, unemployment 0.005/0.005, injury 0.002,
-    # 4952–24762; 320600,2025-01-01 medical 0.078/0.02, maternity 0/0; housing_fund.csv 320600,2024-01-01
+    # 4952–24762; 320600,2025-01-01 medical 0.08/0.02, maternity 0.01/0 (南通 9 % incl. 1 % maternity,
+    # issue 15); housing_fund.csv 320600,2024-01-01
     # 0.12/0.12, 2490–34000
     "pension_employee": "655.20",       # 8190 × 0.08
     "medical_employee": "163.80",       # 8190 × 0.02
@@ -258,15 +262,15 @@ NANTONG_EXPECTED = {
     "deduction": "120.50",
     "net_pay": "10390.07",              # 12523.75 − 1842.75 − 170.43 − 120.50
     "pension_employer": "1310.40",      # 8190 × 0.16
-    "medical_employer": "638.82",       # 8190 × 0.078
+    "medical_employer": "655.20",       # 8190 × 0.08
     "unemployment_employer": "40.95",
     "injury_employer": "16.38",         # 8190 × 0.002
-    "maternity_employer": "0.00",
+    "maternity_employer": "81.90",      # 8190 × 0.01
     "housing_fund_employer": "982.80",
     # accident_insurance.csv 320600,2023-03-01,personal_accident,high_risk,1200 → 100
     "accident_insurance_employer": "100.00",
-    # 12523.75 + 1310.40 + 638.82 + 40.95 + 16.38 + 0 + 982.80 + 100
-    "employer_cost": "15613.10",
+    # 12523.75 + 1310.40 + 655.20 + 40.95 + 16.38 + 81.90 + 982.80 + 100
+    "employer_cost": "15711.38",
 }
 
 # ---- Kunming 530100, probation level 8 (test-only row): minimum-wage top-up -------------------------
@@ -293,22 +297,22 @@ PROBATION_EXPECTED = {
     # insurance raised to the floor 4,357 (530000/530100 2025-01-01); housing fund 2,486.90 ≥ 2,170
     "pension_employee": "348.56",       # 4357 × 0.08
     "medical_employee": "87.14",        # 4357 × 0.02
-    "unemployment_employee": "21.79",   # 4357 × 0.005 = 21.785 → half up
+    "unemployment_employee": "13.07",   # 4357 × 0.003 = 13.071 (云南 split, issue 15)
     "housing_fund_employee": "298.43",  # 2486.90 × 0.12 = 298.428
     "taxable_income_ytd": "0.00",
     "iit": "0.00",
     "iit_ytd": "0.00",
     "deduction": "30.00",
-    "net_pay": "1700.98",               # 2486.90 − 755.92 − 30
+    "net_pay": "1709.70",               # 2486.90 − (348.56 + 87.14 + 13.07 + 298.43 = 747.20) − 30
     "pension_employer": "697.12",       # 4357 × 0.16
     "medical_employer": "304.99",       # 4357 × 0.07
-    "unemployment_employer": "21.79",
+    "unemployment_employer": "30.50",   # 4357 × 0.007 = 30.499
     "injury_employer": "8.71",          # 4357 × 0.002 = 8.714
     "maternity_employer": "39.21",      # 4357 × 0.009 = 39.213
     "housing_fund_employer": "298.43",
     "accident_insurance_employer": "0.00",   # PERMITS is normal
-    # 2486.90 + 697.12 + 304.99 + 21.79 + 8.71 + 39.21 + 298.43
-    "employer_cost": "3857.15",
+    # 2486.90 + 697.12 + 304.99 + 30.50 + 8.71 + 39.21 + 298.43
+    "employer_cost": "3865.86",
 }
 
 
@@ -369,3 +373,114 @@ def test_expected_rows_are_complete():
                      PROBATION_EXPECTED):
         # issue 14: a leaver's row also states the untaken-leave line
         assert set(MONEY) <= set(expected) <= set(MONEY) | {"annual_leave_payout"}
+
+
+# ---- issue 15: Kunming 2026, the corrected 云南 unemployment split and medical base ---------------
+# Full months January–September 2026, declared base 4,380: between the 2025 medical floor (4,357) and
+# the 2026 floor (4,403). Pension, unemployment and injury use the 2026 bounds from January
+# (social_insurance.csv 530000,2026-01-01 4403–22017; unemployment 0.007 employer / 0.003 employee);
+# medical and maternity keep the 2025 bounds 4357–21789 until 2026-08-31 (530100,2025-01-01) and take
+# 4403–22017 only from 2026-09-01 (530100,2026-09-01; 云人社发〔2026〕8号).
+KUNMING_2026 = person("K26", "530100", "duty", 7, "PATROL", date(2020, 1, 1), base="4380")
+KUNMING_2026_MARCH = {
+    "base_pay": "6780.00",              # pay_scale.csv 530100,2024-01-01,duty,7,6780
+    "seniority_pay": "300.00",          # 2020-01-01 → 2026-03-01: 6 years × 50
+    "allowances": "1150.00",            # 550 + 400 + 200
+    "high_risk_allowance": "400.00",    # PATROL
+    "night_shift_pay": "0.00",
+    "overtime_pay": "0.00",
+    "floor_topup": "0.00",              # 8,230 ≥ minimum_wage.csv 530100,2025-10-01,2170
+    "bonus": "0.00",
+    "gross_pay": "8630.00",             # 6780 + 300 + 1150 + 400
+    "pension_employee": "352.24",       # 4403 (the 2026 floor) × 0.08
+    "medical_employee": "87.60",        # 4380 (inside the 2025 medical bounds) × 0.02
+    "unemployment_employee": "13.21",   # 4403 × 0.003 = 13.209 (0.5 % would have been 22.02)
+    "housing_fund_employee": "525.60",  # 4380 × 0.12 (housing_fund.csv 530100,2026-01-01 2170–32543)
+    # employee contributions 352.24 + 87.60 + 13.21 + 525.60 = 978.65 a month, the same each month;
+    # March: 3 × 8630 − 3 × 5000 − 3 × 978.65 = 25890 − 15000 − 2935.95
+    "taxable_income_ytd": "7954.05",
+    "iit_ytd": "238.62",                # × 3 % = 238.6215
+    "iit": "79.54",                     # 238.62 − 159.08 (Feb: 5302.70 × 3 % = 159.081)
+    "deduction": "0.00",
+    "net_pay": "7571.81",               # 8630 − 978.65 − 79.54
+    "pension_employer": "704.48",       # 4403 × 0.16
+    "medical_employer": "306.60",       # 4380 × 0.07
+    "unemployment_employer": "30.82",   # 4403 × 0.007 = 30.821
+    "injury_employer": "8.81",          # 4403 × 0.002 = 8.806
+    "maternity_employer": "39.42",      # 4380 × 0.009
+    "housing_fund_employer": "525.60",
+    "accident_insurance_employer": "100.00",  # accident_insurance.csv 530000,2024-07-01 1200 ÷ 12
+    # 8630 + 704.48 + 306.60 + 30.82 + 8.81 + 39.42 + 525.60 + 100
+    "employer_cost": "10345.73",
+}
+
+
+def test_kunming_2026_unemployment_split_and_medical_base():
+    payslips = run_engine(SHIPPED_TABLES, [KUNMING_2026], {}, "2026-01", "2026-09")
+    check(payslips[("K26", "2026-03")], KUNMING_2026_MARCH)
+    august, september = payslips[("K26", "2026-08")], payslips[("K26", "2026-09")]
+    # August: still the 2025 medical bounds, 4380 × 0.02 = 87.60
+    assert august["medical_employee"] == Decimal("87.60")
+    # September: the medical base rises to the new floor 4,403: × 0.02 = 88.06, × 0.07 = 308.21,
+    # maternity × 0.009 = 39.627 → 39.63; unemployment unchanged 13.21
+    assert (september["medical_employee"], september["medical_employer"], september["maternity_employer"],
+            september["unemployment_employee"]) == (Decimal("88.06"), Decimal("308.21"), Decimal("39.63"),
+                                                    Decimal("13.21"))
+
+
+# ---- issue 15: Inner Mongolia, the 2,380 minimum wage from 2025-12-01 (内政办发〔2025〕40号) ----------
+# A test-only probation level below the minimum wage (as the Kunming case above), civilian, normal post.
+HOHHOT_PROBATION_ROW = ('150100,2024-01-01,civilian,8,1200,'
+                        '"test only (tests/test_hand_computed.py): a probation level below the minimum wage"')
+HOHHOT_PROBATION = person("H8", "150100", "civilian", 8, "TECH", date(2025, 6, 2))
+HOHHOT_DECEMBER = {
+    "base_pay": "1200.00",
+    "seniority_pay": "0.00",            # 0 completed years
+    "allowances": "600.00",             # civilian: 400 + 200
+    "high_risk_allowance": "0.00",
+    "night_shift_pay": "0.00",
+    "overtime_pay": "0.00",
+    # minimum_wage.csv 150100,2025-12-01,2380 (was dated 2026-07-01: 2,270 would have applied);
+    # normal pay 1200 + 600 = 1,800; 2380 − 1800
+    "floor_topup": "580.00",
+    "bonus": "0.00",
+    "gross_pay": "2380.00",
+    # base: November's gross 2,270 (the first full month; 1800 + 470 top-up to the 2,270 then in force),
+    # raised to the social-insurance floor 4,907 (social_insurance.csv 150000/150100,2025-01-01) and to
+    # the housing-fund floor 2,380 (housing_fund.csv 150100,2024-01-01 2380–30498)
+    "pension_employee": "392.56",       # 4907 × 0.08
+    "medical_employee": "98.14",        # 4907 × 0.02
+    "unemployment_employee": "24.54",   # 4907 × 0.005 = 24.535 → half up
+    "housing_fund_employee": "285.60",  # 2380 × 0.12
+    "taxable_income_ytd": "0.00",       # 2270 + 2380 − 2 × 5000 − … < 0
+    "iit_ytd": "0.00",
+    "iit": "0.00",
+    "deduction": "0.00",
+    "net_pay": "1579.16",               # 2380 − (392.56 + 98.14 + 24.54 + 285.60 = 800.84)
+    "pension_employer": "785.12",       # 4907 × 0.16
+    "medical_employer": "328.77",       # 4907 × 0.067 = 328.769
+    "unemployment_employer": "24.54",
+    "injury_employer": "9.81",          # 4907 × 0.002 = 9.814
+    "maternity_employer": "0.00",
+    "housing_fund_employer": "285.60",
+    "accident_insurance_employer": "0.00",   # TECH is normal
+    # 2380 + 785.12 + 328.77 + 24.54 + 9.81 + 0 + 285.60
+    "employer_cost": "3813.84",
+}
+
+
+def test_inner_mongolia_december_2025_minimum_wage_topup(tmp_path):
+    tables = tmp_path / "tables"
+    shutil.copytree(SHIPPED_TABLES, tables)
+    scale = tables / "pay_scale.csv"
+    text = scale.read_text(encoding="utf-8")
+    scale.write_text(text + ("" if text.endswith("\n") else "\n") + HOHHOT_PROBATION_ROW + "\n", encoding="utf-8")
+    payslips = run_engine(tables, [HOHHOT_PROBATION], {}, "2025-11", "2025-12")
+    # November: minimum_wage.csv 150100,2024-12-01,2270 still; 2270 − 1800 = 470
+    assert payslips[("H8", "2025-11")]["floor_topup"] == Decimal("470.00")
+    check(payslips[("H8", "2025-12")], HOHHOT_DECEMBER)
+
+
+def test_issue_15_cases_are_complete():
+    for expected in (KUNMING_2026_MARCH, HOHHOT_DECEMBER):
+        assert set(expected) == set(MONEY)

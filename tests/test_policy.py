@@ -31,12 +31,26 @@ def test_every_shipped_row_has_a_source_and_dates_where_they_change():
 
 
 def test_sample_rows_say_what_replaces_them():
+    samples = 0
     for name in TABLES:
         with open(SHIPPED_TABLES / f"{name}.csv", encoding="utf-8-sig") as handle:
             for line, row in enumerate(csv.DictReader(handle), start=2):
-                if row["source"].startswith("sample:"):
+                if row.get("status") == "sample":
                     assert "replace" in row["source"].lower() or "替换" in row["source"], \
                         f"{name}.csv line {line}: a sample row must say which official figure replaces it"
+                    samples += 1
+    assert samples > 100        # pay scales, allowances, premiums, housing-fund rates, …
+
+
+def test_every_figure_row_has_a_status_and_no_source_sentence_carries_it():
+    for name in TABLES:
+        if name in ("regions", "posts"):
+            continue
+        with open(SHIPPED_TABLES / f"{name}.csv", encoding="utf-8-sig") as handle:
+            for line, row in enumerate(csv.DictReader(handle), start=2):
+                assert row["status"] in ("official", "secondary", "unverified", "sample", "disputed"), \
+                    f"{name}.csv line {line}"
+                assert not row["source"].startswith("sample:"), f"{name}.csv line {line}"
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +84,7 @@ def test_the_most_specific_region_wins_then_the_latest_date(tmp_path):
     tables = _copy_tables(tmp_path)
     _append(tables / "minimum_wage.csv", ["320000", "2025-01-01", "2000", "test: province"])
     _append(tables / "minimum_wage.csv", ["320600", "2024-06-01", "1900", "test: city, older"])
-    _append(tables / "minimum_wage.csv", ["000000", "2025-03-01", "9999", "test: nation, newer"])
+    _append(tables / "minimum_wage.csv", ["000000", "2025-03-01", "2100", "test: nation, newer"])
     policy = load_policy(tables)
     con = duckdb.connect()
     prepare_connection(con, policy, [2025])

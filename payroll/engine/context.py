@@ -167,6 +167,7 @@ def _resolve_sql(table: str, keys: tuple[str, ...], month: Month) -> str:
         SELECT c.region_code AS for_region, t.*
         FROM region_chain c JOIN policy_{table} t ON t.region_code = c.ancestor_code
         WHERE t.effective_from <= DATE '{month.start}'
+          AND (t.valid_until IS NULL OR t.valid_until >= DATE '{month.start}')   -- its source has lapsed
         QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY c.depth, t.effective_from DESC) = 1"""
 
 

@@ -25,6 +25,7 @@ class Rule:
     unit: str = "fen"
     reads: tuple[str, ...] = ()       # policy row columns (e.g. "pay_scale_row") shown by explain
     inputs: tuple[str, ...] = field(default=())
+    regional_basis: str = ""          # family in rules/citations.py: the region's own article, added by explain
 
     def __post_init__(self):
         if self.unit not in UNITS:

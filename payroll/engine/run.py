@@ -51,6 +51,7 @@ def prepare_connection(con: duckdb.DuckDBPyConnection, policy: Policy, years: li
     """Install the macro, the policy tables and the calendar of the years a run touches."""
     con.execute(ROUND_DIV_MACRO)
     policy.install(con)
+    policy.use_calendar()                              # this directory's calendar.csv
     calendar = calendar_frame(sorted(set(years)))     # refuses a year without an official calendar
     con.register("_calendar_frame", calendar)
     con.execute("CREATE OR REPLACE TEMP TABLE calendar_days AS "

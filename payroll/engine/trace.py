@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import duckdb
 
+from ..rules.citations import basis_for
 from ..errors import PayrollError
 from ..policy import FUNDS, Policy
 from .context import CONTEXT_BY_NAME, NATIONAL_PARAMETERS, Month, install_month_parameters
@@ -159,5 +160,5 @@ def trace_lines(values: dict, rows: PolicyRows) -> list[TraceLine]:
         read = tuple(r for c in rule.reads for r in rows.read(c, values.get(c)))
         lines.append(TraceLine(rule.name, rule.label_zh, rule.label_en, rule.unit, values.get(rule.name),
                                show(values.get(rule.name), rule.unit), _fill(rule, values, units),
-                               rule.basis, read))
+                               basis_for(rule.basis, rule.regional_basis, values.get("region_code")), read))
     return lines

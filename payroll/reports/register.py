@@ -25,6 +25,7 @@ from ..engine.context import Month
 from ..errors import PayrollError
 from ..io.idnumber import mask_id_sql
 from . import xlsx
+from .table_status import register_header
 
 FORMATS = ("csv", "xlsx")
 REGISTER_MONEY = tuple(c for c in REGISTER_COLUMNS if c in MONEY_COLUMNS)
@@ -187,6 +188,9 @@ def _write_xlsx(con, month: str, unit: str | None, out: Path, per_unit, rows: in
     year, mon = month.split("-")
     title = f"辅警工资表（{year}年{int(mon)}月）" + (f"　{unit}" if unit else "")
     subtitle = f"金额单位：元　　人数：{rows:,}　　单位数：{units:,}"
+    sample_note = register_header(con, month)     # figures in force that are still samples
+    if sample_note:
+        subtitle += f"　　⚠ {sample_note}"
 
     has_employees = table_exists(con, "employees")
     name = "e.name" if has_employees else "NULL"

@@ -72,7 +72,7 @@ class TaxExport:
 
     def __str__(self) -> str:
         note = (f"; {self.without_items:,} with special deductions but no per-item split (columns "
-                f"left empty)" if self.without_items else "")
+                f"left empty; import the client's items with `payroll import --deductions`)" if self.without_items else "")
         return (f"tax declaration {self.month}: {self.people:,} people, income "
                 f"{self.totals['gross_pay']:,.2f} yuan{note} -> {self.path}")
 

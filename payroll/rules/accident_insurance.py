@@ -7,7 +7,7 @@ dangerous posts); 云南条例 art. 34 (by the danger of the post).
 from ..engine.rule import Rule
 from .arrears import plus_arrears
 
-BASIS = "内蒙古条例 art. 25; 杭州规定 art. 22; 云南条例 art. 34; 南通实施办法 art. 13"
+BASIS = "accident_insurance table (the cover the region's regulation requires)"   # + rules/citations.py
 MONTHS_PER_YEAR = 12   # the annual premium is spread evenly over the months, not a policy figure
 
 
@@ -34,6 +34,6 @@ RULES = [
         label_zh="意外伤害保险", label_en="Accident insurance premium",
         formula="Σ annual premium ÷ 12 over the covers for this post: {accident_premium_monthly}"
                 + plus_arrears("accident_insurance_employer")[1],
-        basis=BASIS, reads=("accident_insurance_rows", "posts_row"),
+        basis=BASIS, reads=("accident_insurance_rows", "posts_row"), regional_basis="accident_insurance",
     ),
 ]

@@ -27,8 +27,9 @@ RULES = [
     ),
 ]
 
-AVERAGE_WAGE_FLOOR_BASIS = ("南通实施办法 art. 7 (辅警平均工资水平不低于当地在岗职工上年度平均工资); "
-                            "内蒙古条例 art. 24 (pay referenced to the previous-year average wage)")
+# only a region with a pay_floor row has a floor; 南通 is the one that sets it (内蒙古条例 art. 24 and
+# 云南条例 art. 33 only ask pay to be referenced to the average wage: no floor)
+AVERAGE_WAGE_FLOOR_BASIS = "南通实施办法 art. 7 para. 3 (辅警平均工资水平不低于当地在岗职工上年度平均工资)"
 
 
 def average_wage_floor_sql(month_label: str) -> str:

@@ -5,7 +5,7 @@ below the minimum wage.
 """
 from ..engine.rule import Rule
 
-BASIS = "劳动法 art. 44; 劳社部发〔2008〕3号; 云南条例 art. 35"
+BASIS = "劳动法 art. 44; 劳社部发〔2008〕3号; 人社部发〔2025〕2号 (21.75 days, 8 hours)"
 
 
 def _overtime_sql(hours: str, rate: str) -> str:
@@ -31,7 +31,7 @@ def _overtime_kind(kind: str, zh: str, percent: str) -> Rule:
         sql=_overtime_sql(hours, rate),
         label_zh=zh, label_en=f"Overtime at {percent}",
         formula=f"{{overtime_base}} ÷ {{pay_days_per_month}} ÷ {{hours_per_day}} × {{{hours}}} × {{{rate}}}",
-        basis=BASIS,
+        basis=BASIS, regional_basis="overtime",
     )
 
 
@@ -51,6 +51,6 @@ RULES = [
         sql="overtime_workday_pay + overtime_restday_pay + overtime_holiday_pay",
         label_zh="加班工资", label_en="Overtime pay",
         formula="{overtime_workday_pay} + {overtime_restday_pay} + {overtime_holiday_pay}",
-        basis=BASIS,
+        basis=BASIS, regional_basis="overtime",
     ),
 ]

@@ -1,22 +1,23 @@
 """Pay for normal hours: grade pay, seniority, allowances, high-risk allowance, night shifts, bonus.
 
-Pay by grade level (层级) referenced to the local average wage: 内蒙古条例 art. 24, 杭州规定 art. 21,
-鄂尔多斯指导意见 三(四)1, 云南条例 arts. 28, 33, 南通实施办法 arts. 7, 11. The amounts are the
-pay_scale and allowances tables.
+Pay by grade level (层级化管理): 内蒙古条例 art. 33, 鄂尔多斯指导意见 三(三)2, 杭州规定 arts. 13, 21,
+云南条例 arts. 26, 33, 南通实施办法 art. 7 para. 2 and art. 11; the other parts follow the local pay
+standard (内蒙古条例 art. 24, 云南条例 art. 33, …). Each payslip cites its own region's article
+(rules/citations.py). The amounts are the pay_scale and allowances tables.
 """
 from ..engine.rule import Rule
 from .probation import BASIS as PROBATION_BASIS, FULL_RATIO_PPM
 
-GRADE_BASIS = ("内蒙古条例 art. 24; 杭州规定 art. 21; 鄂尔多斯指导意见 三(四)1; 云南条例 arts. 28, 33; "
-               "南通实施办法 arts. 7, 11 (pay by grade level)")
-ALLOWANCE_BASIS = "allowances table; 云南条例 art. 33 (danger and labour intensity weigh in pay)"
+GRADE_BASIS = "pay_scale table: the level's monthly pay set by the paying authority"
+ALLOWANCE_BASIS = "allowances table: the local pay standard"
 
 
 def allowance_groups_sql(resolved_allowances: str) -> str:
     """Sum the allowance rows in force per region, category and risk class.
 
-    A row applies to everyone (`all`), to its category, or (`high_risk`) to high-risk posts
-    (内蒙古条例 art. 25; 云南条例 art. 33). Every combination gets a row, zero when nothing applies.
+    A row applies to everyone (`all`), to its category, or (`high_risk`) to high-risk posts (the
+    post's risk class; 云南条例 art. 33 weighs 危险性 in pay). Every combination gets a row, zero when
+    nothing applies.
     """
     return f"""
     SELECT g.region_code, g.category, g.risk_class,
@@ -37,7 +38,8 @@ def allowance_groups_sql(resolved_allowances: str) -> str:
     """
 
 
-def _prorated(name: str, full: str, zh: str, en: str, basis: str, reads: tuple[str, ...]) -> Rule:
+def _prorated(name: str, full: str, zh: str, en: str, basis: str, reads: tuple[str, ...],
+              regional: str = "pay_standard") -> Rule:
     # issue 14: in probation × the probation ratio (rules/probation.py), still rounded once; the
     # product needs 128 bits there, so only probation months pay for the wider arithmetic
     return Rule(
@@ -48,6 +50,7 @@ def _prorated(name: str, full: str, zh: str, en: str, basis: str, reads: tuple[s
         label_zh=zh, label_en=en,
         formula=f"{{{full}}} × {{proration_numerator}} ÷ {{proration_denominator}} × {{probation_ratio}}",
         basis=f"{basis}; in probation: {PROBATION_BASIS}", reads=reads + ("probation_row",),
+        regional_basis=regional,
     )
 
 
@@ -56,17 +59,17 @@ RULES = [
         name="seniority_pay_full", sql="seniority_rate_per_year * service_years",
         label_zh="工龄工资（整月）", label_en="Seniority pay, full month",
         formula="{seniority_rate_per_year} × {service_years}",
-        basis=ALLOWANCE_BASIS + " (per = service_year)", reads=("allowances_rows",),
+        basis=ALLOWANCE_BASIS + " (per = service_year)", reads=("allowances_rows",), regional_basis="pay_standard",
     ),
-    _prorated("base_pay", "base_pay_full", "层级工资", "Base pay", GRADE_BASIS, ("pay_scale_row",)),
+    _prorated("base_pay", "base_pay_full", "层级工资", "Base pay", GRADE_BASIS, ("pay_scale_row",), "level_pay"),
     _prorated("allowances", "allowances_full", "津贴补贴", "Allowances", ALLOWANCE_BASIS, ("allowances_rows",)),
     _prorated("high_risk_allowance", "high_risk_allowance_full", "高危岗位津贴", "High-risk allowance",
-              ALLOWANCE_BASIS + "; 内蒙古条例 art. 25 (high-risk posts)", ("allowances_rows", "posts_row")),
+              ALLOWANCE_BASIS + " (applies_to = high_risk: the post's risk class)", ("allowances_rows", "posts_row")),
     Rule(
         name="night_shift_pay", sql="night_shift_rate * night_shifts",
         label_zh="夜班费", label_en="Night-shift pay",
         formula="{night_shift_rate} × {night_shifts}",
-        basis=ALLOWANCE_BASIS + " (per = night_shift)", reads=("allowances_rows",),
+        basis=ALLOWANCE_BASIS + " (per = night_shift)", reads=("allowances_rows",), regional_basis="pay_standard",
     ),
     Rule(
         name="gross_pay",

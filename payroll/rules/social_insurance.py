@@ -9,7 +9,7 @@ from ..engine.rule import Rule
 from ..policy import FUND_ZH, FUNDS
 from .arrears import plus_arrears
 
-BASIS = "社会保险法 arts. 12, 23, 33, 44, 53; 内蒙古条例 art. 25; 杭州规定 art. 22; 云南条例 art. 34; 南通实施办法 art. 13"
+BASIS = "社会保险法 arts. 12, 23, 33, 44, 53"     # + the region's article: rules/citations.py
 EMPLOYEE_FUNDS = ("pension", "medical", "unemployment")   # injury and maternity: employer only
 
 CONTRIBUTION_WAGE = Rule(
@@ -48,7 +48,7 @@ def _fund_rules(fund: str) -> list[Rule]:
         sql=f"least(greatest(contribution_wage, {fund}_base_floor), {fund}_base_ceiling)",
         label_zh=f"{zh}保险缴费基数", label_en=f"{fund.capitalize()} contribution base",
         formula=f"min(max({{contribution_wage}}, {{{fund}_base_floor}}), {{{fund}_base_ceiling}})",
-        basis=BASIS, reads=(f"{fund}_row",),
+        basis=BASIS, reads=(f"{fund}_row",), regional_basis="social_insurance",
     )]
     sides = (("employer", "单位"), ("employee", "个人")) if fund in EMPLOYEE_FUNDS else (("employer", "单位"),)
     for side, side_zh in sides:
@@ -58,7 +58,7 @@ def _fund_rules(fund: str) -> list[Rule]:
             sql=f"round_div({fund}_base * {fund}_{side}_rate, 1000000){arrears_sql}",
             label_zh=f"{side_zh}{zh}保险", label_en=f"{fund.capitalize()} ({side})",
             formula=f"{{{fund}_base}} × {{{fund}_{side}_rate}}{arrears_formula}",
-            basis=BASIS, reads=(f"{fund}_row",),
+            basis=BASIS, reads=(f"{fund}_row",), regional_basis="social_insurance",
         ))
     return rules
 

@@ -19,6 +19,7 @@ def _default_year(con) -> int:
 def run_simulate(scenario_file: Path, *, year, years, people, seed, out, db, tables, console, status) -> Path:
     from ..db import connect
     from ..policy import load_policy
+    from ..reports.budget import budget_against_scenario, budget_table, budget_totals
     from .project import history_from_database, roster_from_database, synthetic_roster
     from .report import write_report
     from .runner import simulate
@@ -29,13 +30,14 @@ def run_simulate(scenario_file: Path, *, year, years, people, seed, out, db, tab
     policy = load_policy(tables)
     if people is not None and people < 1:
         raise PayrollError("--people must be at least 1")
-    history = None
+    history = budget = None
     if people is None:
         source = connect(db, read_only=True)
         try:
             year = year or _default_year(source)
             roster = roster_from_database(source)
             history = history_from_database(source, year)
+            budget = budget_totals(source, year)        # issue 19: the scenario against the approved budget
         finally:
             source.close()
     else:
@@ -54,6 +56,8 @@ def run_simulate(scenario_file: Path, *, year, years, people, seed, out, db, tab
         console.print(net_table(comparison))
         for line in solver_lines(comparison):
             console.print(line)
+        if budget is not None:
+            console.print(budget_table(budget_against_scenario(budget, year, comparison.by["unit"]), year))
         write_report(comparison, target)
     finally:
         comparison.close()

@@ -1,0 +1,220 @@
+"""Checks of the policy tables as a whole, run by `load_policy` after every cell has parsed.
+
+A cell can be well formed and still wrong: two rows for the same key and date, a rate of 1.6, a
+contribution floor above its ceiling, a minimum wage above the average wage, a tax table whose
+quick deductions do not match its rates. Each problem names the file, the row and the column, so
+finance can fix the table; nothing is loaded until all are fixed.
+
+Further checks plug in with `@table_check` (the level-pay ordering of issue 16 is one): a check
+takes the parsed frames and appends CellProblems.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+import pandas as pd
+
+from .errors import CellProblem
+
+Frames = dict[str, pd.DataFrame]
+TableCheck = Callable[[Frames, list[CellProblem]], None]
+
+TABLE_CHECKS: list[TableCheck] = []
+
+
+def table_check(check: TableCheck) -> TableCheck:
+    """Register a whole-table check; `check_tables` runs them in registration order."""
+    TABLE_CHECKS.append(check)
+    return check
+
+
+def check_tables(frames: Frames, problems: list[CellProblem]) -> None:
+    for check in TABLE_CHECKS:
+        check(frames, problems)
+
+
+def _problem(table: str, row, column: str, reason: str) -> CellProblem:
+    return CellProblem(f"{table}.csv", int(row.row_no), column, reason)
+
+
+# Rows that must not share a key: (table, key columns). Two rows with the same key and date would
+# make "the row in force" ambiguous.
+UNIQUE_KEYS = {
+    "regions": ("region_code",),
+    "average_wage": ("region_code", "effective_from"),
+    "minimum_wage": ("region_code", "effective_from"),
+    "social_insurance": ("region_code", "effective_from", "fund"),
+    "housing_fund": ("region_code", "effective_from"),
+    "pay_scale": ("region_code", "effective_from", "category", "level"),
+    "allowances": ("region_code", "effective_from", "item"),
+    "posts": ("post",),
+    "accident_insurance": ("region_code", "effective_from", "cover"),
+    "pay_floor": ("region_code", "effective_from"),
+    "iit_brackets": ("effective_from", "threshold"),
+    "national_parameters": ("name", "effective_from"),
+    "national_statistics": ("year",),
+    "injury_grades": ("disability_grade",),
+    "injury_leaving_grants": ("region_code", "effective_from", "grant", "disability_grade"),
+    "police_reference": ("region_code", "effective_from"),
+    "police_disability_pension": ("region_code", "effective_from", "disability_grade", "cause"),
+    "calendar": ("date",),
+    # issue 14
+    "leave_days": ("region_code", "effective_from", "kind"),
+    "sick_pay": ("region_code", "effective_from", "min_service_years", "min_sick_days"),
+    "maternity": ("region_code", "effective_from"),
+    "probation": ("region_code", "effective_from"),
+    "annual_leave_entitlement": ("effective_from", "min_service_years"),
+    "annual_leave_policy": ("region_code", "effective_from"),
+    "non_work_death": ("region_code", "effective_from", "item"),
+}
+
+
+@table_check
+def overlapping_rows(frames: Frames, problems: list[CellProblem]) -> None:
+    for name, key in UNIQUE_KEYS.items():
+        frame = frames.get(name)
+        if frame is None or frame.empty:
+            continue
+        complete = frame[list(key)].notna().all(axis=1)
+        for _, row in frame[frame.duplicated(list(key), keep="first") & complete].iterrows():
+            first = frame[(frame[list(key)] == row[list(key)]).all(axis=1)].row_no.min()
+            problems.append(_problem(name, row, ",".join(key),
+                                     f"repeats the key of row {int(first)} (same {', '.join(key)})"))
+
+
+# columns that are shares of a whole: 0 to 1 (0 %–100 %); negative values are refused on parsing
+SHARE_COLUMNS = {
+    "social_insurance": ("employer_rate", "employee_rate"),
+    "housing_fund": ("employer_rate", "employee_rate"),
+    "iit_brackets": ("rate",),
+    "injury_grades": ("allowance_rate",),
+    "sick_pay": ("share", "minimum_wage_floor_ratio"),      # issue 14
+    "probation": ("ratio",),
+}
+
+
+@table_check
+def rates_are_shares(frames: Frames, problems: list[CellProblem]) -> None:
+    for name, columns in SHARE_COLUMNS.items():
+        frame = frames[name]
+        for column in columns:
+            for _, row in frame[frame[column].notna() & (frame[column] > 1)].iterrows():
+                problems.append(_problem(name, row, column,
+                                         f"{row[column]} is above 1 (100 %); write a rate as a decimal, e.g. 0.08"))
+
+
+@table_check
+def floors_not_above_ceilings(frames: Frames, problems: list[CellProblem]) -> None:
+    for name in ("social_insurance", "housing_fund"):
+        frame = frames[name]
+        bad = frame.base_floor.notna() & frame.base_ceiling.notna() & (frame.base_floor > frame.base_ceiling)
+        for _, row in frame[bad].iterrows():
+            problems.append(_problem(name, row, "base_floor",
+                                     f"floor {row.base_floor} is above the ceiling {row.base_ceiling}"))
+
+
+@table_check
+def valid_until_after_start(frames: Frames, problems: list[CellProblem]) -> None:
+    for name, frame in frames.items():
+        if "valid_until" not in frame.columns or "effective_from" not in frame.columns:
+            continue
+        bad = frame.valid_until.notna() & frame.effective_from.notna() & (frame.valid_until < frame.effective_from)
+        for _, row in frame[bad].iterrows():
+            problems.append(_problem(name, row, "valid_until",
+                                     f"{row.valid_until} is before effective_from {row.effective_from}"))
+
+
+def _in_force(frame: pd.DataFrame, ancestors: list[str], day) -> pd.Series | None:
+    """The row in force on `day` for a region whose chain (nearest first) is `ancestors`."""
+    for code in ancestors:
+        rows = frame[(frame.region_code == code) & (frame.effective_from <= day)]
+        rows = rows[rows.valid_until.isna() | (rows.valid_until >= day)] if "valid_until" in rows else rows
+        if not rows.empty:
+            return rows.sort_values("effective_from").iloc[-1]
+    return None
+
+
+def _chains(regions: pd.DataFrame) -> dict[str, list[str]]:
+    parent = {code: (None if pd.isna(up) else up) for code, up in zip(regions.region_code, regions.parent_code)}
+    chains = {}
+    for code in parent:
+        chain, current = [], code
+        while current and current in parent and current not in chain:
+            chain.append(current)
+            current = parent[current]
+        chains[code] = chain
+    return chains
+
+
+@table_check
+def minimum_wage_below_average_wage(frames: Frames, problems: list[CellProblem]) -> None:
+    """On every date either table changes, each region's minimum wage in force is below its
+    average wage in force (a minimum above the average is a typing slip: a digit too many)."""
+    minimum, average = frames["minimum_wage"], frames["average_wage"]
+    if minimum.empty or average.empty or minimum.effective_from.isna().any() or average.effective_from.isna().any():
+        return
+    dates = sorted(set(minimum.effective_from) | set(average.effective_from))
+    reported = set()
+    for code, chain in _chains(frames["regions"]).items():
+        for day in dates:
+            low, mean = _in_force(minimum, chain, day), _in_force(average, chain, day)
+            if low is None or mean is None or low.monthly_minimum_wage <= mean.monthly_average_wage:
+                continue
+            if int(low.row_no) in reported:
+                continue
+            reported.add(int(low.row_no))
+            problems.append(_problem("minimum_wage", low, "monthly_minimum_wage",
+                                     f"{low.monthly_minimum_wage} is above the average wage "
+                                     f"{mean.monthly_average_wage} in force for {code} on {day} "
+                                     f"(average_wage.csv row {int(mean.row_no)})"))
+
+
+@table_check
+def tax_table_consistent(frames: Frames, problems: list[CellProblem]) -> None:
+    """Each dated tax table starts at 0, its rates do not fall as income rises, and it is
+    continuous at every threshold: the quick deduction of a bracket equals the previous one plus
+    threshold × (its rate − the previous rate), so tax is the same computed by either bracket at
+    the threshold (公告2018年第61号 预扣率表一 satisfies this)."""
+    brackets = frames["iit_brackets"]
+    if brackets.empty or brackets[["effective_from", "threshold", "rate", "quick_deduction"]].isna().any().any():
+        return
+    for _, table in brackets.groupby("effective_from"):
+        table = table.sort_values("threshold")
+        first = table.iloc[0]
+        if first.threshold != 0:
+            problems.append(_problem("iit_brackets", first, "threshold",
+                                     f"the lowest bracket of {first.effective_from} starts at {first.threshold}, not 0"))
+        # the quick deductions the rates and thresholds imply, from the first bracket's own: one
+        # wrong cell is one problem, not a cascade through every bracket above it
+        expected = Decimal(first.quick_deduction)
+        for previous, (_, row) in zip(table.itertuples(index=False), list(table.iterrows())[1:]):
+            if row.rate < previous.rate:
+                problems.append(_problem("iit_brackets", row, "rate",
+                                         f"{row.rate} is below the rate {previous.rate} of the bracket under it"))
+                break
+            expected += Decimal(row.threshold) * (Decimal(row.rate) - Decimal(previous.rate))
+            if Decimal(row.quick_deduction) != expected:
+                problems.append(_problem("iit_brackets", row, "quick_deduction",
+                                         f"{row.quick_deduction} makes the tax jump at {row.threshold}: with the "
+                                         f"rates {previous.rate} and {row.rate} it must be {expected.normalize():f}"))
+
+
+@table_check
+def calendar_days_fit_their_kind(frames: Frames, problems: list[CellProblem]) -> None:
+    """A make-up working day replaces a weekend; a day off by 调休 replaces a weekday."""
+    calendar = frames.get("calendar")
+    if calendar is None or calendar.empty:
+        return
+    for _, row in calendar[calendar.date.notna()].iterrows():
+        weekend = row.date.weekday() >= 5
+        if row.kind == "makeup_workday" and not weekend:
+            problems.append(_problem("calendar", row, "kind",
+                                     f"{row.date} is a weekday; a makeup_workday is a Saturday or Sunday worked"))
+        if row.kind == "day_off" and weekend:
+            problems.append(_problem("calendar", row, "kind",
+                                     f"{row.date} is a weekend day; a day_off is a weekday not worked"))
+
+
+# Level-pay ordering (each level pays at least the one below it): issue 16 registers it here with
+# @table_check, in its own module.

@@ -1,0 +1,217 @@
+"""Which figures in force are not yet finance's own: `payroll tables status`, the run's warning
+line per region, and the register's header.
+
+A figure needs attention when the row in force for a region and month is a `sample` (a stand-in
+to replace), `disputed` (sources disagree; `source` gives both), or `expired`: the row that would
+apply has a `valid_until` before the month (e.g. 南通实施办法 art. 20 ends the measures on
+2027-12-31), so the rule resting on it has lapsed and nothing has replaced it.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import pandas as pd
+
+from ..policy import NEEDS_ATTENTION, TABLES, UNIQUE_KEYS
+
+NATIONAL = "000000"
+# tables keyed by region and date: the key of a figure within a region
+REGIONAL = {name: tuple(k for k in key if k not in ("region_code", "effective_from"))
+            for name, key in UNIQUE_KEYS.items()
+            if "region_code" in key and "effective_from" in key}
+# national tables keyed by date: the key of a figure
+NATIONWIDE = {"national_parameters": ("name",), "iit_brackets": ("threshold",)}
+STATUS_ZH = {"sample": "样本", "disputed": "有争议", "expired": "已失效"}
+
+
+@dataclass(frozen=True)
+class FigureNote:
+    region_code: str        # 000000 for a national table
+    table: str
+    key: str                # e.g. "fund=medical", "category=duty, level=3"; "" for one row per region
+    row_no: int
+    status: str             # sample | disputed | expired
+    effective_from: date
+    valid_until: date | None
+    source: str
+
+
+def _leaf_regions(regions: pd.DataFrame) -> list[str]:
+    parents = set(regions.parent_code.dropna())
+    return sorted(code for code in regions.region_code if code not in parents and code != NATIONAL)
+
+
+def _chain(regions: pd.DataFrame, code: str) -> list[str]:
+    parent = dict(zip(regions.region_code, regions.parent_code))
+    chain = []
+    while isinstance(code, str) and code and code not in chain:
+        chain.append(code)
+        code = parent.get(code)
+    return chain
+
+
+def _latest(frame: pd.DataFrame, keys: tuple[str, ...], day: date, honour_end: bool) -> pd.DataFrame:
+    """Per key, the row of the nearest region on the chain (column depth) in force on `day`."""
+    rows = frame[frame.effective_from <= day]
+    if honour_end and "valid_until" in rows.columns:
+        rows = rows[rows.valid_until.isna() | (rows.valid_until >= day)]
+    if rows.empty:
+        return rows
+    rows = rows.sort_values(["depth", "effective_from"], ascending=[True, False], kind="stable")
+    return rows.drop_duplicates(list(keys), keep="first") if keys else rows.head(1)
+
+
+def _key_text(row, keys: tuple[str, ...]) -> str:
+    return ", ".join(f"{k}={row[k]}" for k in keys)
+
+
+def _notes(frame: pd.DataFrame, table: str, keys: tuple[str, ...], day: date, region: str) -> list[FigureNote]:
+    notes = []
+    would_apply = _latest(frame, keys, day, honour_end=False)
+    for _, row in would_apply.iterrows():
+        if pd.notna(row.get("valid_until")) and row["valid_until"] < day:
+            notes.append(_note(row, table, keys, region, "expired"))
+    for _, row in _latest(frame, keys, day, honour_end=True).iterrows():
+        if row.get("status") in NEEDS_ATTENTION:
+            notes.append(_note(row, table, keys, region, row["status"]))
+    return notes
+
+
+def _note(row, table: str, keys: tuple[str, ...], region: str, status: str) -> FigureNote:
+    until = row.get("valid_until")
+    return FigureNote(region_code=region, table=table, key=_key_text(row, keys), row_no=int(row["row_no"]),
+                      status=status, effective_from=row["effective_from"],
+                      valid_until=None if pd.isna(until) else until, source=str(row.get("source") or ""))
+
+
+def figures_needing_attention(frames: dict[str, pd.DataFrame], month: str,
+                              regions: list[str] | None = None, national: bool = True) -> list[FigureNote]:
+    """Every sample, disputed or expired figure in force on the first day of `month` (YYYY-MM),
+    for each region (default: every city, i.e. every region that is no one's parent), then the
+    national tables."""
+    day = date.fromisoformat(f"{month}-01")
+    region_frame = frames["regions"]
+    notes: list[FigureNote] = []
+    for code in regions or _leaf_regions(region_frame):
+        depth = {ancestor: i for i, ancestor in enumerate(_chain(region_frame, code))}
+        for table, keys in REGIONAL.items():
+            frame = frames.get(table)
+            if frame is None or frame.empty:
+                continue
+            frame = frame[frame.region_code.isin(depth)]
+            frame = frame.assign(depth=frame.region_code.map(depth))
+            notes.extend(_notes(frame, table, keys, day, code))
+    if national:
+        for table, keys in NATIONWIDE.items():
+            frame = frames[table].assign(depth=0)
+            notes.extend(_notes(frame, table, () if table == "iit_brackets" else keys, day, NATIONAL))
+    return notes
+
+
+def counts_by_region(notes: list[FigureNote]) -> dict[str, dict[str, int]]:
+    """{region_code: {status: count}} of the notes."""
+    counts: dict[str, dict[str, int]] = {}
+    for note in notes:
+        counts.setdefault(note.region_code, {}).setdefault(note.status, 0)
+        counts[note.region_code][note.status] += 1
+    return counts
+
+
+def count_text(counts: dict[str, int]) -> str:
+    """"27 sample, 1 disputed" in a fixed order."""
+    return ", ".join(f"{counts[s]} {s}" for s in ("sample", "disputed", "expired") if counts.get(s))
+
+
+def warning_lines(frames: dict[str, pd.DataFrame], month: str, regions: list[str]) -> list[str]:
+    """One line per region whose figures in force include samples, disputed or expired ones."""
+    names = dict(zip(frames["regions"].region_code, frames["regions"].name))
+    counts = counts_by_region(figures_needing_attention(frames, month, sorted(regions), national=False))
+    return [f"warning: {code} {names.get(code, '')} {month} uses {count_text(counts[code])} figure(s) "
+            f"(样本/争议数字); list them with `payroll tables status --region {code} --month {month}`"
+            for code in sorted(counts)]
+
+
+def header_text(frames: dict[str, pd.DataFrame], month: str, regions: list[str]) -> str:
+    """The register's header note: 含样本数字 per region, or empty when every figure is finance's own."""
+    names = dict(zip(frames["regions"].region_code, frames["regions"].name))
+    counts = counts_by_region(figures_needing_attention(frames, month, sorted(regions), national=False))
+    if not counts:
+        return ""
+    parts = "；".join(f"{names.get(code, code)} {count_text(counts[code])}" for code in sorted(counts))
+    return f"含样本或有争议的政策数字（payroll tables status）：{parts}"
+
+
+def frames_from_snapshots(con: duckdb.DuckDBPyConnection, digest: str) -> dict[str, pd.DataFrame]:
+    """The policy tables a run used, rebuilt from the stored snapshot (explain's provenance)."""
+    frames: dict[str, list[dict]] = {}
+    for table, row_no, row_json in con.execute(
+            "SELECT table_name, row_no, row_json FROM policy_snapshots WHERE tables_digest = ?", [digest]).fetchall():
+        frames.setdefault(table, []).append({"row_no": row_no, **json.loads(row_json)})
+    result = {}
+    for name, columns in TABLES.items():
+        frame = pd.DataFrame(frames.get(name, []), columns=["row_no"] + [c.name for c in columns])
+        for column in columns:
+            if column.kind == "date":
+                frame[column.name] = frame[column.name].map(lambda v: date.fromisoformat(v) if isinstance(v, str) and v else None)
+        result[name] = frame
+    return result
+
+
+def register_header(con: duckdb.DuckDBPyConnection, month: str) -> str:
+    """The header note for a month's register, from the tables its payslips were computed with."""
+    try:
+        rows = con.execute("SELECT DISTINCT tables_digest, region_code FROM payslips WHERE month = ?",
+                           [month]).fetchall()
+        texts = []
+        for digest in sorted({d for d, _ in rows}):
+            frames = frames_from_snapshots(con, digest)
+            if frames["regions"].empty:
+                continue
+            text = header_text(frames, month, [r for d, r in rows if d == digest])
+            if text and text not in texts:
+                texts.append(text)
+        return "　".join(texts)
+    except duckdb.Error:
+        return ""          # a database from before the snapshots: no note rather than no register
+
+
+def _shorten(text: str, limit: int = 90) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def print_status(tables: str | None, region: str | None, month: str | None, console) -> int:
+    """`payroll tables status`: a table per region of the figures needing attention; returns the count."""
+    from rich.table import Table
+
+    from ..engine.context import Month
+    from ..errors import PayrollError
+    from ..policy import load_policy
+
+    policy = load_policy(tables)
+    month = Month.parse(month).label if month else date.today().strftime("%Y-%m")
+    names = policy.region_names()
+    if region is not None and region not in names:
+        raise PayrollError(f"--region {region!r} is not in {policy.directory / 'regions.csv'}")
+    notes = figures_needing_attention(policy.frames, month, [region] if region else None)
+    for code in dict.fromkeys(n.region_code for n in notes):
+        rows = [n for n in notes if n.region_code == code]
+        title = f"{code} {names.get(code, '')} {month}: {count_text(counts_by_region(rows)[code])}"
+        table = Table(title=title, title_justify="left", show_lines=False)
+        for header in ("表 table", "行 row", "项目 key", "状态 status", "自 from", "至 until", "来源 source"):
+            table.add_column(header, overflow="fold")
+        for note in rows:
+            table.add_row(f"{note.table}.csv", str(note.row_no), note.key,
+                          f"{note.status} {STATUS_ZH[note.status]}", str(note.effective_from),
+                          str(note.valid_until or ""), _shorten(note.source))
+        console.print(table)
+    unverified = sum(int((f.get("status") == "unverified").sum()) if "status" in f else 0
+                     for f in policy.frames.values())
+    if not notes:
+        console.print(f"{month}: every figure in force is marked official or secondary "
+                      f"({policy.directory}).")
+    console.print(f"{len(notes)} figure(s) to replace or settle; {unverified} row(s) in the tables are marked "
+                  f"unverified (cited, no source confirmed them).")
+    return len(notes)

@@ -1,0 +1,165 @@
+"""Whole-table checks on load (payroll/policy_checks.py): each spoiled copy of the shipped tables is
+refused with the file, row and column named, and nothing else is reported."""
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import pytest
+
+from payroll.errors import InputError
+from payroll.policy import SHIPPED_TABLES, load_policy
+
+
+def _copy(tmp_path: Path) -> Path:
+    target = tmp_path / "tables"
+    shutil.copytree(SHIPPED_TABLES, target, ignore=shutil.ignore_patterns("*.md"))
+    return target
+
+
+def _edit(path: Path, edit) -> None:
+    with open(path, encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        fields, rows = reader.fieldnames, list(reader)
+    edit(rows)
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _line_of(path: Path, **match) -> int:
+    with open(path, encoding="utf-8-sig") as handle:
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            if all(row[k] == v for k, v in match.items()):
+                return line
+    raise AssertionError(match)
+
+
+def _only_problem(tables: Path) -> str:
+    with pytest.raises(InputError) as caught:
+        load_policy(tables)
+    assert len(caught.value.problems) == 1, str(caught.value)
+    return str(caught.value.problems[0])
+
+
+def test_the_shipped_tables_pass_every_check():
+    load_policy(SHIPPED_TABLES)
+
+
+def test_two_rows_with_the_same_key_and_date_overlap(tmp_path):
+    tables = _copy(tmp_path)
+    first = _line_of(tables / "minimum_wage.csv", region_code="320600", effective_from="2025-01-01")
+
+    def duplicate(rows):
+        rows.append({**rows[first - 2], "monthly_minimum_wage": "2500"})
+    _edit(tables / "minimum_wage.csv", duplicate)
+    last = sum(1 for _ in open(tables / "minimum_wage.csv", encoding="utf-8"))
+    assert _only_problem(tables) == (f"minimum_wage.csv, row {last}, column region_code,effective_from: repeats "
+                                     f"the key of row {first} (same region_code, effective_from)")
+
+
+def test_a_rate_above_100_percent_is_refused(tmp_path):
+    tables = _copy(tmp_path)
+    line = _line_of(tables / "social_insurance.csv", region_code="320000", effective_from="2025-01-01", fund="pension")
+
+    def spoil(rows):
+        rows[line - 2]["employee_rate"] = "8"          # 8 %, typed as a percentage
+    _edit(tables / "social_insurance.csv", spoil)
+    assert _only_problem(tables).startswith(f"social_insurance.csv, row {line}, column employee_rate: 8 is above 1")
+
+
+def test_a_housing_fund_floor_above_its_ceiling_is_refused(tmp_path):
+    tables = _copy(tmp_path)
+    line = _line_of(tables / "housing_fund.csv", region_code="330100", effective_from="2025-07-01")
+
+    def spoil(rows):
+        rows[line - 2]["base_floor"] = "50000"
+    _edit(tables / "housing_fund.csv", spoil)
+    assert _only_problem(tables) == (f"housing_fund.csv, row {line}, column base_floor: floor 50000 is above "
+                                     f"the ceiling 40694")
+
+
+def test_a_minimum_wage_above_the_average_wage_is_refused(tmp_path):
+    tables = _copy(tmp_path)
+    line = _line_of(tables / "minimum_wage.csv", region_code="330100", effective_from="2025-01-01")
+
+    def spoil(rows):
+        rows[line - 2]["monthly_minimum_wage"] = "24900"      # a zero too many
+    _edit(tables / "minimum_wage.csv", spoil)
+    message = _only_problem(tables)
+    # average_wage.csv 330100,2024-07-01,13191.75 is in force on 2025-01-01
+    assert message.startswith(f"minimum_wage.csv, row {line}, column monthly_minimum_wage: 24900 is above the "
+                              f"average wage 13191.75 in force for 330100 on 2025-01-01")
+
+
+def test_a_tax_rate_lower_than_the_bracket_below_is_refused(tmp_path):
+    tables = _copy(tmp_path)
+
+    def spoil(rows):
+        rows[2]["rate"] = "0.05"          # 144,000 bracket: 20 % → 5 %, below the 10 % under it
+    _edit(tables / "iit_brackets.csv", spoil)
+    assert _only_problem(tables) == "iit_brackets.csv, row 4, column rate: 0.05 is below the rate 0.1 of the bracket under it"
+
+
+def test_a_quick_deduction_that_makes_the_tax_jump_is_refused(tmp_path):
+    tables = _copy(tmp_path)
+
+    def spoil(rows):
+        rows[1]["quick_deduction"] = "2250"   # 36,000 bracket: must be 0 + 36,000 × (0.10 − 0.03) = 2,520
+    _edit(tables / "iit_brackets.csv", spoil)
+    message = _only_problem(tables)
+    assert message.startswith("iit_brackets.csv, row 3, column quick_deduction: 2250 makes the tax jump at 36000")
+    assert message.endswith("it must be 2520")
+
+
+def test_every_shipped_quick_deduction_follows_from_the_rates():
+    # 公告2018年第61号 预扣率表一, by hand: 2,520 = 36,000 × 0.07; 16,920 = 2,520 + 144,000 × 0.10;
+    # 31,920 = 16,920 + 300,000 × 0.05; 52,920 = 31,920 + 420,000 × 0.05; 85,920 = 52,920 + 660,000 × 0.05;
+    # 181,920 = 85,920 + 960,000 × 0.10
+    brackets = load_policy().frames["iit_brackets"].sort_values("threshold")
+    assert [int(q) for q in brackets.quick_deduction] == [0, 2520, 16920, 31920, 52920, 85920, 181920]
+
+
+def test_valid_until_before_the_start_is_refused(tmp_path):
+    tables = _copy(tmp_path)
+    line = _line_of(tables / "pay_floor.csv", region_code="320600", effective_from="2023-03-01")
+
+    def spoil(rows):
+        rows[line - 2]["valid_until"] = "2022-12-31"
+    _edit(tables / "pay_floor.csv", spoil)
+    assert _only_problem(tables) == (f"pay_floor.csv, row {line}, column valid_until: 2022-12-31 is before "
+                                     f"effective_from 2023-03-01")
+
+
+def test_a_bad_status_is_refused(tmp_path):
+    tables = _copy(tmp_path)
+
+    def spoil(rows):
+        rows[0]["status"] = "guess"
+    _edit(tables / "allowances.csv", spoil)
+    assert _only_problem(tables).startswith("allowances.csv, row 2, column status: 'guess' is not one of")
+
+
+def test_tables_without_the_status_columns_still_load_and_samples_are_read_from_the_source(tmp_path):
+    tables = _copy(tmp_path)
+    for path in tables.glob("*.csv"):
+        def strip(rows):
+            for row in rows:
+                if row.get("status") == "sample":
+                    row["source"] = "sample: " + row["source"]
+                row.pop("status", None)
+                row.pop("valid_until", None)
+        with open(path, encoding="utf-8-sig") as handle:
+            fields = [f for f in csv.DictReader(handle).fieldnames if f not in ("status", "valid_until")]
+        with open(path, encoding="utf-8-sig") as handle:
+            rows = list(csv.DictReader(handle))
+        strip(rows)
+        with open(path, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(rows)
+    policy = load_policy(tables)
+    assert set(policy.frames["pay_scale"].status) == {"sample"}
+    assert set(policy.frames["injury_grades"].status) == {"official"}
