@@ -94,9 +94,18 @@ def _resolved(table: str, keys: str, day: str) -> str:
         QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY c.depth, t.effective_from DESC) = 1"""
 
 
+SQL_TYPES = {"centi": "BIGINT", "ppm": "BIGINT", "int": "BIGINT", "fen": "BIGINT", "bool": "BOOLEAN"}
+
+
 def install_month_status(con, month, roster_sql: str) -> None:
     """leave_month_status: one row per person with leave in the month or a leave payout due.
     roster_sql: the month's employee records (with deaths applied)."""
+    from ..db import table_exists
+    if not (table_exists(con, "leave") and table_exists(con, "employees")):   # parameters only (tests)
+        columns = ", ".join(f"NULL::{SQL_TYPES[c.unit]} AS {c.name}" for c in CONTEXT)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE leave_month_status AS SELECT NULL::VARCHAR AS employee_id, "
+                    f"{columns} WHERE false")
+        return
     start, end = f"DATE '{month.start}'", f"DATE '{month.end}'"
     year_start = f"DATE '{month.year}-01-01'"
     year_end = f"DATE '{month.year}-12-31'"

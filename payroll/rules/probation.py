@@ -25,6 +25,12 @@ CONTEXT = [
 
 def install_month_status(con, month) -> None:
     """probation_month_status: the people in probation for the whole month, with the ratio in force."""
+    from ..db import table_exists
+    if not (table_exists(con, "employee_terms") and table_exists(con, "employees")):   # parameters only
+        con.execute("CREATE OR REPLACE TEMP TABLE probation_month_status AS SELECT NULL::VARCHAR AS employee_id, "
+                    "NULL::DATE AS probation_end, NULL::VARCHAR AS region_code, NULL::BIGINT AS probation_ratio, "
+                    "NULL::INTEGER AS probation_row WHERE false")
+        return
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE probation_month_status AS
     WITH ratio AS (
