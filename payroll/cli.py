@@ -47,6 +47,8 @@ def import_command(
         None, "--tax-feedback", help="the tax client's computed or filed result per person and month"),
     budget: Optional[Path] = typer.Option(
         None, "--budget", help="the year's approved budget per unit and economic item, and the headcount quota"),
+    assessments: Optional[Path] = typer.Option(None, "--assessments",
+                                               help="annual appraisal results: employee_id, year, result, note"),
     db: Optional[str] = DbOption,
     tables: Optional[str] = TablesOption,
     wait: float = WaitOption,
@@ -57,19 +59,29 @@ def import_command(
     from .policy import load_policy
 
     finance_files = {"--deductions": deductions, "--tax-feedback": tax_feedback, "--budget": budget}
+    others = (employees, attendance, timesheet, events, dependents)
     if any(finance_files.values()):
-        _import_finance_file(finance_files, (employees, attendance, timesheet, events, dependents, leave), db,
-                             tables, wait)
+        _import_finance_file(finance_files, others + (assessments, leave), db, tables, wait)
         return
-    if all(f is None for f in (employees, attendance, timesheet, events, dependents, leave)):
-        _fail("give at least one of --employees, --attendance, --timesheet, --events, --dependents, --leave "
+    if all(path is None for path in others) and assessments is None and leave is None:
+        _fail("give at least one of --employees, --attendance, --timesheet, --events, --dependents, --assessments, --leave "
               "(or one of --deductions, --tax-feedback, --budget)")
     policy = load_policy(tables)
     con = connect(db, wait=wait)
     with err_console.status("读取并校验 reading and validating every row…"):
-        summary = import_files(con, policy, employees=employees, attendance=attendance,
-                               timesheet=timesheet, events=events, dependents=dependents, leave=leave)
-    console.print(str(summary))
+        assessed = None
+        if assessments is not None:       # issue 16: checked before any file is written
+            from .errors import InputError
+            from .io.assessments import validate_assessments, write_assessments
+            assessed, problems = validate_assessments(con, assessments, policy)
+            if problems:
+                raise InputError(problems)
+        if any(path is not None for path in others) or leave is not None:
+            summary = import_files(con, policy, employees=employees, attendance=attendance,
+                                   timesheet=timesheet, events=events, dependents=dependents, leave=leave)
+            console.print(str(summary))
+        if assessed is not None:
+            console.print(str(write_assessments(con, assessed, assessments)))
 
 
 def _import_finance_file(files: dict, others: tuple, db, tables, wait: float) -> None:
@@ -101,6 +113,8 @@ def _progress():
 def _print_floor(con, policy, month_label: str) -> None:
     from .reports.floor import floor_check, floor_table
     console.print(floor_table(floor_check(con, month_label), month_label, policy.region_names()))
+    for warning in policy.warnings:           # issue 16: level gaps under the region's minimum
+        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
 
 
 @app.command("run")
@@ -341,6 +355,40 @@ def explain_command(
         sys.stdout.write(text)
     else:
         console.print(f"-> {out}")
+
+
+@app.command("levels")
+def levels_command(
+    employee_id: Optional[str] = typer.Argument(None, help="employee ID (工号): print the person's level path"),
+    year: Optional[int] = typer.Option(None, "--year", help="appraisal year: propose its promotions and demotions"),
+    apply: Optional[Path] = typer.Option(None, "--apply", help="the approved list (XLSX or CSV) to apply"),
+    out: Optional[Path] = typer.Option(None, "--out", help="proposals XLSX (default levels-<year>.xlsx)"),
+    db: Optional[str] = DbOption,
+    tables: Optional[str] = TablesOption,
+    wait: float = WaitOption,
+) -> None:
+    """Level path of one person; proposed level changes of a year (XLSX for HR); apply an approved list."""
+    from .db import connect
+    from .policy import load_policy
+
+    policy = load_policy(tables)
+    if apply is not None:
+        from .levels.apply import apply_changes
+        console.print(str(apply_changes(connect(db, wait=wait), policy, apply)))
+    elif employee_id is not None:
+        from .levels.path import level_path
+        console.print("\n".join(level_path(connect(db, read_only=True), policy, employee_id).lines()),
+                      highlight=False, markup=False)
+    elif year is not None:
+        from .levels.propose import propose_changes, write_proposals
+        proposals = propose_changes(connect(db, read_only=True), policy, year)
+        target = write_proposals(proposals, out or Path(f"levels-{year}.xlsx"), year)
+        counts = proposals.change_kind.value_counts()
+        console.print(f"{year}: {int(counts.get('promotion', 0)):,} promotions, {int(counts.get('demotion', 0)):,} "
+                      f"demotions proposed -> {target}\nHR: delete a row or write 否 in 审批 to refuse it, add "
+                      f"selection promotions (变动类型 selection), then `payroll levels --year {year} --apply FILE`")
+    else:
+        _fail("give an employee ID, --year Y, or --year Y --apply FILE")
 
 
 @app.command("serve")

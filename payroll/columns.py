@@ -8,6 +8,7 @@ from __future__ import annotations
 PAY_COMPONENTS = (
     "base_pay", "seniority_pay", "allowances", "high_risk_allowance", "night_shift_pay",
     "overtime_pay", "floor_topup", "bonus", "injury_disability_allowance",
+    "performance_pay", "appraisal_bonus",     # issue 16: by the appraisal result
 )
 EMPLOYEE_CONTRIBUTIONS = (
     "pension_employee", "medical_employee", "unemployment_employee", "housing_fund_employee",
@@ -53,6 +54,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "bonus": ("奖金", "Bonus"),
     "injury_disability_allowance": ("伤残津贴（单位支付）", "Disability allowance (employer)"),
     "injury_stoppage": ("停工留薪期", "Work-stoppage period"),
+    "performance_pay": ("月度绩效", "Monthly performance pay"),
+    "appraisal_bonus": ("年度考核奖", "Annual appraisal bonus"),
+    "appraisal_result": ("考核等次", "Appraisal result"),
     "arrears_pay": ("补发工资", "Arrears of pay (closed months)"),
     "gross_pay": ("应发工资", "Gross pay"),
     "pension_employee": ("个人养老保险", "Pension (employee)"),

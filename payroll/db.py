@@ -239,6 +239,33 @@ CREATE TABLE IF NOT EXISTS disclosures (
     requested_by VARCHAR NOT NULL
 )"""
 
+# Issue 16: annual appraisal results (a correction is a new import, kept) and level changes applied.
+ASSESSMENTS_DDL = """
+CREATE TABLE IF NOT EXISTS assessments (
+    employee_id VARCHAR NOT NULL,
+    year        INTEGER NOT NULL,
+    result      VARCHAR NOT NULL,            -- excellent | competent | basic | incompetent
+    note        VARCHAR,
+    import_seq  BIGINT NOT NULL,             -- the latest import of a person's year is in force
+    imported_at TIMESTAMP NOT NULL,
+    file_name   VARCHAR NOT NULL,
+    file_row    INTEGER NOT NULL
+)"""
+
+LEVEL_CHANGES_DDL = """
+CREATE TABLE IF NOT EXISTS level_changes (
+    employee_id    VARCHAR NOT NULL,
+    effective_from DATE NOT NULL,
+    from_level     INTEGER NOT NULL,
+    to_level       INTEGER NOT NULL,
+    kind           VARCHAR NOT NULL,         -- promotion | demotion | selection
+    reason         VARCHAR NOT NULL,
+    rule_row       VARCHAR,                  -- the level_rules / selection_quotas row applied
+    unit           VARCHAR NOT NULL,
+    applied_at     TIMESTAMP NOT NULL,
+    file_name      VARCHAR NOT NULL
+)"""
+
 # issue 14: leave records (payroll/io/leave.py), the employment terms the employees file carries
 # beyond the SPEC columns (probation_end), and the cause of an event (work | non_work)
 LEAVE_DDL = """
@@ -259,7 +286,8 @@ EVENT_CAUSE_DDL = "ALTER TABLE events ADD COLUMN IF NOT EXISTS cause VARCHAR"   
 
 SCHEMA = [EMPLOYEES_DDL, ATTENDANCE_DDL, EMPLOYEE_FINANCE_DDL, EVENTS_DDL, DEPENDENTS_DDL, BENEFITS_DDL,
           BENEFIT_EVENTS_DDL, EMPLOYEE_HISTORY_DDL, CLOSED_MONTHS_DDL, MONTH_INPUTS_DDL, ARREARS_DDL,
-          IMPORTS_DDL, RUNS_DDL, TAX_FEEDBACK_DDL, BUDGET_DDL, QUOTA_DDL, DISCLOSURES_DDL,
+          IMPORTS_DDL, RUNS_DDL, TAX_FEEDBACK_DDL, BUDGET_DDL, QUOTA_DDL, DISCLOSURES_DDL, ASSESSMENTS_DDL,
+          LEVEL_CHANGES_DDL,
           LEAVE_DDL, EMPLOYEE_TERMS_DDL, EVENT_CAUSE_DDL]
 
 

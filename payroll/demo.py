@@ -25,7 +25,7 @@ def _open_demo_db(db: str | None, out: Path):
         raise PayrollError(f"{path} already holds a roster that the demo did not make; "
                            f"give the demo its own --db or --out")
     for table in ("payslips", "attendance", "employees", "employee_history", "arrears", "closed_months",
-                  "month_inputs"):
+                  "month_inputs", "assessments", "level_changes"):
         if table_exists(con, table):
             con.execute(f"DELETE FROM {table}")
     con.execute(f"CREATE TABLE IF NOT EXISTS {DEMO_MARKER} (made_at TIMESTAMP)")
@@ -51,6 +51,10 @@ def run_demo(people: int, year: int, seed: int, out: Path, db: str | None, table
         # issue 14: leave of every kind, a probation hire, a non-work death, leavers' untaken leave
         from .synth_life import synth_life_events, write_life_events
         write_life_events(con, *synth_life_events(employees, year, seed))
+        # issue 16: four years of appraisal results, and the level changes they bring this year
+        from .levels.demo import demo_assessments, demo_level_changes
+        appraisals = demo_assessments(con, policy, year, seed)
+        levels_file, levels_applied = demo_level_changes(con, policy, year, out)
         progress.advance(roster_task)
         run_task = progress.add_task("计算工资 payroll months", total=12)
         run_months(con, policy, months[0], months[-1], progress=lambda _: progress.advance(run_task))
@@ -75,6 +79,8 @@ def run_demo(people: int, year: int, seed: int, out: Path, db: str | None, table
     for line in warning_lines(policy.frames, months[-1], regions):
         console.print(line, style="yellow", highlight=False, markup=False)
     console.print(floor_table(floor_check(con, months[-1]), months[-1], policy.region_names()))
+    console.print(f"考核 appraisals: {appraisals:,} results {year - 4}–{year - 1}; 层级 {levels_applied.applied:,} "
+                  f"level changes from {year}-01-01 applied ({levels_file.name})")
     console.print(f"database: {path}")
     console.print(f"registers: {files[0].parent}/register-{year}-01.xlsx … register-{year}-12.xlsx, "
                   f"and {csv_target.name}")

@@ -62,6 +62,8 @@ def _cols(*specs: Column) -> tuple[Column, ...]:
 
 
 SCOPE = ("all", "duty", "civilian", "high_risk")
+# annual appraisal results (考核等次), best first
+RESULTS = ("excellent", "competent", "basic", "incompetent")
 # how a provincial leaving grant is figured: months × the average monthly wage of the row's own
 # region (Zhejiang: 全省), months × the person's 统筹地区 average, or a fixed amount (Jiangsu)
 LEAVING_GRANT_BASES = ("months_of_row_region_average_wage", "months_of_person_region_average_wage", "amount")
@@ -156,10 +158,43 @@ TABLES: dict[str, tuple[Column, ...]] = {
                             Column("item", "enum", choices=NON_WORK_DEATH_ITEMS),
                             Column("basis", "enum", choices=NON_WORK_DEATH_BASES), Column("value", "rate"),
                             Column("payer", "code")),
+    # issue 16: appraisal, levels and pay structure (payroll/levels/, payroll/rules/performance_pay.py,
+    # payroll/pay_structure.py); `status` says whether a row is official, secondary or a sample
+    "performance_pay": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                             Column("category", "enum", choices=("all", "duty", "civilian")),
+                             Column("level", "code"),          # `all` or a level number
+                             Column("result", "enum", choices=RESULTS),
+                             Column("paid", "enum", choices=("monthly", "annual")),
+                             Column("amount", "money", required=False),
+                             Column("multiple", "rate", required=False),   # × the month's grade pay
+                             Column("pay_month", "int", required=False)),  # annual: month of the next year
+    "level_rules": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                         Column("category", "enum", choices=("duty", "civilian")),
+                         Column("level", "int"),                # the level left by a promotion (to level − 1)
+                         Column("years_required", "int"), Column("excellent_shortens", "int"),
+                         Column("min_result", "enum", choices=("excellent", "competent", "basic")),
+                         Column("demote_result", "enum", choices=("incompetent", "basic", "none")),
+                         Column("demote_levels", "int"), Column("top_level_without_selection", "int"),
+                         Column("effective_month", "int")),
+    "selection_quotas": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                              Column("level", "int"), Column("quota", "int")),
+    "pay_scale_ratios": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                              Column("category", "enum", choices=("duty", "civilian")),
+                              Column("level", "int"), Column("ratio", "rate")),
+    "pay_structure": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                           Column("min_level_gap", "money")),
+    "appraisal_distribution": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                                    Column("excellent_share", "rate"), Column("basic_share", "rate"),
+                                    Column("incompetent_share", "rate")),
+    # a region's own words for the results (accepted on import for its staff)
+    "appraisal_labels": _cols(Column("region_code", "code"), Column("result", "enum", choices=RESULTS),
+                              Column("label", "text")),
 }
+LEVEL_TABLES = ("appraisal_labels", "performance_pay", "level_rules", "selection_quotas", "pay_scale_ratios", "pay_structure",
+                "appraisal_distribution")
 # tables a directory may leave out (a missing file reads as empty: "none"), so a user's own
 # directory made before the benefits tables existed still loads
-OPTIONAL_TABLES = {"injury_leaving_grants", "police_reference", "police_disability_pension", "calendar",
+OPTIONAL_TABLES = {"injury_leaving_grants", "police_reference", "police_disability_pension", "calendar", *LEVEL_TABLES,
                    # issue 14
                    "leave_days", "sick_pay", "maternity", "probation", "annual_leave_entitlement",
                    "annual_leave_policy", "non_work_death"}
@@ -244,6 +279,7 @@ class Policy:
     frames: dict[str, pd.DataFrame]
     digest: str
     chain: pd.DataFrame = field(default_factory=pd.DataFrame)   # region_code, ancestor_code, depth
+    warnings: list[str] = field(default_factory=list)          # pay-structure gaps below the minimum
 
     def region_codes(self) -> set[str]:
         return set(self.frames["regions"].region_code)
@@ -273,7 +309,8 @@ class Policy:
         for name in sorted(replaced):
             sha.update(name.encode())
             sha.update(replaced[name].to_csv(index=False).encode())
-        return Policy(self.directory, {**self.frames, **replaced}, sha.hexdigest()[:16], self.chain)
+        return Policy(self.directory, {**self.frames, **replaced}, sha.hexdigest()[:16], self.chain,
+                      list(self.warnings))
 
     def install(self, con: duckdb.DuckDBPyConnection) -> None:
         """Create the temporary tables policy_<name> and region_chain in this connection."""
@@ -360,7 +397,15 @@ def load_policy(tables: str | os.PathLike | None = None) -> Policy:
     check_tables(frames, problems)
     if problems:
         raise InputError(problems)
-    policy = Policy(directory, frames, _digest(directory), chain)
+    # issue 16: an indexed pay scale becomes pay_scale rows; then each level must pay at least the
+    # one below it (payroll/pay_structure.py)
+    from .pay_structure import check_level_tables, check_pay_structure, indexed_pay_scale
+    frames["pay_scale"] = indexed_pay_scale(frames, chain, problems)
+    check_level_tables(frames, problems)
+    warnings = check_pay_structure(frames, chain, problems) if not problems else []
+    if problems:
+        raise InputError(problems)
+    policy = Policy(directory, frames, _digest(directory), chain, warnings)
     policy.use_calendar()
     return policy
 

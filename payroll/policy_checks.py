@@ -67,6 +67,13 @@ UNIQUE_KEYS = {
     "annual_leave_entitlement": ("effective_from", "min_service_years"),
     "annual_leave_policy": ("region_code", "effective_from"),
     "non_work_death": ("region_code", "effective_from", "item"),
+    "performance_pay": ("region_code", "effective_from", "category", "level", "result", "paid"),
+    "level_rules": ("region_code", "effective_from", "category", "level"),
+    "selection_quotas": ("region_code", "effective_from", "level"),
+    "pay_scale_ratios": ("region_code", "effective_from", "category", "level"),
+    "pay_structure": ("region_code", "effective_from"),
+    "appraisal_distribution": ("region_code", "effective_from"),
+    "appraisal_labels": ("region_code", "label"),
 }
 
 

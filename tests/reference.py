@@ -42,6 +42,7 @@ REGISTER = (
 )
 PAY_COMPONENTS = ("base_pay", "seniority_pay", "allowances", "high_risk_allowance",
                   "night_shift_pay", "overtime_pay", "floor_topup", "bonus", "injury_disability_allowance",
+                  "performance_pay", "appraisal_bonus",
                   "sick_pay", "maternity_allowance", "maternity_topup", "annual_leave_payout")
 EMPLOYEE_SHARES = ("pension_employee", "medical_employee", "unemployment_employee",
                    "housing_fund_employee")
@@ -86,7 +87,7 @@ def dec(value) -> Decimal:
 
 MONEY = {"monthly_average_wage", "monthly_minimum_wage", "base_floor", "base_ceiling", "base_pay",
          "amount", "annual_premium", "sum_insured", "threshold", "quick_deduction"}
-RATES = {"employer_rate", "employee_rate", "rate", "value", "ratio"}
+RATES = {"employer_rate", "employee_rate", "rate", "value", "ratio", "multiple"}
 
 
 def _parse(name: str, text: str):
@@ -98,6 +99,8 @@ def _parse(name: str, text: str):
     if name in ("effective_from", "valid_until"):
         return date.fromisoformat(text)
     if name in ("level",):
+        return int(text) if text.isdigit() else text          # performance_pay: a number or `all`
+    if name == "pay_month":
         return int(text)
     return text
 
@@ -285,8 +288,11 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
         overtime[kind] = rnd(overtime_base * hours * rate / (D * hours_per_day))
     overtime_pay = sum(overtime.values(), Decimal("0.00"))
 
+    # performance pay by last year's appraisal result (issue 16), part of pay for normal hours
+    performance_pay, appraisal_bonus = performance_lines(tables, emp, first, base_full, F)
+
     # minimum wage
-    normal_pay = base_pay + seniority_pay + allowances
+    normal_pay = base_pay + seniority_pay + allowances + performance_pay
     minimum_wage_prorated = rnd(minimum_wage * F)
     floor_topup = max(Decimal("0.00"), minimum_wage_prorated - normal_pay)
     bonus = dec(_att(att, "bonus"))
@@ -300,7 +306,9 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
                             minimum_wage, D, P)
     r.update(leave_pay)
     gross = (base_pay + seniority_pay + allowances + high_risk_allowance + night_shift_pay
-             + overtime_pay + floor_topup + bonus + allowance + arrears_pay + sum(leave_pay.values()))
+             + overtime_pay + floor_topup + bonus + allowance + arrears_pay + performance_pay + appraisal_bonus
+             + sum(leave_pay.values()))
+    r.update(performance_pay=performance_pay, appraisal_bonus=appraisal_bonus)
     r.update(injury_stoppage=injury["stoppage"], injury_disability_allowance=allowance)
     r.update(base_pay=base_pay, seniority_pay=seniority_pay, allowances=allowances,
              high_risk_allowance=high_risk_allowance, night_shift_pay=night_shift_pay,
@@ -425,6 +433,37 @@ def injury_status(tables: Tables, emp: dict, label: str, history: list[dict]) ->
     wage = min(max(wage, floor), ceiling)
     out["employer_share"] = to_frac(rnd(wage * to_frac(Decimal(row["allowance_rate"]))))
     return out
+
+
+def performance_lines(tables: Tables, emp: dict, first: date, base_full: Fraction, F: Fraction):
+    """(月度绩效, 年度考核奖) from emp["assessments"] {year: result}: the result of the year before,
+    the performance_pay row of the nearest region on the chain, then a row for the level before
+    `all`, then for the category before `all`, then the latest; the annual one only in pay_month."""
+    result = (emp.get("assessments") or {}).get(first.year - 1)
+    zero = Decimal("0.00")
+    if result is None or "performance_pay" not in tables.rows:
+        return zero, zero
+    chain = tables.chain(emp["region_code"])
+    lines = {}
+    for paid in ("monthly", "annual"):
+        fits = [row for row in tables.rows["performance_pay"]
+                if row["region_code"] in chain and row["effective_from"] <= first and row["result"] == result
+                and row["paid"] == paid and row["category"] in ("all", emp["category"])
+                and row["level"] in ("all", emp["level"])]
+        if not fits:
+            lines[paid] = None
+            continue
+        lines[paid] = min(fits, key=lambda row: (chain.index(row["region_code"]), row["level"] == "all",
+                                                 row["category"] == "all", -row["effective_from"].toordinal()))
+
+    def amount(row) -> Decimal:
+        fixed = dec(to_frac(row["amount"])) if row["amount"] is not None else zero
+        return fixed + (rnd(base_full * to_frac(row["multiple"])) if row["multiple"] is not None else zero)
+
+    monthly = rnd(to_frac(amount(lines["monthly"])) * F) if lines["monthly"] else zero
+    annual = lines["annual"]
+    bonus = amount(annual) if annual and annual["pay_month"] == first.month else zero
+    return monthly, bonus
 
 
 def is_active(emp: dict, label: str) -> bool:

@@ -15,7 +15,7 @@ import duckdb
 from ..db import scalar, table_exists
 from ..errors import PayrollError, PolicyError
 from ..policy import FUND_ZH, FUNDS
-from ..rules import accident_insurance, arrears, death, injury_pay, leave, pay, probation
+from ..rules import accident_insurance, arrears, death, injury_pay, leave, pay, performance_pay, probation
 from .rule import ContextColumn
 
 # national_parameters the month needs, with the unit the engine keeps them in
@@ -141,6 +141,7 @@ CONTEXT_COLUMNS: list[ContextColumn] = [
     *arrears.CONTEXT,      # issue 7: arrears of closed months paid this month (rules/arrears.py)
     *probation.CONTEXT,    # issue 14: probation pay ratio (rules/probation.py)
     *leave.CONTEXT,        # issue 14: leave days, sick pay, maternity, untaken annual leave (rules/leave.py)
+    *performance_pay.CONTEXT,   # issue 16: the appraisal result and its performance_pay rows
 ]
 CONTEXT_BY_NAME = {column.name: column for column in CONTEXT_COLUMNS}
 
@@ -268,6 +269,7 @@ def install_month_parameters(con: duckdb.DuckDBPyConnection, month: Month) -> No
     injury_pay.install_month_status(con, month)
     probation.install_month_status(con, month)
     leave.install_month_status(con, month, _active_roster_sql(month))
+    performance_pay.install_month_performance(con, month)
     install_month_constants(con, month)
 
 
@@ -469,13 +471,15 @@ def context_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
         coalesce(ims.injury_regular_pay_stopped, false) AS injury_regular_pay_stopped,
         coalesce(ims.injury_allowance_share, 0) AS injury_allowance_share,
         {arrears.arrears_select('ar')},
-        {probation.select_sql('pms')}, {leave.select_sql('lms')}
+        {probation.select_sql('pms')}, {leave.select_sql('lms')},
+        {performance_pay.context_select('pm')}
     FROM roster e
     JOIN params_group g ON g.region_code = e.region_code AND g.category = e.category
          AND g.level = e.level AND g.post = e.post
     LEFT JOIN month_attendance a ON a.employee_id = e.employee_id
     LEFT JOIN history h ON h.employee_id = e.employee_id
     LEFT JOIN injury_month_status ims ON ims.employee_id = e.employee_id
+    LEFT JOIN performance_month pm ON pm.employee_id = e.employee_id
     LEFT JOIN ({arrears.arrears_in_month_sql(month.label)}) ar ON ar.employee_id = e.employee_id
     LEFT JOIN probation_month_status pms ON pms.employee_id = e.employee_id
     LEFT JOIN leave_month_status lms ON lms.employee_id = e.employee_id"""

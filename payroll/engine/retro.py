@@ -21,6 +21,7 @@ import duckdb
 from ..db import scalar
 from ..policy import Policy
 from ..rules.arrears import COMPONENTS, PAY_ARREARS
+from ..rules.performance_pay import assessments_in_force_sql
 from .closing import closed_months
 from .context import Month, check_month_parameters, install_month_parameters
 from .employee_history import employees_as_of_sql
@@ -33,7 +34,14 @@ def month_fingerprint(con: duckdb.DuckDBPyConnection, month: Month, tables_diges
                              "FROM attendance a WHERE month = ?", [month.label])
     employees = scalar(con, f"SELECT count(*) || ':' || coalesce(sum(hash(e)::HUGEINT), 0) "
                             f"FROM ({employees_as_of_sql(month)}) e")
-    return hashlib.sha256(f"{tables_digest}|{attendance}|{employees}".encode()).hexdigest()[:20]
+    text = f"{tables_digest}|{attendance}|{employees}"
+    # issue 16: the appraisal results the month pays by (last year's); a corrected result pays arrears.
+    # Left out while there are none, so the fingerprints of databases without results do not change.
+    results = scalar(con, f"SELECT count(*) || ':' || coalesce(sum(hash(a.employee_id, a.result)::HUGEINT), 0) "
+                          f"FROM ({assessments_in_force_sql()}) a WHERE year = ?", [month.year - 1])
+    if not results.startswith("0:"):
+        text += f"|{results}"
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
 def record_fingerprint(con: duckdb.DuckDBPyConnection, month: Month, tables_digest: str) -> None:

@@ -24,6 +24,7 @@ ROW_TABLES = {
     "pay_scale_row": "pay_scale", "minimum_wage_row": "minimum_wage", "allowances_rows": "allowances",
     "accident_insurance_rows": "accident_insurance", "housing_fund_row": "housing_fund",
     "posts_row": "posts", "iit_brackets_rows": "iit_brackets",
+    "performance_pay_row": "performance_pay", "appraisal_bonus_row": "performance_pay",
     **{f"{fund}_row": "social_insurance" for fund in FUNDS},
     **{f"{name}_row": "national_parameters" for name in NATIONAL_PARAMETERS},
     **LEAVE_ROW_TABLES,    # issue 14: sick_pay, maternity, annual_leave_policy, probation

@@ -72,11 +72,20 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "relation": ("关系", "亲属关系"),
     "orphan_or_lone": ("孤儿或孤寡老人",),
     # issue 14: event cause, probation, leave
-    "cause": ("原因", "死亡原因"),
+    "cause": ("死亡原因", "事件原因"),
     "probation_end": ("试用期截止日期", "试用期满日期"),
     "start": ("开始日期", "假期开始"),
     "end": ("结束日期", "假期结束"),
-    "note": ("备注",),
+    # assessments and level changes (issue 16)
+    "year": ("年度", "考核年度"),
+    "result": ("考核结果", "考核等次", "等次"),
+    "note": ("备注", "说明"),
+    "from_level": ("原层级",),
+    "to_level": ("新层级", "拟任层级"),
+    "change_kind": ("变动类型",),
+    "reason": ("依据说明", "原因"),
+    "rule_row": ("规则行",),
+    "approved": ("审批", "是否同意"),
 }
 
 # values accepted in the category column (compared case-insensitively) -> SPEC value

@@ -179,7 +179,13 @@ class Explainer:
             lines += arrears_trace_lines(self.con, employee_id, month.label)
         return Explanation(person, month.label, lines, stored,
                            differences(lines, stored, self.stored_units),
-                           self.policy.region_names().get(person["region_code"], ""))
+                           self.policy.region_names().get(person["region_code"], ""),
+                           self.level_lines(employee_id, month))
+
+    def level_lines(self, employee_id: str, month: Month) -> list[str]:
+        """Issue 16: the person's level history and next level as of the month's last day."""
+        from ..levels.path import level_path
+        return level_path(self.con, self.policy, employee_id, on=month.end).lines()
 
 
 def differences(lines: list[TraceLine], stored: dict | None, units: dict[str, str]) -> list[str]:
@@ -204,6 +210,7 @@ class Explanation:
     stored: dict | None
     mismatches: list[str]
     region_name: str = ""
+    levels: list[str] = field(default_factory=list)     # level history and next level (issue 16)
     by_name: dict[str, TraceLine] = field(init=False)
 
     def __post_init__(self):
@@ -234,6 +241,7 @@ class Explanation:
                         for zh, en, names in PAYSLIP_SECTIONS],
             "inputs": [_line_summary(line) for line in self.input_lines],
             "lines": [_line_dict(line) for line in self.rule_lines],
+            "levels": self.levels,
         }
 
 
@@ -290,6 +298,9 @@ def explanation_text(explanation: Explanation) -> str:
     out.append("\n输入 Inputs")
     for line in explanation.input_lines:
         out.append(f"  {line.label_zh} {line.label_en}: {line.shown}")
+    if explanation.levels:
+        out.append("\n层级 Level history and next level")
+        out += [f"  {line}" for line in explanation.levels]
     out.append("\n计算过程 How each line is computed")
     for line in explanation.rule_lines:
         out.append(f"  {line.label_zh} {line.label_en} = {line.shown}")

@@ -16,9 +16,10 @@ RULES = [
         basis=BASIS, reads=("minimum_wage_row",),
     ),
     Rule(
-        name="normal_pay", sql="base_pay + seniority_pay + allowances",
+        name="normal_pay", sql="base_pay + seniority_pay + allowances + performance_pay",
         label_zh="正常工作时间工资", label_en="Pay for normal hours",
-        formula="{base_pay} + {seniority_pay} + {allowances}", basis=BASIS,
+        formula="{base_pay} + {seniority_pay} + {allowances} + {performance_pay}",
+        basis=BASIS + "; 月度绩效 is pay for normal hours",
     ),
     Rule(
         name="floor_topup", sql="greatest(0, minimum_wage_prorated - normal_pay)",

@@ -75,12 +75,15 @@ RULES = [
         name="gross_pay",
         sql="base_pay + seniority_pay + allowances + high_risk_allowance + night_shift_pay"
             " + overtime_pay + floor_topup + bonus + injury_disability_allowance + arrears_pay"
-            " + sick_pay + maternity_allowance + maternity_topup + annual_leave_payout",
+            " + performance_pay + appraisal_bonus + sick_pay + maternity_allowance + maternity_topup"
+            " + annual_leave_payout",
         label_zh="应发工资", label_en="Gross pay",
         formula="{base_pay} + {seniority_pay} + {allowances} + {high_risk_allowance} + {night_shift_pay}"
                 " + {overtime_pay} + {floor_topup} + {bonus} + {injury_disability_allowance} + arrears {arrears_pay}"
+                " + {performance_pay} + {appraisal_bonus}"
                 " + {sick_pay} + {maternity_allowance} + {maternity_topup} + {annual_leave_payout}",
-        basis="SPEC identity: gross_pay = sum of the pay components; arrears: rules/arrears.py; leave: rules/leave.py",
+        basis="SPEC identity: gross_pay = sum of the pay components; arrears: rules/arrears.py; "
+              "performance pay: rules/performance_pay.py; leave: rules/leave.py",
     ),
 ]
 # seniority_pay is prorated like the other monthly amounts; it needs seniority_pay_full first

@@ -48,6 +48,8 @@ def _new_value(old, change: TableChange, kind: str, file, path: str):
     if old is None or (isinstance(old, float) and pd.isna(old)):
         return old                      # e.g. ratio of a `none` floor rule: nothing to scale
     op = change.operation
+    if hasattr(old, "item"):            # a numpy integer (an int column of a frame): Decimal needs int
+        old = old.item()
     if kind in QUANTUM:
         if op == "scale":
             value = Decimal(old) * change.scale
@@ -124,6 +126,16 @@ def apply_changes(policy: Policy, edits: list[Edit], start: date, file, label: s
         if frame is None:
             frame = policy.frames[name].copy()      # copy-on-write: once per touched table
         frames[name] = _apply(frame, edit, policy, start, file)
+    if {"average_wage", "pay_scale_ratios"} & set(frames):
+        # an indexed scale follows the changed average wage or ratios (payroll/pay_structure.py)
+        from ..errors import InputError
+        from ..pay_structure import indexed_pay_scale, written_rows
+        problems: list = []
+        merged = {**policy.frames, **frames}
+        frames["pay_scale"] = indexed_pay_scale({**merged, "pay_scale": written_rows(merged["pay_scale"])},
+                                                policy.chain, problems)
+        if problems:
+            raise InputError(problems)
     return policy.with_frames(frames, label)
 
 
@@ -138,6 +150,9 @@ def write_tables(policy: Policy, directory: str | Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for name, columns in TABLES.items():
         frame = policy.frames[name].sort_values("row_no")
+        if name == "pay_scale":
+            from ..pay_structure import written_rows
+            frame = written_rows(frame)         # rows derived from pay_scale_ratios are not the file's
         with open(directory / f"{name}.csv", "w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow([c.name for c in columns])

@@ -74,6 +74,7 @@ class RosterChanges:
     attrition_rate: float = 0.0
     attrition_seed: int = 0
     promotion: Promotion | None = None
+    level_seed: int | None = None            # issue 16: level rules (simulate/levels.py)
 
     def first_month(self, months: list[Month]) -> str | None:
         """The first month whose payslips these changes can alter (None: no change)."""
@@ -81,7 +82,7 @@ class RosterChanges:
         if self.attrition_rate > 0:
             # a leaver is paid to the end of the month drawn, so the month after is the first changed
             firsts.append(months[1].label if len(months) > 1 else "9999-12")
-        if self.promotion is not None:
+        if self.promotion is not None or self.level_seed is not None:
             firsts.append(months[0].label)
         return min(firsts) if firsts else None
 
@@ -95,6 +96,7 @@ class Projection:
         self.con = duckdb.connect(":memory:")
         self.floors: dict[int, pd.DataFrame] = {}      # year -> floor check after its last month
         self.promotion: Promotion | None = None
+        self.levels = None                  # ProjectedLevels when the level rules apply
         con = self.con
         con.execute(ROUND_DIV_MACRO)
         policy.install(con)
@@ -166,6 +168,12 @@ class Projection:
         if changes.attrition_rate > 0:
             self._attrition(changes.attrition_rate, changes.attrition_seed)
         self.promotion = changes.promotion
+        if changes.level_seed is not None:
+            self.use_level_rules(changes.level_seed)
+
+    def use_level_rules(self, seed: int) -> None:
+        from .levels import ProjectedLevels
+        self.levels = ProjectedLevels(self.con, self.policy, seed, self.months[0].year)
 
     def _hire(self, index: int, hire: Hire) -> None:
         post = hire.post or self._default_post(hire.category)
@@ -236,6 +244,8 @@ class Projection:
                 continue
             if self.promotion is not None:
                 self._promote(month)
+            if self.levels is not None:
+                self.levels.before_month(month)
             self._run_month(month)
             if month.start.month == 12 or month is self.months[-1]:
                 self.floors[month.year] = self._floor_check(month)
@@ -256,7 +266,7 @@ class Projection:
             self._entry_months = {label for (label,) in self.con.execute(
                 "SELECT DISTINCT strftime(hire_date, '%Y-%m') FROM employees WHERE hire_date >= ?",
                 [self.months[0].start]).fetchall()}
-        return self.promotion is not None or month.label in self._entry_months
+        return self.promotion is not None or self.levels is not None or month.label in self._entry_months
 
     def _run_month(self, month: Month) -> None:
         con = self.con

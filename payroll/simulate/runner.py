@@ -107,6 +107,17 @@ def solver_edit(scenario: Scenario, policy: Policy, percent: Decimal, regions: l
     return Edit(change, "solver", f"scenario {scenario.name!r}: floor solver raise {percent} %")
 
 
+def structure_notes(policy: Policy) -> list[str]:
+    """The pay-structure check on the scenario's tables (payroll/pay_structure.py): breaches and
+    gaps under the minimum, reported with the cost rather than refused."""
+    from ..errors import CellProblem
+    from ..pay_structure import check_pay_structure
+    problems: list[CellProblem] = []
+    warnings = check_pay_structure(policy.frames, policy.chain, problems)
+    return ([f"层级工资倒挂 pay-structure breach: {problem}" for problem in problems]
+            + [f"层级差距不足 gap under the minimum: {warning}" for warning in warnings])
+
+
 def _run_together(jobs: list[tuple[Projection, str | None, str]], say: Callable[[str], None]) -> None:
     """Run projections side by side, one thread each. DuckDB runs a query on k threads only if it
     scans at least k row groups of 122,880 rows (duckdb.org, "Tuning Workloads": parallelism), so
@@ -161,8 +172,11 @@ def simulate(scenario: Scenario, policy: Policy, roster: pa.Table, year: int, ye
     overtime = dict(scenario.assumptions.overtime_hours)
     say = progress or (lambda text: None)
 
+    levels = scenario.roster.levels
     changes = RosterChanges(list(scenario.roster.hires), float(scenario.roster.attrition_rate),
-                            scenario.roster.attrition_seed, scenario.roster.promotion)
+                            scenario.roster.attrition_seed, scenario.roster.promotion,
+                            levels.seed if levels else None)
+    structure = structure_notes(scenario_policy)
     firsts = [m for m in (changes.first_month(months),
                           _first_month_of(first_effective(edits, start)) if edits else None) if m]
     first_changed = min(firsts) if firsts and min(firsts) <= months[-1].label else None
@@ -185,6 +199,8 @@ def simulate(scenario: Scenario, policy: Policy, roster: pa.Table, year: int, ye
         return run
 
     baseline = Projection(policy, months, roster, history, overtime)
+    if levels is not None and levels.baseline:
+        baseline.use_level_rules(levels.seed)
     if first_changed is None or first_changed > months[0].label:
         # the months before the first change are the baseline's, and the scenario's too
         baseline.run(progress=lambda label: say(f"baseline {label}"), stop=first_changed)
@@ -219,6 +235,10 @@ def simulate(scenario: Scenario, policy: Policy, roster: pa.Table, year: int, ye
         floor_comparison(baseline, scenario_run, names), net_changes(baseline, scenario_run), solver)
     if solver is not None and solver.solved is not None and solver.solved is not scenario_run:
         comparison.solver_floors = floor_comparison(scenario_run, solver.solved, names)
+    comparison.notes += structure
+    if levels is not None:
+        comparison.notes.append("层级按 level_rules 升降，考核结果按 appraisal_distribution 抽取（同一种子结果相同）"
+                                + ("，基线同样适用" if levels.baseline else "，仅情景适用"))
     if overtime:
         comparison.notes.append("加班、夜班按情景文件的假设计算，基线与情景相同")
     else:

@@ -18,9 +18,12 @@ from ..policy import TABLES
 
 # tables a scenario may change: the ones the monthly run reads by region/date or by name
 CHANGEABLE_TABLES = ("average_wage", "minimum_wage", "social_insurance", "housing_fund", "pay_scale",
-                     "allowances", "accident_insurance", "pay_floor", "national_parameters", "posts")
+                     "allowances", "accident_insurance", "pay_floor", "national_parameters", "posts",
+                     # issue 16: the level rules, the assumed results and what results pay
+                     "level_rules", "appraisal_distribution", "performance_pay", "selection_quotas",
+                     "pay_scale_ratios", "pay_structure")
 # columns that identify a row or document it: never changed by a scenario
-FIXED_COLUMNS = {"region_code", "effective_from", "source", "row_no"}
+FIXED_COLUMNS = {"region_code", "effective_from", "source", "row_no", "status"}
 CATEGORIES = ("duty", "civilian")
 
 
@@ -145,11 +148,19 @@ class Promotion(_Strict):
     top_level: int = Field(1, ge=1)
 
 
+class Levels(_Strict):
+    """Promotion and demotion by `level_rules`, results drawn from `appraisal_distribution` (issue 16)."""
+
+    seed: int = 0
+    baseline: bool = True       # the baseline follows the same rules with its own tables
+
+
 class Roster(_Strict):
     hires: list[Hire] = Field(default_factory=list)
     attrition_rate: Decimal = Field(Decimal(0), ge=0, lt=1)   # share of the staff leaving a year
     attrition_seed: int = 0
     promotion: Promotion | None = None
+    levels: Levels | None = None
 
 
 class Overtime(_Strict):
@@ -186,7 +197,7 @@ class Scenario(_Strict):
     def is_empty(self) -> bool:
         roster = self.roster
         return not (self.change or roster.hires or roster.attrition_rate or roster.promotion
-                    or self.solver)
+                    or roster.levels or self.solver)
 
 
 def key_path(loc: tuple) -> str:

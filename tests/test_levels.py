@@ -1,0 +1,417 @@
+"""Appraisal, levels and pay structure (issue 16): hand-computed cases on the shipped tables.
+
+Shipped sample rows used (tables/):
+- level_rules.csv 000000 2024-01-01, every level 2–7: years_required 4, excellent_shortens 1,
+  min_result competent, demote_result incompetent, demote_levels 1, top_level_without_selection 4,
+  effective_month 1 (changes from 1 January of the next year);
+- selection_quotas.csv 000000: level 3 quota 2 per unit and year;
+- performance_pay.csv 000000: excellent 600 a month and 6000 in January; competent 400 / 3000;
+  320600 (Nantong): excellent 0.3 × and competent 0.2 × the grade pay a month, 2 × / 1 × in December;
+- pay_scale.csv 150100 duty: level 5 = 7630, level 6 = 6830; 320600 duty level 5 = 7940.
+"""
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from conftest import SHIPPED_TABLES, examples
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from payroll.db import connect, scalar
+from payroll.engine.closing import close_through
+from payroll.engine.run import run_months
+from payroll.errors import InputError
+from payroll.io.assessments import import_assessments
+from payroll.io.importer import import_files
+from payroll.levels.apply import apply_changes
+from payroll.levels.path import level_path
+from payroll.levels.propose import propose_changes, write_proposals
+from payroll.levels.rules import scale_in_force
+from payroll.policy import load_policy
+
+EMPLOYEE_HEADER = ["employee_id", "name", "region_code", "unit", "category", "level", "post", "hire_date"]
+STAFF = [
+    ["A1", "甲", "150100", "新城分局", "duty", "6", "PATROL", "2019-01-01"],   # c, c, e: early promotion
+    ["C1", "丙", "150100", "新城分局", "duty", "5", "PATROL", "2018-01-01"],   # incompetent: demoted
+    ["D1", "丁", "150100", "新城分局", "duty", "6", "PATROL", "2019-01-01"],   # c, c, c: not yet (needs 4)
+    ["N1", "顾", "320600", "崇川分局", "duty", "5", "PATROL", "2018-01-01"],   # Nantong, competent
+]
+RESULTS = [
+    ["A1", "2022", "称职", ""], ["A1", "2023", "competent", ""], ["A1", "2024", "优秀", ""],
+    ["C1", "2024", "不称职", ""],
+    ["D1", "2022", "competent", ""], ["D1", "2023", "competent", ""], ["D1", "2024", "competent", ""],
+    ["N1", "2024", "称职", ""],
+]
+
+
+def write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture(scope="module")
+def policy():
+    return load_policy()
+
+
+def staff_database(tmp_path: Path, policy):
+    con = connect(":memory:")
+    import_files(con, policy, employees=write_csv(tmp_path / "staff.csv", EMPLOYEE_HEADER, STAFF))
+    import_assessments(con, write_csv(tmp_path / "results.csv", ["employee_id", "year", "result", "note"], RESULTS))
+    return con
+
+
+@pytest.fixture()
+def staffed(tmp_path, policy):
+    return staff_database(tmp_path, policy)
+
+
+def payslip(con, employee_id: str, month: str) -> dict:
+    cursor = con.execute("SELECT * FROM payslips WHERE employee_id = ? AND month = ?", [employee_id, month])
+    names = [d[0] for d in cursor.description]
+    return dict(zip(names, cursor.fetchall()[0]))
+
+
+def test_competent_competent_excellent_promotes_a_year_early_and_incompetent_demotes(staffed, policy):
+    proposals = propose_changes(staffed, policy, 2024).set_index("employee_id")
+    # A1: level 6 since hire 2019-01-01; 2022 称职, 2023 称职, 2024 优秀 = 3 years with one excellent:
+    # 4 required − 1 shortened = 3 → level 5 from 2025-01-01 (effective_month 1)
+    assert proposals.loc["A1", ["from_level", "to_level", "effective_from", "change_kind"]].tolist() == \
+        [6, 5, "2025-01-01", "promotion"]
+    assert "one 优秀 shortens 4 years by 1" in proposals.loc["A1", "reason"]
+    # C1: 2024 不称职 → demote_levels 1: level 5 → 6
+    assert proposals.loc["C1", ["from_level", "to_level", "change_kind"]].tolist() == [5, 6, "demotion"]
+    # D1: three competent years, no excellent: 3 < 4 years required → no change
+    assert "D1" not in proposals.index
+    # N1: one competent year → no change
+    assert "N1" not in proposals.index
+    assert proposals.loc["A1", "rule_row"] == "level_rules.csv row 6"     # duty level 6 is line 6
+
+
+def test_back_dated_promotion_pays_arrears_through_closed_months(staffed, policy, tmp_path):
+    run_months(staffed, policy, "2025-01", "2025-02")
+    close_through(staffed, "2025-02")
+    proposals = propose_changes(staffed, policy, 2024)
+    approved = write_proposals(proposals[proposals.employee_id == "A1"], tmp_path / "approved.xlsx", 2024)
+    summary = apply_changes(staffed, policy, approved)
+    assert summary.applied == 1 and summary.back_dated_from == "2025-01-01"
+    run_months(staffed, policy, "2025-03", "2025-03")
+    march = payslip(staffed, "A1", "2025-03")
+    # January and February were paid at level 6 (6830); level 5 pays 7630: 2 × (7630 − 6830) = 1600.00
+    arrears = scalar(staffed, "SELECT sum(amount) FROM arrears WHERE employee_id = 'A1' AND component = 'base_pay'")
+    assert arrears == Decimal("1600.00")
+    assert march["arrears_pay"] == Decimal("1600.00")
+    assert march["base_pay"] == Decimal("7630.00") and march["level"] == 5
+    # the closed months themselves are untouched
+    assert payslip(staffed, "A1", "2025-01")["base_pay"] == Decimal("6830.00")
+    # and the path tells HR why
+    path = level_path(staffed, policy, "A1", on=date(2025, 3, 1))
+    assert path.level == 5 and path.past[-1].effective_from == date(2025, 1, 1)
+    assert path.past[-1].reason.startswith("promotion: 3 years at level 6")
+
+
+def test_performance_pay_by_result_in_two_regions(staffed, policy, tmp_path):
+    run_months(staffed, policy, "2025-01", "2025-02")
+    year_end = staff_database(tmp_path, policy)
+    run_months(year_end, policy, "2025-11", "2025-12")
+    a1_jan, a1_feb = payslip(staffed, "A1", "2025-01"), payslip(staffed, "A1", "2025-02")
+    # Hohhot, 2024 优秀: national rows, 600 a month and 6000 in January
+    assert (a1_jan["performance_pay"], a1_jan["appraisal_bonus"]) == (Decimal("600.00"), Decimal("6000.00"))
+    assert (a1_feb["performance_pay"], a1_feb["appraisal_bonus"]) == (Decimal("600.00"), Decimal("0.00"))
+    assert a1_jan["appraisal_result"] == "excellent"
+    # C1, 2024 不称职: 0 a month and 0 in January (the rows exist, with 0)
+    c1 = payslip(staffed, "C1", "2025-01")
+    assert (c1["performance_pay"], c1["appraisal_bonus"]) == (Decimal("0.00"), Decimal("0.00"))
+    # Nantong, 2024 称职: its own rows: 0.2 × 7940 = 1588.00 a month; 1 × 7940 = 7940.00 in December only
+    n1_jan, n1_dec = payslip(staffed, "N1", "2025-01"), payslip(year_end, "N1", "2025-12")
+    assert (n1_jan["performance_pay"], n1_jan["appraisal_bonus"]) == (Decimal("1588.00"), Decimal("0.00"))
+    assert (n1_dec["performance_pay"], n1_dec["appraisal_bonus"]) == (Decimal("1588.00"), Decimal("7940.00"))
+    # explain shows the result and the table row of each line
+    from payroll.reports.explain import Explainer, explanation_text
+    text = explanation_text(Explainer(year_end, policy).explain("N1", "2025-12"))
+    assert "年度考核奖 Annual appraisal bonus = 7,940.00" in text
+    assert "(competent, 2024)" in text
+    # the Nantong annual competent row: line 13 of performance_pay.csv (header, 8 national rows,
+    # then Nantong's excellent monthly, annual, competent monthly, annual)
+    assert "表 table performance_pay row 13: category=all, level=all, result=competent, paid=annual, multiple=1" in text
+    # both lines are in gross pay
+    parts = ("base_pay", "seniority_pay", "allowances", "high_risk_allowance", "night_shift_pay", "overtime_pay",
+             "floor_topup", "bonus", "injury_disability_allowance", "arrears_pay", "performance_pay",
+             "appraisal_bonus")
+    assert n1_dec["gross_pay"] == sum(n1_dec[p] for p in parts)
+
+
+def test_a_correction_is_a_new_import_kept_beside_the_first(staffed, tmp_path):
+    header = ["employee_id", "year", "result", "note"]
+    with pytest.raises(InputError, match="a correction needs a note"):
+        import_assessments(staffed, write_csv(tmp_path / "fix.csv", header, [["N1", "2024", "优秀", ""]]))
+    summary = import_assessments(staffed, write_csv(tmp_path / "fix2.csv", header,
+                                                    [["N1", "2024", "优秀", "复核改为优秀"], ["A1", "2024", "优秀", ""]]))
+    assert (summary.corrections, summary.unchanged) == (1, 1)
+    rows = staffed.execute("SELECT result, import_seq FROM assessments WHERE employee_id = 'N1' ORDER BY 2").fetchall()
+    assert [r[0] for r in rows] == ["competent", "excellent"]      # both kept; the latest is in force
+
+
+def test_selection_over_the_quota_is_refused_naming_the_unit(staffed, policy, tmp_path):
+    # three selections to level 3 in 新城分局 in 2025; the quota is 2 (selection_quotas.csv row 2)
+    for employee_id in ("S1", "S2", "S3"):
+        staffed.execute("INSERT INTO employees (employee_id, name, region_code, unit, category, level, post, "
+                        "hire_date) VALUES (?, ?, '150100', '新城分局', 'duty', 4, 'PATROL', DATE '2015-01-01')",
+                        [employee_id, employee_id])
+    path = write_csv(tmp_path / "selected.csv", ["employee_id", "to_level", "effective_from", "change_kind"],
+                     [[e, "3", "2025-04-01", "选拔晋升"] for e in ("S1", "S2", "S3")])
+    with pytest.raises(InputError) as error:
+        apply_changes(staffed, policy, path)
+    text = str(error.value)
+    assert "row 4, column change_kind: unit 新城分局: 3 selection promotions to level 3 in 2025 exceed the quota of 2" in text
+    assert scalar(staffed, "SELECT count(*) FROM level_changes") == 0
+    assert scalar(staffed, "SELECT count(*) FROM employee_history") == 0
+    # two are within the quota; a promotion by appraisal to level 3 is refused (selection only above 4)
+    apply_changes(staffed, policy, write_csv(tmp_path / "two.csv", ["employee_id", "to_level", "effective_from",
+                                                                    "change_kind"],
+                                             [[e, "3", "2025-04-01", "selection"] for e in ("S1", "S2")]))
+    with pytest.raises(InputError, match="reached only by selection"):
+        apply_changes(staffed, policy, write_csv(tmp_path / "by_years.csv", ["employee_id", "to_level",
+                                                                             "effective_from"],
+                                                 [["S3", "3", "2025-04-01"]]))
+
+
+def _tables_with(tmp_path: Path, name: str, rows: list[str], replace: dict[str, str] | None = None) -> Path:
+    tables = tmp_path / "tables"
+    shutil.copytree(SHIPPED_TABLES, tables)
+    with open(tables / f"{name}.csv", "a", encoding="utf-8") as handle:
+        handle.writelines(row + "\n" for row in rows)
+    for file, (old, new) in (replace or {}).items():
+        text = (tables / file).read_text(encoding="utf-8")
+        assert old in text
+        (tables / file).write_text(text.replace(old, new), encoding="utf-8")
+    return tables
+
+
+def test_indexed_scale_moves_with_a_new_average_wage(tmp_path):
+    tables = _tables_with(tmp_path, "pay_scale_ratios", [
+        "320600,2025-01-01,duty,1,1.1,sample,test ratio"])
+    policy = load_policy(tables)
+    con = connect(":memory:")
+    con.execute("INSERT INTO employees (employee_id, name, region_code, unit, category, level, post, hire_date) "
+                "VALUES ('T1', 'T1', '320600', '崇川分局', 'duty', 1, 'PATROL', DATE '2020-01-01')")
+    run_months(con, policy, "2025-06", "2025-07")
+    # June: average_wage 320600 2024-07-01 10472.29 × 1.1 = 11519.519 → 11519.52
+    # July: average_wage 320600 2025-07-01 10768.33 × 1.1 = 11845.163 → 11845.16
+    assert payslip(con, "T1", "2025-06")["base_pay"] == Decimal("11519.52")
+    assert payslip(con, "T1", "2025-07")["base_pay"] == Decimal("11845.16")
+    # before the ratio's date the hand-written row applies (pay_scale.csv 320600 duty 1 = 11140)
+    assert scale_in_force(policy, "320600", "duty", date(2024, 12, 1))[1] == Decimal("11140")
+
+
+def test_a_level_paying_less_than_the_one_below_is_an_error_and_a_small_gap_a_warning(tmp_path):
+    # Hohhot duty level 6 raised from 6830 to 7700, above level 5 (7630): an error
+    inverted = _tables_with(tmp_path / "a", "pay_structure", [], {"pay_scale.csv": ("150100,2024-01-01,duty,6,6830,",
+                                                                                   "150100,2024-01-01,duty,6,7700,")})
+    with pytest.raises(InputError, match=r"pay_scale.csv, row \d+, column base_pay: region 150100 duty from "
+                                         r"2024-01-01: level 5 pays 7630.00, less than level 6 \(7700.00"):
+        load_policy(inverted)
+    # level 6 at 7500: 130 below level 5, under the 200 minimum gap: loads, with a warning
+    narrow = _tables_with(tmp_path / "b", "pay_structure", [], {"pay_scale.csv": ("150100,2024-01-01,duty,6,6830,",
+                                                                                 "150100,2024-01-01,duty,6,7500,")})
+    warnings = load_policy(narrow).warnings
+    assert any("region 150100 duty from 2024-01-01: level 5 pays 130.00 more than level 6, under the minimum gap "
+               "200.00" in w for w in warnings)
+
+
+# ---- the property: applying a list = importing the same levels by hand ------------------------
+
+REGION_STAFF = {"150100": ("新城分局", "PATROL"), "150600": ("东胜分局", "PATROL"), "330100": ("上城分局", "TRAFFIC"),
+                "530100": ("五华分局", "COMMUNITY"), "320600": ("崇川分局", "PATROL")}
+
+
+@settings(max_examples=examples(2), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(region=st.sampled_from(sorted(REGION_STAFF)), level=st.integers(2, 7), step=st.sampled_from([-1, 1, -2]),
+       month=st.integers(1, 2), close=st.booleans())
+def test_applying_levels_pays_the_same_as_importing_them_by_hand(tmp_path_factory, policy, region, level, step,
+                                                                 month, close):
+    to_level = min(max(level + step, 1), 7)
+    if to_level == level:
+        to_level = level - 1
+    unit, post = REGION_STAFF[region]
+    folder = tmp_path_factory.mktemp("same")
+    staff = write_csv(folder / "staff.csv", EMPLOYEE_HEADER,
+                      [["P1", "P1", region, unit, "duty", str(level), post, "2020-01-01"]])
+    effective = f"2025-{month:02d}-01"
+    results = {}
+    for way in ("apply", "by_hand"):
+        con = connect(":memory:")
+        import_files(con, policy, employees=staff)
+        run_months(con, policy, "2025-01", "2025-01")
+        if close:
+            close_through(con, "2025-01")
+        if way == "apply":
+            kind = "selection" if to_level < 4 and to_level < level else ""
+            apply_changes(con, policy, write_csv(folder / "approved.csv", ["employee_id", "to_level", "effective_from",
+                                                                          "change_kind"],
+                                                 [["P1", str(to_level), effective, kind]]))
+        else:
+            changed = [["P1", "P1", region, unit, "duty", str(to_level), post, "2020-01-01", effective]]
+            import_files(con, policy, employees=write_csv(folder / "by_hand.csv", EMPLOYEE_HEADER + ["effective_from"],
+                                                          changed))
+        first = "2025-02" if close else "2025-01"
+        run_months(con, policy, first, "2025-03")
+        cursor = con.execute("SELECT * EXCLUDE (run_id) FROM payslips ORDER BY month")
+        names = [d[0] for d in cursor.description]
+        results[way] = [dict(zip(names, row)) for row in cursor.fetchall()]
+        results[way + "_arrears"] = con.execute("SELECT month_earned, component, amount FROM arrears "
+                                                "ORDER BY ALL").fetchall()
+    assert results["apply"] == results["by_hand"]
+    assert results["apply_arrears"] == results["by_hand_arrears"]
+    assert results["apply"][-1]["level"] == to_level
+
+
+# ---- bad input: exit 2 naming file, row and column; nothing written ------------------------------
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, COLUMNS="250", PYTHONIOENCODING="utf-8")
+    env.pop("PAYROLL_DB", None)
+    env.pop("PAYROLL_TABLES", None)
+    return subprocess.run([sys.executable, "-m", "payroll.cli", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, encoding="utf-8", timeout=120)
+
+
+def test_bad_assessments_and_level_lists_exit_2_and_write_nothing(tmp_path):
+    write_csv(tmp_path / "staff.csv", EMPLOYEE_HEADER, STAFF + [["L1", "离", "150100", "新城分局", "duty", "6", "PATROL",
+                                                                 "2025-03-01"]])
+    assert run_cli("import", "--employees", "staff.csv", "--db", "p.duckdb", cwd=tmp_path).returncode == 0
+    write_csv(tmp_path / "bad.csv", ["employee_id", "year", "result", "note"], [
+        ["A1", "2024", "良好", ""],          # row 2: unknown result
+        ["L1", "2024", "称职", ""],          # row 3: hired 2025-03-01, not employed in 2024
+        ["D1", "2024", "称职", ""],
+        ["D1", "2024", "优秀", ""],          # row 5: the same person and year twice
+    ])
+    done = run_cli("import", "--assessments", "bad.csv", "--db", "p.duckdb", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    err = " ".join(done.stderr.split())
+    assert "bad.csv, row 2, column result: '良好' is not one of excellent, competent, basic, incompetent" in err
+    assert "bad.csv, row 3, column year: 'L1': '2024' was not employed in that year" in err
+    assert "bad.csv, row 5, column year: repeats the person and year 'D1, 2024' of row 4" in err
+    write_csv(tmp_path / "levels.csv", ["employee_id", "to_level", "effective_from"], [["A1", "9", "2025-01-01"]])
+    done = run_cli("levels", "--year", "2024", "--apply", "levels.csv", "--db", "p.duckdb", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "levels.csv, row 2, column to_level: level 9 is outside the duty scale of region 150100" in \
+        " ".join(done.stderr.split())
+    con = connect(str(tmp_path / "p.duckdb"), read_only=True)
+    assert scalar(con, "SELECT count(*) FROM assessments") == 0
+    assert scalar(con, "SELECT count(*) FROM employee_history") == 0
+    assert scalar(con, "SELECT count(*) FROM level_changes") == 0
+
+
+# ---- the reference: performance pay against tests/reference.py, to the fen ---------------------
+
+@settings(max_examples=examples(4), deadline=None)
+@given(data=st.data(), month=st.sampled_from(["2025-01", "2025-12"]))
+def test_performance_pay_matches_the_reference(data, month):
+    import reference
+    from conftest import run_engine
+
+    posts = {"duty": "PATROL", "civilian": "TECH"}
+    people = []
+    for i in range(data.draw(st.integers(1, 6))):
+        category = data.draw(st.sampled_from(["duty", "civilian"]))
+        hire = data.draw(st.sampled_from([date(2019, 3, 1), date(2025, 1, 13), date(2025, 12, 10)]))
+        leave = data.draw(st.sampled_from([None, None, date(2025, 1, 20), date(2025, 12, 5)]))
+        people.append({"employee_id": f"E{i}", "name": f"E{i}", "region_code": data.draw(st.sampled_from(["150100", "320600"])),
+                       "unit": "U", "category": category, "level": data.draw(st.integers(1, 7)), "post": posts[category],
+                       "hire_date": hire, "leave_date": leave if leave is None or leave > hire else None,
+                       "service_start": None, "special_deduction": Decimal(0), "contribution_base": None})
+    con = connect(":memory:")
+    for person in people:
+        result = data.draw(st.sampled_from([None, "excellent", "competent", "basic", "incompetent"]))
+        person["assessments"] = {2024: result} if result else {}
+        if result:
+            con.execute("INSERT INTO assessments VALUES (?, 2024, ?, NULL, 1, now()::TIMESTAMP, 'f.csv', 2)",
+                        [person["employee_id"], result])
+    active = [p for p in people if reference.is_active(p, month)]
+    engine_rows = run_engine(SHIPPED_TABLES, people, {}, month, month, con=con)
+    reference_rows = reference.compute_year(people, {}, SHIPPED_TABLES, [month])
+    assert set(engine_rows) == set(reference_rows) == {(p["employee_id"], month) for p in active}
+    problems = []
+    for key, row in reference_rows.items():
+        for column in reference.REGISTER + ("normal_pay", "performance_pay", "appraisal_bonus"):
+            if column in row and isinstance(row[column], Decimal) and Decimal(engine_rows[key][column]) != row[column]:
+                problems.append(f"{key} {column}: engine {engine_rows[key][column]} reference {row[column]}")
+    assert not problems, "\n".join(problems)
+
+
+# ---- simulate: the same level rules, results drawn per region -----------------------------------
+
+def test_simulate_follows_the_level_rules_and_reports_a_pay_structure_breach(policy):
+    from payroll.simulate.project import roster_from_database
+    from payroll.simulate.runner import simulate
+    from payroll.simulate.scenario import parse_scenario
+
+    con = connect(":memory:")
+    con.execute("INSERT INTO employees (employee_id, name, region_code, unit, category, level, post, hire_date) "
+                "VALUES ('P1', 'P1', '150100', '新城分局', 'duty', 6, 'PATROL', DATE '2015-03-01')")
+    scenario = parse_scenario("""
+name = "levels"
+[[change]]                      # every drawn result is competent (the shares of the others are 0)
+table = "appraisal_distribution"
+column = "excellent_share"
+set = 0
+effective = 2010-01-01
+[[change]]
+table = "appraisal_distribution"
+column = "basic_share"
+set = 0
+effective = 2010-01-01
+[[change]]
+table = "appraisal_distribution"
+column = "incompetent_share"
+set = 0
+effective = 2010-01-01
+[[change]]                      # civilian level 6 above level 5 (7430): a breach, reported
+table = "pay_scale"
+column = "base_pay"
+set = 9000
+region = "150100"
+category = "civilian"
+level = 6
+[roster.levels]
+baseline = false
+""")
+    result = simulate(scenario, policy, roster_from_database(con), 2025, years=1)
+    try:
+        january = result.scenario_run.con.execute(
+            "SELECT level, base_pay, performance_pay, appraisal_bonus FROM projected WHERE month = '2025-01'").fetchall()
+        base = result.baseline.con.execute(
+            "SELECT level, base_pay, performance_pay, appraisal_bonus FROM projected WHERE month = '2025-01'").fetchall()
+        # P1 at level 6 since hire 2015-03-01: years counted from 2016; 2021–2024 all 称职 = 4 years
+        # → level 5 from 2025-01-01 (7630); 2024 称职 pays 400 a month and 3000 in January
+        assert january == [(5, Decimal("7630.00"), Decimal("400.00"), Decimal("3000.00"))]
+        # the baseline keeps the level and has no results
+        assert base == [(6, Decimal("6830.00"), Decimal("0.00"), Decimal("0.00"))]
+        assert any(note.startswith("层级工资倒挂 pay-structure breach: pay_scale.csv") and "civilian" in note
+                   for note in result.notes)
+    finally:
+        result.close()
+
+
+def test_a_region_may_rename_the_results_in_its_table(tmp_path):
+    tables = _tables_with(tmp_path, "appraisal_labels", ["320600,competent,良好,sample,test: Nantong's own word"])
+    policy = load_policy(tables)
+    con = staff_database(tmp_path, policy)
+    header = ["employee_id", "year", "result", "note"]
+    import_assessments(con, write_csv(tmp_path / "nt.csv", header, [["N1", "2023", "良好", ""]]), policy)
+    assert scalar(con, "SELECT result FROM assessments WHERE employee_id = 'N1' AND year = 2023") == "competent"
+    # the word is Nantong's: for a Hohhot person it is not a result
+    with pytest.raises(InputError, match="'良好' is not one of"):
+        import_assessments(con, write_csv(tmp_path / "hh.csv", header, [["A1", "2021", "良好", ""]]), policy)
