@@ -262,7 +262,7 @@ def test_cli_import_validation_benefits_and_statement(tmp_path):
     assert bad.returncode == 2
     assert "bad.csv, row 2, column disability_grade: '11' is not between 1 and 10" in bad.stderr
     (tmp_path / "ev.csv").write_text(
-        "工号,事件日期,类型,伤残等级,烈士,见义勇为,解除劳动关系,leave_date,原因\n"
+        "工号,事件日期,类型,伤残等级,烈士,见义勇为,解除劳动关系,leave_date,死亡原因\n"
         "Q1,2025-06-01,death,,是,true,,,工亡\n"
         "Q2,2025-06-01,injury,7,,,true,2025-12-31,\n", encoding="utf-8")
     (tmp_path / "dep.csv").write_text("employee_id,relation,orphan_or_lone\nQ1,配偶,\n", encoding="utf-8")
