@@ -40,6 +40,7 @@ def import_command(
                                              help="dated overtime records (employee_id, date, hours)"),
     events: Optional[Path] = typer.Option(None, "--events", help="work injury and death events (CSV or XLSX)"),
     dependents: Optional[Path] = typer.Option(None, "--dependents", help="dependants for death benefits"),
+    leave: Optional[Path] = typer.Option(None, "--leave", help="leave records: employee_id, kind, start, end, note"),
     deductions: Optional[Path] = typer.Option(
         None, "--deductions", help="the tax client's special additional deductions (专项附加扣除) by item"),
     tax_feedback: Optional[Path] = typer.Option(
@@ -62,11 +63,11 @@ def import_command(
     finance_files = {"--deductions": deductions, "--tax-feedback": tax_feedback, "--budget": budget}
     others = (employees, attendance, timesheet, events, dependents)
     if any(finance_files.values()):
-        _import_finance_file(finance_files, others + (assessments,), db, tables, wait)
+        _import_finance_file(finance_files, others + (assessments, leave), db, tables, wait)
         return
-    if all(path is None for path in others) and assessments is None and payments is None:
+    if all(path is None for path in others) and assessments is None and payments is None and leave is None:
         _fail("give at least one of --employees, --attendance, --timesheet, --events, --dependents, --assessments, "
-              "--payments (or one of --deductions, --tax-feedback, --budget)")
+              "--leave, --payments (or one of --deductions, --tax-feedback, --budget)")
     policy = load_policy(tables)
     con = connect(db, wait=wait)
     with err_console.status("读取并校验 reading and validating every row…"):
@@ -78,9 +79,9 @@ def import_command(
             if problems:
                 raise InputError(problems)
         summaries = []
-        if any(path is not None for path in others):
+        if any(path is not None for path in others) or leave is not None:
             summary = import_files(con, policy, employees=employees, attendance=attendance,
-                                   timesheet=timesheet, events=events, dependents=dependents)
+                                   timesheet=timesheet, events=events, dependents=dependents, leave=leave)
             summaries.append(str(summary))
             console.print(str(summary))
         if assessed is not None:
@@ -92,7 +93,8 @@ def import_command(
         console.print(summaries[-1])
     files = ", ".join(f"{kind}={Path(path).name}" for kind, path in (
         ("employees", employees), ("attendance", attendance), ("timesheet", timesheet), ("events", events),
-        ("dependents", dependents), ("assessments", assessments), ("payments", payments)) if path is not None)
+        ("dependents", dependents), ("assessments", assessments), ("leave", leave), ("payments", payments))
+        if path is not None)
     _after_import(con, policy, files, "; ".join(summaries))
 
 
@@ -213,7 +215,7 @@ def _print_sample_warnings(con, policy, month_label: str) -> None:
 
 def _export_benefits(db, tables, fmt: str, out: Optional[Path]) -> None:
     """Every person's benefit statement (one sheet each) after figuring and storing the benefits."""
-    from .benefits import compute_benefits, store_benefits
+    from .benefits import compute_benefits_each, store_benefits
     from .db import connect
     from .policy import load_policy
     from .reports.benefits import export_statements
@@ -222,10 +224,16 @@ def _export_benefits(db, tables, fmt: str, out: Optional[Path]) -> None:
         _fail("--what benefits is written as xlsx only (one statement sheet per person)")
     policy = load_policy(tables)
     con = connect(db)
-    results = compute_benefits(con, policy)
+    # issue 14: a missing figure stops that person's event, not everyone's export
+    results, failures = compute_benefits_each(con, policy)
+    for failure, _ in failures:
+        err_console.print(f"not figured: {failure.employee_id} {failure.kind} {failure.event_date}: {failure.reason}",
+                          highlight=False, markup=False, soft_wrap=True)
+    if failures and not results:
+        raise failures[0][1]
     store_benefits(con, policy, results)
     target = out or Path("benefits.xlsx")
-    console.print(export_statements(results, policy.region_names(), target))
+    console.print(export_statements(results, policy.region_names(), target, [f for f, _ in failures]))
 
 
 def _retro_text(arrears, month_paid: str) -> str:

@@ -284,11 +284,29 @@ CREATE TABLE IF NOT EXISTS level_changes (
     file_name      VARCHAR NOT NULL
 )"""
 
+# issue 14: leave records (payroll/io/leave.py), the employment terms the employees file carries
+# beyond the SPEC columns (probation_end), and the cause of an event (work | non_work)
+LEAVE_DDL = """
+CREATE TABLE IF NOT EXISTS leave (
+    employee_id VARCHAR NOT NULL,
+    kind        VARCHAR NOT NULL,     -- annual | sick | maternity | paternity | marriage | bereavement | injury | unpaid | other_paid
+    start_date  DATE NOT NULL,
+    end_date    DATE NOT NULL,
+    note        VARCHAR,
+    PRIMARY KEY (employee_id, start_date)
+)"""
+EMPLOYEE_TERMS_DDL = """
+CREATE TABLE IF NOT EXISTS employee_terms (
+    employee_id   VARCHAR PRIMARY KEY,
+    probation_end DATE                -- 劳动合同法 art. 19–20: last day of probation; NULL: none
+)"""
+EVENT_CAUSE_DDL = "ALTER TABLE events ADD COLUMN IF NOT EXISTS cause VARCHAR"   # work | non_work
+
 SCHEMA = [EMPLOYEES_DDL, ATTENDANCE_DDL, EMPLOYEE_FINANCE_DDL, EVENTS_DDL, DEPENDENTS_DDL, BENEFITS_DDL,
           BENEFIT_EVENTS_DDL, EMPLOYEE_HISTORY_DDL, CLOSED_MONTHS_DDL, MONTH_INPUTS_DDL, ARREARS_DDL,
           IMPORTS_DDL, RUNS_DDL, TAX_FEEDBACK_DDL, BUDGET_DDL, QUOTA_DDL, DISCLOSURES_DDL, ASSESSMENTS_DDL,
           LEVEL_CHANGES_DDL,
-          ATTENDANCE_KIND_DDL, PAYMENTS_DDL]
+          ATTENDANCE_KIND_DDL, PAYMENTS_DDL, LEAVE_DDL, EMPLOYEE_TERMS_DDL, EVENT_CAUSE_DDL]
 
 
 def resolve_db_path(db: str | os.PathLike | None) -> str:

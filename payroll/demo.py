@@ -52,6 +52,9 @@ def run_demo(people: int, year: int, seed: int, out: Path, db: str | None, table
         roster_task = progress.add_task("生成花名册 synthetic roster", total=1)
         employees, attendance = synth_roster(people, seed=seed, year=year)
         write_roster(con, employees, attendance)
+        # issue 14: leave of every kind, a probation hire, a non-work death, leavers' untaken leave
+        from .synth_life import synth_life_events, write_life_events
+        write_life_events(con, *synth_life_events(employees, year, seed))
         # issue 16: four years of appraisal results, and the level changes they bring this year
         from .levels.demo import demo_assessments, demo_level_changes
         appraisals = demo_assessments(con, policy, year, seed)

@@ -33,7 +33,8 @@ REGISTER = (
     "employee_id", "month", "region_code", "unit", "level",
     "base_pay", "seniority_pay", "allowances", "high_risk_allowance", "night_shift_pay",
     "overtime_pay", "floor_topup", "bonus", "injury_disability_allowance",
-    "annual_bonus", "severance_pay", "other_payments", "arrears_pay", "gross_pay",
+    "annual_bonus", "severance_pay", "other_payments", "arrears_pay",
+    "sick_pay", "maternity_allowance", "maternity_topup", "annual_leave_payout", "gross_pay",
     "pension_employee", "medical_employee", "unemployment_employee", "housing_fund_employee",
     "taxable_income_ytd", "iit_ytd", "iit", "deduction", "net_pay",
     "pension_employer", "medical_employer", "unemployment_employer", "injury_employer",
@@ -44,7 +45,8 @@ REGISTER = (
 )
 PAY_COMPONENTS = ("base_pay", "seniority_pay", "allowances", "high_risk_allowance",
                   "night_shift_pay", "overtime_pay", "floor_topup", "bonus", "injury_disability_allowance",
-                  "performance_pay", "appraisal_bonus", "annual_bonus", "severance_pay", "other_payments")
+                  "performance_pay", "appraisal_bonus", "annual_bonus", "severance_pay", "other_payments",
+                  "sick_pay", "maternity_allowance", "maternity_topup", "annual_leave_payout")
 EMPLOYEE_SHARES = ("pension_employee", "medical_employee", "unemployment_employee",
                    "housing_fund_employee")
 EMPLOYER_SHARES = ("pension_employer", "medical_employer", "unemployment_employer",
@@ -230,7 +232,8 @@ def _att(att: dict, name: str) -> Fraction:
 
 
 def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: list[dict],
-                  arrears: dict | None = None, payments: list[dict] | None = None) -> dict:
+                  arrears: dict | None = None, payments: list[dict] | None = None,
+                  leave_context: dict | None = None) -> dict:
     """history: this person's earlier results (all months computed so far, oldest first).
     arrears: component -> Decimal paid this month for closed months (issue 7): pay components add
     up to arrears_pay, a part of gross pay; a contribution's arrears are added to its own line."""
@@ -249,7 +252,9 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
     D = tables.national("pay_days_per_month", first)
     L = _att(att, "unpaid_leave_days")
     injury = injury_status(tables, emp, label, history)
-    F = Fraction(0) if injury["regular_pay_stopped"] else max(Fraction(0), Fraction(E, P) - L / D)
+    lv = leave_month(tables, emp, label, history, leave_context or {})      # issue 14
+    F = Fraction(0) if injury["regular_pay_stopped"] else max(
+        Fraction(0), Fraction(E - lv["maternity_paid_days"], P) - (L + lv["unpaid_days"] + lv["sick_days"]) / D)
     r.update(paid_days_in_month=P, paid_days_employed=E, proration=F)
 
     # pay scale and allowances
@@ -269,10 +274,11 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
                           if a["per"] == "month" and a["applies_to"] == "high_risk"), Fraction(0))
     night_rate = sum((to_frac(a["amount"]) for a in applying if a["per"] == "night_shift"), Fraction(0))
 
-    base_pay = rnd(base_full * F)
-    seniority_pay = rnd(seniority_full * F)
-    allowances = rnd(allowances_full * F)
-    high_risk_allowance = rnd(high_risk_full * F)
+    ratio = probation_ratio(tables, emp, label)                            # issue 14
+    base_pay = rnd(base_full * F * ratio)
+    seniority_pay = rnd(seniority_full * F * ratio)
+    allowances = rnd(allowances_full * F * ratio)
+    high_risk_allowance = rnd(high_risk_full * F * ratio)
     night_shift_pay = rnd(night_rate * int(att.get("night_shifts") or 0))
 
     # overtime
@@ -300,9 +306,13 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
         # 工伤保险条例 art. 36(二): topped up to the minimum wage, for the paid days employed
         allowance = rnd(max(injury["employer_share"], minimum_wage) * Fraction(E, P))
     paid = payment_totals(payments or [])           # issue 13: one-off payments
+    contract_full = base_full + seniority_full + allowances_full + high_risk_full
+    leave_pay = leave_lines(tables, emp, label, lv, contract_full, base_full + seniority_full + allowances_full,
+                            minimum_wage, D, P)
+    r.update(leave_pay)
     gross = (base_pay + seniority_pay + allowances + high_risk_allowance + night_shift_pay
              + overtime_pay + floor_topup + bonus + allowance + arrears_pay + performance_pay + appraisal_bonus
-             + paid["annual_bonus"] + paid["severance"] + paid["other"])
+             + paid["annual_bonus"] + paid["severance"] + paid["other"] + sum(leave_pay.values()))
     r.update(performance_pay=performance_pay, appraisal_bonus=appraisal_bonus)
     r.update(injury_stoppage=injury["stoppage"], injury_disability_allowance=allowance)
     # what the branch tally (tests/branches.py) reads; not compared with the engine
@@ -324,7 +334,9 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
         source, wage = "declared", to_frac(emp["contribution_base"])
     elif prev_year:
         source = "previous_year"
-        wage = to_frac(rnd(sum((to_frac(h["gross_pay"]) for h in prev_year), Fraction(0)) / len(prev_year)))
+        # issue 14: the maternity allowance is a fund benefit, not wage: not in the previous-year wage
+        wage = to_frac(rnd(sum((to_frac(h["gross_pay"] - h["maternity_allowance"]) for h in prev_year), Fraction(0))
+                           / len(prev_year)))
     else:
         whole = [h for h in this_year if h["paid_days_employed"] == h["paid_days_in_month"]]
         if whole:
@@ -363,13 +375,15 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
     contributions = sum((r[c] for c in EMPLOYEE_SHARES), Decimal("0.00"))
     months_ytd = len(this_year) + 1
     # the disability allowance is exempt income (财税〔2012〕40号): not in 累计收入
-    income_ytd = sum((h["gross_pay"] - h["injury_disability_allowance"] - h["income_taxed_apart"] for h in this_year),
-                     Decimal("0.00")) + gross - allowance
+    # issue 14: so is the maternity allowance (财税〔2008〕8号)
+    income_ytd = sum((h["gross_pay"] - h["injury_disability_allowance"] - h["maternity_allowance"]
+                      - h["income_taxed_apart"] for h in this_year),
+                     Decimal("0.00")) + gross - allowance - leave_pay["maternity_allowance"]
     contributions_ytd = sum((h["employee_contributions"] for h in this_year), Decimal("0.00")) + contributions
     special = emp.get("special_deduction") or Decimal("0")
     special_ytd = sum((h["special_deduction"] for h in this_year), Decimal("0.00")) + special
     no19 = (len({h["month"] for h in prev_year}) == 12
-            and sum((h["gross_pay"] for h in prev_year), Decimal("0")) <= dec(tables.national("iit_no19_income_limit", first)))
+            and sum((h["gross_pay"] - h["maternity_allowance"] for h in prev_year), Decimal("0")) <= dec(tables.national("iit_no19_income_limit", first)))
     if no19:
         basic = dec(tables.national("iit_no19_annual_deduction", first))
     else:
@@ -593,15 +607,17 @@ def compute_year(employees: list[dict], attendance: dict, tables_dir, months: li
     payments (issue 13): {(employee_id, month): [{kind, amount, tax_method}]}."""
     tables = Tables(Path(tables_dir))
     results: dict = {}
+    employees = [with_death(e) for e in employees]                        # issue 14
     history: dict[str, list[dict]] = {e["employee_id"]: [] for e in employees}
     for label in months:
+        context = {"unit_average": unit_averages(results, int(label[:4]) - 1)}
         for person in employees:
             emp = record_in_force(person, label)
             if not is_active(emp, label):
                 continue
             row = compute_month(tables, emp, label, attendance.get((emp["employee_id"], label), {}),
                                 history[emp["employee_id"]],
-                                payments=(payments or {}).get((emp["employee_id"], label)))
+                                payments=(payments or {}).get((emp["employee_id"], label)), leave_context=context)
             history[emp["employee_id"]].append(row)
             results[(emp["employee_id"], label)] = row
     return results
@@ -648,3 +664,138 @@ def record_versions(emp: dict) -> list[tuple[date | None, date | None, dict]]:
         since = day
     out.append((since, None, record))
     return out
+
+# ---- issue 14: leave, probation and deaths -------------------------------------------------------
+# Employees may carry: "death_date" (an event of kind death), "probation_end", and "leave": a list
+# of (kind, start, end). Table rows are resolved the same way as the other tables.
+
+def with_death(emp: dict) -> dict:
+    """A death ends employment on the day: the leave date is the earlier of the two."""
+    death = emp.get("death_date")
+    if death is None or (emp.get("leave_date") is not None and emp["leave_date"] <= death):
+        return emp
+    return {**emp, "leave_date": death}
+
+
+def _optional(tables: Tables, name: str) -> list[dict]:
+    return tables.rows.get(name, [])
+
+
+def _resolve_optional(tables: Tables, table: str, region: str, day: date, key=lambda row: ()) -> dict:
+    if table not in tables.rows:
+        return {}
+    return tables.resolve(table, region, day, key)
+
+
+def probation_ratio(tables: Tables, emp: dict, label: str) -> Fraction:
+    """劳动合同法 art. 20: months ending on or before probation_end pay the table's ratio."""
+    first, last = month_bounds(label)
+    end = emp.get("probation_end")
+    if end is None or end < last:
+        return Fraction(1)
+    row = _resolve_optional(tables, "probation", emp["region_code"], first).get(())
+    if row is None:
+        raise ReferenceError(f"probation: no row for {emp['region_code']} in {label}")
+    return to_frac(row["ratio"])
+
+
+def _days(first: date, last: date):
+    day = first
+    while day <= last:
+        yield day
+        day += timedelta(days=1)
+
+
+def _service_years(emp: dict, on: date) -> int:
+    return completed_years(emp.get("service_start") or emp["hire_date"], on)
+
+
+def leave_month(tables: Tables, emp: dict, label: str, history: list[dict], context: dict) -> dict:
+    """The month's leave: days by kind, the sick share, maternity figures, the annual-leave payout."""
+    first, last = month_bounds(label)
+    out = {"unpaid_days": Fraction(0), "sick_days": Fraction(0), "maternity_paid_days": 0,
+           "maternity_days": 0, "sick_row": None, "maternity_row": None, "payout_days": 0, "payout_rate": 0,
+           "wage_base": None, "unit_average": None}
+    sick_pieces = []
+    for kind, start, end in emp.get("leave", ()):
+        lo, hi = max(start, first), min(end, last)
+        if lo > hi:
+            continue
+        days = list(_days(lo, hi))
+        working = sum(1 for d in days if calendar_year(d.year)[d] == "work")
+        if kind == "unpaid":
+            out["unpaid_days"] += working
+        elif kind == "sick":
+            out["sick_days"] += working
+            sick_pieces.append((working, (lo - start).days))
+        elif kind == "maternity":
+            out["maternity_days"] += len(days)
+            out["maternity_paid_days"] += sum(1 for d in days if is_paid_day(d))
+    if sick_pieces:
+        working, before = max(sick_pieces)
+        years = completed_years(emp.get("service_start") or emp["hire_date"], first)
+        rows = _resolve_optional(tables, "sick_pay", emp["region_code"], first,
+                                 key=lambda x: (int(x["min_service_years"]), int(x["min_sick_days"])))
+        fitting = [k for k in rows if k[0] <= years and k[1] <= before]
+        if not fitting:
+            raise ReferenceError(f"sick_pay: no row for {emp['employee_id']} in {label}")
+        out["sick_row"] = rows[max(fitting, key=lambda k: (k[1], k[0]))]
+    if out["maternity_days"]:
+        out["maternity_row"] = _resolve_optional(tables, "maternity", emp["region_code"], first).get(())
+        if out["maternity_row"] is None:
+            raise ReferenceError(f"maternity: no row for {emp['region_code']} in {label}")
+        out["unit_average"] = context.get("unit_average", {}).get((emp["region_code"], emp["unit"]))
+    # untaken annual leave (企业职工带薪年休假实施办法 arts. 10–12)
+    policy = _resolve_optional(tables, "annual_leave_policy", emp["region_code"], first).get(())
+    leaving = emp.get("leave_date") is not None and emp["leave_date"] <= last
+    if policy is not None and (leaving or (int(policy["payout_month"]) == first.month and policy["untaken"] == "pay")):
+        payout_day = emp["leave_date"] if leaving else date(first.year, 12, 31)
+        years = _service_years(emp, payout_day)
+        entitled = [r for r in _optional(tables, "annual_leave_entitlement")
+                    if int(r["min_service_years"]) <= years and r["effective_from"] <= payout_day]
+        entitlement = int(max(entitled, key=lambda r: (r["effective_from"], int(r["min_service_years"])))["days"]) \
+            if entitled else 0
+        year_start = date(first.year, 1, 1)
+        taken = sum(1 for kind, start, end in emp.get("leave", ()) if kind == "annual"
+                    for d in _days(max(start, year_start), min(end, last)) if calendar_year(d.year)[d] == "work")
+        due = ((payout_day - year_start).days + 1) * entitlement // 365 if leaving else entitlement
+        out["payout_days"] = max(0, due - taken)
+        out["payout_rate"] = to_frac(policy["extra_rate"])
+        window = [h for h in history if h["month"] >= f"{first.year - 1:04d}-{first.month:02d}"]
+        if window:
+            total = sum((to_frac(h["gross_pay"] - h["overtime_pay"] - h["annual_leave_payout"]) for h in window),
+                        Fraction(0))
+            out["wage_base"] = to_frac(rnd(total / len(window)))
+    return out
+
+
+def leave_lines(tables: Tables, emp: dict, label: str, lv: dict, contract_full: Fraction, fixed_full: Fraction,
+                minimum_wage: Fraction, D: Fraction, P: int) -> dict:
+    """sick_pay, maternity_allowance, maternity_topup, annual_leave_payout, each rounded once."""
+    out = {"sick_pay": Decimal("0.00"), "maternity_allowance": Decimal("0.00"), "maternity_topup": Decimal("0.00"),
+           "annual_leave_payout": Decimal("0.00")}
+    if lv["sick_days"]:
+        row = lv["sick_row"]
+        daily = max(fixed_full * to_frac(row["share"]), minimum_wage * to_frac(row["minimum_wage_floor_ratio"]))
+        out["sick_pay"] = rnd(daily * lv["sick_days"] / D)
+    if lv["maternity_days"]:
+        row = lv["maternity_row"]
+        wage = lv["unit_average"] if lv["unit_average"] is not None else contract_full
+        out["maternity_allowance"] = rnd(wage * lv["maternity_days"] / int(row["allowance_day_divisor"]))
+        own = rnd(contract_full * Fraction(lv["maternity_paid_days"], P))
+        if str(row["employer_topup"]).lower() == "true":
+            out["maternity_topup"] = max(Decimal("0.00"), own - out["maternity_allowance"])
+    if lv["payout_days"]:
+        wage = lv["wage_base"] if lv["wage_base"] is not None else contract_full
+        out["annual_leave_payout"] = rnd(wage * lv["payout_rate"] * lv["payout_days"] / D)
+    return out
+
+
+def unit_averages(results: dict, year: int) -> dict:
+    """社会保险法 art. 56: per (region, unit), the average maternity contribution base of the year."""
+    sums: dict = {}
+    for (eid, month), row in results.items():
+        if month.startswith(f"{year:04d}-"):
+            total, count = sums.get((row["region_code"], row["unit"]), (Fraction(0), 0))
+            sums[(row["region_code"], row["unit"])] = (total + to_frac(row["maternity_base"]), count + 1)
+    return {key: to_frac(rnd(total / count)) for key, (total, count) in sums.items()}

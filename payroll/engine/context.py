@@ -15,7 +15,7 @@ import duckdb
 from ..db import scalar, table_exists
 from ..errors import PayrollError, PolicyError
 from ..policy import FUND_ZH, FUNDS
-from ..rules import accident_insurance, arrears, deductions, injury_pay, one_off, pay, performance_pay
+from ..rules import accident_insurance, arrears, death, deductions, injury_pay, leave, one_off, pay, performance_pay, probation
 from .rule import ContextColumn
 
 # national_parameters the month needs, with the unit the engine keeps them in
@@ -150,6 +150,8 @@ CONTEXT_COLUMNS: list[ContextColumn] = [
     _c("injury_regular_pay_stopped", "bool", "伤残评定后停发原工资", "Regular pay stopped after grading", "events"),
     _c("injury_allowance_share", "fen", "伤残津贴（补差前）", "Disability allowance before the top-up", "events"),
     *arrears.CONTEXT,      # issue 7: arrears of closed months paid this month (rules/arrears.py)
+    *probation.CONTEXT,    # issue 14: probation pay ratio (rules/probation.py)
+    *leave.CONTEXT,        # issue 14: leave days, sick pay, maternity, untaken annual leave (rules/leave.py)
     *performance_pay.CONTEXT,   # issue 16: the appraisal result and its performance_pay rows
     *one_off.CONTEXT,      # issue 13: one-off payments of the run (rules/one_off.py)
     *deductions.CONTEXT,   # issue 13: deduction kind and the balance owed (rules/deductions.py)
@@ -290,6 +292,8 @@ def install_month_parameters(con: duckdb.DuckDBPyConnection, month: Month) -> No
         WHERE effective_from = (SELECT max(effective_from) FROM policy_iit_bonus_brackets
                                 WHERE effective_from <= DATE '{month.start}')""")
     injury_pay.install_month_status(con, month)
+    probation.install_month_status(con, month)
+    leave.install_month_status(con, month, _active_roster_sql(month))
     performance_pay.install_month_performance(con, month)
     install_month_constants(con, month)
     one_off.install_month_payments(con, month)        # issue 13: the run's one-off payments
@@ -325,7 +329,9 @@ def install_month_constants(con: duckdb.DuckDBPyConnection, month: Month) -> Non
 def _active_roster_sql(month: Month) -> str:
     # issue 7: the employee records in force in the month (engine/employee_history.py)
     from .employee_history import employees_as_of_sql
-    return (f"SELECT * FROM ({employees_as_of_sql(month)}) WHERE hire_date <= DATE '{month.end}' "
+    # issue 14: a death ends employment on the day (rules/death.py)
+    records = death.roster_with_deaths_sql(employees_as_of_sql(month))
+    return (f"SELECT * FROM ({records}) WHERE hire_date <= DATE '{month.end}' "
             f"AND (leave_date IS NULL OR leave_date >= DATE '{month.start}')")
 
 
@@ -516,6 +522,7 @@ def context_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
         coalesce(ims.injury_regular_pay_stopped, false) AS injury_regular_pay_stopped,
         coalesce(ims.injury_allowance_share, 0) AS injury_allowance_share,
         {arrears.arrears_select('ar')},
+        {probation.select_sql('pms')}, {leave.select_sql('lms')},
         {performance_pay.context_select('pm')},
         {one_off.context_select('mp')}
     FROM roster e
@@ -526,4 +533,6 @@ def context_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
     LEFT JOIN injury_month_status ims ON ims.employee_id = e.employee_id
     LEFT JOIN performance_month pm ON pm.employee_id = e.employee_id
     LEFT JOIN ({arrears.arrears_in_month_sql(month.label)}) ar ON ar.employee_id = e.employee_id
-    LEFT JOIN month_payments mp ON mp.employee_id = e.employee_id"""
+    LEFT JOIN month_payments mp ON mp.employee_id = e.employee_id
+    LEFT JOIN probation_month_status pms ON pms.employee_id = e.employee_id
+    LEFT JOIN leave_month_status lms ON lms.employee_id = e.employee_id"""

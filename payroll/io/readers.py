@@ -76,6 +76,11 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "left_job": ("解除劳动关系", "离职"),
     "relation": ("关系", "亲属关系"),
     "orphan_or_lone": ("孤儿或孤寡老人",),
+    # issue 14: event cause, probation, leave
+    "cause": ("死亡原因", "事件原因"),
+    "probation_end": ("试用期截止日期", "试用期满日期"),
+    "start": ("开始日期", "假期开始"),
+    "end": ("结束日期", "假期结束"),
     # assessments and level changes (issue 16)
     "year": ("年度", "考核年度"),
     "result": ("考核结果", "考核等次", "等次"),
