@@ -53,6 +53,7 @@ def import_command(
                                      "(default: refused, naming the row and column)"),
     ignore: Optional[list[str]] = typer.Option(None, "--ignore", help="a header to leave out on purpose "
                                                "(repeatable; default: an unknown header is an error)"),
+    leave: Optional[Path] = typer.Option(None, "--leave", help="leave records: employee_id, kind, start, end, note"),
     deductions: Optional[Path] = typer.Option(
         None, "--deductions", help="the tax client's special additional deductions (专项附加扣除) by item"),
     tax_feedback: Optional[Path] = typer.Option(
@@ -61,6 +62,8 @@ def import_command(
         None, "--budget", help="the year's approved budget per unit and economic item, and the headcount quota"),
     assessments: Optional[Path] = typer.Option(None, "--assessments",
                                                help="annual appraisal results: employee_id, year, result, note"),
+    payments: Optional[Path] = typer.Option(None, "--payments", help="one-off payments: annual_bonus, severance, "
+                                            "other (employee_id, month, kind, amount, tax_method, note)"),
     db: Optional[str] = DbOption,
     tables: Optional[str] = TablesOption,
     wait: float = WaitOption,
@@ -76,12 +79,11 @@ def import_command(
     finance_files = {"--deductions": deductions, "--tax-feedback": tax_feedback, "--budget": budget}
     others = (employees, attendance, timesheet, events, dependents, opening)
     if any(finance_files.values()):
-        _import_finance_file(finance_files, others + (assessments,), db, tables, wait)
+        _import_finance_file(finance_files, others + (assessments, leave), db, tables, wait)
         return
-    if all(path is None for path in others) and assessments is None:
+    if all(path is None for path in others) and assessments is None and payments is None and leave is None:
         _fail("give at least one of --employees, --attendance, --timesheet, --events, --dependents, --opening, "
-              "--assessments "
-              "(or one of --deductions, --tax-feedback, --budget)")
+              "--assessments, --leave, --payments (or one of --deductions, --tax-feedback, --budget)")
     policy = load_policy(tables)
     con = connect(db, wait=wait)
     with err_console.status("读取并校验 reading and validating every row…"):
@@ -92,14 +94,56 @@ def import_command(
             assessed, problems = validate_assessments(con, assessments, policy)
             if problems:
                 raise InputError(problems)
-        if any(path is not None for path in others):
+        summaries = []
+        if any(path is not None for path in others) or leave is not None:
             summary = import_files(con, policy, employees=employees, attendance=attendance,
-                                   timesheet=timesheet, events=events, dependents=dependents,
+                                   timesheet=timesheet, events=events, dependents=dependents, leave=leave,
                                    opening=opening, replace=replace, clear_empty=clear_empty,
                                    ignore=tuple(ignore or ()))
+            summaries.append(str(summary))
             console.print(str(summary))
         if assessed is not None:
-            console.print(str(write_assessments(con, assessed, assessments)))
+            summaries.append(str(write_assessments(con, assessed, assessments)))
+            console.print(summaries[-1])
+    if payments is not None:            # issue 13: after the employees it may name
+        from .io.payments import import_payments
+        summaries.append(str(import_payments(con, payments)))
+        console.print(summaries[-1])
+    files = ", ".join(f"{kind}={Path(path).name}" for kind, path in (
+        ("employees", employees), ("attendance", attendance), ("timesheet", timesheet), ("events", events),
+        ("dependents", dependents), ("assessments", assessments), ("leave", leave), ("payments", payments))
+        if path is not None)
+    _after_import(con, policy, files, "; ".join(summaries))
+
+
+def _audit(con, action: str, target: str, detail: str = "") -> None:
+    """The CLI's audit entry (issue 18): the OS user, marked cli."""
+    from .office.audit import cli_event, record
+    record(con, cli_event(action, target, detail))
+
+
+def _audit_db(db, action: str, target: str, detail: str = "") -> None:
+    """For a command that read the database read-only: open it for writing just to log."""
+    from .db import connect, resolve_db_path
+    from .office.audit import cli_event, record_pending
+    try:
+        con = connect(db)
+    except PayrollError:                # others are reading it: the entry waits beside the file
+        record_pending(resolve_db_path(db), cli_event(action, target, detail))
+        return
+    try:
+        _audit(con, action, target, detail)
+    finally:
+        con.close()
+
+
+def _after_import(con, policy, files: str, summary: str) -> None:
+    from .office.audit import cli_event
+    from .office.workflow import after_import
+    sent_back = after_import(con, policy.digest, cli_event("import").username + " (cli)", files)
+    _audit(con, "import", files, summary)
+    if sent_back:
+        console.print(f"back to draft (an import changed their inputs): {', '.join(sent_back)}")
 
 
 def _import_finance_file(files: dict, others: tuple, db, tables, wait: float) -> None:
@@ -110,16 +154,19 @@ def _import_finance_file(files: dict, others: tuple, db, tables, wait: float) ->
         raise PayrollError(f"{given[0]} is imported on its own: give one file per `payroll import` command")
     option, path = given[0], files[given[0]]
     con = connect(db, wait=wait)
+    from .policy import load_policy
+    policy = load_policy(tables)
     if option == "--deductions":
         from .io.deductions import import_deductions
-        console.print(str(import_deductions(con, path)))
+        summary = str(import_deductions(con, path))
     elif option == "--tax-feedback":
         from .io.tax_feedback import import_feedback
-        console.print(str(import_feedback(con, path)))
+        summary = str(import_feedback(con, path))
     else:
         from .io.budget import import_budget
-        from .policy import load_policy
-        console.print(str(import_budget(con, load_policy(tables), path)))
+        summary = str(import_budget(con, policy, path))
+    _after_import(con, policy, f"{option.lstrip('-')}={Path(path).name}", summary)
+    console.print(summary)
 
 
 def _progress():
@@ -154,13 +201,26 @@ def run_command(
     con = connect(db, wait=wait)
     refuse_closed(con, months)                      # before the progress bar: a closed month is a usage error
     _warn_without_opening(con, months[0])
+    from .office.workflow import after_run, payslips_digest
+    digests_before = {m.label: payslips_digest(con, m.label) for m in months}
     with _progress() as progress:
         task = progress.add_task("计算工资 computing payslips", total=len(months))
         results = run_months(con, policy, month, through,
                              progress=lambda result: (progress.advance(task), progress.console.print(str(result))),
                              retro=lambda arrears: progress.console.print(_retro_text(arrears, months[0].label)))
+    from .office.audit import cli_event
+    labels = [m.label for m in months]
+    sent_back = after_run(con, labels, digests_before, cli_event("run").username + " (cli)")
+    _audit(con, "run", labels[0] if len(labels) == 1 else f"{labels[0]}..{labels[-1]}",
+           "; ".join(str(r) for r in results))
+    if sent_back:
+        console.print(f"back to draft (the re-run changed their payslips): {', '.join(sent_back)}")
     _print_floor(con, policy, results[-1].month)
     _print_sample_warnings(con, policy, results[-1].month)
+    from .reports.year_end import cliff_warnings       # issue 13: the bonus methods and cliffs
+    for result in results:
+        for line in cliff_warnings(con, result.month):
+            err_console.print(line, highlight=False, soft_wrap=True)
     _report_negative_net(con, months[0].label, months[-1].label)
 
 
@@ -213,7 +273,7 @@ def _print_sample_warnings(con, policy, month_label: str) -> None:
 
 def _export_benefits(db, tables, fmt: str, out: Optional[Path]) -> None:
     """Every person's benefit statement (one sheet each) after figuring and storing the benefits."""
-    from .benefits import compute_benefits, store_benefits
+    from .benefits import compute_benefits_each, store_benefits
     from .db import connect
     from .policy import load_policy
     from .reports.benefits import export_statements
@@ -222,10 +282,16 @@ def _export_benefits(db, tables, fmt: str, out: Optional[Path]) -> None:
         _fail("--what benefits is written as xlsx only (one statement sheet per person)")
     policy = load_policy(tables)
     con = connect(db)
-    results = compute_benefits(con, policy)
+    # issue 14: a missing figure stops that person's event, not everyone's export
+    results, failures = compute_benefits_each(con, policy)
+    for failure, _ in failures:
+        err_console.print(f"not figured: {failure.employee_id} {failure.kind} {failure.event_date}: {failure.reason}",
+                          highlight=False, markup=False, soft_wrap=True)
+    if failures and not results:
+        raise failures[0][1]
     store_benefits(con, policy, results)
     target = out or Path("benefits.xlsx")
-    console.print(export_statements(results, policy.region_names(), target))
+    console.print(export_statements(results, policy.region_names(), target, [f for f, _ in failures]))
 
 
 def _retro_text(arrears, month_paid: str) -> str:
@@ -247,10 +313,12 @@ def close_command(
 ) -> None:
     """Close months: their payslips never change again; corrections become arrears."""
     from .db import connect
-    from .engine.closing import close_through
+    from .office.audit import cli_event
+    from .office.workflow import close_month
 
     con = connect(db, wait=wait)
-    closed = close_through(con, month)
+    closed = close_month(con, month, cli_event("close").username + " (cli)")
+    _audit(con, "close", month, f"closed {', '.join(closed)}")
     console.print(f"closed {', '.join(closed)}: these payslips are final; corrections to them are paid as "
                   f"arrears in the next open month")
 
@@ -294,16 +362,23 @@ def export_command(
         _fail("--employees is read only by --what tax (the full ID numbers)")
     if what == "benefits":
         _export_benefits(db, tables, fmt, out)
+        _audit_db(db, "export", "benefits", str(out or "benefits.xlsx"))
         return
     if what in FINANCE_EXPORTS:
         from .reports.finance_exports import export_finance
-        console.print(str(export_finance(what, connect(db, read_only=True), tables, month=month, year=year,
-                                         through=through, fmt=fmt, out=out)), highlight=False)
+        con = connect(db, read_only=True)
+        result = export_finance(what, con, tables, month=month, year=year, through=through, fmt=fmt, out=out)
+        con.close()
+        _audit_db(db, "export", month or str(year or ""), f"{what} {fmt} -> {out or '(default name)'}")
+        console.print(str(result), highlight=False)
         return
     if month is None:
         _fail(f"--month is required for --what {what}")
     if what in HANDOVER_EXPORTS:
-        _export_handover(what, month, fmt, out, employees, connect(db, read_only=True))
+        con = connect(db, read_only=True)
+        _export_handover(what, month, fmt, out, employees, con)
+        con.close()
+        _audit_db(db, "export", month, f"{what} {fmt} -> {out or '(default name)'}")
         return
     if what not in ("register", "payslips"):
         _fail(f"--what {what!r} is not available; available: register, payslips, benefits, "
@@ -316,6 +391,8 @@ def export_command(
     else:
         from .reports.register import export_register
         summary = export_register(con, month, fmt, target, unit=unit)
+    con.close()
+    _audit_db(db, "export", month, f"{what} {fmt}{' unit ' + unit if unit else ''} -> {target}")
     console.print(str(summary))
 
 
@@ -380,8 +457,10 @@ def certificate_command(
     """Income certificate (收入证明): monthly gross, contributions, tax and net, one page; logged."""
     from .db import connect
     from .reports.certificate import write_certificate
-    console.print(str(write_certificate(connect(db, wait=wait), employee_id, year=year, months=months, out=out,
-                                        issuer=issuer)), highlight=False)
+    con = connect(db, wait=wait)
+    result = write_certificate(con, employee_id, year=year, months=months, out=out, issuer=issuer)
+    _audit(con, "view_pay", employee_id, f"income certificate {year or months or ''}")   # issue 18's log too
+    console.print(str(result), highlight=False)
 
 
 @app.command("explain")
@@ -408,6 +487,8 @@ def explain_command(
         from .reports.compare import compare_months, write_comparison
         earlier, later = sorted((month, compare))          # a change reads from the earlier month on
         text = write_comparison(compare_months(explainer, employee_id, earlier, later), fmt, out)
+    explainer.con.close()
+    _audit_db(db, "view_pay", employee_id, f"explain {month}" + (f" compared with {compare}" if compare else ""))
     if text is not None:
         sys.stdout.write(text)
     else:
@@ -450,13 +531,139 @@ def levels_command(
 
 @app.command("serve")
 def serve_command(
-    port: int = typer.Option(8321, "--port", help="port on 127.0.0.1"),
+    port: int = typer.Option(8321, "--port", help="port"),
+    host: str = typer.Option("127.0.0.1", "--host", help="address to listen on (default 127.0.0.1: this "
+                             "machine only); another address is printed with a warning: put TLS in front"),
+    single_person: bool = typer.Option(False, "--single-person", help="first run only: the database is "
+                                       "single-person (months close without approval)"),
     db: Optional[str] = DbOption,
     tables: Optional[str] = TablesOption,
 ) -> None:
-    """A local read-only web page for HR: find a person, explain a month, compare, download payslips."""
-    from .web.server import serve
-    serve(db, tables, port, log=err_console.print)
+    """The payroll office's web application: login, months through approval, review, HR and employees."""
+    from .web.app import serve
+    serve(db, tables, port, host=host, single_person=single_person, log=err_console.print)
+
+
+user_app = typer.Typer(help="users of the web application, their roles and units", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+def _password(password: Optional[str]) -> str:
+    if password:
+        return password
+    import getpass
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        _fail("the two passwords differ")
+    return first
+
+
+@user_app.command("add")
+def user_add_command(
+    username: str = typer.Argument(..., help="login name"),
+    roles: list[str] = typer.Option(..., "--role", help="role, or role@unit, or role@unit/* (the unit and all "
+                                    "below it); repeat for several: clerk reviewer approver hr auditor employee admin"),
+    name: Optional[str] = typer.Option(None, "--name", help="full name shown on the pages"),
+    employee: Optional[str] = typer.Option(None, "--employee", help="employee ID of an `employee` user"),
+    password: Optional[str] = typer.Option(None, "--password", envvar="PAYROLL_NEW_PASSWORD",
+                                           help="password (default: asked twice, not echoed)"),
+    single_person: bool = typer.Option(False, "--single-person", help="first user only: make the database "
+                                       "single-person (months close without approval)"),
+    db: Optional[str] = DbOption,
+) -> None:
+    """Add a user (argon2-hashed password)."""
+    from .db import connect
+    from .office.users import add_user, parse_grant
+    grants = [parse_grant(text) for text in roles]
+    con = connect(db)
+    user = add_user(con, username, _password(password), grants, display_name=name, employee_id=employee,
+                    single_person=single_person)
+    _audit(con, "user_add", user.username, ", ".join(str(g) for g in user.grants))
+    console.print(f"added {user.username}: {', '.join(str(g) for g in user.grants)}")
+
+
+@user_app.command("disable")
+def user_disable_command(username: str = typer.Argument(...), enable: bool = typer.Option(
+        False, "--enable", help="enable the user again"), db: Optional[str] = DbOption) -> None:
+    """Disable (or --enable) a user; a disabled user cannot log in."""
+    from .db import connect
+    from .office.users import disable_user
+    con = connect(db)
+    disable_user(con, username, not enable)
+    _audit(con, "user_enable" if enable else "user_disable", username)
+    console.print(f"{username}: {'enabled' if enable else 'disabled'}")
+
+
+@user_app.command("passwd")
+def user_passwd_command(username: str = typer.Argument(...), password: Optional[str] = typer.Option(
+        None, "--password", envvar="PAYROLL_NEW_PASSWORD", help="new password (default: asked twice)"),
+        db: Optional[str] = DbOption) -> None:
+    """Set a user's password (also lifts a lockout)."""
+    from .db import connect
+    from .office.users import set_password
+    con = connect(db)
+    set_password(con, username, _password(password))
+    _audit(con, "user_passwd", username)
+    console.print(f"{username}: password set")
+
+
+@user_app.command("list")
+def user_list_command(db: Optional[str] = DbOption) -> None:
+    """The users, their roles and units."""
+    from rich.table import Table
+
+    from .db import connect
+    from .office.schema import mode_label
+    from .office.users import list_users
+    con = connect(db, read_only=True)
+    table = Table(title=mode_label(con))
+    for header in ("user", "name", "roles", "employee", "state"):
+        table.add_column(header)
+    for user in list_users(con):
+        table.add_row(user.username, user.display_name, ", ".join(str(g) for g in user.grants),
+                      user.employee_id or "", "disabled" if user.disabled else "active")
+    console.print(table)
+
+
+audit_app = typer.Typer(help="the hash-chained audit log", invoke_without_command=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.callback()
+def audit_command(
+    ctx: typer.Context,
+    person: Optional[str] = typer.Option(None, "--person", help="who looked at this person's pay"),
+    action: Optional[str] = typer.Option(None, "--action", help="only this action (login, view_pay, run, …)"),
+    limit: int = typer.Option(200, "--limit", help="latest entries shown"),
+    db: Optional[str] = DbOption,
+) -> None:
+    """The audit log, latest first; `payroll audit verify` checks the chain."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from rich.table import Table
+
+    from .db import connect
+    from .office.audit import entries
+    con = connect(db, read_only=True)
+    table = Table(title=f"audit log{' for ' + person if person else ''}")
+    for header in ("#", "at (UTC)", "user", "via", "address", "action", "target", "detail"):
+        table.add_column(header)
+    for entry in entries(con, person=person, action=action, limit=limit):
+        table.add_row(str(entry["seq"]), str(entry["logged_at"])[:19], entry["username"], entry["via"], entry["address"],
+                      entry["action"], entry["target"], entry["detail"])
+    console.print(table)
+
+
+@audit_app.command("verify")
+def audit_verify_command(db: Optional[str] = DbOption) -> None:
+    """Recompute the hash chain: exit 0 intact, 2 broken (each break named)."""
+    from .db import connect
+    from .office.audit import verify
+    result = verify(connect(db, read_only=True))
+    console.print(str(result), highlight=False)
+    if not result.ok:
+        raise PayrollError("the audit log's hash chain is broken: the entries named above were edited, "
+                           "removed or inserted after they were written")
 
 
 @app.command("synth")

@@ -9,6 +9,7 @@ PAY_COMPONENTS = (
     "base_pay", "seniority_pay", "allowances", "high_risk_allowance", "night_shift_pay",
     "overtime_pay", "floor_topup", "bonus", "injury_disability_allowance",
     "performance_pay", "appraisal_bonus",     # issue 16: by the appraisal result
+    "annual_bonus", "severance_pay", "other_payments",            # issue 13: one-off payments
 )
 EMPLOYEE_CONTRIBUTIONS = (
     "pension_employee", "medical_employee", "unemployment_employee", "housing_fund_employee",
@@ -24,12 +25,16 @@ REGISTER_COLUMNS = (
     *EMPLOYEE_CONTRIBUTIONS[:3], "housing_fund_employee",
     "taxable_income_ytd", "iit_ytd", "iit", "deduction", "net_pay",
     *EMPLOYER_CONTRIBUTIONS, "accident_insurance_employer", "employer_cost", "injury_stoppage",
+    # issue 13: taxes apart, the balance owed, the bonus method and its cliff
+    "iit_annual_bonus", "iit_severance", "balance_recovery", "shortfall_carried", "balance_owed",
+    "annual_bonus_method", "annual_bonus_in_cliff",
 )
 
 MONEY_COLUMNS = frozenset(
     PAY_COMPONENTS + ("arrears_pay", "gross_pay",) + EMPLOYEE_CONTRIBUTIONS + EMPLOYER_CONTRIBUTIONS + (
         "taxable_income_ytd", "iit_ytd", "iit", "deduction", "net_pay",
         "accident_insurance_employer", "employer_cost",
+        "iit_annual_bonus", "iit_severance", "balance_recovery", "shortfall_carried", "balance_owed",
     )
 )
 
@@ -77,6 +82,16 @@ LABELS: dict[str, tuple[str, str]] = {
     "accident_insurance_employer": ("意外伤害保险", "Accident insurance"),
     "employer_cost": ("单位总成本", "Employer cost"),
     "headcount": ("人数", "Headcount"),
+    "annual_bonus": ("全年一次性奖金", "Annual one-off bonus"),
+    "severance_pay": ("解除劳动合同一次性补偿金", "Severance pay"),
+    "other_payments": ("其他一次性收入", "Other one-off payments"),
+    "iit_annual_bonus": ("全年一次性奖金个税", "Income tax on the bonus taxed apart"),
+    "iit_severance": ("补偿金个税", "Income tax on severance"),
+    "balance_recovery": ("扣回应收个人款", "Balance owed recovered"),
+    "shortfall_carried": ("不足扣部分（转应收个人款）", "Shortfall carried"),
+    "balance_owed": ("应收个人款余额", "Balance owed by the employee"),
+    "annual_bonus_method": ("奖金计税方式", "Bonus tax method"),
+    "annual_bonus_in_cliff": ("奖金临界点盲区", "Bonus in a cliff"),
 }
 
 

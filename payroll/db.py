@@ -6,6 +6,7 @@ engine computes in integer fen and converts on the way in and out.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,7 +45,24 @@ CREATE TABLE IF NOT EXISTS attendance (
     night_shifts           INTEGER NOT NULL DEFAULT 0,
     bonus                  DECIMAL(18,2) NOT NULL DEFAULT 0,
     deduction              DECIMAL(18,2) NOT NULL DEFAULT 0,
+    deduction_kind         VARCHAR,            -- issue 13: court | damages | recovery | other (NULL = other)
     PRIMARY KEY (employee_id, month)
+)"""
+# a database made before issue 13 gets the column too
+ATTENDANCE_KIND_DDL = "ALTER TABLE attendance ADD COLUMN IF NOT EXISTS deduction_kind VARCHAR"
+
+# issue 13: one-off payments (`payroll import --payments`), paid by the month's regular run unless an
+# off-cycle run of the month took them (run_id set when a run pays them)
+PAYMENTS_DDL = """
+CREATE TABLE IF NOT EXISTS payments (
+    employee_id VARCHAR NOT NULL,
+    month       VARCHAR NOT NULL,            -- YYYY-MM paid
+    line_no     INTEGER NOT NULL,            -- row of the file it came from
+    kind        VARCHAR NOT NULL,            -- annual_bonus | severance | other
+    amount      DECIMAL(18,2) NOT NULL,      -- > 0
+    tax_method  VARCHAR,                     -- annual_bonus: separate | merged | NULL (the cheaper)
+    note        VARCHAR,
+    run_kind    VARCHAR                      -- NULL or 'regular': the regular run; else the off-cycle run's id
 )"""
 
 # optional finance columns of the employees file (issue 8), in their own table so the employees
@@ -280,10 +298,29 @@ CREATE TABLE IF NOT EXISTS level_changes (
     file_name      VARCHAR NOT NULL
 )"""
 
+# issue 14: leave records (payroll/io/leave.py), the employment terms the employees file carries
+# beyond the SPEC columns (probation_end), and the cause of an event (work | non_work)
+LEAVE_DDL = """
+CREATE TABLE IF NOT EXISTS leave (
+    employee_id VARCHAR NOT NULL,
+    kind        VARCHAR NOT NULL,     -- annual | sick | maternity | paternity | marriage | bereavement | injury | unpaid | other_paid
+    start_date  DATE NOT NULL,
+    end_date    DATE NOT NULL,
+    note        VARCHAR,
+    PRIMARY KEY (employee_id, start_date)
+)"""
+EMPLOYEE_TERMS_DDL = """
+CREATE TABLE IF NOT EXISTS employee_terms (
+    employee_id   VARCHAR PRIMARY KEY,
+    probation_end DATE                -- 劳动合同法 art. 19–20: last day of probation; NULL: none
+)"""
+EVENT_CAUSE_DDL = "ALTER TABLE events ADD COLUMN IF NOT EXISTS cause VARCHAR"   # work | non_work
+
 SCHEMA = [OPENING_BALANCES_DDL, EMPLOYEES_DDL, ATTENDANCE_DDL, EMPLOYEE_FINANCE_DDL, EVENTS_DDL, DEPENDENTS_DDL, BENEFITS_DDL,
           BENEFIT_EVENTS_DDL, EMPLOYEE_HISTORY_DDL, CLOSED_MONTHS_DDL, MONTH_INPUTS_DDL, ARREARS_DDL,
           IMPORTS_DDL, RUNS_DDL, TAX_FEEDBACK_DDL, BUDGET_DDL, QUOTA_DDL, DISCLOSURES_DDL, ASSESSMENTS_DDL,
-          LEVEL_CHANGES_DDL]
+          LEVEL_CHANGES_DDL,
+          ATTENDANCE_KIND_DDL, PAYMENTS_DDL, LEAVE_DDL, EMPLOYEE_TERMS_DDL, EVENT_CAUSE_DDL]
 
 
 def resolve_db_path(db: str | os.PathLike | None) -> str:
@@ -307,6 +344,8 @@ def connect(db: str | os.PathLike | None = None, read_only: bool = False,
         except duckdb.IOException as error:
             if "lock" not in str(error).lower():
                 raise
+            from .office.serverlock import refuse_if_served
+            refuse_if_served(path)                  # `payroll serve` has it: say where its page is
             if time.monotonic() < deadline:
                 time.sleep(0.2)
                 continue
@@ -324,12 +363,21 @@ def connect(db: str | os.PathLike | None = None, read_only: bool = False,
 def transaction(con: duckdb.DuckDBPyConnection):
     """All or nothing: commit when the block ends normally, roll back on any exception."""
     con.execute("BEGIN TRANSACTION")
+    _marker("transaction begun")
     try:
         yield con
     except BaseException:
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+    _marker("transaction committed")
+
+
+def _marker(text: str) -> None:
+    """With PAYROLL_TRANSACTION_MARKERS=1, say on stderr when a transaction begins and commits, so
+    the atomicity test can place its kills inside the transaction (tests/test_atomicity.py)."""
+    if os.environ.get("PAYROLL_TRANSACTION_MARKERS") == "1":
+        print(f"payroll: {text}", file=sys.stderr, flush=True)
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:

@@ -24,8 +24,10 @@ def _open_demo_db(db: str | None, out: Path):
         con.close()
         raise PayrollError(f"{path} already holds a roster that the demo did not make; "
                            f"give the demo its own --db or --out")
-    for table in ("payslips", "attendance", "employees", "employee_finance", "employee_history", "arrears", "closed_months",
-                  "month_inputs", "assessments", "level_changes"):
+    for table in ("payslips", "attendance", "employees", "employee_history", "arrears", "closed_months",
+                  "month_inputs", "assessments", "level_changes", "payments", "employee_finance", "users",
+                  "user_roles", "office_settings", "month_workflow", "month_workflow_steps", "payslip_confirmations",
+                  "audit_log"):
         if table_exists(con, table):
             con.execute(f"DELETE FROM {table}")
     con.execute(f"CREATE TABLE IF NOT EXISTS {DEMO_MARKER} (made_at TIMESTAMP)")
@@ -35,7 +37,9 @@ def _open_demo_db(db: str | None, out: Path):
 
 def run_demo(people: int, year: int, seed: int, out: Path, db: str | None, tables: str | None,
              console: Console, progress: Progress) -> None:
+    from .demo_year import add_demo_year_end
     from .engine.run import run_months
+    from .reports.bank import export_bank
     from .reports.floor import floor_check, floor_table
     from .reports.register import export_register
     from .synth import synth_roster, write_roster
@@ -49,10 +53,14 @@ def run_demo(people: int, year: int, seed: int, out: Path, db: str | None, table
         employees, attendance = synth_roster(people, seed=seed, year=year)
         write_roster(con, employees, attendance)
         _add_bank_accounts(con)
+        # issue 14: leave of every kind, a probation hire, a non-work death, leavers' untaken leave
+        from .synth_life import synth_life_events, write_life_events
+        write_life_events(con, *synth_life_events(employees, year, seed))
         # issue 16: four years of appraisal results, and the level changes they bring this year
         from .levels.demo import demo_assessments, demo_level_changes
         appraisals = demo_assessments(con, policy, year, seed)
         levels_file, levels_applied = demo_level_changes(con, policy, year, out)
+        add_demo_year_end(con, year)                  # issue 13: bonuses, a severance, bank accounts
         progress.advance(roster_task)
         run_task = progress.add_task("计算工资 payroll months", total=12)
         run_months(con, policy, months[0], months[-1], progress=lambda _: progress.advance(run_task))
@@ -63,6 +71,10 @@ def run_demo(people: int, year: int, seed: int, out: Path, db: str | None, table
             export_register(con, month, "xlsx", target)
             files.append(target)
             progress.advance(export_task)
+        bank_task = progress.add_task("代发清单 bank files", total=12)
+        for month in months:                          # issue 13: every month pays, net pay never < 0
+            export_bank(con, month, "xlsx", out / f"bank-{month}.xlsx")
+            progress.advance(bank_task)
         csv_target = out / f"register-{months[-1]}.csv"
         export_register(con, months[-1], "csv", csv_target)
 
@@ -79,12 +91,17 @@ def run_demo(people: int, year: int, seed: int, out: Path, db: str | None, table
     console.print(floor_table(floor_check(con, months[-1]), months[-1], policy.region_names()))
     console.print(f"考核 appraisals: {appraisals:,} results {year - 4}–{year - 1}; 层级 {levels_applied.applied:,} "
                   f"level changes from {year}-01-01 applied ({levels_file.name})")
+    _print_users(con, console)
     console.print(f"database: {path}")
     sample = scalar(con, "SELECT min(employee_id) FROM employees WHERE employee_id >= 'FJ000042'")
     console.print(f"next: export PAYROLL_DB={path}   (or give --db {path} to each command), then e.g.\n"
                   f"      payroll explain {sample} --month {year}-08")
     console.print(f"registers: {files[0].parent}/register-{year}-01.xlsx … register-{year}-12.xlsx, "
                   f"and {csv_target.name}")
+    console.print(f"bank files: bank-{year}-01.xlsx … bank-{year}-12.xlsx (people paid 0 on the sheet 未发放)")
+    from .reports.year_end import cliff_warnings
+    for line in cliff_warnings(con, months[-1]):
+        console.print(line, highlight=False)
     console.print(f"done in {time.perf_counter() - started:.1f} s")
 
 
@@ -109,3 +126,23 @@ def _add_bank_accounts(con) -> None:
     con.execute("INSERT OR REPLACE INTO employee_finance (employee_id, bank_account) "
                 "SELECT employee_id, '9999' || lpad(CAST(hash(employee_id) % 1000000000000000 AS VARCHAR), 15, '0') "
                 "FROM employees")
+
+
+def _print_users(con, console: Console) -> None:
+    """One user per role for trying the web application (`payroll serve --db …`), passwords printed:
+    a demo only; a real office adds its users with `payroll user add`."""
+    from .office.users import Grant, add_user, generate_password
+    employee_id, unit = con.execute("SELECT employee_id, unit FROM employees ORDER BY employee_id LIMIT 1").fetchall()[0]
+    grants = {"clerk": [Grant("clerk", "*", True)], "reviewer": [Grant("reviewer", "*", True)],
+              "approver": [Grant("approver", "*", True)], "hr": [Grant("hr", unit, True)],
+              "auditor": [Grant("auditor", "*", True)], "employee": [Grant("employee", "*", True)],
+              "admin": [Grant("admin", "*", True)]}
+    table = Table(title="网页用户 Web users (demo only: `payroll serve --db` this database, then log in)")
+    for header in ("用户 user", "密码 password", "角色 role"):
+        table.add_column(header)
+    for name, granted in grants.items():
+        password = generate_password()
+        add_user(con, name, password, granted, display_name=f"演示 demo {name}",
+                 employee_id=employee_id if name == "employee" else None)
+        table.add_row(name, password, ", ".join(str(g) for g in granted) + (f" ({employee_id})" if name == "employee" else ""))
+    console.print(table)

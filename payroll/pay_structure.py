@@ -70,6 +70,7 @@ def indexed_pay_scale(frames: dict[str, pd.DataFrame], chain: pd.DataFrame,
                 derived.append({
                     "row_no": next_row, "region_code": region, "effective_from": day, "category": category,
                     "level": int(level), "base_pay": amount, "ratio_row": int(ratio_row.row_no),
+                    "status": getattr(ratio_row, "status", None),
                     "source": (f"indexed ({INDEX_BASIS}): pay_scale_ratios.csv row {ratio_row.row_no} ratio "
                                f"{ratio_row.ratio} × average_wage.csv row {wage_row.row_no} "
                                f"{wage_row.monthly_average_wage} = {amount} (half-up to the fen); "

@@ -72,6 +72,12 @@ RESULTS = ("excellent", "competent", "basic", "incompetent")
 # region (Zhejiang: 全省), months × the person's 统筹地区 average, or a fixed amount (Jiangsu)
 LEAVING_GRANT_BASES = ("months_of_row_region_average_wage", "months_of_person_region_average_wage", "amount")
 
+# issue 14: the leave kinds whose days a region sets, and how a non-work death item is figured
+LEAVE_DAY_KINDS = ("maternity", "paternity", "marriage", "bereavement")
+NON_WORK_DEATH_ITEMS = ("funeral_grant", "survivors_pension", "condolence")
+NON_WORK_DEATH_BASES = ("amount", "months_of_average_wage", "months_of_own_wage",
+                        "times_urban_income")
+
 TABLES: dict[str, tuple[Column, ...]] = {
     "regions": _cols(Column("region_code", "code"), Column("name", "text"),
                      Column("parent_code", "code", required=False)),
@@ -106,6 +112,10 @@ TABLES: dict[str, tuple[Column, ...]] = {
                        Column("ratio", "rate", required=False)),
     "iit_brackets": _cols(Column("effective_from", "date"), Column("threshold", "money"),
                           Column("rate", "rate"), Column("quick_deduction", "money")),
+    # the monthly-converted table (按月换算后的综合所得税率表) of the separately taxed annual bonus
+    # (财税〔2018〕164号 art. 1(一); 公告2023年第30号): bonus ÷ 12 picks the row (issue 13)
+    "iit_bonus_brackets": _cols(Column("effective_from", "date"), Column("threshold", "money"),
+                                Column("rate", "rate"), Column("quick_deduction", "money")),
     "national_parameters": _cols(Column("name", "code"), Column("effective_from", "date"),
                                  Column("value", "rate")),
     "national_statistics": _cols(Column("year", "int"),
@@ -136,6 +146,26 @@ TABLES: dict[str, tuple[Column, ...]] = {
     # makeup_workday = weekend working day
     "calendar": _cols(Column("date", "date"),
                       Column("kind", "enum", choices=("holiday", "day_off", "makeup_workday"))),
+    # issue 14: leave, probation and non-work death (payroll/rules/leave.py, probation.py,
+    # payroll/benefits/non_work_death.py); optional, so a directory made before them still loads
+    "leave_days": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                        Column("kind", "enum", choices=LEAVE_DAY_KINDS), Column("days", "int")),
+    "sick_pay": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                      Column("min_service_years", "int"), Column("min_sick_days", "int"),
+                      Column("share", "rate"), Column("minimum_wage_floor_ratio", "rate")),
+    "maternity": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                       Column("allowance_day_divisor", "int"), Column("employer_topup", "bool")),
+    "probation": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                       Column("ratio", "rate")),
+    "annual_leave_entitlement": _cols(Column("effective_from", "date"), Column("min_service_years", "int"),
+                                      Column("days", "int")),
+    "annual_leave_policy": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                                 Column("untaken", "enum", choices=("pay", "carry_over")),
+                                 Column("extra_rate", "rate"), Column("payout_month", "int")),
+    "non_work_death": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                            Column("item", "enum", choices=NON_WORK_DEATH_ITEMS),
+                            Column("basis", "enum", choices=NON_WORK_DEATH_BASES), Column("value", "rate"),
+                            Column("payer", "code")),
     # issue 16: appraisal, levels and pay structure (payroll/levels/, payroll/rules/performance_pay.py,
     # payroll/pay_structure.py); `status` says whether a row is official, secondary or a sample
     "performance_pay": _cols(Column("region_code", "code"), Column("effective_from", "date"),
@@ -172,7 +202,11 @@ LEVEL_TABLES = ("appraisal_labels", "performance_pay", "level_rules", "selection
                 "appraisal_distribution")
 # tables a directory may leave out (a missing file reads as empty: "none"), so a user's own
 # directory made before the benefits tables existed still loads
-OPTIONAL_TABLES = {"injury_leaving_grants", "police_reference", "police_disability_pension", "calendar", *LEVEL_TABLES}
+OPTIONAL_TABLES = {"injury_leaving_grants", "police_reference", "police_disability_pension", "calendar", *LEVEL_TABLES,
+                   "iit_bonus_brackets",
+                   # issue 14
+                   "leave_days", "sick_pay", "maternity", "probation", "annual_leave_entitlement",
+                   "annual_leave_policy", "non_work_death"}
 
 PLACES = {"money": 2, "rate": 6}
 

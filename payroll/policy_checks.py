@@ -52,6 +52,7 @@ UNIQUE_KEYS = {
     "accident_insurance": ("region_code", "effective_from", "cover"),
     "pay_floor": ("region_code", "effective_from"),
     "iit_brackets": ("effective_from", "threshold"),
+    "iit_bonus_brackets": ("effective_from", "threshold"),
     "national_parameters": ("name", "effective_from"),
     "national_statistics": ("year",),
     "injury_grades": ("disability_grade",),
@@ -59,6 +60,14 @@ UNIQUE_KEYS = {
     "police_reference": ("region_code", "effective_from"),
     "police_disability_pension": ("region_code", "effective_from", "disability_grade", "cause"),
     "calendar": ("date",),
+    # issue 14
+    "leave_days": ("region_code", "effective_from", "kind"),
+    "sick_pay": ("region_code", "effective_from", "min_service_years", "min_sick_days"),
+    "maternity": ("region_code", "effective_from"),
+    "probation": ("region_code", "effective_from"),
+    "annual_leave_entitlement": ("effective_from", "min_service_years"),
+    "annual_leave_policy": ("region_code", "effective_from"),
+    "non_work_death": ("region_code", "effective_from", "item"),
     "performance_pay": ("region_code", "effective_from", "category", "level", "result", "paid"),
     "level_rules": ("region_code", "effective_from", "category", "level"),
     "selection_quotas": ("region_code", "effective_from", "level"),
@@ -88,6 +97,8 @@ SHARE_COLUMNS = {
     "housing_fund": ("employer_rate", "employee_rate"),
     "iit_brackets": ("rate",),
     "injury_grades": ("allowance_rate",),
+    "sick_pay": ("share", "minimum_wage_floor_ratio"),      # issue 14
+    "probation": ("ratio",),
 }
 
 

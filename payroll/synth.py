@@ -549,7 +549,11 @@ def synth_to(people: int, regions: list[str] | None, seed: int, year: int, db: s
     else:
         if replace:
             con.execute("DROP TABLE IF EXISTS payslips")
+            con.execute("DELETE FROM leave; DELETE FROM employee_terms; DELETE FROM events")
         write_roster(con, employees, attendance)
+        # issue 14: leave of every kind, probation for the year's hires, a few non-work deaths
+        from .synth_life import synth_life_events, write_life_events
+        write_life_events(con, *synth_life_events(employees, year, seed))
         con.close()
         where = resolve_db_path(db)
     if progress:

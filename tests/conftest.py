@@ -26,6 +26,9 @@ def examples(ci_count: int) -> int:
 
 
 def pytest_collection_modifyitems(config, items):
+    # the branch tally (tests/test_branches_reached.py) counts what the comparisons before it reached
+    tally = [item for item in items if getattr(getattr(item, "module", None), "__name__", "") == "test_branches_reached"]
+    items[:] = [item for item in items if item not in tally] + tally
     if THOROUGH:
         return
     skip = pytest.mark.skip(reason="slow: runs with PAYROLL_THOROUGH=1")
@@ -39,7 +42,7 @@ SHIPPED_TABLES = Path(__file__).resolve().parent.parent / "tables"
 EMPLOYEE_COLUMNS = ("employee_id", "name", "region_code", "unit", "category", "level", "post", "hire_date",
                     "leave_date", "service_start", "special_deduction", "contribution_base")
 ATTENDANCE_COLUMNS = ("unpaid_leave_days", "overtime_workday_hours", "overtime_restday_hours",
-                      "overtime_holiday_hours", "night_shifts", "bonus", "deduction")
+                      "overtime_holiday_hours", "night_shifts", "bonus", "deduction", "deduction_kind")
 
 
 @lru_cache(maxsize=None)
@@ -48,9 +51,11 @@ def policy_for(tables_dir: str):
     return load_policy(tables_dir)
 
 
-def run_engine(tables_dir, employees: list[dict], attendance: dict, first: str, last: str, con=None) -> dict:
+def run_engine(tables_dir, employees: list[dict], attendance: dict, first: str, last: str, con=None,
+               payments: dict | None = None) -> dict:
     """Insert the roster and attendance into a fresh in-memory database, run the months, return
-    {(employee_id, month): payslip row as a dict}."""
+    {(employee_id, month): payslip row as a dict}. payments (issue 13): {(employee_id, month):
+    [{kind, amount, tax_method}]}, paid by the regular run."""
     from payroll.db import connect
     from payroll.engine.run import run_months
 
@@ -62,7 +67,13 @@ def run_engine(tables_dir, employees: list[dict], attendance: dict, first: str, 
         con.executemany(
             f"INSERT INTO attendance (employee_id, month, {', '.join(ATTENDANCE_COLUMNS)}) "
             f"VALUES ({', '.join('?' * (len(ATTENDANCE_COLUMNS) + 2))})",
-            [[eid, month] + [row.get(c, 0) for c in ATTENDANCE_COLUMNS] for (eid, month), row in attendance.items()])
+            [[eid, month] + [row.get(c, None if c == "deduction_kind" else 0) for c in ATTENDANCE_COLUMNS]
+             for (eid, month), row in attendance.items()])
+    for (eid, month), lines in (payments or {}).items():
+        for number, line in enumerate(lines, start=2):
+            con.execute("INSERT INTO payments (employee_id, month, line_no, kind, amount, tax_method) "
+                        "VALUES (?, ?, ?, ?, ?, ?)", [eid, month, number, line["kind"], line["amount"],
+                                                      line.get("tax_method") or None])
     run_months(con, policy_for(str(tables_dir)), first, last)
     cursor = con.execute("SELECT * FROM payslips ORDER BY month, employee_id")
     names = [d[0] for d in cursor.description]
@@ -109,3 +120,20 @@ def policy():
     """The shipped policy tables."""
     from payroll.policy import load_policy
     return load_policy()
+
+
+@pytest.fixture(scope="session")
+def office_template(tmp_path_factory):
+    """The web tests' office (tests/web_site.py), built once per session; copy it with `office_copy`."""
+    from web_site import build_site
+    return build_site(tmp_path_factory.mktemp("office"))
+
+
+@pytest.fixture(scope="module")
+def office_site(office_template, tmp_path_factory):
+    """A fresh copy of the office database for one test module (its workflow steps stay its own)."""
+    import dataclasses
+    import shutil
+    folder = tmp_path_factory.mktemp("office-copy")
+    shutil.copy(office_template.db, folder / "demo.duckdb")
+    return dataclasses.replace(office_template, db=folder / "demo.duckdb")

@@ -32,16 +32,21 @@ FEN = Decimal("0.01")
 REGISTER = (
     "employee_id", "month", "region_code", "unit", "level",
     "base_pay", "seniority_pay", "allowances", "high_risk_allowance", "night_shift_pay",
-    "overtime_pay", "floor_topup", "bonus", "injury_disability_allowance", "arrears_pay", "gross_pay",
+    "overtime_pay", "floor_topup", "bonus", "injury_disability_allowance",
+    "annual_bonus", "severance_pay", "other_payments", "arrears_pay",
+    "sick_pay", "maternity_allowance", "maternity_topup", "annual_leave_payout", "gross_pay",
     "pension_employee", "medical_employee", "unemployment_employee", "housing_fund_employee",
     "taxable_income_ytd", "iit_ytd", "iit", "deduction", "net_pay",
     "pension_employer", "medical_employer", "unemployment_employer", "injury_employer",
     "maternity_employer", "housing_fund_employer", "accident_insurance_employer", "employer_cost",
     "injury_stoppage",
+    "iit_annual_bonus", "iit_severance", "balance_recovery", "shortfall_carried", "balance_owed",
+    "annual_bonus_method", "annual_bonus_in_cliff",
 )
 PAY_COMPONENTS = ("base_pay", "seniority_pay", "allowances", "high_risk_allowance",
                   "night_shift_pay", "overtime_pay", "floor_topup", "bonus", "injury_disability_allowance",
-                  "performance_pay", "appraisal_bonus")
+                  "performance_pay", "appraisal_bonus", "annual_bonus", "severance_pay", "other_payments",
+                  "sick_pay", "maternity_allowance", "maternity_topup", "annual_leave_payout")
 EMPLOYEE_SHARES = ("pension_employee", "medical_employee", "unemployment_employee",
                    "housing_fund_employee")
 EMPLOYER_SHARES = ("pension_employer", "medical_employer", "unemployment_employer",
@@ -227,7 +232,8 @@ def _att(att: dict, name: str) -> Fraction:
 
 
 def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: list[dict],
-                  arrears: dict | None = None) -> dict:
+                  arrears: dict | None = None, payments: list[dict] | None = None,
+                  leave_context: dict | None = None) -> dict:
     """history: this person's earlier results (all months computed so far, oldest first).
     arrears: component -> Decimal paid this month for closed months (issue 7): pay components add
     up to arrears_pay, a part of gross pay; a contribution's arrears are added to its own line."""
@@ -246,7 +252,9 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
     D = tables.national("pay_days_per_month", first)
     L = _att(att, "unpaid_leave_days")
     injury = injury_status(tables, emp, label, history)
-    F = Fraction(0) if injury["regular_pay_stopped"] else max(Fraction(0), Fraction(E, P) - L / D)
+    lv = leave_month(tables, emp, label, history, leave_context or {})      # issue 14
+    F = Fraction(0) if injury["regular_pay_stopped"] else max(
+        Fraction(0), Fraction(E - lv["maternity_paid_days"], P) - (L + lv["unpaid_days"] + lv["sick_days"]) / D)
     r.update(paid_days_in_month=P, paid_days_employed=E, proration=F)
 
     # pay scale and allowances
@@ -266,10 +274,11 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
                           if a["per"] == "month" and a["applies_to"] == "high_risk"), Fraction(0))
     night_rate = sum((to_frac(a["amount"]) for a in applying if a["per"] == "night_shift"), Fraction(0))
 
-    base_pay = rnd(base_full * F)
-    seniority_pay = rnd(seniority_full * F)
-    allowances = rnd(allowances_full * F)
-    high_risk_allowance = rnd(high_risk_full * F)
+    ratio = probation_ratio(tables, emp, label)                            # issue 14
+    base_pay = rnd(base_full * F * ratio)
+    seniority_pay = rnd(seniority_full * F * ratio)
+    allowances = rnd(allowances_full * F * ratio)
+    high_risk_allowance = rnd(high_risk_full * F * ratio)
     night_shift_pay = rnd(night_rate * int(att.get("night_shifts") or 0))
 
     # overtime
@@ -296,17 +305,27 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
     if injury["employer_share"] is not None:
         # 工伤保险条例 art. 36(二): topped up to the minimum wage, for the paid days employed
         allowance = rnd(max(injury["employer_share"], minimum_wage) * Fraction(E, P))
+    paid = payment_totals(payments or [])           # issue 13: one-off payments
+    contract_full = base_full + seniority_full + allowances_full + high_risk_full
+    leave_pay = leave_lines(tables, emp, label, lv, contract_full, base_full + seniority_full + allowances_full,
+                            minimum_wage, D, P)
+    r.update(leave_pay)
     gross = (base_pay + seniority_pay + allowances + high_risk_allowance + night_shift_pay
-             + overtime_pay + floor_topup + bonus + allowance + arrears_pay + performance_pay + appraisal_bonus)
+             + overtime_pay + floor_topup + bonus + allowance + arrears_pay + performance_pay + appraisal_bonus
+             + paid["annual_bonus"] + paid["severance"] + paid["other"] + sum(leave_pay.values()))
     r.update(performance_pay=performance_pay, appraisal_bonus=appraisal_bonus)
     r.update(injury_stoppage=injury["stoppage"], injury_disability_allowance=allowance)
+    # what the branch tally (tests/branches.py) reads; not compared with the engine
+    r.update(injury_regular_pay_stopped=injury["regular_pay_stopped"], injury_employer_share=injury["employer_share"],
+             injury_wage_source=injury.get("wage_source"), minimum_wage_full=dec(minimum_wage))
     r.update(base_pay=base_pay, seniority_pay=seniority_pay, allowances=allowances,
              high_risk_allowance=high_risk_allowance, night_shift_pay=night_shift_pay,
              overtime_workday_pay=overtime["workday"], overtime_restday_pay=overtime["restday"],
              overtime_holiday_pay=overtime["holiday"], overtime_pay=overtime_pay,
              overtime_base=dec(overtime_base),
              service_years=years, normal_pay=normal_pay, minimum_wage_prorated=minimum_wage_prorated,
-             floor_topup=floor_topup, bonus=bonus, arrears_pay=arrears_pay, gross_pay=gross)
+             floor_topup=floor_topup, bonus=bonus, arrears_pay=arrears_pay, gross_pay=gross,
+             annual_bonus=paid["annual_bonus"], severance_pay=paid["severance"], other_payments=paid["other"])
 
     # contribution base
     prev_year = [h for h in history if h["month"].startswith(f"{year - 1:04d}-")]
@@ -315,7 +334,9 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
         source, wage = "declared", to_frac(emp["contribution_base"])
     elif prev_year:
         source = "previous_year"
-        wage = to_frac(rnd(sum((to_frac(h["gross_pay"]) for h in prev_year), Fraction(0)) / len(prev_year)))
+        # issue 14: the maternity allowance is a fund benefit, not wage: not in the previous-year wage
+        wage = to_frac(rnd(sum((to_frac(h["gross_pay"] - h["maternity_allowance"]) for h in prev_year), Fraction(0))
+                           / len(prev_year)))
     else:
         whole = [h for h in this_year if h["paid_days_employed"] == h["paid_days_in_month"]]
         if whole:
@@ -360,19 +381,26 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
                    "special_deduction_ytd": Decimal("0.00"), "iit_ytd": Decimal("0.00"), "months_employed": 0}
     months_ytd = opening["months_employed"] + len(this_year) + 1
     # the disability allowance is exempt income (财税〔2012〕40号): not in 累计收入
-    income_ytd = opening["income_ytd"] + sum((h["gross_pay"] - h["injury_disability_allowance"] for h in this_year),
-                                             Decimal("0.00")) + gross - allowance
+    # issue 14: so is the maternity allowance (财税〔2008〕8号); issue 12: the opening balances first
+    income_ytd = opening["income_ytd"] + sum((h["gross_pay"] - h["injury_disability_allowance"] - h["maternity_allowance"]
+                                              - h["income_taxed_apart"] for h in this_year),
+                                             Decimal("0.00")) + gross - allowance - leave_pay["maternity_allowance"]
     contributions_ytd = (opening["contributions_ytd"]
                          + sum((h["employee_contributions"] for h in this_year), Decimal("0.00")) + contributions)
     special = emp.get("special_deduction") or Decimal("0")
     special_ytd = (opening["special_deduction_ytd"]
                    + sum((h["special_deduction"] for h in this_year), Decimal("0.00")) + special)
     no19 = (len({h["month"] for h in prev_year}) == 12
-            and sum((h["gross_pay"] for h in prev_year), Decimal("0")) <= dec(tables.national("iit_no19_income_limit", first)))
+            and sum((h["gross_pay"] - h["maternity_allowance"] for h in prev_year), Decimal("0")) <= dec(tables.national("iit_no19_income_limit", first)))
     if no19:
         basic = dec(tables.national("iit_no19_annual_deduction", first))
     else:
         basic = dec(tables.national("iit_basic_deduction_monthly", first) * months_ytd)
+    # issue 13: the bonus method (needs the year projected) and severance, both kept out of income_ytd
+    apart = one_off_tax(tables, first, r, paid, history, this_year, income_ytd - gross + allowance, allowance,
+                        contributions, contributions_ytd, dec(special), special_ytd, months_ytd, no19, basic)
+    r.update(apart)
+    income_ytd -= apart["income_taxed_apart"]
     taxable = max(Decimal("0.00"), income_ytd - basic - contributions_ytd - special_ytd)
     brackets = tables.brackets(first)
     if brackets[0]["threshold"] != 0:
@@ -384,14 +412,128 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
     iit_before = this_year[-1]["iit_ytd"] if this_year else opening["iit_ytd"]
     due = rnd(to_frac(taxable) * to_frac(bracket["rate"]) - to_frac(bracket["quick_deduction"]))
     iit = max(Decimal("0.00"), due - iit_before)
-    deduction = dec(_att(att, "deduction"))
     r.update(employee_contributions=contributions, months_employed_ytd=months_ytd, income_ytd=income_ytd,
              contributions_ytd=contributions_ytd, special_deduction=dec(special), special_deduction_ytd=special_ytd,
              no19_applies=no19, basic_deduction_ytd=basic, taxable_income_ytd=taxable,
-             iit_rate=bracket["rate"], iit_due_ytd=due, iit=iit, iit_ytd=iit_before + iit, deduction=deduction)
-    r["net_pay"] = gross - contributions - iit - deduction
+             iit_rate=bracket["rate"], iit_due_ytd=due, iit=iit, iit_ytd=iit_before + iit)
+    r.update(settle_deductions(att, history, label, gross, iit + apart["iit_annual_bonus"] + apart["iit_severance"],
+                               contributions, minimum_wage_prorated, tables.national("deduction_limited_share", first)))
+    r["net_pay"] = (gross - contributions - iit - apart["iit_annual_bonus"] - apart["iit_severance"]
+                    - r["deduction"] - r["balance_recovery"] + r["shortfall_carried"])
     r["employer_cost"] = gross + sum((r[c] for c in EMPLOYER_SHARES), Decimal("0.00")) + r["accident_insurance_employer"]
     return r
+
+
+# ---- issue 13: one-off payments, their tax, deductions in order, the balance owed ----------------
+
+def payment_totals(payments: list[dict]) -> dict:
+    """payments: [{kind, amount (Decimal), tax_method ('' | 'separate' | 'merged')}] of the month."""
+    out = {"annual_bonus": Decimal("0.00"), "severance": Decimal("0.00"), "other": Decimal("0.00"), "method": ""}
+    for p in payments:
+        out[p["kind"]] += p["amount"]
+        if p["kind"] == "annual_bonus" and p.get("tax_method"):
+            out["method"] = p["tax_method"]
+    return out
+
+
+def _bracket(rows: list[dict], amount, scale: int = 1) -> dict:
+    """The row whose threshold is the largest below the amount (the first row at or below 0)."""
+    found = rows[0]
+    for row in rows:
+        if to_frac(row["threshold"]) * scale < to_frac(amount):
+            found = row
+    return found
+
+
+def annual_table_tax(tables: Tables, day: date, amount) -> Decimal:
+    row = _bracket(tables.brackets(day), amount)
+    return rnd(to_frac(amount) * to_frac(row["rate"])) - dec(row["quick_deduction"])
+
+
+def bonus_table(tables: Tables, day: date) -> list[dict]:
+    rows = tables.rows.get("iit_bonus_brackets", [])
+    dates = [r["effective_from"] for r in rows if r["effective_from"] <= day]
+    if not dates:
+        raise ReferenceError(f"iit_bonus_brackets: none in force on {day}")
+    return sorted((r for r in rows if r["effective_from"] == max(dates)), key=lambda r: r["threshold"])
+
+
+def one_off_tax(tables: Tables, first: date, r: dict, paid: dict, history: list[dict], this_year: list[dict],
+                prev_income_ytd: Decimal, exempt: Decimal, contributions: Decimal, contributions_ytd: Decimal,
+                special: Decimal, special_ytd: Decimal, months_ytd: int, no19: bool, basic: Decimal) -> dict:
+    """The annual bonus taxed apart or merged (the cheaper when no method is given) and severance
+    (3 × the average wage exempt, the excess by the annual table); 财税〔2018〕164号 arts. 1(一), 5(一)."""
+    bonus, severance = paid["annual_bonus"], paid["severance"]
+    zero = Decimal("0.00")
+    out = {"annual_bonus_method": "", "iit_annual_bonus": zero, "annual_bonus_in_cliff": False,
+           "iit_severance": zero, "severance_exempt": zero, "severance_taxable": zero}
+    if bonus > 0:
+        rows = bonus_table(tables, first)
+        row = _bracket(rows, bonus, 12)
+        separate_tax = rnd(to_frac(bonus) * to_frac(row["rate"])) - dec(row["quick_deduction"])
+        left = 12 - first.month
+        gross = r["gross_pay"]
+        recurring = gross - exempt - severance - bonus - paid["other"] - r["bonus"] - r["arrears_pay"]
+        basic_year = basic if no19 else dec(tables.national("iit_basic_deduction_monthly", first) * (months_ytd + left))
+        # negative: deductions the year leaves unused, which a merged bonus uses up
+        projected = (prev_income_ytd + gross - exempt - severance - bonus + recurring * left - basic_year
+                     - contributions_ytd - contributions * left - special_ytd - special * left)
+        year_separate = annual_table_tax(tables, first, max(zero, projected)) + separate_tax
+        year_merged = annual_table_tax(tables, first, max(zero, projected + bonus))
+        earlier = any(h["annual_bonus_method"] == "separate" for h in this_year)
+        allowed = tables.national("annual_bonus_separate_allowed", first) != 0
+        if paid["method"] == "merged" or not allowed or earlier:
+            method = "merged"
+        elif paid["method"] == "separate":
+            method = "separate"
+        else:
+            method = "merged" if year_merged < year_separate else "separate"
+        out.update(annual_bonus_method=method, annual_bonus_year_tax_separate=year_separate,
+                   annual_bonus_year_tax_merged=year_merged, projected_taxable_year=projected,
+                   annual_bonus_separate_tax=separate_tax)
+        if method == "separate":
+            out["iit_annual_bonus"] = separate_tax
+            index = rows.index(row)
+            if index > 0:
+                boundary = to_frac(row["threshold"]) * 12
+                below = rows[index - 1]
+                boundary_net = dec(boundary) - (rnd(boundary * to_frac(below["rate"])) - dec(below["quick_deduction"]))
+                out["annual_bonus_in_cliff"] = bonus - separate_tax < boundary_net
+    if severance > 0:
+        wage = to_frac(tables.one("average_wage", r["region_code"], first)["monthly_average_wage"])
+        limit = rnd(wage * 12 * tables.national("severance_exempt_average_wage_multiple", first))
+        out["severance_exempt"] = min(severance, limit)
+        out["severance_taxable"] = severance - out["severance_exempt"]
+        if out["severance_taxable"] > 0:
+            out["iit_severance"] = annual_table_tax(tables, first, out["severance_taxable"])
+    out["income_taxed_apart"] = severance + (bonus if out["annual_bonus_method"] == "separate" else zero)
+    return out
+
+
+def settle_deductions(att: dict, history: list[dict], label: str, gross: Decimal, tax: Decimal,
+                      contributions: Decimal, minimum_wage: Decimal, share: Fraction) -> dict:
+    """工资支付暂行规定 arts. 15–16: tax, contributions, court, other, then damages/recovery and the
+    balance owed within 20 % of the wage and above the minimum wage; net pay never below 0."""
+    zero = Decimal("0.00")
+    kind = att.get("deduction_kind") or "other"
+    kind = kind if kind in ("court", "damages", "recovery") else "other"
+    requested = dec(_att(att, "deduction"))
+    year = int(label[:4])
+    recent = [h for h in history if int(h["month"][:4]) >= year - 1]
+    before = recent[-1]["balance_owed"] if recent else zero
+    after = gross - tax - contributions
+    shortfall = max(zero, -after)
+    room = max(zero, after)
+    court = min(requested, room) if kind == "court" else zero
+    other = min(requested, room - court) if kind == "other" else zero
+    limited_room = max(zero, min(rnd(to_frac(max(zero, gross)) * share), room - court - other - minimum_wage))
+    limited = min(requested, limited_room) if kind in ("damages", "recovery") else zero
+    taken = court + other + limited
+    untaken = requested - taken
+    recovery = min(before, limited_room - limited)
+    owed = before - recovery + shortfall + (zero if kind == "court" else untaken)
+    return {"deduction": taken, "deduction_untaken": untaken, "balance_recovery": recovery,
+            "shortfall_carried": shortfall, "balance_owed": owed, "balance_owed_before": before}
 
 
 def injury_status(tables: Tables, emp: dict, label: str, history: list[dict]) -> dict:
@@ -422,6 +564,7 @@ def injury_status(tables: Tables, emp: dict, label: str, history: list[dict]) ->
     months = {f"{(first + i) // 12:04d}-{(first + i) % 12 + 1:02d}" for i in range(window)}
     bases = [to_frac(h["injury_base"]) for h in history if h["month"] in months]
     wage = to_frac(rnd(sum(bases, Fraction(0)) / len(bases))) if bases else to_frac(emp["contribution_base"])
+    out["wage_source"] = "payslips" if bases else "declared"
     average = to_frac(tables.one("average_wage", emp["region_code"], day)["monthly_average_wage"])
     floor = to_frac(rnd(average * tables.national("injury_wage_floor_ratio", day)))
     ceiling = to_frac(rnd(average * tables.national("injury_wage_ceiling_ratio", day)))
@@ -466,17 +609,23 @@ def is_active(emp: dict, label: str) -> bool:
     return emp["hire_date"] <= last and (emp.get("leave_date") is None or emp["leave_date"] >= first)
 
 
-def compute_year(employees: list[dict], attendance: dict, tables_dir, months: list[str]) -> dict:
-    """Every payslip of the months, in order, with year-to-date and previous-year state carried."""
+def compute_year(employees: list[dict], attendance: dict, tables_dir, months: list[str],
+                 payments: dict | None = None) -> dict:
+    """Every payslip of the months, in order, with year-to-date and previous-year state carried.
+    payments (issue 13): {(employee_id, month): [{kind, amount, tax_method}]}."""
     tables = Tables(Path(tables_dir))
     results: dict = {}
+    employees = [with_death(e) for e in employees]                        # issue 14
     history: dict[str, list[dict]] = {e["employee_id"]: [] for e in employees}
     for label in months:
-        for emp in employees:
+        context = {"unit_average": unit_averages(results, int(label[:4]) - 1)}
+        for person in employees:
+            emp = record_in_force(person, label)
             if not is_active(emp, label):
                 continue
             row = compute_month(tables, emp, label, attendance.get((emp["employee_id"], label), {}),
-                                history[emp["employee_id"]])
+                                history[emp["employee_id"]],
+                                payments=(payments or {}).get((emp["employee_id"], label)), leave_context=context)
             history[emp["employee_id"]].append(row)
             results[(emp["employee_id"], label)] = row
     return results
@@ -491,3 +640,170 @@ def month_range(first: str, last: str) -> list[str]:
         if label == last:
             return out
         y, m = y + (m == 12), m % 12 + 1
+
+
+# ---- effective-dated employee records (employee_history) ----------------------------------------
+
+def record_in_force(emp: dict, label: str) -> dict:
+    """The person's record in force on the first day of the month (docs/rules.md, "Effective-dated
+    employee records"). emp holds the first record; emp["changes"] is a list of
+    (effective_from, {column: new value}), each applying to the months whose first day is on or
+    after its date, later changes on top of earlier ones."""
+    changes = emp.get("changes")
+    if not changes:
+        return emp
+    first, _ = month_bounds(label)
+    record = {k: v for k, v in emp.items() if k != "changes"}
+    for day, values in sorted(changes, key=lambda change: change[0]):
+        if day <= first:
+            record.update(values)
+    return record
+
+
+def record_versions(emp: dict) -> list[tuple[date | None, date | None, dict]]:
+    """Every record of the person with the months it applies to: [(valid_from, valid_until, record)],
+    valid_from None = from the beginning, valid_until None = still current."""
+    changes = sorted(emp.get("changes") or (), key=lambda change: change[0])
+    record = {k: v for k, v in emp.items() if k != "changes"}
+    out, since = [], None
+    for day, values in changes:
+        out.append((since, day, dict(record)))
+        record.update(values)
+        since = day
+    out.append((since, None, record))
+    return out
+
+# ---- issue 14: leave, probation and deaths -------------------------------------------------------
+# Employees may carry: "death_date" (an event of kind death), "probation_end", and "leave": a list
+# of (kind, start, end). Table rows are resolved the same way as the other tables.
+
+def with_death(emp: dict) -> dict:
+    """A death ends employment on the day: the leave date is the earlier of the two."""
+    death = emp.get("death_date")
+    if death is None or (emp.get("leave_date") is not None and emp["leave_date"] <= death):
+        return emp
+    return {**emp, "leave_date": death}
+
+
+def _optional(tables: Tables, name: str) -> list[dict]:
+    return tables.rows.get(name, [])
+
+
+def _resolve_optional(tables: Tables, table: str, region: str, day: date, key=lambda row: ()) -> dict:
+    if table not in tables.rows:
+        return {}
+    return tables.resolve(table, region, day, key)
+
+
+def probation_ratio(tables: Tables, emp: dict, label: str) -> Fraction:
+    """劳动合同法 art. 20: months ending on or before probation_end pay the table's ratio."""
+    first, last = month_bounds(label)
+    end = emp.get("probation_end")
+    if end is None or end < last:
+        return Fraction(1)
+    row = _resolve_optional(tables, "probation", emp["region_code"], first).get(())
+    if row is None:
+        raise ReferenceError(f"probation: no row for {emp['region_code']} in {label}")
+    return to_frac(row["ratio"])
+
+
+def _days(first: date, last: date):
+    day = first
+    while day <= last:
+        yield day
+        day += timedelta(days=1)
+
+
+def _service_years(emp: dict, on: date) -> int:
+    return completed_years(emp.get("service_start") or emp["hire_date"], on)
+
+
+def leave_month(tables: Tables, emp: dict, label: str, history: list[dict], context: dict) -> dict:
+    """The month's leave: days by kind, the sick share, maternity figures, the annual-leave payout."""
+    first, last = month_bounds(label)
+    out = {"unpaid_days": Fraction(0), "sick_days": Fraction(0), "maternity_paid_days": 0,
+           "maternity_days": 0, "sick_row": None, "maternity_row": None, "payout_days": 0, "payout_rate": 0,
+           "wage_base": None, "unit_average": None}
+    sick_pieces = []
+    for kind, start, end in emp.get("leave", ()):
+        lo, hi = max(start, first), min(end, last)
+        if lo > hi:
+            continue
+        days = list(_days(lo, hi))
+        working = sum(1 for d in days if calendar_year(d.year)[d] == "work")
+        if kind == "unpaid":
+            out["unpaid_days"] += working
+        elif kind == "sick":
+            out["sick_days"] += working
+            sick_pieces.append((working, (lo - start).days))
+        elif kind == "maternity":
+            out["maternity_days"] += len(days)
+            out["maternity_paid_days"] += sum(1 for d in days if is_paid_day(d))
+    if sick_pieces:
+        working, before = max(sick_pieces)
+        years = completed_years(emp.get("service_start") or emp["hire_date"], first)
+        rows = _resolve_optional(tables, "sick_pay", emp["region_code"], first,
+                                 key=lambda x: (int(x["min_service_years"]), int(x["min_sick_days"])))
+        fitting = [k for k in rows if k[0] <= years and k[1] <= before]
+        if not fitting:
+            raise ReferenceError(f"sick_pay: no row for {emp['employee_id']} in {label}")
+        out["sick_row"] = rows[max(fitting, key=lambda k: (k[1], k[0]))]
+    if out["maternity_days"]:
+        out["maternity_row"] = _resolve_optional(tables, "maternity", emp["region_code"], first).get(())
+        if out["maternity_row"] is None:
+            raise ReferenceError(f"maternity: no row for {emp['region_code']} in {label}")
+        out["unit_average"] = context.get("unit_average", {}).get((emp["region_code"], emp["unit"]))
+    # untaken annual leave (企业职工带薪年休假实施办法 arts. 10–12)
+    policy = _resolve_optional(tables, "annual_leave_policy", emp["region_code"], first).get(())
+    leaving = emp.get("leave_date") is not None and emp["leave_date"] <= last
+    if policy is not None and (leaving or (int(policy["payout_month"]) == first.month and policy["untaken"] == "pay")):
+        payout_day = emp["leave_date"] if leaving else date(first.year, 12, 31)
+        years = _service_years(emp, payout_day)
+        entitled = [r for r in _optional(tables, "annual_leave_entitlement")
+                    if int(r["min_service_years"]) <= years and r["effective_from"] <= payout_day]
+        entitlement = int(max(entitled, key=lambda r: (r["effective_from"], int(r["min_service_years"])))["days"]) \
+            if entitled else 0
+        year_start = date(first.year, 1, 1)
+        taken = sum(1 for kind, start, end in emp.get("leave", ()) if kind == "annual"
+                    for d in _days(max(start, year_start), min(end, last)) if calendar_year(d.year)[d] == "work")
+        due = ((payout_day - year_start).days + 1) * entitlement // 365 if leaving else entitlement
+        out["payout_days"] = max(0, due - taken)
+        out["payout_rate"] = to_frac(policy["extra_rate"])
+        window = [h for h in history if h["month"] >= f"{first.year - 1:04d}-{first.month:02d}"]
+        if window:
+            total = sum((to_frac(h["gross_pay"] - h["overtime_pay"] - h["annual_leave_payout"]) for h in window),
+                        Fraction(0))
+            out["wage_base"] = to_frac(rnd(total / len(window)))
+    return out
+
+
+def leave_lines(tables: Tables, emp: dict, label: str, lv: dict, contract_full: Fraction, fixed_full: Fraction,
+                minimum_wage: Fraction, D: Fraction, P: int) -> dict:
+    """sick_pay, maternity_allowance, maternity_topup, annual_leave_payout, each rounded once."""
+    out = {"sick_pay": Decimal("0.00"), "maternity_allowance": Decimal("0.00"), "maternity_topup": Decimal("0.00"),
+           "annual_leave_payout": Decimal("0.00")}
+    if lv["sick_days"]:
+        row = lv["sick_row"]
+        daily = max(fixed_full * to_frac(row["share"]), minimum_wage * to_frac(row["minimum_wage_floor_ratio"]))
+        out["sick_pay"] = rnd(daily * lv["sick_days"] / D)
+    if lv["maternity_days"]:
+        row = lv["maternity_row"]
+        wage = lv["unit_average"] if lv["unit_average"] is not None else contract_full
+        out["maternity_allowance"] = rnd(wage * lv["maternity_days"] / int(row["allowance_day_divisor"]))
+        own = rnd(contract_full * Fraction(lv["maternity_paid_days"], P))
+        if str(row["employer_topup"]).lower() == "true":
+            out["maternity_topup"] = max(Decimal("0.00"), own - out["maternity_allowance"])
+    if lv["payout_days"]:
+        wage = lv["wage_base"] if lv["wage_base"] is not None else contract_full
+        out["annual_leave_payout"] = rnd(wage * lv["payout_rate"] * lv["payout_days"] / D)
+    return out
+
+
+def unit_averages(results: dict, year: int) -> dict:
+    """社会保险法 art. 56: per (region, unit), the average maternity contribution base of the year."""
+    sums: dict = {}
+    for (eid, month), row in results.items():
+        if month.startswith(f"{year:04d}-"):
+            total, count = sums.get((row["region_code"], row["unit"]), (Fraction(0), 0))
+            sums[(row["region_code"], row["unit"])] = (total + to_frac(row["maternity_base"]), count + 1)
+    return {key: to_frac(rnd(total / count)) for key, (total, count) in sums.items()}

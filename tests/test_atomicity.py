@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -62,48 +63,87 @@ def _env() -> dict:
     return {k: v for k, v in os.environ.items() if k not in ("PAYROLL_DB", "PAYROLL_TABLES")}
 
 
-def test_a_run_killed_at_any_moment_leaves_the_database_as_it_was(base_db, tmp_path):
-    before = _digest(base_db)
-    # how long the whole run takes here, so the kills land inside it on a fast or a slow machine
-    complete = tmp_path / "complete.duckdb"
-    shutil.copy(base_db, complete)
-    started = time.monotonic()
-    subprocess.run(_cli("run", "--month", "2025-04", "--through", "2025-12", db=complete),
-                   capture_output=True, env=_env(), timeout=300, check=True)
-    duration = time.monotonic() - started
-    _assert_complete_run(complete, "uninterrupted run")
-    rng = random.Random(7)
-    delays = sorted(rng.uniform(0.15, 0.9) * duration for _ in range(5))
-    killed = rolled_back = 0
-    for trial, delay in enumerate(delays):
-        db = tmp_path / f"trial{trial}.duckdb"
-        shutil.copy(base_db, db)
-        process = subprocess.Popen(_cli("run", "--month", "2025-04", "--through", "2025-12", db=db),
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env())
-        time.sleep(delay)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=60)
-        if process.returncode == -signal.SIGKILL:
-            killed += 1
-            if _digest(db) == before:
-                rolled_back += 1
-                continue
-            # killed after the commit (while printing the floor table): all of the run, never a part
-        else:
-            assert process.returncode == 0
-        _assert_complete_run(db, f"killed after {delay:.2f} s")
-    assert killed >= 3 and rolled_back >= 1
+MARKED = {"PAYROLL_TRANSACTION_MARKERS": "1"}
+RUN = ("run", "--month", "2025-04", "--through", "2025-12")
 
 
-def _assert_complete_run(db: Path, context: str) -> None:
+class _Markers:
+    """Reads the run's stderr in a thread and notes when each transaction marker appeared."""
+
+    def __init__(self, process: subprocess.Popen):
+        self.seen: dict[str, float] = {}
+        self.process = process
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        for line in self.process.stderr:
+            for marker in ("transaction begun", "transaction committed"):
+                if f"payroll: {marker}" in line:
+                    self.seen.setdefault(marker, time.monotonic())
+
+    def wait_for(self, marker: str, timeout: float = 300) -> float:
+        deadline = time.monotonic() + timeout
+        while marker not in self.seen:
+            assert time.monotonic() < deadline and self.process.poll() is None, f"no '{marker}' marker"
+            time.sleep(0.002)
+        return self.seen[marker]
+
+
+def _start(db: Path) -> tuple[subprocess.Popen, _Markers]:
+    process = subprocess.Popen(_cli(*RUN, db=db), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               env={**_env(), **MARKED})
+    return process, _Markers(process)
+
+
+def _content(db: Path) -> dict:
+    """What a run writes, without its run id and timestamps: payslips, arrears, the months run."""
     con = connect(db)
     try:
-        assert scalar(con, "SELECT count(DISTINCT month) FROM payslips") == 12, context
-        assert scalar(con, "SELECT count(*) FROM runs") == 2, context    # the fixture's run and this one
-        per_month = con.execute("SELECT count(*) FROM payslips GROUP BY month").fetchall()
-        assert min(per_month)[0] > 0, context
+        return {table: con.execute(f"SELECT * EXCLUDE (run_id) FROM {table} ORDER BY ALL").fetchall()
+                for table in ("payslips", "arrears")} | {
+            "runs": con.execute("SELECT first_month, last_month, payslips FROM runs ORDER BY started_at").fetchall()}
     finally:
         con.close()
+
+
+def test_a_run_killed_at_any_moment_leaves_the_database_as_it_was(base_db, tmp_path):
+    """Five kills at random moments inside the run's transaction (between the markers the run
+    prints with PAYROLL_TRANSACTION_MARKERS=1): each leaves the database exactly as it was. A kill
+    just after the commit leaves exactly what an uninterrupted run of the same months writes."""
+    before = _digest(base_db)
+    complete = tmp_path / "complete.duckdb"
+    shutil.copy(base_db, complete)
+    process, markers = _start(complete)
+    begun = markers.wait_for("transaction begun")
+    committed = markers.wait_for("transaction committed")
+    assert process.wait(timeout=300) == 0
+    inside = committed - begun                  # how long the transaction lasts here
+    expected = _content(complete)
+    rng, inside_kills = random.Random(), 0
+    for trial in range(5):
+        db = tmp_path / f"trial{trial}.duckdb"
+        shutil.copy(base_db, db)
+        process, markers = _start(db)
+        markers.wait_for("transaction begun")
+        time.sleep(rng.uniform(0.05, 0.7) * inside)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+        markers.thread.join(timeout=10)
+        if process.returncode == -signal.SIGKILL and "transaction committed" not in markers.seen:
+            inside_kills += 1
+            assert _digest(db) == before, f"trial {trial}: killed inside the transaction"
+        else:           # the machine was faster this time: the kill came after the commit
+            assert _content(db) == expected, f"trial {trial}: killed after the commit"
+    assert inside_kills >= 3
+    # and deliberately after the commit: all of the run, the same content as the uninterrupted one
+    db = tmp_path / "after-commit.duckdb"
+    shutil.copy(base_db, db)
+    process, markers = _start(db)
+    markers.wait_for("transaction committed")
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+    assert _content(db) == expected
 
 
 def test_the_killed_run_succeeds_afterwards_and_pays_the_arrears_once(base_db, tmp_path):

@@ -25,7 +25,7 @@ from identities import BROKEN_IDENTITY
 EMPLOYEE = ("employee_id", "name", "region_code", "unit", "category", "level", "post", "hire_date",
             "leave_date", "contribution_base")
 EVENT = ("employee_id", "event_date", "kind", "disability_grade", "stoppage_months", "martyr", "heroic",
-         "work_arranged", "nursing_level", "left_job", "leave_date")
+         "work_arranged", "nursing_level", "left_job", "leave_date", "cause")
 
 
 def person(eid, region="150600", base=None, level=5, leave=None):
@@ -33,8 +33,8 @@ def person(eid, region="150600", base=None, level=5, leave=None):
 
 
 def event(eid, day, kind="injury", grade=None, stoppage=0, martyr=False, heroic=False, arranged=False,
-          nursing=None, left=False, leave=None):
-    return (eid, day, kind, grade, stoppage, martyr, heroic, arranged, nursing, left, leave)
+          nursing=None, left=False, leave=None, cause="work"):
+    return (eid, day, kind, grade, stoppage, martyr, heroic, arranged, nursing, left, leave, cause)
 
 
 def database(people, events, dependants=()):
@@ -262,9 +262,9 @@ def test_cli_import_validation_benefits_and_statement(tmp_path):
     assert bad.returncode == 2
     assert "bad.csv, row 2, column disability_grade: '11' is not between 1 and 10" in bad.stderr
     (tmp_path / "ev.csv").write_text(
-        "工号,事件日期,类型,伤残等级,烈士,见义勇为,解除劳动关系,leave_date\n"
-        "Q1,2025-06-01,death,,是,true,,\n"
-        "Q2,2025-06-01,injury,7,,,true,2025-12-31\n", encoding="utf-8")
+        "工号,事件日期,类型,伤残等级,烈士,见义勇为,解除劳动关系,leave_date,死亡原因\n"
+        "Q1,2025-06-01,death,,是,true,,,工亡\n"
+        "Q2,2025-06-01,injury,7,,,true,2025-12-31,\n", encoding="utf-8")
     (tmp_path / "dep.csv").write_text("employee_id,relation,orphan_or_lone\nQ1,配偶,\n", encoding="utf-8")
     ok = run_cli("import", "--db", "x.duckdb", "--employees", "emp.csv", "--events", "ev.csv",
                  "--dependents", "dep.csv", cwd=tmp_path)
@@ -274,17 +274,17 @@ def test_cli_import_validation_benefits_and_statement(tmp_path):
     assert "1,625,640.00" in shown.stdout and "1,083,760.00" in shown.stdout
     missing = run_cli("benefits", "Q2", "--db", "x.duckdb", cwd=tmp_path)
     assert missing.returncode == 2 and "figure missing for this province" in missing.stderr
-    # the statement export figures everyone: Inner Mongolia's missing employment grant stops it too
-    export = run_cli("export", "--what", "benefits", "--db", "x.duckdb", "--out", "b.xlsx", cwd=tmp_path)
-    assert export.returncode == 2 and not (tmp_path / "b.xlsx").exists()
-    import duckdb
-    con = duckdb.connect(str(tmp_path / "x.duckdb"))
-    con.execute("DELETE FROM events WHERE employee_id = 'Q2'")
-    con.close()
+    # issue 14: Inner Mongolia's missing employment grant stops Q2 only: the export writes Q1 and lists
+    # Q2, with the missing figure, on its own sheet and on stderr
     export = run_cli("export", "--what", "benefits", "--db", "x.duckdb", "--out", "b.xlsx", cwd=tmp_path)
     assert export.returncode == 0, export.stderr
+    assert "not figured: Q2" in export.stderr and "figure missing for this province" in export.stderr
+    import duckdb
     from openpyxl import load_workbook
-    sheet = load_workbook(tmp_path / "b.xlsx")["Q1"]
+    workbook = load_workbook(tmp_path / "b.xlsx")
+    listed = [row for row in workbook["未能计算 not figured"].iter_rows(values_only=True) if row[0] == "Q2"]
+    assert len(listed) == 1 and "figure missing for this province" in listed[0][3]
+    sheet = workbook["Q1"]
     amounts = [row[3] for row in sheet.iter_rows(values_only=True)]
     assert 1625640 in amounts and 1083760 in amounts
     stored = duckdb.connect(str(tmp_path / "x.duckdb"), read_only=True).execute(
@@ -332,7 +332,7 @@ def test_import_names_file_row_and_column_and_writes_nothing(tmp_path):
     found = {(p.file, p.row, p.column) for p in caught.value.problems}
     assert found == {
         ("events.csv", 2, "event_date"), ("events.csv", 2, "stoppage_months"), ("events.csv", 2, "left_job"),
-        ("events.csv", 3, "disability_grade"),
+        ("events.csv", 3, "disability_grade"), ("events.csv", 3, "cause"),     # issue 14: a death needs its cause
         ("events.csv", 4, "employee_id"), ("events.csv", 4, "martyr"), ("events.csv", 4, "nursing_level"),
         ("dependents.csv", 2, "relation"), ("dependents.csv", 2, "orphan_or_lone"),
     }

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import csv
 import re
-from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from conftest import SHIPPED_TABLES, policy_for
 
 from payroll.engine.pipeline import all_rules
-from payroll.rules.citations import REGIONAL_BASIS, all_regional_articles, basis_for
+from payroll.rules.citations import REGIONAL_BASIS, basis_for
 from payroll.rules.floors import AVERAGE_WAGE_FLOOR_BASIS
 from payroll.rules.work_injury import ITEMS
 

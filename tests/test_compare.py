@@ -88,7 +88,7 @@ def test_a_table_row_that_took_effect_is_named(con, raised_tables):
 
 
 def test_attendance_is_the_cause_of_overtime_pay(con, policy):
-    con.execute("INSERT INTO attendance VALUES ('K1', '2025-02', 0, 0, 16, 0, 2, 0, 0)")
+    con.execute("INSERT INTO attendance (employee_id, month, unpaid_leave_days, overtime_workday_hours, overtime_restday_hours, overtime_holiday_hours, night_shifts, bonus, deduction) VALUES ('K1', '2025-02', 0, 0, 16, 0, 2, 0, 0)")
     run_months(con, policy, "2025-01", "2025-03")
     explainer = Explainer(con, policy)
     february = {line.name: line for line in explainer.trace("K1", "2025-02")}

@@ -119,3 +119,84 @@ def test_the_readme_examples_run_against_the_demo(demo):
         done = subprocess.run([sys.executable, "-m", "payroll.cli", *command], capture_output=True, text=True,
                               env=env, cwd=out, timeout=300)
         assert done.returncode == 0, (command, done.stderr[-2000:])
+
+def test_the_demo_year_pays_every_month(demo):
+    """Issue 13: the December leaver FJ004255 (left 2025-12-09, 7 of 23 paid days) owes more in
+    contributions than the month pays: net 0, 67.47 carried as a balance owed (it was −67.47
+    before); December holds bonuses with every method, one severance is paid; a bank file for
+    every month, with no line ≤ 0."""
+    import openpyxl
+    out, result = demo
+    con = duckdb.connect(str(out / "payroll-demo.duckdb"), read_only=True)
+    net, shortfall, owed = con.execute("SELECT CAST(net_pay AS VARCHAR), CAST(shortfall_carried AS VARCHAR), "
+                                       "CAST(balance_owed AS VARCHAR) FROM payslips "
+                                       "WHERE employee_id = 'FJ004255' AND month = '2025-12'").fetchall()[0]
+    assert (net, shortfall, owed) == ("0.00", "67.47", "67.47")
+    methods = dict(con.execute("SELECT annual_bonus_method, count(*) FROM payslips WHERE month = '2025-12' "
+                               "AND annual_bonus > 0 GROUP BY 1").fetchall())
+    assert methods.get("separate", 0) > 0 and methods.get("merged", 0) > 0
+    assert con.execute("SELECT count(*) FROM payslips WHERE severance_pay > 0").fetchall()[0][0] == 1
+    assert "cliff" in result.stdout
+    for month in range(1, 13):
+        book = openpyxl.load_workbook(out / f"bank-2025-{month:02d}.xlsx", read_only=True)
+        sheet = book.worksheets[0]
+        amounts = [row[2] for row in sheet.iter_rows(values_only=True) if isinstance(row[2], (int, float))]
+        assert amounts and min(amounts) > 0
+    december = openpyxl.load_workbook(out / "bank-2025-12.xlsx", read_only=True)
+    assert "未发放" in december.sheetnames
+    unpaid = [row for row in december["未发放"].iter_rows(values_only=True) if row[0] == "FJ004255"]
+    assert unpaid and "67.47" in unpaid[0][4]
+
+# ---- from outside the engine: the exported register and the scalar reference ----------------------
+
+def test_identities_on_the_exported_register_csv(demo):
+    """The December register as finance receives it (CSV), every row and the column totals summed
+    here with Decimal from the text of the file, not by the engine's SQL."""
+    from decimal import Decimal
+    from reference import EMPLOYEE_SHARES, EMPLOYER_SHARES, PAY_COMPONENTS
+    out, _ = demo
+    with open(out / "register-2025-12.csv", encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    people = [r for r in rows if r["employee_id"] and not r["employee_id"].startswith(("合计", "Total"))]
+    assert len(people) > 4_500
+    money = lambda row, c: Decimal(row[c])      # noqa: E731 — text → exact amount; raises on anything else
+    totals = {c: Decimal("0.00") for c in ("gross_pay", "net_pay", "employer_cost", "iit")}
+    for row in people:
+        gross = money(row, "gross_pay")
+        assert gross == sum(money(row, c) for c in PAY_COMPONENTS if c in row) + money(row, "arrears_pay"), row
+        assert money(row, "net_pay") == gross - sum(money(row, c) for c in EMPLOYEE_SHARES) \
+            - money(row, "iit") - money(row, "deduction"), row
+        assert money(row, "employer_cost") == gross + sum(money(row, c) for c in EMPLOYER_SHARES) \
+            + money(row, "accident_insurance_employer"), row
+        assert all(money(row, c) == money(row, c).quantize(Decimal("0.01")) for c in totals)
+        for c in totals:
+            totals[c] += money(row, c)
+    con = duckdb.connect(str(out / "payroll-demo.duckdb"), read_only=True)
+    stored = con.execute("SELECT sum(gross_pay), sum(net_pay), sum(employer_cost), sum(iit) FROM payslips "
+                         "WHERE month = '2025-12'").fetchone()
+    con.close()
+    assert tuple(totals.values()) == stored
+
+
+def _demo_against_the_reference(demo, sample, seed):
+    from from_database import compare_stored_year, sample_ids
+    from conftest import SHIPPED_TABLES
+    out, _ = demo
+    con = duckdb.connect(str(out / "payroll-demo.duckdb"), read_only=True)
+    ids = sample_ids(con, sample, seed)
+    compared, problems = compare_stored_year(con, SHIPPED_TABLES, ids, [f"2025-{m:02d}" for m in range(1, 13)])
+    con.close()
+    assert compared > 0 and not problems, f"{len(problems)} differences:\n" + "\n".join(problems[:40])
+    return compared
+
+
+def test_a_random_sample_of_the_demo_year_matches_the_reference(demo):
+    """150 people drawn at random (a new draw each day, so the sample moves), all twelve months."""
+    import datetime
+    assert _demo_against_the_reference(demo, 150, datetime.date.today().toordinal()) > 1_000
+
+
+@pytest.mark.slow
+def test_the_whole_demo_year_matches_the_reference(demo):
+    """All 60,000 payslips of the demo year against the scalar reference (thorough tier)."""
+    assert _demo_against_the_reference(demo, None, 0) > 50_000

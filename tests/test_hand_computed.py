@@ -197,7 +197,11 @@ KUNMING_EXPECTED = {
     "overtime_pay": "2379.08",
     "floor_topup": "0.00",              # minimum_wage.csv 530100,2024-10-01,2070 × 13/22 = 1223.18 < 6192.74
     "bonus": "0.00",
-    "gross_pay": "9108.18",             # 5424.55 + 88.64 + 679.55 + 236.36 + 300 + 2379.08
+    # issue 14, untaken annual leave of a leaver (企业职工带薪年休假实施办法 art. 12): 3 years of service
+    # → 5 days (annual_leave_entitlement.csv); 1/1–5/20 = 140 days; 140 ÷ 365 × 5 = 1.92 → 1 day, none
+    # taken; no payslips in the 12 months before → contract month 10,880 ÷ 21.75 × 200 % × 1 = 1000.459…
+    "annual_leave_payout": "1000.46",
+    "gross_pay": "10108.64",            # 5424.55 + 88.64 + 679.55 + 236.36 + 300 + 2379.08 + 1000.46
     # base: partial first month → contract month 9180 + 150 + 1150 + 400 = 10,880 (not prorated);
     # social_insurance.csv 530000,2025-01-01 4357–21789, unemployment 0.007/0.003 (云南 split, issue 15);
     # 530100,2025-01-01 medical 0.07/0.02, maternity 0.009/0; housing_fund.csv 530100,2024-01-01
@@ -206,12 +210,12 @@ KUNMING_EXPECTED = {
     "medical_employee": "217.60",       # 10880 × 0.02
     "unemployment_employee": "32.64",   # 10880 × 0.003
     "housing_fund_employee": "1305.60", # 10880 × 0.12
-    # 9108.18 − 5000 − (870.40 + 217.60 + 32.64 + 1305.60 = 2426.24)
-    "taxable_income_ytd": "1681.94",
-    "iit": "50.46",                     # × 3 % = 50.4582
-    "iit_ytd": "50.46",
+    # 10108.64 − 5000 − (870.40 + 217.60 + 32.64 + 1305.60 = 2426.24)
+    "taxable_income_ytd": "2682.40",
+    "iit": "80.47",                     # × 3 % = 80.472
+    "iit_ytd": "80.47",
     "deduction": "0.00",
-    "net_pay": "6631.48",               # 9108.18 − 2426.24 − 50.46
+    "net_pay": "7601.93",               # 10108.64 − 2426.24 − 80.47
     "pension_employer": "1740.80",      # × 0.16
     "medical_employer": "761.60",       # × 0.07
     "unemployment_employer": "76.16",   # × 0.007
@@ -220,8 +224,8 @@ KUNMING_EXPECTED = {
     "housing_fund_employer": "1305.60",
     # accident_insurance.csv 530000,2024-07-01,personal_accident,high_risk,1200 → 100; not prorated
     "accident_insurance_employer": "100.00",
-    # 9108.18 + 1740.80 + 761.60 + 76.16 + 21.76 + 97.92 + 1305.60 + 100
-    "employer_cost": "13212.02",
+    # 10108.64 + 1740.80 + 761.60 + 76.16 + 21.76 + 97.92 + 1305.60 + 100
+    "employer_cost": "14212.48",
 }
 
 # ---- Nantong 320600: two months (April, May); May's base is April's gross ----------------------------
@@ -367,7 +371,8 @@ def test_kunming_minimum_wage_topup(tmp_path):
 def test_expected_rows_are_complete():
     for expected in (HOHHOT_EXPECTED, ORDOS_EXPECTED, HANGZHOU_EXPECTED, KUNMING_EXPECTED, NANTONG_EXPECTED,
                      PROBATION_EXPECTED):
-        assert set(expected) == set(MONEY)
+        # issue 14: a leaver's row also states the untaken-leave line
+        assert set(MONEY) <= set(expected) <= set(MONEY) | {"annual_leave_payout"}
 
 
 # ---- issue 15: Kunming 2026, the corrected 云南 unemployment split and medical base ---------------

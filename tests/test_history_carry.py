@@ -1,6 +1,7 @@
 """The year to date is carried from last month's payslip (engine.context.history_sql); people with
 no payslip last month are looked up in the older history. Either way every payslip must hold the
-same figures a full aggregate over its history gives: that is what these tests check."""
+same figures a full aggregate over its history gives: that is what these tests check. income_ytd
+leaves out tax-exempt income (the disability allowance); last year's gross includes it."""
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
@@ -12,7 +13,7 @@ from payroll.engine.run import run_months
 AGGREGATES = """
 SELECT p.employee_id, p.month,
        p.months_employed_ytd, count(*) FILTER (h.month LIKE left(p.month, 4) || '%'),
-       p.income_ytd, sum(h.gross_pay) FILTER (h.month LIKE left(p.month, 4) || '%'),
+       p.income_ytd, sum(h.gross_pay - h.tax_exempt_income) FILTER (h.month LIKE left(p.month, 4) || '%'),
        p.contributions_ytd, sum(h.employee_contributions) FILTER (h.month LIKE left(p.month, 4) || '%'),
        p.special_deduction_ytd, sum(h.special_deduction) FILTER (h.month LIKE left(p.month, 4) || '%'),
        p.iit_ytd, sum(h.iit) FILTER (h.month LIKE left(p.month, 4) || '%'),
@@ -69,4 +70,16 @@ def test_a_person_back_after_missing_january_gets_last_years_figures(con, policy
     # 社保 base from last year's average monthly wage, half-up to the fen
     assert source == "previous_year"
     assert wage == (gross / months).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    _check_against_history(con)
+
+
+def test_an_injured_person_s_exempt_allowance_over_a_year_end(con, policy):
+    """H1 (grade 5, no declared base, no work arranged) gets the exempt disability allowance from
+    2024-05: income_ytd leaves it out, prior_year_gross keeps it (research/test-audit.md F1)."""
+    con.execute("INSERT INTO events (employee_id, event_date, kind, disability_grade, stoppage_months, "
+                "work_arranged) VALUES ('H1', DATE '2024-03-12', 'injury', 5, 2, false)")
+    run_months(con, policy, "2024-01", "2025-02")
+    exempt = con.execute("SELECT sum(tax_exempt_income) FROM payslips WHERE employee_id = 'H1' "
+                         "AND month LIKE '2024-%'").fetchone()[0]
+    assert exempt > 0
     _check_against_history(con)

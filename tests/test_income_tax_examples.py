@@ -5,7 +5,7 @@ Tables (tests/data/tables_iit_example/):
 - region 999901 (under 999900 under 000000): pension 8 %, medical 2 %, unemployment 0.5 %, housing
   fund 4.5 % employee rates, base 1,000–100,000: on 30,000 that is 2,400 + 600 + 150 + 1,350 = 4,500;
 - region 999902: every rate 0 (no contributions);
-- pay_scale 999900 duty 1 = 30,000; duty 2 = 5,000 (2024) then 6,000 (2025); duty 3 = 5,001 (2024)
+- pay_scale 999900 duty 1 = 30,000; duty 3 = 5,000 (2024) then 6,000 (2025); duty 2 = 5,001 (2024)
   then 6,000 (2025); no allowances, no accident insurance, minimum wage 2,000 (below every pay).
 """
 from __future__ import annotations
@@ -31,11 +31,11 @@ ROSTER = [
     # the 61号 interpretation example: 30,000 a month, 专项扣除 4,500, 专项附加扣除 2,000, from January
     person("EX61", "999901", 1, date(2025, 1, 1), special=2000),
     # No. 19: paid every month of 2024, 5,000 × 12 = 60,000 ≤ 60,000; 6,000 a month in 2025
-    person("NO19", "999902", 2, date(2020, 3, 1)),
+    person("NO19", "999902", 3, date(2020, 3, 1)),
     # counter-case: hired 2024-02-01, only 11 payslips in 2024
-    person("MISS", "999902", 2, date(2024, 2, 1)),
+    person("MISS", "999902", 3, date(2024, 2, 1)),
     # counter-case: 12 payslips in 2024 but 5,001 × 12 = 60,012 > 60,000
-    person("OVER", "999902", 3, date(2020, 3, 1)),
+    person("OVER", "999902", 2, date(2020, 3, 1)),
 ]
 
 EX61_IIT = [555, 625, 1850, 1850, 1850, 1850, 1850, 2250, 3700, 3700, 3700, 3700]

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
+import branches
 import reference
 from conftest import DATA, SHIPPED_TABLES, run_engine
 from hypothesis import HealthCheck, given, settings
@@ -27,7 +29,10 @@ EXTRA = ("paid_days_in_month", "paid_days_employed", "service_years", "overtime_
          "minimum_wage_prorated", "contribution_base_source", "contribution_wage",
          "pension_base", "medical_base", "unemployment_base", "injury_base", "maternity_base",
          "housing_fund_base", "months_employed_ytd", "income_ytd", "contributions_ytd",
-         "special_deduction_ytd", "basic_deduction_ytd", "no19_applies", "iit_due_ytd")
+         "special_deduction_ytd", "basic_deduction_ytd", "no19_applies", "iit_due_ytd",
+         "projected_taxable_year", "annual_bonus_year_tax_separate", "annual_bonus_year_tax_merged",
+         "annual_bonus_separate_tax", "severance_exempt", "severance_taxable", "deduction_untaken",
+         "balance_owed_before")
 ZERO = Decimal("0.00")
 
 
@@ -77,8 +82,17 @@ attendance_row = st.fixed_dictionaries({
                                                                               Decimal("0.01")])),
     "night_shifts": st.integers(0, 10),
     "bonus": st.one_of(st.just(ZERO), money(0, 30000)),
-    "deduction": st.one_of(st.just(ZERO), money(0, 500)),
+    "deduction": st.one_of(st.just(ZERO), money(0, 500), money(0, 20000)),
+    "deduction_kind": st.sampled_from([None, "other", "court", "damages", "recovery"]),
 })
+
+# issue 13: one-off payments of a month (bonus with each method, severance, other)
+payment_line = st.one_of(
+    st.fixed_dictionaries({"kind": st.just("annual_bonus"), "amount": money(1, 150000),
+                           "tax_method": st.sampled_from(["", "", "separate", "merged"])}),
+    st.fixed_dictionaries({"kind": st.just("severance"), "amount": money(1, 400000)}),
+    st.fixed_dictionaries({"kind": st.just("other"), "amount": money(1, 20000)}),
+)
 
 
 @st.composite
@@ -88,12 +102,20 @@ def scenario(draw, starts=tuple(STARTS), last=LAST, **people):
     months = months[:draw(st.integers(1, len(months)))]
     n = draw(st.integers(1, 30))
     employees = [draw(employee(f"E{i:02d}", **people)) for i in range(n)]
-    attendance = {}
+    attendance, payments, separate = {}, {}, set()
     for e in employees:
         for month in months:
             if reference.is_active(e, month) and draw(st.integers(0, 9)) < 4:
                 attendance[(e["employee_id"], month)] = draw(attendance_row)
-    return employees, attendance, months
+            if reference.is_active(e, month) and draw(st.integers(0, 9)) < 2:
+                line = draw(payment_line)
+                year_key = (e["employee_id"], month[:4])
+                if line["kind"] == "annual_bonus":
+                    if year_key in separate:        # a second separate bonus is refused (tested apart)
+                        line = dict(line, tax_method="merged")
+                    separate.add(year_key)           # an empty method may pick separate too
+                payments[(e["employee_id"], month)] = [line]
+    return employees, attendance, months, payments
 
 
 def diff_rows(key, eng: dict, ref: dict) -> list[str]:
@@ -114,9 +136,10 @@ def check_identities(key, row) -> list[str]:
     components = sum(row[c] for c in reference.PAY_COMPONENTS)
     if row["gross_pay"] != components:
         out.append(f"  {key}: gross_pay {row['gross_pay']} != sum of components {components}")
-    net = row["gross_pay"] - sum(row[c] for c in reference.EMPLOYEE_SHARES) - row["iit"] - row["deduction"]
-    if row["net_pay"] != net:
-        out.append(f"  {key}: net_pay {row['net_pay']} != {net}")
+    net = (row["gross_pay"] - sum(row[c] for c in reference.EMPLOYEE_SHARES) - row["iit"] - row["iit_annual_bonus"]
+           - row["iit_severance"] - row["deduction"] - row["balance_recovery"] + row["shortfall_carried"])
+    if row["net_pay"] != net or row["net_pay"] < 0:
+        out.append(f"  {key}: net_pay {row['net_pay']} != {net} or below 0")
     cost = row["gross_pay"] + sum(row[c] for c in reference.EMPLOYER_SHARES) + row["accident_insurance_employer"]
     if row["employer_cost"] != cost:
         out.append(f"  {key}: employer_cost {row['employer_cost']} != {cost}")
@@ -126,16 +149,16 @@ def check_identities(key, row) -> list[str]:
     return out
 
 
-def describe(employees, attendance) -> str:
-    lines = ["roster:"]
+def describe(employees, attendance, payments=None) -> str:
+    lines = ["payments:"] + [f"  {k}: {v}" for k, v in sorted((payments or {}).items())] + ["roster:"]
     lines += [f"  {e}" for e in employees]
     lines += ["attendance:"] + [f"  {k}: {v}" for k, v in sorted(attendance.items())]
     return "\n".join(lines)
 
 
-def compare(tables, employees, attendance, months):
-    engine_rows = run_engine(tables, employees, attendance, months[0], months[-1])
-    reference_rows = reference.compute_year(employees, attendance, tables, months)
+def compare(tables, employees, attendance, months, payments=None):
+    engine_rows = run_engine(tables, employees, attendance, months[0], months[-1], payments=payments)
+    reference_rows = reference.compute_year(employees, attendance, tables, months, payments)
     problems = []
     missing = sorted(set(reference_rows) - set(engine_rows))
     extra = sorted(set(engine_rows) - set(reference_rows))
@@ -146,7 +169,8 @@ def compare(tables, employees, attendance, months):
     for key, row in engine_rows.items():
         problems += check_identities(key, row)
     assert not problems, f"months {months[0]}..{months[-1]}\n" + "\n".join(problems[:60]) + "\n" + \
-        describe(employees, attendance)
+        describe(employees, attendance, payments)
+    branches.record(f"random {Path(tables).name}", reference_rows, employees, tables)
 
 
 SLOW_OK = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -216,6 +240,7 @@ def test_engine_matches_reference_on_a_fixed_roster():
         problems += diff_rows(key, engine_rows[key], reference_rows[key])
         problems += check_identities(key, engine_rows[key])
     assert not problems, "\n".join(problems)
+    branches.record("fixed roster", reference_rows, employees, TABLES)
     # the paths this roster is meant to exercise did happen
     assert reference_rows[("L1", "2025-01")]["no19_applies"]
     assert reference_rows[("L2", "2025-02")]["floor_topup"] > 0

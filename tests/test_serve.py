@@ -1,12 +1,14 @@
-"""`payroll serve` in a real headless browser (Debian's chromium driven by selenium): find a person,
-read the month's explanation, compare with another month, download the payslip. Plus the safety
-rules without a browser: 127.0.0.1 only, read-only, HTML escaped, ID numbers masked."""
+"""`payroll serve` in a real headless browser (Debian's chromium driven by selenium): a month from run
+to close through the four steps, an employee confirming their payslip, HR searching within their
+units, downloading a payslip. Plus the command itself: 127.0.0.1, the first-run admin, the marker
+beside the database."""
 from __future__ import annotations
 
 import os
-
 import shutil
-import threading
+import socket
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -17,85 +19,23 @@ import duckdb
 import openpyxl
 import pytest
 
-from explain_demo import build_demo_database
-from payroll.io.idnumber import contains_full_id_number
-from payroll.web.server import make_server
+from payroll.web.app import BackgroundServer, create_app
+from web_site import PASSWORD
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+M = "2025-03"
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("serve")
-    db = build_demo_database(folder, people=60, last="2025-03")
-    con = duckdb.connect(str(db))
-    # a name that would run as script if the page did not escape it
-    con.execute("UPDATE employees SET name = '<script>alert(1)</script>' "
-                "WHERE employee_id = (SELECT max(employee_id) FROM employees)")
+def site(office_site):
+    from payroll.db import connect
+    from payroll.engine.closing import close_through
+    con = connect(office_site.db)
+    close_through(con, "2025-02")           # closing is cumulative: March is the month walked through
     con.close()
-    server = make_server(str(db), None, port=0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", db, folder
-    server.shutdown()
-    server.server_close()
-    thread.join(10)
-
-
-def _get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=60) as response:
-            return response.status, response.read().decode("utf-8")
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode("utf-8")
-
-
-def test_binds_to_localhost_and_refuses_writes(site):
-    base, *_ = site
-    assert base.startswith("http://127.0.0.1:")
-    request = urllib.request.Request(base + "/", data=b"x", method="POST")
-    with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(request, timeout=30)
-    assert refused.value.code == 405
-
-
-def test_escapes_html_and_masks_id_numbers(site):
-    base, db, _ = site
-    status, page = _get(base + "/?q=%3Cscript%3E")
-    assert status == 200 and "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    status, page = _get(base + "/?q=FJ")
-    assert status == 200 and not contains_full_id_number(page)
-    masked = duckdb.connect(str(db), read_only=True).execute(
-        "SELECT id_number_masked FROM employees ORDER BY employee_id LIMIT 1").fetchall()[0][0]
-    assert masked.count("*") == 8 and masked in page
-    status, page = _get(base + "/person?id=NOBODY")
-    assert status == 404 and "no payslips" in page
-
-
-def test_the_serve_command_starts_on_localhost(site):
-    """`payroll serve` itself: binds 127.0.0.1 on the given port and answers; stopped by the test."""
-    import os
-    import socket
-    import subprocess
-    import sys
-    _, db, _ = site
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen([sys.executable, "-m", "payroll.cli", "serve", "--db", str(db), "--port", str(port)],
-                               env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline, status, page = time.time() + 60, None, ""
-        while time.time() < deadline and status is None:
-            try:
-                status, page = _get(f"http://127.0.0.1:{port}/?q=FJ")
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.3)
-        assert status == 200 and "results" in page
-    finally:
-        process.terminate()
-        process.wait(30)
-    assert "127.0.0.1" in process.stderr.read()
+    app = create_app(str(office_site.db), None)
+    with BackgroundServer(app) as server:
+        yield server.url, office_site, app
 
 
 def _browser(download_dir: Path):
@@ -114,50 +54,118 @@ def _browser(download_dir: Path):
         options.add_argument(flag)
     options.add_experimental_option("prefs", {"download.default_directory": str(download_dir),
                                               "download.prompt_for_download": False})
-    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(120)
+    driver.implicitly_wait(30)          # a click that submits a form returns before the next page is there
+    return driver
 
 
-def test_hr_finds_explains_compares_and_downloads(site, tmp_path):
-    base, db, _ = site
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
-    con = duckdb.connect(str(db), read_only=True)
-    employee_id, name, net_march, net_january = con.execute(
-        "SELECT e.employee_id, e.name, m.net_pay, j.net_pay FROM employees e "
-        "JOIN payslips m ON m.employee_id = e.employee_id AND m.month = '2025-03' "
-        "JOIN payslips j ON j.employee_id = e.employee_id AND j.month = '2025-01' "
-        "WHERE e.name NOT LIKE '<%' ORDER BY e.employee_id LIMIT 1").fetchall()[0]
-    con.close()
+class Walk:
+    """The browser, one user at a time."""
+
+    def __init__(self, driver, base: str):
+        from selenium.webdriver.common.by import By
+        self.driver, self.base, self.by = driver, base, By
+
+    def find(self, css: str):
+        return self.driver.find_element(self.by.CSS_SELECTOR, css)
+
+    def log_in(self, username: str) -> None:
+        self.driver.get(self.base + "/login")
+        self.find("#username").send_keys(username)
+        self.find("#password").send_keys(PASSWORD)
+        self.find("#login").click()
+        assert f"({username};" in self.find("#who").text
+
+    def log_out(self) -> None:
+        self.find("#logout").click()
+        self.find("#login-form")
+
+    def step(self, month: str, name: str, comment: str = "") -> str:
+        self.driver.get(f"{self.base}/month/{month}")
+        if comment:
+            self.find(f"#comment-{name}").send_keys(comment)
+        self.find(f"#do-{name}").click()
+        self.find("#history")
+        return self.find("#state").text
+
+    def run(self, month: str) -> None:
+        self.driver.get(self.base + "/months")
+        field = self.find("#run-month")
+        field.clear()
+        field.send_keys(month)
+        self.find("#run").click()
+        self.find("#job-state")
+        job_page = self.driver.current_url
+        deadline = time.time() + 300
+        while time.time() < deadline:
+            self.driver.get(job_page)          # (the page also refreshes itself each second while it runs)
+            state = self.find("#job-state").text
+            if state not in ("queued", "running"):
+                break
+            time.sleep(1)
+        assert state == "done", self.find("#job-messages").text
+
+
+def test_a_month_from_run_to_close_and_an_employee_and_hr(site, tmp_path):
+    base, office, app = site
     downloads = tmp_path / "downloads"
     downloads.mkdir()
     driver = _browser(downloads)
     try:
-        driver.set_page_load_timeout(60)
-        driver.implicitly_wait(30)          # a click that submits a form returns before the next page is there
+        walk = Walk(driver, base)
+        # clerk runs and submits; the reviewer returns it with a comment
+        walk.log_in("clerk")
+        walk.run(M)
+        assert "submitted" in walk.step(M, "submit")
+        walk.log_out()
+        walk.log_in("reviewer")
+        driver.get(f"{base}/month/{M}/review?swing=900")      # causes traced for big swings only: keep it quick
+        assert walk.find("#totals").text.startswith("合计对比")
+        assert "draft" in walk.step(M, "return", "请核对夜班 check the night shifts")
+        assert "请核对夜班 check the night shifts" in walk.find("#history").text
+        walk.log_out()
+        # clerk re-runs and resubmits; the reviewer passes, the approver approves, the clerk closes
+        walk.log_in("clerk")
+        walk.run(M)
+        assert "submitted" in walk.step(M, "submit")
+        walk.log_out()
+        walk.log_in("reviewer")
+        assert "reviewed" in walk.step(M, "pass")
+        walk.log_out()
+        walk.log_in("approver")
+        assert "approved" in walk.step(M, "approve", "同意 approved")
+        walk.log_out()
+        walk.log_in("clerk")
+        assert "closed" in walk.step(M, "close")
+        walk.log_out()
+        # the employee sees only their own payslips and confirms March
+        walk.log_in("employee")
+        months = [row.get_attribute("data-month") for row in driver.find_elements(walk.by.CSS_SELECTOR,
+                                                                                   "#my-payslips tr[data-month]")]
+        assert months == ["2025-03", "2025-02", "2025-01"]
+        driver.find_element(walk.by.LINK_TEXT, M).click()
+        assert walk.find("#explanation").text.startswith(f"工资说明 {M}: {office.person_a}")
+        walk.find("#confirm").click()
+        assert "confirmed" in walk.find("#answer-state").text
+        driver.get(base + f"/person?id={office.other_a}")
+        assert "not allowed" in driver.title.lower() or "403" in driver.page_source or "不允许" in driver.title
+        walk.log_out()
+        # HR of unit A finds people of A only, sees the confirmation, downloads the payslip
+        walk.log_in("hr")
         driver.get(base + "/")
-        # search by name
-        driver.find_element(By.ID, "q").send_keys(name)
-        driver.find_element(By.ID, "search").click()
-        links = driver.find_elements(By.CSS_SELECTOR, "#results a.person")
-        assert employee_id in [link.text for link in links]
-        next(link for link in links if link.text == employee_id).click()
-        # the latest month's explanation
-        assert driver.find_element(By.ID, "explanation").text.startswith("工资说明 2025-03")
-        net = driver.find_element(By.CSS_SELECTOR, "#payslip tr[data-line='net_pay'] td.money").text
-        assert Decimal(net.replace(",", "")) == net_march
-        assert "every amount equals the stored payslip" in driver.find_element(By.ID, "check").text
-        assert "effective_from" in driver.find_element(By.ID, "lines").text
-        # compare with January
-        Select(driver.find_element(By.ID, "compare")).select_by_value("2025-01")
-        driver.find_element(By.ID, "show").click()
-        change = Decimal(driver.find_element(By.ID, "net-change").text.replace(",", "").replace("+", ""))
-        assert change == net_march - net_january
-        total = driver.find_element(By.ID, "causes-total").text.replace(",", "").replace("+", "")
-        assert Decimal(total) == change
-        assert driver.find_elements(By.CSS_SELECTOR, "#causes tr[data-cause]")
-        # download the payslip through the link
-        driver.find_element(By.ID, "download").click()
-        target = downloads / f"payslip-{employee_id}-2025-03.xlsx"
+        walk.find("#q").send_keys("FJ")
+        walk.find("#search").click()
+        found = [link.text for link in driver.find_elements(walk.by.CSS_SELECTOR, "#results a.person")]
+        assert office.person_a in found and office.person_b not in found
+        next(link for link in driver.find_elements(walk.by.CSS_SELECTOR, "#results a.person")
+             if link.text == office.person_a).click()
+        net = walk.find("#payslip tr[data-line='net_pay'] td.money").text
+        assert "every amount equals the stored payslip" in walk.find("#check").text
+        walk.find("#download").click()
+        driver.get(base + f"/confirmations?month={M}")
+        assert "已确认 confirmed" in walk.find(f"#confirmations tr[data-employee='{office.person_a}']").text
+        target = downloads / f"payslip-{office.person_a}-{M}.xlsx"
         deadline = time.time() + 60
         while not target.exists() and time.time() < deadline:
             time.sleep(0.2)
@@ -166,6 +174,47 @@ def test_hr_finds_explains_compares_and_downloads(site, tmp_path):
         driver.quit()
     time.sleep(0.5)
     rows = list(openpyxl.load_workbook(target).active.iter_rows(values_only=True))
-    assert rows[2][0] == employee_id and rows[1][-1] == "实发工资"
-    assert Decimal(str(rows[2][-1])).quantize(Decimal("0.01")) == net_march
+    assert rows[2][0] == office.person_a and rows[1][-1] == "实发工资"
+    assert Decimal(str(rows[2][-1])).quantize(Decimal("0.01")) == Decimal(net.replace(",", ""))
+    # every look at the person's pay left a trace
+    looked = app.state.office.cursor().execute(
+        "SELECT list(DISTINCT username ORDER BY username) FROM audit_log WHERE target = ? AND action IN "
+        "('view_pay', 'download_payslip')", [office.person_a]).fetchall()[0][0]
+    assert looked == ["employee", "hr"]
     shutil.rmtree(tmp_path / "profile", ignore_errors=True)
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            return response.status, response.read().decode("utf-8")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode("utf-8")
+
+
+def test_the_serve_command_starts_on_localhost_with_a_first_admin(tmp_path):
+    from payroll.db import connect
+    db = tmp_path / "fresh.duckdb"
+    connect(db).close()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "payroll.cli", "serve", "--db", str(db), "--port", str(port)],
+                               env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline, status, page = time.time() + 120, None, ""
+        while time.time() < deadline and status is None:
+            try:
+                status, page = _get(f"http://127.0.0.1:{port}/login")
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.3)
+        assert status == 200 and "login-form" in page and "approval mode" in page
+        assert (tmp_path / "fresh.duckdb.server.json").exists()
+    finally:
+        process.terminate()
+        process.wait(30)
+    told = process.stderr.read()
+    assert "127.0.0.1" in told and "created user admin with password" in told.replace("\n", " ")
+    assert not (tmp_path / "fresh.duckdb.server.json").exists()
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT username FROM user_roles WHERE role = 'admin'").fetchall() == [("admin",)]

@@ -348,3 +348,32 @@ def test_every_projected_month_equals_the_monthly_run(shipped, tmp_path):
         assert result.totals.set_index("year").loc[2026, "base_pay_change"] > 0
     finally:
         result.close()
+
+
+def test_assumed_annual_bonus_is_paid_and_taxed_in_the_chosen_month(shipped, small_roster):
+    """Issue 13: an annual bonus assumption, 1 × the November gross for duty staff in December taxed
+    apart, plus a fixed 36,000 for civilians merged: December's payslips carry them with the rule's
+    tax (separate: the monthly-converted table), other months none; baseline and scenario alike."""
+    scenario = parse_scenario('name = "bonus"\n'
+                              '[[assumptions.annual_bonus]]\nmonth = 12\nmultiple = 1\ncategory = ["duty"]\n'
+                              'tax_method = "separate"\n'
+                              '[[assumptions.annual_bonus]]\nmonth = 12\namount = 36000\ncategory = ["civilian"]\n'
+                              'tax_method = "merged"\n')
+    result = simulate(scenario, shipped, small_roster, 2025)
+    try:
+        rows = payslips(result.baseline)
+        november = {e: r for (e, m), r in rows.items() if m == "2025-11"}
+        december = [r for (e, m), r in rows.items() if m == "2025-12"]
+        assert all(r["annual_bonus"] == 0 for (e, m), r in rows.items() if m != "2025-12")
+        duty = [r for r in december if r["category"] == "duty" and r["employee_id"] in november]
+        civilian = [r for r in december if r["category"] == "civilian"]
+        assert duty and civilian
+        for r in duty:
+            assert r["annual_bonus"] == november[r["employee_id"]]["gross_pay"]
+            assert r["annual_bonus_method"] == "separate" and r["iit_annual_bonus"] > 0
+        for r in civilian:
+            assert r["annual_bonus"] == Decimal(36000) and r["annual_bonus_method"] == "merged"
+            assert r["iit_annual_bonus"] == 0
+        assert payslips(result.baseline) == payslips(result.scenario_run)
+    finally:
+        result.close()

@@ -38,9 +38,11 @@ def test_counts_per_city_in_november_2026(frames):
     #   320600: + average_wage 320600 2025-07 (Jiangsu stands in) = 23; minimum wage tier disputed
     #   330100: + public-transport cover, 330000 2026 pension/unemployment/injury bases and 330100
     #           2026 medical/maternity bases (carried forward) = 28; minimum-wage start disputed
+    # and, from the level tables of issue 16 (all national sample rows), 25 more in every city:
+    # level_rules 12, performance_pay 8, selection_quotas 3, pay_structure 1, appraisal_distribution 1
     assert {code: counts[code] for code in ("150100", "150600", "320600", "330100", "530100")} == {
-        "150100": {"sample": 23}, "150600": {"sample": 23}, "320600": {"sample": 23, "disputed": 1},
-        "330100": {"sample": 28, "disputed": 1}, "530100": {"sample": 22}}
+        "150100": {"sample": 48}, "150600": {"sample": 48}, "320600": {"sample": 48, "disputed": 1},
+        "330100": {"sample": 53, "disputed": 1}, "530100": {"sample": 47}}
     assert "000000" not in counts      # the national tables hold no sample
 
 
@@ -79,9 +81,9 @@ def test_tables_status_cli_lists_samples_and_says_where(tmp_path):
     result = _cli("tables", "status", "--region", "530100", "--month", "2026-10", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "530100 昆明市 2026-10: 22 sample" in out
+    assert "530100 昆明市 2026-10: 47 sample" in out
     assert "pay_scale.csv" in out and "housing_fund.csv" in out and "allowances.csv" in out
-    assert "22 figure(s) to replace or settle" in out
+    assert "47 figure(s) to replace or settle" in out
 
 
 def test_tables_status_cli_refuses_an_unknown_region(tmp_path):
@@ -103,10 +105,10 @@ def test_run_warns_once_per_region_and_the_register_header_says_so(tmp_path):
     warnings = [line for line in ran.stderr.splitlines() if line.startswith("warning:")]
     assert [w.split(" uses ")[0] for w in warnings] == ["warning: 320600 南通市 2026-11",
                                                         "warning: 530100 昆明市 2026-11"]
-    assert "23 sample, 1 disputed" in warnings[0] and "22 sample" in warnings[1]
+    assert "48 sample, 1 disputed" in warnings[0] and "47 sample" in warnings[1]
     con = connect(str(db), read_only=True)
     note = register_header(con, "2026-11")
-    assert note == "含样本或有争议的政策数字（payroll tables status）：南通市 23 sample, 1 disputed；昆明市 22 sample"
+    assert note == "含样本或有争议的政策数字（payroll tables status）：南通市 48 sample, 1 disputed；昆明市 47 sample"
     export_register(con, "2026-11", "xlsx", tmp_path / "r.xlsx")
     sheet = openpyxl.load_workbook(tmp_path / "r.xlsx").worksheets[0]
     assert any(note in str(cell.value) for row in sheet.iter_rows(max_row=3) for cell in row)

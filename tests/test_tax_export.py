@@ -73,7 +73,7 @@ def test_one_row_per_payslip_with_full_ids_and_register_totals(city, con, month)
     for row in rows:
         assert row["*证件号码"] == IDS[row["工号"]]
         assert row["*证件类型"] == "居民身份证"
-        assert row["本期免税收入"] is None and row["备注"] is None
+        assert row["本期免税收入"] is None and row["备注"] is None      # nobody injured in this roster
     pairs = {"本期收入": "gross_pay", "基本养老保险费": "pension_employee", "基本医疗保险费": "medical_employee",
              "失业保险费": "unemployment_employee", "住房公积金": "housing_fund_employee"}
     for header, column in pairs.items():
@@ -125,6 +125,35 @@ def test_full_ids_are_in_the_tax_file_only(city, con):
         assert not contains_full_id_number(text), (what, fmt)
     if os.name == "posix":
         assert (directory / "cli-tax.xlsx").stat().st_mode & 0o077 == 0      # owner only
+
+
+def test_the_exempt_disability_allowance_is_declared_as_exempt_income(tmp_path):
+    """H2 (level 5, no declared base) injured 2025-01-06, grade 5, 1 stoppage month, no work arranged:
+    from February the employer pays the disability allowance, which is tax-exempt (财税〔2012〕40号).
+    The declaration must file it as 本期免税收入 (research/test-audit.md F4), the same figure the
+    engine's withholding left out of 累计收入, so that 本期收入 − 本期免税收入 is what was taxed."""
+    policy = load_policy()
+    con = connect(tmp_path / "db.duckdb")
+    employees = write_employees(tmp_path / "e.csv")
+    import_files(con, policy, employees=employees)
+    con.execute("INSERT INTO events (employee_id, event_date, kind, disability_grade, stoppage_months, "
+                "work_arranged) VALUES ('H2', DATE '2025-01-06', 'injury', 5, 1, false)")
+    run_months(con, policy, "2024-12", "2025-03")        # December: the payslip 本人工资 is averaged over
+    for month in ("2025-02", "2025-03"):
+        rows = {r["工号"]: r for r in _sheet_rows(export_tax(con, month, employees, tmp_path / "t.xlsx").path)}
+        gross, exempt, income_ytd, previous = con.execute(
+            "SELECT gross_pay, tax_exempt_income, income_ytd, "
+            "(SELECT income_ytd FROM payslips q WHERE q.employee_id = p.employee_id AND q.month = ?) "
+            "FROM payslips p WHERE employee_id = 'H2' AND month = ?", [f"2025-0{int(month[-1]) - 1}", month]).fetchone()
+        assert exempt > 0
+        assert Decimal(str(rows["H2"]["本期免税收入"])) == exempt
+        assert Decimal(str(rows["H2"]["本期收入"])) == gross
+        # taxable income of the month as declared = the engine's own increase of 累计收入
+        assert gross - exempt == income_ytd - previous
+        assert all(r["本期免税收入"] is None for who, r in rows.items() if who != "H2")
+    check = list(openpyxl.load_workbook(tmp_path / "t.xlsx")["核对"].iter_rows(values_only=True))
+    assert {label: value for label, value in check[3:]}["本期免税收入"] == float(exempt)
+    con.close()
 
 
 def test_the_database_keeps_only_masked_ids(con):

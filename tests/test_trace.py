@@ -14,7 +14,7 @@ from payroll.engine.trace import trace_person
 
 @pytest.fixture()
 def year_run(con, policy):
-    con.execute("INSERT INTO attendance VALUES ('N1', '2025-02', 1.5, 10, 8, 4, 3, 500, 20), "
+    con.execute("INSERT INTO attendance (employee_id, month, unpaid_leave_days, overtime_workday_hours, overtime_restday_hours, overtime_holiday_hours, night_shifts, bonus, deduction) VALUES ('N1', '2025-02', 1.5, 10, 8, 4, 3, 500, 20), "
                 "('K1', '2025-02', 0, 0, 16, 0, 0, 0, 0)")
     run_months(con, policy, "2025-01", "2025-03")
     prepare_connection(con, policy, [2025])

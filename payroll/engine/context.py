@@ -15,7 +15,7 @@ import duckdb
 from ..db import scalar, table_exists
 from ..errors import PayrollError, PolicyError
 from ..policy import FUND_ZH, FUNDS
-from ..rules import accident_insurance, arrears, injury_pay, pay, performance_pay
+from ..rules import accident_insurance, arrears, death, deductions, injury_pay, leave, one_off, pay, performance_pay, probation
 from .rule import ContextColumn
 
 # national_parameters the month needs, with the unit the engine keeps them in
@@ -23,6 +23,9 @@ NATIONAL_PARAMETERS = {
     "pay_days_per_month": "ppm", "hours_per_day": "ppm",
     "overtime_workday_rate": "ppm", "overtime_restday_rate": "ppm", "overtime_holiday_rate": "ppm",
     "iit_basic_deduction_monthly": "fen", "iit_no19_annual_deduction": "fen", "iit_no19_income_limit": "fen",
+    # issue 13: bonus method allowed (1/0), severance exemption multiple, art. 16 deduction share
+    "annual_bonus_separate_allowed": "ppm", "severance_exempt_average_wage_multiple": "ppm",
+    "deduction_limited_share": "ppm",
 }
 SCALE = {"fen": 100, "ppm": 1_000_000, "centi": 100}
 MONTH_YEARS = (1900, 2999)          # the years a month may name (a sanity range, not policy)
@@ -102,13 +105,15 @@ CONTEXT_COLUMNS: list[ContextColumn] = [
     _c("overtime_holiday_hours", "centi", "节假日加班小时", "Holiday overtime hours", "attendance"),
     _c("night_shifts", "int", "夜班次数", "Night shifts", "attendance"),
     _c("bonus", "fen", "奖金", "Bonus", "attendance"),
-    _c("deduction", "fen", "其他扣款", "Other deduction", "attendance"),
     _c("paid_days_in_month", "int", "当月计薪日", "Paid days in the month", "calendar"),
     _c("paid_days_employed", "int", "在职计薪日", "Paid days employed", "calendar"),
     _c("base_pay_full", "fen", "层级工资标准", "Base pay, full month", "pay_scale", ["pay_scale_row"]),
     _c("pay_scale_row", "int", "薪级表行", "pay_scale row", "pay_scale"),
     _c("minimum_wage", "fen", "月最低工资标准", "Monthly minimum wage", "minimum_wage", ["minimum_wage_row"]),
     _c("minimum_wage_row", "int", "最低工资表行", "minimum_wage row", "minimum_wage"),
+    _table_value("average_wage_monthly", "fen", "当地上年职工月平均工资", "Local average monthly wage",
+                 "average_wage", ["average_wage_row"]),
+    _c("average_wage_row", "int", "平均工资表行", "average_wage row", "average_wage"),
     _c("seniority_rate_per_year", "fen", "工龄工资标准（每年）", "Seniority pay per year", "allowances", ["allowances_rows"]),
     _c("allowances_full", "fen", "津贴补贴标准", "Allowances, full month", "allowances", ["allowances_rows"]),
     _c("high_risk_allowance_full", "fen", "高危津贴标准", "High-risk allowance, full month", "allowances", ["allowances_rows"]),
@@ -130,6 +135,12 @@ CONTEXT_COLUMNS: list[ContextColumn] = [
     _c("iit_rates", "rows", "预扣率", "Bracket rates", "iit_brackets", ["iit_brackets_rows"]),
     _c("iit_quick_deductions", "rows", "速算扣除数", "Quick deductions", "iit_brackets", ["iit_brackets_rows"]),
     _c("iit_brackets_rows", "rows", "税率表行", "iit_brackets rows", "iit_brackets"),
+    _c("iit_bonus_thresholds", "rows", "按月换算税率表级距", "Bonus table thresholds (monthly)", "iit_bonus_brackets",
+       ["iit_bonus_brackets_rows"]),
+    _c("iit_bonus_rates", "rows", "按月换算税率", "Bonus table rates", "iit_bonus_brackets", ["iit_bonus_brackets_rows"]),
+    _c("iit_bonus_quick_deductions", "rows", "按月换算速算扣除数", "Bonus table quick deductions", "iit_bonus_brackets",
+       ["iit_bonus_brackets_rows"]),
+    _c("iit_bonus_brackets_rows", "rows", "按月换算税率表行", "iit_bonus_brackets rows", "iit_bonus_brackets"),
     _c("prev_income_ytd", "fen", "上月累计收入", "Income YTD before this month", "payslips"),
     _c("prev_contributions_ytd", "fen", "上月累计专项扣除", "Contributions YTD before", "payslips"),
     _c("prev_special_deduction_ytd", "fen", "上月累计专项附加扣除", "Special deductions YTD before", "payslips"),
@@ -143,7 +154,11 @@ CONTEXT_COLUMNS: list[ContextColumn] = [
     _c("injury_regular_pay_stopped", "bool", "伤残评定后停发原工资", "Regular pay stopped after grading", "events"),
     _c("injury_allowance_share", "fen", "伤残津贴（补差前）", "Disability allowance before the top-up", "events"),
     *arrears.CONTEXT,      # issue 7: arrears of closed months paid this month (rules/arrears.py)
+    *probation.CONTEXT,    # issue 14: probation pay ratio (rules/probation.py)
+    *leave.CONTEXT,        # issue 14: leave days, sick pay, maternity, untaken annual leave (rules/leave.py)
     *performance_pay.CONTEXT,   # issue 16: the appraisal result and its performance_pay rows
+    *one_off.CONTEXT,      # issue 13: one-off payments of the run (rules/one_off.py)
+    *deductions.CONTEXT,   # issue 13: deduction kind and the balance owed (rules/deductions.py)
 ]
 CONTEXT_BY_NAME = {column.name: column for column in CONTEXT_COLUMNS}
 
@@ -181,6 +196,8 @@ MONTH_CONSTANTS = {
     **{f"{name}_row": "INTEGER" for name in NATIONAL_PARAMETERS},
     "iit_thresholds": "BIGINT[]", "iit_rates": "BIGINT[]", "iit_quick_deductions": "BIGINT[]",
     "iit_brackets_rows": "INTEGER[]",
+    "iit_bonus_thresholds": "BIGINT[]", "iit_bonus_rates": "BIGINT[]", "iit_bonus_quick_deductions": "BIGINT[]",
+    "iit_bonus_brackets_rows": "INTEGER[]",
     "paid_days_in_month": "INTEGER", "month_paid_cum": "INTEGER[]", "month_paid": "INTEGER[]",
     "older_payslips": "BOOLEAN",
 }
@@ -229,10 +246,12 @@ def install_month_parameters(con: duckdb.DuckDBPyConnection, month: Month) -> No
             {_to_int('hf.base_floor', 'fen')} AS housing_fund_base_floor,
             {_to_int('hf.base_ceiling', 'fen')} AS housing_fund_base_ceiling,
             hf.row_no AS housing_fund_row,
+            {_to_int('aw.monthly_average_wage', 'fen')} AS average_wage_monthly, aw.row_no AS average_wage_row,
             si.* EXCLUDE (for_region)
         FROM regions r
         LEFT JOIN resolved_minimum_wage mw ON mw.for_region = r.region_code
         LEFT JOIN resolved_housing_fund hf ON hf.for_region = r.region_code
+        LEFT JOIN resolved_average_wage aw ON aw.for_region = r.region_code
         LEFT JOIN si ON si.for_region = r.region_code""")
     # everything that depends on the person's region, category, level and post, in one row per
     # combination (a few hundred rows), so the roster needs one join for all its table values;
@@ -271,9 +290,20 @@ def install_month_parameters(con: duckdb.DuckDBPyConnection, month: Month) -> No
         FROM policy_iit_brackets
         WHERE effective_from = (SELECT max(effective_from) FROM policy_iit_brackets
                                 WHERE effective_from <= DATE '{month.start}')""")
+    temp("iit_bonus_brackets_in_force", f"""
+        SELECT list({_to_int('threshold', 'fen')} ORDER BY threshold) AS iit_bonus_thresholds,
+               list({_to_int('rate', 'ppm')} ORDER BY threshold) AS iit_bonus_rates,
+               list({_to_int('quick_deduction', 'fen')} ORDER BY threshold) AS iit_bonus_quick_deductions,
+               list(row_no ORDER BY threshold) AS iit_bonus_brackets_rows
+        FROM policy_iit_bonus_brackets
+        WHERE effective_from = (SELECT max(effective_from) FROM policy_iit_bonus_brackets
+                                WHERE effective_from <= DATE '{month.start}')""")
     injury_pay.install_month_status(con, month)
+    probation.install_month_status(con, month)
+    leave.install_month_status(con, month, _active_roster_sql(month))
     performance_pay.install_month_performance(con, month)
     install_month_constants(con, month)
+    one_off.install_month_payments(con, month)        # issue 13: the run's one-off payments
 
 
 def install_month_constants(con: duckdb.DuckDBPyConnection, month: Month) -> None:
@@ -286,6 +316,9 @@ def install_month_constants(con: duckdb.DuckDBPyConnection, month: Month) -> Non
     sources.update({f"{name}_row": f"(SELECT {name}_row FROM params_national)" for name in NATIONAL_PARAMETERS})
     sources.update({name: f"(SELECT {name} FROM iit_brackets_in_force)"
                     for name in ("iit_thresholds", "iit_rates", "iit_quick_deductions", "iit_brackets_rows")})
+    sources.update({name: f"(SELECT {name} FROM iit_bonus_brackets_in_force)"
+                    for name in ("iit_bonus_thresholds", "iit_bonus_rates", "iit_bonus_quick_deductions",
+                                 "iit_bonus_brackets_rows")})
     sources["paid_days_in_month"] = str(days[-1][1])
     # paid days of the month by day of the month (1-based lists): paid and paid from the 1st through it
     sources["month_paid"] = "[" + ", ".join(str(paid) for paid, _ in days) + "]"
@@ -303,7 +336,9 @@ def install_month_constants(con: duckdb.DuckDBPyConnection, month: Month) -> Non
 def _active_roster_sql(month: Month) -> str:
     # issue 7: the employee records in force in the month (engine/employee_history.py)
     from .employee_history import employees_as_of_sql
-    return (f"SELECT * FROM ({employees_as_of_sql(month)}) WHERE hire_date <= DATE '{month.end}' "
+    # issue 14: a death ends employment on the day (rules/death.py)
+    records = death.roster_with_deaths_sql(employees_as_of_sql(month))
+    return (f"SELECT * FROM ({records}) WHERE hire_date <= DATE '{month.end}' "
             f"AND (leave_date IS NULL OR leave_date >= DATE '{month.start}')")
 
 
@@ -362,11 +397,12 @@ def history_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
                   0::BIGINT AS prev_contributions_ytd, 0::BIGINT AS prev_special_deduction_ytd,
                   0::BIGINT AS prev_iit_ytd, 0::BIGINT AS prev_months_employed_ytd,
                   0::BIGINT AS prior_year_months, NULL::BIGINT AS prior_year_gross,
-                  NULL::BIGINT AS first_full_month_gross WHERE false"""
+                  NULL::BIGINT AS first_full_month_gross, 0::BIGINT AS balance_owed_before WHERE false"""
     previous = month.previous()
     year_start, last_year = f"{month.year}-01", month.year - 1
     only = _only(employee_id)
     fen = _scaled
+    balance = f"coalesce({fen('balance_owed')}, 0)"      # issue 13: owed across years until recovered
     if previous.year == month.year:
         carried = f"""
         SELECT employee_id, {fen('income_ytd')} AS prev_income_ytd,
@@ -376,17 +412,27 @@ def history_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
                prior_year_months, {fen('prior_year_gross')} AS prior_year_gross,
                coalesce({fen('first_full_month_gross')},
                         CASE WHEN paid_days_employed = paid_days_in_month THEN {fen('gross_pay')} END)
-                   AS first_full_month_gross"""
-    else:   # January: December's year to date is last year's count and total
+                   AS first_full_month_gross, {balance} AS balance_owed_before
+        FROM payslips WHERE month = '{previous.label}'{only}"""
+    else:
+        # January: December's count of payslips is last year's; last year's gross is Σ gross_pay
+        # (docs/rules.md), not December's income_ytd, which leaves out tax-exempt income such as the
+        # employer disability allowance (财税〔2012〕40号) and so understated the previous-year base
+        # and let 公告2020年第19号 apply above its limit. One scan of last year, once a year.
         carried = f"""
-        SELECT employee_id, 0::BIGINT AS prev_income_ytd, 0::BIGINT AS prev_contributions_ytd,
+        SELECT d.employee_id, 0::BIGINT AS prev_income_ytd, 0::BIGINT AS prev_contributions_ytd,
                0::BIGINT AS prev_special_deduction_ytd, 0::BIGINT AS prev_iit_ytd,
                0::BIGINT AS prev_months_employed_ytd,
-               months_employed_ytd AS prior_year_months, {fen('income_ytd')} AS prior_year_gross,
-               NULL::BIGINT AS first_full_month_gross"""
+               d.months_employed_ytd AS prior_year_months, y.prior_year_gross,
+               NULL::BIGINT AS first_full_month_gross, {balance} AS balance_owed_before
+        FROM payslips d LEFT JOIN (
+            SELECT employee_id, CAST(sum({fen('gross_pay')}) AS BIGINT) AS prior_year_gross FROM payslips
+            WHERE month BETWEEN '{last_year}-01' AND '{last_year}-12'{only} GROUP BY employee_id) y
+          ON y.employee_id = d.employee_id
+        WHERE d.month = '{previous.label}'{_only(employee_id, 'd.employee_id')}"""
     # last month is scanned twice rather than shared: a shared CTE would be materialised whole
     return f"""
-    WITH carried AS ({carried} FROM payslips WHERE month = '{previous.label}'{only}),
+    WITH carried AS ({carried}),
     without_last_month AS (
         SELECT employee_id FROM roster      -- context_sql's roster: the records in force this month
         EXCEPT SELECT employee_id FROM payslips WHERE month = '{previous.label}'{only}),
@@ -405,14 +451,19 @@ def history_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
         SELECT employee_id, count(*) AS prior_year_months,
                CAST(sum({fen('gross_pay')}) AS BIGINT) AS prior_year_gross
         FROM older WHERE month BETWEEN '{last_year}-01' AND '{last_year}-12' GROUP BY employee_id),
+    owed AS (
+        SELECT employee_id, {balance} AS balance_owed_before FROM older
+        QUALIFY row_number() OVER (PARTITION BY employee_id ORDER BY month DESC) = 1),
     first_full AS (
         SELECT employee_id, arg_min({fen('gross_pay')}, month) AS first_full_month_gross
         FROM older WHERE month >= '{year_start}' AND paid_days_employed = paid_days_in_month
         GROUP BY employee_id)
     SELECT * FROM carried
     UNION ALL BY NAME
-    SELECT employee_id, l.* EXCLUDE (employee_id), p.* EXCLUDE (employee_id), f.* EXCLUDE (employee_id)
-    FROM latest l FULL JOIN prior p USING (employee_id) FULL JOIN first_full f USING (employee_id)"""
+    SELECT employee_id, l.* EXCLUDE (employee_id), p.* EXCLUDE (employee_id), f.* EXCLUDE (employee_id),
+           b.balance_owed_before
+    FROM latest l FULL JOIN prior p USING (employee_id) FULL JOIN first_full f USING (employee_id)
+    FULL JOIN owed b USING (employee_id)"""
 
 
 def opening_sql(month: Month, employee_id: str | None = None) -> str:
@@ -447,7 +498,9 @@ def context_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
     national_select = ", ".join(f"{_constant(name)} AS {name}, {_constant(name + '_row')} AS {name}_row"
                                 for name in NATIONAL_PARAMETERS)
     iit_select = ", ".join(f"{_constant(name)} AS {name}" for name in
-                           ("iit_thresholds", "iit_rates", "iit_quick_deductions", "iit_brackets_rows"))
+                           ("iit_thresholds", "iit_rates", "iit_quick_deductions", "iit_brackets_rows",
+                            "iit_bonus_thresholds", "iit_bonus_rates", "iit_bonus_quick_deductions",
+                            "iit_bonus_brackets_rows"))
     zero = lambda col: f"coalesce(h.{col}, 0) AS {col}"  # noqa: E731
     # no payslip yet this year: the year to date starts from the opening balances, if loaded
     opened = lambda col: f"coalesce(h.prev_{col}, o.{col}, 0) AS prev_{col}"  # noqa: E731
@@ -468,10 +521,13 @@ def context_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
         {attendance('overtime_restday_hours', 'centi')},
         {attendance('overtime_holiday_hours', 'centi')},
         coalesce(a.night_shifts, 0) AS night_shifts,
-        {attendance('bonus', 'fen')}, {attendance('deduction', 'fen')},
+        {attendance('bonus', 'fen')}, coalesce({_scaled('a.deduction')}, 0) AS deduction_requested,
+        CASE WHEN a.deduction_kind IN ('court', 'damages', 'recovery') THEN a.deduction_kind ELSE 'other' END
+            AS deduction_kind,
         {_constant('paid_days_in_month')} AS paid_days_in_month,
         {_paid_days_employed_sql(month)} AS paid_days_employed,
         g.base_pay_full, g.pay_scale_row, g.minimum_wage, g.minimum_wage_row,
+        g.average_wage_monthly, g.average_wage_row,
         g.seniority_rate_per_year, g.allowances_full, g.high_risk_allowance_full, g.night_shift_rate,
         g.allowances_rows, g.accident_premium_monthly, g.accident_insurance_rows,
         {fund_select},
@@ -481,12 +537,15 @@ def context_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
         {iit_select},
         {opened('income_ytd')}, {opened('contributions_ytd')}, {opened('special_deduction_ytd')},
         {opened('iit_ytd')}, {opened('months_employed_ytd')}, {zero('prior_year_months')},
+        {zero('balance_owed_before')},
         h.prior_year_gross, h.first_full_month_gross,
         coalesce(ims.injury_stoppage, false) AS injury_stoppage,
         coalesce(ims.injury_regular_pay_stopped, false) AS injury_regular_pay_stopped,
         coalesce(ims.injury_allowance_share, 0) AS injury_allowance_share,
         {arrears.arrears_select('ar')},
-        {performance_pay.context_select('pm')}
+        {probation.select_sql('pms')}, {leave.select_sql('lms')},
+        {performance_pay.context_select('pm')},
+        {one_off.context_select('mp')}
     FROM roster e
     JOIN params_group g ON g.region_code = e.region_code AND g.category = e.category
          AND g.level = e.level AND g.post = e.post
@@ -495,4 +554,7 @@ def context_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
     LEFT JOIN opening o ON o.employee_id = e.employee_id
     LEFT JOIN injury_month_status ims ON ims.employee_id = e.employee_id
     LEFT JOIN performance_month pm ON pm.employee_id = e.employee_id
-    LEFT JOIN ({arrears.arrears_in_month_sql(month.label)}) ar ON ar.employee_id = e.employee_id"""
+    LEFT JOIN ({arrears.arrears_in_month_sql(month.label)}) ar ON ar.employee_id = e.employee_id
+    LEFT JOIN month_payments mp ON mp.employee_id = e.employee_id
+    LEFT JOIN probation_month_status pms ON pms.employee_id = e.employee_id
+    LEFT JOIN leave_month_status lms ON lms.employee_id = e.employee_id"""

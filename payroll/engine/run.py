@@ -14,6 +14,7 @@ from ..db import one_row, scalar, table_exists, transaction
 from ..errors import PayrollError
 from ..money import ROUND_DIV_MACRO
 from ..policy import Policy
+from ..rules.death import unpaid_dead_notes
 from .context import Month, check_month_parameters, install_month_parameters
 from .closing import refuse_closed
 from .ledger import new_id, now, record_run
@@ -28,10 +29,12 @@ class MonthResult:
     gross_pay: str
     net_pay: str
     employer_cost: str
+    notes: tuple[str, ...] = ()       # issue 14: e.g. people not paid because they died before the month
 
     def __str__(self) -> str:
-        return (f"{self.month}: {self.people:,} payslips, gross {self.gross_pay}, net {self.net_pay}, "
+        text = (f"{self.month}: {self.people:,} payslips, gross {self.gross_pay}, net {self.net_pay}, "
                 f"employer cost {self.employer_cost}")
+        return "\n".join([text, *(f"  note: {note}" for note in self.notes)])
 
 
 def months_between(first: str, last: str | None) -> list[Month]:
@@ -114,7 +117,8 @@ def run_month(con: duckdb.DuckDBPyConnection, month: Month, policy: Policy, run_
     people, gross, net, cost = one_row(
         con, "SELECT count(*), coalesce(sum(gross_pay), 0), coalesce(sum(net_pay), 0), "
         "coalesce(sum(employer_cost), 0) FROM payslips WHERE month = ?", [month.label])
-    return MonthResult(month.label, people, f"{gross:,.2f}", f"{net:,.2f}", f"{cost:,.2f}")
+    return MonthResult(month.label, people, f"{gross:,.2f}", f"{net:,.2f}", f"{cost:,.2f}",
+                       tuple(unpaid_dead_notes(con, month)))
 
 
 def run_months(con: duckdb.DuckDBPyConnection, policy: Policy, first: str, last: str | None = None,

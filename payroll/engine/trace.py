@@ -17,6 +17,7 @@ from ..policy import FUNDS, Policy
 from .context import CONTEXT_BY_NAME, NATIONAL_PARAMETERS, Month, install_month_parameters
 from .pipeline import all_rules, final_stage, pipeline_sql, stages_sql
 from .rule import Rule
+from ..rules.leave import ROW_TABLES as LEAVE_ROW_TABLES
 
 # which policy table a *_row / *_rows column points into
 ROW_TABLES = {
@@ -26,6 +27,7 @@ ROW_TABLES = {
     "performance_pay_row": "performance_pay", "appraisal_bonus_row": "performance_pay",
     **{f"{fund}_row": "social_insurance" for fund in FUNDS},
     **{f"{name}_row": "national_parameters" for name in NATIONAL_PARAMETERS},
+    **LEAVE_ROW_TABLES,    # issue 14: sick_pay, maternity, annual_leave_policy, probation
 }
 
 

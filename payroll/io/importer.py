@@ -25,6 +25,7 @@ from .checks import (ProblemLog, check_month, check_pattern, check_unique, is_in
 from .employee_extras import (DEDUCTION_ITEMS, EXTRA_COLUMNS, check_bank_accounts,
                               normalised_bank_accounts, special_deduction_with_items)
 from .idnumber import id_number_problems, mask_id_numbers
+from .leave import LEAVE, validate_leave, write_leave
 from .opening import OPENING, validate_opening, write_opening
 from .plausibility import check_attendance, employments
 from .merge import ZERO, ColumnChange, MergePlan, StoredColumn, merge_stored
@@ -41,22 +42,26 @@ EMPLOYEES = Layout(
     "employees",
     required=("employee_id", "name", "region_code", "unit", "category", "level", "post", "hire_date"),
     optional=("id_number", "leave_date", "service_start", "special_deduction", "contribution_base",
-              *EXTRA_COLUMNS, "effective_from"),
+              *EXTRA_COLUMNS, "effective_from", "probation_end"),
 )
 HOURS_COLUMNS = ("overtime_workday_hours", "overtime_restday_hours", "overtime_holiday_hours")
 MONEY_COLUMNS = ("bonus", "deduction")
 ATTENDANCE = Layout(
     "attendance",
     required=("employee_id", "month"),
-    optional=("unpaid_leave_days", *HOURS_COLUMNS, "night_shifts", *MONEY_COLUMNS),
+    optional=("unpaid_leave_days", *HOURS_COLUMNS, "night_shifts", *MONEY_COLUMNS, "deduction_kind"),
     month_columns=("month",),
 )
+# issue 13: what the deduction is (工资支付暂行规定 arts. 15–16; rules/deductions.py); empty = other
+DEDUCTION_KINDS = {"court": "court", "法院判决": "court", "法院": "court", "other": "other", "其他": "other",
+                   "damages": "damages", "赔偿": "damages", "赔偿经济损失": "damages",
+                   "recovery": "recovery", "追回": "recovery", "追回多发": "recovery"}
 
 EVENTS = Layout(
     "events",
     required=("employee_id", "event_date", "kind"),
     optional=("disability_grade", "stoppage_months", "martyr", "heroic", "work_arranged",
-              "nursing_level", "left_job", "leave_date"),
+              "nursing_level", "left_job", "leave_date", "cause"),
 )
 DEPENDENTS = Layout("dependents", required=("employee_id", "relation"), optional=("orphan_or_lone", "name"))
 EVENT_KINDS = {"injury": "injury", "工伤": "injury", "受伤": "injury",
@@ -67,14 +72,19 @@ NURSING_LEVELS = {"full": "full", "完全不能自理": "full", "完全": "full"
 RELATIONS = {"spouse": "spouse", "配偶": "spouse", "child": "child", "子女": "child",
              "parent": "parent", "父母": "parent", "other": "other", "其他": "other"}
 EVENT_FLAGS = ("martyr", "heroic", "work_arranged", "left_job")
+# issue 14: what caused the event; required for a death (work: 工亡, the work-injury package;
+# non_work: illness or an accident outside work, 社会保险法 art. 17)
+EVENT_CAUSES = {"work": "work", "工亡": "work", "因工": "work", "工伤": "work",
+                "non_work": "non_work", "非因工": "non_work", "病故": "non_work", "因病": "non_work"}
 DISABILITY_GRADES = (1, 10)                 # 工伤保险条例 art. 22: ten grades, 1 the worst
 EVENT_COLUMNS = ("employee_id", "event_date", "kind", "disability_grade", "stoppage_months",
-                 *EVENT_FLAGS, "nursing_level", "leave_date")
+                 *EVENT_FLAGS, "nursing_level", "leave_date", "cause")
 INSERT_EVENTS = """
-INSERT OR REPLACE INTO events
+INSERT OR REPLACE INTO events (employee_id, event_date, kind, disability_grade, stoppage_months, martyr, heroic,
+                               work_arranged, nursing_level, left_job, leave_date, cause)
 SELECT employee_id, CAST(event_date AS DATE), kind, CAST(NULLIF(disability_grade, '') AS INTEGER),
        CAST(stoppage_months AS INTEGER), martyr, heroic, work_arranged, NULLIF(nursing_level, ''),
-       left_job, CAST(NULLIF(leave_date, '') AS DATE)
+       left_job, CAST(NULLIF(leave_date, '') AS DATE), NULLIF(cause, '')
 FROM _import_events"""
 DEPENDENT_COLUMNS = ("employee_id", "dependent_no", "relation", "orphan_or_lone", "name")
 INSERT_DEPENDENTS = """
@@ -123,6 +133,10 @@ INSERT_EMPLOYEES = f"""
 INSERT OR REPLACE INTO employees ({", ".join(EMPLOYEE_COLUMNS)})
 SELECT {", ".join(EMPLOYEE_COLUMNS)} FROM _new_employee_records"""
 # the employees file's finance columns: one row per employee imported (empty cells clear them)
+# issue 14: probation_end (employee_terms), replaced with every employees import
+INSERT_EMPLOYEE_TERMS = """
+INSERT OR REPLACE INTO employee_terms (employee_id, probation_end)
+SELECT employee_id, CAST(NULLIF(probation_end, '') AS DATE) FROM _import_employees"""
 INSERT_EMPLOYEE_FINANCE = f"""
 INSERT OR REPLACE INTO employee_finance (employee_id, {", ".join(EXTRA_COLUMNS)})
 SELECT employee_id, NULLIF(bank_account, ''),
@@ -130,13 +144,14 @@ SELECT employee_id, NULLIF(bank_account, ''),
 FROM _import_employees"""
 
 ATTENDANCE_COLUMNS = ("employee_id", "month", "unpaid_leave_days", *HOURS_COLUMNS, "night_shifts",
-                      *MONEY_COLUMNS)
+                      *MONEY_COLUMNS, "deduction_kind")
 INSERT_ATTENDANCE = f"""
 INSERT OR REPLACE INTO attendance ({", ".join(ATTENDANCE_COLUMNS)})
 SELECT employee_id, month, CAST(unpaid_leave_days AS DECIMAL(8,2)),
        {", ".join(f"CAST({c} AS DECIMAL(8,2))" for c in HOURS_COLUMNS)},
        CAST(night_shifts AS INTEGER),
-       {", ".join(f"CAST({c} AS DECIMAL(18,2))" for c in MONEY_COLUMNS)}
+       {", ".join(f"CAST({c} AS DECIMAL(18,2))" for c in MONEY_COLUMNS)},
+       nullif(deduction_kind, '')
 FROM _import_attendance"""
 
 
@@ -161,6 +176,7 @@ class ImportSummary:
     timesheet: TimesheetCount | None = None
     events: TableCount | None = None
     dependents: TableCount | None = None
+    leave: TableCount | None = None       # issue 14
     notes: list[str] = field(default_factory=list)
     changes: list[ColumnChange] = field(default_factory=list)
 
@@ -168,7 +184,8 @@ class ImportSummary:
         loaded = [f"{name}: {count}" for name, count in
                   (("employees", self.employees), ("attendance", self.attendance),
                    ("timesheet", self.timesheet),
-                   ("events", self.events), ("dependents", self.dependents)) if count is not None]
+                   ("events", self.events), ("dependents", self.dependents), ("leave", self.leave))
+                  if count is not None]
         text = "; ".join(loaded) or "nothing loaded"
         # on rows already stored, say which columns the file changed and which it left as they were
         counts = {"employees": self.employees, "attendance": self.attendance, "events": self.events}
@@ -178,7 +195,8 @@ class ImportSummary:
 
 def import_files(con: duckdb.DuckDBPyConnection, policy: Policy, employees: Path | None = None,
                  attendance: Path | None = None, timesheet: Path | None = None,
-                 events: Path | None = None, dependents: Path | None = None, *,
+                 events: Path | None = None, dependents: Path | None = None,
+                 leave: Path | None = None, *,
                  opening: Path | None = None, replace: bool = False, clear_empty: bool = False,
                  ignore: tuple[str, ...] = ()) -> ImportSummary:
     """Validate the files completely, then upsert them in one transaction; InputError if any cell is bad.
@@ -189,13 +207,13 @@ def import_files(con: duckdb.DuckDBPyConnection, policy: Policy, employees: Path
     an error)."""
     token = IGNORED_HEADERS.set(IGNORED_HEADERS.get() | {normalise_header(h) for h in ignore})
     try:
-        return _import_files(con, policy, employees, attendance, timesheet, events, dependents,
+        return _import_files(con, policy, employees, attendance, timesheet, events, dependents, leave,
                              replace=replace, clear_empty=clear_empty, opening=opening)
     finally:
         IGNORED_HEADERS.reset(token)
 
 
-def _import_files(con, policy, employees, attendance, timesheet, events, dependents, *, replace: bool,
+def _import_files(con, policy, employees, attendance, timesheet, events, dependents, leave, *, replace: bool,
                   clear_empty: bool, opening: Path | None = None) -> ImportSummary:
     problems: list[CellProblem] = []
     notes: list[str] = []
@@ -247,6 +265,13 @@ def _import_files(con, policy, employees, attendance, timesheet, events, depende
                                 EVENTS_PLAN)
         else:
             dependent_rows = _collect(validate_dependents(table, known), problems)
+    leave_rows = None
+    if leave is not None:                  # issue 14: after the events (an injury leave needs its event)
+        leave_table = _read(leave, LEAVE, problems, notes)
+        if leave_table is not None:
+            known = None if employees_unreadable else _known_employee_ids(con, employee_rows)
+            leave_rows = _collect(validate_leave(leave_table, con, policy, known, employee_rows, event_rows),
+                                  problems)
     opening_rows = None
     if opening is not None:
         opening_table = _read(opening, OPENING, problems, notes)
@@ -255,6 +280,7 @@ def _import_files(con, policy, employees, attendance, timesheet, events, depende
             opening_rows = _collect(validate_opening(opening_table, known), problems)
     if problems:
         raise InputError(problems)
+
     def write_opening_rows() -> None:     # inside the import's one transaction
         count = write_opening(con, opening_rows)
         record_import(con, "opening", opening, count)
@@ -262,8 +288,8 @@ def _import_files(con, policy, employees, attendance, timesheet, events, depende
 
     summary = _write(con, employee_rows, attendance_rows, notes, event_rows, dependent_rows, timesheet_rows,
                      files={"employees": employees, "attendance": attendance, "timesheet": timesheet,
-                            "events": events, "dependents": dependents},
-                     also=write_opening_rows if opening_rows is not None else None)
+                            "events": events, "dependents": dependents, "leave": leave},
+                     also=write_opening_rows if opening_rows is not None else None, leave_rows=leave_rows)
     summary.changes = changes
     return summary
 
@@ -308,6 +334,7 @@ def validate_employees(table: RawTable, policy: Policy) -> tuple[pd.DataFrame, l
     _check_levels(log, cells["region_code"].where(region_ok), category, level, policy)
     _check_posts(log, cells["post"], category, policy)
     _check_employment_dates(log, cells)
+    _check_probation_end(log, cells)
     parse_dates(log, cells["effective_from"], "effective_from", required=False)
     parse_amounts(log, cells["special_deduction"], "special_deduction")
     special_deduction = special_deduction_with_items(log, cells)
@@ -322,6 +349,7 @@ def validate_employees(table: RawTable, policy: Policy) -> tuple[pd.DataFrame, l
     )
     # effective_from and the file row go along for the employee history (engine.employee_history)
     rows = rows[list(EMPLOYEE_COLUMNS + EXTRA_COLUMNS)].assign(effective_from=cells["effective_from"],
+                                                               probation_end=cells["probation_end"],
                                                                row_number=table.row_numbers.to_numpy())
     return rows, log.problems()
 
@@ -415,6 +443,14 @@ def _check_posts(log: ProblemLog, posts: pd.Series, category: pd.Series, policy:
              posts, post_category, category)
 
 
+def _check_probation_end(log: ProblemLog, cells: pd.DataFrame) -> None:
+    """劳动合同法 art. 19: probation is part of the contract term, so it ends after the hire date."""
+    hired = pd.to_datetime(cells["hire_date"], format="%Y-%m-%d", errors="coerce")   # checked beside
+    ends = parse_dates(log, cells["probation_end"], "probation_end", required=False)
+    log.flag((ends < hired).fillna(False), "probation_end", "'{}' is before hire_date {}",
+             cells["probation_end"], cells["hire_date"])
+
+
 def _check_employment_dates(log: ProblemLog, cells: pd.DataFrame) -> None:
     hired = parse_dates(log, cells["hire_date"], "hire_date", required=True)
     left = parse_dates(log, cells["leave_date"], "leave_date", required=False)
@@ -441,8 +477,10 @@ def validate_attendance(table: RawTable, known_ids: pd.Index | None) -> tuple[pd
                         minimum=0, maximum=MAX_NIGHT_SHIFTS)
     for column in MONEY_COLUMNS:
         parse_amounts(log, cells[column], column)
-    numbers = list(ATTENDANCE_COLUMNS[2:])
-    rows = cells.assign(**{c: cells[c].replace("", "0") for c in numbers})
+    kinds = parse_choice(log, cells["deduction_kind"], "deduction_kind", DEDUCTION_KINDS, required=False)
+    numbers = [c for c in ATTENDANCE_COLUMNS[2:] if c != "deduction_kind"]
+    rows = cells.assign(**{c: cells[c].replace("", "0") for c in numbers},
+                        deduction_kind=kinds.fillna(""))
     return rows[list(ATTENDANCE_COLUMNS)], log.problems()
 
 
@@ -480,6 +518,14 @@ def validate_events(table: RawTable, known_ids: pd.Index | None, max_stoppage_mo
     nursing = parse_choice(log, cells["nursing_level"], "nursing_level", NURSING_LEVELS, required=False)
     leave_date = parse_dates(log, cells["leave_date"], "leave_date", required=False)
     death = kind == "death"
+    cause = parse_choice(log, cells["cause"], "cause", EVENT_CAUSES, required=False)
+    cause = cause.where(cause.notna() | (kind != "injury"), "work")        # an injury event is 工伤
+    log.flag(death & cause.isna() & (cells["cause"] == ""), "cause",
+             "a death needs its cause: work (工亡) or non_work (illness or an accident outside work)")
+    log.flag((cause == "non_work") & (flags["martyr"] | flags["heroic"]).astype(bool), "cause",
+             "a martyr or heroic event is not a non-work death")
+    log.flag((kind == "injury") & (cells["cause"].map(EVENT_CAUSES) == "non_work"), "cause",
+             "an injury event is a work injury (工伤); a non-work illness is sick leave")
     log.flag(death & (cells["disability_grade"] != ""), "disability_grade",
              "a death has no disability grade: give the injury as its own row")
     log.flag(flags["martyr"] & (kind == "injury"), "martyr", "only a death is assessed as a martyr (烈士)")
@@ -489,7 +535,7 @@ def validate_events(table: RawTable, known_ids: pd.Index | None, max_stoppage_mo
              "grade {} keeps the employment relation (工伤保险条例 art. 35): no leaving grants", grade)
     log.flag((leave_date < event_date).fillna(False), "leave_date", "'{}' is before event_date {}",
              cells["leave_date"], cells["event_date"])
-    rows = cells.assign(kind=kind.fillna(""), nursing_level=nursing.fillna(""),
+    rows = cells.assign(kind=kind.fillna(""), nursing_level=nursing.fillna(""), cause=cause.fillna(""),
                         stoppage_months=cells["stoppage_months"].replace("", "0"), **flags)
     return rows[list(EVENT_COLUMNS)], log.problems()
 
@@ -516,7 +562,8 @@ def _write(con: duckdb.DuckDBPyConnection, employee_rows: pd.DataFrame | None,
            attendance_rows: pd.DataFrame | None, notes: list[str], event_rows: pd.DataFrame | None = None,
            dependent_rows: pd.DataFrame | None = None,
            timesheet_rows: tuple[pd.DataFrame, int] | None = None,
-           files: dict[str, Path | None] | None = None, also=None) -> ImportSummary:
+           files: dict[str, Path | None] | None = None, also=None,
+           leave_rows: pd.DataFrame | None = None) -> ImportSummary:
     summary = ImportSummary(notes=notes)
     opens = first_open_month(con)
     with transaction(con):
@@ -530,7 +577,7 @@ def _write(con: duckdb.DuckDBPyConnection, employee_rows: pd.DataFrame | None,
         if employee_rows is not None:
             # two statements over the same registered rows: the SPEC columns, then the finance ones
             summary.employees = _upsert(con, employee_rows, "employees", ("employee_id",),
-                                        INSERT_EMPLOYEES + ";" + INSERT_EMPLOYEE_FINANCE,
+                                        INSERT_EMPLOYEES + ";" + INSERT_EMPLOYEE_FINANCE + ";" + INSERT_EMPLOYEE_TERMS,
                                         before=lambda: _keep_superseded(con, opens, files["employees"]))
         if attendance_rows is not None:
             summary.attendance = _upsert(con, attendance_rows, "attendance", ("employee_id", "month"),
@@ -543,9 +590,11 @@ def _write(con: duckdb.DuckDBPyConnection, employee_rows: pd.DataFrame | None,
         if timesheet_rows is not None:
             # after the attendance file: the timesheet's overtime replaces that month's hours
             summary.timesheet = write_timesheet(con, *timesheet_rows)
+        if leave_rows is not None:
+            summary.leave = TableCount(*write_leave(con, leave_rows))
         for kind, path in (files or {}).items():     # the run ledger's record of every file read
             rows = {"employees": employee_rows, "attendance": attendance_rows, "events": event_rows,
-                    "dependents": dependent_rows}.get(kind)
+                    "dependents": dependent_rows, "leave": leave_rows}.get(kind)
             if path is not None:
                 count = timesheet_rows[1] if kind == "timesheet" else len(rows)
                 record_import(con, kind, path, count)

@@ -65,6 +65,11 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "special_deduction_ytd": ("累计专项附加扣除",),
     "iit_ytd": ("累计已扣税", "累计已预扣预缴税额"),
     "months_employed": ("累计受雇月份", "受雇月份"),
+    "deduction_kind": ("扣款类别", "扣款类型"),
+    # one-off payments (issue 13)
+    "amount": ("金额",),
+    "tax_method": ("计税方式",),
+    "note": ("备注",),
     # timesheet (dated overtime records)
     "date": ("日期", "加班日期"),
     "hours": ("小时", "加班小时", "加班时数"),
@@ -81,6 +86,11 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "left_job": ("解除劳动关系", "离职"),
     "relation": ("关系", "亲属关系"),
     "orphan_or_lone": ("孤儿或孤寡老人",),
+    # issue 14: event cause, probation, leave
+    "cause": ("死亡原因", "事件原因"),
+    "probation_end": ("试用期截止日期", "试用期满日期"),
+    "start": ("开始日期", "假期开始"),
+    "end": ("结束日期", "假期结束"),
     # assessments and level changes (issue 16)
     "year": ("年度", "考核年度"),
     "result": ("考核结果", "考核等次", "等次"),

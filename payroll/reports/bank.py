@@ -7,7 +7,10 @@ headers) with a generic default; a bank that wants 开户行 or another order ge
 
 One line per person with net pay > 0, sorted by employee; the file ends with a 合计 line holding
 the count of transfers and their total, which equals the register's net pay to the fen (people
-with net pay 0 get no line and add nothing). Net pay below 0 is refused, and so is a person owed
+with net pay 0 get no line and add nothing). Issue 13: net pay is never below 0 (rules/deductions.py);
+the people paid 0 are listed with the reason on a second sheet 未发放 (XLSX) or in a companion file
+`<name>-unpaid.csv` (CSV), never in the transfer lines. Net pay below 0 (a database from before
+issue 13) is still refused, and so is a person owed
 money without a `bank_account` in the employees file: an error that lists them (at most
 MAX_LISTED ids, never the roster), nothing written. A separate exceptions list was the other
 choice; it was not taken because the transfer total would then no longer equal the register, and
@@ -57,9 +60,10 @@ class BankExport:
     transfers: int
     total: Decimal
     zero_pay: int
+    unpaid_path: Path | None = None
 
     def __str__(self) -> str:
-        zero = f" ({self.zero_pay:,} with net pay 0 left out)" if self.zero_pay else ""
+        zero = f" ({self.zero_pay:,} with net pay 0 left out, listed with the reason)" if self.zero_pay else ""
         return (f"bank transfers {self.month}: {self.transfers:,} transfers, total "
                 f"{self.total:,.2f} yuan{zero} -> {self.path}")
 
@@ -74,9 +78,21 @@ def transfer_rows(con: duckdb.DuckDBPyConnection, month: str) -> list[dict]:
         join += " LEFT JOIN employee_finance f USING (employee_id)"
     rows = con.execute(
         f"SELECT p.employee_id, CAST({name} AS VARCHAR), p.unit, CAST({account} AS VARCHAR), "
-        f"CAST(p.net_pay AS VARCHAR) FROM payslips p {join} WHERE p.month = ? ORDER BY p.employee_id",
+        f"CAST(p.net_pay AS VARCHAR), CAST(p.gross_pay AS VARCHAR), CAST(p.shortfall_carried AS VARCHAR), "
+        f"CAST(p.balance_owed AS VARCHAR) FROM payslips p {join} WHERE p.month = ? ORDER BY p.employee_id",
         [month]).fetchall()
-    return [dict(employee_id=e, name=n, unit=u, account=a, amount=Decimal(v)) for e, n, u, a, v in rows]
+    return [dict(employee_id=e, name=n, unit=u, account=a, amount=Decimal(v), reason=_zero_reason(g, sf, bo))
+            for e, n, u, a, v, g, sf, bo in rows]
+
+
+def _zero_reason(gross: str, shortfall: str, owed: str) -> str:
+    """Why a person gets no transfer (read only when net pay is 0)."""
+    if Decimal(shortfall) > 0:
+        return (f"个税及个人社保公积金超过应发工资 {Decimal(gross):,.2f} 元，不足部分 {Decimal(shortfall):,.2f} 元"
+                f"计入应收个人款（余额 {Decimal(owed):,.2f} 元）")
+    if Decimal(gross) == 0:
+        return "本月无应发工资"
+    return "应发工资已全部用于代扣款项"
 
 
 def _check(rows: list[dict], month: str) -> None:
@@ -111,11 +127,28 @@ def export_bank(con: duckdb.DuckDBPyConnection, month: str, fmt: str = "xlsx",
     lines = [[purpose if f == "purpose" else r[f] for f in fields] for r in paid]
     footer = {fields[0]: xlsx.TOTAL_LABEL, **({fields[1]: f"共{len(paid)}笔"} if len(fields) > 1 else {})}
     footer["amount"] = total
+    unpaid = [[r["employee_id"], r["name"], r["unit"], r["amount"], r["reason"]] for r in rows if r["amount"] == 0]
+    unpaid_path = None
     if fmt == "csv":
         _write_csv(target, layout, lines, [footer.get(f) for f in fields])
+        if unpaid:
+            unpaid_path = target.with_name(target.stem + "-unpaid.csv")
+            _write_unpaid_csv(unpaid_path, unpaid)
     else:
-        _write_xlsx(target, layout, lines, footer, month, len(paid), total)
-    return BankExport(target, month, len(paid), total, len(rows) - len(paid))
+        _write_xlsx(target, layout, lines, footer, month, len(paid), total, unpaid)
+    return BankExport(target, month, len(paid), total, len(rows) - len(paid), unpaid_path)
+
+
+UNPAID_HEADERS = ("工号", "姓名", "单位", "实发工资", "未发放原因")
+
+
+def _write_unpaid_csv(target: Path, unpaid: list[list]) -> None:
+    with xlsx.atomic_output(target) as temporary:
+        with open(temporary, "w", newline="", encoding="utf-8-sig") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(UNPAID_HEADERS)
+            for line in unpaid:
+                writer.writerow(["" if v is None else f"{v:.2f}" if isinstance(v, Decimal) else v for v in line])
 
 
 def _write_csv(target: Path, layout: BankLayout, lines: list[list], footer: list) -> None:
@@ -126,7 +159,7 @@ def _write_csv(target: Path, layout: BankLayout, lines: list[list], footer: list
 
 
 def _write_xlsx(target: Path, layout: BankLayout, lines: list[list], footer: dict, month: str,
-                count: int, total: Decimal) -> None:
+                count: int, total: Decimal, unpaid: list[list] | None = None) -> None:
     kinds = {f: (xlsx.MONEY if f == "amount" else xlsx.TEXT) for f, _ in layout.columns}
     columns = xlsx.make_columns([f for f, _ in layout.columns], labels=dict(layout.columns),
                                 kinds=kinds, widths={"account": 26, "name": 12, "purpose": 18,
@@ -143,4 +176,13 @@ def _write_xlsx(target: Path, layout: BankLayout, lines: list[list], footer: dic
         sheet.finish(last)
         labels = {k: v for k, v in footer.items() if k != "amount"}
         sheet.write_sum_row(labels, {"amount": total}, first, last, row_kind="total")
+        if unpaid:
+            fields = ("employee_id", "name", "unit", "net_pay", "reason")
+            columns = xlsx.make_columns(fields, labels=dict(zip(fields, UNPAID_HEADERS)),
+                                        kinds={"net_pay": xlsx.MONEY, "employee_id": xlsx.TEXT, "name": xlsx.TEXT,
+                                               "unit": xlsx.TEXT, "reason": xlsx.TEXT},
+                                        widths={"reason": 70, "unit": 16})
+            xlsx.write_simple_sheet(workbook, "未发放", columns, unpaid,
+                                    title=f"实发为零人员（{month_title(month)}）",
+                                    subtitle=f"{len(unpaid):,} 人，不列入代发清单")
         workbook.close()

@@ -18,7 +18,8 @@ KIND_ZH = {"injury": "工伤", "death": "因工死亡"}
 
 
 def _title(r: EventBenefits, regions: dict[str, str]) -> str:
-    return (f"{r.employee_id} · {KIND_ZH[r.kind]} {r.kind} {r.event_date} · "
+    kind_zh = "非因工死亡" if r.cause == "non_work" else KIND_ZH[r.kind]      # issue 14
+    return (f"{r.employee_id} · {kind_zh} {r.kind} {r.event_date} · "
             f"{r.region_code} {regions.get(r.region_code, '')}")
 
 
@@ -53,8 +54,16 @@ STATEMENT_COLUMNS = [
 ]
 
 
-def export_statements(results: list[EventBenefits], regions: dict[str, str], out: Path) -> str:
-    """One sheet per person with each event's lines, totals and notes; written atomically."""
+FAILURE_COLUMNS = [
+    Column("employee_id", "工号", TEXT, 14), Column("event_date", "事件日期", TEXT, 12),
+    Column("kind", "类型", TEXT, 8), Column("reason", "未能计算的原因（缺少的数字）", TEXT, 120),
+]
+
+
+def export_statements(results: list[EventBenefits], regions: dict[str, str], out: Path,
+                      failures: list = ()) -> str:
+    """One sheet per person with each event's lines, totals and notes; written atomically.
+    failures (issue 14): events that could not be figured, listed on their own sheet."""
     by_person: dict[str, list[EventBenefits]] = {}
     for r in results:
         by_person.setdefault(r.employee_id, []).append(r)
@@ -80,5 +89,11 @@ def export_statements(results: list[EventBenefits], regions: dict[str, str], out
                 for note in r.notes:
                     sheet.write_row(["说明 note", note, None, None, None, None, None, None])
                 sheet.write_row([None] * len(STATEMENT_COLUMNS))
+        if failures:
+            sheet = Sheet(workbook, "未能计算 not figured", FAILURE_COLUMNS, title="未能计算待遇的人员 benefits not figured",
+                          subtitle="缺少的政策数字或工资 · the missing figure for each event", landscape=True)
+            for failure in failures:
+                sheet.write_row([failure.employee_id, str(failure.event_date), failure.kind, failure.reason])
         workbook.close()
-    return f"wrote {out}: {len(by_person)} statement(s), {len(results)} event(s)"
+    text = f"wrote {out}: {len(by_person)} statement(s), {len(results)} event(s)"
+    return text + (f"; {len(failures)} event(s) not figured (sheet 未能计算)" if failures else "")

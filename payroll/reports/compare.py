@@ -53,7 +53,12 @@ INPUT_CAUSES = (
      ("overtime_workday_hours", "overtime_restday_hours", "overtime_holiday_hours")),
     ("night_shifts", "考勤：夜班", "Attendance: night shifts", ("night_shifts",)),
     ("bonus", "奖金", "Bonus", ("bonus",)),
-    ("deduction", "其他扣款", "Other deduction", ("deduction",)),
+    ("deduction", "其他扣款", "Other deduction", ("deduction_requested", "deduction_kind")),
+    # issue 13: one-off payments of the month and the balance the employee owed before it
+    ("one_off", "一次性收入（年终奖、补偿金、其他）", "One-off payments (annual bonus, severance, other)",
+     ("annual_bonus", "annual_bonus_method_requested", "separate_bonus_earlier", "severance_pay",
+      "other_payments")),
+    ("balance_owed", "上月应收个人款余额", "Balance owed before the month", ("balance_owed_before",)),
     ("special_deduction", "专项附加扣除申报", "Declared special additional deductions", ("special_deduction",)),
     ("contribution_base", "缴费基数（申报、上年工资、首个整月）",
      "Contribution base inputs (declared base, last year's pay, first whole month)",

@@ -34,12 +34,13 @@ FORMATS = ("text", "json", "xlsx")
 
 # the payslip as a person reads it: pay, what is taken off, what is paid; then the employer's side
 PAY_LINES = PAY_COMPONENTS + ("arrears_pay", "gross_pay")
-DEDUCTION_LINES = EMPLOYEE_CONTRIBUTIONS + ("iit", "deduction")
+DEDUCTION_LINES = EMPLOYEE_CONTRIBUTIONS + ("iit", "iit_annual_bonus", "iit_severance", "deduction",
+                                           "balance_recovery")
 EMPLOYER_LINES = EMPLOYER_CONTRIBUTIONS + ("accident_insurance_employer", "employer_cost")
 PAYSLIP_SECTIONS = (
     ("应发", "Pay", PAY_LINES),
     ("扣款", "Deductions", DEDUCTION_LINES),
-    ("实发", "Paid", ("net_pay",)),
+    ("实发", "Paid", ("shortfall_carried", "net_pay", "balance_owed")),
     ("个税累计", "Income tax, year to date", ("taxable_income_ytd", "iit_ytd")),
     ("单位承担", "Paid by the employer", EMPLOYER_LINES),
 )
@@ -48,7 +49,7 @@ PAYSLIP_LINES = tuple(name for _, _, names in PAYSLIP_SECTIONS for name in names
 INPUT_LINES = ("region_code", "unit", "category", "level", "post", "risk_class", "hire_date", "leave_date",
                "service_start", "special_deduction", "declared_base", "unpaid_leave_days",
                "overtime_workday_hours", "overtime_restday_hours", "overtime_holiday_hours", "night_shifts",
-               "bonus", "deduction", "paid_days_in_month", "paid_days_employed")
+               "bonus", "deduction_requested", "deduction_kind", "paid_days_in_month", "paid_days_employed")
 # the inputs a payslip keeps, so a month is explained with what the run saw even if the employee
 # record (level, post, …) or the attendance was changed later: employees column -> payslips column
 RUN_EMPLOYEE_INPUTS = {
@@ -57,7 +58,12 @@ RUN_EMPLOYEE_INPUTS = {
     "special_deduction": "special_deduction", "contribution_base": "declared_base",
 }
 RUN_ATTENDANCE_INPUTS = ("unpaid_leave_days", "overtime_workday_hours", "overtime_restday_hours",
-                         "overtime_holiday_hours", "night_shifts", "bonus", "deduction")
+                         "overtime_holiday_hours", "night_shifts", "bonus", "deduction", "deduction_kind")
+# issue 13: the payslip keeps the deduction asked for as deduction_requested (`deduction` is what was
+# taken) and the kind as deduction_kind (empty read as other): attendance column -> payslips column
+STORED_AS = {"deduction": "deduction_requested"}
+ATTENDANCE_READ = {"deduction_kind": "CASE WHEN a.deduction_kind IN ('court', 'damages', 'recovery') "
+                                     "THEN a.deduction_kind ELSE 'other' END"}
 PERSON_COLUMNS = ("employee_id", "name", "id_number_masked", "unit", "region_code", "category", "level", "post")
 
 
@@ -67,7 +73,8 @@ TYPE_OF = {"region_code": "VARCHAR", "unit": "VARCHAR", "category": "VARCHAR", "
            "special_deduction": "DECIMAL(18,2)", "contribution_base": "DECIMAL(18,2)",
            "unpaid_leave_days": "DECIMAL(8,2)", "overtime_workday_hours": "DECIMAL(8,2)",
            "overtime_restday_hours": "DECIMAL(8,2)", "overtime_holiday_hours": "DECIMAL(8,2)",
-           "night_shifts": "INTEGER", "bonus": "DECIMAL(18,2)", "deduction": "DECIMAL(18,2)"}
+           "night_shifts": "INTEGER", "bonus": "DECIMAL(18,2)", "deduction": "DECIMAL(18,2)",
+           "deduction_kind": "VARCHAR"}
 
 
 def prepare_read_only(con: duckdb.DuckDBPyConnection, policy: Policy, years: list[int]) -> None:
@@ -120,7 +127,7 @@ class Explainer:
             attendance = ", ".join(f"CAST(? AS {TYPE_OF[c]}) AS {c}" for c in RUN_ATTENDANCE_INPUTS)
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE attendance AS SELECT CAST(? AS VARCHAR) AS employee_id, "
                              f"CAST(? AS VARCHAR) AS month, {attendance}",
-                             [employee_id, month_label] + [stored[c] for c in RUN_ATTENDANCE_INPUTS])
+                             [employee_id, month_label] + [stored[STORED_AS.get(c, c)] for c in RUN_ATTENDANCE_INPUTS])
             yield
         finally:
             self.con.execute("DROP TABLE IF EXISTS temp.main.employees")
@@ -128,7 +135,7 @@ class Explainer:
 
     def _inputs_unchanged(self, employee_id: str, month_label: str, stored: dict) -> bool:
         columns = ", ".join(f"e.{c}" for c in RUN_EMPLOYEE_INPUTS if c != "service_start")
-        attendance = ", ".join(f"coalesce(a.{c}, 0)" for c in RUN_ATTENDANCE_INPUTS)
+        attendance = ", ".join(ATTENDANCE_READ.get(c, f"coalesce(a.{c}, 0)") for c in RUN_ATTENDANCE_INPUTS)
         found = self.con.execute(
             f"SELECT {columns}, coalesce(e.service_start, e.hire_date), {attendance} "
             f"FROM {self.main}.employees e LEFT JOIN {self.main}.attendance a "
@@ -137,7 +144,8 @@ class Explainer:
         if not found:
             return False
         order = [c for c in RUN_EMPLOYEE_INPUTS if c != "service_start"] + ["service_start"]
-        expected = [stored[RUN_EMPLOYEE_INPUTS[c]] for c in order] + [stored[c] for c in RUN_ATTENDANCE_INPUTS]
+        expected = [stored[RUN_EMPLOYEE_INPUTS[c]] for c in order] + [stored[STORED_AS.get(c, c)]
+                                                                      for c in RUN_ATTENDANCE_INPUTS]
         return list(found[0]) == expected
 
     def use_month(self, month: Month) -> None:

@@ -42,13 +42,27 @@ from ..db import table_exists
 from .handover import check_month, decimal_sums, month_title, target_path
 
 SHEET_NAME = "正常工资薪金收入"
+# issue 13: the one-off incomes taxed apart, each on its own sheet in the client's layout for that
+# income item (全年一次性奖金收入; 解除劳动合同一次性补偿金). research/filing-formats.md is silent on
+# them; the columns follow the client's import templates as public generators reproduce them
+# (identity columns as above, the amount, 免税收入, 其他, 准予扣除的捐赠额, 减免税额, 备注) — check
+# against a blank template exported from the client before filing.
+BONUS_SHEET = "全年一次性奖金收入"
+SEVERANCE_SHEET = "解除劳动合同一次性补偿金"
+ONE_OFF_TEMPLATE: tuple[tuple[str, str | None], ...] = (
+    ("工号", "employee_id"), ("*姓名", "name"), ("*证件类型", "id_type"), ("*证件号码", "id_number"),
+    ("*收入额", "amount"), ("免税收入", "exempt"), ("其他", None), ("准予扣除的捐赠额", None),
+    ("减免税额", None), ("备注", None),
+)
+BONUS_HEADERS = {"*收入额": "*全年一次性奖金额"}
+SEVERANCE_HEADERS = {"*收入额": "*一次性补偿收入"}
 ID_TYPE_RESIDENT = "居民身份证"
 MAX_LISTED = 20
 
 # the 29 template columns: (header, field) — field None means left empty (nothing to declare)
 TEMPLATE: tuple[tuple[str, str | None], ...] = (
     ("工号", "employee_id"), ("*姓名", "name"), ("*证件类型", "id_type"), ("*证件号码", "id_number"),
-    ("本期收入", "gross_pay"), ("本期免税收入", None),
+    ("本期收入", "gross_pay"), ("本期免税收入", "tax_exempt_income"),
     ("基本养老保险费", "pension_employee"), ("基本医疗保险费", "medical_employee"),
     ("失业保险费", "unemployment_employee"), ("住房公积金", "housing_fund_employee"),
     *((cumulative, f"{item}_ytd") for item, (_, cumulative) in DEDUCTION_ITEMS.items()),
@@ -57,7 +71,8 @@ TEMPLATE: tuple[tuple[str, str | None], ...] = (
     ("准予扣除的捐赠额", None), ("减免税额", None), ("协定减免", None), ("备注", None),
 )
 TEXT_FIELDS = ("employee_id", "name", "id_type", "id_number")
-CHECKED = {"gross_pay": "本期收入", "pension_employee": "基本养老保险费", "medical_employee": "基本医疗保险费",
+CHECKED = {"gross_pay": "本期收入", "tax_exempt_income": "本期免税收入",
+           "pension_employee": "基本养老保险费", "medical_employee": "基本医疗保险费",
            "unemployment_employee": "失业保险费", "housing_fund_employee": "住房公积金",
            "special_deduction_ytd": "累计专项附加扣除（合计）", "iit": "本月个税（本系统计算，供核对）"}
 
@@ -137,7 +152,13 @@ def declaration_rows(con: duckdb.DuckDBPyConnection, month: str) -> pd.DataFrame
                    any_value(special_deduction) AS one_total
             FROM payslips WHERE month BETWEEN '{year}-01' AND ? GROUP BY employee_id)
         SELECT p.employee_id, e.name, e.id_number_masked,
-               CAST(p.gross_pay AS VARCHAR) AS gross_pay,
+               CAST(p.gross_pay - p.income_taxed_apart AS VARCHAR) AS gross_pay,
+               CAST(p.annual_bonus_separate AS VARCHAR) AS annual_bonus_separate,
+               CAST(p.severance_pay AS VARCHAR) AS severance_pay,
+               CAST(p.severance_exempt AS VARCHAR) AS severance_exempt,
+               -- 本期免税收入: the employer disability allowance (财税〔2012〕40号), which the engine's
+               -- withholding already leaves out of 累计收入; empty when there is none, as the client wants
+               CAST(nullif(p.tax_exempt_income, 0) AS VARCHAR) AS tax_exempt_income,
                CAST(p.pension_employee AS VARCHAR) AS pension_employee,
                CAST(p.medical_employee AS VARCHAR) AS medical_employee,
                CAST(p.unemployment_employee AS VARCHAR) AS unemployment_employee,
@@ -190,7 +211,8 @@ def export_tax(con: duckdb.DuckDBPyConnection, month: str, employees_file: str |
     rows, without_items = _item_ytd(rows)
     rows["id_number"] = rows["employee_id"].map(full)
     rows["id_type"] = ID_TYPE_RESIDENT
-    totals = decimal_sums(con, month, {c: f"p.{c}" for c in CHECKED})
+    totals = decimal_sums(con, month, {c: "p.gross_pay - p.income_taxed_apart" if c == "gross_pay" else f"p.{c}"
+                                       for c in CHECKED})
     _write(target, rows, totals, month)
     return TaxExport(target, month, len(rows), totals, without_items)
 
@@ -206,6 +228,8 @@ def _write(target: Path, rows: pd.DataFrame, totals: dict[str, Decimal], month: 
         for record in rows.itertuples(index=False):
             values = record._asdict()
             sheet.write_row([_cell(values.get(f), f) for f in fields])
+        _write_one_off(workbook, rows, "annual_bonus_separate", None, BONUS_SHEET, BONUS_HEADERS)
+        _write_one_off(workbook, rows, "severance_pay", "severance_exempt", SEVERANCE_SHEET, SEVERANCE_HEADERS)
         check = xlsx.make_columns(("item", "amount"), labels={"item": "项目", "amount": "合计（元）"},
                                   kinds={"amount": xlsx.MONEY}, widths={"item": 34, "amount": 18})
         xlsx.write_simple_sheet(
@@ -218,6 +242,24 @@ def _write(target: Path, rows: pd.DataFrame, totals: dict[str, Decimal], month: 
             os.chmod(temporary, 0o600)       # owner-only: the file holds full ID numbers
         except OSError:
             pass
+
+
+def _write_one_off(workbook, rows: pd.DataFrame, amount: str, exempt: str | None, sheet_name: str,
+                   headers: dict[str, str]) -> None:
+    """One row per person with that income this month; no sheet when nobody has it."""
+    paid = rows[rows[amount].map(Decimal) > 0]
+    if paid.empty:
+        return
+    fields = [field or f"_empty{i}" for i, (_, field) in enumerate(ONE_OFF_TEMPLATE)]
+    labels = {f: headers.get(h, h) for f, (h, _) in zip(fields, ONE_OFF_TEMPLATE)}
+    kinds = {f: (xlsx.TEXT if f in TEXT_FIELDS else xlsx.MONEY) for f in fields}
+    columns = xlsx.make_columns(fields, labels=labels, kinds=kinds, widths={"id_number": 21, "name": 10, "id_type": 12})
+    sheet = xlsx.Sheet(workbook, sheet_name, columns, landscape=True, header_height=20)
+    for record in paid.to_dict("records"):
+        values = dict(record, amount=record[amount], exempt=record[exempt] if exempt else None)
+        if values["exempt"] is not None and Decimal(values["exempt"]) == 0:
+            values["exempt"] = None
+        sheet.write_row([_cell(values.get(f), f) for f in fields])
 
 
 def _cell(value, field: str):

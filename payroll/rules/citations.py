@@ -40,6 +40,14 @@ REGIONAL_BASIS: dict[str, dict[str, str]] = {
         YUNNAN: "云南条例 art. 33 (岗位专业性、危险性、劳动强度)",
         NANTONG: "南通实施办法 art. 7 para. 2 (工资水平、基本构成)",
     },
+    # pay tied to the annual appraisal (考核结果与薪酬挂钩): rules/performance_pay.py (issue 16)
+    "appraisal_pay": {
+        INNER_MONGOLIA: "内蒙古条例 art. 33 (考核晋升)",
+        ORDOS: "内蒙古条例 art. 33; 鄂尔多斯指导意见 三(三)2 (考核、晋升、降级、奖惩、优抚、薪酬调整)",
+        HANGZHOU: "杭州规定 art. 15 (年度考核)",
+        YUNNAN: "云南条例 art. 28 para. 2 (考核结果…与其薪酬挂钩)",
+        NANTONG: "南通实施办法 art. 11 (层级与薪酬待遇挂钩)",
+    },
     "overtime": {
         YUNNAN: "云南条例 art. 35 para. 2 (延长工作时间给予相应报酬或者安排补休)",
     },
@@ -82,7 +90,3 @@ def basis_for(basis: str, family: str, region_code: str | None) -> str:
     """The rule's national basis with the region's own article after it."""
     article = regional_article(family, region_code)
     return f"{basis}; {article}" if basis and article else (article or basis)
-
-
-def all_regional_articles() -> list[str]:
-    return [article for articles in REGIONAL_BASIS.values() for article in articles.values()]

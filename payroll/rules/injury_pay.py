@@ -85,8 +85,9 @@ RULES = [
         reads=("minimum_wage_row",),
     ),
     Rule(
-        name="tax_exempt_income", sql="injury_disability_allowance",
+        name="tax_exempt_income", sql="injury_disability_allowance + maternity_allowance",
         label_zh="免税收入", label_en="Tax-exempt income",
-        formula="{injury_disability_allowance}", basis=TAX_BASIS,
+        formula="{injury_disability_allowance} + {maternity_allowance}",
+        basis=TAX_BASIS + "; 财税〔2008〕8号 art. 2 (生育津贴免征个人所得税; issue 14)",
     ),
 ]

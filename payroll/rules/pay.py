@@ -6,6 +6,7 @@ standard (内蒙古条例 art. 24, 云南条例 art. 33, …). Each payslip cite
 (rules/citations.py). The amounts are the pay_scale and allowances tables.
 """
 from ..engine.rule import Rule
+from .probation import BASIS as PROBATION_BASIS, FULL_RATIO_PPM
 
 GRADE_BASIS = "pay_scale table: the level's monthly pay set by the paying authority"
 ALLOWANCE_BASIS = "allowances table: the local pay standard"
@@ -39,11 +40,17 @@ def allowance_groups_sql(resolved_allowances: str) -> str:
 
 def _prorated(name: str, full: str, zh: str, en: str, basis: str, reads: tuple[str, ...],
               regional: str = "pay_standard") -> Rule:
+    # issue 14: in probation × the probation ratio (rules/probation.py), still rounded once; the
+    # product needs 128 bits there, so only probation months pay for the wider arithmetic
     return Rule(
-        name=name, sql=f"round_div({full} * proration_numerator, proration_denominator)",
+        name=name,
+        sql=f"CASE WHEN probation_ratio = {FULL_RATIO_PPM} THEN round_div({full} * proration_numerator, "
+            f"proration_denominator) ELSE round_div(CAST({full} AS HUGEINT) * proration_numerator * probation_ratio, "
+            f"CAST(proration_denominator AS HUGEINT) * {FULL_RATIO_PPM}) END",
         label_zh=zh, label_en=en,
-        formula=f"{{{full}}} × {{proration_numerator}} ÷ {{proration_denominator}}",
-        basis=basis, reads=reads, regional_basis=regional,
+        formula=f"{{{full}}} × {{proration_numerator}} ÷ {{proration_denominator}} × {{probation_ratio}}",
+        basis=f"{basis}; in probation: {PROBATION_BASIS}", reads=reads + ("probation_row",),
+        regional_basis=regional,
     )
 
 
@@ -68,13 +75,16 @@ RULES = [
         name="gross_pay",
         sql="base_pay + seniority_pay + allowances + high_risk_allowance + night_shift_pay"
             " + overtime_pay + floor_topup + bonus + injury_disability_allowance + arrears_pay"
-            " + performance_pay + appraisal_bonus",
+            " + performance_pay + appraisal_bonus + sick_pay + maternity_allowance + maternity_topup"
+            " + annual_leave_payout + annual_bonus + severance_pay + other_payments",
         label_zh="应发工资", label_en="Gross pay",
         formula="{base_pay} + {seniority_pay} + {allowances} + {high_risk_allowance} + {night_shift_pay}"
                 " + {overtime_pay} + {floor_topup} + {bonus} + {injury_disability_allowance} + arrears {arrears_pay}"
-                " + {performance_pay} + {appraisal_bonus}",
+                " + {performance_pay} + {appraisal_bonus}"
+                " + {sick_pay} + {maternity_allowance} + {maternity_topup} + {annual_leave_payout}"
+                " + {annual_bonus} + {severance_pay} + {other_payments}",
         basis="SPEC identity: gross_pay = sum of the pay components; arrears: rules/arrears.py; "
-              "performance pay: rules/performance_pay.py",
+              "performance pay: rules/performance_pay.py; leave: rules/leave.py; one-off payments: rules/one_off.py",
     ),
 ]
 # seniority_pay is prorated like the other monthly amounts; it needs seniority_pay_full first

@@ -21,7 +21,7 @@ from __future__ import annotations
 from ..db import table_exists
 from ..engine.rule import ContextColumn, Rule
 
-BASIS = "内蒙古条例 art. 33; 云南条例 art. 28; 杭州规定 art. 15; 南通实施办法 art. 11 (考核结果与薪酬挂钩)"
+BASIS = "performance_pay table (考核结果与薪酬挂钩)"   # + the region's own article: rules/citations.py
 BONUS_TAX_BASIS = "国家税务总局公告2018年第61号 art. 6 (merged into the month's income)"
 
 CONTEXT = [
@@ -47,14 +47,14 @@ RULES = [
         sql="performance_amount + round_div(base_pay_full * performance_multiple, 1000000)",
         label_zh="月度绩效（整月）", label_en="Monthly performance pay, full month",
         formula="{performance_amount} + {base_pay_full} × {performance_multiple} ({appraisal_result}, {appraisal_year})",
-        basis=BASIS, reads=("performance_pay_row",),
+        basis=BASIS, reads=("performance_pay_row",), regional_basis="appraisal_pay",
     ),
     Rule(
         name="performance_pay",
         sql="round_div(performance_pay_full * proration_numerator, proration_denominator)",
         label_zh="月度绩效", label_en="Monthly performance pay",
         formula="{performance_pay_full} × {proration_numerator} ÷ {proration_denominator}",
-        basis=BASIS, reads=("performance_pay_row",),
+        basis=BASIS, reads=("performance_pay_row",), regional_basis="appraisal_pay",
     ),
     Rule(
         name="appraisal_bonus",
@@ -62,7 +62,7 @@ RULES = [
         label_zh="年度考核奖", label_en="Annual appraisal bonus",
         formula="{appraisal_bonus_amount} + {base_pay_full} × {appraisal_bonus_multiple} "
                 "({appraisal_result}, {appraisal_year})",
-        basis=f"{BASIS}; {BONUS_TAX_BASIS}", reads=("appraisal_bonus_row",),
+        basis=f"{BASIS}; {BONUS_TAX_BASIS}", reads=("appraisal_bonus_row",), regional_basis="appraisal_pay",
     ),
 ]
 

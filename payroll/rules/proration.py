@@ -15,11 +15,15 @@ RULES = [
         # F = E/P − L/D over the common denominator P × D; L is in hundredths of a day, D in ppm
         # 工伤保险条例 art. 33: once the disability grade is assessed 原待遇 stops (grades 1–4, and
         # 5–6 without arranged work): no regular pay (payroll/rules/injury_pay.py)
-        sql="CASE WHEN injury_regular_pay_stopped THEN 0 ELSE greatest(0, paid_days_employed * pay_days_per_month"
-            " - unpaid_leave_days * 10000 * paid_days_in_month) END",
+        # issue 14 (rules/leave.py): maternity leave's paid days are not paid as regular pay (the
+        # allowance replaces them); unpaid and sick days of the leave file deduct like unpaid_leave_days
+        sql="CASE WHEN injury_regular_pay_stopped THEN 0 ELSE greatest(0,"
+            " (paid_days_employed - maternity_paid_days) * pay_days_per_month"
+            " - (unpaid_leave_days + leave_unpaid_days + sick_leave_days) * 10000 * paid_days_in_month) END",
         label_zh="折算系数分子", label_en="Proration numerator",
-        formula="0 if {injury_regular_pay_stopped} else max(0, {paid_days_employed} × {pay_days_per_month} − "
-                "{unpaid_leave_days} × {paid_days_in_month})",
+        formula="0 if {injury_regular_pay_stopped} else max(0, ({paid_days_employed} − {maternity_paid_days}) × "
+                "{pay_days_per_month} − ({unpaid_leave_days} + {leave_unpaid_days} + {sick_leave_days}) × "
+                "{paid_days_in_month})",
         basis=BASIS, unit="int",
     ),
     Rule(

@@ -27,26 +27,29 @@ import pyarrow as pa
 
 from ..calendar import calendar_frame
 from ..columns import EMPLOYEE_CONTRIBUTIONS, EMPLOYER_CONTRIBUTIONS, PAY_COMPONENTS
-from ..db import ARREARS_DDL, EMPLOYEE_HISTORY_DDL, EMPLOYEES_DDL, scalar
+from ..db import ARREARS_DDL, EMPLOYEE_HISTORY_DDL, EMPLOYEES_DDL, PAYMENTS_DDL, scalar
 from ..engine.context import Month, check_month_parameters, install_month_constants, install_month_parameters
 from ..engine.pipeline import SQL_TYPES, final_stage, pipeline_sql, stored_columns
 from ..errors import PayrollError
 from ..money import ROUND_DIV_MACRO
 from ..policy import Policy
 from ..reports.floor import floor_check
-from .scenario import Hire, Overtime, Promotion
+from ..rules import one_off
+from .scenario import AnnualBonus, Hire, Overtime, Promotion
 
 IDENTITY = ("employee_id", "month", "region_code", "unit", "category", "level", "post")
 # what history_sql (engine.context) reads from earlier payslips
 HISTORY = ("income_ytd", "contributions_ytd", "special_deduction_ytd", "iit_ytd", "months_employed_ytd",
            "paid_days_employed", "paid_days_in_month", "prior_year_months", "prior_year_gross",
-           "first_full_month_gross")
+           "first_full_month_gross", "balance_owed", "annual_bonus_separate")
 COMPONENTS = (*PAY_COMPONENTS, "gross_pay", *EMPLOYEE_CONTRIBUTIONS, "iit", "deduction", "net_pay",
               *EMPLOYER_CONTRIBUTIONS, "accident_insurance_employer", "employer_cost")
 HISTORY_KEPT = ("employee_id", "month", "gross_pay") + HISTORY
 # and what a reader needs to check a base-pay line: the table value and the proration fraction
 CHECKS = ("base_pay_full", "proration_numerator", "proration_denominator")
-KEPT = IDENTITY + tuple(dict.fromkeys(HISTORY + COMPONENTS + CHECKS))
+# issue 13: the taxes apart and the bonus method the assumed annual bonuses get
+ONE_OFF = ("iit_annual_bonus", "iit_severance", "annual_bonus_method", "balance_recovery", "shortfall_carried")
+KEPT = IDENTITY + tuple(dict.fromkeys(HISTORY + COMPONENTS + CHECKS + ONE_OFF))
 
 
 def _stored(name: str, unit: str) -> str:
@@ -91,7 +94,8 @@ class Projection:
     """One projection (baseline or scenario) in its own in-memory DuckDB."""
 
     def __init__(self, policy: Policy, months: list[Month], roster: pa.Table,
-                 history: pa.Table | None = None, overtime: dict[str, Overtime] | None = None):
+                 history: pa.Table | None = None, overtime: dict[str, Overtime] | None = None,
+                 bonuses: list[AnnualBonus] | None = None):
         self.policy, self.months = policy, months
         self.con = duckdb.connect(":memory:")
         self.floors: dict[int, pd.DataFrame] = {}      # year -> floor check after its last month
@@ -109,6 +113,8 @@ class Projection:
         # the engine's context also reads dated employee records and arrears: none in a projection
         con.execute(EMPLOYEE_HISTORY_DDL)
         con.execute(ARREARS_DDL)
+        con.execute(PAYMENTS_DDL)                  # issue 13: the assumed annual bonuses
+        self.bonuses = list(bonuses or [])
         con.register("_roster", roster)
         con.execute("INSERT INTO employees BY NAME SELECT * FROM _roster")
         con.unregister("_roster")
@@ -156,7 +162,8 @@ class Projection:
             SELECT e.employee_id, m.month, CAST(0 AS DECIMAL(8,2)) AS unpaid_leave_days,
                    o.workday AS overtime_workday_hours, o.restday AS overtime_restday_hours,
                    o.holiday AS overtime_holiday_hours, o.night_shifts,
-                   CAST(0 AS DECIMAL(18,2)) AS bonus, CAST(0 AS DECIMAL(18,2)) AS deduction
+                   CAST(0 AS DECIMAL(18,2)) AS bonus, CAST(0 AS DECIMAL(18,2)) AS deduction,
+                   CAST(NULL AS VARCHAR) AS deduction_kind
             FROM employees e JOIN overtime_assumptions o USING (category)
             CROSS JOIN (VALUES {labels}) m(month)""")
 
@@ -278,12 +285,38 @@ class Projection:
             install_month_constants(con, month)
             if self._roster_may_grow(month):    # else its groups are a subset of the ones checked
                 check_month_parameters(con, month)
+        self._bonus_payments(month)
         history = bool(scalar(con, f"SELECT count(*) > 0 FROM payslips WHERE month < '{month.label}'"))
         part = f"projected_{month.label.replace('-', '_')}"
         self._add_part(part, f"{pipeline_sql(month, history)}\nSELECT {self._select} FROM {final_stage()}")
         # the month becomes the history of the next (it carries everything forward)
         con.execute("DELETE FROM payslips")
         con.execute(f"INSERT INTO payslips BY NAME SELECT {', '.join(HISTORY_KEPT)} FROM {part}")
+
+    def _bonus_payments(self, month: Month) -> None:
+        """The month's assumed annual bonuses as payments rows (a multiple reads last month's gross
+        pay, the payslips history), then the month's payments for the engine."""
+        con = self.con
+        for bonus in self.bonuses:
+            if bonus.month != month.start.month:
+                continue
+            amount = (f"CAST({bonus.amount} AS DECIMAL(18,2))" if bonus.amount is not None else
+                      f"CAST(round(CAST({bonus.multiple} AS DECIMAL(18,6)) * p.gross_pay, 2) AS DECIMAL(18,2))")
+            where = [f"e.hire_date <= DATE '{month.end}'",
+                     f"(e.leave_date IS NULL OR e.leave_date >= DATE '{month.start}')"]
+            if bonus.region:
+                where.append("e.region_code IN (" + ", ".join(f"'{r}'" for r in bonus.region) + ")")
+            if bonus.category:
+                where.append("e.category IN (" + ", ".join(f"'{c}'" for c in bonus.category) + ")")
+            method = f"'{bonus.tax_method}'" if bonus.tax_method else "NULL"
+            con.execute(f"""
+                INSERT INTO payments (employee_id, month, line_no, kind, amount, tax_method, note)
+                SELECT employee_id, '{month.label}', 1, 'annual_bonus', amount, {method}, 'simulate'
+                FROM (SELECT e.employee_id, {amount} AS amount FROM employees e
+                      LEFT JOIN payslips p USING (employee_id) WHERE {' AND '.join(where)})
+                WHERE amount > 0 AND employee_id NOT IN (SELECT employee_id FROM payments
+                                                         WHERE month = '{month.label}')""")
+        one_off.install_month_payments(con, month)
 
     def _floor_check(self, month: Month) -> pd.DataFrame:
         """The run's floor check (reports.floor) reads `payslips`: let it read all projected months."""

@@ -170,6 +170,7 @@ def simulate(scenario: Scenario, policy: Policy, roster: pa.Table, year: int, ye
     edits = edits_of(scenario)
     scenario_policy = apply_changes(policy, edits, start, file, scenario.name)
     overtime = dict(scenario.assumptions.overtime_hours)
+    bonuses = list(scenario.assumptions.annual_bonus)          # issue 13: assumed year-end bonuses
     say = progress or (lambda text: None)
 
     levels = scenario.roster.levels
@@ -187,7 +188,7 @@ def simulate(scenario: Scenario, policy: Policy, roster: pa.Table, year: int, ye
         (alongside `together_with`'s remaining months, when given: see _run_together)."""
         if first is None and with_policy is reuse.policy:
             return reuse                        # nothing changes: the scenario is the baseline
-        run = Projection(with_policy, months, roster, history, overtime)
+        run = Projection(with_policy, months, roster, history, overtime, bonuses)
         run.apply_roster(changes)
         begin = first or "9999-12"
         if begin > months[0].label:
@@ -198,7 +199,7 @@ def simulate(scenario: Scenario, policy: Policy, roster: pa.Table, year: int, ye
         _run_together(jobs, say)
         return run
 
-    baseline = Projection(policy, months, roster, history, overtime)
+    baseline = Projection(policy, months, roster, history, overtime, bonuses)
     if levels is not None and levels.baseline:
         baseline.use_level_rules(levels.seed)
     if first_changed is None or first_changed > months[0].label:

@@ -170,8 +170,30 @@ class Overtime(_Strict):
     night_shifts: int = Field(0, ge=0)
 
 
+class AnnualBonus(_Strict):
+    """Issue 13: a 全年一次性奖金 assumed for everyone employed in `month` of each projected year (or the
+    listed regions and categories): a fixed `amount`, or `multiple` × the person's gross pay of the
+    month before; taxed apart, merged, or (empty) the cheaper (payroll/rules/one_off.py)."""
+
+    month: int = Field(12, ge=1, le=12)
+    amount: Decimal | None = Field(None, gt=0)
+    multiple: Decimal | None = Field(None, gt=0)
+    region: list[str] | None = None
+    category: list[Literal["duty", "civilian"]] | None = None
+    tax_method: Literal["separate", "merged", ""] = ""
+
+    _lists = field_validator("region", "category", mode="before")(_as_list)
+
+    @model_validator(mode="after")
+    def _one_amount(self) -> "AnnualBonus":
+        if (self.amount is None) == (self.multiple is None):
+            raise ValueError("give exactly one of amount, multiple")
+        return self
+
+
 class Assumptions(_Strict):
     overtime_hours: dict[Literal["duty", "civilian"], Overtime] = Field(default_factory=dict)
+    annual_bonus: list[AnnualBonus] = Field(default_factory=list)
 
 
 class Solver(_Strict):

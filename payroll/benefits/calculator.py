@@ -16,11 +16,11 @@ from decimal import Decimal
 import duckdb
 import pandas as pd
 
-from .db import table_exists, transaction
-from .errors import PayrollError, PolicyError
-from .money import ROUND_DIV_MACRO
-from .policy import Policy
-from .rules.work_injury import (ALLOWANCE_PAYER_EMPLOYER, ITEMS, LEAVING_GRANT_ITEMS,
+from ..db import table_exists, transaction
+from ..errors import PayrollError, PolicyError
+from ..money import ROUND_DIV_MACRO
+from ..policy import Policy
+from ..rules.work_injury import (ALLOWANCE_PAYER_EMPLOYER, ITEMS, LEAVING_GRANT_ITEMS,
                                 NURSING_PARAMETERS)
 
 PPM = 1_000_000
@@ -97,7 +97,10 @@ def benefit_wages_sql(payslips_exist: bool) -> str:
                round_div(a.average_wage * ev.ceiling_ratio, {PPM}) AS wage_ceiling
         FROM ev JOIN history h USING (employee_id, event_date, kind)
         LEFT JOIN average a USING (employee_id, event_date, kind))
-    SELECT *, least(greatest(wage_before_clamp, wage_floor), wage_ceiling) AS benefit_wage
+    -- greatest/least skip NULLs: without a wage (no payslips, no declared base) 本人工资 stays NULL,
+    -- an error for its users, not the 60 % floor
+    SELECT *, CASE WHEN wage_before_clamp IS NOT NULL
+                   THEN least(greatest(wage_before_clamp, wage_floor), wage_ceiling) END AS benefit_wage
     FROM raw"""
 
 
@@ -199,6 +202,7 @@ class EventBenefits:
     wage_formula: str
     lines: list[Line] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    cause: str | None = None          # issue 14: work | non_work (deaths)
 
     def paid_total(self, period: str) -> int:
         return sum(line.amount for line in self.lines if line.paid and line.period == period)
@@ -241,6 +245,14 @@ class Calculator:
     def event(self, event: pd.Series, person: pd.Series, wage: pd.Series,
               dependants: pd.DataFrame) -> EventBenefits:
         day = event.event_date
+        cause = getattr(event, "cause", None)
+        if event.kind == "death" and not isinstance(cause, str):
+            # issue 14: the cause decides the package (work: 工伤保险条例 art. 39; non_work: 社会保险法
+            # art. 17); a guess would pay the wrong one
+            raise PayrollError(f"employee {event.employee_id}: the death of {day} has no cause: give cause work "
+                               "(工亡) or non_work in the events file")
+        if event.kind == "death" and cause == "non_work":
+            return self.non_work(event, person, wage)
         if pd.isna(wage.average_wage):
             raise PolicyError(f"average_wage: no row in force for region {person.region_code} on {day} "
                               f"(工伤保险条例 art. 64 clamps 本人工资 to it)")
@@ -261,6 +273,19 @@ class Calculator:
             self.injury(result, event, person)
         else:
             self.death(result, event, person, dependants)
+        return result
+
+    def non_work(self, event: pd.Series, person: pd.Series, wage: pd.Series) -> EventBenefits:
+        """A death outside work: pension-fund items only (benefits/non_work_death.py)."""
+        from .non_work_death import non_work_death
+        known = not pd.isna(wage.wage_before_clamp) and not pd.isna(wage.average_wage)
+        result = EventBenefits(event.employee_id, event.event_date, event.kind, person.region_code,
+                               int(wage.benefit_wage) if known else 0,
+                               int(wage.wage_before_clamp) if known else 0,
+                               "payslips" if wage.history_months > 0 else "declared_base", int(wage.history_months),
+                               int(wage.average_wage) if not pd.isna(wage.average_wage) else 0, "")
+        result.cause = "non_work"
+        non_work_death(self, result, person)
         return result
 
     def injury(self, r: EventBenefits, event: pd.Series, person: pd.Series) -> None:
@@ -494,14 +519,33 @@ class Calculator:
 # ---------------------------------------------------------------- compute and store
 
 
+@dataclass(frozen=True)
+class BenefitFailure:
+    """An event whose benefits could not be figured, and why (a missing figure, a missing wage)."""
+    employee_id: str
+    event_date: date
+    kind: str
+    reason: str
+
+
 def compute_benefits(con: duckdb.DuckDBPyConnection, policy: Policy,
                      employee_id: str | None = None) -> list[EventBenefits]:
     """Figure every event (or one person's); PayrollError/PolicyError if a figure is missing."""
+    results, failures = compute_benefits_each(con, policy, employee_id)
+    if failures:
+        raise failures[0][1]
+    return results
+
+
+def compute_benefits_each(con: duckdb.DuckDBPyConnection, policy: Policy, employee_id: str | None = None
+                          ) -> tuple[list[EventBenefits], list[tuple[BenefitFailure, PayrollError]]]:
+    """Figure every event; an event whose figure is missing stops only that event (issue 14):
+    (the figured events, [(failure, its error)])."""
     prepare(con, policy)
     events = con.execute("SELECT * FROM events" + (" WHERE employee_id = ?" if employee_id else "")
                          + " ORDER BY employee_id, event_date, kind", [employee_id] if employee_id else []).df()
     if events.empty:
-        return []
+        return [], []
     missing = con.execute("SELECT DISTINCT v.employee_id FROM events v ANTI JOIN employees e USING (employee_id)"
                           ).fetchall()
     if missing:
@@ -511,14 +555,17 @@ def compute_benefits(con: duckdb.DuckDBPyConnection, policy: Policy,
     wages = benefit_wages(con).set_index(["employee_id", "event_date", "kind"])
     dependants = con.execute("SELECT * FROM dependents ORDER BY employee_id, dependent_no").df()
     calculator = Calculator(con, policy)
-    results = []
+    results, failures = [], []
     for event in events.itertuples(index=False):
         event = pd.Series(event._asdict())
         event["event_date"] = pd.Timestamp(event.event_date).date()
         wage = wages.loc[(event.employee_id, pd.Timestamp(event.event_date), event.kind)]
         mine = dependants[dependants.employee_id == event.employee_id]
-        results.append(calculator.event(event, people.loc[event.employee_id], wage, mine))
-    return results
+        try:
+            results.append(calculator.event(event, people.loc[event.employee_id], wage, mine))
+        except PayrollError as error:      # PolicyError too: one person's missing figure
+            failures.append((BenefitFailure(event.employee_id, event.event_date, event.kind, str(error)), error))
+    return results, failures
 
 
 def store_benefits(con: duckdb.DuckDBPyConnection, policy: Policy, results: list[EventBenefits],

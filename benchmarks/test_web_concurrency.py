@@ -1,0 +1,117 @@
+"""Twenty HR users querying the web application while a clerk's month runs in the server
+(issue 18: the server owns the database and runs months as background jobs). Each HR user logs in,
+then searches and opens a person's explanation over and over until the run has finished; the
+latencies are reported (pytest-benchmark extra_info and printed), never asserted as times. What is
+asserted: every query answered 200 during the run, and no page saw half a month (the months page's
+count of the month being run is 0 or the whole roster, never in between).
+
+    python3 -m pytest benchmarks/test_web_concurrency.py --benchmark-enable -s          # 10,000 people
+    BENCH_WEB_PEOPLE=100000 python3 -m pytest benchmarks/test_web_concurrency.py --benchmark-enable -s
+"""
+from __future__ import annotations
+
+import os
+import random
+import re
+import statistics
+import threading
+import time
+
+import httpx
+import pytest
+
+from payroll.db import connect
+from payroll.engine.run import run_months
+from payroll.office.users import Grant, add_user
+from payroll.policy import load_policy
+from payroll.synth import synth_roster, write_roster
+from payroll.web.app import BackgroundServer, create_app
+
+PEOPLE = int(os.environ.get("BENCH_WEB_PEOPLE", "10000"))
+HR_USERS = 20
+PASSWORD = "benchmark password"
+CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@pytest.fixture(scope="module")
+def office(tmp_path_factory):
+    path = tmp_path_factory.mktemp("web-bench") / "bench.duckdb"
+    con = connect(path)
+    employees, attendance = synth_roster(PEOPLE, seed=7, year=2025)
+    write_roster(con, employees, attendance)
+    run_months(con, load_policy(), "2025-01")
+    add_user(con, "clerk", PASSWORD, [Grant("clerk", "*", True)])
+    for number in range(HR_USERS):
+        add_user(con, f"hr{number}", PASSWORD, [Grant("hr", "*", True)])
+    ids = [r[0] for r in con.execute("SELECT employee_id FROM payslips WHERE month = '2025-01' "
+                                     "ORDER BY employee_id").fetchall()]
+    con.close()
+    return path, ids
+
+
+def _logged_in(base: str, username: str) -> httpx.Client:
+    client = httpx.Client(base_url=base, timeout=120, follow_redirects=False)
+    csrf = CSRF_RE.search(client.get("/login").text).group(1)
+    answer = client.post("/login", data={"username": username, "password": PASSWORD, "csrf": csrf})
+    assert answer.status_code == 303
+    return client
+
+
+def test_twenty_hr_queries_while_a_month_runs(office, benchmark):
+    path, ids = office
+    app = create_app(str(path), None)
+    with BackgroundServer(app) as server:
+        clerk = _logged_in(server.url, "clerk")
+        hr = [_logged_in(server.url, f"hr{n}") for n in range(HR_USERS)]
+        latencies: list[float] = []
+        statuses: list[int] = []
+        month_counts: list[int] = []
+        running = threading.Event()
+        final: list[int] = []
+
+        def hr_user(client: httpx.Client, seed: int) -> None:
+            chooser = random.Random(seed)
+            while running.is_set():
+                person = chooser.choice(ids)
+                for url in (f"/?q={person}", f"/person?id={person}&month=2025-01"):
+                    started = time.perf_counter()
+                    answer = client.get(url)
+                    latencies.append(time.perf_counter() - started)
+                    statuses.append(answer.status_code)
+
+        def watch_months() -> None:
+            while running.is_set():
+                page = clerk.get("/months").text
+                found = re.search(r'data-month="2025-02">.*?</td><td class="state">.*?</td><td>(\d+)</td>', page, re.S)
+                month_counts.append(int(found.group(1)) if found else 0)
+
+        def run_under_load() -> float:
+            csrf = CSRF_RE.search(clerk.get("/months").text).group(1)
+            running.set()
+            threads = [threading.Thread(target=hr_user, args=(c, n)) for n, c in enumerate(hr)]
+            threads.append(threading.Thread(target=watch_months))
+            for thread in threads:
+                thread.start()
+            time.sleep(1)                                    # the queries are going before the run starts
+            started = time.perf_counter()
+            job_id = clerk.post("/months/run", data={"csrf": csrf, "month": "2025-02"}).headers["location"].rsplit("/", 1)[1]
+            job = app.state.office.jobs.wait(job_id, timeout=3600)
+            run_seconds = time.perf_counter() - started
+            running.clear()
+            for thread in threads:
+                thread.join(300)
+            assert job.state == "done", job.messages
+            final.append(app.state.office.cursor().execute(
+                "SELECT count(*) FROM payslips WHERE month = '2025-02'").fetchall()[0][0])
+            return run_seconds
+
+        run_seconds = benchmark.pedantic(run_under_load, rounds=1, iterations=1)
+    assert statuses and set(statuses) == {200}
+    assert final[0] > 0 and set(month_counts) <= {0, final[0]}, sorted(set(month_counts))   # never half a month
+    ordered = sorted(latencies)
+    figures = {"people": PEOPLE, "hr_users": HR_USERS, "run_seconds": round(run_seconds, 2),
+               "queries": len(ordered), "median_s": round(statistics.median(ordered), 3),
+               "p95_s": round(ordered[int(len(ordered) * 0.95) - 1], 3), "max_s": round(ordered[-1], 3),
+               "share_under_1s": round(sum(1 for t in ordered if t < 1) / len(ordered), 3)}
+    benchmark.extra_info.update(figures)
+    print(f"\nweb concurrency: {figures}")

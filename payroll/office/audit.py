@@ -1,0 +1,174 @@
+"""The audit log (个人信息保护法 art. 51: operating permissions and security measures for personal
+information): who did what to which record, when and from where. Append-only and hash-chained: each
+entry's hash covers the previous entry's hash and its own fields, so an edited, deleted or inserted
+row breaks the chain at that point, and `payroll audit verify` names it.
+
+The head (last sequence number and hash) is also kept in office_settings; an entry cut off the end
+shows as a head that no longer matches. Someone able to rewrite the whole file could rebuild the
+chain: keep copies of `payroll audit verify`'s printed head elsewhere (see README)."""
+from __future__ import annotations
+
+import fcntl
+import getpass
+import hashlib
+import json
+import os
+import socket
+import threading
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from ..db import table_exists, transaction
+from ..engine.ledger import now
+from .schema import ensure_office_schema, setting
+
+GENESIS = "0" * 64
+# one writer at a time inside a process (the web server's request threads); across processes DuckDB's
+# file lock already allows one writer
+_APPEND_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    username: str
+    via: str            # web | cli
+    address: str
+    action: str
+    target: str = ""
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    entries: int
+    problems: list[str]
+    head_hash: str
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"audit log intact: {self.entries:,} entries, head {self.head_hash}"
+        return "audit log BROKEN:\n" + "\n".join(f"  {p}" for p in self.problems)
+
+
+def entry_hash(prev_hash: str, seq: int, at, username: str, via: str, address: str, action: str,
+               target: str, detail: str) -> str:
+    fields = [prev_hash, seq, str(at), username, via, address, action, target, detail]
+    return hashlib.sha256(json.dumps(fields, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def record(con: duckdb.DuckDBPyConnection, event: AuditEvent) -> int:
+    """Append one entry (after any pending ones, see `record_pending`); returns its sequence number.
+    Runs in its own transaction."""
+    with _APPEND_LOCK:
+        ensure_office_schema(con)
+        _fold_pending(con)
+        return _append(con, event)
+
+
+def _append(con: duckdb.DuckDBPyConnection, event: AuditEvent, at=None) -> int:
+    with transaction(con):
+        last = con.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchall()
+        seq, prev_hash = (last[0][0] + 1, last[0][1]) if last else (1, GENESIS)
+        at = at or now()
+        digest = entry_hash(prev_hash, seq, at, event.username, event.via, event.address, event.action,
+                            event.target, event.detail)
+        con.execute("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [seq, at, event.username, event.via, event.address, event.action, event.target,
+                     event.detail, prev_hash, digest])
+        con.execute("INSERT OR REPLACE INTO office_settings VALUES ('audit_head', ?)", [f"{seq}:{digest}"])
+    return seq
+
+
+def cli_event(action: str, target: str = "", detail: str = "") -> AuditEvent:
+    """An entry for a CLI command: the OS user, marked cli, the host name as address."""
+    try:
+        user = getpass.getuser()
+    except Exception:                       # no user name in the environment (containers)
+        user = "unknown"
+    return AuditEvent(username=user, via="cli", address=socket.gethostname(), action=action, target=target,
+                      detail=detail)
+
+
+def verify(con: duckdb.DuckDBPyConnection) -> VerifyResult:
+    """Recompute the chain; every break is named by sequence number."""
+    if not table_exists(con, "audit_log"):
+        return VerifyResult(0, [], GENESIS)
+    rows = con.execute("SELECT seq, logged_at, username, via, address, action, target, detail, prev_hash, hash "
+                       "FROM audit_log ORDER BY seq").fetchall()
+    problems: list[str] = []
+    expected_prev, expected_seq = GENESIS, 1
+    for seq, at, username, via, address, action, target, detail, prev_hash, stored in rows:
+        if seq != expected_seq:
+            problems.append(f"entry {expected_seq}: missing (next entry is {seq})")
+        if prev_hash != expected_prev:
+            problems.append(f"entry {seq}: does not follow the entry before it (deleted or inserted row)")
+        if entry_hash(prev_hash, seq, at, username, via, address, action, target, detail) != stored:
+            problems.append(f"entry {seq}: its content was changed after it was written ({action} {target})")
+        expected_prev, expected_seq = stored, seq + 1
+    head = setting(con, "audit_head")
+    last = f"{rows[-1][0]}:{rows[-1][9]}" if rows else None
+    if head is not None and head != last:
+        problems.append(f"the log ends at {last or 'nothing'} but its recorded head is {head} "
+                        f"(entries removed from the end)")
+    return VerifyResult(len(rows), problems, expected_prev)
+
+
+def entries(con: duckdb.DuckDBPyConnection, person: str | None = None, action: str | None = None,
+            limit: int = 500) -> list[dict]:
+    """Latest entries first; `person`: every touch of that employee's record or pay."""
+    if not table_exists(con, "audit_log"):
+        return []
+    where, params = [], []
+    if person is not None:
+        where.append("target = ?")
+        params.append(person)
+    if action is not None:
+        where.append("action = ?")
+        params.append(action)
+    sql = ("SELECT seq, logged_at, username, via, address, action, target, detail FROM audit_log"
+           + (" WHERE " + " AND ".join(where) if where else "") + f" ORDER BY seq DESC LIMIT {int(limit)}")
+    cursor = con.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+# A command that only reads (export, explain) while other processes also read the file cannot open it
+# for writing; its entry waits in `<db>.audit-pending.jsonl` (appended under an exclusive lock) and is
+# chained, in order and with its own time, by the next write to the log.
+def pending_path(db_path: str) -> Path:
+    return Path(str(db_path) + ".audit-pending.jsonl")
+
+
+def record_pending(db_path: str, event: AuditEvent) -> None:
+    line = json.dumps({**asdict(event), "at": now().isoformat()}, ensure_ascii=False) + "\n"
+    with open(pending_path(db_path), "a", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.write(line)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _database_path(con: duckdb.DuckDBPyConnection) -> str | None:
+    found = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    return found[0][0] if found and found[0][0] else None
+
+
+def _fold_pending(con: duckdb.DuckDBPyConnection) -> None:
+    db_path = _database_path(con)
+    if not db_path or not pending_path(db_path).exists():
+        return
+    with open(pending_path(db_path), "r+", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        lines = [json.loads(text) for text in handle.read().splitlines() if text.strip()]
+        for item in lines:
+            at = datetime.fromisoformat(item.pop("at"))
+            _append(con, AuditEvent(**item), at=at)
+        handle.seek(0)
+        handle.truncate()

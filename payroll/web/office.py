@@ -1,0 +1,98 @@
+"""The server's state: the one writable DuckDB connection (the server owns the file), one cursor and
+one prepared Explainer per worker thread, the sessions and the background jobs."""
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+
+import duckdb
+
+from ..db import connect, resolve_db_path, table_exists
+from ..errors import PayrollError
+from ..office import audit
+from ..office.schema import ensure_office_schema, mode_label, single_person_mode
+from ..policy import Policy, load_policy
+from ..reports.explain import Explainer
+from .jobs import JobRunner
+from .sessions import SessionStore
+
+
+class Office:
+    def __init__(self, db: str | None, tables: str | None, log=None):
+        self.db_path = resolve_db_path(db)
+        self.policy: Policy = load_policy(tables)
+        self.con = connect(self.db_path)
+        ensure_office_schema(self.con)
+        self.sessions = SessionStore()
+        self.jobs = JobRunner(log)
+        self.log = log
+        self._local = threading.local()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
+        self._audit_cursor = self.con.cursor()
+        self._audit_lock = threading.Lock()
+
+    # ---- per-thread reading
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self._local.cursor = self.con.cursor()
+            self._cursors.append(cursor)
+        return cursor
+
+    def explainer(self) -> Explainer:
+        explainer = getattr(self._local, "explainer", None)
+        if explainer is None:
+            if not table_exists(self.cursor(), "payslips"):
+                raise PayrollError("no month has been run yet")
+            explainer = self._local.explainer = Explainer(self.cursor(), self.policy)
+        return explainer
+
+    @contextmanager
+    def snapshot(self):
+        """One transaction per request: a page's queries all see the same committed state, so a month
+        being written by a job is seen whole or not at all."""
+        cursor = self.cursor()
+        cursor.execute("BEGIN TRANSACTION")
+        try:
+            yield cursor
+        except BaseException:
+            cursor.execute("ROLLBACK")
+            self._local.explainer = None        # its temporary tables went with the rollback
+            raise
+        cursor.execute("COMMIT")
+
+    # ---- writing outside a request's snapshot
+    def record(self, event: audit.AuditEvent) -> None:
+        with self._audit_lock:
+            audit.record(self._audit_cursor, event)
+
+    @contextmanager
+    def writer(self):
+        """A cursor of its own for a background job or a write that must commit at once."""
+        cursor = self.con.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+
+    def mode_text(self) -> str:
+        return mode_label(self.cursor())
+
+    def single_person(self) -> bool:
+        return single_person_mode(self.cursor())
+
+    def close(self) -> None:
+        """Wait for a running job, then close every cursor and the database."""
+        for job in list(self.jobs.jobs.values()):
+            if job.running:
+                self.jobs.wait(job.job_id)
+        for cursor in self._cursors + [self._audit_cursor]:
+            try:
+                cursor.close()
+            except duckdb.Error:
+                pass
+        try:
+            self.con.close()
+        except duckdb.Error as error:          # a request still running at shutdown: say so, do not crash
+            if self.log:
+                self.log(f"closing the database: {error}")

@@ -1,0 +1,87 @@
+"""Read a payroll database's inputs into the scalar reference's layout (tests/reference.py), and
+compare its stored payslips with the reference's: for the demo year and the thorough tier's
+100,000-person year. Reads the inputs tables only; the engine's payslips are what is checked."""
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+
+import reference
+from test_reference_vs_engine import check_identities, diff_rows
+
+ATTENDANCE_DAYS = ("unpaid_leave_days", "overtime_workday_hours", "overtime_restday_hours", "overtime_holiday_hours")
+
+
+def _record(row: dict) -> dict:
+    return {
+        "employee_id": row["employee_id"], "name": row["name"], "region_code": row["region_code"],
+        "unit": row["unit"], "category": row["category"], "level": int(row["level"]), "post": row["post"],
+        "hire_date": row["hire_date"], "leave_date": row["leave_date"], "service_start": row["service_start"],
+        "special_deduction": Decimal(row["special_deduction"] or 0),
+        "contribution_base": Decimal(row["contribution_base"]) if row["contribution_base"] is not None else None,
+    }
+
+
+def _rows(con, sql: str, params=()) -> list[dict]:
+    cursor = con.execute(sql, list(params))
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, r)) for r in cursor.fetchall()]
+
+
+def sample_ids(con, n: int | None, seed: int) -> list[str]:
+    """n people drawn at random across the whole roster (all of them when n is None)."""
+    ids = sorted(r[0] for r in con.execute("SELECT employee_id FROM employees").fetchall())
+    return ids if n is None or n >= len(ids) else sorted(random.Random(seed).sample(ids, n))
+
+
+def reference_inputs(con, ids: list[str]) -> tuple[list[dict], dict]:
+    """(employees with their dated changes and injuries, attendance) of these people."""
+    people = {r["employee_id"]: _record(r) for r in _rows(
+        con, "SELECT * FROM employees WHERE employee_id IN (SELECT unnest(?))", [ids])}
+    versions = _rows(con, "SELECT * FROM employee_history WHERE employee_id IN (SELECT unnest(?)) "
+                          "ORDER BY employee_id, valid_from", [ids])
+    current = dict(people)
+    by_person: dict[str, list[dict]] = {}
+    for version in versions:
+        by_person.setdefault(version["employee_id"], []).append(version)
+    for eid, older in by_person.items():
+        # the first record, then each later version (and the current one) as a change from its date
+        first = _record(older[0])
+        changes = [(v["valid_from"], _record(v)) for v in older[1:]]
+        changes.append((older[-1]["valid_until"], current[eid]))
+        people[eid] = dict(first, changes=changes)
+    for event in _rows(con, "SELECT * FROM events WHERE kind = 'injury' AND employee_id IN (SELECT unnest(?))", [ids]):
+        people[event["employee_id"]]["injury"] = {
+            "event_date": event["event_date"], "disability_grade": event["disability_grade"],
+            "stoppage_months": event["stoppage_months"], "work_arranged": event["work_arranged"]}
+    # appraisal results (issue 16): the latest import of a person's year is in force
+    if con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'assessments'").fetchone()[0]:
+        for row in _rows(con, "SELECT employee_id, year, arg_max(result, import_seq) AS result FROM assessments "
+                              "WHERE employee_id IN (SELECT unnest(?)) GROUP BY ALL", [ids]):
+            for record in [people[row["employee_id"]], *(v for _, v in people[row["employee_id"]].get("changes", []))]:
+                record.setdefault("assessments", {})[int(row["year"])] = row["result"]
+    attendance = {}
+    for row in _rows(con, "SELECT * FROM attendance WHERE employee_id IN (SELECT unnest(?))", [ids]):
+        attendance[(row["employee_id"], row["month"])] = {
+            **{c: Decimal(row[c] or 0) for c in ATTENDANCE_DAYS},
+            "night_shifts": int(row["night_shifts"] or 0), "bonus": Decimal(row["bonus"] or 0),
+            "deduction": Decimal(row["deduction"] or 0)}
+    return [people[i] for i in ids if i in people], attendance
+
+
+def compare_stored_year(con, tables_dir, ids: list[str], months: list[str]) -> tuple[int, list[str]]:
+    """(payslips compared, differences) between the stored payslips of these people and the
+    reference computed from the database's inputs over the months."""
+    employees, attendance = reference_inputs(con, ids)
+    expected = reference.compute_year(employees, attendance, tables_dir, months)
+    stored = {(r["employee_id"], r["month"]): r for r in _rows(
+        con, "SELECT * FROM payslips WHERE employee_id IN (SELECT unnest(?)) AND month BETWEEN ? AND ?",
+        [ids, months[0], months[-1]])}
+    problems = []
+    if set(stored) != set(expected):
+        problems.append(f"  payslips only stored: {sorted(set(stored) - set(expected))[:10]}; "
+                        f"only in the reference: {sorted(set(expected) - set(stored))[:10]}")
+    for key in sorted(set(stored) & set(expected)):
+        problems += diff_rows(key, stored[key], expected[key])
+        problems += check_identities(key, stored[key])
+    return len(expected), problems

@@ -1,0 +1,125 @@
+"""Guard paths the audit found untested (research/test-audit.md §5): the errors for figures no table
+row gives, the refusal of a disability allowance without 本人工资, the bank file's refusal of
+negative net pay, and the average-wage floor worked by hand."""
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from conftest import run_engine
+from test_reference_vs_engine import TABLES
+
+from payroll.db import connect, table_exists
+from payroll.engine.context import Month, install_month_parameters
+from payroll.errors import PayrollError, PolicyError
+from payroll.reports.bank import export_bank
+from payroll.reports.floor import floor_check
+
+
+def person(eid, region="100100", category="duty", level=4, post="DESK", hire=date(2025, 1, 1), base=None):
+    return dict(employee_id=eid, name=eid, region_code=region, unit="U1", category=category, level=level,
+                post=post, hire_date=hire, leave_date=None, service_start=None, special_deduction=Decimal(0),
+                contribution_base=base)
+
+
+def _tables_with(tmp_path, name: str, edit) -> str:
+    directory = tmp_path / "tables"
+    shutil.copytree(TABLES, directory)
+    path = directory / f"{name}.csv"
+    path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
+    return str(directory)
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(region_code="999999"), "regions: region 999999 is not in the regions table"),
+    (dict(post="NOPE"), "posts: post 'NOPE' is not in the posts table"),
+    (dict(category="civilian", level=9), "pay_scale: no row in force for region 100100, civilian level 9 in 2025-01"),
+])
+def test_a_person_no_table_row_covers_is_an_error_naming_table_and_month(change, message):
+    with pytest.raises(PolicyError, match=message.replace("(", r"\(")):
+        run_engine(TABLES, [dict(person("X1"), **change)], {}, "2025-01", "2025-01")
+
+
+def test_a_national_parameter_not_yet_in_force_is_an_error(tmp_path):
+    tables = _tables_with(tmp_path, "national_parameters", lambda text: "\n".join(
+        line.replace(",2019-01-01,", ",2030-01-01,").replace(",2008-01-01,", ",2030-01-01,")
+        if line.startswith("hours_per_day,") else line for line in text.splitlines()) + "\n")
+    with pytest.raises(PolicyError, match="national_parameters: no hours_per_day in force in 2025-01"):
+        run_engine(tables, [person("X1")], {}, "2025-01", "2025-01")
+
+
+def test_no_tax_table_in_force_is_an_error(tmp_path):
+    tables = _tables_with(tmp_path, "iit_brackets", lambda text: text.replace("2019-01-01,", "2030-01-01,"))
+    with pytest.raises(PolicyError, match="iit_brackets: no table with a bracket from 0 in force in 2025-01"):
+        run_engine(tables, [person("X1")], {}, "2025-01", "2025-01")
+
+
+def test_a_disability_allowance_without_a_wage_to_base_it_on_is_refused():
+    """G1 is injured in the first month run (no payslip before), grade 5, no stoppage, no work
+    arranged, no declared base: the allowance would be a silent 0, so the run stops."""
+    con = connect(":memory:")
+    con.execute("INSERT INTO events (employee_id, event_date, kind, disability_grade, stoppage_months, "
+                "work_arranged) VALUES ('G1', DATE '2025-01-06', 'injury', 5, 0, false)")
+    with pytest.raises(PolicyError, match=r"2025-01: no 本人工资 for the disability allowance of G1"):
+        run_engine(TABLES, [person("G1")], {}, "2025-01", "2025-01", con=con)
+    assert not table_exists(con, "payslips") or not con.execute("SELECT count(*) FROM payslips").fetchone()[0]
+
+
+def test_the_bank_file_refuses_negative_net_pay(tmp_path):
+    """N1's after-tax deduction exceeds the month's pay: no transfer can pay a negative amount, so
+    the whole file is refused and nothing is written."""
+    con = connect(":memory:")
+    run_engine(TABLES, [person("N1"), person("N2")], {("N1", "2025-01"): {"deduction": Decimal("9000")}},
+               "2025-01", "2025-01", con=con)
+    assert con.execute("SELECT net_pay < 0 FROM payslips WHERE employee_id = 'N1'").fetchone()[0]
+    out = tmp_path / "bank.csv"
+    with pytest.raises(PayrollError, match=r"1 payslip\(s\) of 2025-01 have net pay below 0.*N1"):
+        export_bank(con, "2025-01", "csv", out)
+    assert not out.exists()
+
+
+def test_the_average_wage_floor_worked_by_hand():
+    """tables_simple, region 100100 (city A), pay_floor.csv 100100,2024-01-01,average_not_below_average_wage,0.5;
+    average_wage.csv 100100,2024-07-01,9500.55 → floor 0.5 × 9,500.55 = 4,750.275 (shown 4,750.28).
+    Both hired 2025-01-01 on a DESK post (normal risk): 0 service years, F = 1 both months.
+    F1 duty level 4: 3,000 + duty_allowance 300 + living 250 (province 100000 from 2025) = 3,550.00.
+    F2 civilian level 2: 6,500 + office_allowance 150.50 + living 250 = 6,900.50.
+    F3 civilian level 4: 2,800 + 150.50 + 250 = 3,200.50.
+    With F1 and F2 through February: Σ gross 2 × (3,550 + 6,900.50) = 20,901.00 over 4 payslips
+    = 5,225.25 ≥ 4,750.275: holds. With F1 and F3: 2 × 6,750.50 = 13,501.00 / 4 = 3,375.25: below."""
+    for second, gross_ytd, average, holds in (("F2", "20901.00", "5225.25", True), ("F3", "13501.00", "3375.25", False)):
+        con = connect(":memory:")
+        level = {"F2": 2, "F3": 4}[second]
+        run_engine(TABLES, [person("F1"), person(second, category="civilian", level=level)], {},
+                   "2025-01", "2025-02", con=con)
+        assert con.execute("SELECT sum(gross_pay) FROM payslips").fetchone()[0] == Decimal(gross_ytd)
+        install_month_parameters(con, Month.parse("2025-02"))
+        frame = floor_check(con, "2025-02").set_index("region_code")
+        row = frame.loc["100100"]
+        assert (row.people, row.payslips_ytd) == (2, 4)
+        assert Decimal(str(row.average_gross_ytd)) == Decimal(average)
+        assert Decimal(str(row.floor)) == Decimal("4750.28")
+        assert bool(row.holds) is holds
+
+
+def test_an_average_exactly_at_the_floor_holds():
+    """南通实施办法 art. 7: 不低于 (not below): F1 and F3 as above (13,501.00 over 4 payslips) and a
+    February bonus of 5,500.10 for F3: Σ gross = 19,001.10 = 4 × 0.5 × 9,500.55 exactly → holds."""
+    con = connect(":memory:")
+    run_engine(TABLES, [person("F1"), person("F3", category="civilian", level=4)],
+               {("F3", "2025-02"): {"bonus": Decimal("5500.10")}}, "2025-01", "2025-02", con=con)
+    assert con.execute("SELECT sum(gross_pay) FROM payslips").fetchone()[0] == Decimal("19001.10")
+    install_month_parameters(con, Month.parse("2025-02"))
+    assert bool(floor_check(con, "2025-02").set_index("region_code").loc["100100"].holds) is True
+
+
+def test_a_floor_without_an_average_wage_row_is_an_error(tmp_path):
+    tables = _tables_with(tmp_path, "average_wage", lambda text: text.replace("100100,2024-07-01,9500.55,test,test\n", "")
+                          .replace("000000,2020-01-01,8000,test,test\n", "000000,2030-01-01,8000,test,test\n"))
+    con = connect(":memory:")
+    run_engine(tables, [person("F1")], {}, "2025-01", "2025-01", con=con)
+    install_month_parameters(con, Month.parse("2025-01"))
+    with pytest.raises(PolicyError, match="average_wage: no row in force for region 100100 in 2025-01"):
+        floor_check(con, "2025-01")

@@ -1,0 +1,276 @@
+"""Issue 14: leave, probation and deaths, hand-computed (the arithmetic beside each figure).
+
+Tables: tests/data/tables_simple plus the shipped leave, probation and annual-leave tables, a
+test pay-scale row (civilian level 9, 6,124.50) and a test maternity top-up row for city 100100.
+City 100200 (province 100000): civilian DESK pays base + 50 a service year + office 150.50 +
+living 200 (250 from 2025, province row); duty PATROL (high risk) base + 50 + 10 a service year +
+duty 300 + living + high risk 400. City 100100: seniority 65.50 a year from 2024-12, high risk
+555.55 from 2025-02, minimum wage 2,200, 2,480.50 from 2025-02.
+"""
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from conftest import DATA, SHIPPED_TABLES, policy_for
+
+SIMPLE = DATA / "tables_simple"
+ISSUE_TABLES = ("leave_days", "sick_pay", "maternity", "probation", "annual_leave_entitlement",
+                "annual_leave_policy", "non_work_death")
+
+
+def make_tables(tmp_path):
+    tables = tmp_path / "tables"
+    shutil.copytree(SIMPLE, tables)
+    for name in ISSUE_TABLES:       # the shipped national rows (the provinces are not in this region tree)
+        lines = (SHIPPED_TABLES / f"{name}.csv").read_text(encoding="utf-8").splitlines()
+        kept = [lines[0]] + [line for line in lines[1:] if name == "annual_leave_entitlement"
+                             or line.startswith("000000,")]
+        (tables / f"{name}.csv").write_text("\n".join(kept) + "\n", encoding="utf-8")
+    with open(tables / "pay_scale.csv", "a", encoding="utf-8") as handle:
+        handle.write("000000,2020-01-01,civilian,9,6124.50,test: 6124.50 + 50 + 150.50 + 200 = 6525 in 2024\n")
+    with open(tables / "maternity.csv", "a", encoding="utf-8") as handle:
+        handle.write("100100,2020-01-01,30,true,test: city A tops the allowance up\n")
+    with open(tables / "leave_days.csv", "a", encoding="utf-8") as handle:
+        handle.write("100000,2020-01-01,maternity,158,test: province extension\n")
+    return tables
+
+
+def employee(eid, region, category, level, post, hire, leave=None, service_start=None, probation_end=None,
+             unit="U1"):
+    return dict(employee_id=eid, name=eid, region_code=region, unit=unit, category=category, level=level,
+                post=post, hire_date=hire, leave_date=leave, service_start=service_start,
+                special_deduction=Decimal(0), contribution_base=None, probation_end=probation_end)
+
+
+def run(tables, people, first, last, leave=(), deaths=(), attendance=None):
+    """Insert the people, their terms, leave and death events; run the months; payslips and results."""
+    from payroll.db import connect
+    from payroll.engine.run import run_months
+    con = connect(":memory:")
+    columns = ("employee_id", "name", "region_code", "unit", "category", "level", "post", "hire_date",
+               "leave_date", "service_start", "special_deduction", "contribution_base")
+    for p in people:
+        con.execute(f"INSERT INTO employees ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                    [p[c] for c in columns])
+        if p.get("probation_end"):
+            con.execute("INSERT INTO employee_terms VALUES (?, ?)", [p["employee_id"], p["probation_end"]])
+    for eid, kind, start, end in leave:
+        con.execute("INSERT INTO leave VALUES (?, ?, ?, ?, NULL)", [eid, kind, start, end])
+    if attendance:
+        from conftest import ATTENDANCE_COLUMNS
+        con.executemany(
+            f"INSERT INTO attendance (employee_id, month, {', '.join(ATTENDANCE_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * (len(ATTENDANCE_COLUMNS) + 2))})",
+            [[eid, month] + [row.get(c, 0) for c in ATTENDANCE_COLUMNS] for (eid, month), row in attendance.items()])
+    for eid, day, cause in deaths:
+        con.execute("INSERT INTO events (employee_id, event_date, kind, cause) VALUES (?, ?, 'death', ?)",
+                    [eid, day, cause])
+    results = run_months(con, policy_for(str(tables)), first, last)
+    cursor = con.execute("SELECT * FROM payslips ORDER BY month, employee_id")
+    names = [d[0] for d in cursor.description]
+    return {(row[0], row[1]): dict(zip(names, row)) for row in cursor.fetchall()}, results
+
+
+def D(text):
+    return Decimal(text)
+
+
+# ---------------------------------------------------------------- annual leave
+
+
+def test_five_days_untaken_at_year_end_pay_an_extra_200_percent(tmp_path):
+    # 100200 civilian 9, hired 2023-06-01: 1 service year on 2024-12-31 → 5 days
+    # (annual_leave_entitlement.csv 2008-01-01,1,5); none taken. November's payslip is the 12-month
+    # history: 6,124.50 + 50 + 150.50 + 200 = 6,525 without overtime.
+    # 6,525 ÷ 21.75 = 300 a day × 200 % (annual_leave_policy.csv extra_rate 2) × 5 = 3,000.00
+    tables = make_tables(tmp_path)
+    slips, _ = run(tables, [employee("A1", "100200", "civilian", 9, "DESK", date(2023, 6, 1))], "2024-11", "2024-12")
+    december = slips[("A1", "2024-12")]
+    assert december["annual_leave_wage_base"] == D("6525.00")
+    assert (december["annual_leave_entitlement"], december["annual_leave_payout_days"]) == (5, 5)
+    assert december["annual_leave_payout"] == D("3000.00")
+    assert december["gross_pay"] == D("9525.00")                 # 6,525 + 3,000
+    assert slips[("A1", "2024-11")]["annual_leave_payout"] == 0  # only in the payout month
+
+
+def test_a_leaver_is_paid_the_days_of_the_year_passed_rounded_down(tmp_path):
+    # last day 2025-06-30, service since 2010 → 10 days; 2 taken (Mon 3 and Tue 4 March).
+    # 1/1–6/30 = 181 days; 181 ÷ 365 × 10 = 4.96 → 4 (art. 12 rounds down), 4 − 2 = 2 days, not 3.
+    # No history: the contract month 6,124.50 + 50 × 15 + 150.50 + 250 = 7,275;
+    # 7,275 ÷ 21.75 × 200 % × 2 = 1,337.931… → 1,337.93
+    tables = make_tables(tmp_path)
+    person = employee("L1", "100200", "civilian", 9, "DESK", date(2010, 1, 1), leave=date(2025, 6, 30))
+    slips, _ = run(tables, [person], "2025-06", "2025-06", leave=[("L1", "annual", date(2025, 3, 3), date(2025, 3, 4))])
+    june = slips[("L1", "2025-06")]
+    assert (june["annual_leave_entitlement"], june["annual_leave_taken_ytd"]) == (10, D("2.00"))
+    assert june["annual_leave_payout_days"] == 2
+    assert june["annual_leave_payout"] == D("1337.93")
+
+
+def test_a_unit_that_carries_leave_over_pays_nothing_at_year_end(tmp_path):
+    tables = make_tables(tmp_path)
+    with open(tables / "annual_leave_policy.csv", "a", encoding="utf-8") as handle:
+        handle.write("100200,2020-01-01,carry_over,2,12,test: the unit carries untaken leave over\n")
+    slips, _ = run(tables, [employee("C1", "100200", "civilian", 9, "DESK", date(2023, 6, 1))], "2024-12", "2024-12")
+    assert slips[("C1", "2024-12")]["annual_leave_payout"] == 0
+
+
+# ---------------------------------------------------------------- sick pay
+
+
+def test_sick_pay_is_clamped_at_80_percent_of_the_minimum_wage(tmp_path):
+    # 100100 civilian 5 TECH, hired 2024-06-01 (0 service years): fixed pay 1,200 + 150.50 + 250 = 1,600.50;
+    # sick_pay.csv 000000,…,0,0,0.6: 1,600.50 × 0.6 = 960.30 a month, below 80 % of the minimum wage
+    # 2,200 (minimum_wage.csv 100100,2024-01-01) = 1,760 → 1,760 × 3 working days (6–8 January) ÷ 21.75
+    # = 242.758… → 242.76
+    tables = make_tables(tmp_path)
+    person = employee("S1", "100100", "civilian", 5, "TECH", date(2024, 6, 1))
+    slips, _ = run(tables, [person], "2025-01", "2025-01", leave=[("S1", "sick", date(2025, 1, 6), date(2025, 1, 8))])
+    jan = slips[("S1", "2025-01")]
+    assert (jan["sick_leave_days"], jan["sick_pay_share"]) == (D("3.00"), D("0.600000"))
+    assert jan["sick_pay"] == D("242.76")
+    # the sick days are not paid as regular pay: F = 21/21 − 3/21.75; base 1,200 × (1 − 3/21.75 × 21/21)
+    # = 1,200 × 18.75/21.75 = 1,034.482… → 1,034.48
+    assert jan["base_pay"] == D("1034.48")
+
+
+def test_sick_pay_at_the_table_share_above_the_floor(tmp_path):
+    # 100200 duty 2 PATROL, service since 2015 → 10 years: share 1 (sick_pay.csv …,8,0,1);
+    # fixed pay 7,000 + (50 + 10) × 10 + 300 + 250 = 8,150 × 1 × 2 days ÷ 21.75 = 749.425… → 749.43
+    tables = make_tables(tmp_path)
+    person = employee("S2", "100200", "duty", 2, "PATROL", date(2015, 1, 1))
+    slips, _ = run(tables, [person], "2025-03", "2025-03", leave=[("S2", "sick", date(2025, 3, 3), date(2025, 3, 4))])
+    assert slips[("S2", "2025-03")]["sick_pay"] == D("749.43")
+
+
+# ---------------------------------------------------------------- maternity
+
+
+def test_maternity_allowance_with_the_employer_top_up(tmp_path):
+    # 100100 duty 2 PATROL since 2015: contract month 7,000 + 65.50 × 10 + 300 + 250 + 555.55 = 8,760.55
+    # (no payslips of the unit last year → the contract month). Leave from 17 March: 15 calendar days,
+    # 11 paid days of 21. Allowance 8,760.55 × 15 ÷ 30 = 4,380.275 → 4,380.28 (maternity.csv ÷ 30);
+    # own pay 8,760.55 × 11 ÷ 21 = 96,366.05 ÷ 21 = 4,588.859… → 4,588.86; top-up (100100 row) 4,588.86 − 4,380.28 = 208.58
+    tables = make_tables(tmp_path)
+    person = employee("M1", "100100", "duty", 2, "PATROL", date(2015, 1, 1))
+    slips, _ = run(tables, [person], "2025-03", "2025-03",
+                   leave=[("M1", "maternity", date(2025, 3, 17), date(2025, 7, 31))])
+    march = slips[("M1", "2025-03")]
+    assert (march["maternity_leave_days"], march["maternity_paid_days"]) == (15, 11)
+    assert march["maternity_allowance"] == D("4380.28")
+    assert march["maternity_own_pay"] == D("4588.86")
+    assert march["maternity_topup"] == D("208.58")
+    assert march["base_pay"] == D("3333.33")                     # 7,000 × 10 ÷ 21 = 3,333.333…
+    # the allowance is tax-exempt (财税〔2008〕8号): not in the income of the year
+    assert march["income_ytd"] == march["gross_pay"] - D("4380.28")
+
+
+def test_maternity_allowance_without_a_top_up(tmp_path):
+    # 100200 has no top-up rule (maternity.csv 000000: false). Contract month 7,000 + 60 × 10 + 300 +
+    # 250 + 400 = 8,550; 8,550 × 15 ÷ 30 = 4,275.00; no top-up
+    tables = make_tables(tmp_path)
+    person = employee("M2", "100200", "duty", 2, "PATROL", date(2015, 1, 1))
+    slips, _ = run(tables, [person], "2025-03", "2025-03",
+                   leave=[("M2", "maternity", date(2025, 3, 17), date(2025, 7, 31))])
+    march = slips[("M2", "2025-03")]
+    assert (march["maternity_allowance"], march["maternity_topup"]) == (D("4275.00"), 0)
+
+
+def test_maternity_allowance_on_the_units_previous_year_average(tmp_path):
+    # two colleagues in unit U1 paid all of December 2024 (their maternity base: the whole month's gross,
+    # first_full_month), then January 2025 on maternity leave all month (31 days): allowance = the unit's
+    # 2024 average maternity base × 31 ÷ 30
+    tables = make_tables(tmp_path)
+    people = [employee("M3", "100200", "civilian", 9, "DESK", date(2023, 6, 1)),
+              employee("M4", "100200", "civilian", 9, "DESK", date(2020, 6, 1))]
+    slips, _ = run(tables, people, "2024-12", "2025-01",
+                   leave=[("M3", "maternity", date(2025, 1, 1), date(2025, 3, 31))])
+    bases = [slips[(e, "2024-12")]["maternity_base"] for e in ("M3", "M4")]
+    average = (sum(bases) / 2).quantize(D("0.01"))
+    jan = slips[("M3", "2025-01")]
+    assert jan["maternity_unit_average_wage"] == average
+    assert jan["maternity_allowance"] == (average * 31 / 30).quantize(D("0.01"))
+    assert jan["base_pay"] == 0 and jan["floor_topup"] == 0      # every paid day is maternity leave
+
+
+# ---------------------------------------------------------------- probation
+
+
+def test_probation_pays_the_ratio_of_the_agreed_pay(tmp_path):
+    # 100200 duty 2 PATROL hired 2025-03-01, probation to 2025-05-31 (probation.csv 000000 0.8):
+    # April: base 7,000 × 0.8 = 5,600.00; allowances (300 + 250) × 0.8 = 440.00; high risk 400 × 0.8 = 320.00.
+    # June is after probation: full pay.
+    tables = make_tables(tmp_path)
+    person = employee("P1", "100200", "duty", 2, "PATROL", date(2025, 3, 1), probation_end=date(2025, 5, 31))
+    slips, _ = run(tables, [person], "2025-04", "2025-06")
+    april = slips[("P1", "2025-04")]
+    assert april["probation_ratio"] == D("0.800000")
+    assert (april["base_pay"], april["allowances"], april["high_risk_allowance"]) == (D("5600.00"), D("440.00"),
+                                                                                      D("320.00"))
+    assert slips[("P1", "2025-06")]["base_pay"] == D("7000.00")
+
+
+def test_probation_pay_is_never_below_the_minimum_wage(tmp_path):
+    # 100100 civilian 5 TECH in probation in April 2025: base 1,200 × 0.8 = 960.00; allowances
+    # (150.50 + 250) × 0.8 = 320.40; normal pay 1,280.40 < minimum wage 2,480.50 (100100, 2025-02-01)
+    # → top-up 1,200.10
+    tables = make_tables(tmp_path)
+    person = employee("P2", "100100", "civilian", 5, "TECH", date(2025, 3, 1), probation_end=date(2025, 8, 31))
+    slips, _ = run(tables, [person], "2025-04", "2025-04")
+    april = slips[("P2", "2025-04")]
+    assert (april["base_pay"], april["allowances"], april["floor_topup"]) == (D("960.00"), D("320.40"), D("1200.10"))
+
+
+# ---------------------------------------------------------------- deaths
+
+
+def test_a_death_on_the_10th_is_prorated_and_nothing_is_paid_after(tmp_path):
+    # 100200 duty 2 PATROL; died Monday 2025-03-10: paid days 3–7 and 10 March = 6 of 21;
+    # base 7,000 × 6 ÷ 21 = 2,000.00. April: no payslip, and the run says why.
+    tables = make_tables(tmp_path)
+    person = employee("X1", "100200", "duty", 2, "PATROL", date(2015, 1, 1))
+    slips, results = run(tables, [person], "2025-03", "2025-05", deaths=[("X1", date(2025, 3, 10), "non_work")])
+    march = slips[("X1", "2025-03")]
+    assert (march["paid_days_employed"], march["base_pay"]) == (6, D("2000.00"))
+    assert march["leave_date"] == date(2025, 3, 10)
+    assert ("X1", "2025-04") not in slips and ("X1", "2025-05") not in slips
+    april = next(r for r in results if r.month == "2025-04")
+    assert any("X1 (died 2025-03-10)" in note for note in april.notes)
+    assert "set their leave_date" in str(april)
+
+
+def test_a_non_work_death_pays_the_pension_fund_items_and_no_work_grant(tmp_path):
+    # shipped tables, Nantong (320600): non_work_death.csv 320000 rows (samples): funeral grant 2 months
+    # of the average wage; survivors' pension 2 × the 2024 national urban per-capita disposable income
+    # 54,188 = 108,376.00. No funeral grant of the injury fund, no death grant.
+    from payroll.benefits import compute_benefits
+    from payroll.db import connect
+    con = connect(":memory:")
+    con.execute("INSERT INTO employees (employee_id, name, region_code, unit, category, level, post, hire_date, "
+                "contribution_base) VALUES ('N1', 'N1', '320600', 'U', 'duty', 5, 'PATROL', '2020-01-01', 8000)")
+    con.execute("INSERT INTO events (employee_id, event_date, kind, cause) VALUES ('N1', '2025-06-01', 'death', "
+                "'non_work')")
+    [r] = compute_benefits(con, policy_for(str(SHIPPED_TABLES)))
+    items = {line.item: line for line in r.lines}
+    assert set(items) == {"non_work_funeral_grant", "non_work_survivors_pension"}
+    assert items["non_work_survivors_pension"].amount == 10837600
+    assert items["non_work_funeral_grant"].payer == "pension_fund"
+    average = int(Decimal(str(r.average_wage)))          # fen, the 320600 average wage in force
+    assert items["non_work_funeral_grant"].amount == 2 * average
+    assert "社会保险法 (2018) art. 17" in items["non_work_funeral_grant"].basis
+
+
+def test_a_non_work_death_where_the_province_has_no_figure_is_figure_missing(tmp_path):
+    from payroll.benefits import compute_benefits
+    from payroll.db import connect
+    from payroll.errors import PolicyError
+    con = connect(":memory:")
+    con.execute("INSERT INTO employees (employee_id, name, region_code, unit, category, level, post, hire_date, "
+                "contribution_base) VALUES ('K1', 'K1', '530100', 'U', 'duty', 5, 'PATROL', '2020-01-01', 8000)")
+    con.execute("INSERT INTO events (employee_id, event_date, kind, cause) VALUES ('K1', '2025-06-01', 'death', "
+                "'non_work')")
+    with pytest.raises(PolicyError, match="figure missing for this province: non_work_death has no funeral_grant"):
+        compute_benefits(con, policy_for(str(SHIPPED_TABLES)))

@@ -1,0 +1,185 @@
+"""Issue 13 worked by hand on the SHIPPED tables: the year-end bonus taxed apart or merged,
+severance, deductions in their legal order with their limits, and the balance an employee owes.
+
+Tables read (tables/):
+- iit_bonus_brackets.csv (按月换算后的综合所得税率表, 财税〔2018〕164号 附件): rows above 0 / 3,000 /
+  12,000 … at 3 % / 10 % / 20 % with quick deductions 0 / 210 / 1,410; the bonus ÷ 12 picks the row.
+- iit_brackets.csv (the annual table): 0 3 %; 36,000 10 % − 2,520; 144,000 20 % − 16,920.
+- national_parameters.csv: severance_exempt_average_wage_multiple 3; deduction_limited_share 0.2.
+The person is Hohhot's H1 of tests/test_hand_computed.py (May 2025 worked there: gross 11,815.81,
+contributions 2,658.56, tax 94.72; minimum wage 2,270, minimum_wage.csv 150100,2024-12-01).
+"""
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from conftest import SHIPPED_TABLES, run_engine
+from test_hand_computed import HOHHOT, HOHHOT_ATT, PROBATION, PROBATION_ATT, PROBATION_ROW, person
+
+from payroll.errors import PayrollError
+
+
+def bonus(amount, method=""):
+    return [{"kind": "annual_bonus", "amount": Decimal(amount), "tax_method": method}]
+
+
+def december(payments, employee=HOHHOT, tables=SHIPPED_TABLES):
+    rows = run_engine(tables, [employee], {}, "2025-12", "2025-12",
+                      payments={(employee["employee_id"], "2025-12"): payments})
+    return rows[(employee["employee_id"], "2025-12")]
+
+
+def test_bonus_36000_taxed_apart():
+    # 36,000 ÷ 12 = 3,000, not above 3,000 → row 0: 3 %, quick deduction 0 → 36,000 × 3 % = 1,080.00
+    row = december(bonus("36000", "separate"))
+    assert row["iit_annual_bonus"] == Decimal("1080.00")
+    assert row["annual_bonus_method"] == "separate" and not row["annual_bonus_in_cliff"]
+    # taxed apart: not in the cumulative income (gross 8,730 + 36,000 in gross, 8,730 in income_ytd)
+    assert row["gross_pay"] - row["income_ytd"] == Decimal("36000.00")
+
+
+def test_bonus_36001_falls_off_the_cliff():
+    # 36,001 ÷ 12 = 3,000.08 > 3,000 → row 3,000: 10 %, quick deduction 210 → 3,600.10 − 210 = 3,390.10;
+    # net 32,610.90 is less than 36,000 − 1,080 = 34,920 at the boundary: warned
+    row = december(bonus("36001", "separate"))
+    assert row["iit_annual_bonus"] == Decimal("3390.10")
+    assert row["annual_bonus_in_cliff"]
+
+
+def test_bonus_60000_taxed_apart():
+    # 60,000 ÷ 12 = 5,000 → 10 % − 210 → 6,000 − 210 = 5,790.00; net 54,210 > 34,920: no cliff
+    row = december(bonus("60000", "separate"))
+    assert row["iit_annual_bonus"] == Decimal("5790.00")
+    assert not row["annual_bonus_in_cliff"]
+
+
+def test_merged_is_cheaper_and_chosen_when_no_method_is_given():
+    # special deductions of 50,000 a month: December's regular pay (8,730) − 5,000 − contributions
+    # − 50,000 is far below 0, so the year leaves more than 36,000 of deductions unused:
+    # merged = tax of max(0, projected + 36,000) = 0; separate = 0 + 1,080 → merged is chosen
+    rich_in_deductions = dict(HOHHOT, special_deduction=Decimal(50000))
+    row = december(bonus("36000"), employee=rich_in_deductions)
+    assert row["annual_bonus_method"] == "merged"
+    assert row["annual_bonus_year_tax_merged"] == Decimal("0.00")
+    assert row["annual_bonus_year_tax_separate"] == Decimal("1080.00")
+    assert row["iit_annual_bonus"] == Decimal("0.00") and row["iit"] == Decimal("0.00")
+    # asked for separate, it is taxed apart even though it costs more
+    forced = december(bonus("36000", "separate"), employee=rich_in_deductions)
+    assert forced["annual_bonus_method"] == "separate" and forced["iit_annual_bonus"] == Decimal("1080.00")
+
+
+def test_empty_method_chooses_separate_when_cheaper():
+    # December 2025 alone, with a 50,000 attendance bonus: gross 8,730 + 50,000 + 60,000 = 118,730;
+    # contributions on that month's gross at the ceilings (social_insurance 150000/150100
+    # 2025-01-01 24,537; housing_fund 150100 30,498): 1,962.96 + 490.74 + 122.69 + 3,659.76 = 6,236.15.
+    # Year without the bonus: 118,730 − 60,000 − 5,000 − 6,236.15 − 1,000 = 46,493.85.
+    # apart: 46,493.85 × 10 % − 2,520 = 2,129.39, + 5,790 (60,000 ÷ 12 = 5,000 → 10 % − 210) = 7,919.39
+    # merged: 106,493.85 × 10 % − 2,520 = 8,129.39 → apart is cheaper by 210
+    rows = run_engine(SHIPPED_TABLES, [HOHHOT], {("H1", "2025-12"): {"bonus": Decimal(50000)}}, "2025-12",
+                      "2025-12", payments={("H1", "2025-12"): bonus("60000")})
+    row = rows[("H1", "2025-12")]
+    assert row["projected_taxable_year"] == Decimal("46493.85")
+    assert row["annual_bonus_year_tax_separate"] == Decimal("7919.39")
+    assert row["annual_bonus_year_tax_merged"] == Decimal("8129.39")
+    assert row["annual_bonus_method"] == "separate"
+    assert row["iit_annual_bonus"] == Decimal("5790.00")
+
+
+def test_a_second_separate_bonus_in_the_year_is_refused():
+    payments = {("H1", "2025-11"): bonus("10000", "separate"), ("H1", "2025-12"): bonus("20000", "separate")}
+    with pytest.raises(PayrollError, match="second annual bonus taxed separately"):
+        run_engine(SHIPPED_TABLES, [HOHHOT], {}, "2025-11", "2025-12", payments=payments)
+    # with no method the second one is merged instead
+    payments[("H1", "2025-12")] = bonus("20000")
+    rows = run_engine(SHIPPED_TABLES, [HOHHOT], {}, "2025-11", "2025-12", payments=payments)
+    assert rows[("H1", "2025-11")]["annual_bonus_method"] == "separate"
+    assert rows[("H1", "2025-12")]["annual_bonus_method"] == "merged"
+    assert rows[("H1", "2025-12")]["iit_annual_bonus"] == Decimal("0.00")
+
+
+def test_severance_exempt_up_to_three_average_wages(tmp_path):
+    # a copy of the tables with Hohhot's average wage 10,000 a month from 2025-12-01 (test only):
+    # exempt 3 × 12 × 10,000 = 360,000; severance 460,000 → 100,000 taxed with the annual table:
+    # 100,000 × 10 % − 2,520 = 7,480.00 (row 36,000); neither part enters the cumulative income
+    tables = tmp_path / "tables"
+    shutil.copytree(SHIPPED_TABLES, tables)
+    with open(tables / "average_wage.csv", "a", encoding="utf-8") as handle:
+        handle.write('150100,2025-12-01,10000,test,"test only (tests/test_year_end.py)"\n')
+    row = december([{"kind": "severance", "amount": Decimal("460000")}], tables=tables)
+    assert row["severance_exempt"] == Decimal("360000.00")
+    assert row["severance_taxable"] == Decimal("100000.00")
+    assert row["iit_severance"] == Decimal("7480.00")
+    assert row["gross_pay"] - row["income_ytd"] == Decimal("460000.00")
+
+
+def may(employee, att, first="2025-05", last="2025-05", tables=SHIPPED_TABLES):
+    return run_engine(tables, [employee], {(employee["employee_id"], "2025-05"): att}, first, last)
+
+
+def test_damages_capped_at_20_percent_and_carried():
+    # May: gross 11,815.81; 20 % = 2,363.162 → 2,363.16. After tax and contributions 11,815.81 −
+    # 2,658.56 − 94.72 = 9,062.53, less the minimum wage 2,270 = 6,792.53: the 20 % binds.
+    rows = may(HOHHOT, dict(HOHHOT_ATT, deduction=Decimal(10000), deduction_kind="damages"), last="2025-06")
+    row = rows[("H1", "2025-05")]
+    assert row["deduction"] == Decimal("2363.16")
+    assert row["net_pay"] == Decimal("6699.37")          # 9,062.53 − 2,363.16
+    assert row["balance_owed"] == Decimal("7636.84")     # 10,000 − 2,363.16 carried
+    # June (no attendance): gross 6,830 + 350 + 1,150 + 400 = 8,730; 20 % = 1,746.00. Contributions as
+    # May (base = May, the first whole month) 2,658.56; tax: (11,815.81 + 8,730) − 10,000 − 5,317.12
+    # − 2,000 = 3,228.69 × 3 % = 96.86 − 94.72 = 2.14; 8,730 − 2,658.56 − 2.14 = 6,069.30, less
+    # 2,270 = 3,799.30 > 1,746: 1,746.00 recovered, 5,890.84 still owed
+    june = rows[("H1", "2025-06")]
+    assert june["balance_recovery"] == Decimal("1746.00")
+    assert june["net_pay"] == Decimal("4323.30")          # 6,069.30 − 1,746.00
+    assert june["balance_owed"] == Decimal("5890.84")
+
+
+def test_damages_never_take_pay_below_the_minimum_wage(tmp_path):
+    # Kunming K8 (tests/test_hand_computed.py): after tax and contributions 2,486.90 − 747.20 =
+    # 1,739.70, below the prorated minimum wage 1,879.66: nothing may be deducted for damages
+    tables = tmp_path / "tables"
+    shutil.copytree(SHIPPED_TABLES, tables)
+    with open(tables / "pay_scale.csv", "a", encoding="utf-8") as handle:
+        handle.write(PROBATION_ROW + "\n")
+    rows = run_engine(tables, [PROBATION], {("K8", "2025-05"): dict(PROBATION_ATT, deduction=Decimal(500),
+                                                                     deduction_kind="damages")},
+                      "2025-05", "2025-05")
+    row = rows[("K8", "2025-05")]
+    assert row["deduction"] == Decimal("0.00")
+    assert row["net_pay"] == Decimal("1739.70")
+    assert row["balance_owed"] == Decimal("500.00")
+
+
+def test_court_order_comes_before_other_deductions_and_is_not_carried():
+    # 9,062.53 after tax and contributions (May above): a court order of 10,000 takes all of it;
+    # net 0, and the 937.47 it could not take is not a debt to the employer
+    row = may(HOHHOT, dict(HOHHOT_ATT, deduction=Decimal(10000), deduction_kind="court"))[("H1", "2025-05")]
+    assert row["deduction"] == Decimal("9062.53")
+    assert row["net_pay"] == Decimal("0.00")
+    assert row["balance_owed"] == Decimal("0.00")
+
+
+def test_contributions_above_the_pay_leave_net_zero_and_a_balance():
+    # a leaver on Tue 2025-06-03: June 2025 has 20 paid days (21 weekdays, less Mon 6/2, the
+    # Dragon Boat 补休 rest day), employed 1 of them (6/1, 6/2 are rest days) → 8,730 ÷ 20 = 436.50;
+    # contributions on May's base (its first whole month) 2,658.56; tax: the year's taxable is below
+    # 0, nothing more due → net 0 and 2,658.56 − 436.50 = 2,222.06 owed
+    leaver = dict(HOHHOT, leave_date=date(2025, 6, 3))
+    rows = may(leaver, dict(HOHHOT_ATT), last="2025-06")
+    june = rows[("H1", "2025-06")]
+    assert june["paid_days_employed"] == 1 and june["paid_days_in_month"] == 20
+    assert june["gross_pay"] == Decimal("436.50")
+    assert june["net_pay"] == Decimal("0.00")
+    assert june["shortfall_carried"] == Decimal("2222.06")
+    assert june["balance_owed"] == Decimal("2222.06")
+
+
+def test_recovery_kind_shares_the_20_percent_with_the_balance():
+    person_ = person("R1", "150100", "duty", 6, "PATROL", date(2018, 5, 1), special=1000)
+    att = dict(HOHHOT_ATT, deduction=Decimal(1000), deduction_kind="recovery")
+    row = run_engine(SHIPPED_TABLES, [person_], {("R1", "2025-05"): att}, "2025-05", "2025-05")[("R1", "2025-05")]
+    # 1,000 ≤ 2,363.16 (20 %): taken whole
+    assert row["deduction"] == Decimal("1000.00") and row["balance_owed"] == Decimal("0.00")
