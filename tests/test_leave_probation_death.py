@@ -1,7 +1,8 @@
 """Issue 14: leave, probation and deaths, hand-computed (the arithmetic beside each figure).
 
 Tables: tests/data/tables_simple plus the shipped leave, probation and annual-leave tables, a
-test pay-scale row (civilian level 9, 6,124.50) and a test maternity top-up row for city 100100.
+test pay-scale row (city 100200 civilian level 3, 6,124.50: between levels 2 and 4, as the
+pay-structure check requires) and a test maternity top-up row for city 100100.
 City 100200 (province 100000): civilian DESK pays base + 50 a service year + office 150.50 +
 living 200 (250 from 2025, province row); duty PATROL (high risk) base + 50 + 10 a service year +
 duty 300 + living + high risk 400. City 100100: seniority 65.50 a year from 2024-12, high risk
@@ -30,7 +31,7 @@ def make_tables(tmp_path):
                              or line.startswith("000000,")]
         (tables / f"{name}.csv").write_text("\n".join(kept) + "\n", encoding="utf-8")
     with open(tables / "pay_scale.csv", "a", encoding="utf-8") as handle:
-        handle.write("000000,2020-01-01,civilian,9,6124.50,test: 6124.50 + 50 + 150.50 + 200 = 6525 in 2024\n")
+        handle.write("100200,2020-01-01,civilian,3,6124.50,test: 6124.50 + 50 + 150.50 + 200 = 6525 in 2024\n")
     with open(tables / "maternity.csv", "a", encoding="utf-8") as handle:
         handle.write("100100,2020-01-01,30,true,test: city A tops the allowance up\n")
     with open(tables / "leave_days.csv", "a", encoding="utf-8") as handle:
@@ -87,7 +88,7 @@ def test_five_days_untaken_at_year_end_pay_an_extra_200_percent(tmp_path):
     # history: 6,124.50 + 50 + 150.50 + 200 = 6,525 without overtime.
     # 6,525 ÷ 21.75 = 300 a day × 200 % (annual_leave_policy.csv extra_rate 2) × 5 = 3,000.00
     tables = make_tables(tmp_path)
-    slips, _ = run(tables, [employee("A1", "100200", "civilian", 9, "DESK", date(2023, 6, 1))], "2024-11", "2024-12")
+    slips, _ = run(tables, [employee("A1", "100200", "civilian", 3, "DESK", date(2023, 6, 1))], "2024-11", "2024-12")
     december = slips[("A1", "2024-12")]
     assert december["annual_leave_wage_base"] == D("6525.00")
     assert (december["annual_leave_entitlement"], december["annual_leave_payout_days"]) == (5, 5)
@@ -102,7 +103,7 @@ def test_a_leaver_is_paid_the_days_of_the_year_passed_rounded_down(tmp_path):
     # No history: the contract month 6,124.50 + 50 × 15 + 150.50 + 250 = 7,275;
     # 7,275 ÷ 21.75 × 200 % × 2 = 1,337.931… → 1,337.93
     tables = make_tables(tmp_path)
-    person = employee("L1", "100200", "civilian", 9, "DESK", date(2010, 1, 1), leave=date(2025, 6, 30))
+    person = employee("L1", "100200", "civilian", 3, "DESK", date(2010, 1, 1), leave=date(2025, 6, 30))
     slips, _ = run(tables, [person], "2025-06", "2025-06", leave=[("L1", "annual", date(2025, 3, 3), date(2025, 3, 4))])
     june = slips[("L1", "2025-06")]
     assert (june["annual_leave_entitlement"], june["annual_leave_taken_ytd"]) == (10, D("2.00"))
@@ -114,7 +115,7 @@ def test_a_unit_that_carries_leave_over_pays_nothing_at_year_end(tmp_path):
     tables = make_tables(tmp_path)
     with open(tables / "annual_leave_policy.csv", "a", encoding="utf-8") as handle:
         handle.write("100200,2020-01-01,carry_over,2,12,test: the unit carries untaken leave over\n")
-    slips, _ = run(tables, [employee("C1", "100200", "civilian", 9, "DESK", date(2023, 6, 1))], "2024-12", "2024-12")
+    slips, _ = run(tables, [employee("C1", "100200", "civilian", 3, "DESK", date(2023, 6, 1))], "2024-12", "2024-12")
     assert slips[("C1", "2024-12")]["annual_leave_payout"] == 0
 
 
@@ -184,8 +185,8 @@ def test_maternity_allowance_on_the_units_previous_year_average(tmp_path):
     # first_full_month), then January 2025 on maternity leave all month (31 days): allowance = the unit's
     # 2024 average maternity base × 31 ÷ 30
     tables = make_tables(tmp_path)
-    people = [employee("M3", "100200", "civilian", 9, "DESK", date(2023, 6, 1)),
-              employee("M4", "100200", "civilian", 9, "DESK", date(2020, 6, 1))]
+    people = [employee("M3", "100200", "civilian", 3, "DESK", date(2023, 6, 1)),
+              employee("M4", "100200", "civilian", 3, "DESK", date(2020, 6, 1))]
     slips, _ = run(tables, people, "2024-12", "2025-01",
                    leave=[("M3", "maternity", date(2025, 1, 1), date(2025, 3, 31))])
     bases = [slips[(e, "2024-12")]["maternity_base"] for e in ("M3", "M4")]
