@@ -10,6 +10,7 @@ PAY_COMPONENTS = (
     "overtime_pay", "floor_topup", "bonus", "injury_disability_allowance",
     "performance_pay", "appraisal_bonus",     # issue 16: by the appraisal result
     "annual_bonus", "severance_pay", "other_payments",            # issue 13: one-off payments
+    "sick_pay", "maternity_allowance", "maternity_topup", "annual_leave_payout",   # issue 14: leave
 )
 EMPLOYEE_CONTRIBUTIONS = (
     "pension_employee", "medical_employee", "unemployment_employee", "housing_fund_employee",
@@ -85,6 +86,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "annual_bonus": ("全年一次性奖金", "Annual one-off bonus"),
     "severance_pay": ("解除劳动合同一次性补偿金", "Severance pay"),
     "other_payments": ("其他一次性收入", "Other one-off payments"),
+    "sick_pay": ("病假工资", "Sick pay"),
+    "maternity_allowance": ("生育津贴", "Maternity allowance"),
+    "maternity_topup": ("生育津贴补差", "Maternity allowance top-up"),
+    "annual_leave_payout": ("未休年休假工资报酬", "Pay for untaken annual leave"),
     "iit_annual_bonus": ("全年一次性奖金个税", "Income tax on the bonus taxed apart"),
     "iit_severance": ("补偿金个税", "Income tax on severance"),
     "balance_recovery": ("扣回应收个人款", "Balance owed recovered"),

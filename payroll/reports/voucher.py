@@ -75,7 +75,10 @@ def voucher_mapping(policy: Policy, month: str, payslip_columns: set[str]) -> pd
             bad("side", f"'{row['side']}' is not debit or credit")
         if not row["account_code"].strip():
             bad("account_code", "is empty")
-        if row["side"] == "debit" and not (row["economic_item"].isdigit() and len(row["economic_item"]) == 5):
+        # an expense (费用, accounts 5xxx) carries its economic item; a receivable booked on the debit
+        # side (the balance an employee owes, 其他应收款) carries none
+        if row["side"] == "debit" and row["account_code"].startswith("5") \
+                and not (row["economic_item"].isdigit() and len(row["economic_item"]) == 5):
             bad("economic_item", f"'{row['economic_item']}' is not a 5-digit economic classification item (e.g. 30101)")
         try:
             date.fromisoformat(row["effective_from"])
@@ -118,9 +121,14 @@ def voucher_lines(con: duckdb.DuckDBPyConnection, policy: Policy, month: str) ->
                                    "credit": amount if side == "credit" else None, "components": list(part.component)})
         debit = sum((l["debit"] for l in unit_lines if l["debit"] is not None), Decimal("0.00"))
         credit = sum((l["credit"] for l in unit_lines if l["credit"] is not None), Decimal("0.00"))
+        expense = sum((l["debit"] for l in unit_lines if l["debit"] is not None and l["economic_item"]),
+                      Decimal("0.00"))
         cost = Decimal(unit_row["employer_cost"])
-        if not debit == credit == cost:
-            problems.append(f"{unit_row['unit']}: debits {debit}, credits {credit}, register employer cost {cost}")
+        # the expense lines equal the register's employer cost; debits equal credits (a shortfall the
+        # employee owes is booked as a receivable on both sides' totals)
+        if not (debit == credit and expense == cost):
+            problems.append(f"{unit_row['unit']}: debits {debit} (expenses {expense}), credits {credit}, "
+                            f"register employer cost {cost}")
         lines.extend(unit_lines)
     if problems:
         unmapped = [c for c in DEBITS_MUST_COVER if c in payslip_columns and c not in set(mapping.component)]

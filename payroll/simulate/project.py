@@ -27,7 +27,8 @@ import pyarrow as pa
 
 from ..calendar import calendar_frame
 from ..columns import EMPLOYEE_CONTRIBUTIONS, EMPLOYER_CONTRIBUTIONS, PAY_COMPONENTS
-from ..db import ARREARS_DDL, EMPLOYEE_HISTORY_DDL, EMPLOYEES_DDL, PAYMENTS_DDL, scalar
+from ..db import (ARREARS_DDL, EMPLOYEE_HISTORY_DDL, EMPLOYEE_TERMS_DDL, EMPLOYEES_DDL, EVENT_CAUSE_DDL, EVENTS_DDL,
+                  LEAVE_DDL, OPENING_BALANCES_DDL, PAYMENTS_DDL, scalar)
 from ..engine.context import Month, check_month_parameters, install_month_constants, install_month_parameters
 from ..engine.pipeline import SQL_TYPES, final_stage, pipeline_sql, stored_columns
 from ..errors import PayrollError
@@ -41,10 +42,11 @@ IDENTITY = ("employee_id", "month", "region_code", "unit", "category", "level", 
 # what history_sql (engine.context) reads from earlier payslips
 HISTORY = ("income_ytd", "contributions_ytd", "special_deduction_ytd", "iit_ytd", "months_employed_ytd",
            "paid_days_employed", "paid_days_in_month", "prior_year_months", "prior_year_gross",
-           "first_full_month_gross", "balance_owed", "annual_bonus_separate")
+           "first_full_month_gross", "balance_owed", "annual_bonus_separate",
+           "maternity_base", "overtime_pay", "annual_leave_payout")   # issue 14: what the leave rules read
 COMPONENTS = (*PAY_COMPONENTS, "gross_pay", *EMPLOYEE_CONTRIBUTIONS, "iit", "deduction", "net_pay",
               *EMPLOYER_CONTRIBUTIONS, "accident_insurance_employer", "employer_cost")
-HISTORY_KEPT = ("employee_id", "month", "gross_pay") + HISTORY
+HISTORY_KEPT = ("employee_id", "month", "region_code", "unit", "gross_pay") + HISTORY
 # and what a reader needs to check a base-pay line: the table value and the proration fraction
 CHECKS = ("base_pay_full", "proration_numerator", "proration_denominator")
 # issue 13: the taxes apart and the bonus method the assumed annual bonuses get
@@ -114,6 +116,9 @@ class Projection:
         con.execute(EMPLOYEE_HISTORY_DDL)
         con.execute(ARREARS_DDL)
         con.execute(PAYMENTS_DDL)                  # issue 13: the assumed annual bonuses
+        # issues 12 and 14: no opening balances, events (deaths), leave or probation in a projection
+        for ddl in (OPENING_BALANCES_DDL, EVENTS_DDL, EVENT_CAUSE_DDL, LEAVE_DDL, EMPLOYEE_TERMS_DDL):
+            con.execute(ddl)
         self.bonuses = list(bonuses or [])
         con.register("_roster", roster)
         con.execute("INSERT INTO employees BY NAME SELECT * FROM _roster")
