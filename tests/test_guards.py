@@ -68,12 +68,15 @@ def test_a_disability_allowance_without_a_wage_to_base_it_on_is_refused():
 
 
 def test_the_bank_file_refuses_negative_net_pay(tmp_path):
-    """N1's after-tax deduction exceeds the month's pay: no transfer can pay a negative amount, so
-    the whole file is refused and nothing is written."""
+    """The engine keeps net pay ≥ 0 (issue 13: a deduction beyond the pay is carried as a balance
+    owed), so a negative net can only come from a payslip written by something else (an older
+    engine, a hand edit). The bank file is the last guard: no transfer can pay a negative amount,
+    so the whole file is refused and nothing is written."""
     con = connect(":memory:")
     run_engine(TABLES, [person("N1"), person("N2")], {("N1", "2025-01"): {"deduction": Decimal("9000")}},
                "2025-01", "2025-01", con=con)
-    assert con.execute("SELECT net_pay < 0 FROM payslips WHERE employee_id = 'N1'").fetchone()[0]
+    assert con.execute("SELECT net_pay FROM payslips WHERE employee_id = 'N1'").fetchone()[0] == 0   # carried
+    con.execute("UPDATE payslips SET net_pay = -1.00 WHERE employee_id = 'N1'")       # a payslip from elsewhere
     out = tmp_path / "bank.csv"
     with pytest.raises(PayrollError, match=r"1 payslip\(s\) of 2025-01 have net pay below 0.*N1"):
         export_bank(con, "2025-01", "csv", out)

@@ -148,7 +148,8 @@ def test_performance_pay_by_result_in_two_regions(staffed, policy, tmp_path):
     # both lines are in gross pay
     parts = ("base_pay", "seniority_pay", "allowances", "high_risk_allowance", "night_shift_pay", "overtime_pay",
              "floor_topup", "bonus", "injury_disability_allowance", "arrears_pay", "performance_pay",
-             "appraisal_bonus")
+             "appraisal_bonus", "annual_bonus", "severance_pay", "other_payments",
+             "sick_pay", "maternity_allowance", "maternity_topup", "annual_leave_payout")
     assert n1_dec["gross_pay"] == sum(n1_dec[p] for p in parts)
 
 
