@@ -119,9 +119,23 @@ class BackgroundServer:
         self.app.state.office.close()
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """A port in use is the user's to fix (another server, an old instance): exit 2 with one line,
+    before anything is opened, rather than uvicorn's own exit."""
+    import socket
+    from ..errors import PayrollError
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise PayrollError(f"cannot listen on {host}:{port}: the port is already in use ({error.strerror or error}); "
+                               f"stop what uses it or give another --port") from None
+
+
 def serve(db: str | None, tables: str | None, port: int, host: str = HOST, single_person: bool = False,
           log: Callable[[str], None] = print) -> None:
     import uvicorn
+    _check_port_free(host, port)
     app = create_app(db, tables, log)
     office: Office = app.state.office
     password = bootstrap_admin(office, single_person)
