@@ -60,20 +60,70 @@ def reference_inputs(con, ids: list[str]) -> tuple[list[dict], dict]:
                               "WHERE employee_id IN (SELECT unnest(?)) GROUP BY ALL", [ids]):
             for record in [people[row["employee_id"]], *(v for _, v in people[row["employee_id"]].get("changes", []))]:
                 record.setdefault("assessments", {})[int(row["year"])] = row["result"]
+    _life_inputs(con, ids, people)
     attendance = {}
     for row in _rows(con, "SELECT * FROM attendance WHERE employee_id IN (SELECT unnest(?))", [ids]):
         attendance[(row["employee_id"], row["month"])] = {
             **{c: Decimal(row[c] or 0) for c in ATTENDANCE_DAYS},
             "night_shifts": int(row["night_shifts"] or 0), "bonus": Decimal(row["bonus"] or 0),
-            "deduction": Decimal(row["deduction"] or 0)}
+            "deduction": Decimal(row["deduction"] or 0), "deduction_kind": row.get("deduction_kind")}
     return [people[i] for i in ids if i in people], attendance
+
+
+def _has(con, table: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                            [table]).fetchone()[0])
+
+
+def _records(person: dict) -> list[dict]:
+    """The person's first record and every dated change: a fact of the person goes on each."""
+    return [person, *(v for _, v in person.get("changes", []))]
+
+
+def _life_inputs(con, ids: list[str], people: dict) -> None:
+    """Deaths, leave, probation (issue 14) and opening balances (issue 12), as the reference takes them."""
+    if _has(con, "events"):
+        for row in _rows(con, "SELECT employee_id, min(event_date) AS death_date FROM events WHERE kind = 'death' "
+                              "AND employee_id IN (SELECT unnest(?)) GROUP BY ALL", [ids]):
+            for record in _records(people[row["employee_id"]]):
+                record["death_date"] = row["death_date"]
+    if _has(con, "leave"):
+        for row in _rows(con, "SELECT employee_id, kind, start_date, end_date FROM leave "
+                              "WHERE employee_id IN (SELECT unnest(?)) ORDER BY employee_id, start_date", [ids]):
+            for record in _records(people[row["employee_id"]]):
+                record.setdefault("leave", []).append((row["kind"], row["start_date"], row["end_date"]))
+    if _has(con, "employee_terms"):
+        for row in _rows(con, "SELECT employee_id, probation_end FROM employee_terms WHERE probation_end IS NOT NULL "
+                              "AND employee_id IN (SELECT unnest(?))", [ids]):
+            for record in _records(people[row["employee_id"]]):
+                record["probation_end"] = row["probation_end"]
+    if _has(con, "opening_balances"):
+        for row in _rows(con, "SELECT * FROM opening_balances WHERE employee_id IN (SELECT unnest(?))", [ids]):
+            opening = {"year": int(row["year"]), "month": int(row["month"]),
+                       **{c: Decimal(row[c]) for c in ("income_ytd", "contributions_ytd", "special_deduction_ytd",
+                                                       "iit_ytd")},
+                       "months_employed": int(row["months_employed"])}
+            for record in _records(people[row["employee_id"]]):
+                record["opening"] = opening
+
+
+def payments_of(con, ids: list[str]) -> dict:
+    """The one-off payments of the regular runs (issue 13), as the reference takes them."""
+    payments: dict = {}
+    if _has(con, "payments"):
+        for row in _rows(con, "SELECT * FROM payments WHERE employee_id IN (SELECT unnest(?)) "
+                              "AND coalesce(run_kind, 'regular') = 'regular' ORDER BY employee_id, month, line_no",
+                         [ids]):
+            payments.setdefault((row["employee_id"], row["month"]), []).append(
+                {"kind": row["kind"], "amount": Decimal(row["amount"]), "tax_method": row["tax_method"] or ""})
+    return payments
 
 
 def compare_stored_year(con, tables_dir, ids: list[str], months: list[str]) -> tuple[int, list[str]]:
     """(payslips compared, differences) between the stored payslips of these people and the
     reference computed from the database's inputs over the months."""
     employees, attendance = reference_inputs(con, ids)
-    expected = reference.compute_year(employees, attendance, tables_dir, months)
+    expected = reference.compute_year(employees, attendance, tables_dir, months, payments=payments_of(con, ids))
     stored = {(r["employee_id"], r["month"]): r for r in _rows(
         con, "SELECT * FROM payslips WHERE employee_id IN (SELECT unnest(?)) AND month BETWEEN ? AND ?",
         [ids, months[0], months[-1]])}
