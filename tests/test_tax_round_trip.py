@@ -126,6 +126,17 @@ def test_round_trip_has_no_difference_then_one_changed_deduction_is_flagged(city
     assert list(march.cause) == ["deductions"]
     assert Decimal(march.difference[0]) < 0          # more deductions, less tax
     assert tax_differences(con, "2025-02").empty
+    # the approval workflow (issue 18): March cannot be approved without a comment, February can
+    from payroll.errors import PayrollError
+    from payroll.office import workflow
+    for month in ("2025-02", "2025-03"):
+        workflow.advance(con, month, "submit", "clerk")
+        workflow.advance(con, month, "pass", "reviewer")
+    assert workflow.advance(con, "2025-02", "approve", "approver") == "approved"
+    with pytest.raises(PayrollError, match="1 difference"):
+        workflow.advance(con, "2025-03", "approve", "approver")
+    assert workflow.advance(con, "2025-03", "approve", "approver", "H2's elderly support is in the client") \
+        == "approved"
 
 
 def test_a_person_missing_on_either_side_is_flagged(city):

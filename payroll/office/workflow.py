@@ -102,9 +102,25 @@ def advance(con: duckdb.DuckDBPyConnection, month: str, step_name: str, username
         raise PayrollError(f"{step_name} needs a comment saying what to change")
     if step_name == "approve" and last_actor(con, month, "submit") == username:
         raise PayrollError(f"{username} submitted {month} and may not also approve it")
+    if step_name == "approve" and not comment:
+        differences = tax_difference_count(con, month)
+        if differences:
+            raise PayrollError(f"{month} has {differences} difference(s) between the tax client's result and the "
+                               f"payslips (`payroll export --what tax-check --month {month}`): approving it needs a "
+                               f"comment saying why they are accepted")
     with transaction(con):
         _write_step(con, month, step_name, state, step.to_state, username, comment)
     return step.to_state
+
+
+def tax_difference_count(con: duckdb.DuckDBPyConnection, month: str) -> int:
+    """People whose tax in the client's imported result differs from the payslip's (issue 19); 0 when
+    no client result for the month was imported."""
+    if not (table_exists(con, "tax_feedback")
+            and scalar(con, "SELECT count(*) FROM tax_feedback WHERE month = ?", [month])):
+        return 0
+    from ..reports.tax_check import tax_differences
+    return len(tax_differences(con, month))
 
 
 def payslips_digest(con: duckdb.DuckDBPyConnection, month: str) -> str:
