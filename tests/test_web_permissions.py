@@ -20,6 +20,7 @@ GET_ROUTES = {
     "/person?id={person}": {"clerk", "reviewer", "approver", "hr", "auditor"},
     "/person?id={person}&compare=2025-02": {"clerk", "reviewer", "approver", "hr", "auditor"},
     f"/payslip.xlsx?id={{person}}&month={M}": {"clerk", "reviewer", "approver", "hr", "auditor"},
+    "/certificate.xlsx?id={person}&year=2025": {"clerk", "reviewer", "approver", "hr", "auditor"},
     f"/api/explain?id={{person}}&month={M}": {"clerk", "reviewer", "approver", "hr", "auditor"},
     f"/api/compare?id={{person}}&month={M}&compare=2025-02": {"clerk", "reviewer", "approver", "hr", "auditor"},
     f"/confirmations?month={M}": {"hr", "auditor"},

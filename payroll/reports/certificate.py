@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import getpass
 from dataclasses import dataclass
+import contextlib
 from decimal import Decimal
 from pathlib import Path
 
@@ -89,7 +90,9 @@ def log_disclosure(con: duckdb.DuckDBPyConnection, kind: str, employee_id: str, 
 
 
 def write_certificate(con: duckdb.DuckDBPyConnection, employee_id: str, *, year: int | None = None,
-                      months: str | None = None, out: str | Path | None = None, issuer: str | None = None) -> Certificate:
+                      months: str | None = None, out: str | Path | None = None, issuer: str | None = None,
+                      in_transaction: bool = False) -> Certificate:
+    """in_transaction: the caller's transaction holds the disclosure's entry (the web app's request)."""
     first, last = parse_span(year, months)
     (name, id_masked, unit, hired), rows = certificate_rows(con, employee_id, first, last)
     totals = {m: sum((r[i] for r in rows), Decimal("0.00")) for i, m in enumerate(MONEY, start=1)}
@@ -97,7 +100,7 @@ def write_certificate(con: duckdb.DuckDBPyConnection, employee_id: str, *, year:
     if target.suffix.lower() != ".xlsx":
         raise PayrollError(f"--out {target}: the certificate is an .xlsx file")
     span = f"{month_title(first)}至{month_title(last)}"
-    with transaction(con):
+    with (contextlib.nullcontext() if in_transaction else transaction(con)):
         with xlsx.atomic_output(target) as temporary:
             _write(temporary, name, id_masked, unit or rows[-1][-1], hired, span, rows, totals, issuer)
             log_disclosure(con, "certificate", employee_id, f"{first}..{last}", target.name)

@@ -80,7 +80,9 @@ def person(ctx: Ctx) -> Response:
     employee_id = ctx.param("id")
     context = explanation_context(ctx, employee_id, ctx.param("month"), ctx.param("compare"))
     download = f"/payslip.xlsx?id={quote(employee_id)}&month={quote(context['month'])}"
-    return ctx.render("person.html", title=f"{employee_id} {context['month']}", download=download, **context)
+    certificate = f"/certificate.xlsx?id={quote(employee_id)}&year={quote(context['month'][:4])}"
+    return ctx.render("person.html", title=f"{employee_id} {context['month']}", download=download,
+                      certificate=certificate, **context)
 
 
 def payslip_response(ctx: Ctx, employee_id: str, month: str) -> Response:
@@ -98,6 +100,24 @@ def payslip_response(ctx: Ctx, employee_id: str, month: str) -> Response:
 @page("pay.view", audit="download_payslip", person="id")
 def payslip_file(ctx: Ctx) -> Response:
     return payslip_response(ctx, ctx.param("id"), ctx.param("month"))
+
+
+@page("pay.view", audit="income_certificate", person="id")
+def certificate_file(ctx: Ctx) -> Response:
+    """The income certificate (收入证明, issue 19) of a year, for HR within scope; the audit entry
+    says who produced it, and the certificate is also listed in `disclosures`."""
+    from ...reports.certificate import write_certificate
+    employee_id, year = ctx.param("id"), ctx.param("year")
+    if not (year.isdigit() and len(year) == 4):
+        raise PayrollError(f"year {year!r} is not a year YYYY")
+    ctx.audit_detail = year
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "certificate.xlsx"
+        write_certificate(ctx.cur, employee_id, year=int(year), out=path, in_transaction=True)
+        body = path.read_bytes()
+    name = f"certificate-{employee_id}-{year}.xlsx"
+    return Response(body, media_type=XLSX_TYPE,
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
 
 
 @page("pay.view", audit="view_pay", person="id")
@@ -147,5 +167,6 @@ def confirmations_export(ctx: Ctx) -> Response:
 
 
 routes = [Route("/", home), Route("/person", person), Route("/payslip.xlsx", payslip_file),
+          Route("/certificate.xlsx", certificate_file),
           Route("/api/explain", api_explain), Route("/api/compare", api_compare),
           Route("/confirmations", confirmations_page), Route("/confirmations.csv", confirmations_export)]
