@@ -13,9 +13,9 @@ who asked) by `log_disclosure`, the one function to redirect to the audit log wh
 """
 from __future__ import annotations
 
+import contextlib
 import getpass
 from dataclasses import dataclass
-import contextlib
 from decimal import Decimal
 from pathlib import Path
 
