@@ -170,4 +170,6 @@ def _text(value) -> str:
         return value.isoformat()
     if isinstance(value, Decimal):
         return format(value, "f")
+    if isinstance(value, float) and value.is_integer():    # an integer column with gaps reads as float
+        return str(int(value))
     return str(value)
