@@ -39,10 +39,12 @@ def test_counts_per_city_in_november_2026(frames):
     #   330100: + public-transport cover, 330000 2026 pension/unemployment/injury bases and 330100
     #           2026 medical/maternity bases (carried forward) = 28; minimum-wage start disputed
     # and, from the level tables of issue 16 (all national sample rows), 25 more in every city:
-    # level_rules 12, performance_pay 8, selection_quotas 3, pay_structure 1, appraisal_distribution 1
+    # level_rules 12, performance_pay 8, selection_quotas 3, pay_structure 1, appraisal_distribution 1;
+    # and from issue 14 the sick-pay shares (national samples) 8 more in every city, and Jiangsu's
+    # two non-work death items (samples) 2 more in Nantong
     assert {code: counts[code] for code in ("150100", "150600", "320600", "330100", "530100")} == {
-        "150100": {"sample": 48}, "150600": {"sample": 48}, "320600": {"sample": 48, "disputed": 1},
-        "330100": {"sample": 53, "disputed": 1}, "530100": {"sample": 47}}
+        "150100": {"sample": 56}, "150600": {"sample": 56}, "320600": {"sample": 58, "disputed": 1},
+        "330100": {"sample": 61, "disputed": 1}, "530100": {"sample": 55}}
     assert "000000" not in counts      # the national tables hold no sample
 
 
@@ -81,9 +83,9 @@ def test_tables_status_cli_lists_samples_and_says_where(tmp_path):
     result = _cli("tables", "status", "--region", "530100", "--month", "2026-10", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "530100 昆明市 2026-10: 47 sample" in out
+    assert "530100 昆明市 2026-10: 55 sample" in out
     assert "pay_scale.csv" in out and "housing_fund.csv" in out and "allowances.csv" in out
-    assert "47 figure(s) to replace or settle" in out
+    assert "55 figure(s) to replace or settle" in out
 
 
 def test_tables_status_cli_refuses_an_unknown_region(tmp_path):
@@ -102,13 +104,15 @@ def test_run_warns_once_per_region_and_the_register_header_says_so(tmp_path):
     assert _cli("import", "--db", str(db), "--employees", str(employees), cwd=tmp_path).returncode == 0
     ran = _cli("run", "--db", str(db), "--month", "2026-11", cwd=tmp_path)
     assert ran.returncode == 0, ran.stderr
-    warnings = [line for line in ran.stderr.splitlines() if line.startswith("warning:")]
+    # the sample warnings (issue 12's opening-balance warning of a first run after January is apart)
+    warnings = [line for line in ran.stderr.splitlines()
+                if line.startswith("warning:") and "opening balances" not in line]
     assert [w.split(" uses ")[0] for w in warnings] == ["warning: 320600 南通市 2026-11",
                                                         "warning: 530100 昆明市 2026-11"]
-    assert "48 sample, 1 disputed" in warnings[0] and "47 sample" in warnings[1]
+    assert "58 sample, 1 disputed" in warnings[0] and "55 sample" in warnings[1]
     con = connect(str(db), read_only=True)
     note = register_header(con, "2026-11")
-    assert note == "含样本或有争议的政策数字（payroll tables status）：南通市 48 sample, 1 disputed；昆明市 47 sample"
+    assert note == "含样本或有争议的政策数字（payroll tables status）：南通市 58 sample, 1 disputed；昆明市 55 sample"
     export_register(con, "2026-11", "xlsx", tmp_path / "r.xlsx")
     sheet = openpyxl.load_workbook(tmp_path / "r.xlsx").worksheets[0]
     assert any(note in str(cell.value) for row in sheet.iter_rows(max_row=3) for cell in row)

@@ -16,10 +16,37 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from conftest import SHIPPED_TABLES, run_engine
+import tempfile
+from pathlib import Path
+
+from conftest import SHIPPED_TABLES as _SHIPPED
+from conftest import run_engine
 from test_hand_computed import HOHHOT, HOHHOT_ATT, PROBATION, PROBATION_ATT, PROBATION_ROW, person
 
 from payroll.errors import PayrollError
+
+
+def _tables_without_leave_payout() -> Path:
+    """The shipped tables with no annual-leave entitlement: these hand cases are about bonuses,
+    severance and deductions, worked before untaken annual leave was paid (issue 14 has its own
+    cases); everyone here would otherwise be owed untaken days in December and on leaving."""
+    folder = Path(tempfile.mkdtemp(prefix="year-end-tables-")) / "tables"
+    shutil.copytree(_SHIPPED, folder)
+    path = folder / "annual_leave_entitlement.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    days = header.index("days")
+    import csv, io
+    rows = list(csv.reader(io.StringIO("\n".join(lines))))
+    for row in rows[1:]:
+        row[days] = "0"
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    path.write_text(out.getvalue(), encoding="utf-8")
+    return folder
+
+
+SHIPPED_TABLES = _tables_without_leave_payout()
 
 
 def bonus(amount, method=""):

@@ -20,6 +20,7 @@ The bank account is personal data: it appears in this file and in no other outpu
 """
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
