@@ -95,7 +95,8 @@ BRANCHES = {
                                                  and p is not None and p["months_employed_ytd"] == 12,
     "special_deduction": lambda r, e, p: r["special_deduction"] > 0,
     # net pay
-    "net_pay_negative": lambda r, e, p: r["net_pay"] < 0,
+    "net_pay_held_at_zero": lambda r, e, p: r["shortfall_carried"] > 0 and r["net_pay"] == 0,
+    "balance_owed_recovered": lambda r, e, p: r["balance_recovery"] > 0,
     "other_deduction": lambda r, e, p: r["deduction"] > 0,
     # the year and the person changing
     "january_after_a_year": lambda r, e, p: r["month"].endswith("-01") and p is not None,

@@ -324,11 +324,6 @@ effective = 2026-03-01
 """
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known defect after the merge of issues 14 and 20: the projection keeps only the latest month of "
-    "history, but January's previous-year gross is now the sum of last year's payslips (issue 20) and "
-    "the untaken-leave wage base the average of the previous 12 months (issue 14); both need the "
-    "projection to carry those sums (open in issue 20's note)"))
 def test_every_projected_month_equals_the_monthly_run(shipped, tmp_path):
     """Two years, against `payroll run` month by month: the baseline on the shipped tables, the
     scenario on its tables written out (a change from July 2025, another from March 2026; the

@@ -298,6 +298,13 @@ def install_month_parameters(con: duckdb.DuckDBPyConnection, month: Month) -> No
         FROM policy_iit_bonus_brackets
         WHERE effective_from = (SELECT max(effective_from) FROM policy_iit_bonus_brackets
                                 WHERE effective_from <= DATE '{month.start}')""")
+    install_month_people(con, month)
+
+
+def install_month_people(con: duckdb.DuckDBPyConnection, month: Month) -> None:
+    """What depends on the month and the people, not on which policy rows are in force: injury,
+    probation and leave status, performance pay, the month's constants and one-off payments. A
+    caller that skips install_month_parameters (the tables in force unchanged) still calls this."""
     injury_pay.install_month_status(con, month)
     probation.install_month_status(con, month)
     leave.install_month_status(con, month, _active_roster_sql(month))
@@ -415,8 +422,8 @@ def history_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
                    AS first_full_month_gross, {balance} AS balance_owed_before
         FROM payslips WHERE month = '{previous.label}'{only}"""
     else:
-        # January: December's count of payslips is last year's; last year's gross is Σ gross_pay
-        # (docs/rules.md), not December's income_ytd, which leaves out tax-exempt income such as the
+        # January: December's count of payslips is last year's; last year's gross is Σ gross_pay less
+        # the maternity allowance, a fund benefit and not wage (docs/rules.md), not December's income_ytd, which leaves out tax-exempt income such as the
         # employer disability allowance (财税〔2012〕40号) and so understated the previous-year base
         # and let 公告2020年第19号 apply above its limit. One scan of last year, once a year.
         carried = f"""
@@ -426,7 +433,7 @@ def history_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
                d.months_employed_ytd AS prior_year_months, y.prior_year_gross,
                NULL::BIGINT AS first_full_month_gross, {balance} AS balance_owed_before
         FROM payslips d LEFT JOIN (
-            SELECT employee_id, CAST(sum({fen('gross_pay')}) AS BIGINT) AS prior_year_gross FROM payslips
+            SELECT employee_id, CAST(sum({fen('gross_pay')} - coalesce({fen('maternity_allowance')}, 0)) AS BIGINT) AS prior_year_gross FROM payslips
             WHERE month BETWEEN '{last_year}-01' AND '{last_year}-12'{only} GROUP BY employee_id) y
           ON y.employee_id = d.employee_id
         WHERE d.month = '{previous.label}'{_only(employee_id, 'd.employee_id')}"""
@@ -449,7 +456,7 @@ def history_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
         QUALIFY row_number() OVER (PARTITION BY employee_id ORDER BY month DESC) = 1),
     prior AS (
         SELECT employee_id, count(*) AS prior_year_months,
-               CAST(sum({fen('gross_pay')}) AS BIGINT) AS prior_year_gross
+               CAST(sum({fen('gross_pay')} - coalesce({fen('maternity_allowance')}, 0)) AS BIGINT) AS prior_year_gross
         FROM older WHERE month BETWEEN '{last_year}-01' AND '{last_year}-12' GROUP BY employee_id),
     owed AS (
         SELECT employee_id, {balance} AS balance_owed_before FROM older

@@ -8,10 +8,11 @@ rule columns nothing reads); the scenario starts at its first change and takes t
 from the baseline, which are identical by construction.
 
 Two tables: `projected` holds every projected month (the results read it); `payslips` is what the
-engine's history reads (engine.context.history_sql), kept to the latest month: each payslip
-carries the year to date, the previous-year figures and the first whole month forward, and a
-projected person is paid in one unbroken run of months (one hire and one leave date), so the
-history the engine derives from the latest month is the one it would derive from every month.
+engine's history reads (engine.context.history_sql), kept to the twelve months before the month
+being computed: each payslip carries the year to date and the first whole month forward, January
+sums last year's gross pay and the untaken-leave wage base averages twelve months, and a projected
+person is paid in one unbroken run of months (one hire and one leave date), so the history the
+engine derives from these twelve months is the one it would derive from every month.
 Before the first projected month it holds what the database gave (last year's payslips), so the
 engine can still look further back for someone without a payslip last month.
 """
@@ -29,7 +30,7 @@ from ..calendar import calendar_frame
 from ..columns import EMPLOYEE_CONTRIBUTIONS, EMPLOYER_CONTRIBUTIONS, PAY_COMPONENTS
 from ..db import (ARREARS_DDL, EMPLOYEE_HISTORY_DDL, EMPLOYEE_TERMS_DDL, EMPLOYEES_DDL, EVENT_CAUSE_DDL, EVENTS_DDL,
                   LEAVE_DDL, OPENING_BALANCES_DDL, PAYMENTS_DDL, scalar)
-from ..engine.context import Month, check_month_parameters, install_month_constants, install_month_parameters
+from ..engine.context import Month, check_month_parameters, install_month_parameters, install_month_people
 from ..engine.pipeline import SQL_TYPES, final_stage, pipeline_sql, stored_columns
 from ..errors import PayrollError
 from ..money import ROUND_DIV_MACRO
@@ -43,7 +44,8 @@ IDENTITY = ("employee_id", "month", "region_code", "unit", "category", "level", 
 HISTORY = ("income_ytd", "contributions_ytd", "special_deduction_ytd", "iit_ytd", "months_employed_ytd",
            "paid_days_employed", "paid_days_in_month", "prior_year_months", "prior_year_gross",
            "first_full_month_gross", "balance_owed", "annual_bonus_separate",
-           "maternity_base", "overtime_pay", "annual_leave_payout")   # issue 14: what the leave rules read
+           "maternity_base", "maternity_allowance", "overtime_pay",   # issue 14: what the leave rules read
+           "annual_leave_payout")
 COMPONENTS = (*PAY_COMPONENTS, "gross_pay", *EMPLOYEE_CONTRIBUTIONS, "iit", "deduction", "net_pay",
               *EMPLOYER_CONTRIBUTIONS, "accident_insurance_employer", "employer_cost")
 HISTORY_KEPT = ("employee_id", "month", "region_code", "unit", "gross_pay") + HISTORY
@@ -64,6 +66,12 @@ def _stored(name: str, unit: str) -> str:
 def _kept_units() -> dict[str, str]:
     units = stored_columns()
     return {name: units[name] for name in KEPT}
+
+
+def _window_start(month: Month) -> str:
+    """The first month of history a month's run reads here: the twelve before it (January's
+    previous-year gross sums last year; the untaken-leave wage base averages twelve months)."""
+    return f"{month.year - 1}-{month.start.month:02d}"
 
 
 def projection_months(year: int, years: int) -> list[Month]:
@@ -242,10 +250,11 @@ class Projection:
                 self.floors[year] = frame
         if not self.months[0].label < before <= self.months[-1].label:
             return                                  # nothing copied, or nothing left to compute
-        latest = Month.parse(before).previous().label
-        con.execute("DELETE FROM payslips")
+        # what the database gave before the first month stays; the copied months join it
+        window = _window_start(Month.parse(before))
+        con.execute(f"DELETE FROM payslips WHERE month < '{window}' OR month >= '{self.months[0].label}'")
         con.execute(f"INSERT INTO payslips BY NAME SELECT {', '.join(HISTORY_KEPT)} FROM projected "
-                    f"WHERE month = '{latest}'")
+                    f"WHERE month >= '{window}' AND month < '{before}'")
 
     def run(self, start: str | None = None, progress: Callable[[str], None] | None = None,
             stop: str | None = None) -> None:
@@ -286,16 +295,16 @@ class Projection:
             install_month_parameters(con, month)
             self._installed = month
             check_month_parameters(con, month)
-        else:   # the tables in force are the same; the month's calendar and constants are not
-            install_month_constants(con, month)
+        else:   # the tables in force are the same; the month's calendar, people and constants are not
+            install_month_people(con, month)
             if self._roster_may_grow(month):    # else its groups are a subset of the ones checked
                 check_month_parameters(con, month)
         self._bonus_payments(month)
         history = bool(scalar(con, f"SELECT count(*) > 0 FROM payslips WHERE month < '{month.label}'"))
         part = f"projected_{month.label.replace('-', '_')}"
         self._add_part(part, f"{pipeline_sql(month, history)}\nSELECT {self._select} FROM {final_stage()}")
-        # the month becomes the history of the next (it carries everything forward)
-        con.execute("DELETE FROM payslips")
+        # the month joins the history of the next; months the next no longer reads are dropped
+        con.execute(f"DELETE FROM payslips WHERE month < '{_window_start(month.next())}'")
         con.execute(f"INSERT INTO payslips BY NAME SELECT {', '.join(HISTORY_KEPT)} FROM {part}")
 
     def _bonus_payments(self, month: Month) -> None:
@@ -318,7 +327,9 @@ class Projection:
                 INSERT INTO payments (employee_id, month, line_no, kind, amount, tax_method, note)
                 SELECT employee_id, '{month.label}', 1, 'annual_bonus', amount, {method}, 'simulate'
                 FROM (SELECT e.employee_id, {amount} AS amount FROM employees e
-                      LEFT JOIN payslips p USING (employee_id) WHERE {' AND '.join(where)})
+                      LEFT JOIN (SELECT employee_id, gross_pay FROM payslips
+                                 WHERE month = '{month.previous().label}') p USING (employee_id)
+                      WHERE {' AND '.join(where)})
                 WHERE amount > 0 AND employee_id NOT IN (SELECT employee_id FROM payments
                                                          WHERE month = '{month.label}')""")
         one_off.install_month_payments(con, month)
