@@ -83,22 +83,27 @@ def test_the_voucher_balances_on_each_month_of_the_5000_person_demo(demo_year, t
     register's employer cost (a shortfall carried as owed is a receivable, debited besides)."""
     out, _ = demo_year
     con = connect(out / "payroll-demo.duckdb", read_only=True)
-    booked = _mapping_by_side()
+    booked, policy = _mapping_by_side(), load_policy()
+    summed_columns = {"employer_cost", "shortfall_carried", *booked["debit"], *booked["credit"]}
     try:
         for month in (f"2025-{m:02d}" for m in range(1, 13)):
-            lines, totals = voucher_lines(con, load_policy(), month)
+            lines, totals = voucher_lines(con, policy, month)
             path = tmp_path / f"register-{month}.csv"
             export_register(con, month, "csv", path)
-            expected: dict[tuple, Decimal] = {}
-            cost, receivable = Decimal(0), Decimal(0)
+            by_unit: dict[str, list[dict]] = {}
             with open(path, encoding="utf-8-sig") as handle:
                 for row in csv.DictReader(handle):
-                    cost += Decimal(row["employer_cost"])
-                    receivable += Decimal(row["shortfall_carried"])      # owed by the employee: not an expense
-                    for side, components in booked.items():
-                        for component, account in components.items():
-                            key = (row["unit"], side, *account)
-                            expected[key] = expected.get(key, Decimal(0)) + Decimal(row[component])
+                    by_unit.setdefault(row["unit"], []).append(row)
+            expected: dict[tuple, Decimal] = {}
+            cost, receivable = Decimal(0), Decimal(0)
+            for unit, rows in by_unit.items():
+                column = {c: sum(map(Decimal, (r[c] for r in rows)), Decimal(0)) for c in summed_columns}
+                cost += column["employer_cost"]
+                receivable += column["shortfall_carried"]                 # owed by the employee: not an expense
+                for side, components in booked.items():
+                    for component, account in components.items():
+                        key = (unit, side, *account)
+                        expected[key] = expected.get(key, Decimal(0)) + column[component]
             ours: dict[tuple, Decimal] = {}
             for line in lines.to_dict("records"):
                 side = "debit" if line["debit"] is not None and not pd.isna(line["debit"]) else "credit"
@@ -107,10 +112,11 @@ def test_the_voucher_balances_on_each_month_of_the_5000_person_demo(demo_year, t
             assert totals["employer_cost"] == cost and totals["debit"] == totals["credit"] == cost + receivable, month
             expense = sum((v for (_, side, _, _, item), v in ours.items() if side == "debit" and item), Decimal(0))
             assert expense == cost, month
-            for unit in {k[0] for k in ours}:
-                debit = sum((v for k, v in ours.items() if k[0] == unit and k[1] == "debit"), Decimal(0))
-                credit = sum((v for k, v in ours.items() if k[0] == unit and k[1] == "credit"), Decimal(0))
-                assert debit == credit and debit > 0, (month, unit)
+            sides: dict[tuple, Decimal] = {}
+            for (unit, side, *_), amount in ours.items():
+                sides[unit, side] = sides.get((unit, side), Decimal(0)) + amount
+            for unit in {unit for unit, _ in sides}:
+                assert sides[unit, "debit"] == sides[unit, "credit"] > 0, (month, unit)
         assert lines.unit.nunique() >= 10                                # December: the demo's units, all booked
     finally:
         con.close()
