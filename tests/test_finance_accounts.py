@@ -52,9 +52,9 @@ def _mapping() -> dict[str, str]:
 
 
 @pytest.mark.parametrize("month", [f"2025-{m:02d}" for m in range(1, 13)])
-def test_voucher_balances_and_each_item_is_the_registers_component_sum(demo, month):
+def test_voucher_balances_and_each_item_is_the_registers_component_sum(demo, policy, month):
     directory, con = demo
-    lines, totals = voucher_lines(con, load_policy(), month)
+    lines, totals = voucher_lines(con, policy, month)                # policy: conftest's, loaded once
     count, register = register_totals(con, month, directory)        # the register CSV, summed in Python
     assert totals["debit"] == totals["credit"] == register["employer_cost"]
     expected: dict[str, Decimal] = {}
@@ -75,7 +75,7 @@ def _mapping_by_side() -> dict[str, dict[str, tuple[str, str, str]]]:
     return booked
 
 
-def test_the_voucher_balances_on_each_month_of_the_5000_person_demo(demo_year, tmp_path):
+def test_the_voucher_balances_on_each_month_of_the_5000_person_demo(demo_year, policy, tmp_path):
     """The issue's test on the real `payroll demo` (5,000 people, 2025-01..12, built once per session
     in conftest): for every month and unit, debits = credits; each (unit, account, economic item)
     amount of the voucher is the sum of the register CSV's components the table maps to it, summed
@@ -83,7 +83,7 @@ def test_the_voucher_balances_on_each_month_of_the_5000_person_demo(demo_year, t
     register's employer cost (a shortfall carried as owed is a receivable, debited besides)."""
     out, _ = demo_year
     con = connect(out / "payroll-demo.duckdb", read_only=True)
-    booked, policy = _mapping_by_side(), load_policy()
+    booked = _mapping_by_side()
     summed_columns = {"employer_cost", "shortfall_carried", *booked["debit"], *booked["credit"]}
     try:
         for month in (f"2025-{m:02d}" for m in range(1, 13)):
