@@ -25,7 +25,24 @@ def examples(ci_count: int) -> int:
     return max(ci_count, THOROUGH_EXAMPLES) if THOROUGH else ci_count
 
 
+# Tests that must share one process when the suite runs on several (pytest-xdist, `-n auto` in
+# pyproject): the branch tally reads what the comparisons recorded in its own process; the demo and
+# the web office are session fixtures, built once per process that needs them.
+XDIST_GROUPS = {
+    "reference": ("test_reference_vs_engine", "test_benefits_reference", "test_reference_reach",
+                  "test_branches_reached"),
+    "demo": ("test_demo", "test_finance_accounts", "test_tax_export"),
+    "office": ("test_serve", "test_web_permissions", "test_web_security", "test_web_workflow"),
+}
+_GROUP_OF = {module: group for group, modules in XDIST_GROUPS.items() for module in modules}
+
+
+@pytest.hookimpl(tryfirst=True)       # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        group = _GROUP_OF.get(getattr(getattr(item, "module", None), "__name__", ""))
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
     # the branch tally (tests/test_branches_reached.py) counts what the comparisons before it reached
     tally = [item for item in items if getattr(getattr(item, "module", None), "__name__", "") == "test_branches_reached"]
     items[:] = [item for item in items if item not in tally] + tally
