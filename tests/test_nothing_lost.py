@@ -259,6 +259,13 @@ def test_contract_pay_at_import_equals_the_engines_full_month_pay(engine):
         assert bound == full, person["employee_id"]
 
 
+def test_the_demo_folder_is_ignored_by_git():
+    """Defect 9: `payroll demo` writes demo/ (a database and reports with synthetic people); it
+    must not show up as files to commit."""
+    ignored = (Path(__file__).resolve().parent.parent / ".gitignore").read_text(encoding="utf-8").split()
+    assert "demo/" in ignored or "/demo/" in ignored
+
+
 # ---------------------------------------------------------------- outputs (defects 5, 6)
 
 
