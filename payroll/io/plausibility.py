@@ -120,12 +120,14 @@ def _deductions(table, rows, policy, people, problems, notes) -> None:
         return
     amounts = pd.to_numeric(rows["deduction"], errors="coerce")
     limit = latest_parameter(policy, "deduction_monthly_import_limit")
-    too_big = (amounts > limit) if limit is not None else pd.Series(False, index=rows.index)
-    problems.extend(_flag(table, too_big, "deduction",
-                          amounts.map(lambda a: f"a deduction of {a:,.2f} yuan in one month is more than the "
-                                                f"plausible {limit:,.2f} (national_parameters "
-                                                f"deduction_monthly_import_limit): check the amount")))
-    asked = (amounts > 0).fillna(False) & ~too_big.fillna(False)
+    too_big = pd.Series(False, index=rows.index)
+    if limit is not None:             # tables without the figure: no hard limit, as for overtime
+        too_big = (amounts > limit).fillna(False)
+        problems.extend(_flag(table, too_big, "deduction",
+                              amounts.map(lambda a: f"a deduction of {a:,.2f} yuan in one month is more than the "
+                                                    f"plausible {limit:,.2f} (national_parameters "
+                                                    f"deduction_monthly_import_limit): check the amount")))
+    asked = (amounts > 0).fillna(False) & ~too_big
     if not asked.any() or people is None or people.empty:
         return
     known = people.drop_duplicates("employee_id", keep="last").set_index("employee_id")
