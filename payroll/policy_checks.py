@@ -224,5 +224,31 @@ def calendar_days_fit_their_kind(frames: Frames, problems: list[CellProblem]) ->
                                      f"{row.date} is a weekend day; a day_off is a weekday not worked"))
 
 
+# Figures a rule divides by (issue 12, defect 7): a 0 would stop the run with a division by zero.
+# national_parameters names: 月计薪天数 and hours a day (rules/proration.py, overtime.py, leave.py);
+# table columns: the maternity allowance's days a month (rules/leave.py).
+DIVISOR_PARAMETERS = ("pay_days_per_month", "hours_per_day")
+DIVISOR_COLUMNS = {"maternity": ("allowance_day_divisor",)}
+
+
+@table_check
+def divisors_above_zero(frames: Frames, problems: list[CellProblem]) -> None:
+    parameters = frames.get("national_parameters")
+    if parameters is not None and not parameters.empty:
+        divisors = parameters[parameters["name"].isin(DIVISOR_PARAMETERS) & parameters["value"].notna()]
+        for _, row in divisors[divisors["value"] <= 0].iterrows():
+            problems.append(_problem("national_parameters", row, "value",
+                                     f"{row['name']} is {row['value']}: the pay rules divide by it, so it "
+                                     f"must be above 0 (e.g. 21.75 days, 8 hours)"))
+    for name, columns in DIVISOR_COLUMNS.items():
+        frame = frames.get(name)
+        if frame is None or frame.empty:
+            continue
+        for column in columns:
+            for _, row in frame[frame[column].notna() & (frame[column] <= 0)].iterrows():
+                problems.append(_problem(name, row, column,
+                                         f"{row[column]} is not above 0: the pay rules divide by it"))
+
+
 # Level-pay ordering (each level pays at least the one below it): issue 16 registers it here with
 # @table_check, in its own module.

@@ -55,6 +55,7 @@ def test_why_did_my_tax_jump_in_august(demo):
     comparison = compare_months(demo, found[0][0], "2025-07", "2025-08")
     _assert_adds_up(comparison)
     assert "36,000.00" in comparison.tax_note and "iit_brackets row" in comparison.tax_note
+    assert "tax bracket 1 (3 %) → 2 (10 %)" in comparison.tax_note      # rates as people write them
     assert any("Tax bracket: 1 → 2" in text for cause in comparison.causes for text in cause.intermediate)
     assert "Tax:" in comparison_text(comparison) and '"tax_note"' in comparison_json(comparison)
 
@@ -100,7 +101,7 @@ def test_attendance_is_the_cause_of_overtime_pay(con, policy):
     assert causes["overtime"].line_deltas["overtime_pay"] == -february["overtime_pay"].raw
     assert causes["night_shifts"].line_deltas["night_shift_pay"] == -february["night_shift_pay"].raw
     assert february["night_shift_pay"].raw == 2 * february["night_shift_rate"].raw
-    assert any("休息日加班小时" in d and "16 → 0" in d for d in causes["overtime"].details)
+    assert any("休息日加班小时" in d and "16 hours → 0 hours" in d for d in causes["overtime"].details)
     assert set(PAYSLIP_LINES) == {line["name"] for line in comparison.lines}
 
 

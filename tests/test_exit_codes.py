@@ -126,3 +126,38 @@ def test_the_code_reaches_the_shell(place):
     done = subprocess.run([sys.executable, "-m", "payroll.cli", "export", "--what", "foo", "--month", MONTH,
                            "--db", str(place["db"])], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 2 and "is not available" in done.stderr
+
+
+def test_a_disk_filling_during_a_run_exits_2_naming_the_cause(place, capsys, monkeypatch):
+    """Defect 7: DuckDB reports a full disk inside a run as "transaction is aborted"; the cause is
+    the IO error chained under it. A real full disk cannot be made here: run_months raises what
+    DuckDB raised on the full disk of the attack report, chained the same way."""
+    import duckdb
+    import payroll.engine.run
+    from payroll.cli import run_cli
+
+    def full_disk(*args, **kwargs):
+        try:
+            raise duckdb.IOException('IO Error: Could not write file "x.duckdb.wal": No space left on device')
+        except duckdb.IOException as cause:
+            raise duckdb.TransactionException("TransactionContext Error: Current transaction is aborted "
+                                              "(please ROLLBACK)") from cause
+    monkeypatch.setattr(payroll.engine.run, "run_months", full_disk)
+    assert run_cli(["run", "--month", MONTH, "--db", str(place["db"])]) == 2
+    error = capsys.readouterr().err
+    assert "no space left on the disk" in error and "Traceback" not in error
+
+
+def test_a_database_on_a_read_only_file_system_exits_2(place, capsys, monkeypatch):
+    """Defect 7: opening a database on a read-only file system (EROFS, as DuckDB words it) exits 2
+    with one line; made here by the error DuckDB raises, since the tests cannot mount a file system."""
+    import duckdb
+    import payroll.db
+    from payroll.cli import run_cli
+
+    def read_only(*args, **kwargs):
+        raise duckdb.IOException('IO Error: Cannot open file "/mnt/ro/payroll.duckdb": Read-only file system')
+    monkeypatch.setattr(payroll.db, "connect", read_only)
+    assert run_cli(["run", "--month", MONTH, "--db", "/mnt/ro/payroll.duckdb"]) == 2
+    error = capsys.readouterr().err
+    assert "the file system is read-only" in error and "Traceback" not in error

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from decimal import Decimal
@@ -87,8 +88,10 @@ def test_lines_carry_formula_basis_and_table_rows(explainer):
     assert "art." in base.basis
     overtime = explanation.by_name["overtime_workday_pay"]
     hours = explanation.by_name["overtime_workday_hours"].shown
-    # overtime = overtime base ÷ 21.75 ÷ 8 × hours × 1.5 (劳动法 art. 44)
-    assert overtime.formula == (f"{explanation.by_name['overtime_base'].shown} ÷ 21.75 ÷ 8 × {hours} × 1.5")
+    # overtime = overtime base ÷ 21.75 days ÷ 8 hours × hours × 150 % (劳动法 art. 44), as people write it
+    assert hours.endswith(" hours")
+    assert overtime.formula == (f"{explanation.by_name['overtime_base'].shown} ÷ 21.75 days ÷ 8 hours × {hours} "
+                                f"× 150 %")
     assert "劳动法 art. 44" in overtime.basis
     rate = explanation.by_name["iit_rate"]
     assert rate.rows and rate.rows[0].table == "iit_brackets"
@@ -134,3 +137,71 @@ def test_command_line_formats_agree(demo_db, tmp_path):
     assert Decimal(str(values["Net pay"])).quantize(Decimal("0.01")) == net
     missing = _cli("explain", "NOBODY", "--month", "2025-03", "--db", str(demo_db))
     assert missing.returncode == 2 and "no employee" in missing.stderr
+
+
+# ---------------------------------------------------------------- wording (issue 12, defect 12)
+
+BARE_NUMBER = re.compile(r"(?<![\w.,-])\d{5,}(?![\w.,])")     # 5+ digits with no thousands separator
+
+
+def _human(name: str, unit: str, raw) -> str:
+    """How a person writes a traced figure, written out here apart from engine.trace: money in yuan
+    with thousands separators, rates in %, days and hours with their word."""
+    if unit == "fen":
+        return f"{Decimal(raw) / 100:,.2f}"
+    if unit == "ppm" and name.endswith(("_rate", "_share", "_ratio")):
+        return f"{(Decimal(raw) / 10000).normalize():f} %"
+    number = f"{(Decimal(raw) / (100 if unit == 'centi' else 1_000_000)).normalize():f}"
+    if name in ("pay_days_per_month", "unpaid_leave_days", "leave_unpaid_days", "paid_leave_days",
+                "sick_leave_days", "annual_leave_taken_ytd"):
+        return number + " days"
+    if name in ("hours_per_day", "overtime_workday_hours", "overtime_restday_hours", "overtime_holiday_hours"):
+        return number + " hours"
+    return number
+
+
+def test_explain_prints_no_internal_fixed_point_number(explainer):
+    """Defect 12: explain printed proration factors such as 356250000 and tax thresholds in fen.
+    A realistic month (the five sample places, overtime, unpaid leave, the tax brackets): every
+    scaled figure is printed as people write it, and no bare 5+ digit number is left in the text."""
+    month = "2025-03"
+    # the first person of each place, of overtime and of unpaid leave: seven explanations
+    picked = explainer.con.execute(
+        "SELECT DISTINCT employee_id, region_code FROM payslips WHERE month = ? AND employee_id IN ("
+        "SELECT min(employee_id) FROM payslips WHERE month = ? GROUP BY region_code UNION ALL "
+        "SELECT min(employee_id) FROM payslips WHERE month = ? AND overtime_workday_hours > 0 UNION ALL "
+        "SELECT min(employee_id) FROM payslips WHERE month = ? AND unpaid_leave_days > 0) ORDER BY employee_id",
+        [month] * 4).fetchall()
+    assert len({code for _, code in picked}) >= 4
+    seen_leave = seen_overtime = False
+    for employee_id, region in picked:
+        explanation = explainer.explain(employee_id, month)
+        text = explanation_text(explanation)
+        # the person's lines print every scaled figure in its human form
+        for line in explanation.lines:
+            if line.raw is None or line.unit not in ("fen", "ppm", "centi"):
+                continue
+            assert line.shown == _human(line.name, line.unit, line.raw), (employee_id, line.name)
+        seen_leave |= explanation.by_name["unpaid_leave_days"].raw > 0
+        seen_overtime |= explanation.by_name["overtime_workday_hours"].raw > 0
+        # no bare fixed-point number anywhere (table rows are printed as their CSV writes them; the
+        # heading and the region code are identifiers, not figures)
+        body = [l for l in text.splitlines()[1:] if not l.lstrip().startswith("表 table")]
+        bare = [n for l in body for n in BARE_NUMBER.findall(l) if n != region]
+        assert bare == [], (employee_id, bare[:5])
+        assert "21.75 days" in text and "8 hours" in text
+        # 预扣率表一 (国家税务总局公告2018年第61号): thresholds 36,000 and 144,000 yuan, rates 3 % and 10 %
+        assert "[0.00, 36,000.00, 144,000.00, 300,000.00, 420,000.00, 660,000.00, 960,000.00]" in text
+        assert "[3 %, 10 %, 20 %, 25 %, 30 %, 35 %, 45 %]" in text
+    assert seen_leave and seen_overtime
+
+
+def test_proration_factor_is_shown_in_days(explainer):
+    # 2025-03 has 21 paid days (no holiday): a whole month's denominator is 21 × 21.75 = 456.75
+    # (the engine holds 456750000, days × 21.75 in millionths)
+    employee_id = explainer.con.execute(
+        "SELECT min(employee_id) FROM payslips WHERE month = '2025-03' AND unpaid_leave_days = 0").fetchall()[0][0]
+    explanation = explainer.explain(employee_id, "2025-03")
+    assert explanation.by_name["proration_denominator"].raw == 456_750_000
+    assert explanation.by_name["proration_denominator"].shown == "456.75"
+    assert explanation.by_name["proration_denominator"].formula == "21 × 21.75 days"

@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 
@@ -197,6 +198,72 @@ def test_overtime_above_the_legal_cap_warns(shipped, tmp_path):
                      [dict(employee_id="E001", month="2025-01", overtime_workday_hours="40")])
     summary = import_files(con, policy, attendance=path)
     assert "more than 36 overtime hours in a month, above the legal cap (劳动法 art. 41)" in str(summary)
+
+
+def test_a_deduction_above_the_import_limit_exits_2_naming_row_and_column(shipped, tmp_path, capsys):
+    """99,999,999 (defect 4) is above deduction_monthly_import_limit (500,000): refused, nothing written."""
+    from payroll.cli import run_cli
+    con, policy = shipped
+    path = write_csv(tmp_path / "typo.csv", ["employee_id", "month", "deduction"],
+                     [dict(employee_id="E001", month="2025-01", deduction="99999999")])
+    database = str(tmp_path / "shipped.duckdb")          # the fixture's database
+    con.close()
+    assert run_cli(["import", "--attendance", str(path), "--db", database, "--tables", str(SHIPPED_TABLES)]) == 2
+    error = capsys.readouterr().err
+    assert "typo.csv, row 2, column deduction: a deduction of 99,999,999.00 yuan in one month is more than " \
+           "the plausible 500,000.00" in error
+    from payroll.db import connect
+    reopened = connect(Path(database))
+    try:
+        assert reopened.execute("SELECT count(*) FROM attendance").fetchall()[0][0] == 0
+    finally:
+        reopened.close()
+
+
+def test_a_deduction_above_a_months_contract_pay_warns_and_is_kept(shipped, tmp_path):
+    # E001: Nantong 320600, duty level 1, post PATROL (high risk), service since 2018-01-01.
+    # Contract pay in force on 2025-01-01: pay_scale 320600 duty 1 = 11,140; allowances (000000):
+    # duty 550 + living 400 + transport 200 + high-risk 400 = 1,550; seniority 50 × 7 years = 350;
+    # 11,140 + 1,550 + 350 = 13,040.00. A deduction of 13,040.00 is at the edge (no note),
+    # 13,040.01 is above it (a note naming row and column), 500,000 itself is still accepted.
+    con, policy = shipped
+    rows = [dict(employee_id="E001", month="2025-01", deduction="13040.00"),
+            dict(employee_id="E001", month="2025-02", deduction="13040.01", deduction_kind="damages"),
+            dict(employee_id="E001", month="2025-03", deduction="500000")]
+    path = write_csv(tmp_path / "big.csv", ["employee_id", "month", "deduction", "deduction_kind"], rows)
+    text = str(import_files(con, policy, attendance=path))
+    assert "big.csv row 2 column deduction" not in text
+    assert ("big.csv row 3 column deduction: a deduction of 13,040.01 is more than E001's contract pay for a "
+            "full month (13,040.00") in text
+    assert "carries the rest as a balance owed" in text
+    assert "big.csv row 4 column deduction: a deduction of 500,000.00" in text
+    stored = con.execute("SELECT month, CAST(deduction AS VARCHAR) FROM attendance ORDER BY month").fetchall()
+    assert stored == [("2025-01", "13040.00"), ("2025-02", "13040.01"), ("2025-03", "500000.00")]
+
+
+def test_contract_pay_at_import_equals_the_engines_full_month_pay(engine):
+    """The import's bound is the engine's base + seniority + allowances + high-risk pay of a full
+    month without leave (two regions, both categories, a high-risk and a normal post)."""
+    from conftest import ROSTER
+    from payroll.io.plausibility import contract_monthly_pay
+    from payroll.policy import load_policy
+    policy = load_policy(SHIPPED_TABLES)
+    people = [dict(zip(("employee_id", "name", "region_code", "unit", "category", "level", "post",
+                        "hire_date", "leave_date"), row[:9])) for row in ROSTER if row[0] in ("H1", "O1", "Z1")]
+    slips = engine(SHIPPED_TABLES, [{**p, "hire_date": date.fromisoformat(p["hire_date"])} for p in people],
+                   {}, "2025-06", "2025-06")
+    for person in people:
+        slip = slips[(person["employee_id"], "2025-06")]
+        full = slip["base_pay"] + slip["seniority_pay"] + slip["allowances"] + slip["high_risk_allowance"]
+        bound = contract_monthly_pay(policy, pd.Series({**person, "service_start": ""}), "2025-06")
+        assert bound == full, person["employee_id"]
+
+
+def test_the_demo_folder_is_ignored_by_git():
+    """Defect 9: `payroll demo` writes demo/ (a database and reports with synthetic people); it
+    must not show up as files to commit."""
+    ignored = (Path(__file__).resolve().parent.parent / ".gitignore").read_text(encoding="utf-8").split()
+    assert "demo/" in ignored or "/demo/" in ignored
 
 
 # ---------------------------------------------------------------- outputs (defects 5, 6)

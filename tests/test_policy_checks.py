@@ -163,3 +163,38 @@ def test_tables_without_the_status_columns_still_load_and_samples_are_read_from_
     policy = load_policy(tables)
     assert set(policy.frames["pay_scale"].status) == {"sample"}
     assert set(policy.frames["injury_grades"].status) == {"official"}
+
+
+@pytest.mark.parametrize("table, match, column, value", [
+    ("national_parameters.csv", dict(name="pay_days_per_month", effective_from="2025-01-01"), "value", "0"),
+    ("national_parameters.csv", dict(name="hours_per_day", effective_from="2008-01-01"), "value", "0"),
+    ("maternity.csv", dict(region_code="000000", effective_from="2011-07-01"), "allowance_day_divisor", "0"),
+])
+def test_a_divisor_of_zero_is_refused_naming_file_row_and_column(tmp_path, table, match, column, value):
+    """Defect 7: pay_days_per_month = 0 ended the run in a division by zero (a traceback, exit 1)."""
+    tables = _copy(tmp_path)
+    line = _line_of(tables / table, **match)
+
+    def spoil(rows):
+        rows[line - 2][column] = value
+    _edit(tables / table, spoil)
+    problem = _only_problem(tables)
+    assert problem.startswith(f"{table}, row {line}, column {column}: ")
+    assert "divide by it" in problem
+
+
+def test_pay_days_per_month_zero_exits_2_from_run_and_writes_nothing(tmp_path, capsys):
+    from payroll.cli import run_cli
+    tables = _copy(tmp_path)
+    line = _line_of(tables / "national_parameters.csv", name="pay_days_per_month", effective_from="2025-01-01")
+
+    def spoil(rows):
+        rows[line - 2]["value"] = "0"
+    _edit(tables / "national_parameters.csv", spoil)
+    database = tmp_path / "p.duckdb"
+    assert run_cli(["run", "--month", "2025-03", "--db", str(database), "--tables", str(tables)]) == 2
+    error = capsys.readouterr().err
+    assert (f"national_parameters.csv, row {line}, column value: pay_days_per_month is 0: the pay rules divide "
+            f"by it") in error
+    assert "Traceback" not in error
+    assert not database.exists()              # the tables are checked before the database is opened

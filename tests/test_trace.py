@@ -50,7 +50,7 @@ def test_every_rule_names_its_basis_and_the_rows_it_read(year_run):
     assert len(pay_scale) == 1 and pay_scale[0].table == "pay_scale"
     assert pay_scale[0].values["base_pay"] * 100 == by_name["base_pay_full"].raw
     assert pay_scale[0].effective_from and pay_scale[0].source
-    assert by_name["overtime_workday_pay"].formula.endswith("× 10 × 1.5")
+    assert by_name["overtime_workday_pay"].formula.endswith("× 10 hours × 150 %")     # 劳动法 art. 44: 150 %
     assert by_name["iit_rate"].rows and by_name["iit_rate"].rows[0].table == "iit_brackets"
     assert by_name["net_pay"].yuan == Decimal(by_name["gross_pay"].raw - by_name["pension_employee"].raw
                                               - by_name["medical_employee"].raw

@@ -154,3 +154,16 @@ def test_scope_of_a_unit_and_below_is_a_name_prefix(clients):
     con.execute("INSERT INTO user_roles VALUES ('x', 'hr', ?, false)", [parent])
     assert not can_touch(con, not_below, "pay.view", office_site.person_a)
     assert not can_touch(con, exact, "audit.read", office_site.person_a)   # hr never reads the audit log
+
+
+@pytest.mark.parametrize("query, phrase", [
+    ("month=9999-12", "out of range"),          # defect 7: a 500 from the page's API
+    ("month=2025-13", "not a month"),
+])
+def test_api_errors_come_back_as_json(clients, query, phrase):
+    """Defect 12: the API answered its errors with an HTML page; defect 7: --month 9999-12 gave a 500."""
+    site, made = clients
+    answer = made["clerk"].get(f"/api/explain?id={site.person_a}&{query}")
+    assert answer.status_code == 400
+    assert answer.headers["content-type"].startswith("application/json")
+    assert phrase in answer.json()["error"]

@@ -72,8 +72,47 @@ def show(value, unit: str) -> str:
     return str(value)
 
 
+# How people write the figures the engine holds scaled (issue 12: explain printed proration factors
+# such as 356250000 and tax thresholds in fen). The unit gives the scale; these give the words:
+# rates as percentages (劳动法 art. 44 writes 150 %), 月计薪天数 in days (21.75 days), hours in hours.
+RATE_SUFFIXES = ("_rate", "_share", "_ratio")        # a ppm column with such a name is a rate
+DAYS = frozenset({"pay_days_per_month", "unpaid_leave_days", "leave_unpaid_days", "paid_leave_days",
+                  "sick_leave_days", "annual_leave_taken_ytd"})
+HOURS = frozenset({"hours_per_day", "overtime_workday_hours", "overtime_restday_hours", "overtime_holiday_hours"})
+# the tax tables' lists, one element per bracket: the unit of each element
+ELEMENT_UNITS = {"iit_thresholds": "fen", "iit_quick_deductions": "fen", "iit_rates": "ppm",
+                 "iit_bonus_thresholds": "fen", "iit_bonus_quick_deductions": "fen", "iit_bonus_rates": "ppm"}
+# integer rules whose value is days × 月计薪天数 (ppm): shown on the ppm scale (21 × 21.75 = 456.75)
+SCALED_AS = {"proration_numerator": "ppm", "proration_denominator": "ppm"}
+
+
+def percent(value) -> str:
+    """A ppm rate as a percentage: 30000 → '3 %', 1500000 → '150 %', 5000 → '0.5 %'."""
+    return f"{(Decimal(value) / 10_000).normalize():f} %"
+
+
+def show_named(name: str, value, unit: str) -> str:
+    """`show` with the words people write: '21.75 days', '8 hours', '3 %', tax thresholds in yuan."""
+    if isinstance(value, (list, tuple)) and name in ELEMENT_UNITS:
+        element = ELEMENT_UNITS[name]
+        return "[" + ", ".join("—" if v is None else percent(v) if element == "ppm" else show(v, element)
+                               for v in value) + "]"
+    unit = SCALED_AS.get(name, unit)
+    if value is None:
+        return show(value, unit)
+    if unit == "ppm" and name.endswith(RATE_SUFFIXES):
+        return percent(value)
+    text = show(value, unit)
+    if name in DAYS:
+        return f"{text} days"
+    if name in HOURS:
+        return f"{text} hours"
+    return text
+
+
 def _fill(rule: Rule, values: dict, units: dict) -> str:
-    return re.sub(r"{(\w+)}", lambda m: show(values.get(m.group(1)), units.get(m.group(1), "int")), rule.formula)
+    return re.sub(r"{(\w+)}", lambda m: show_named(m.group(1), values.get(m.group(1)),
+                                                   units.get(m.group(1), "int")), rule.formula)
 
 
 class PolicyRows:
@@ -155,11 +194,12 @@ def trace_lines(values: dict, rows: PolicyRows) -> list[TraceLine]:
     for column in CONTEXT_BY_NAME.values():
         read = tuple(r for c in column.reads for r in rows.read(c, values.get(c)))
         lines.append(TraceLine(column.name, column.label_zh, column.label_en, column.unit,
-                               values.get(column.name), show(values.get(column.name), column.unit),
+                               values.get(column.name), show_named(column.name, values.get(column.name),
+                                                                   column.unit),
                                "", f"input: {column.source}", read))
     for rule in rules.values():
         read = tuple(r for c in rule.reads for r in rows.read(c, values.get(c)))
         lines.append(TraceLine(rule.name, rule.label_zh, rule.label_en, rule.unit, values.get(rule.name),
-                               show(values.get(rule.name), rule.unit), _fill(rule, values, units),
+                               show_named(rule.name, values.get(rule.name), rule.unit), _fill(rule, values, units),
                                basis_for(rule.basis, rule.regional_basis, values.get("region_code")), read))
     return lines

@@ -9,7 +9,12 @@ Hard limits refuse the row (exit 2, naming row and column); the edge warns (a no
   working days plus statutory holidays), since leave beyond them would deduct pay never earned;
   a whole month of leave warns;
 - employment: an attendance month before the hire month or after the leaving month is refused:
-  nobody is paid for it, so its figures would be lost silently.
+  nobody is paid for it, so its figures would be lost silently;
+- deductions within pay: a deduction above `deduction_monthly_import_limit` is refused as a typing
+  error; one above the person's contract pay for a full month (the pay_scale row the engine uses,
+  plus seniority, monthly allowances and the high-risk allowance of their post, as in
+  rules/pay.py) warns, saying what the run will do: it takes what the month's pay allows
+  (工资支付暂行规定 arts. 15–16, rules/deductions.py) and carries the rest as a balance owed.
 
 The limits are policy figures in national_parameters.csv, never literals here.
 """
@@ -18,11 +23,14 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from decimal import Decimal
+
 from ..calendar import CalendarError, paid_days
 from ..errors import CellProblem
 from ..policy import Policy
 from .readers import RawTable
 
+NOTED_ROWS = 10            # rows named one by one in the summary; the rest are counted
 HOURS = ("overtime_workday_hours", "overtime_restday_hours", "overtime_holiday_hours")
 
 
@@ -41,6 +49,7 @@ def check_attendance(table: RawTable, rows: pd.DataFrame, policy: Policy, employ
     _overtime(table, numbers, policy, problems, notes)
     _leave(table, rows, numbers["unpaid_leave_days"], problems, notes)
     _employment(table, rows, employments, problems)
+    _deductions(table, rows, policy, employments, problems, notes)
     return problems
 
 
@@ -106,11 +115,95 @@ def _employment(table, rows, employments, problems) -> None:
                           ": nobody is paid for it"))
 
 
+def _deductions(table, rows, policy, people, problems, notes) -> None:
+    if "deduction" not in table.positions:
+        return
+    amounts = pd.to_numeric(rows["deduction"], errors="coerce")
+    limit = latest_parameter(policy, "deduction_monthly_import_limit")
+    too_big = pd.Series(False, index=rows.index)
+    if limit is not None:             # tables without the figure: no hard limit, as for overtime
+        too_big = (amounts > limit).fillna(False)
+        problems.extend(_flag(table, too_big, "deduction",
+                              amounts.map(lambda a: f"a deduction of {a:,.2f} yuan in one month is more than the "
+                                                    f"plausible {limit:,.2f} (national_parameters "
+                                                    f"deduction_monthly_import_limit): check the amount")))
+    asked = (amounts > 0).fillna(False) & ~too_big
+    if not asked.any() or people is None or people.empty:
+        return
+    known = people.drop_duplicates("employee_id", keep="last").set_index("employee_id")
+    header = table.header_of("deduction")
+    above = []
+    for index in rows.index[asked]:
+        person = rows.at[index, "employee_id"]
+        if person not in known.index:
+            continue
+        pay = contract_monthly_pay(policy, known.loc[person], str(rows.at[index, "month"]))
+        if pay is None or Decimal(str(amounts[index])) <= pay:
+            continue
+        above.append(f"{table.file} row {int(table.row_numbers[index])} column {header}: a deduction of "
+                     f"{amounts[index]:,.2f} is more than {person}'s contract pay for a full month "
+                     f"({pay:,.2f}: pay_scale, seniority and allowances in force): the run takes what the "
+                     f"month's pay allows (工资支付暂行规定 arts. 15-16) and carries the rest as a balance "
+                     f"owed (a court-ordered rest is not carried: enter it again next month)")
+    notes.extend(above[:NOTED_ROWS])
+    if len(above) > NOTED_ROWS:
+        notes.append(f"{table.file}: {len(above) - NOTED_ROWS} more row(s) with a deduction above the "
+                     f"person's contract pay for a full month")
+
+
+def _rows_in_force(frame: pd.DataFrame, depth: dict[str, int], day, keys: tuple[str, ...]) -> pd.DataFrame:
+    """Per key, the row in force on `day` for a region of this chain: most specific region first,
+    then the latest effective_from (as engine/context.py _resolve_sql)."""
+    rows = frame[frame.region_code.isin(depth) & (frame.effective_from <= day)
+                 & (frame.valid_until.isna() | (frame.valid_until >= day))]
+    rows = rows.assign(_depth=rows.region_code.map(depth)).sort_values(["_depth", "effective_from"],
+                                                                      ascending=[True, False])
+    return rows.drop_duplicates(list(keys), keep="first")
+
+
+def contract_monthly_pay(policy: Policy, person: pd.Series, month: str) -> Decimal | None:
+    """Base pay + seniority + monthly allowances (+ the high-risk allowance of a high-risk post) in
+    force on the month's first day, in yuan: rules/pay.py before proration. None when the pay scale
+    has no row for the person (the run refuses that month)."""
+    try:
+        day = pd.Timestamp(f"{month}-01").date()
+        level = int(person["level"])
+    except (ValueError, TypeError):
+        return None
+    chain = policy.chain[policy.chain.region_code == str(person["region_code"])]
+    depth = dict(zip(chain.ancestor_code, chain.depth.astype(int)))
+    frames = policy.frames
+    scale = _rows_in_force(frames["pay_scale"], depth, day, ("category", "level"))
+    scale = scale[(scale.category == person["category"]) & (scale.level == level)]
+    if scale.empty:
+        return None
+    posts = frames["posts"]
+    risk = posts.loc[posts.post == person["post"], "risk_class"]
+    high_risk = not risk.empty and risk.iloc[0] == "high"
+    allowances = _rows_in_force(frames["allowances"], depth, day, ("item",))
+    applies = (allowances.applies_to == "all") | (allowances.applies_to == person["category"]) | (
+        (allowances.applies_to == "high_risk") & high_risk)
+    allowances = allowances[applies]
+    given = [str(person.get(c) or "") for c in ("service_start", "hire_date")]
+    given = [text for text in given if text not in ("", "None", "nan", "NaT")]
+    if not given:
+        return None
+    started = pd.Timestamp(given[0]).date()
+    years = max(0, day.year - started.year - ((day.month, day.day) < (started.month, started.day)))
+    monthly = sum((Decimal(a) for a in allowances.loc[allowances.per == "month", "amount"]), Decimal(0))
+    seniority = sum((Decimal(a) for a in allowances.loc[allowances.per == "service_year", "amount"]), Decimal(0))
+    return Decimal(scale.base_pay.iloc[0]) + monthly + seniority * years
+
+
 def employments(con: duckdb.DuckDBPyConnection, employee_rows: pd.DataFrame | None) -> pd.DataFrame:
-    """employee_id, hire_date, leave_date (text) from the database, overridden by the file's rows."""
+    """employee_id, hire_date, leave_date, service_start (text, '' when none), region_code, category,
+    level, post from the database, overridden by the file's rows."""
     stored = con.execute("SELECT employee_id, CAST(hire_date AS VARCHAR) AS hire_date, "
-                         "coalesce(CAST(leave_date AS VARCHAR), '') AS leave_date FROM employees").df()
+                         "coalesce(CAST(leave_date AS VARCHAR), '') AS leave_date, region_code, category, "
+                         "level, post, coalesce(CAST(service_start AS VARCHAR), '') AS service_start "
+                         "FROM employees").df()
     if employee_rows is None:
         return stored
-    given = employee_rows[["employee_id", "hire_date", "leave_date"]].astype(str)
+    given = employee_rows[["employee_id", "hire_date", "leave_date", "region_code", "category", "level", "post",
+                           "service_start"]].astype(str)
     return pd.concat([stored, given], ignore_index=True)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ..engine.context import CONTEXT_BY_NAME, Month, context_sql
 from ..engine.pipeline import all_rules
-from ..engine.trace import ROW_TABLES, earlier_payslips_exist, policy_rows, rules_over, show
+from ..engine.trace import ROW_TABLES, earlier_payslips_exist, policy_rows, rules_over, show, show_named
 from ..errors import PayrollError
 from . import xlsx
 from .explain import PAYSLIP_LINES, Explainer, row_text, write_report
@@ -191,7 +191,8 @@ def _describe(cause: Cause, a: dict, b: dict, rows_a, rows_b) -> None:
         if unit == "rows":
             continue
         label = f"{column_info.label_zh} {column_info.label_en}" if column_info else column
-        cause.details.append(f"{label}: {show(a[column], unit)} → {show(b[column], unit)}")
+        cause.details.append(f"{label}: {show_named(column, a[column], unit)} → "
+                             f"{show_named(column, b[column], unit)}")
 
 
 def _tax_note(first: dict, last: dict, rows) -> str | None:
@@ -200,8 +201,9 @@ def _tax_note(first: dict, last: dict, rows) -> str | None:
     bracket, thresholds = last["iit_bracket"], last["iit_thresholds"]
     crossed = show(thresholds[bracket - 1], "fen") if last["iit_bracket"] > first["iit_bracket"] else None
     row = rows.read("iit_brackets_rows", [last["iit_brackets_rows"][bracket - 1]])
-    text = (f"累计预扣税率档次 tax bracket {first['iit_bracket']} ({show(first['iit_rate'], 'ppm')}) → "
-            f"{bracket} ({show(last['iit_rate'], 'ppm')}): cumulative taxable income "
+    rate = lambda payslip: show_named("iit_rate", payslip["iit_rate"], "ppm")  # noqa: E731
+    text = (f"累计预扣税率档次 tax bracket {first['iit_bracket']} ({rate(first)}) → "
+            f"{bracket} ({rate(last)}): cumulative taxable income "
             f"{show(first['taxable_income_ytd'], 'fen')} → {show(last['taxable_income_ytd'], 'fen')}")
     if crossed:
         text += f", above the threshold {crossed}"
@@ -240,8 +242,8 @@ def compare_months(explainer: Explainer, employee_id: str, month_a: str, month_b
     for index, cause in enumerate(causes, start=1):
         before, after = steps[index - 1], steps[index]
         cause.line_deltas = {n: after[n] - before[n] for n in PAYSLIP_LINES if after[n] != before[n]}
-        cause.intermediate = [f"{rules[n].label_zh} {rules[n].label_en}: {show(before[n], units[n])} → "
-                              f"{show(after[n], units[n])}" for n in INTERMEDIATE if before[n] != after[n]]
+        cause.intermediate = [f"{rules[n].label_zh} {rules[n].label_en}: {show_named(n, before[n], units[n])} → "
+                              f"{show_named(n, after[n], units[n])}" for n in INTERMEDIATE if before[n] != after[n]]
         _describe(cause, a, b, rows_a, rows_b)
 
     trace_a = {l.name: l for l in explainer.trace(employee_id, first.label)}

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from ..errors import PayrollError
@@ -90,6 +90,8 @@ def render(request: Request, template: str, status: int = 200, user: User | None
 
 def refuse(request: Request, ctx_user: User | None, session: Session | None, mode_text: str, status: int,
            message: str) -> Response:
+    if request.url.path.startswith("/api/"):           # a program asked: the reason as JSON, not a page
+        return JSONResponse({"error": message, "status": status}, status_code=status)
     return render(request, "error.html", status, user=ctx_user, session=session, mode_text=mode_text,
                   message=message, title="不允许 Not allowed" if status == 403 else "错误 Error")
 
