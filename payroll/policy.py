@@ -146,6 +146,12 @@ TABLES: dict[str, tuple[Column, ...]] = {
     # makeup_workday = weekend working day
     "calendar": _cols(Column("date", "date"),
                       Column("kind", "enum", choices=("holiday", "day_off", "makeup_workday"))),
+    # issue 15: fixed medical levies (大额医疗 / 大病) a region charges per head on top of the medical
+    # rate (payroll/rules/medical_levy.py); a region without a row charges none
+    "medical_levies": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                            Column("employee_amount", "money"),
+                            Column("employee_period", "enum", choices=("month", "year")),
+                            Column("employer_amount", "money")),
     # issue 14: leave, probation and non-work death (payroll/rules/leave.py, probation.py,
     # payroll/benefits/non_work_death.py); optional, so a directory made before them still loads
     "leave_days": _cols(Column("region_code", "code"), Column("effective_from", "date"),
@@ -202,7 +208,7 @@ LEVEL_TABLES = ("appraisal_labels", "performance_pay", "level_rules", "selection
                 "appraisal_distribution")
 # tables a directory may leave out (a missing file reads as empty: "none"), so a user's own
 # directory made before the benefits tables existed still loads
-OPTIONAL_TABLES = {"injury_leaving_grants", "police_reference", "police_disability_pension", "calendar", *LEVEL_TABLES,
+OPTIONAL_TABLES = {"injury_leaving_grants", "medical_levies", "police_reference", "police_disability_pension", "calendar", *LEVEL_TABLES,
                    "iit_bonus_brackets",
                    # issue 14
                    "leave_days", "sick_pay", "maternity", "probation", "annual_leave_entitlement",
