@@ -42,6 +42,7 @@ REGISTER = (
     "injury_stoppage",
     "iit_annual_bonus", "iit_severance", "balance_recovery", "shortfall_carried", "balance_owed",
     "annual_bonus_method", "annual_bonus_in_cliff",
+    "medical_levy_employee", "medical_levy_employer",     # issue 15: after the SPEC columns
 )
 PAY_COMPONENTS = ("base_pay", "seniority_pay", "allowances", "high_risk_allowance",
                   "night_shift_pay", "overtime_pay", "floor_topup", "bonus", "injury_disability_allowance",
@@ -89,7 +90,8 @@ def dec(value) -> Decimal:
 # ---- tables --------------------------------------------------------------------------------------
 
 MONEY = {"monthly_average_wage", "monthly_minimum_wage", "base_floor", "base_ceiling", "base_pay",
-         "amount", "annual_premium", "sum_insured", "threshold", "quick_deduction"}
+         "amount", "annual_premium", "sum_insured", "threshold", "quick_deduction",
+         "employee_amount", "employer_amount"}          # issue 15: medical_levies.csv
 RATES = {"employer_rate", "employee_rate", "rate", "value", "ratio", "multiple"}
 
 
@@ -380,6 +382,15 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
         opening = {"income_ytd": Decimal("0.00"), "contributions_ytd": Decimal("0.00"),
                    "special_deduction_ytd": Decimal("0.00"), "iit_ytd": Decimal("0.00"), "months_employed": 0}
     months_ytd = opening["months_employed"] + len(this_year) + 1
+    # issue 15: the fixed medical levy (medical_levies.csv; no row, no levy): a monthly amount every
+    # month, a yearly one whole on the first payslip of the year; withheld, but not a 专项扣除
+    levy = _resolve_optional(tables, "medical_levies", region, first).get(())
+    levy_employee = Decimal("0.00") if levy is None else dec(levy["employee_amount"])
+    if levy is not None and levy["employee_period"] == "year" and months_ytd > 1:
+        levy_employee = Decimal("0.00")
+    r["medical_levy_employee"] = levy_employee + arrears.get("medical_levy_employee", 0)
+    r["medical_levy_employer"] = (Decimal("0.00") if levy is None else dec(levy["employer_amount"])) \
+        + arrears.get("medical_levy_employer", 0)
     # the disability allowance is exempt income (财税〔2012〕40号): not in 累计收入
     # issue 14: so is the maternity allowance (财税〔2008〕8号); issue 12: the opening balances first
     income_ytd = opening["income_ytd"] + sum((h["gross_pay"] - h["injury_disability_allowance"] - h["maternity_allowance"]
@@ -417,10 +428,11 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
              no19_applies=no19, basic_deduction_ytd=basic, taxable_income_ytd=taxable,
              iit_rate=bracket["rate"], iit_due_ytd=due, iit=iit, iit_ytd=iit_before + iit)
     r.update(settle_deductions(att, history, label, gross, iit + apart["iit_annual_bonus"] + apart["iit_severance"],
-                               contributions, minimum_wage_prorated, tables.national("deduction_limited_share", first)))
-    r["net_pay"] = (gross - contributions - iit - apart["iit_annual_bonus"] - apart["iit_severance"]
+                               contributions + r["medical_levy_employee"], minimum_wage_prorated, tables.national("deduction_limited_share", first)))
+    r["net_pay"] = (gross - contributions - r["medical_levy_employee"] - iit - apart["iit_annual_bonus"] - apart["iit_severance"]
                     - r["deduction"] - r["balance_recovery"] + r["shortfall_carried"])
-    r["employer_cost"] = gross + sum((r[c] for c in EMPLOYER_SHARES), Decimal("0.00")) + r["accident_insurance_employer"]
+    r["employer_cost"] = (gross + sum((r[c] for c in EMPLOYER_SHARES), Decimal("0.00")) + r["medical_levy_employer"]
+                          + r["accident_insurance_employer"])
     return r
 
 
