@@ -70,7 +70,12 @@ SCOPE = ("all", "duty", "civilian", "high_risk")
 RESULTS = ("excellent", "competent", "basic", "incompetent")
 # how a provincial leaving grant is figured: months × the average monthly wage of the row's own
 # region (Zhejiang: 全省), months × the person's 统筹地区 average, or a fixed amount (Jiangsu)
-LEAVING_GRANT_BASES = ("months_of_row_region_average_wage", "months_of_person_region_average_wage", "amount")
+# issue 15: share_of_medical_grant: the occupational-disease uplift, a share of the medical grant
+LEAVING_GRANT_BASES = ("months_of_row_region_average_wage", "months_of_person_region_average_wage", "amount",
+                       "share_of_medical_grant")
+# the grants: medical (fund), employment (employer), and the occupational-disease uplift of the
+# medical grant (fund), which only an occupational disease receives
+LEAVING_GRANTS = ("medical", "employment", "medical_occupational_uplift")
 
 # issue 14: the leave kinds whose days a region sets, and how a non-work death item is figured
 LEAVE_DAY_KINDS = ("maternity", "paternity", "marriage", "bereavement")
@@ -128,7 +133,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
     # arts. 36–37 leave them to the provinces) and where a regional regulation lets 辅警 reference
     # the police pension for heroic events
     "injury_leaving_grants": _cols(Column("region_code", "code"), Column("effective_from", "date"),
-                                   Column("grant", "enum", choices=("medical", "employment")),
+                                   Column("grant", "enum", choices=LEAVING_GRANTS),
                                    Column("disability_grade", "int"),
                                    Column("basis", "enum", choices=LEAVING_GRANT_BASES),
                                    Column("value", "rate")),
