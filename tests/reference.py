@@ -1,8 +1,8 @@
 """A plain, scalar re-implementation of docs/rules.md: one person, one month at a time.
 
 Independent of the engine on purpose: it imports nothing from `payroll`, reads the policy CSVs
-with the csv module, walks the region chain itself, builds the calendar itself from `holidays`,
-and computes with exact fractions, rounding each line item half-up to the fen exactly once
+with the csv module, walks the region chain itself, builds the calendar itself from `holidays`
+and the table `calendar.csv` (its rows win, as in the engine), and computes with exact fractions, rounding each line item half-up to the fen exactly once
 (decimal.ROUND_HALF_UP). No numpy, pandas or DuckDB.
 
     compute_year(employees, attendance, tables_dir, months) -> {(employee_id, month): {column: value}}
@@ -119,6 +119,7 @@ class Tables:
                 self.rows[path.stem] = [{k: _parse(k, v or "") for k, v in row.items()}
                                         for row in csv.DictReader(handle)]
         self.parent = {r["region_code"]: r.get("parent_code") for r in self.rows["regions"]}
+        use_calendar_rows(self.rows.get("calendar", []))     # issue 15: the table's days, or none
         self.risk = {r["post"]: r["risk_class"] for r in self.rows["posts"]}
 
     def chain(self, region: str) -> list[str]:
@@ -174,17 +175,34 @@ def _is_statutory_label(name: str) -> bool:
     return "(observed)" not in name and not name.startswith("Day off")
 
 
+# issue 15: tables/calendar.csv (date, kind) overrides the package day by day and gives a year the
+# package does not know (weekends rest, weekdays work, then the rows). Read here with the csv module
+# (Tables, or the shipped file at import), never through payroll.
+TABLE_KINDS = {"holiday": "statutory", "day_off": "rest", "makeup_workday": "work"}
+_calendar_rows: dict[date, str] = {}
+
+
+def use_calendar_rows(rows: list[dict]) -> None:
+    """Install the calendar table's rows ({date, kind} as read from the CSV) for every later lookup."""
+    global _calendar_rows
+    days = {date.fromisoformat(str(r["date"])): TABLE_KINDS[r["kind"]] for r in rows}
+    if days != _calendar_rows:
+        _calendar_rows = days
+        calendar_year.cache_clear()
+
+
 @lru_cache(maxsize=None)
 def calendar_year(year: int) -> dict[date, str]:
     """day -> 'work' | 'rest' | 'statutory' for every day of the year."""
     cal = holidays.China(years=year, language="en_US")
     makeup = {d for d in cal.weekend_workdays if d.year == year}
-    if not makeup:
-        raise ReferenceError(f"no 调休 data for {year}")
+    table = {d: kind for d, kind in _calendar_rows.items() if d.year == year}
+    if not makeup and not table:
+        raise ReferenceError(f"no 调休 data for {year}, in the package or the calendar table")
     out = {}
     day = date(year, 1, 1)
     while day.year == year:
-        names = cal.get_list(day)
+        names = cal.get_list(day) if makeup else []      # a year without 调休 data: the package is not used
         if names and any(_is_statutory_label(n) for n in names):
             out[day] = "statutory"
         elif day in makeup:
@@ -193,8 +211,20 @@ def calendar_year(year: int) -> dict[date, str]:
             out[day] = "rest"
         else:
             out[day] = "work"
+        out[day] = table.get(day, out[day])               # the table wins
         day += timedelta(days=1)
     return out
+
+
+def _shipped_calendar_rows() -> list[dict]:
+    path = Path(__file__).resolve().parent.parent / "tables" / "calendar.csv"
+    if not path.is_file():
+        return []
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+use_calendar_rows(_shipped_calendar_rows())
 
 
 def is_paid_day(day: date) -> bool:
