@@ -12,12 +12,16 @@ PAY_COMPONENTS = (
     "annual_bonus", "severance_pay", "other_payments",            # issue 13: one-off payments
     "sick_pay", "maternity_allowance", "maternity_topup", "annual_leave_payout",   # issue 14: leave
 )
+# issue 15: the fixed medical levies (大额医疗 / 大病, rules/medical_levy.py), withheld and paid with
+# the contributions; in the register after the SPEC columns
+MEDICAL_LEVIES = ("medical_levy_employee", "medical_levy_employer")
 EMPLOYEE_CONTRIBUTIONS = (
     "pension_employee", "medical_employee", "unemployment_employee", "housing_fund_employee",
+    "medical_levy_employee",
 )
 EMPLOYER_CONTRIBUTIONS = (
     "pension_employer", "medical_employer", "unemployment_employer", "injury_employer",
-    "maternity_employer", "housing_fund_employer",
+    "maternity_employer", "housing_fund_employer", "medical_levy_employer",
 )
 
 REGISTER_COLUMNS = (
@@ -25,10 +29,12 @@ REGISTER_COLUMNS = (
     *PAY_COMPONENTS, "arrears_pay", "gross_pay",
     *EMPLOYEE_CONTRIBUTIONS[:3], "housing_fund_employee",
     "taxable_income_ytd", "iit_ytd", "iit", "deduction", "net_pay",
-    *EMPLOYER_CONTRIBUTIONS, "accident_insurance_employer", "employer_cost", "injury_stoppage",
+    *(c for c in EMPLOYER_CONTRIBUTIONS if c not in MEDICAL_LEVIES), "accident_insurance_employer", "employer_cost",
+    "injury_stoppage",
     # issue 13: taxes apart, the balance owed, the bonus method and its cliff
     "iit_annual_bonus", "iit_severance", "balance_recovery", "shortfall_carried", "balance_owed",
     "annual_bonus_method", "annual_bonus_in_cliff",
+    *MEDICAL_LEVIES,
 )
 
 MONEY_COLUMNS = frozenset(
@@ -81,6 +87,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "maternity_employer": ("单位生育保险", "Maternity (employer)"),
     "housing_fund_employer": ("单位住房公积金", "Housing fund (employer)"),
     "accident_insurance_employer": ("意外伤害保险", "Accident insurance"),
+    "medical_levy_employee": ("个人大额医疗（大病）", "Medical levy (employee)"),
+    "medical_levy_employer": ("单位大额医疗（大病）", "Medical levy (employer)"),
     "employer_cost": ("单位总成本", "Employer cost"),
     "headcount": ("人数", "Headcount"),
     "annual_bonus": ("全年一次性奖金", "Annual one-off bonus"),

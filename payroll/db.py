@@ -315,12 +315,15 @@ CREATE TABLE IF NOT EXISTS employee_terms (
     probation_end DATE                -- 劳动合同法 art. 19–20: last day of probation; NULL: none
 )"""
 EVENT_CAUSE_DDL = "ALTER TABLE events ADD COLUMN IF NOT EXISTS cause VARCHAR"   # work | non_work
+# issue 15: the injury is an occupational disease (职业病): a province may raise the medical leaving grant
+EVENT_OCCUPATIONAL_DDL = ("ALTER TABLE events ADD COLUMN IF NOT EXISTS occupational_disease "
+                          "BOOLEAN DEFAULT false")
 
 SCHEMA = [OPENING_BALANCES_DDL, EMPLOYEES_DDL, ATTENDANCE_DDL, EMPLOYEE_FINANCE_DDL, EVENTS_DDL, DEPENDENTS_DDL, BENEFITS_DDL,
           BENEFIT_EVENTS_DDL, EMPLOYEE_HISTORY_DDL, CLOSED_MONTHS_DDL, MONTH_INPUTS_DDL, ARREARS_DDL,
           IMPORTS_DDL, RUNS_DDL, TAX_FEEDBACK_DDL, BUDGET_DDL, QUOTA_DDL, DISCLOSURES_DDL, ASSESSMENTS_DDL,
           LEVEL_CHANGES_DDL,
-          ATTENDANCE_KIND_DDL, PAYMENTS_DDL, LEAVE_DDL, EMPLOYEE_TERMS_DDL, EVENT_CAUSE_DDL]
+          ATTENDANCE_KIND_DDL, PAYMENTS_DDL, LEAVE_DDL, EMPLOYEE_TERMS_DDL, EVENT_CAUSE_DDL, EVENT_OCCUPATIONAL_DDL]
 
 
 def resolve_db_path(db: str | os.PathLike | None) -> str:

@@ -70,7 +70,12 @@ SCOPE = ("all", "duty", "civilian", "high_risk")
 RESULTS = ("excellent", "competent", "basic", "incompetent")
 # how a provincial leaving grant is figured: months × the average monthly wage of the row's own
 # region (Zhejiang: 全省), months × the person's 统筹地区 average, or a fixed amount (Jiangsu)
-LEAVING_GRANT_BASES = ("months_of_row_region_average_wage", "months_of_person_region_average_wage", "amount")
+# issue 15: share_of_medical_grant: the occupational-disease uplift, a share of the medical grant
+LEAVING_GRANT_BASES = ("months_of_row_region_average_wage", "months_of_person_region_average_wage", "amount",
+                       "share_of_medical_grant")
+# the grants: medical (fund), employment (employer), and the occupational-disease uplift of the
+# medical grant (fund), which only an occupational disease receives
+LEAVING_GRANTS = ("medical", "employment", "medical_occupational_uplift")
 
 # issue 14: the leave kinds whose days a region sets, and how a non-work death item is figured
 LEAVE_DAY_KINDS = ("maternity", "paternity", "marriage", "bereavement")
@@ -128,7 +133,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
     # arts. 36–37 leave them to the provinces) and where a regional regulation lets 辅警 reference
     # the police pension for heroic events
     "injury_leaving_grants": _cols(Column("region_code", "code"), Column("effective_from", "date"),
-                                   Column("grant", "enum", choices=("medical", "employment")),
+                                   Column("grant", "enum", choices=LEAVING_GRANTS),
                                    Column("disability_grade", "int"),
                                    Column("basis", "enum", choices=LEAVING_GRANT_BASES),
                                    Column("value", "rate")),
@@ -146,6 +151,12 @@ TABLES: dict[str, tuple[Column, ...]] = {
     # makeup_workday = weekend working day
     "calendar": _cols(Column("date", "date"),
                       Column("kind", "enum", choices=("holiday", "day_off", "makeup_workday"))),
+    # issue 15: fixed medical levies (大额医疗 / 大病) a region charges per head on top of the medical
+    # rate (payroll/rules/medical_levy.py); a region without a row charges none
+    "medical_levies": _cols(Column("region_code", "code"), Column("effective_from", "date"),
+                            Column("employee_amount", "money"),
+                            Column("employee_period", "enum", choices=("month", "year")),
+                            Column("employer_amount", "money")),
     # issue 14: leave, probation and non-work death (payroll/rules/leave.py, probation.py,
     # payroll/benefits/non_work_death.py); optional, so a directory made before them still loads
     "leave_days": _cols(Column("region_code", "code"), Column("effective_from", "date"),
@@ -202,7 +213,7 @@ LEVEL_TABLES = ("appraisal_labels", "performance_pay", "level_rules", "selection
                 "appraisal_distribution")
 # tables a directory may leave out (a missing file reads as empty: "none"), so a user's own
 # directory made before the benefits tables existed still loads
-OPTIONAL_TABLES = {"injury_leaving_grants", "police_reference", "police_disability_pension", "calendar", *LEVEL_TABLES,
+OPTIONAL_TABLES = {"injury_leaving_grants", "medical_levies", "police_reference", "police_disability_pension", "calendar", *LEVEL_TABLES,
                    "iit_bonus_brackets",
                    # issue 14
                    "leave_days", "sick_pay", "maternity", "probation", "annual_leave_entitlement",

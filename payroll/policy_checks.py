@@ -60,6 +60,7 @@ UNIQUE_KEYS = {
     "police_reference": ("region_code", "effective_from"),
     "police_disability_pension": ("region_code", "effective_from", "disability_grade", "cause"),
     "calendar": ("date",),
+    "medical_levies": ("region_code", "effective_from"),     # issue 15
     # issue 14
     "leave_days": ("region_code", "effective_from", "kind"),
     "sick_pay": ("region_code", "effective_from", "min_service_years", "min_sick_days"),

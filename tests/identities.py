@@ -6,9 +6,9 @@ BROKEN_IDENTITY = """(
                  + performance_pay + appraisal_bonus + annual_bonus + severance_pay + other_payments
                  + sick_pay + maternity_allowance + maternity_topup + annual_leave_payout
     OR net_pay <> gross_pay - pension_employee - medical_employee - unemployment_employee
-                  - housing_fund_employee - iit - iit_annual_bonus - iit_severance - deduction
+                  - housing_fund_employee - medical_levy_employee - iit - iit_annual_bonus - iit_severance - deduction
                   - balance_recovery + shortfall_carried
     OR net_pay < 0 OR (shortfall_carried > 0 AND net_pay <> 0)
     OR employer_cost <> gross_pay + pension_employer + medical_employer + unemployment_employer
                   + injury_employer + maternity_employer + housing_fund_employer
-                  + accident_insurance_employer)"""
+                  + medical_levy_employer + accident_insurance_employer)"""

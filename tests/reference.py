@@ -1,8 +1,8 @@
 """A plain, scalar re-implementation of docs/rules.md: one person, one month at a time.
 
 Independent of the engine on purpose: it imports nothing from `payroll`, reads the policy CSVs
-with the csv module, walks the region chain itself, builds the calendar itself from `holidays`,
-and computes with exact fractions, rounding each line item half-up to the fen exactly once
+with the csv module, walks the region chain itself, builds the calendar itself from `holidays`
+and the table `calendar.csv` (its rows win, as in the engine), and computes with exact fractions, rounding each line item half-up to the fen exactly once
 (decimal.ROUND_HALF_UP). No numpy, pandas or DuckDB.
 
     compute_year(employees, attendance, tables_dir, months) -> {(employee_id, month): {column: value}}
@@ -42,6 +42,7 @@ REGISTER = (
     "injury_stoppage",
     "iit_annual_bonus", "iit_severance", "balance_recovery", "shortfall_carried", "balance_owed",
     "annual_bonus_method", "annual_bonus_in_cliff",
+    "medical_levy_employee", "medical_levy_employer",     # issue 15: after the SPEC columns
 )
 PAY_COMPONENTS = ("base_pay", "seniority_pay", "allowances", "high_risk_allowance",
                   "night_shift_pay", "overtime_pay", "floor_topup", "bonus", "injury_disability_allowance",
@@ -89,7 +90,8 @@ def dec(value) -> Decimal:
 # ---- tables --------------------------------------------------------------------------------------
 
 MONEY = {"monthly_average_wage", "monthly_minimum_wage", "base_floor", "base_ceiling", "base_pay",
-         "amount", "annual_premium", "sum_insured", "threshold", "quick_deduction"}
+         "amount", "annual_premium", "sum_insured", "threshold", "quick_deduction",
+         "employee_amount", "employer_amount"}          # issue 15: medical_levies.csv
 RATES = {"employer_rate", "employee_rate", "rate", "value", "ratio", "multiple"}
 
 
@@ -117,6 +119,7 @@ class Tables:
                 self.rows[path.stem] = [{k: _parse(k, v or "") for k, v in row.items()}
                                         for row in csv.DictReader(handle)]
         self.parent = {r["region_code"]: r.get("parent_code") for r in self.rows["regions"]}
+        use_calendar_rows(self.rows.get("calendar", []))     # issue 15: the table's days, or none
         self.risk = {r["post"]: r["risk_class"] for r in self.rows["posts"]}
 
     def chain(self, region: str) -> list[str]:
@@ -172,17 +175,34 @@ def _is_statutory_label(name: str) -> bool:
     return "(observed)" not in name and not name.startswith("Day off")
 
 
+# issue 15: tables/calendar.csv (date, kind) overrides the package day by day and gives a year the
+# package does not know (weekends rest, weekdays work, then the rows). Read here with the csv module
+# (Tables, or the shipped file at import), never through payroll.
+TABLE_KINDS = {"holiday": "statutory", "day_off": "rest", "makeup_workday": "work"}
+_calendar_rows: dict[date, str] = {}
+
+
+def use_calendar_rows(rows: list[dict]) -> None:
+    """Install the calendar table's rows ({date, kind} as read from the CSV) for every later lookup."""
+    global _calendar_rows
+    days = {date.fromisoformat(str(r["date"])): TABLE_KINDS[r["kind"]] for r in rows}
+    if days != _calendar_rows:
+        _calendar_rows = days
+        calendar_year.cache_clear()
+
+
 @lru_cache(maxsize=None)
 def calendar_year(year: int) -> dict[date, str]:
     """day -> 'work' | 'rest' | 'statutory' for every day of the year."""
     cal = holidays.China(years=year, language="en_US")
     makeup = {d for d in cal.weekend_workdays if d.year == year}
-    if not makeup:
-        raise ReferenceError(f"no 调休 data for {year}")
+    table = {d: kind for d, kind in _calendar_rows.items() if d.year == year}
+    if not makeup and not table:
+        raise ReferenceError(f"no 调休 data for {year}, in the package or the calendar table")
     out = {}
     day = date(year, 1, 1)
     while day.year == year:
-        names = cal.get_list(day)
+        names = cal.get_list(day) if makeup else []      # a year without 调休 data: the package is not used
         if names and any(_is_statutory_label(n) for n in names):
             out[day] = "statutory"
         elif day in makeup:
@@ -191,8 +211,20 @@ def calendar_year(year: int) -> dict[date, str]:
             out[day] = "rest"
         else:
             out[day] = "work"
+        out[day] = table.get(day, out[day])               # the table wins
         day += timedelta(days=1)
     return out
+
+
+def _shipped_calendar_rows() -> list[dict]:
+    path = Path(__file__).resolve().parent.parent / "tables" / "calendar.csv"
+    if not path.is_file():
+        return []
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+use_calendar_rows(_shipped_calendar_rows())
 
 
 def is_paid_day(day: date) -> bool:
@@ -380,6 +412,15 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
         opening = {"income_ytd": Decimal("0.00"), "contributions_ytd": Decimal("0.00"),
                    "special_deduction_ytd": Decimal("0.00"), "iit_ytd": Decimal("0.00"), "months_employed": 0}
     months_ytd = opening["months_employed"] + len(this_year) + 1
+    # issue 15: the fixed medical levy (medical_levies.csv; no row, no levy): a monthly amount every
+    # month, a yearly one whole on the first payslip of the year; withheld, but not a 专项扣除
+    levy = _resolve_optional(tables, "medical_levies", region, first).get(())
+    levy_employee = Decimal("0.00") if levy is None else dec(levy["employee_amount"])
+    if levy is not None and levy["employee_period"] == "year" and months_ytd > 1:
+        levy_employee = Decimal("0.00")
+    r["medical_levy_employee"] = levy_employee + arrears.get("medical_levy_employee", 0)
+    r["medical_levy_employer"] = (Decimal("0.00") if levy is None else dec(levy["employer_amount"])) \
+        + arrears.get("medical_levy_employer", 0)
     # the disability allowance is exempt income (财税〔2012〕40号): not in 累计收入
     # issue 14: so is the maternity allowance (财税〔2008〕8号); issue 12: the opening balances first
     income_ytd = opening["income_ytd"] + sum((h["gross_pay"] - h["injury_disability_allowance"] - h["maternity_allowance"]
@@ -417,10 +458,11 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
              no19_applies=no19, basic_deduction_ytd=basic, taxable_income_ytd=taxable,
              iit_rate=bracket["rate"], iit_due_ytd=due, iit=iit, iit_ytd=iit_before + iit)
     r.update(settle_deductions(att, history, label, gross, iit + apart["iit_annual_bonus"] + apart["iit_severance"],
-                               contributions, minimum_wage_prorated, tables.national("deduction_limited_share", first)))
-    r["net_pay"] = (gross - contributions - iit - apart["iit_annual_bonus"] - apart["iit_severance"]
+                               contributions + r["medical_levy_employee"], minimum_wage_prorated, tables.national("deduction_limited_share", first)))
+    r["net_pay"] = (gross - contributions - r["medical_levy_employee"] - iit - apart["iit_annual_bonus"] - apart["iit_severance"]
                     - r["deduction"] - r["balance_recovery"] + r["shortfall_carried"])
-    r["employer_cost"] = gross + sum((r[c] for c in EMPLOYER_SHARES), Decimal("0.00")) + r["accident_insurance_employer"]
+    r["employer_cost"] = (gross + sum((r[c] for c in EMPLOYER_SHARES), Decimal("0.00")) + r["medical_levy_employer"]
+                          + r["accident_insurance_employer"])
     return r
 
 

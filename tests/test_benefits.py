@@ -215,6 +215,32 @@ def test_leaving_grants_yunnan_months_of_the_provincial_average():
     assert "云南省实施《工伤保险条例》办法" in items[("leaving_employment_grant", None)].basis
 
 
+def test_yunnan_occupational_disease_raises_the_medical_grant_by_30_percent():
+    # the same Kunming grade 7 leaver, the injury an occupational disease (职业病): medical 8 × 7,263
+    # = 58,104.00 as above, plus injury_leaving_grants.csv 530000,2024-01-01,medical_occupational_uplift,7
+    # share 0.3: 0.3 × 58,104.00 = 17,431.20 from the fund; the employment grant is not raised
+    con = database([person("K", region="530100", base="9000", level=7)],
+                   [event("K", "2025-09-10", grade=7, left=True, leave="2025-12-31")])
+    con.execute("UPDATE events SET occupational_disease = true")
+    items = lines(figure(con)[0])
+    uplift = items[("leaving_medical_occupational_uplift", None)]
+    assert (uplift.amount, uplift.payer) == (fen("17431.20"), "injury_fund")
+    assert items[("leaving_medical_grant", None)].amount == fen("58104")
+    assert items[("leaving_employment_grant", None)].amount == fen("159786")
+    assert "云南省实施《工伤保险条例》办法" in uplift.basis
+
+
+def test_occupational_disease_without_a_provincial_uplift_is_noted_not_invented():
+    # Hangzhou grade 7 (浙江 art. 27 has no occupational-disease rule in the tables): no uplift line, a note
+    con = database([person("Z", region="330100", base="9000", level=7)],
+                   [event("Z", "2025-09-10", grade=7, left=True, leave="2025-12-31")])
+    con.execute("UPDATE events SET occupational_disease = true")
+    [r] = figure(con)
+    assert ("leaving_medical_occupational_uplift", None) not in lines(r)
+    assert ("leaving_medical_grant", None) in lines(r)
+    assert any("occupational disease" in note for note in r.notes)
+
+
 def test_province_without_a_figure_is_a_clear_error():
     # Inner Mongolia's 一次性伤残就业补助金 was not found: no row, so a grade 7 leaver stops
     from payroll.errors import PolicyError

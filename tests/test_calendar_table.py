@@ -68,6 +68,28 @@ def test_the_table_wins_where_it_disagrees_with_the_package(tmp_path):
     assert engine_calendar.paid_days(2025, 4) == 23
 
 
+def test_the_reference_reads_the_table_too_and_agrees_with_the_engine(tmp_path):
+    """tests/reference.py builds its calendar from the same calendar.csv (read with csv, not through
+    payroll): a row that turns Tue 2025-05-06 into a day off changes both, and they still agree."""
+    import reference
+    tables = _tables_with(tmp_path, [("2025-05-06", "day_off", "test: an amended notice")])
+    # hired Tue 5/6. May 2025 in the package: 22 weekdays less Mon 5/5 (补休 rest day) = 21, with
+    # 5/1–5/2 statutory among them, + Sat 5/31 端午 statutory = 22 paid days; 21 with the row.
+    # Employed 5/6–5/31: 19 weekdays + 5/31 = 20 paid days in the package, 19 with the row
+    employee = {"employee_id": "P1", "name": "P1", "region_code": "100200", "unit": "U", "category": "civilian",
+                "level": 1, "post": "TECH", "hire_date": date(2025, 5, 6), "leave_date": None,
+                "service_start": None, "special_deduction": Decimal(0), "contribution_base": None}
+    row = run_engine(tables, [employee], {}, "2025-05", "2025-05")[("P1", "2025-05")]
+    ref = reference.compute_year([employee], {}, tables, ["2025-05"])[("P1", "2025-05")]
+    assert (row["paid_days_employed"], row["paid_days_in_month"]) == (19, 21)
+    assert (ref["paid_days_employed"], ref["paid_days_in_month"]) == (19, 21)
+    # tables_simple pay_scale 000000,2020-01-01,civilian,1,8500: 8,500 × 19/21 = 7,690.476… → 7,690.48
+    assert row["base_pay"] == ref["base_pay"] == Decimal("7690.48")
+    for column in ("gross_pay", "pension_employee", "iit", "net_pay", "employer_cost"):
+        assert row[column] == ref[column], column
+    reference.use_calendar_rows(reference._shipped_calendar_rows())     # as at import, for later tests
+
+
 JANUARY_2027 = [("2027-01-01", "holiday", "test: made-up arrangement, not the State Council notice")]
 
 

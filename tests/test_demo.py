@@ -166,11 +166,11 @@ def test_identities_on_the_exported_register_csv(demo):
         assert gross == sum(money(row, c) for c in PAY_COMPONENTS if c in row) + money(row, "arrears_pay"), row
         # the extended identity (docs/rules.md): taxes apart, a balance recovered, a shortfall carried
         assert money(row, "net_pay") == gross - sum(money(row, c) for c in EMPLOYEE_SHARES) \
-            - money(row, "iit") - money(row, "iit_annual_bonus") - money(row, "iit_severance") \
+            - money(row, "medical_levy_employee") - money(row, "iit") - money(row, "iit_annual_bonus") - money(row, "iit_severance") \
             - money(row, "deduction") - money(row, "balance_recovery") + money(row, "shortfall_carried"), row
         assert money(row, "net_pay") >= 0, row
         assert money(row, "employer_cost") == gross + sum(money(row, c) for c in EMPLOYER_SHARES) \
-            + money(row, "accident_insurance_employer"), row
+            + money(row, "medical_levy_employer") + money(row, "accident_insurance_employer"), row
         assert all(money(row, c) == money(row, c).quantize(Decimal("0.01")) for c in totals)
         for c in totals:
             totals[c] += money(row, c)

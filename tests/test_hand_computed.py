@@ -35,7 +35,8 @@ MONEY = ("base_pay", "seniority_pay", "allowances", "high_risk_allowance", "nigh
          "floor_topup", "bonus", "gross_pay", "pension_employee", "medical_employee", "unemployment_employee",
          "housing_fund_employee", "taxable_income_ytd", "iit_ytd", "iit", "deduction", "net_pay",
          "pension_employer", "medical_employer", "unemployment_employer", "injury_employer",
-         "maternity_employer", "housing_fund_employer", "accident_insurance_employer", "employer_cost")
+         "maternity_employer", "housing_fund_employer", "accident_insurance_employer", "employer_cost",
+         "medical_levy_employee", "medical_levy_employer")   # issue 15: fixed medical levies
 
 
 def person(eid, region, category, level, post, hire, leave=None, service_start=None, special=0, base=None):
@@ -81,7 +82,10 @@ HOHHOT_EXPECTED = {
     "iit": "94.72",                     # × 3 % = 94.7175 (iit_brackets.csv 2019-01-01,0,0.03,0)
     "iit_ytd": "94.72",
     "deduction": "50.00",
-    "net_pay": "9012.53",               # 11815.81 − 2658.56 − 94.72 − 50
+    # medical_levies.csv 150100,2024-01-01: 50 a year, on the first payslip of the year (May is H1's
+    # first with us); withheld, not a 专项扣除, so the tax above is unchanged
+    "medical_levy_employee": "50.00",
+    "net_pay": "8962.53",               # 11815.81 − 2658.56 − 50 levy − 94.72 − 50
     "pension_employer": "1890.53",      # × 0.16 = 1890.5296
     "medical_employer": "791.66",       # × 0.067 = 791.65927
     "unemployment_employer": "59.08",   # × 0.005
@@ -90,6 +94,7 @@ HOHHOT_EXPECTED = {
     "housing_fund_employer": "1417.90", # × 0.12
     # accident_insurance.csv 150000,2022-01-01,personal_accident,high_risk,1200 → 1200 / 12
     "accident_insurance_employer": "100.00",
+    "medical_levy_employer": "0.00",    # no employer share in the row
     # 11815.81 + 1890.53 + 791.66 + 59.08 + 23.63 + 0 + 1417.90 + 100
     "employer_cost": "16098.61",
 }
@@ -125,7 +130,8 @@ ORDOS_EXPECTED = {
     "iit": "0.00",
     "iit_ytd": "0.00",
     "deduction": "0.00",
-    "net_pay": "4643.00",               # 6089.75 − 1446.75
+    "medical_levy_employee": "50.00",   # medical_levies.csv 150600,2024-01-01: 50 on the hire month, the first of the year
+    "net_pay": "4593.00",               # 6089.75 − 1446.75 − 50
     "pension_employer": "1028.80",      # × 0.16
     "medical_employer": "411.52",       # × 0.064 = 411.52
     "unemployment_employer": "32.15",
@@ -133,6 +139,7 @@ ORDOS_EXPECTED = {
     "maternity_employer": "0.00",
     "housing_fund_employer": "771.60",
     "accident_insurance_employer": "0.00",  # Ordos covers only high-risk posts (150000 row)
+    "medical_levy_employer": "0.00",
     # 6089.75 + 1028.80 + 411.52 + 32.15 + 12.86 + 0 + 771.60
     "employer_cost": "8346.68",
 }
@@ -168,6 +175,8 @@ HANGZHOU_EXPECTED = {
     "iit": "183.57",                    # × 3 % = 183.5658
     "iit_ytd": "183.57",
     "deduction": "0.00",
+    "medical_levy_employee": "0.00",    # medical_levies.csv has no 杭州 row: no fixed levy
+    "medical_levy_employer": "0.00",
     "net_pay": "13935.29",              # 20375.26 − 6256.40 − 183.57
     "pension_employer": "4047.84",      # 25299 × 0.16
     "medical_employer": "2251.61",      # 25299 × 0.089 = 2251.611
@@ -215,6 +224,8 @@ KUNMING_EXPECTED = {
     "iit": "80.47",                     # × 3 % = 80.472
     "iit_ytd": "80.47",
     "deduction": "0.00",
+    "medical_levy_employee": "0.00",    # medical_levies.csv 530100 starts 2025-10-01: none in May
+    "medical_levy_employer": "0.00",
     "net_pay": "7601.93",               # 10108.64 − 2426.24 − 80.47
     "pension_employer": "1740.80",      # × 0.16
     "medical_employer": "761.60",       # × 0.07
@@ -260,7 +271,8 @@ NANTONG_EXPECTED = {
     "iit_ytd": "210.85",                # 7028.25 × 3 % = 210.8475
     "iit": "170.43",                    # 210.85 − 40.42 withheld in April
     "deduction": "120.50",
-    "net_pay": "10390.07",              # 12523.75 − 1842.75 − 170.43 − 120.50
+    "medical_levy_employee": "10.00",   # medical_levies.csv 320600,2024-01-01: 大病 10 a month
+    "net_pay": "10380.07",              # 12523.75 − 1842.75 − 10 − 170.43 − 120.50
     "pension_employer": "1310.40",      # 8190 × 0.16
     "medical_employer": "655.20",       # 8190 × 0.08
     "unemployment_employer": "40.95",
@@ -269,6 +281,7 @@ NANTONG_EXPECTED = {
     "housing_fund_employer": "982.80",
     # accident_insurance.csv 320600,2023-03-01,personal_accident,high_risk,1200 → 100
     "accident_insurance_employer": "100.00",
+    "medical_levy_employer": "0.00",
     # 12523.75 + 1310.40 + 655.20 + 40.95 + 16.38 + 81.90 + 982.80 + 100
     "employer_cost": "15711.38",
 }
@@ -303,6 +316,8 @@ PROBATION_EXPECTED = {
     "iit": "0.00",
     "iit_ytd": "0.00",
     "deduction": "30.00",
+    "medical_levy_employee": "0.00",    # 530100 levy from 2025-10-01 only
+    "medical_levy_employer": "0.00",
     "net_pay": "1709.70",               # 2486.90 − (348.56 + 87.14 + 13.07 + 298.43 = 747.20) − 30
     "pension_employer": "697.12",       # 4357 × 0.16
     "medical_employer": "304.99",       # 4357 × 0.07
@@ -402,7 +417,9 @@ KUNMING_2026_MARCH = {
     "iit_ytd": "238.62",                # × 3 % = 238.6215
     "iit": "79.54",                     # 238.62 − 159.08 (Feb: 5302.70 × 3 % = 159.081)
     "deduction": "0.00",
-    "net_pay": "7571.81",               # 8630 − 978.65 − 79.54
+    # medical_levies.csv 530100,2025-10-01: 1 a month employee, 43.58 employer (0.6 % × 7,263 = 43.578)
+    "medical_levy_employee": "1.00",
+    "net_pay": "7570.81",               # 8630 − 978.65 − 1 − 79.54
     "pension_employer": "704.48",       # 4403 × 0.16
     "medical_employer": "306.60",       # 4380 × 0.07
     "unemployment_employer": "30.82",   # 4403 × 0.007 = 30.821
@@ -410,8 +427,9 @@ KUNMING_2026_MARCH = {
     "maternity_employer": "39.42",      # 4380 × 0.009
     "housing_fund_employer": "525.60",
     "accident_insurance_employer": "100.00",  # accident_insurance.csv 530000,2024-07-01 1200 ÷ 12
-    # 8630 + 704.48 + 306.60 + 30.82 + 8.81 + 39.42 + 525.60 + 100
-    "employer_cost": "10345.73",
+    "medical_levy_employer": "43.58",
+    # 8630 + 704.48 + 306.60 + 30.82 + 8.81 + 39.42 + 525.60 + 43.58 + 100
+    "employer_cost": "10389.31",
 }
 
 
@@ -456,6 +474,9 @@ HOHHOT_DECEMBER = {
     "iit_ytd": "0.00",
     "iit": "0.00",
     "deduction": "0.00",
+    # medical_levies.csv 150100: the yearly 50 was charged in November, H8's first payslip of 2025
+    "medical_levy_employee": "0.00",
+    "medical_levy_employer": "0.00",
     "net_pay": "1579.16",               # 2380 − (392.56 + 98.14 + 24.54 + 285.60 = 800.84)
     "pension_employer": "785.12",       # 4907 × 0.16
     "medical_employer": "328.77",       # 4907 × 0.067 = 328.769

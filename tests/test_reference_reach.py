@@ -327,7 +327,8 @@ def test_any_bracket_matches_the_reference(case):
 CONTRIBUTION_ARREARS = (
     "pension_employee", "medical_employee", "unemployment_employee", "housing_fund_employee",
     "pension_employer", "medical_employer", "unemployment_employer", "injury_employer", "maternity_employer",
-    "housing_fund_employer", "accident_insurance_employer")
+    "housing_fund_employer", "accident_insurance_employer",
+    "medical_levy_employee", "medical_levy_employer")      # issue 15
 ARREARS_COMPONENTS = reference.PAY_COMPONENTS + CONTRIBUTION_ARREARS
 
 

@@ -136,11 +136,13 @@ def check_identities(key, row) -> list[str]:
     components = sum(row[c] for c in reference.PAY_COMPONENTS)
     if row["gross_pay"] != components:
         out.append(f"  {key}: gross_pay {row['gross_pay']} != sum of components {components}")
-    net = (row["gross_pay"] - sum(row[c] for c in reference.EMPLOYEE_SHARES) - row["iit"] - row["iit_annual_bonus"]
+    net = (row["gross_pay"] - sum(row[c] for c in reference.EMPLOYEE_SHARES) - row["medical_levy_employee"]
+           - row["iit"] - row["iit_annual_bonus"]
            - row["iit_severance"] - row["deduction"] - row["balance_recovery"] + row["shortfall_carried"])
     if row["net_pay"] != net or row["net_pay"] < 0:
         out.append(f"  {key}: net_pay {row['net_pay']} != {net} or below 0")
-    cost = row["gross_pay"] + sum(row[c] for c in reference.EMPLOYER_SHARES) + row["accident_insurance_employer"]
+    cost = (row["gross_pay"] + sum(row[c] for c in reference.EMPLOYER_SHARES) + row["medical_levy_employer"]
+            + row["accident_insurance_employer"])
     if row["employer_cost"] != cost:
         out.append(f"  {key}: employer_cost {row['employer_cost']} != {cost}")
     for c in reference.REGISTER[5:]:

@@ -32,10 +32,12 @@ def _expected(register: dict[str, Decimal]) -> dict[str, Decimal]:
     r = register
     return {
         "gross_pay": r["gross_pay"], "net_pay": r["net_pay"], "iit": r["iit"],
-        "si_employee": r["pension_employee"] + r["medical_employee"] + r["unemployment_employee"],
+        # issue 15: the fixed medical levy is paid with the social insurance
+        "si_employee": (r["pension_employee"] + r["medical_employee"] + r["unemployment_employee"]
+                        + r["medical_levy_employee"]),
         "housing_fund_employee": r["housing_fund_employee"],
         "si_employer": (r["pension_employer"] + r["medical_employer"] + r["unemployment_employer"]
-                        + r["injury_employer"] + r["maternity_employer"]),
+                        + r["injury_employer"] + r["maternity_employer"] + r["medical_levy_employer"]),
         "housing_fund_employer": r["housing_fund_employer"],
         "accident_insurance_employer": r["accident_insurance_employer"],
         "employer_cost": r["employer_cost"],

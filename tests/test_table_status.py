@@ -41,10 +41,11 @@ def test_counts_per_city_in_november_2026(frames):
     # and, from the level tables of issue 16 (all national sample rows), 25 more in every city:
     # level_rules 12, performance_pay 8, selection_quotas 3, pay_structure 1, appraisal_distribution 1;
     # and from issue 14 the sick-pay shares (national samples) 8 more in every city, and Jiangsu's
-    # two non-work death items (samples) 2 more in Nantong
+    # two non-work death items (samples) 2 more in Nantong; and from issue 15 the fixed medical levy
+    # (medical_levies.csv, a sample row) 1 more in every city but Hangzhou
     assert {code: counts[code] for code in ("150100", "150600", "320600", "330100", "530100")} == {
-        "150100": {"sample": 56}, "150600": {"sample": 56}, "320600": {"sample": 58, "disputed": 1},
-        "330100": {"sample": 61, "disputed": 1}, "530100": {"sample": 55}}
+        "150100": {"sample": 57}, "150600": {"sample": 57}, "320600": {"sample": 59, "disputed": 1},
+        "330100": {"sample": 61, "disputed": 1}, "530100": {"sample": 56}}
     assert "000000" not in counts      # the national tables hold no sample
 
 
@@ -83,9 +84,10 @@ def test_tables_status_cli_lists_samples_and_says_where(tmp_path):
     result = _cli("tables", "status", "--region", "530100", "--month", "2026-10", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "530100 昆明市 2026-10: 55 sample" in out
+    assert "530100 昆明市 2026-10: 56 sample" in out
     assert "pay_scale.csv" in out and "housing_fund.csv" in out and "allowances.csv" in out
-    assert "55 figure(s) to replace or settle" in out
+    assert "56 figure(s) to replace or settle" in out
+    assert "medical_levies.csv" in out          # issue 15: the Kunming levy is a sample
 
 
 def test_tables_status_cli_refuses_an_unknown_region(tmp_path):
@@ -109,10 +111,10 @@ def test_run_warns_once_per_region_and_the_register_header_says_so(tmp_path):
                 if line.startswith("warning:") and "opening balances" not in line]
     assert [w.split(" uses ")[0] for w in warnings] == ["warning: 320600 南通市 2026-11",
                                                         "warning: 530100 昆明市 2026-11"]
-    assert "58 sample, 1 disputed" in warnings[0] and "55 sample" in warnings[1]
+    assert "59 sample, 1 disputed" in warnings[0] and "56 sample" in warnings[1]
     con = connect(str(db), read_only=True)
     note = register_header(con, "2026-11")
-    assert note == "含样本或有争议的政策数字（payroll tables status）：南通市 58 sample, 1 disputed；昆明市 55 sample"
+    assert note == "含样本或有争议的政策数字（payroll tables status）：南通市 59 sample, 1 disputed；昆明市 56 sample"
     export_register(con, "2026-11", "xlsx", tmp_path / "r.xlsx")
     sheet = openpyxl.load_workbook(tmp_path / "r.xlsx").worksheets[0]
     assert any(note in str(cell.value) for row in sheet.iter_rows(max_row=3) for cell in row)

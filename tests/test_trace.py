@@ -55,5 +55,6 @@ def test_every_rule_names_its_basis_and_the_rows_it_read(year_run):
     assert by_name["net_pay"].yuan == Decimal(by_name["gross_pay"].raw - by_name["pension_employee"].raw
                                               - by_name["medical_employee"].raw
                                               - by_name["unemployment_employee"].raw
-                                              - by_name["housing_fund_employee"].raw - by_name["iit"].raw
+                                              - by_name["housing_fund_employee"].raw
+                                              - by_name["medical_levy_employee"].raw - by_name["iit"].raw
                                               - by_name["deduction"].raw) / 100

@@ -147,12 +147,13 @@ def may(employee, att, first="2025-05", last="2025-05", tables=SHIPPED_TABLES):
 
 
 def test_damages_capped_at_20_percent_and_carried():
-    # May: gross 11,815.81; 20 % = 2,363.162 → 2,363.16. After tax and contributions 11,815.81 −
-    # 2,658.56 − 94.72 = 9,062.53, less the minimum wage 2,270 = 6,792.53: the 20 % binds.
+    # May: gross 11,815.81; 20 % = 2,363.162 → 2,363.16. After tax, contributions and the yearly
+    # 大额 levy of 50 (medical_levies.csv 150100; May is H1's first payslip of the year) 11,815.81 −
+    # 2,658.56 − 94.72 − 50 = 9,012.53, less the minimum wage 2,270 = 6,742.53: the 20 % binds.
     rows = may(HOHHOT, dict(HOHHOT_ATT, deduction=Decimal(10000), deduction_kind="damages"), last="2025-06")
     row = rows[("H1", "2025-05")]
     assert row["deduction"] == Decimal("2363.16")
-    assert row["net_pay"] == Decimal("6699.37")          # 9,062.53 − 2,363.16
+    assert row["net_pay"] == Decimal("6649.37")          # 9,012.53 − 2,363.16
     assert row["balance_owed"] == Decimal("7636.84")     # 10,000 − 2,363.16 carried
     # June (no attendance): gross 6,830 + 350 + 1,150 + 400 = 8,730; 20 % = 1,746.00. Contributions as
     # May (base = May, the first whole month) 2,658.56; tax: (11,815.81 + 8,730) − 10,000 − 5,317.12
@@ -181,10 +182,10 @@ def test_damages_never_take_pay_below_the_minimum_wage(tmp_path):
 
 
 def test_court_order_comes_before_other_deductions_and_is_not_carried():
-    # 9,062.53 after tax and contributions (May above): a court order of 10,000 takes all of it;
-    # net 0, and the 937.47 it could not take is not a debt to the employer
+    # 9,012.53 after tax, contributions and the 50 levy (May above): a court order of 10,000 takes all
+    # of it; net 0, and the 987.47 it could not take is not a debt to the employer
     row = may(HOHHOT, dict(HOHHOT_ATT, deduction=Decimal(10000), deduction_kind="court"))[("H1", "2025-05")]
-    assert row["deduction"] == Decimal("9062.53")
+    assert row["deduction"] == Decimal("9012.53")
     assert row["net_pay"] == Decimal("0.00")
     assert row["balance_owed"] == Decimal("0.00")
 

@@ -342,6 +342,7 @@ class Calculator:
                                "but neither the event nor the employee has a leave_date")
         left = pd.Timestamp(left).date()
         province = self._province(person.region_code)
+        amounts = {}
         for grant, (item, payer) in LEAVING_GRANT_ITEMS.items():
             row = self.look.regional(
                 "injury_leaving_grants", person.region_code, left, grant=grant, disability_grade=grade,
@@ -360,8 +361,29 @@ class Calculator:
                 average_fen = int(average.monthly_average_wage * 100)
                 amount = _months(average_fen, row.value)
                 formula = f"{number(row.value)} months × {yuan(average_fen)} (average wage of {region}, grade {grade})"
+            amounts[grant] = amount
             r.lines.append(Line("work_injury", item, amount, "once", payer, f"{formula}; job ended {left}",
                                 basis_extra=f"{row.source.split(':')[0]} (injury_leaving_grants row {int(row.row_no)})"))
+        if event.get("occupational_disease", False) == True:    # noqa: E712 (numpy bool; NULL or absent: no)
+            self.occupational_uplift(r, person, grade, left, amounts["medical"])
+
+    def occupational_uplift(self, r: EventBenefits, person: pd.Series, grade: int, left: date, medical: int) -> None:
+        """An occupational disease raises the medical grant by the province's share (云南 +30 %,
+        内蒙古 +20 %: injury_leaving_grants.csv); a province without the row gets a note, not a silent 0."""
+        row = self.look.regional("injury_leaving_grants", person.region_code, left,
+                                 grant="medical_occupational_uplift", disability_grade=grade)
+        if row is None:
+            r.notes.append(f"occupational disease: injury_leaving_grants has no medical_occupational_uplift row "
+                           f"for grade {grade} in force for region {person.region_code} on {left}; the medical "
+                           "grant is not raised (add the province's figure with its source if it has one)")
+            return
+        if row.basis != "share_of_medical_grant":
+            raise PolicyError(f"injury_leaving_grants row {int(row.row_no)}: the occupational-disease uplift is "
+                              f"figured as share_of_medical_grant, not {row.basis}")
+        r.lines.append(Line("work_injury", "leaving_medical_occupational_uplift", _share(medical, row.value), "once",
+                            "injury_fund", f"{number(row.value)} × the medical grant {yuan(medical)} (occupational "
+                            f"disease, grade {grade}); job ended {left}",
+                            basis_extra=f"{row.source.split(':')[0]} (injury_leaving_grants row {int(row.row_no)})"))
 
     def death(self, r: EventBenefits, event: pd.Series, person: pd.Series, dependants: pd.DataFrame) -> None:
         day, wage, look = r.event_date, r.benefit_wage, self.look

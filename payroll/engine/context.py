@@ -15,7 +15,8 @@ import duckdb
 from ..db import scalar, table_exists
 from ..errors import PayrollError, PolicyError
 from ..policy import FUND_ZH, FUNDS
-from ..rules import accident_insurance, arrears, death, deductions, injury_pay, leave, one_off, pay, performance_pay, probation
+from ..rules import (accident_insurance, arrears, death, deductions, injury_pay, leave, medical_levy, one_off, pay,
+                     performance_pay, probation)
 from .rule import ContextColumn
 
 # national_parameters the month needs, with the unit the engine keeps them in
@@ -159,6 +160,7 @@ CONTEXT_COLUMNS: list[ContextColumn] = [
     *performance_pay.CONTEXT,   # issue 16: the appraisal result and its performance_pay rows
     *one_off.CONTEXT,      # issue 13: one-off payments of the run (rules/one_off.py)
     *deductions.CONTEXT,   # issue 13: deduction kind and the balance owed (rules/deductions.py)
+    *medical_levy.CONTEXT,  # issue 15: the fixed medical levies (rules/medical_levy.py)
 ]
 CONTEXT_BY_NAME = {column.name: column for column in CONTEXT_COLUMNS}
 
@@ -229,6 +231,7 @@ def install_month_parameters(con: duckdb.DuckDBPyConnection, month: Month) -> No
     for table in ("minimum_wage", "housing_fund", "average_wage", "pay_floor"):
         temp(f"resolved_{table}", _resolve_sql(table, (), month))
     temp("resolved_social_insurance", _resolve_sql("social_insurance", ("fund",), month))
+    temp("resolved_medical_levies", _resolve_sql("medical_levies", (), month))   # issue 15: none, no levy
 
     fund_columns = ",\n".join(
         f"""max({_to_int('employer_rate', 'ppm')}) FILTER (fund = '{f}') AS {f}_employer_rate,
@@ -247,11 +250,16 @@ def install_month_parameters(con: duckdb.DuckDBPyConnection, month: Month) -> No
             {_to_int('hf.base_ceiling', 'fen')} AS housing_fund_base_ceiling,
             hf.row_no AS housing_fund_row,
             {_to_int('aw.monthly_average_wage', 'fen')} AS average_wage_monthly, aw.row_no AS average_wage_row,
+            coalesce({_to_int('ml.employee_amount', 'fen')}, 0) AS medical_levy_employee_amount,
+            coalesce(ml.employee_period, 'month') AS medical_levy_employee_period,
+            coalesce({_to_int('ml.employer_amount', 'fen')}, 0) AS medical_levy_employer_amount,
+            ml.row_no AS medical_levies_row,
             si.* EXCLUDE (for_region)
         FROM regions r
         LEFT JOIN resolved_minimum_wage mw ON mw.for_region = r.region_code
         LEFT JOIN resolved_housing_fund hf ON hf.for_region = r.region_code
         LEFT JOIN resolved_average_wage aw ON aw.for_region = r.region_code
+        LEFT JOIN resolved_medical_levies ml ON ml.for_region = r.region_code
         LEFT JOIN si ON si.for_region = r.region_code""")
     # everything that depends on the person's region, category, level and post, in one row per
     # combination (a few hundred rows), so the roster needs one join for all its table values;
@@ -540,6 +548,8 @@ def context_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
         {fund_select},
         g.housing_fund_employer_rate, g.housing_fund_employee_rate, g.housing_fund_base_floor,
         g.housing_fund_base_ceiling, g.housing_fund_row,
+        g.medical_levy_employee_amount, g.medical_levy_employee_period, g.medical_levy_employer_amount,
+        g.medical_levies_row,
         {national_select},
         {iit_select},
         {opened('income_ytd')}, {opened('contributions_ytd')}, {opened('special_deduction_ytd')},

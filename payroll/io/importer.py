@@ -61,7 +61,7 @@ EVENTS = Layout(
     "events",
     required=("employee_id", "event_date", "kind"),
     optional=("disability_grade", "stoppage_months", "martyr", "heroic", "work_arranged",
-              "nursing_level", "left_job", "leave_date", "cause"),
+              "nursing_level", "left_job", "leave_date", "cause", "occupational_disease"),
 )
 DEPENDENTS = Layout("dependents", required=("employee_id", "relation"), optional=("orphan_or_lone", "name"))
 EVENT_KINDS = {"injury": "injury", "工伤": "injury", "受伤": "injury",
@@ -71,7 +71,9 @@ NURSING_LEVELS = {"full": "full", "完全不能自理": "full", "完全": "full"
                   "partial": "partial", "部分不能自理": "partial", "部分": "partial"}
 RELATIONS = {"spouse": "spouse", "配偶": "spouse", "child": "child", "子女": "child",
              "parent": "parent", "父母": "parent", "other": "other", "其他": "other"}
-EVENT_FLAGS = ("martyr", "heroic", "work_arranged", "left_job")
+# issue 15: occupational_disease (职业病): the injury is an occupational disease, which raises the
+# medical leaving grant where the province says so (injury_leaving_grants.csv)
+EVENT_FLAGS = ("martyr", "heroic", "work_arranged", "left_job", "occupational_disease")
 # issue 14: what caused the event; required for a death (work: 工亡, the work-injury package;
 # non_work: illness or an accident outside work, 社会保险法 art. 17)
 EVENT_CAUSES = {"work": "work", "工亡": "work", "因工": "work", "工伤": "work",
@@ -81,10 +83,10 @@ EVENT_COLUMNS = ("employee_id", "event_date", "kind", "disability_grade", "stopp
                  *EVENT_FLAGS, "nursing_level", "leave_date", "cause")
 INSERT_EVENTS = """
 INSERT OR REPLACE INTO events (employee_id, event_date, kind, disability_grade, stoppage_months, martyr, heroic,
-                               work_arranged, nursing_level, left_job, leave_date, cause)
+                               work_arranged, nursing_level, left_job, leave_date, cause, occupational_disease)
 SELECT employee_id, CAST(event_date AS DATE), kind, CAST(NULLIF(disability_grade, '') AS INTEGER),
        CAST(stoppage_months AS INTEGER), martyr, heroic, work_arranged, NULLIF(nursing_level, ''),
-       left_job, CAST(NULLIF(leave_date, '') AS DATE), NULLIF(cause, '')
+       left_job, CAST(NULLIF(leave_date, '') AS DATE), NULLIF(cause, ''), occupational_disease
 FROM _import_events"""
 DEPENDENT_COLUMNS = ("employee_id", "dependent_no", "relation", "orphan_or_lone", "name")
 INSERT_DEPENDENTS = """
@@ -529,6 +531,8 @@ def validate_events(table: RawTable, known_ids: pd.Index | None, max_stoppage_mo
     log.flag(death & (cells["disability_grade"] != ""), "disability_grade",
              "a death has no disability grade: give the injury as its own row")
     log.flag(flags["martyr"] & (kind == "injury"), "martyr", "only a death is assessed as a martyr (烈士)")
+    log.flag(flags["occupational_disease"] & (kind != "injury"), "occupational_disease",
+             "occupational disease (职业病) is marked on the injury row, which carries the disability grade")
     log.flag(nursing.notna() & grade.isna(), "nursing_level",
              "nursing allowance needs a disability grade (工伤保险条例 art. 34)")
     log.flag(flags["left_job"] & grade.isin(list(grades_keeping_the_job)).fillna(False), "left_job",

@@ -84,6 +84,7 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "work_arranged": ("已安排工作", "安排工作"),
     "nursing_level": ("护理等级", "生活自理障碍等级"),
     "left_job": ("解除劳动关系", "离职"),
+    "occupational_disease": ("职业病",),      # issue 15
     "relation": ("关系", "亲属关系"),
     "orphan_or_lone": ("孤儿或孤寡老人",),
     # issue 14: event cause, probation, leave

@@ -13,7 +13,7 @@ balance the employee owes (应收个人款, `shortfall_carried`); a deduction (o
 the month cannot take is added to that balance too. The balance is recovered from later pay within
 the art. 16 limits (`balance_recovery`), or on the final settlement. The identity becomes
 
-    net_pay = gross_pay − employee contributions − iit − iit_annual_bonus − iit_severance
+    net_pay = gross_pay − employee contributions − medical_levy_employee − iit − iit_annual_bonus − iit_severance
               − deduction − balance_recovery + shortfall_carried
 """
 from ..engine.rule import ContextColumn, Rule
@@ -35,9 +35,11 @@ RULES = [
     Rule(name="tax_withheld", sql="iit + iit_annual_bonus + iit_severance",
          label_zh="本次代扣个税合计", label_en="Income tax withheld, all items",
          formula="{iit} + {iit_annual_bonus} + {iit_severance}", basis=BASIS + " (代扣代缴的个人所得税 first)"),
-    Rule(name="pay_after_contributions", sql="gross_pay - tax_withheld - employee_contributions",
+    Rule(name="pay_after_contributions",
+         sql="gross_pay - tax_withheld - employee_contributions - medical_levy_employee",
          label_zh="扣税及社保公积金后工资", label_en="Pay after tax and contributions",
-         formula="{gross_pay} − {tax_withheld} − {employee_contributions}", basis=BASIS),
+         formula="{gross_pay} − {tax_withheld} − {employee_contributions} − {medical_levy_employee}",
+         basis=BASIS + " (the fixed medical levy is withheld with the contributions, rules/medical_levy.py)"),
     Rule(name="shortfall_carried", sql="greatest(0, -pay_after_contributions)",
          label_zh="本月不足扣部分（转应收个人款）", label_en="Shortfall carried (owed by the employee)",
          formula="max(0, −{pay_after_contributions})",

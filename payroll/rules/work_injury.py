@@ -33,6 +33,10 @@ ITEMS = {item.name: item for item in (
          f"{INJURY_ACT} art. 34 (50/40/30 % of the 统筹地区上年度职工月平均工资, from the fund)"),
     Item("leaving_medical_grant", "一次性工伤医疗补助金", "One-off medical grant on leaving the job",
          f"{INJURY_ACT} arts. 36, 37 (fund; the province sets the amount)"),
+    Item("leaving_medical_occupational_uplift", "职业病一次性工伤医疗补助金加发",
+         "Occupational-disease uplift of the medical grant",
+         f"{INJURY_ACT} arts. 36, 37 (fund); the province's 实施办法 raises the medical grant for an occupational "
+         "disease (injury_leaving_grants.csv: 云南 +30 %, 内蒙古 +20 %)"),
     Item("leaving_employment_grant", "一次性伤残就业补助金", "One-off employment grant on leaving the job",
          f"{INJURY_ACT} arts. 36, 37 (employer; the province sets the amount)"),
     Item("funeral_grant", "丧葬补助金", "Funeral grant",
