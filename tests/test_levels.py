@@ -144,7 +144,8 @@ def test_performance_pay_by_result_in_two_regions(staffed, policy, tmp_path):
     assert "(competent, 2024)" in text
     # the Nantong annual competent row: line 13 of performance_pay.csv (header, 8 national rows,
     # then Nantong's excellent monthly, annual, competent monthly, annual)
-    assert "表 table performance_pay row 13: category=all, level=all, result=competent, paid=annual, multiple=1" in text
+    assert "表 table performance_pay row 13: category=all, level=all, result=competent, paid=annual, multiple=1, " \
+           "pay_month=12," in text                # a whole month, not 12.0
     # both lines are in gross pay
     parts = ("base_pay", "seniority_pay", "allowances", "high_risk_allowance", "night_shift_pay", "overtime_pay",
              "floor_topup", "bonus", "injury_disability_allowance", "arrears_pay", "performance_pay",
@@ -397,6 +398,26 @@ def test_bad_assessments_and_level_lists_exit_2_and_write_nothing(tmp_path):
     assert scalar(con, "SELECT count(*) FROM assessments") == 0
     assert scalar(con, "SELECT count(*) FROM employee_history") == 0
     assert scalar(con, "SELECT count(*) FROM level_changes") == 0
+
+
+def test_assessments_may_name_people_the_employees_file_of_the_same_command_adds(tmp_path):
+    write_csv(tmp_path / "new.csv", EMPLOYEE_HEADER, [["Z1", "新", "150100", "新城分局", "duty", "6", "PATROL",
+                                                       "2023-06-01"]])
+    header = ["employee_id", "year", "result", "note"]
+    write_csv(tmp_path / "bad.csv", header, [["Z1", "2024", "称职", ""], ["Z1", "2022", "称职", ""]])
+    # row 3: Z1 was hired 2023-06-01, not employed in 2022: exit 2, and neither file is written
+    done = run_cli("import", "--employees", "new.csv", "--assessments", "bad.csv", "--db", "p.duckdb", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "bad.csv, row 3, column year: 'Z1': '2022' was not employed in that year" in " ".join(done.stderr.split())
+    con = connect(str(tmp_path / "p.duckdb"), read_only=True)
+    assert scalar(con, "SELECT count(*) FROM employees") == 0 and scalar(con, "SELECT count(*) FROM assessments") == 0
+    con.close()
+    write_csv(tmp_path / "good.csv", header, [["Z1", "2024", "称职", ""]])
+    done = run_cli("import", "--employees", "new.csv", "--assessments", "good.csv", "--db", "p.duckdb", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    con = connect(str(tmp_path / "p.duckdb"), read_only=True)
+    assert con.execute("SELECT employee_id, year, result FROM assessments").fetchall() == [("Z1", 2024, "competent")]
+    assert scalar(con, "SELECT count(*) FROM employees") == 1
 
 
 # ---- the reference: performance pay against tests/reference.py, to the fen ---------------------
