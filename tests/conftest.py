@@ -137,3 +137,18 @@ def office_site(office_template, tmp_path_factory):
     folder = tmp_path_factory.mktemp("office-copy")
     shutil.copy(office_template.db, folder / "demo.duckdb")
     return dataclasses.replace(office_template, db=folder / "demo.duckdb")
+
+
+@pytest.fixture(scope="session")
+def demo_year(tmp_path_factory):
+    """`payroll demo` as a user runs it (5,000 people, the twelve months of 2025), built once per
+    session (~45 s) and shared by test_demo and test_finance_accounts: (out folder, the run's result).
+    Tests read its database; none changes its payslips."""
+    import subprocess
+    import sys
+    out = tmp_path_factory.mktemp("demo")
+    env = {k: v for k, v in os.environ.items() if k not in ("PAYROLL_DB", "PAYROLL_TABLES")}
+    result = subprocess.run([sys.executable, "-m", "payroll.cli", "demo", "--out", str(out)],
+                            capture_output=True, text=True, env=env, cwd=out, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out, result

@@ -17,13 +17,9 @@ from payroll.io.idnumber import contains_full_id_number
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo")
-    env = {k: v for k, v in os.environ.items() if k not in ("PAYROLL_DB", "PAYROLL_TABLES")}
-    result = subprocess.run([sys.executable, "-m", "payroll.cli", "demo", "--out", str(out)],
-                            capture_output=True, text=True, env=env, cwd=out, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return out, result
+def demo(demo_year):
+    """The session's one `payroll demo` run (tests/conftest.py), shared with test_finance_accounts."""
+    return demo_year
 
 
 def test_demo_writes_what_it_says(demo):

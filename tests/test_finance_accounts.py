@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 from handover_data import register_totals
 
@@ -21,6 +22,7 @@ from payroll.io.idnumber import contains_full_id_number
 from payroll.policy import load_policy
 from payroll.reports.budget import budget_execution, export_budget, projection
 from payroll.reports.certificate import write_certificate
+from payroll.reports.register import export_register
 from payroll.reports.voucher import voucher_lines
 
 TABLES = Path(__file__).resolve().parent.parent / "tables"
@@ -50,9 +52,9 @@ def _mapping() -> dict[str, str]:
 
 
 @pytest.mark.parametrize("month", [f"2025-{m:02d}" for m in range(1, 13)])
-def test_voucher_balances_and_each_item_is_the_registers_component_sum(demo, month):
+def test_voucher_balances_and_each_item_is_the_registers_component_sum(demo, policy, month):
     directory, con = demo
-    lines, totals = voucher_lines(con, load_policy(), month)
+    lines, totals = voucher_lines(con, policy, month)                # policy: conftest's, loaded once
     count, register = register_totals(con, month, directory)        # the register CSV, summed in Python
     assert totals["debit"] == totals["credit"] == register["employer_cost"]
     expected: dict[str, Decimal] = {}
@@ -62,6 +64,64 @@ def test_voucher_balances_and_each_item_is_the_registers_component_sum(demo, mon
     assert {i: a for i, a in expected.items() if a} == {i: a for i, a in debits.items()}
     for unit, part in lines.groupby("unit"):                         # every unit's voucher balances
         assert sum(part.debit.dropna(), Decimal(0)) == sum(part.credit.dropna(), Decimal(0))
+
+
+def _mapping_by_side() -> dict[str, dict[str, tuple[str, str, str]]]:
+    """side -> component -> (account code, account name, economic item), read here from the table."""
+    booked: dict[str, dict[str, tuple[str, str, str]]] = {"debit": {}, "credit": {}}
+    with open(TABLES / "voucher_accounts.csv", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            booked[row["side"]][row["component"]] = (row["account_code"], row["account_name"], row["economic_item"])
+    return booked
+
+
+def test_the_voucher_balances_on_each_month_of_the_5000_person_demo(demo_year, policy, tmp_path):
+    """The issue's test on the real `payroll demo` (5,000 people, 2025-01..12, built once per session
+    in conftest): for every month and unit, debits = credits; each (unit, account, economic item)
+    amount of the voucher is the sum of the register CSV's components the table maps to it, summed
+    here in Python from the exported file (not by the voucher's SQL); the expense debits are the
+    register's employer cost (a shortfall carried as owed is a receivable, debited besides)."""
+    out, _ = demo_year
+    con = connect(out / "payroll-demo.duckdb", read_only=True)
+    booked = _mapping_by_side()
+    summed_columns = {"employer_cost", "shortfall_carried", *booked["debit"], *booked["credit"]}
+    try:
+        for month in (f"2025-{m:02d}" for m in range(1, 13)):
+            lines, totals = voucher_lines(con, policy, month)
+            path = tmp_path / f"register-{month}.csv"
+            export_register(con, month, "csv", path)
+            by_unit: dict[str, list[dict]] = {}
+            with open(path, encoding="utf-8-sig") as handle:
+                for row in csv.DictReader(handle):
+                    by_unit.setdefault(row["unit"], []).append(row)
+            expected: dict[tuple, Decimal] = {}
+            cost, receivable = Decimal(0), Decimal(0)
+            for unit, rows in by_unit.items():
+                column = {c: sum(map(Decimal, (r[c] for r in rows)), Decimal(0)) for c in summed_columns}
+                cost += column["employer_cost"]
+                receivable += column["shortfall_carried"]                 # owed by the employee: not an expense
+                for side, components in booked.items():
+                    for component, account in components.items():
+                        key = (unit, side, *account)
+                        expected[key] = expected.get(key, Decimal(0)) + column[component]
+            ours: dict[tuple, Decimal] = {}
+            for line in lines.to_dict("records"):
+                side = "debit" if line["debit"] is not None and not pd.isna(line["debit"]) else "credit"
+                key = (line["unit"], side, line["account_code"], line["account_name"], line["economic_item"])
+                assert key not in ours, key                                  # one line per unit, account and item
+                ours[key] = line[side]
+            assert ours == {k: v for k, v in expected.items() if v}, month
+            assert totals["employer_cost"] == cost and totals["debit"] == totals["credit"] == cost + receivable, month
+            expense = sum((v for (_, side, _, _, item), v in ours.items() if side == "debit" and item), Decimal(0))
+            assert expense == cost, month
+            sides: dict[tuple, Decimal] = {}
+            for (unit, side, *_), amount in ours.items():
+                sides[unit, side] = sides.get((unit, side), Decimal(0)) + amount
+            assert {unit for unit, _ in sides} == set(by_unit), month        # every unit of the register booked
+            for unit in by_unit:
+                assert sides[unit, "debit"] == sides[unit, "credit"] > 0, (month, unit)
+    finally:
+        con.close()
 
 
 def test_an_unmapped_component_makes_the_voucher_refuse(demo, tmp_path):

@@ -1,6 +1,7 @@
 """Issue 19, bad input: an unknown header, a wrong ID checksum, a name that does not match the ID, a
-person not on the roster, a negative budget, a duplicate unit. Each exits 2 naming the file, row and
-column, and nothing is written (the database's content digest is unchanged)."""
+person not on the roster (in the deductions file and in the client's feedback), a negative budget, a
+duplicate unit. Each exits 2 naming the file, row and column, and nothing is written (the database's
+content digest is unchanged)."""
 from __future__ import annotations
 
 import csv
@@ -58,6 +59,14 @@ CASES = {
                                            [PERSON["H1"][1], "居民身份证", PERSON["H1"][2], "1000"],
                                            [PERSON["Z1"][1], "居民身份证", wrong_checksum(PERSON["Z1"][2]), "1000"]],
                           (3, "*证件号码", "check")),
+    # the deductions file matches people the same way: ID, then the name on the roster
+    "deductions: name does not match the ID": ("--deductions", [DEDUCTION_HEADER,
+                                                                [PERSON["H1"][1], "居民身份证", PERSON["H1"][2], "1000"],
+                                                                ["钱四", "居民身份证", PERSON["Z1"][2], "1000"]],
+                                                (3, "*姓名", "does not match the ID number")),
+    "deductions: person not on the roster": ("--deductions", [DEDUCTION_HEADER,
+                                                              ["路人", "居民身份证", full_id("11010119900101123"), "500"]],
+                                             (2, "*证件号码", "no one on the roster")),
     "name does not match the ID": ("--tax-feedback", [FEEDBACK_HEADER,
                                                      ["包三", PERSON["H1"][2], "2025-01", "100", "0"]],
                                    (2, "姓名", "does not match the ID number")),

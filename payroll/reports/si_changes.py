@@ -6,7 +6,9 @@ workbook is its own. The columns follow what the public templates we found share
 template processor keys on 姓名, 证件号码, 申报类型, 费用年月; research/filing-formats.md lists the
 fund codes 110 pension … 510 maternity): 序号, 姓名, 证件类型, 证件号码, 申报类型 (增员/减员), 险种代码,
 险种, 费用年月, 缴费基数, 变动日期, 变动原因, then 工号 and 单位 for finance. Confidence: low to
-medium; it is a generic layout to copy into the agency's own template, not that template.
+medium; it is a generic layout to copy into the agency's own template, not that template. A search
+for the five places' own templates (Inner Mongolia, Zhejiang/Hangzhou, Yunnan/Kunming, Jiangsu/
+Nantong; docs/rules.md, "Regional templates") found none public, so no regional layout is offered.
 
 A joiner is a person paid this month whose hire date falls in it (费用年月 = this month, the first
 month contributed); a leaver is a person paid this month whose leave date falls in it (费用年月 =

@@ -104,21 +104,22 @@ def voucher_lines(con: duckdb.DuckDBPyConnection, policy: Policy, month: str) ->
         SELECT unit, {", ".join(f"CAST(sum({c}) AS VARCHAR) AS {c}" for c in components)},
                CAST(sum(employer_cost) AS VARCHAR) AS employer_cost
         FROM payslips WHERE month = ? GROUP BY unit ORDER BY unit""", [month]).df()
+    keys = ["account_code", "account_name", "economic_item", "economic_item_name"]
+    # each side's lines (account and item) with the components booked to them, grouped once for all units
+    groups = {side: [(key, list(part.component)) for key, part in
+                     mapping[mapping.side == side].groupby(keys, sort=True)] for side in ("debit", "credit")}
     lines, problems = [], []
     for number, unit_row in enumerate(sums.to_dict("records"), start=1):
         unit_lines = []
         for side in ("debit", "credit"):
-            booked = mapping[mapping.side == side].copy()
-            booked["amount"] = booked.component.map(lambda c: Decimal(unit_row[c]))
-            keys = ["account_code", "account_name", "economic_item", "economic_item_name"]
-            for key, part in booked.groupby(keys, sort=True):
-                amount = sum(part.amount, Decimal("0.00"))
+            for key, booked in groups[side]:
+                amount = sum((Decimal(unit_row[c]) for c in booked), Decimal("0.00"))
                 if amount == 0:
                     continue
                 unit_lines.append({"voucher_no": number, "unit": unit_row["unit"],
                                    "summary": f"{month_title(month)}工资 {'计提' if side == 'debit' else '发放及代扣'}",
                                    **dict(zip(keys, key)), "debit": amount if side == "debit" else None,
-                                   "credit": amount if side == "credit" else None, "components": list(part.component)})
+                                   "credit": amount if side == "credit" else None, "components": booked})
         debit = sum((l["debit"] for l in unit_lines if l["debit"] is not None), Decimal("0.00"))
         credit = sum((l["credit"] for l in unit_lines if l["credit"] is not None), Decimal("0.00"))
         expense = sum((l["debit"] for l in unit_lines if l["debit"] is not None and l["economic_item"]),
