@@ -87,21 +87,28 @@ def import_command(
     policy = load_policy(tables)
     con = connect(db, wait=wait)
     with err_console.status("读取并校验 reading and validating every row…"):
-        assessed = None
-        if assessments is not None:       # issue 16: checked before any file is written
+        assessed = after = None
+        summaries = []
+        if assessments is not None and employees is not None:
+            # issue 16: checked and written inside the employees import's transaction, after the
+            # people it adds (a bad row rolls everything back)
+            from .io.assessments import import_with_employees
+            after = import_with_employees(con, assessments, policy, summaries)
+        elif assessments is not None:       # issue 16: checked before any file is written
             from .errors import InputError
             from .io.assessments import validate_assessments, write_assessments
             assessed, problems = validate_assessments(con, assessments, policy)
             if problems:
                 raise InputError(problems)
-        summaries = []
         if any(path is not None for path in others) or leave is not None:
             summary = import_files(con, policy, employees=employees, attendance=attendance,
                                    timesheet=timesheet, events=events, dependents=dependents, leave=leave,
                                    opening=opening, replace=replace, clear_empty=clear_empty,
-                                   ignore=tuple(ignore or ()))
-            summaries.append(str(summary))
+                                   ignore=tuple(ignore or ()), after=after)
+            summaries.insert(0, str(summary))
             console.print(str(summary))
+            if after is not None:
+                console.print(summaries[-1])
         if assessed is not None:
             summaries.append(str(write_assessments(con, assessed, assessments)))
             console.print(summaries[-1])

@@ -37,7 +37,7 @@ def _open_demo_db(db: str | None, out: Path):
 
 def run_demo(people: int, year: int, seed: int, out: Path, db: str | None, tables: str | None,
              console: Console, progress: Progress) -> None:
-    from .demo_year import add_demo_year_end
+    from .demo_year import add_demo_year_end, once_a_year
     from .engine.run import run_months
     from .reports.bank import export_bank
     from .reports.floor import floor_check, floor_table
@@ -63,7 +63,11 @@ def run_demo(people: int, year: int, seed: int, out: Path, db: str | None, table
         add_demo_year_end(con, year)                  # issue 13: bonuses, a severance, bank accounts
         progress.advance(roster_task)
         run_task = progress.add_task("计算工资 payroll months", total=12)
-        run_months(con, policy, months[0], months[-1], progress=lambda _: progress.advance(run_task))
+        # issue 16: January pays the appraisal bonus as the year's 全年一次性奖金; a December bonus
+        # may then no longer ask to be taxed apart (once a year)
+        run_months(con, policy, months[0], months[0], progress=lambda _: progress.advance(run_task))
+        once_a_year(con, year)
+        run_months(con, policy, months[1], months[-1], progress=lambda _: progress.advance(run_task))
         export_task = progress.add_task("导出工资表 registers", total=12)
         files = []
         for month in months:
@@ -91,6 +95,10 @@ def run_demo(people: int, year: int, seed: int, out: Path, db: str | None, table
     console.print(floor_table(floor_check(con, months[-1]), months[-1], policy.region_names()))
     console.print(f"考核 appraisals: {appraisals:,} results {year - 4}–{year - 1}; 层级 {levels_applied.applied:,} "
                   f"level changes from {year}-01-01 applied ({levels_file.name})")
+    bonuses = con.execute("""SELECT month, annual_bonus_method, count(*) FROM payslips WHERE appraisal_bonus > 0
+                             GROUP BY ALL ORDER BY ALL""").fetchall()
+    console.print("年度考核奖 appraisal bonuses, paid as the 全年一次性奖金: " + "; ".join(
+        f"{month} {method} {count:,}" for month, method, count in bonuses), highlight=False)
     _print_users(con, console)
     console.print(f"database: {path}")
     sample = scalar(con, "SELECT min(employee_id) FROM employees WHERE employee_id >= 'FJ000042'")

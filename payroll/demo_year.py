@@ -4,7 +4,9 @@ methods, one severance, and synthetic bank accounts so every month exports a ban
 Deterministic from the roster (no random draws, so the roster and attendance of a seed do not move):
 - every fifth person employed on 1 December gets a 全年一次性奖金 in December: the amounts cycle
   through 12,000, 36,000, 36,001 (just above a boundary: the cliff is warned), 60,000 and 16,000;
-  the methods cycle through separate, merged and empty (the cheaper);
+  the methods cycle through separate, merged and empty (the cheaper); issue 16: someone whose
+  January appraisal bonus (年度考核奖, paid as the 全年一次性奖金) was taxed apart gets empty instead of
+  separate (once a year: a second bonus asked to be taxed apart is refused), see once_a_year;
 - the first person (by ID) who leaves in the year before December gets a severance of 3 × 10,000
   in the month of leaving (解除劳动合同一次性补偿金: within 3 × the average wage, so exempt);
 - every person gets a made-up account number (62 + 17 digits from the ID; not a real card).
@@ -43,3 +45,15 @@ def add_demo_year_end(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, in
         FROM employees""")
     counts = dict(con.execute("SELECT kind, count(*) FROM payments GROUP BY kind").fetchall())
     return counts
+
+
+def once_a_year(con: duckdb.DuckDBPyConnection, year: int) -> int:
+    """After the months before December are run: a December bonus asked to be taxed apart for
+    someone whose bonus (the appraisal bonus) was taxed apart earlier in the year asks for nothing
+    (the cheaper, which is then merged: 国税发〔2005〕9号 art. 3). Returns how many changed."""
+    changed = con.execute(f"""
+        UPDATE payments SET tax_method = NULL
+        WHERE kind = 'annual_bonus' AND tax_method = 'separate' AND month = '{year}-12'
+          AND employee_id IN (SELECT employee_id FROM payslips WHERE month BETWEEN '{year}-01' AND '{year}-11'
+                              AND annual_bonus_separate > 0)""").fetchall()
+    return int(changed[0][0]) if changed else 0

@@ -186,7 +186,10 @@ TABLES: dict[str, tuple[Column, ...]] = {
                              Column("paid", "enum", choices=("monthly", "annual")),
                              Column("amount", "money", required=False),
                              Column("multiple", "rate", required=False),   # × the month's grade pay
-                             Column("pay_month", "int", required=False)),  # annual: month of the next year
+                             Column("pay_month", "int", required=False),   # annual: month of the next year
+                             # annual: the 全年一次性奖金 tax method, separate | merged | empty = the cheaper
+                             Column("tax_method", "enum", required=False, choices=("separate", "merged"),
+                                    in_header=False)),
     "level_rules": _cols(Column("region_code", "code"), Column("effective_from", "date"),
                          Column("category", "enum", choices=("duty", "civilian")),
                          Column("level", "int"),                # the level left by a promotion (to level − 1)

@@ -325,7 +325,7 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
     overtime_pay = sum(overtime.values(), Decimal("0.00"))
 
     # performance pay by last year's appraisal result (issue 16), part of pay for normal hours
-    performance_pay, appraisal_bonus = performance_lines(tables, emp, first, base_full, F)
+    performance_pay, appraisal_bonus, appraisal_method = performance_lines(tables, emp, first, base_full, F)
 
     # minimum wage
     normal_pay = base_pay + seniority_pay + allowances + performance_pay
@@ -338,6 +338,10 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
         # 工伤保险条例 art. 36(二): topped up to the minimum wage, for the paid days employed
         allowance = rnd(max(injury["employer_share"], minimum_wage) * Fraction(E, P))
     paid = payment_totals(payments or [])           # issue 13: one-off payments
+    # issue 16: the appraisal bonus is paid as the month's annual bonus (全年一次性奖金); the imported
+    # bonus's method, when one is paid this month, else the performance_pay row's
+    paid["annual_bonus_total"] = paid["annual_bonus"] + appraisal_bonus
+    paid["method"] = paid["method"] if paid["annual_bonus"] > 0 else appraisal_method
     contract_full = base_full + seniority_full + allowances_full + high_risk_full
     leave_pay = leave_lines(tables, emp, label, lv, contract_full, base_full + seniority_full + allowances_full,
                             minimum_wage, D, P)
@@ -357,7 +361,8 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
              overtime_base=dec(overtime_base),
              service_years=years, normal_pay=normal_pay, minimum_wage_prorated=minimum_wage_prorated,
              floor_topup=floor_topup, bonus=bonus, arrears_pay=arrears_pay, gross_pay=gross,
-             annual_bonus=paid["annual_bonus"], severance_pay=paid["severance"], other_payments=paid["other"])
+             annual_bonus=paid["annual_bonus"], severance_pay=paid["severance"], other_payments=paid["other"],
+             annual_bonus_total=paid["annual_bonus_total"])
 
     # contribution base
     prev_year = [h for h in history if h["month"].startswith(f"{year - 1:04d}-")]
@@ -505,7 +510,7 @@ def one_off_tax(tables: Tables, first: date, r: dict, paid: dict, history: list[
                 special: Decimal, special_ytd: Decimal, months_ytd: int, no19: bool, basic: Decimal) -> dict:
     """The annual bonus taxed apart or merged (the cheaper when no method is given) and severance
     (3 × the average wage exempt, the excess by the annual table); 财税〔2018〕164号 arts. 1(一), 5(一)."""
-    bonus, severance = paid["annual_bonus"], paid["severance"]
+    bonus, severance = paid.get("annual_bonus_total", paid["annual_bonus"]), paid["severance"]
     zero = Decimal("0.00")
     out = {"annual_bonus_method": "", "iit_annual_bonus": zero, "annual_bonus_in_cliff": False,
            "iit_severance": zero, "severance_exempt": zero, "severance_taxable": zero}
@@ -616,13 +621,14 @@ def injury_status(tables: Tables, emp: dict, label: str, history: list[dict]) ->
 
 
 def performance_lines(tables: Tables, emp: dict, first: date, base_full: Fraction, F: Fraction):
-    """(月度绩效, 年度考核奖) from emp["assessments"] {year: result}: the result of the year before,
-    the performance_pay row of the nearest region on the chain, then a row for the level before
-    `all`, then for the category before `all`, then the latest; the annual one only in pay_month."""
+    """(月度绩效, 年度考核奖, its tax method) from emp["assessments"] {year: result}: the result of the
+    year before, the performance_pay row of the nearest region on the chain, then a row for the level
+    before `all`, then for the category before `all`, then the latest; the annual one only in
+    pay_month, with the row's tax_method ('' = the cheaper)."""
     result = (emp.get("assessments") or {}).get(first.year - 1)
     zero = Decimal("0.00")
     if result is None or "performance_pay" not in tables.rows:
-        return zero, zero
+        return zero, zero, ""
     chain = tables.chain(emp["region_code"])
     lines = {}
     for paid in ("monthly", "annual"):
@@ -642,8 +648,9 @@ def performance_lines(tables: Tables, emp: dict, first: date, base_full: Fractio
 
     monthly = rnd(to_frac(amount(lines["monthly"])) * F) if lines["monthly"] else zero
     annual = lines["annual"]
-    bonus = amount(annual) if annual and annual["pay_month"] == first.month else zero
-    return monthly, bonus
+    paid_now = annual is not None and annual["pay_month"] == first.month
+    bonus = amount(annual) if paid_now else zero
+    return monthly, bonus, (annual.get("tax_method") or "") if paid_now else ""
 
 
 def is_active(emp: dict, label: str) -> bool:

@@ -136,6 +136,18 @@ def test_the_demo_year_pays_every_month(demo):
                                "AND annual_bonus > 0 GROUP BY 1").fetchall())
     assert methods.get("separate", 0) > 0 and methods.get("merged", 0) > 0
     assert con.execute("SELECT count(*) FROM payslips WHERE severance_pay > 0").fetchall()[0][0] == 1
+    # issue 16: the appraisal bonus is paid as the 全年一次性奖金: in January (the national rows) some
+    # taxed apart; in December (Nantong's rows) added to an imported bonus; never two taxed apart a year
+    january = dict(con.execute("SELECT annual_bonus_method, count(*) FROM payslips WHERE month = '2025-01' "
+                               "AND appraisal_bonus > 0 GROUP BY 1").fetchall())
+    assert january.get("separate", 0) > 0
+    assert con.execute("SELECT count(*) FROM payslips WHERE annual_bonus_total <> annual_bonus + appraisal_bonus"
+                       ).fetchall()[0][0] == 0
+    assert con.execute("SELECT count(*) FROM payslips WHERE month = '2025-12' AND appraisal_bonus > 0 "
+                       "AND annual_bonus > 0").fetchall()[0][0] > 0
+    assert con.execute("SELECT max(n) FROM (SELECT count(*) AS n FROM payslips WHERE annual_bonus_separate > 0 "
+                       "GROUP BY employee_id)").fetchall()[0][0] == 1
+    assert "年度考核奖 appraisal bonuses, paid as the 全年一次性奖金: 2025-01 " in result.stdout
     assert "cliff" in result.stdout
     for month in range(1, 13):
         book = openpyxl.load_workbook(out / f"bank-2025-{month:02d}.xlsx", read_only=True)

@@ -144,13 +144,98 @@ def test_performance_pay_by_result_in_two_regions(staffed, policy, tmp_path):
     assert "(competent, 2024)" in text
     # the Nantong annual competent row: line 13 of performance_pay.csv (header, 8 national rows,
     # then Nantong's excellent monthly, annual, competent monthly, annual)
-    assert "表 table performance_pay row 13: category=all, level=all, result=competent, paid=annual, multiple=1" in text
+    assert "表 table performance_pay row 13: category=all, level=all, result=competent, paid=annual, multiple=1, " \
+           "pay_month=12," in text                # a whole month, not 12.0
     # both lines are in gross pay
     parts = ("base_pay", "seniority_pay", "allowances", "high_risk_allowance", "night_shift_pay", "overtime_pay",
              "floor_topup", "bonus", "injury_disability_allowance", "arrears_pay", "performance_pay",
              "appraisal_bonus", "annual_bonus", "severance_pay", "other_payments",
              "sick_pay", "maternity_allowance", "maternity_topup", "annual_leave_payout")
     assert n1_dec["gross_pay"] == sum(n1_dec[p] for p in parts)
+
+
+# ---- the appraisal bonus is paid as the annual bonus (全年一次性奖金, issue 13's tax path) ---------
+
+PAYMENT_HEADER = ["employee_id", "month", "kind", "amount", "tax_method", "note"]
+
+
+def test_the_appraisal_bonus_is_taxed_apart_when_that_is_cheaper(tmp_path, policy):
+    from payroll.reports.tax import declaration_rows
+    con = connect(":memory:")
+    import_files(con, policy, employees=write_csv(tmp_path / "b.csv", EMPLOYEE_HEADER,
+                                                  [["B1", "乙", "150100", "新城分局", "duty", "1", "PATROL", "2019-01-01"]]))
+    import_assessments(con, write_csv(tmp_path / "r.csv", ["employee_id", "year", "result", "note"],
+                                      [["B1", "2024", "优秀", ""]]))
+    run_months(con, policy, "2025-01", "2025-01")
+    b1 = payslip(con, "B1", "2025-01")
+    # performance_pay.csv 000000 excellent annual: 6000 in January, tax_method empty = the cheaper
+    assert (b1["appraisal_bonus"], b1["annual_bonus"], b1["annual_bonus_total"]) == \
+        (Decimal("6000.00"), Decimal("0.00"), Decimal("6000.00"))
+    # level 1 (10830 a month) projects the year without the bonus into the 10 % row (36,000–144,000):
+    assert Decimal("36000") < b1["projected_taxable_year"] <= Decimal("144000") - Decimal("6000")
+    # merged, the 6000 is taxed at the margin: 6000 × 10 % = 600.00 more for the year;
+    # apart: 6000 ÷ 12 = 500 ≤ 3000 → 3 %, quick deduction 0: 6000 × 3 % = 180.00; 600 − 180 = 420.00
+    assert b1["annual_bonus_year_tax_merged"] - b1["annual_bonus_year_tax_separate"] == Decimal("420.00")
+    assert (b1["annual_bonus_method"], b1["iit_annual_bonus"], b1["annual_bonus_separate"]) == \
+        ("separate", Decimal("180.00"), Decimal("6000.00"))
+    # kept out of the cumulative income (累计收入): the month's income is gross − 6000
+    assert b1["income_ytd"] == b1["gross_pay"] - Decimal("6000.00")
+    assert b1["net_pay"] == (b1["gross_pay"] - b1["pension_employee"] - b1["medical_employee"]
+                             - b1["unemployment_employee"] - b1["housing_fund_employee"] - b1["iit"]
+                             - Decimal("180.00") - b1["deduction"])
+    # the tax file: 6000 on the 全年一次性奖金收入 sheet, the regular income without it
+    row = declaration_rows(con, "2025-01").set_index("employee_id").loc["B1"]
+    assert (row["annual_bonus_separate"], Decimal(row["gross_pay"])) == ("6000.00", b1["gross_pay"] - 6000)
+
+
+def test_the_appraisal_bonus_with_an_imported_annual_bonus(staffed, policy, tmp_path):
+    from payroll.errors import PayrollError
+    from payroll.io.payments import import_payments
+    # the same month: A1 (2024 优秀: 6000 in January) also gets an imported 10000 taxed apart:
+    # one bonus of 6000 + 10000 = 16000; 16000 ÷ 12 = 1333.33 ≤ 3000 → 3 %: 480.00
+    import_payments(staffed, write_csv(tmp_path / "p.csv", PAYMENT_HEADER,
+                                       [["A1", "2025-01", "annual_bonus", "10000", "separate", ""]]))
+    run_months(staffed, policy, "2025-01", "2025-01")
+    a1 = payslip(staffed, "A1", "2025-01")
+    assert (a1["annual_bonus_total"], a1["annual_bonus_method_asked"], a1["annual_bonus_method"]) == \
+        (Decimal("16000.00"), "separate", "separate")
+    assert (a1["iit_annual_bonus"], a1["annual_bonus_separate"]) == (Decimal("480.00"), Decimal("16000.00"))
+    # a February bonus after A1's January one, with no method: merged, the separate method having been used (国税发〔2005〕9号 art. 3)
+    import_payments(staffed, write_csv(tmp_path / "p2.csv", PAYMENT_HEADER,
+                                       [["A1", "2025-02", "annual_bonus", "3000", "", ""]]))
+    run_months(staffed, policy, "2025-02", "2025-02")
+    feb = payslip(staffed, "A1", "2025-02")
+    assert (feb["appraisal_bonus"], feb["annual_bonus_total"], feb["separate_bonus_earlier"]) == \
+        (Decimal("0.00"), Decimal("3000.00"), True)
+    assert (feb["annual_bonus_method"], feb["iit_annual_bonus"], feb["annual_bonus_separate"]) == \
+        ("merged", Decimal("0.00"), Decimal("0.00"))
+    # asking for separate again is refused, as for any second bonus taxed apart
+    staffed.execute("UPDATE payments SET tax_method = 'separate' WHERE employee_id = 'A1' AND month = '2025-02'")
+    with pytest.raises(PayrollError, match="a second annual bonus taxed separately in 2025 for A1"):
+        run_months(staffed, policy, "2025-02", "2025-02")
+
+
+def test_an_appraisal_bonus_after_an_imported_separate_bonus_is_merged(tmp_path, policy):
+    # Nantong pays the appraisal bonus in December (performance_pay.csv 320600, pay_month 12)
+    con = connect(":memory:")
+    import_files(con, policy, employees=write_csv(tmp_path / "n.csv", EMPLOYEE_HEADER,
+                                                  [["N1", "顾", "320600", "崇川分局", "duty", "5", "PATROL", "2018-01-01"]]))
+    import_assessments(con, write_csv(tmp_path / "r.csv", ["employee_id", "year", "result", "note"],
+                                      [["N1", "2024", "称职", ""]]))
+    run_months(con, policy, "2025-11", "2025-11")
+    # an imported bonus taxed apart in November: 10000 ÷ 12 ≤ 3000 → 3 % = 300.00
+    from payroll.io.payments import import_payments
+    import_payments(con, write_csv(tmp_path / "p.csv", PAYMENT_HEADER,
+                                   [["N1", "2025-11", "annual_bonus", "10000", "separate", "年终奖"]]))
+    run_months(con, policy, "2025-11", "2025-12")
+    nov, dec = payslip(con, "N1", "2025-11"), payslip(con, "N1", "2025-12")
+    assert (nov["annual_bonus_method"], nov["iit_annual_bonus"]) == ("separate", Decimal("300.00"))
+    # December: 1 × 7940 appraisal bonus; separate was used in November → merged into the month's
+    # income (no tax apart, in 累计收入)
+    assert (dec["appraisal_bonus"], dec["separate_bonus_earlier"], dec["annual_bonus_method"]) == \
+        (Decimal("7940.00"), True, "merged")
+    assert (dec["iit_annual_bonus"], dec["income_taxed_apart"]) == (Decimal("0.00"), Decimal("0.00"))
+    assert dec["income_ytd"] == nov["income_ytd"] + dec["gross_pay"]
 
 
 def test_a_correction_is_a_new_import_kept_beside_the_first(staffed, tmp_path):
@@ -237,11 +322,28 @@ REGION_STAFF = {"150100": ("新城分局", "PATROL"), "150600": ("东胜分局",
                 "530100": ("五华分局", "COMMUNITY"), "320600": ("崇川分局", "PATROL")}
 
 
+def test_the_property_covers_every_region_with_a_pay_scale(policy):
+    assert set(policy.frames["pay_scale"]["region_code"]) == set(REGION_STAFF)
+
+
 @settings(max_examples=examples(2), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(region=st.sampled_from(sorted(REGION_STAFF)), level=st.integers(2, 7), step=st.sampled_from([-1, 1, -2]),
        month=st.integers(1, 2), close=st.booleans())
 def test_applying_levels_pays_the_same_as_importing_them_by_hand(tmp_path_factory, policy, region, level, step,
                                                                  month, close):
+    """CI: two regions drawn; the thorough tier runs every region (the test below)."""
+    same_pay_applied_or_by_hand(tmp_path_factory, policy, region, level, step, month, close)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("region", sorted(REGION_STAFF))      # every region with a pay scale
+@settings(max_examples=examples(1), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(level=st.integers(2, 7), step=st.sampled_from([-1, 1, -2]), month=st.integers(1, 2), close=st.booleans())
+def test_applying_levels_pays_the_same_in_every_region(tmp_path_factory, policy, region, level, step, month, close):
+    same_pay_applied_or_by_hand(tmp_path_factory, policy, region, level, step, month, close)
+
+
+def same_pay_applied_or_by_hand(tmp_path_factory, policy, region, level, step, month, close):
     to_level = min(max(level + step, 1), 7)
     if to_level == level:
         to_level = level - 1
@@ -315,6 +417,26 @@ def test_bad_assessments_and_level_lists_exit_2_and_write_nothing(tmp_path):
     assert scalar(con, "SELECT count(*) FROM level_changes") == 0
 
 
+def test_assessments_may_name_people_the_employees_file_of_the_same_command_adds(tmp_path):
+    write_csv(tmp_path / "new.csv", EMPLOYEE_HEADER, [["Z1", "新", "150100", "新城分局", "duty", "6", "PATROL",
+                                                       "2023-06-01"]])
+    header = ["employee_id", "year", "result", "note"]
+    write_csv(tmp_path / "bad.csv", header, [["Z1", "2024", "称职", ""], ["Z1", "2022", "称职", ""]])
+    # row 3: Z1 was hired 2023-06-01, not employed in 2022: exit 2, and neither file is written
+    done = run_cli("import", "--employees", "new.csv", "--assessments", "bad.csv", "--db", "p.duckdb", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "bad.csv, row 3, column year: 'Z1': '2022' was not employed in that year" in " ".join(done.stderr.split())
+    con = connect(str(tmp_path / "p.duckdb"), read_only=True)
+    assert scalar(con, "SELECT count(*) FROM employees") == 0 and scalar(con, "SELECT count(*) FROM assessments") == 0
+    con.close()
+    write_csv(tmp_path / "good.csv", header, [["Z1", "2024", "称职", ""]])
+    done = run_cli("import", "--employees", "new.csv", "--assessments", "good.csv", "--db", "p.duckdb", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    con = connect(str(tmp_path / "p.duckdb"), read_only=True)
+    assert con.execute("SELECT employee_id, year, result FROM assessments").fetchall() == [("Z1", 2024, "competent")]
+    assert scalar(con, "SELECT count(*) FROM employees") == 1
+
+
 # ---- the reference: performance pay against tests/reference.py, to the fen ---------------------
 
 @settings(max_examples=examples(4), deadline=None)
@@ -334,19 +456,28 @@ def test_performance_pay_matches_the_reference(data, month):
                        "hire_date": hire, "leave_date": leave if leave is None or leave > hire else None,
                        "service_start": None, "special_deduction": Decimal(0), "contribution_base": None})
     con = connect(":memory:")
+    payments = {}
     for person in people:
+        # the appraisal bonus is paid as the annual bonus: sometimes beside an imported one (issue 13)
+        imported = data.draw(st.sampled_from([None, None, "3000.00", "36000.01", "150000.00"]))
+        if imported:
+            payments[(person["employee_id"], month)] = [{"kind": "annual_bonus", "amount": Decimal(imported),
+                                                         "tax_method": data.draw(st.sampled_from(["", "separate",
+                                                                                                  "merged"]))}]
         result = data.draw(st.sampled_from([None, "excellent", "competent", "basic", "incompetent"]))
         person["assessments"] = {2024: result} if result else {}
         if result:
             con.execute("INSERT INTO assessments VALUES (?, 2024, ?, NULL, 1, now()::TIMESTAMP, 'f.csv', 2)",
                         [person["employee_id"], result])
     active = [p for p in people if reference.is_active(p, month)]
-    engine_rows = run_engine(SHIPPED_TABLES, people, {}, month, month, con=con)
-    reference_rows = reference.compute_year(people, {}, SHIPPED_TABLES, [month])
+    engine_rows = run_engine(SHIPPED_TABLES, people, {}, month, month, con=con, payments=payments)
+    reference_rows = reference.compute_year(people, {}, SHIPPED_TABLES, [month], payments=payments)
     assert set(engine_rows) == set(reference_rows) == {(p["employee_id"], month) for p in active}
     problems = []
     for key, row in reference_rows.items():
-        for column in reference.REGISTER + ("normal_pay", "performance_pay", "appraisal_bonus"):
+        for column in reference.REGISTER + ("normal_pay", "performance_pay", "appraisal_bonus", "annual_bonus_total"):
+            if column == "annual_bonus_method" and engine_rows[key][column] != row[column]:
+                problems.append(f"{key} {column}: engine {engine_rows[key][column]} reference {row[column]}")
             if column in row and isinstance(row[column], Decimal) and Decimal(engine_rows[key][column]) != row[column]:
                 problems.append(f"{key} {column}: engine {engine_rows[key][column]} reference {row[column]}")
     assert not problems, "\n".join(problems)

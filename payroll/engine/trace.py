@@ -132,6 +132,8 @@ class PolicyRows:
 
     def _add(self, table: str, row_no: int, values: dict) -> None:
         values = {k: (None if v != v else v) for k, v in values.items()}   # NaN → None
+        # a whole-number column with empty cells reads as float (pay_month 12.0): show it whole
+        values = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in values.items()}
         since = values.get("effective_from")
         self.rows[(table, row_no)] = PolicyRow(table, row_no, values, str(since) if since else None,
                                                str(values.get("source", "")))

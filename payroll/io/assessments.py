@@ -125,18 +125,35 @@ def import_assessments(con: duckdb.DuckDBPyConnection, path: Path, policy=None) 
 
 
 def write_assessments(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, path: Path) -> AssessmentSummary:
-    recorded = rows[rows.status != "unchanged"]
     with transaction(con):
-        seq = int(scalar(con, "SELECT coalesce(max(import_seq), 0) + 1 FROM assessments"))
-        con.register("_assessment_rows", recorded[["employee_id", "year", "result", "note", "file_row"]])
-        try:
-            con.execute("""INSERT INTO assessments
-                SELECT employee_id, CAST(year AS INTEGER), result, NULLIF(note, ''), ?, now()::TIMESTAMP, ?,
-                       CAST(file_row AS INTEGER)
-                FROM _assessment_rows""", [seq, path.name])
-        finally:
-            con.unregister("_assessment_rows")
-        record_import(con, "assessments", path, len(rows))
+        return insert_assessments(con, rows, path)
+
+
+def import_with_employees(con: duckdb.DuckDBPyConnection, path: Path, policy, summaries: list[str]):
+    """For `import --employees F --assessments G`: a step the employees import runs inside its own
+    transaction after writing F, so G may name the people F adds; a bad row of G raises InputError
+    there and the transaction, F's rows included, is rolled back (nothing written)."""
+    def step() -> None:
+        rows, problems = validate_assessments(con, path, policy)
+        if problems:
+            raise InputError(problems)
+        summaries.append(str(insert_assessments(con, rows, Path(path))))
+    return step
+
+
+def insert_assessments(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, path: Path) -> AssessmentSummary:
+    """Record the new results and corrections (inside the caller's transaction)."""
+    recorded = rows[rows.status != "unchanged"]
+    seq = int(scalar(con, "SELECT coalesce(max(import_seq), 0) + 1 FROM assessments"))
+    con.register("_assessment_rows", recorded[["employee_id", "year", "result", "note", "file_row"]])
+    try:
+        con.execute("""INSERT INTO assessments
+            SELECT employee_id, CAST(year AS INTEGER), result, NULLIF(note, ''), ?, now()::TIMESTAMP, ?,
+                   CAST(file_row AS INTEGER)
+            FROM _assessment_rows""", [seq, path.name])
+    finally:
+        con.unregister("_assessment_rows")
+    record_import(con, "assessments", path, len(rows))
     counts = rows.status.value_counts()
     return AssessmentSummary(rows=len(rows), new=int(counts.get("new", 0)),
                              corrections=int(counts.get("correction", 0)), unchanged=int(counts.get("unchanged", 0)))

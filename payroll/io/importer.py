@@ -200,23 +200,24 @@ def import_files(con: duckdb.DuckDBPyConnection, policy: Policy, employees: Path
                  events: Path | None = None, dependents: Path | None = None,
                  leave: Path | None = None, *,
                  opening: Path | None = None, replace: bool = False, clear_empty: bool = False,
-                 ignore: tuple[str, ...] = ()) -> ImportSummary:
+                 ignore: tuple[str, ...] = (), after=None) -> ImportSummary:
     """Validate the files completely, then upsert them in one transaction; InputError if any cell is bad.
 
     A re-import changes only what the file gives (payroll/io/merge.py): absent columns keep their
     stored values unless `replace`; an empty cell over a stored value is refused unless
     `clear_empty` (or `replace`). `ignore`: headers to drop on purpose (else an unknown header is
-    an error)."""
+    an error). `after`: a step run last inside the transaction (issue 16: assessments naming the
+    people the employees file adds); an exception from it rolls the whole import back."""
     token = IGNORED_HEADERS.set(IGNORED_HEADERS.get() | {normalise_header(h) for h in ignore})
     try:
         return _import_files(con, policy, employees, attendance, timesheet, events, dependents, leave,
-                             replace=replace, clear_empty=clear_empty, opening=opening)
+                             replace=replace, clear_empty=clear_empty, opening=opening, after=after)
     finally:
         IGNORED_HEADERS.reset(token)
 
 
 def _import_files(con, policy, employees, attendance, timesheet, events, dependents, leave, *, replace: bool,
-                  clear_empty: bool, opening: Path | None = None) -> ImportSummary:
+                  clear_empty: bool, opening: Path | None = None, after=None) -> ImportSummary:
     problems: list[CellProblem] = []
     notes: list[str] = []
     changes: list[ColumnChange] = []
@@ -291,7 +292,8 @@ def _import_files(con, policy, employees, attendance, timesheet, events, depende
     summary = _write(con, employee_rows, attendance_rows, notes, event_rows, dependent_rows, timesheet_rows,
                      files={"employees": employees, "attendance": attendance, "timesheet": timesheet,
                             "events": events, "dependents": dependents, "leave": leave},
-                     also=write_opening_rows if opening_rows is not None else None, leave_rows=leave_rows)
+                     also=write_opening_rows if opening_rows is not None else None, leave_rows=leave_rows,
+                     after=after)
     summary.changes = changes
     return summary
 
@@ -567,7 +569,7 @@ def _write(con: duckdb.DuckDBPyConnection, employee_rows: pd.DataFrame | None,
            dependent_rows: pd.DataFrame | None = None,
            timesheet_rows: tuple[pd.DataFrame, int] | None = None,
            files: dict[str, Path | None] | None = None, also=None,
-           leave_rows: pd.DataFrame | None = None) -> ImportSummary:
+           leave_rows: pd.DataFrame | None = None, after=None) -> ImportSummary:
     summary = ImportSummary(notes=notes)
     opens = first_open_month(con)
     with transaction(con):
@@ -602,6 +604,8 @@ def _write(con: duckdb.DuckDBPyConnection, employee_rows: pd.DataFrame | None,
             if path is not None:
                 count = timesheet_rows[1] if kind == "timesheet" else len(rows)
                 record_import(con, kind, path, count)
+        if after is not None:
+            after()
     return summary
 
 

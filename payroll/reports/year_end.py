@@ -14,12 +14,12 @@ def cliff_warnings(con: duckdb.DuckDBPyConnection, month: str) -> list[str]:
     if not table_exists(con, "payslips"):
         return []
     rows = con.execute("""
-        SELECT employee_id, CAST(annual_bonus AS VARCHAR), CAST(iit_annual_bonus AS VARCHAR),
+        SELECT employee_id, CAST(annual_bonus_total AS VARCHAR), CAST(iit_annual_bonus AS VARCHAR),
                CAST(annual_bonus_boundary_net AS VARCHAR)
         FROM payslips WHERE month = ? AND annual_bonus_in_cliff ORDER BY employee_id""", [month]).fetchall()
     lines = []
     methods = con.execute("SELECT annual_bonus_method, count(*) FROM payslips WHERE month = ? "
-                          "AND annual_bonus > 0 GROUP BY 1 ORDER BY 1", [month]).fetchall()
+                          "AND annual_bonus_total > 0 GROUP BY 1 ORDER BY 1", [month]).fetchall()
     if methods:
         lines.append(f"{month} 全年一次性奖金 annual bonus: "
                      + ", ".join(f"{method} {count:,}" for method, count in methods))

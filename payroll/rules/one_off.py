@@ -15,6 +15,10 @@
 
 Per person the month's payments come from the temp table `month_payments`, built each run by
 install_month_payments (the payments the run pays: the regular run takes those no off-cycle run took).
+
+Issue 16: the annual appraisal bonus (年度考核奖, rules/performance_pay.py) is paid as the month's
+全年一次性奖金 too: the bonus taxed is `annual_bonus_total` = the imported annual_bonus + appraisal_bonus,
+with the imported bonus's method when one is paid that month, else the performance_pay row's.
 """
 from __future__ import annotations
 
@@ -67,8 +71,11 @@ def install_month_payments(con: duckdb.DuckDBPyConnection, month, run_kind: str 
     """month_payments: per person the run's payments in fen, and whether a bonus was taxed apart
     earlier in the year (a second one is refused: 国税发〔2005〕9号 art. 3)."""
     con.execute(EMPTY_PAYMENTS)
-    if not table_exists(con, "payments") or not scalar(
-            con, "SELECT count(*) FROM payments WHERE month = ?", [month.label]):
+    # issue 16: people whose appraisal bonus (paid as the annual bonus) falls in this month
+    appraisal = (table_exists(con, "performance_month") and
+                 scalar(con, "SELECT count(*) FROM performance_month WHERE appraisal_bonus_row IS NOT NULL") > 0)
+    if not appraisal and (not table_exists(con, "payments") or not scalar(
+            con, "SELECT count(*) FROM payments WHERE month = ?", [month.label])):
         return
     earlier = "false"
     if table_exists(con, "payslips"):
@@ -78,16 +85,14 @@ def install_month_payments(con: duckdb.DuckDBPyConnection, month, run_kind: str 
             earlier += (f" OR e.employee_id IN (SELECT employee_id FROM offcycle_payslips WHERE month >= "
                         f"'{month.year}-01' AND month <= '{month.label}' AND annual_bonus_separate > 0"
                         f" AND run_kind <> '{run_kind or 'regular'}')")
-    con.execute(f"""
-    INSERT INTO month_payments
-    SELECT employee_id,
-           CAST(coalesce(sum(amount) FILTER (kind = 'other'), 0) * 100 AS BIGINT),
-           CAST(coalesce(sum(amount) FILTER (kind = 'annual_bonus'), 0) * 100 AS BIGINT),
-           coalesce(max(tax_method) FILTER (kind = 'annual_bonus'), ''),
-           CAST(coalesce(sum(amount) FILTER (kind = 'severance'), 0) * 100 AS BIGINT),
-           false
-    FROM payments WHERE month = '{month.label}' AND {run_payments_filter(run_kind)}
-    GROUP BY employee_id""")
+    if table_exists(con, "payments"):
+        _insert_payments(con, month, run_kind)
+    if appraisal:
+        # a row for each (zero payments) so the earlier-bonus flag below covers them too
+        con.execute("""INSERT INTO month_payments
+            SELECT employee_id, 0, 0, '', 0, false FROM performance_month
+            WHERE appraisal_bonus_row IS NOT NULL
+              AND employee_id NOT IN (SELECT employee_id FROM month_payments)""")
     if earlier != "false":
         con.execute(f"UPDATE month_payments e SET separate_bonus_earlier = ({earlier})")
     twice = con.execute("SELECT employee_id FROM month_payments WHERE separate_bonus_earlier "
@@ -99,9 +104,24 @@ def install_month_payments(con: duckdb.DuckDBPyConnection, month, run_kind: str 
     _check_tables(con, month)
 
 
+def _insert_payments(con: duckdb.DuckDBPyConnection, month, run_kind: str | None) -> None:
+    con.execute(f"""
+    INSERT INTO month_payments
+    SELECT employee_id,
+           CAST(coalesce(sum(amount) FILTER (kind = 'other'), 0) * 100 AS BIGINT),
+           CAST(coalesce(sum(amount) FILTER (kind = 'annual_bonus'), 0) * 100 AS BIGINT),
+           coalesce(max(tax_method) FILTER (kind = 'annual_bonus'), ''),
+           CAST(coalesce(sum(amount) FILTER (kind = 'severance'), 0) * 100 AS BIGINT),
+           false
+    FROM payments WHERE month = '{month.label}' AND {run_payments_filter(run_kind)}
+    GROUP BY employee_id""")
+
+
 def _check_tables(con: duckdb.DuckDBPyConnection, month) -> None:
     """A bonus or severance paid needs its table figures: name the table, region and month."""
-    if scalar(con, "SELECT count(*) FROM month_payments WHERE annual_bonus > 0") and not scalar(
+    appraisal = (" OR employee_id IN (SELECT employee_id FROM performance_month WHERE appraisal_bonus_row IS NOT NULL)"
+                 if table_exists(con, "performance_month") else "")
+    if scalar(con, f"SELECT count(*) FROM month_payments WHERE annual_bonus > 0{appraisal}") and not scalar(
             con, "SELECT count(*) FROM iit_bonus_brackets_in_force WHERE iit_bonus_thresholds[1] = 0"):
         raise PolicyError(f"iit_bonus_brackets: no monthly-converted table with a row from 0 in force in "
                           f"{month.label} (an annual bonus is paid)")
@@ -125,23 +145,36 @@ def annual_tax_sql(amount: str) -> str:
     return (f"(round_div(({amount}) * iit_rates[{bracket}], 1000000) - iit_quick_deductions[{bracket}])")
 
 
+# issue 16: the year's bonus paid this month is the imported one plus the appraisal bonus
+BONUS_SOURCE_RULES = [
+    Rule(name="annual_bonus_total", sql="annual_bonus + appraisal_bonus",
+         label_zh="全年一次性奖金合计（含年度考核奖）", label_en="Annual bonus paid this month, appraisal bonus included",
+         formula="{annual_bonus} + {appraisal_bonus}", basis=BONUS_BASIS + " (年度考核奖: rules/performance_pay.py)"),
+    Rule(name="annual_bonus_method_asked",
+         sql="CASE WHEN annual_bonus > 0 THEN annual_bonus_method_requested ELSE appraisal_bonus_method_requested END",
+         label_zh="全年一次性奖金计税方式（申报或表定）", label_en="Bonus tax method asked for (empty = the cheaper)",
+         formula="{annual_bonus_method_requested} when a bonus is imported ({annual_bonus}), else the performance_pay "
+                 "row's {appraisal_bonus_method_requested}",
+         basis=BONUS_BASIS, unit="text", reads=("appraisal_bonus_row",)),
+]
+
 PROJECTION_RULES = [
     Rule(name="months_left_in_year", sql="12 - month(month_start)",
          label_zh="本年剩余月份", label_en="Months left in the year", formula="12 − month of {month_start}",
          basis=BONUS_BASIS + " (choice of method: the rest of the year projected)", unit="int"),
     Rule(name="recurring_income_month",
-         sql="gross_pay - tax_exempt_income - severance_pay - annual_bonus - other_payments - bonus - arrears_pay",
+         sql="gross_pay - tax_exempt_income - severance_pay - annual_bonus_total - other_payments - bonus - arrears_pay",
          label_zh="本月经常性收入", label_en="This month's regular pay (for the projection)",
-         formula="{gross_pay} − {tax_exempt_income} − {severance_pay} − {annual_bonus} − {other_payments} − "
+         formula="{gross_pay} − {tax_exempt_income} − {severance_pay} − {annual_bonus_total} − {other_payments} − "
                  "{bonus} − {arrears_pay}",
          basis=BONUS_BASIS + " (the rest of the year projected at this month's regular pay)"),
 ]
 
 BONUS_RULES = [
     Rule(name="annual_bonus_bracket",
-         sql=bracket_sql("iit_bonus_thresholds", "annual_bonus", " * 12"),
+         sql=bracket_sql("iit_bonus_thresholds", "annual_bonus_total", " * 12"),
          label_zh="全年一次性奖金适用税率档次", label_en="Bonus row (bonus ÷ 12 in the monthly table)",
-         formula="row of {iit_bonus_thresholds} (按月换算) where {annual_bonus} ÷ 12 falls",
+         formula="row of {iit_bonus_thresholds} (按月换算) where {annual_bonus_total} ÷ 12 falls",
          basis=BONUS_BASIS, unit="int", reads=("iit_bonus_brackets_rows",)),
     Rule(name="annual_bonus_rate", sql="coalesce(iit_bonus_rates[annual_bonus_bracket], 0)",
          label_zh="全年一次性奖金税率", label_en="Bonus tax rate",
@@ -153,10 +186,10 @@ BONUS_RULES = [
          formula="quick deduction of row {annual_bonus_bracket} in {iit_bonus_quick_deductions}",
          basis=BONUS_BASIS, reads=("iit_bonus_brackets_rows",)),
     Rule(name="annual_bonus_separate_tax",
-         sql="CASE WHEN annual_bonus > 0 THEN round_div(annual_bonus * annual_bonus_rate, 1000000)"
+         sql="CASE WHEN annual_bonus_total > 0 THEN round_div(annual_bonus_total * annual_bonus_rate, 1000000)"
              " - annual_bonus_quick_deduction ELSE 0 END",
          label_zh="全年一次性奖金单独计税税额", label_en="Bonus tax if taxed apart",
-         formula="{annual_bonus} × {annual_bonus_rate} − {annual_bonus_quick_deduction}", basis=BONUS_BASIS),
+         formula="{annual_bonus_total} × {annual_bonus_rate} − {annual_bonus_quick_deduction}", basis=BONUS_BASIS),
     Rule(name="annual_bonus_boundary_net",
          sql="CASE WHEN annual_bonus_bracket > 1 THEN iit_bonus_thresholds[annual_bonus_bracket] * 12"
              " - (round_div(iit_bonus_thresholds[annual_bonus_bracket] * 12"
@@ -167,7 +200,7 @@ BONUS_RULES = [
                  "{iit_bonus_rates} and {iit_bonus_quick_deductions} of the row below",
          basis=BONUS_BASIS + " (临界点)", reads=("iit_bonus_brackets_rows",)),
     Rule(name="projected_taxable_year",
-         sql="(prev_income_ytd + gross_pay - tax_exempt_income - severance_pay - annual_bonus"
+         sql="(prev_income_ytd + gross_pay - tax_exempt_income - severance_pay - annual_bonus_total"
              " + recurring_income_month * months_left_in_year"
              " - CASE WHEN no19_applies THEN basic_deduction_ytd"
              " ELSE iit_basic_deduction_monthly * (months_employed_ytd + months_left_in_year) END"
@@ -175,50 +208,50 @@ BONUS_RULES = [
              " - special_deduction_ytd - special_deduction * months_left_in_year)",
          label_zh="预计全年应纳税所得额（不含奖金，可为负）",
          label_en="Projected taxable income of the year without the bonus (negative: deductions left unused)",
-         formula="({prev_income_ytd} + {gross_pay} − {tax_exempt_income} − {severance_pay} − {annual_bonus}"
+         formula="({prev_income_ytd} + {gross_pay} − {tax_exempt_income} − {severance_pay} − {annual_bonus_total}"
                  " + {recurring_income_month} × {months_left_in_year} − basic deduction ({basic_deduction_ytd} if"
                  " {no19_applies} else {iit_basic_deduction_monthly} × ({months_employed_ytd} + {months_left_in_year}))"
                  " − {contributions_ytd} − {employee_contributions} × {months_left_in_year} − {special_deduction_ytd}"
                  " − {special_deduction} × {months_left_in_year})",
          basis=BONUS_BASIS + " (the rest of the year at this month's regular pay)"),
     Rule(name="annual_bonus_year_tax_separate",
-         sql=f"CASE WHEN annual_bonus > 0 THEN {annual_tax_sql('greatest(0, projected_taxable_year)')} + annual_bonus_separate_tax"
+         sql=f"CASE WHEN annual_bonus_total > 0 THEN {annual_tax_sql('greatest(0, projected_taxable_year)')} + annual_bonus_separate_tax"
              " ELSE 0 END",
          label_zh="全年税额（奖金单独计税）", label_en="Tax of the year, bonus taxed apart",
          formula="annual tax of max(0, {projected_taxable_year}) by {iit_thresholds}, {iit_rates}, {iit_quick_deductions}"
-                 " + {annual_bonus_separate_tax} (when {annual_bonus} > 0)",
+                 " + {annual_bonus_separate_tax} (when {annual_bonus_total} > 0)",
          basis=BONUS_BASIS, reads=("iit_brackets_rows",)),
     Rule(name="annual_bonus_year_tax_merged",
-         sql=f"CASE WHEN annual_bonus > 0 THEN {annual_tax_sql('greatest(0, projected_taxable_year + annual_bonus)')} ELSE 0 END",
+         sql=f"CASE WHEN annual_bonus_total > 0 THEN {annual_tax_sql('greatest(0, projected_taxable_year + annual_bonus_total)')} ELSE 0 END",
          label_zh="全年税额（奖金并入综合所得）", label_en="Tax of the year, bonus merged",
-         formula="annual tax of max(0, {projected_taxable_year} + {annual_bonus}) by {iit_thresholds}, {iit_rates}, "
+         formula="annual tax of max(0, {projected_taxable_year} + {annual_bonus_total}) by {iit_thresholds}, {iit_rates}, "
                  "{iit_quick_deductions}",
          basis=BONUS_BASIS, reads=("iit_brackets_rows",)),
     Rule(name="annual_bonus_method",
-         sql="CASE WHEN annual_bonus = 0 THEN ''"
-             " WHEN annual_bonus_method_requested = 'merged' THEN 'merged'"
+         sql="CASE WHEN annual_bonus_total = 0 THEN ''"
+             " WHEN annual_bonus_method_asked = 'merged' THEN 'merged'"
              " WHEN annual_bonus_separate_allowed = 0 OR separate_bonus_earlier THEN 'merged'"
-             " WHEN annual_bonus_method_requested = 'separate' THEN 'separate'"
+             " WHEN annual_bonus_method_asked = 'separate' THEN 'separate'"
              " WHEN annual_bonus_year_tax_merged < annual_bonus_year_tax_separate THEN 'merged'"
              " ELSE 'separate' END",
          label_zh="全年一次性奖金计税方式", label_en="Bonus tax method used",
-         formula="none without a bonus ({annual_bonus}); {annual_bonus_method_requested} if given; merged if separate is not allowed "
+         formula="none without a bonus ({annual_bonus_total}); {annual_bonus_method_asked} if given; merged if separate is not allowed "
                  "({annual_bonus_separate_allowed}) or was used this year ({separate_bonus_earlier}); else the "
                  "cheaper of separate {annual_bonus_year_tax_separate} and merged {annual_bonus_year_tax_merged}",
          basis=BONUS_BASIS, unit="text", reads=("annual_bonus_separate_allowed_row",)),
     Rule(name="annual_bonus_separate",
-         sql="CASE WHEN annual_bonus_method = 'separate' THEN annual_bonus ELSE 0 END",
+         sql="CASE WHEN annual_bonus_method = 'separate' THEN annual_bonus_total ELSE 0 END",
          label_zh="单独计税的全年一次性奖金", label_en="Bonus taxed apart",
-         formula="{annual_bonus} when {annual_bonus_method} is separate", basis=BONUS_BASIS),
+         formula="{annual_bonus_total} when {annual_bonus_method} is separate", basis=BONUS_BASIS),
     Rule(name="iit_annual_bonus",
          sql="CASE WHEN annual_bonus_method = 'separate' THEN annual_bonus_separate_tax ELSE 0 END",
          label_zh="全年一次性奖金个税", label_en="Income tax on the bonus taxed apart",
          formula="{annual_bonus_separate_tax} when {annual_bonus_method} is separate", basis=BONUS_BASIS),
     Rule(name="annual_bonus_in_cliff",
          sql="coalesce(annual_bonus_method = 'separate' AND annual_bonus_bracket > 1"
-             " AND annual_bonus - annual_bonus_separate_tax < annual_bonus_boundary_net, false)",
+             " AND annual_bonus_total - annual_bonus_separate_tax < annual_bonus_boundary_net, false)",
          label_zh="奖金落入临界点盲区", label_en="Bonus in a cliff (less net than at the boundary)",
-         formula="{annual_bonus} − {annual_bonus_separate_tax} < {annual_bonus_boundary_net} "
+         formula="{annual_bonus_total} − {annual_bonus_separate_tax} < {annual_bonus_boundary_net} "
                  "(method {annual_bonus_method}, row {annual_bonus_bracket})",
          basis=BONUS_BASIS + " (临界点)", unit="bool"),
 ]
@@ -251,4 +284,4 @@ SEVERANCE_RULES = [
          formula="{severance_pay} + {annual_bonus_separate}", basis=SEVERANCE_BASIS + "; " + BONUS_BASIS),
 ]
 
-RULES = PROJECTION_RULES + BONUS_RULES + SEVERANCE_RULES
+RULES = BONUS_SOURCE_RULES + PROJECTION_RULES + BONUS_RULES + SEVERANCE_RULES

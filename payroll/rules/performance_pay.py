@@ -7,10 +7,12 @@ last completed appraisal year (year − 1) into
 - a monthly performance line (月度绩效, `paid = monthly`): an amount or a multiple of the month's grade
   pay, prorated like the other monthly amounts, part of pay for normal hours; and
 - an annual appraisal bonus (年度考核奖, `paid = annual`): a one-off line in the month `pay_month` of
-  the year after the appraisal. It is merged into that month's income under cumulative withholding
-  (国家税务总局公告2018年第61号 art. 6). Routing it through the separately taxed 全年一次性奖金
-  (`import --payments`, kind annual_bonus, 财税〔2018〕164号 art. 1(一)) is a merge step left to
-  that work.
+  the year after the appraisal, paid as that month's 全年一次性奖金 (财税〔2018〕164号 art. 1(一); the
+  tax rules are rules/one_off.py's): added to any annual_bonus imported for the month
+  (`annual_bonus_total`) and taxed apart or merged by the method asked, the row's `tax_method`
+  (separate | merged | empty = the cheaper for the year) unless an imported bonus of the same month
+  states its own. Separate taxation is once a year (国税发〔2005〕9号 art. 3): after a bonus taxed
+  apart earlier in the year the appraisal bonus is merged, as an imported bonus with no method is.
 
 The row chosen for a person is the most specific in force on the first day of the month: the
 person's region before its parents, then a row for the level before `all`, then one for the
@@ -22,7 +24,7 @@ from ..db import table_exists
 from ..engine.rule import ContextColumn, Rule
 
 BASIS = "performance_pay table (考核结果与薪酬挂钩)"   # + the region's own article: rules/citations.py
-BONUS_TAX_BASIS = "国家税务总局公告2018年第61号 art. 6 (merged into the month's income)"
+BONUS_TAX_BASIS = "财税〔2018〕164号 art. 1(一) (paid as the month's 全年一次性奖金: rules/one_off.py)"
 
 CONTEXT = [
     ContextColumn("appraisal_year", "int", "考核年度", "Appraisal year applied", "assessments"),
@@ -39,6 +41,9 @@ CONTEXT = [
                   "performance_pay", ("appraisal_bonus_row",), stored=False),
     ContextColumn("appraisal_bonus_row", "int", "绩效表行（年度）", "performance_pay row (annual)",
                   "performance_pay"),
+    ContextColumn("appraisal_bonus_method_requested", "text", "年度考核奖计税方式（表）",
+                  "Appraisal bonus tax method in the table (separate, merged, empty = the cheaper)",
+                  "performance_pay", ("appraisal_bonus_row",)),
 ]
 
 RULES = [
@@ -70,7 +75,8 @@ EMPTY = """
 CREATE OR REPLACE TEMP TABLE performance_month (
     employee_id VARCHAR, appraisal_year INTEGER, appraisal_result VARCHAR,
     performance_amount BIGINT, performance_multiple BIGINT, performance_pay_row INTEGER,
-    appraisal_bonus_amount BIGINT, appraisal_bonus_multiple BIGINT, appraisal_bonus_row INTEGER)"""
+    appraisal_bonus_amount BIGINT, appraisal_bonus_multiple BIGINT, appraisal_bonus_row INTEGER,
+    appraisal_bonus_method_requested VARCHAR)"""
 
 
 def assessments_in_force_sql() -> str:
@@ -95,7 +101,7 @@ def install_month_performance(con, month) -> None:
         SELECT e.employee_id, e.region_code, e.category, e.level, a.result
         FROM ({employees_as_of_sql(month)}) e JOIN results a ON a.employee_id = e.employee_id AND a.year = {year}),
     chosen AS (
-        SELECT p.employee_id, p.result, t.paid, t.row_no, t.pay_month,
+        SELECT p.employee_id, p.result, t.paid, t.row_no, t.pay_month, t.tax_method,
                CAST(coalesce(t.amount, 0) * 100 AS BIGINT) AS amount_fen,
                CAST(coalesce(t.multiple, 0) * 1000000 AS BIGINT) AS multiple_ppm
         FROM people p
@@ -111,7 +117,8 @@ def install_month_performance(con, month) -> None:
         max(row_no) FILTER (paid = 'monthly'),
         coalesce(max(amount_fen) FILTER (paid = 'annual'), 0),
         coalesce(max(multiple_ppm) FILTER (paid = 'annual'), 0),
-        max(row_no) FILTER (paid = 'annual')
+        max(row_no) FILTER (paid = 'annual'),
+        coalesce(max(tax_method) FILTER (paid = 'annual'), '')
     -- the annual row in force is chosen first, then paid only in its month (a region's own row with
     -- another pay_month must not let a national row pay in this one)
     FROM (SELECT * FROM chosen WHERE paid = 'monthly' OR pay_month = {month.start.month} UNION ALL BY NAME
@@ -125,4 +132,5 @@ def context_select(alias: str) -> str:
             f"coalesce({alias}.performance_multiple, 0) AS performance_multiple, {alias}.performance_pay_row, "
             f"coalesce({alias}.appraisal_bonus_amount, 0) AS appraisal_bonus_amount, "
             f"coalesce({alias}.appraisal_bonus_multiple, 0) AS appraisal_bonus_multiple, "
-            f"{alias}.appraisal_bonus_row")
+            f"{alias}.appraisal_bonus_row, "
+            f"coalesce({alias}.appraisal_bonus_method_requested, '') AS appraisal_bonus_method_requested")
