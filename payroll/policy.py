@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -325,6 +325,17 @@ class Policy:
         scale = self.frames["pay_scale"]
         rows = scale[scale.region_code.isin(ancestors) & (scale.category == category)]
         return set(int(v) for v in rows.level)
+
+    def change_dates(self) -> list:
+        """Every day on which the rows in force change: a row's effective_from, and the day after a
+        row's valid_until. Between two such days the month's parameter tables are the same."""
+        days = set()
+        for frame in self.frames.values():
+            if "effective_from" in frame:
+                days.update(d for d in frame.effective_from if not pd.isna(d))
+            if "valid_until" in frame:
+                days.update(pd.Timestamp(d).date() + timedelta(days=1) for d in frame.valid_until if not pd.isna(d))
+        return sorted(days)
 
     def use_calendar(self) -> None:
         """Make this directory's calendar.csv the one the calendar functions read."""

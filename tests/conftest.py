@@ -26,7 +26,7 @@ def examples(ci_count: int) -> int:
 
 
 # Tests that must share one process when the suite runs on several (pytest-xdist, `-n auto` in
-# pyproject): the branch tally reads what the comparisons recorded in its own process; the demo and
+# pyproject; each module stays in one process): the branch tally reads what the comparisons recorded in its own process; the demo and
 # the web office are session fixtures, built once per process that needs them.
 XDIST_GROUPS = {
     "reference": ("test_reference_vs_engine", "test_benefits_reference", "test_reference_reach",
@@ -40,9 +40,9 @@ _GROUP_OF = {module: group for group, modules in XDIST_GROUPS.items() for module
 @pytest.hookimpl(tryfirst=True)       # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        group = _GROUP_OF.get(getattr(getattr(item, "module", None), "__name__", ""))
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
+        # a module not named above is a group of its own: its module fixtures are built once
+        module = getattr(getattr(item, "module", None), "__name__", "")
+        item.add_marker(pytest.mark.xdist_group(_GROUP_OF.get(module, module)))
     # the branch tally (tests/test_branches_reached.py) counts what the comparisons before it reached
     tally = [item for item in items if getattr(getattr(item, "module", None), "__name__", "") == "test_branches_reached"]
     items[:] = [item for item in items if item not in tally] + tally

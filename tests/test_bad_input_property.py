@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,7 +32,7 @@ EMPLOYEE_HEADER = ["employee_id", "name", "id_number", "region_code", "unit", "c
                    "hire_date", "leave_date", "service_start", "special_deduction", "contribution_base"]
 ATTENDANCE_HEADER = ["employee_id", "month", "unpaid_leave_days", "overtime_workday_hours",
                      "overtime_restday_hours", "overtime_holiday_hours", "night_shifts", "bonus", "deduction"]
-SETTINGS = settings(max_examples=60, deadline=None, derandomize=True,
+SETTINGS = settings(max_examples=examples(25), deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import branches
 import reference
-from conftest import run_engine
+from conftest import examples, run_engine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_reference_vs_engine import SLOW_OK, TABLES, check_identities, diff_rows, money, scenario
@@ -65,7 +65,7 @@ def compare_with_injuries(employees, attendance, months):
     return reference_rows
 
 
-@settings(max_examples=20, **SLOW_OK)
+@settings(max_examples=examples(10), **SLOW_OK)
 @given(injured_scenario())
 def test_engine_matches_reference_with_injuries(case):
     compare_with_injuries(*case)

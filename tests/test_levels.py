@@ -182,7 +182,8 @@ def test_the_appraisal_bonus_is_taxed_apart_when_that_is_cheaper(tmp_path, polic
     assert b1["income_ytd"] == b1["gross_pay"] - Decimal("6000.00")
     assert b1["net_pay"] == (b1["gross_pay"] - b1["pension_employee"] - b1["medical_employee"]
                              - b1["unemployment_employee"] - b1["housing_fund_employee"] - b1["iit"]
-                             - Decimal("180.00") - b1["deduction"])
+                             - Decimal("180.00") - b1["deduction"]
+                             - b1["medical_levy_employee"])    # Hohhot's yearly 大额医疗 50.00, January
     # the tax file: 6000 on the 全年一次性奖金收入 sheet, the regular income without it
     row = declaration_rows(con, "2025-01").set_index("employee_id").loc["B1"]
     assert (row["annual_bonus_separate"], Decimal(row["gross_pay"])) == ("6000.00", b1["gross_pay"] - 6000)

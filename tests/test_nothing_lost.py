@@ -117,7 +117,7 @@ def _snapshot(con) -> dict:
     return {"employees": employees, "attendance": attendance}
 
 
-@settings(max_examples=examples(15), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=examples(8), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                             HealthCheck.too_slow])
 @given(employee_columns=st.sets(st.sampled_from(OPTIONAL_EMPLOYEE)),
        attendance_columns=st.sets(st.sampled_from(OPTIONAL_ATTENDANCE)),
@@ -410,7 +410,7 @@ OPENING_PERSON = dict(employee_id="M1", name="迁入", region_code="330100", uni
                       special_deduction=Decimal("1000"), contribution_base=None)
 
 
-@settings(max_examples=examples(12), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(6), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(through=st.integers(1, 10), income=st.integers(0, 30_000_000), contributions=st.integers(0, 3_000_000),
        special=st.integers(0, 2_000_000), iit=st.integers(0, 2_000_000), employed=st.integers(0, 10))
 def test_a_first_run_continues_from_the_opening_balances(through, income, contributions, special, iit, employed):

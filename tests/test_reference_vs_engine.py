@@ -13,7 +13,7 @@ from pathlib import Path
 
 import branches
 import reference
-from conftest import DATA, SHIPPED_TABLES, run_engine
+from conftest import DATA, SHIPPED_TABLES, examples, run_engine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -178,7 +178,7 @@ def compare(tables, employees, attendance, months, payments=None):
 SLOW_OK = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
-@settings(max_examples=25, **SLOW_OK)
+@settings(max_examples=examples(25), **SLOW_OK)
 @given(scenario())
 def test_engine_matches_reference(case):
     compare(TABLES, *case)
@@ -190,7 +190,7 @@ SHIPPED_PEOPLE = dict(regions=("150100", "150600", "330100", "530100", "320600")
                              "civilian": ["RECEPTION", "PERMITS", "TECH"]})
 
 
-@settings(max_examples=5, **SLOW_OK)
+@settings(max_examples=examples(5), **SLOW_OK)
 @given(scenario(starts=("2025-11", "2025-12", "2026-01"), last="2026-02", **SHIPPED_PEOPLE))
 def test_engine_matches_reference_on_shipped_tables(case):
     """The shipped tables across the 2025/2026 boundary (new bases and minimum wages in 2026)."""

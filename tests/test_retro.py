@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from conftest import ROSTER, SHIPPED_TABLES
+from conftest import ROSTER, SHIPPED_TABLES, examples
 from identities import BROKEN_IDENTITY
 
 from payroll.db import connect, scalar
@@ -221,6 +221,7 @@ def test_late_overtime_and_a_back_dated_promotion(tmp_path, policy):
     assert scalar(con, "SELECT level FROM payslips WHERE employee_id = 'O1' AND month = '2025-05'") == 4
 
 
+@pytest.mark.slow     # a year run twice; CI: the fixed arrears cases and test_reference_reach's random closed months
 def test_a_year_with_a_close_after_june_equals_the_year_run_month_by_month(policy):
     straight = _roster_db()
     for month in range(1, 13):
@@ -335,7 +336,8 @@ ROSTER_IDS = [row[0] for row in ROSTER]
                                   st.integers(min_value=0, max_value=20)),
                         min_size=1, max_size=4, unique_by=lambda c: (c[0], c[1], c[2])),
        second_round=st.booleans())
-@settings(max_examples=4, deadline=None, derandomize=True,
+@pytest.mark.slow     # CI: test_reference_reach's random closed-month changes against the reference
+@settings(max_examples=examples(3), deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 def test_late_attendance_property(policy, changes, second_round):
     """Any late attendance for closed months: arrears paid in May equal, to the fen, a fresh run that

@@ -165,6 +165,7 @@ region = "150600"
 """
 
 
+@pytest.mark.slow     # CI: test_every_projected_month_equals_the_monthly_run covers the changed tables too
 def test_first_month_equals_a_monthly_run_on_the_changed_tables(shipped, tmp_path):
     """simulate's January equals `payroll run --month 2025-01 --tables <changed tables>` on the same
     database, which also holds 2024's payslips (contribution bases from the previous year)."""
@@ -273,6 +274,7 @@ def _raise(percent: Decimal) -> str:
             f'scale = {1 + percent / 100}\nregion = "320600"\neffective = 2025-01-01\n')
 
 
+@pytest.mark.slow     # a dozen projections; CI: test_solver_without_failing_regions_needs_no_raise and test_simulate_cli
 def test_solver_raise_meets_the_floor_and_a_tenth_of_a_point_less_does_not(shipped):
     roster = _nantong_roster()
     result = simulate(parse_scenario('name = "floor"\n[solver]\n'), shipped, roster, 2025)

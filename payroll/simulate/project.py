@@ -146,8 +146,7 @@ class Projection:
         self._select = ", ".join(_stored(name, unit) for name, unit in _kept_units().items())
         self._installed: Month | None = None
         self._entry_months: set[str] | None = None   # months in which someone joins (see _run_month)
-        self._dates = sorted({d for frame in policy.frames.values() if "effective_from" in frame
-                              for d in frame.effective_from})
+        self._dates = policy.change_dates()
 
     def _refresh_view(self) -> None:
         """`projected` is every month's table in one view: a month is written once, as its own
