@@ -211,3 +211,16 @@ def test_recovery_kind_shares_the_20_percent_with_the_balance():
     row = run_engine(SHIPPED_TABLES, [person_], {("R1", "2025-05"): att}, "2025-05", "2025-05")[("R1", "2025-05")]
     # 1,000 ≤ 2,363.16 (20 %): taken whole
     assert row["deduction"] == Decimal("1000.00") and row["balance_owed"] == Decimal("0.00")
+
+
+def test_a_deduction_in_a_month_with_nothing_left_is_carried_whole():
+    # the June leaver above, with an ordinary deduction of 500 (kind other): pay after tax and
+    # contributions is 436.50 − 2,658.56 < 0, so nothing can be taken (not even a fen); the 500 joins
+    # the 2,222.06 shortfall as the balance owed: 2,722.06
+    leaver = dict(HOHHOT, leave_date=date(2025, 6, 3))
+    june_att = {"deduction": Decimal(500), "deduction_kind": "other"}     # nothing else in June
+    rows = run_engine(SHIPPED_TABLES, [leaver], {("H1", "2025-05"): dict(HOHHOT_ATT), ("H1", "2025-06"): june_att},
+                      "2025-05", "2025-06")
+    june = rows[("H1", "2025-06")]
+    assert june["deduction"] == Decimal("0.00") and june["net_pay"] == Decimal("0.00")
+    assert june["balance_owed"] == Decimal("2722.06")
