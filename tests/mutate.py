@@ -60,6 +60,7 @@ SUBSET = [
     "tests/test_tax_export.py::test_the_exempt_disability_allowance_is_declared_as_exempt_income",
     "tests/test_medical_levy.py",
     "tests/test_year_end.py",
+    "tests/test_leave_probation_death.py",
 ]
 # --quick: the fastest killers only (a survivor here may still die in SUBSET)
 QUICK = [
