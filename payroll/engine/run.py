@@ -15,7 +15,7 @@ from ..errors import PayrollError
 from ..money import ROUND_DIV_MACRO
 from ..policy import Policy
 from ..rules.death import unpaid_dead_notes
-from .context import Month, check_month_parameters, install_month_parameters, install_month_people
+from .context import Month, check_month_parameters, install_month_parameters
 from .closing import refuse_closed
 from .ledger import new_id, now, record_run
 from .pipeline import final_stage, payslips_ddl, pipeline_sql, stored_select
@@ -102,15 +102,9 @@ def _roster_probes_joins(con: duckdb.DuckDBPyConnection):
         con.execute(f"SET disabled_optimizers = '{before}'")
 
 
-def run_month(con: duckdb.DuckDBPyConnection, month: Month, policy: Policy, run_id: str,
-              parameters_installed: bool = False) -> MonthResult:
-    """Replace the month's payslips. The caller holds the transaction (run_months: the whole run).
-    parameters_installed: the parameter tables of an earlier month of this run hold, as no policy
-    row changed in between (Policy.change_dates); only the month's people and constants are new."""
-    if parameters_installed:
-        install_month_people(con, month)
-    else:
-        install_month_parameters(con, month)
+def run_month(con: duckdb.DuckDBPyConnection, month: Month, policy: Policy, run_id: str) -> MonthResult:
+    """Replace the month's payslips. The caller holds the transaction (run_months: the whole run)."""
+    install_month_parameters(con, month)
     check_month_parameters(con, month)
     payslips_exist = scalar(con, "SELECT count(*) > 0 FROM payslips WHERE month < ?", [month.label])
     query = (f"{pipeline_sql(month, payslips_exist)}\n"
@@ -144,11 +138,8 @@ def run_months(con: duckdb.DuckDBPyConnection, policy: Policy, first: str, last:
         arrears = pay_arrears(con, policy, months[0], run_id)
         if retro and arrears.months_recomputed:
             retro(arrears)
-        changes, installed = policy.change_dates(), None
         for month in months:
-            same = installed is not None and not any(installed.start < day <= month.start for day in changes)
-            result = run_month(con, month, policy, run_id, parameters_installed=same)
-            installed = installed if same else month
+            result = run_month(con, month, policy, run_id)
             results.append(result)
             if progress:
                 progress(result)
