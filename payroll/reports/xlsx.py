@@ -312,9 +312,11 @@ class Sheet:
         for index, (column, values) in enumerate(zip(self.columns, data)):
             if column.kind == TEXT:
                 plan.append((index, values, ws.write_string, st.text))
+            elif column.kind == MONEY:
+                # an exact amount (Decimal) becomes its closest double, as in write_row
+                plan.append((index, values, lambda r, c, v, f: ws.write_number(r, c, money_number(v), f), st.money))
             else:
-                fmt = st.money if column.kind == MONEY else st.integer
-                plan.append((index, values, ws.write_number, fmt))
+                plan.append((index, values, ws.write_number, st.integer))
         row = self.row
         for i in range(start, stop):
             for index, values, write, fmt in plan:
@@ -388,6 +390,8 @@ def text_xml(values: pa.Array) -> pa.Array | None:
     text = values if pa.types.is_string(values.type) else pc.cast(values, pa.string())
     if len(text) and pc.any(pc.match_substring_regex(text, _NEEDS_XLSXWRITER)).as_py():
         return None
+    if len(text) and (pc.max(pc.utf8_length(text)).as_py() or 0) > 16_383:   # xlsxwriter may truncate
+        return None
     for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
         text = pc.replace_substring(text, char, entity)
     return text
@@ -435,7 +439,10 @@ class Block:
         its closing tag."""
         st, cells = self.sheet.styles, []
         for index, (column, values) in enumerate(zip(self.sheet.columns, self.data)):
-            array = _as_arrow(values)
+            try:
+                array = _as_arrow(values)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):    # mixed types: the per-cell path
+                return None
             if column.kind == TEXT:
                 look, text = st.text, text_xml(array)
                 middle, end = '" s="{}" t="inlineStr"><is><t>', "</t></is></c>"
@@ -488,7 +495,7 @@ def row_number_text(first_row: int, count: int) -> pa.Array:
 
 def constant_text_xml(text: str) -> str | None:
     """A fixed text (a label) escaped as in `text_xml`; None if only xlsxwriter writes it right."""
-    if re.search(r"[\x00-\x1f\x85\ufffe\uffff]|_x|^<r>|^\s|\s$", text):
+    if len(text) > 16_383 or re.search(r"[\x00-\x1f\x85\ufffe\uffff]|_x|^<r>|^\s|\s$", text):
         return None
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
