@@ -53,28 +53,37 @@ def _chain(regions: pd.DataFrame, code: str) -> list[str]:
     return chain
 
 
-def _latest(frame: pd.DataFrame, keys: tuple[str, ...], day: date, honour_end: bool) -> pd.DataFrame:
-    """Per key, the row of the nearest region on the chain (column depth) in force on `day`."""
-    rows = frame[frame.effective_from <= day]
-    if honour_end and "valid_until" in rows.columns:
-        rows = rows[rows.valid_until.isna() | (rows.valid_until >= day)]
-    if rows.empty:
-        return rows
-    rows = rows.sort_values(["depth", "effective_from"], ascending=[True, False], kind="stable")
-    return rows.drop_duplicates(list(keys), keep="first") if keys else rows.head(1)
+def _latest(rows: list[dict], keys: tuple[str, ...], day: date, honour_end: bool) -> list[dict]:
+    """Per key, the row of the nearest region on the chain (`depth`) in force on `day`. Plain
+    Python over a few dozen rows: the register computes this for every region of every export,
+    where pandas' per-call overhead made it about a second."""
+    rows = [row for row in rows if row["effective_from"] <= day]
+    if honour_end:
+        rows = [row for row in rows if pd.isna(row.get("valid_until")) or row["valid_until"] >= day]
+    # nearest region first, then the latest row (two stable sorts: pandas' stable two-key order)
+    rows = sorted(rows, key=lambda row: row["effective_from"], reverse=True)
+    rows = sorted(rows, key=lambda row: row["depth"])
+    if not keys:
+        return rows[:1]
+    seen, latest = set(), []
+    for row in rows:
+        key = tuple(None if pd.isna(row[k]) else row[k] for k in keys)
+        if key not in seen:
+            seen.add(key)
+            latest.append(row)
+    return latest
 
 
 def _key_text(row, keys: tuple[str, ...]) -> str:
     return ", ".join(f"{k}={row[k]}" for k in keys)
 
 
-def _notes(frame: pd.DataFrame, table: str, keys: tuple[str, ...], day: date, region: str) -> list[FigureNote]:
+def _notes(rows: list[dict], table: str, keys: tuple[str, ...], day: date, region: str) -> list[FigureNote]:
     notes = []
-    would_apply = _latest(frame, keys, day, honour_end=False)
-    for _, row in would_apply.iterrows():
+    for row in _latest(rows, keys, day, honour_end=False):
         if pd.notna(row.get("valid_until")) and row["valid_until"] < day:
             notes.append(_note(row, table, keys, region, "expired"))
-    for _, row in _latest(frame, keys, day, honour_end=True).iterrows():
+    for row in _latest(rows, keys, day, honour_end=True):
         if row.get("status") in NEEDS_ATTENTION:
             notes.append(_note(row, table, keys, region, row["status"]))
     return notes
@@ -95,19 +104,20 @@ def figures_needing_attention(frames: dict[str, pd.DataFrame], month: str,
     day = date.fromisoformat(f"{month}-01")
     region_frame = frames["regions"]
     notes: list[FigureNote] = []
+    records = {table: frames[table].to_dict("records") for table in REGIONAL
+               if frames.get(table) is not None and not frames[table].empty}
     for code in regions or _leaf_regions(region_frame):
         depth = {ancestor: i for i, ancestor in enumerate(_chain(region_frame, code))}
         for table, keys in REGIONAL.items():
-            frame = frames.get(table)
-            if frame is None or frame.empty:
+            if table not in records:
                 continue
-            frame = frame[frame.region_code.isin(depth)]
-            frame = frame.assign(depth=frame.region_code.map(depth))
-            notes.extend(_notes(frame, table, keys, day, code))
+            rows = [{**row, "depth": depth[row["region_code"]]} for row in records[table]
+                    if row["region_code"] in depth]
+            notes.extend(_notes(rows, table, keys, day, code))
     if national:
         for table, keys in NATIONWIDE.items():
-            frame = frames[table].assign(depth=0)
-            notes.extend(_notes(frame, table, () if table == "iit_brackets" else keys, day, NATIONAL))
+            rows = [{**row, "depth": 0} for row in frames[table].to_dict("records")]
+            notes.extend(_notes(rows, table, () if table == "iit_brackets" else keys, day, NATIONAL))
     return notes
 
 
