@@ -22,10 +22,12 @@ from python_calamine import CalamineWorkbook
 from benchmarks.common import run_month, size, synth_database, timed
 from payroll.db import connect
 from payroll.policy import load_policy
+from payroll.reports.bank import export_bank
 from payroll.reports.contributions import export_contributions
 from payroll.reports.payslips import export_payslips
 from payroll.reports.register import export_register
 from payroll.reports.summary import export_summary
+from payroll.reports.tax import export_tax
 from payroll.reports.voucher import export_voucher
 
 ROWS = size("BENCH_IO_ROWS", 10_000)
@@ -33,12 +35,21 @@ MONTH = "2025-01"
 
 
 @pytest.fixture(scope="module")
-def month_db():
+def month_db(tmp_path_factory):
+    """The month run, a bank account per person (the synthetic roster has none) and the HR
+    employees file with the full ID numbers (the tax declaration reads it)."""
+    from payroll.db import EMPLOYEE_FINANCE_DDL
+    from payroll.synth import write_roster_files
     policy = load_policy()
     con = connect(":memory:")
-    synth_database(con, ROWS, (MONTH,))
+    employees, attendance = synth_database(con, ROWS, (MONTH,))
     run_month(con, policy, MONTH)
-    return con, policy
+    con.execute(EMPLOYEE_FINANCE_DDL)
+    con.execute("INSERT INTO employee_finance (employee_id, bank_account) "
+                "SELECT employee_id, '6222020' || lpad(CAST(hash(employee_id) % 1000000000000 AS VARCHAR), 12, '0') "
+                "FROM employees")
+    employees_file, _ = write_roster_files(employees, attendance, tmp_path_factory.mktemp("hr"))
+    return con, policy, employees_file
 
 
 def read_cells(path: Path) -> list[tuple[str, list[list]]]:
@@ -78,20 +89,22 @@ def write_floor(sheets: list[tuple[str, list[list]]], out: Path):
 
 
 EXPORTS = {
-    "register": lambda con, policy, out: export_register(con, MONTH, "xlsx", out),
-    "payslips": lambda con, policy, out: export_payslips(con, MONTH, out),
-    "contributions": lambda con, policy, out: export_contributions(con, MONTH, out),
-    "summary": lambda con, policy, out: export_summary(con, MONTH, out),
-    "voucher": lambda con, policy, out: export_voucher(con, policy, MONTH, out),
+    "register": lambda con, policy, hr, out: export_register(con, MONTH, "xlsx", out),
+    "payslips": lambda con, policy, hr, out: export_payslips(con, MONTH, out),
+    "contributions": lambda con, policy, hr, out: export_contributions(con, MONTH, out),
+    "bank": lambda con, policy, hr, out: export_bank(con, MONTH, "xlsx", out),
+    "tax": lambda con, policy, hr, out: export_tax(con, MONTH, hr, out),
+    "summary": lambda con, policy, hr, out: export_summary(con, MONTH, out),
+    "voucher": lambda con, policy, hr, out: export_voucher(con, policy, MONTH, out),
 }
 
 
 @pytest.mark.parametrize("export", list(EXPORTS))
 def test_xlsx_export_against_the_floor(benchmark, month_db, tmp_path, export):
-    con, policy = month_db
+    con, policy, hr = month_db
     target = tmp_path / f"{export}.xlsx"
     with timed() as timing:
-        benchmark.pedantic(lambda: EXPORTS[export](con, policy, target), rounds=1, iterations=1)
+        benchmark.pedantic(lambda: EXPORTS[export](con, policy, hr, target), rounds=1, iterations=1)
     sheets = read_cells(target)
     floor = write_floor(sheets, tmp_path / f"{export}-floor.xlsx")
     cells = sum(len(row) for _, rows in sheets for row in rows)
