@@ -157,3 +157,20 @@ def test_any_block_reads_back_the_same_either_way(tmp_path_factory, rows):
     with pytest.MonkeyPatch.context() as patch:
         fast, slow = _fast_and_slow(folder, patch, COLUMNS, data)
     assert _values(fast) == _values(slow)
+
+
+def test_an_empty_column_streams_and_writes_no_cells(tmp_path, monkeypatch):
+    # the tax declaration's template has columns nobody fills: they must not send the block to
+    # the per-cell path, and they stay blank
+    data = [["甲", "乙"], [None, None], [None, None]]
+
+    def no_fallback(*args, **kwargs):
+        raise AssertionError("an empty column sent the block to per-cell writing")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(xlsx.Sheet, "_write_cells", no_fallback)
+        _sheet_file(tmp_path / "fast.xlsx", COLUMNS, data)
+    monkeypatch.setenv(xlsx.FAST_ENV, "0")
+    _sheet_file(tmp_path / "slow.xlsx", COLUMNS, data)
+    assert _values(tmp_path / "fast.xlsx") == _values(tmp_path / "slow.xlsx")
+    assert _looks(tmp_path / "fast.xlsx") == _looks(tmp_path / "slow.xlsx")

@@ -479,11 +479,15 @@ class Block:
                 array = _as_arrow(values)
             except (pa.ArrowInvalid, pa.ArrowTypeError):    # mixed types: the per-cell path
                 return None
+            empty = pa.types.is_null(array.type) or array.null_count == len(array)
+            if empty:                                   # an empty column: no cells
+                array = pa.nulls(len(array), pa.string())
             if column.kind == TEXT:
-                look, text = st.text, text_xml(array)
+                look, text = st.text, array if empty else text_xml(array)
                 middle, end = '" s="{}" t="inlineStr"><is><t>', "</t></is></c>"
             else:
-                look, text = (st.money if column.kind == MONEY else st.integer), number_text_xml(array)
+                look = st.money if column.kind == MONEY else st.integer
+                text = array if empty else number_text_xml(array)
                 middle, end = '" s="{}"><v>', "</v></c>"
             if text is None:
                 return None
