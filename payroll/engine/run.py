@@ -59,6 +59,8 @@ def prepare_connection(con: duckdb.DuckDBPyConnection, policy: Policy, years: li
                 "SELECT CAST(day AS DATE) AS day, kind, paid, paid_cum FROM _calendar_frame")
     con.unregister("_calendar_frame")
     con.execute(payslips_ddl())
+    con.execute(offcycle.offcycle_ddl())                # issue 13: the off-cycle runs' payslips and ledger
+    con.execute(offcycle.RUNS_DDL)
     _record_policy_snapshot(con, policy)
 
 
