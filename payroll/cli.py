@@ -524,6 +524,8 @@ def explain_command(
     employee_id: str = typer.Argument(..., help="employee ID (工号)"),
     month: str = typer.Option(..., "--month", help="month, YYYY-MM"),
     compare: Optional[str] = typer.Option(None, "--compare", help="a second month: what changed and why"),
+    run: Optional[str] = typer.Option(None, "--run", help="show only this run's part of the month: 'regular' or an "
+                                                          "off-cycle run's id (default: every run of the month)"),
     fmt: str = typer.Option("text", "--format", help="text, json or xlsx"),
     out: Optional[Path] = typer.Option(None, "--out", help="output file (default: print; xlsx needs it)"),
     db: Optional[str] = DbOption,
@@ -538,7 +540,7 @@ def explain_command(
 
     explainer = Explainer(connect(db, read_only=True), load_policy(tables))
     if compare is None:
-        text = write_explanation(explainer.explain(employee_id, month), fmt, out)
+        text = write_explanation(explainer.explain(employee_id, month, run), fmt, out)
     else:
         from .reports.compare import compare_months, write_comparison
         earlier, later = sorted((month, compare))          # a change reads from the earlier month on

@@ -10,8 +10,10 @@ in tests/test_year_end.py: a 36,000 bonus taxed apart costs 36,000 × 3 % = 1,08
 """
 from __future__ import annotations
 
-import itertools
+import shutil
+import tempfile
 from datetime import date
+from pathlib import Path
 from decimal import Decimal
 
 import duckdb
@@ -36,11 +38,22 @@ LINES = ("gross_pay", "annual_bonus", "other_payments", "annual_leave_payout", "
          "iit", "iit_annual_bonus", "net_pay", "employer_cost")
 
 
-def november(people=(HOHHOT, LEAVER), path=":memory:"):
-    """A database with November 2025 run for the people (the history December reads)."""
-    con = connect(path)
-    run_engine(SHIPPED_TABLES, list(people), {}, "2025-11", "2025-11", con=con)
-    return con
+_NOVEMBERS: dict[tuple, Path] = {}
+
+
+def november(people=(HOHHOT, LEAVER)):
+    """A database with November 2025 run for the people (the history December reads): run once per
+    roster, then copied (each case gets its own database)."""
+    key = tuple(p["employee_id"] for p in people)
+    if key not in _NOVEMBERS:
+        folder = Path(tempfile.mkdtemp(prefix="offcycle-"))
+        con = connect(str(folder / "november.duckdb"))
+        run_engine(SHIPPED_TABLES, list(people), {}, "2025-11", "2025-11", con=con)
+        con.close()
+        _NOVEMBERS[key] = folder / "november.duckdb"
+    copy = Path(tempfile.mkdtemp(prefix="offcycle-")) / "case.duckdb"
+    shutil.copy(_NOVEMBERS[key], copy)
+    return connect(str(copy))
 
 
 def pay(con, eid, kind, amount, run_kind=None, method=None, month="2025-12", line=2):

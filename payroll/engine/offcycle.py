@@ -286,3 +286,53 @@ def select_run(con: duckdb.DuckDBPyConnection, month_label: str, run: str | None
     extra = ", ".join(EXTRA)
     con.execute(f"""CREATE OR REPLACE TEMP VIEW payslips AS SELECT * EXCLUDE ({extra}) FROM "{database}".main.offcycle_payslips
                     WHERE offcycle_run_id = '{run.replace("'", "''")}'""")
+
+
+# ---- explain (issue 13): the month's state, and each run's part of it ----------------------------
+
+EXPLAINED = ("gross_pay", "employee_contributions", "iit", "iit_annual_bonus", "iit_severance", "deduction",
+             "net_pay", "employer_cost")
+
+
+def person_runs(con: duckdb.DuckDBPyConnection, main: str, employee_id: str, month_label: str) -> list[dict]:
+    """The person's off-cycle payslips of the month, in the order of their runs."""
+    if not table_exists(con, "offcycle_payslips"):
+        return []
+    cursor = con.execute(f"SELECT * FROM {main}.offcycle_payslips WHERE month = ? AND employee_id = ? "
+                         f"ORDER BY offcycle_seq", [month_label, employee_id])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def month_state(stored: dict | None, runs: list[dict]) -> dict | None:
+    """The regular payslip plus the off-cycle ones: what explain recomputes (the month's state)."""
+    if stored is None or not runs:
+        return stored
+    later = [run for run in runs if run["after_regular"]]      # after the regular run: theirs is the last state
+    state = {c: later[-1].get(c, v) for c, v in stored.items()} if later else dict(stored)
+    for column in delta_columns():
+        state[column] = stored[column] + sum(run[column] for run in runs)
+    return state
+
+
+def run_trace_lines(stored: dict | None, runs: list[dict], only: str | None = None) -> list:
+    """One line per run and key amount: which run paid what of the month (explain)."""
+    from ..columns import LABELS
+    from .trace import TraceLine, show
+    parts = ([("regular", "常规发薪", stored)] if stored is not None else []) + \
+        [(run["offcycle_run_id"], KINDS[run["offcycle_kind"]], run) for run in runs]
+    lines = []
+    for run_id, label, row in parts:
+        if only is not None and run_id != only:
+            continue
+        for column in EXPLAINED:
+            fen = int(row[column] * 100)
+            zh, en = LABELS.get(column, ("个人缴费合计", "Employee contributions"))
+            formula = ("the month's state − the off-cycle runs' parts" if run_id == "regular" else
+                       "the month's state with this run's payments − " +
+                       ("the state without them" if row.get("offcycle_kind") == "bonus" else
+                        "the person's earlier payslips of the month"))
+            lines.append(TraceLine(name=f"run[{run_id}].{column}", label_zh=f"{zh}（{label} {run_id}）",
+                                   label_en=f"{en}, run {run_id}", unit="fen", raw=fen, shown=show(fen, "fen"),
+                                   formula=formula, basis=BASIS))
+    return lines
