@@ -282,3 +282,54 @@ def rows_full(con, eid):
     names = [d[0] for d in cursor.description]
     found.update({(r[0], eid): dict(zip(names, r)) for r in cursor.fetchall()})
     return found
+
+
+# ---- the command line: run --off-cycle prints the run's id; export --run and explain --run -------
+
+def _cli(capsys, *args):
+    from payroll.cli import run_cli
+    code = run_cli([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def test_command_line_runs_exports_and_explains_an_off_cycle_run(tmp_path, capsys, monkeypatch):
+    con = november()
+    path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0][0]
+    con.execute("CREATE TABLE IF NOT EXISTS employee_finance (employee_id VARCHAR PRIMARY KEY, bank_account VARCHAR)")
+    con.execute("INSERT INTO employee_finance (employee_id, bank_account) VALUES ('H1', '6222020200001234567'), "
+                "('L1', '6222020200007654321')")
+    pay(con, "L1", "other", "1000", "settlement")
+    con.close()
+    monkeypatch.chdir(tmp_path)
+    db = ["--db", path, "--tables", str(SHIPPED_TABLES)]
+    code, text = _cli(capsys, "run", "--month", "2025-12", *db)
+    assert code == 0, text
+    code, text = _cli(capsys, "run", "--month", "2025-12", "--off-cycle", "settlement", "--employees", "L1", *db)
+    assert code == 0 and "run id: 2025-12-settlement-1" in text, text
+    # every run its own bank file; the default is the regular run
+    code, text = _cli(capsys, "export", "--what", "bank", "--month", "2025-12", "--run", "2025-12-settlement-1",
+                      "--format", "csv", "--db", path)
+    assert code == 0, text
+    written = [p for p in tmp_path.iterdir() if "settlement" in p.name]
+    assert written and "1000.00" in written[0].read_text(encoding="utf-8-sig")
+    code, text = _cli(capsys, "export", "--what", "register", "--month", "2025-12", "--format", "csv",
+                      "--out", tmp_path / "regular.csv", "--db", path)
+    assert code == 0 and "L1" in (tmp_path / "regular.csv").read_text(encoding="utf-8-sig")
+    code, text = _cli(capsys, "explain", "L1", "--month", "2025-12", "--run", "2025-12-settlement-1", *db)
+    assert code == 0 and "2025-12-settlement-1 = 1,000.00" in text and "NOTE" not in text, text
+    # bad input: exit 2 naming what is wrong, nothing written
+    files = set(tmp_path.iterdir())
+    for args, phrase in [
+        (("export", "--what", "bank", "--month", "2025-12", "--run", "2025-12-bonus-9", "--db", path),
+         "no such run in 2025-12"),
+        (("run", "--month", "2025-12", "--off-cycle", "settlement", "--employees", "NOBODY", *db), "not on the roster"),
+        (("explain", "H1", "--month", "2025-12", "--run", "2025-12-settlement-1", *db), "H1 has no payslip of that run"),
+    ]:
+        code, text = _cli(capsys, *args)
+        assert code == 2 and phrase in text, (args, text)
+    code, text = _cli(capsys, "close", "--month", "2025-12", "--db", path)
+    assert code == 0, text
+    code, text = _cli(capsys, "run", "--month", "2025-12", "--off-cycle", "settlement", "--employees", "H1", *db)
+    assert code == 2 and "the month is closed" in text and "closes all its runs" in text
+    assert set(tmp_path.iterdir()) == files
