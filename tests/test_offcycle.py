@@ -333,3 +333,18 @@ def test_command_line_runs_exports_and_explains_an_off_cycle_run(tmp_path, capsy
     code, text = _cli(capsys, "run", "--month", "2025-12", "--off-cycle", "settlement", "--employees", "H1", *db)
     assert code == 2 and "the month is closed" in text and "closes all its runs" in text
     assert set(tmp_path.iterdir()) == files
+
+
+def test_retro_on_a_closed_month_with_an_off_cycle_run_pays_no_false_arrears():
+    """November: regular run, then a bonus run; closed. A correction to someone else's November
+    recomputes the month: the recomputed state less the bonus run equals H1's regular payslip, so H1
+    gets no arrears, and the corrected person does."""
+    con = november(people=PEOPLE)
+    pay(con, "H1", "annual_bonus", "20000", "bonus", "merged", month="2025-11")
+    run_offcycle(con, POLICY, "2025-11", "bonus")
+    close_through(con, "2025-11")
+    con.execute("INSERT INTO attendance (employee_id, month, overtime_workday_hours) VALUES ('Z1', '2025-11', 10)")
+    run_months(con, POLICY, "2025-12")
+    owed = dict(con.execute("SELECT employee_id, sum(amount) FROM arrears GROUP BY 1").fetchall())
+    assert "H1" not in owed and owed.get("Z1", 0) > 0, owed
+    assert broken(con) == 0
