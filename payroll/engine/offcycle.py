@@ -51,6 +51,7 @@ DELTA_COLUMNS = (
 )
 EXTRA = {"offcycle_run_id": "VARCHAR", "offcycle_kind": "VARCHAR", "offcycle_seq": "BIGINT",
          "after_regular": "BOOLEAN"}
+FEW = 20                 # up to this many people, a run computes each person's month alone
 YTD_CARRIED = ("income_ytd", "contributions_ytd", "special_deduction_ytd", "iit_ytd", "months_employed_ytd",
                "balance_owed")
 
@@ -201,10 +202,19 @@ def _state(con: duckdb.DuckDBPyConnection, month: Month, policy: Policy, run_id:
     """The month's state of the run's people with the given payments, into temp table `name`."""
     one_off.install_month_payments(con, month, payments_filter=payments)
     exists = bool(scalar(con, "SELECT count(*) > 0 FROM payslips WHERE month < ?", [month.label]))
-    query = (f"{pipeline_sql(month, exists, offcycle_overlay=overlay_needed(con, month.previous()))}\n"
-             f"SELECT {stored_select()}, '{policy.digest}' AS tables_digest, '{run_id}' AS run_id "
-             f"FROM {final_stage()} WHERE employee_id IN (SELECT employee_id FROM offcycle_people)")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {query}")
+    overlay = overlay_needed(con, month.previous())
+    select = f"SELECT {stored_select()}, '{policy.digest}' AS tables_digest, '{run_id}' AS run_id FROM {final_stage()}"
+    people = [e for (e,) in con.execute("SELECT employee_id FROM offcycle_people ORDER BY 1").fetchall()]
+    if len(people) > FEW:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {pipeline_sql(month, exists, None, overlay)}\n"
+                    f"{select} WHERE employee_id IN (SELECT employee_id FROM offcycle_people)")
+        return
+    # a few people (a settlement): each one's month alone, as explain computes it (the same figures,
+    # context.history_sql), instead of the whole roster's
+    for number, employee_id in enumerate(people):
+        query = f"{pipeline_sql(month, exists, employee_id, overlay)}\n{select}"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {query}" if number == 0 else
+                    f"INSERT INTO {name} BY NAME {query}")
 
 
 def run_offcycle(con: duckdb.DuckDBPyConnection, policy: Policy, month_label: str, kind: str,
