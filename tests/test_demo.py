@@ -179,6 +179,10 @@ def test_the_demo_settles_a_leaver_off_cycle_with_its_own_bank_file(demo):
     book = openpyxl.load_workbook(out / f"bank-{month}-{run_id}.xlsx", read_only=True)
     amounts = [row[2] for row in book.worksheets[0].iter_rows(values_only=True) if isinstance(row[2], (int, float))]
     assert amounts == [float(net)]
+    # the regular bank file lists the person apart, paid 0: paid in the settlement
+    book = openpyxl.load_workbook(out / f"bank-{month}.xlsx", read_only=True)
+    unpaid = [row for row in book["未发放"].iter_rows(values_only=True) if row[0] == employee_id]
+    assert unpaid and f"离职结算 {run_id}" in unpaid[0][4]
 
 
 # ---- from outside the engine: the exported register and the scalar reference ----------------------
