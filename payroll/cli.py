@@ -339,7 +339,8 @@ def _retro_text(arrears, month_paid: str) -> str:
         shown = ", ".join(arrears.not_on_payroll[:10])
         text += (f"\nnote: {len(arrears.not_on_payroll)} people owed arrears are not employed in {month_paid} "
                  f"({shown}{' …' if len(arrears.not_on_payroll) > 10 else ''}): their lines are in the arrears "
-                 f"table but on no payslip; pay them off-cycle")
+                 f"table but on no payslip; a final settlement (`run --off-cycle settlement`) pays only people "
+                 f"employed in its month, so pay these by hand for now (docs/rules.md, off-cycle runs: known limit)")
     return text
 
 
