@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from datetime import date
 from pathlib import Path
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import duckdb
 import pytest
@@ -348,3 +348,25 @@ def test_retro_on_a_closed_month_with_an_off_cycle_run_pays_no_false_arrears():
     owed = dict(con.execute("SELECT employee_id, sum(amount) FROM arrears GROUP BY 1").fetchall())
     assert "H1" not in owed and owed.get("Z1", 0) > 0, owed
     assert broken(con) == 0
+
+
+def test_a_settlement_recovers_the_balance_owed_within_the_limits_and_shows_the_rest():
+    """L1 owes a balance from November (a 20,000 damages deduction takes at most 20 % of the month's
+    pay: the rest is carried). The settlement recovers what the art. 16 limits allow of December's pay
+    and shows the rest as still owed."""
+    from payroll.db import connect as _connect
+    con = _connect(":memory:")
+    run_engine(SHIPPED_TABLES, [HOHHOT, LEAVER], {("L1", "2025-11"): {"deduction": Decimal("20000"),
+                                                                     "deduction_kind": "damages"}},
+               "2025-11", "2025-11", con=con)
+    owed_before = con.execute("SELECT balance_owed FROM payslips WHERE employee_id = 'L1'").fetchall()[0][0]
+    assert owed_before > 0
+    result = run_offcycle(con, POLICY, "2025-12", "settlement", ["L1"])
+    recovery, owed, gross, net = con.execute(
+        "SELECT balance_recovery, balance_owed, gross_pay, net_pay FROM offcycle_payslips WHERE offcycle_run_id = ?",
+        [result.run_id]).fetchall()[0]
+    # 工资支付暂行规定 art. 16: at most 20 % of the month's pay, to the fen half-up (5,867.99 × 20 % =
+    # 1,173.598 → 1,173.60)
+    assert 0 < recovery <= (gross * Decimal("0.2")).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    assert owed == owed_before - recovery and owed > 0      # the rest still owed, on the settlement
+    assert net >= 0 and broken(con) == 0
