@@ -370,3 +370,22 @@ def test_a_settlement_recovers_the_balance_owed_within_the_limits_and_shows_the_
     assert 0 < recovery <= (gross * Decimal("0.2")).quantize(Decimal("0.01"), ROUND_HALF_UP)
     assert owed == owed_before - recovery and owed > 0      # the rest still owed, on the settlement
     assert net >= 0 and broken(con) == 0
+
+
+def test_the_payments_file_says_which_run_pays_a_row(tmp_path):
+    from payroll.errors import InputError
+    from payroll.io.payments import import_payments
+    con = november()
+    good = tmp_path / "payments.csv"
+    good.write_text("employee_id,month,kind,amount,tax_method,note,run\n"
+                    "H1,2025-12,annual_bonus,36000,separate,,bonus\nL1,2025-12,severance,30000,,,离职结算\n"
+                    "H1,2025-12,other,500,,,\n", encoding="utf-8")
+    import_payments(con, good)
+    assert con.execute("SELECT employee_id, kind, run_kind FROM payments ORDER BY line_no").fetchall() == [
+        ("H1", "annual_bonus", "bonus"), ("L1", "severance", "settlement"), ("H1", "other", None)]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("employee_id,month,kind,amount,run\nH1,2025-12,other,5,weekly\n", encoding="utf-8")
+    with pytest.raises(InputError) as refused:
+        import_payments(con, bad)
+    assert "bad.csv" in str(refused.value) and "row 2" in str(refused.value) and "column run" in str(refused.value)
+    assert con.execute("SELECT count(*) FROM payments").fetchall()[0][0] == 3
