@@ -389,3 +389,9 @@ def test_the_payments_file_says_which_run_pays_a_row(tmp_path):
         import_payments(con, bad)
     assert "bad.csv" in str(refused.value) and "row 2" in str(refused.value) and "column run" in str(refused.value)
     assert con.execute("SELECT count(*) FROM payments").fetchall()[0][0] == 3
+    run_offcycle(con, POLICY, "2025-12", "bonus")
+    again = tmp_path / "again.csv"
+    again.write_text("employee_id,month,kind,amount\nH1,2025-12,other,5\n", encoding="utf-8")
+    with pytest.raises(InputError) as refused:
+        import_payments(con, again)
+    assert "column month" in str(refused.value) and "paid by an off-cycle run" in str(refused.value)

@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from ..db import transaction
+from ..db import table_exists, transaction
 from ..engine.closing import last_closed
 from ..engine.ledger import record_import
 from ..errors import CellProblem, InputError
@@ -66,6 +66,11 @@ def validate_payments(table: RawTable, known_ids: pd.Index, con: duckdb.DuckDBPy
              "'{}' is only for an annual_bonus row: severance is always taxed apart (财税〔2018〕164号 art. 5(一)), "
              "other payments always with the month's pay; leave it empty", cells["tax_method"])
     run = parse_choice(log, cells["run"], "run", RUNS, required=False)
+    if table_exists(con, "offcycle_payslips"):        # the file replaces the pair's payments: not once paid apart
+        paid = set(con.execute("SELECT DISTINCT employee_id, month FROM offcycle_payslips").fetchall())
+        log.flag(pd.Series([(e, m) in paid for e, m in zip(cells["employee_id"], cells["month"])], index=cells.index),
+                 "month", "'{}' of this person was paid by an off-cycle run: its payments are settled and can no "
+                 "longer be replaced", cells["month"])
     rows = pd.DataFrame({
         "employee_id": cells["employee_id"], "month": cells["month"], "run_kind": run.where(run != "regular", None),
         "line_no": table.row_numbers.astype(int), "kind": kind, "amount": cells["amount"],
