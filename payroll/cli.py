@@ -390,7 +390,8 @@ def export_command(
     through: Optional[str] = typer.Option(None, "--through", help="--what budget: the last month spent, YYYY-MM"),
     run: Optional[str] = typer.Option(
         None, "--run", help="register | payslips | tax | bank | summary | contributions: the month's run, 'regular' "
-                            "or an off-cycle run's id (`payroll run --off-cycle` prints it); default: the regular run"),
+                            "or an off-cycle run's id (`payroll run --off-cycle` prints it), or all (the month's runs added "
+                            "up: the tax declaration has one line per person and month); default: the regular run"),
     db: Optional[str] = DbOption,
     tables: Optional[str] = TablesOption,
     force: bool = ForceOption,

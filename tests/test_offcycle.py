@@ -316,6 +316,17 @@ def test_command_line_runs_exports_and_explains_an_off_cycle_run(tmp_path, capsy
     code, text = _cli(capsys, "export", "--what", "register", "--month", "2025-12", "--format", "csv",
                       "--out", tmp_path / "regular.csv", "--db", path)
     assert code == 0 and "L1" in (tmp_path / "regular.csv").read_text(encoding="utf-8-sig")
+    # --run all: the month's runs added up (the tax declaration's one line per person and month)
+    code, text = _cli(capsys, "export", "--what", "register", "--month", "2025-12", "--run", "all", "--format", "csv",
+                      "--out", tmp_path / "all.csv", "--db", path)
+    assert code == 0, text
+    import csv as _csv
+    with open(tmp_path / "all.csv", encoding="utf-8-sig") as handle:
+        together = {row["employee_id"]: row for row in _csv.DictReader(handle)}
+    with open(tmp_path / "regular.csv", encoding="utf-8-sig") as handle:
+        regular_rows = {row["employee_id"]: row for row in _csv.DictReader(handle)}
+    assert Decimal(together["L1"]["gross_pay"]) == Decimal(regular_rows["L1"]["gross_pay"]) + Decimal("1000.00")
+    assert together["H1"] == regular_rows["H1"]
     code, text = _cli(capsys, "explain", "L1", "--month", "2025-12", "--run", "2025-12-settlement-1", *db)
     assert code == 0 and "2025-12-settlement-1 = 1,000.00" in text and "NOTE" not in text, text
     # bad input: exit 2 naming what is wrong, nothing written

@@ -285,14 +285,31 @@ def runs_of_month(con: duckdb.DuckDBPyConnection, month_label: str) -> list[tupl
 
 def select_run(con: duckdb.DuckDBPyConnection, month_label: str, run: str | None) -> None:
     """Point `payslips` at one run for the reports: `regular` (or None) leaves it; an off-cycle run's
-    id shadows it with a temp view of that run's payslips. Unknown run: PayrollError (exit 2)."""
+    id shadows it with a temp view of that run's payslips; `all` with the month's runs added up (the
+    tax declaration: one line per person and month). Unknown run: PayrollError (exit 2)."""
     if run is None or run == "regular":
+        return
+    database = scalar(con, "SELECT current_database()").replace('"', '""')
+    if run == "all" and table_exists(con, "offcycle_payslips"):
+        # the month's runs together (the tax declaration takes one line per person and month): the
+        # lines summed, the year to date of the month's last run
+        columns = delta_columns()
+        sums = ", ".join(f"sum({c}) AS {c}" for c in columns)
+        added = ", ".join(f"p.{c} + coalesce(o.{c}, 0) AS {c}" for c in columns)
+        later = ", ".join(f"coalesce(l.{c}, p.{c}) AS {c}" for c in YTD_CARRIED)
+        main = f'"{database}".main'
+        con.execute(f"""CREATE OR REPLACE TEMP VIEW payslips AS SELECT p.* REPLACE ({added}, {later})
+            FROM {main}.payslips p
+            LEFT JOIN (SELECT employee_id, month, {sums} FROM {main}.offcycle_payslips GROUP BY ALL) o
+                   ON o.employee_id = p.employee_id AND o.month = p.month
+            LEFT JOIN (SELECT employee_id, month, {', '.join(YTD_CARRIED)} FROM {main}.offcycle_payslips WHERE after_regular
+                       QUALIFY row_number() OVER (PARTITION BY employee_id, month ORDER BY offcycle_seq DESC) = 1) l
+                   ON l.employee_id = p.employee_id AND l.month = p.month""")
         return
     known = [r for r, _, _ in runs_of_month(con, month_label)]
     if run not in known:
         raise PayrollError(f"--run {run!r}: no such run in {month_label}; the month's runs: "
-                           f"{', '.join(['regular', *known])}")
-    database = scalar(con, "SELECT current_database()").replace('"', '""')
+                           f"{', '.join(['regular', *known])} (or all: the runs added up)")
     extra = ", ".join(EXTRA)
     con.execute(f"""CREATE OR REPLACE TEMP VIEW payslips AS SELECT * EXCLUDE ({extra}) FROM "{database}".main.offcycle_payslips
                     WHERE offcycle_run_id = '{run.replace("'", "''")}'""")
