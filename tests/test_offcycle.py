@@ -16,7 +16,6 @@ from datetime import date
 from pathlib import Path
 from decimal import ROUND_HALF_UP, Decimal
 
-import duckdb
 import pytest
 import reference
 from conftest import SHIPPED_TABLES, examples, policy_for, run_engine
