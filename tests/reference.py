@@ -865,13 +865,17 @@ def unit_averages(results: dict, year: int) -> dict:
 OFFCYCLE_LINES = (PAY_COMPONENTS + ("arrears_pay", "gross_pay") + EMPLOYEE_SHARES + EMPLOYER_SHARES
                   + ("medical_levy_employee", "medical_levy_employer", "accident_insurance_employer",
                      "employee_contributions", "employer_cost", "iit", "iit_annual_bonus", "iit_severance",
-                     "deduction", "balance_recovery", "shortfall_carried", "net_pay"))
+                     "deduction", "balance_recovery", "shortfall_carried", "net_pay",
+                     # what the tax file reads of a run
+                     "tax_exempt_income", "annual_bonus_total", "annual_bonus_separate", "severance_exempt",
+                     "severance_taxable", "income_taxed_apart"))
 
 
 def _minus(state: dict, paid: list[dict]) -> dict:
     row = dict(state)
     for column in OFFCYCLE_LINES:
-        row[column] = state[column] - sum((p[column] for p in paid), Decimal("0.00"))
+        if column in state:
+            row[column] = state[column] - sum((p[column] for p in paid), Decimal("0.00"))
     return row
 
 
