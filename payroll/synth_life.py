@@ -65,7 +65,7 @@ def _injury(employee_id: str, day: date):
 
 
 def _deaths(employees: pd.DataFrame, stayers: list[str], year: int, rng) -> pd.DataFrame:
-    in_region = set(employees[employees.region_code == DEATH_REGION].employee_id)
+    in_region = set(employees[employees.region_code == DEATH_REGION].employee_id)   # once: not per person
     nantong = [e for e in stayers if e in in_region]
     rows = []
     if nantong:
