@@ -595,8 +595,11 @@ def user_disable_command(username: str = typer.Argument(...), enable: bool = typ
     """Disable (or --enable) a user; a disabled user cannot log in."""
     from .db import connect
     from .office.users import disable_user
+    from .web.sessions import revoke_user
     con = connect(db)
     disable_user(con, username, not enable)
+    if not enable:
+        revoke_user(con, username)                      # logged out of the web application too
     _audit(con, "user_enable" if enable else "user_disable", username)
     console.print(f"{username}: {'enabled' if enable else 'disabled'}")
 
@@ -608,10 +611,26 @@ def user_passwd_command(username: str = typer.Argument(...), password: Optional[
     """Set a user's password (also lifts a lockout)."""
     from .db import connect
     from .office.users import set_password
+    from .web.sessions import revoke_user
     con = connect(db)
     set_password(con, username, _password(password))
+    revoke_user(con, username)                          # sessions opened with the old password end
     _audit(con, "user_passwd", username)
     console.print(f"{username}: password set")
+
+
+@user_app.command("logout")
+def user_logout_command(username: str = typer.Argument(...), db: Optional[str] = DbOption) -> None:
+    """End every web session of a user (a lost laptop, a shared screen)."""
+    from .db import connect
+    from .office.users import get_user
+    from .web.sessions import revoke_user
+    con = connect(db)
+    if get_user(con, username) is None:
+        raise PayrollError(f"no user {username!r}")
+    ended = revoke_user(con, username)
+    _audit(con, "user_logout", username, f"{ended} session(s) ended")
+    console.print(f"{username}: {ended} web session(s) ended")
 
 
 @user_app.command("list")

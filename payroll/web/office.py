@@ -23,7 +23,7 @@ class Office:
         self.policy: Policy = load_policy(tables)
         self.con = connect(self.db_path)
         ensure_office_schema(self.con)
-        self.sessions = SessionStore()
+        self.sessions = SessionStore(self.con)
         self.jobs = JobRunner(log)
         self.log = log
         self._local = threading.local()
@@ -86,6 +86,7 @@ class Office:
         for job in list(self.jobs.jobs.values()):
             if job.running:
                 self.jobs.wait(job.job_id)
+        self.sessions.close()
         for cursor in self._cursors + [self._audit_cursor]:
             try:
                 cursor.close()
