@@ -12,9 +12,9 @@ from ..errors import PayrollError
 from ..office import audit
 from ..office.schema import ensure_office_schema, mode_label, single_person_mode
 from ..policy import Policy, load_policy
-from ..reports.explain import Explainer
 from .jobs import JobRunner
 from .sessions import SessionStore
+from .traces import MonthTraces, WebExplainer
 
 
 class Office:
@@ -24,6 +24,7 @@ class Office:
         self.con = connect(self.db_path)
         ensure_office_schema(self.con)
         self.sessions = SessionStore(self.con)
+        self.traces = MonthTraces(self.con, self.policy, log)
         self.jobs = JobRunner(log)
         self.log = log
         self._local = threading.local()
@@ -39,12 +40,12 @@ class Office:
             self._cursors.append(cursor)
         return cursor
 
-    def explainer(self) -> Explainer:
+    def explainer(self) -> WebExplainer:
         explainer = getattr(self._local, "explainer", None)
         if explainer is None:
             if not table_exists(self.cursor(), "payslips"):
                 raise PayrollError("no month has been run yet")
-            explainer = self._local.explainer = Explainer(self.cursor(), self.policy)
+            explainer = self._local.explainer = WebExplainer(self.cursor(), self.policy, self.traces)
         return explainer
 
     @contextmanager

@@ -1,0 +1,75 @@
+"""The web's month traces (payroll.web.traces): a person page traced from the month's table computed
+once for everybody gives exactly the lines the per-person path gives (the CLI's `explain`), a table is
+used only under the state its page's snapshot sees, and a person whose inputs changed since the run
+is still explained as the run saw them."""
+from __future__ import annotations
+
+import shutil
+import time
+
+import pytest
+
+from payroll.reports.explain import Explainer
+from payroll.web.office import Office
+
+
+@pytest.fixture()
+def office(office_site, tmp_path):
+    shutil.copy(office_site.db, tmp_path / "traces.duckdb")
+    office = Office(str(tmp_path / "traces.duckdb"), None)
+    yield office
+    office.close()
+
+
+def _wait_for_table(office: Office, month: str, timeout: float = 120) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if any(key[0] == month for key in office.traces._tables) and not office.traces._building:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no trace table for {month}")
+
+
+def _lines(explanation) -> list:
+    """Every trace line whole (value, shown figure, formula, basis, policy rows) and the differences
+    against the stored payslip."""
+    return [explanation.lines, explanation.mismatches]
+
+
+def test_a_page_traced_from_the_month_table_matches_the_per_person_trace(office):
+    cur = office.cursor()
+    people = [p for (p,) in cur.execute("SELECT employee_id FROM payslips WHERE month = '2025-03' "
+                                        "ORDER BY employee_id").fetchall()]
+    sample = people[:: max(1, len(people) // 3)]      # CI cost: each per-person trace is ~0.5 s
+    web, plain = office.explainer(), Explainer(office.con.cursor(), office.policy)
+    for month in ("2025-03",):                  # a month with earlier months: the year-to-date tax
+        assert office.traces.row(cur, sample[0], month) is None          # first ask: the table is built
+        _wait_for_table(office, month)
+        assert office.traces.row(cur, sample[0], month) is not None      # and now used
+        for person in sample:
+            assert _lines(web.explain(person, month)) == _lines(plain.explain(person, month)), (person, month)
+
+
+def test_a_new_import_or_run_stops_the_old_table_being_used(office):
+    cur = office.cursor()
+    person = cur.execute("SELECT min(employee_id) FROM payslips WHERE month = '2025-03'").fetchall()[0][0]
+    office.traces.row(cur, person, "2025-03")
+    _wait_for_table(office, "2025-03")
+    assert office.traces.row(cur, person, "2025-03") is not None
+    # a run's ledger row (written in the run's transaction) changes the fingerprint the page sees
+    cur.execute("INSERT INTO runs SELECT * REPLACE ('another-run' AS run_id, started_at + INTERVAL 1 SECOND "
+                "AS started_at) FROM runs ORDER BY started_at DESC LIMIT 1")
+    assert office.traces.row(cur, person, "2025-03") is None
+
+
+def test_a_person_whose_inputs_changed_is_explained_as_the_run_saw_them(office):
+    cur = office.cursor()
+    person = cur.execute("SELECT min(employee_id) FROM payslips WHERE month = '2025-03'").fetchall()[0][0]
+    office.traces.row(cur, person, "2025-03")
+    _wait_for_table(office, "2025-03")
+    plain = Explainer(office.con.cursor(), office.policy)
+    before = _lines(plain.explain(person, "2025-03"))
+    # a changed level not yet run: the month's table (built before) and the stored payslip disagree with
+    # the inputs; the page must still show what the run computed
+    cur.execute("UPDATE employees SET special_deduction = special_deduction + 100000 WHERE employee_id = ?", [person])
+    assert _lines(office.explainer().explain(person, "2025-03")) == before
