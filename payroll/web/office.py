@@ -25,6 +25,7 @@ class Office:
         ensure_office_schema(self.con)
         self.sessions = SessionStore(self.con)
         self.traces = MonthTraces(self.con, self.policy, log)
+        self.traces.warm()
         self.jobs = JobRunner(log)
         self.log = log
         self._local = threading.local()

@@ -66,6 +66,27 @@ class MonthTraces:
         found = cursor.fetchall()
         return dict(zip(names, found[0])) if found else None
 
+    def warm(self) -> None:
+        """Build the latest month's table in the background (at start and after a run or an import),
+        so the first HR pages after it already find it."""
+        cursor = self._con.cursor()
+        try:
+            if not table_exists(cursor, "payslips"):
+                return
+            latest = cursor.execute("SELECT max(month) FROM payslips").fetchall()[0][0]
+            key = (latest, fingerprint(cursor)) if latest else None
+        finally:
+            cursor.close()
+        with self._lock:
+            if key is None or key in self._tables or key in self._building:
+                return
+            self._building.add(key)
+        threading.Thread(target=self._build, args=(key,), daemon=True, name=f"traces-{key[0]}").start()
+
+    def ready(self, month: str) -> bool:
+        with self._lock:
+            return any(k[0] == month for k in self._tables) and not self._building
+
     def _build(self, key: tuple) -> None:
         month_label, wanted = key
         cursor = self._con.cursor()
