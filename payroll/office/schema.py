@@ -125,5 +125,9 @@ def set_mode_once(con: duckdb.DuckDBPyConnection, single_person: bool) -> str:
 
 
 def mode_label(con: duckdb.DuckDBPyConnection) -> str:
-    return ("单人模式 single-person mode: months close without approval" if single_person_mode(con)
+    return label_of_mode(single_person_mode(con))
+
+
+def label_of_mode(single_person: bool) -> str:
+    return ("单人模式 single-person mode: months close without approval" if single_person
             else "审批模式 approval mode: a month closes only after approval")

@@ -10,7 +10,7 @@ import duckdb
 from ..db import connect, resolve_db_path, table_exists
 from ..errors import PayrollError
 from ..office import audit
-from ..office.schema import ensure_office_schema, mode_label, single_person_mode
+from ..office.schema import ensure_office_schema, label_of_mode, setting, single_person_mode
 from ..policy import Policy, load_policy
 from .jobs import JobRunner
 from .sessions import SessionStore
@@ -29,6 +29,7 @@ class Office:
         self.jobs = JobRunner(log)
         self.log = log
         self._local = threading.local()
+        self._fixed_mode: bool | None = None
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._audit_cursor = self.con.cursor()
         self._audit_lock = threading.Lock()
@@ -78,10 +79,18 @@ class Office:
             cursor.close()
 
     def mode_text(self) -> str:
-        return mode_label(self.cursor())
+        return label_of_mode(self.single_person())
 
     def single_person(self) -> bool:
-        return single_person_mode(self.cursor())
+        """Read until the mode is fixed (at the first user), then kept: it never changes after, and
+        every page shows it."""
+        if self._fixed_mode is not None:
+            return self._fixed_mode
+        cursor = self.cursor()
+        if setting(cursor, "mode") is not None:
+            self._fixed_mode = single_person_mode(cursor)
+            return self._fixed_mode
+        return single_person_mode(cursor)
 
     def close(self) -> None:
         """Wait for a running job, then close every cursor and the database."""
