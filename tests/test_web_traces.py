@@ -59,9 +59,20 @@ def test_a_new_import_or_run_stops_the_old_table_being_used(office):
     office.traces.row(cur, person, "2025-03")
     _wait_for_table(office, "2025-03")
     assert office.traces.row(cur, person, "2025-03") is not None
-    # a run's ledger row (written in the run's transaction) changes the fingerprint the page sees
-    cur.execute("INSERT INTO runs SELECT * REPLACE ('another-run' AS run_id, started_at + INTERVAL 1 SECOND "
-                "AS started_at) FROM runs ORDER BY started_at DESC LIMIT 1")
+    # a run from a later month (its ledger row, written in the run's transaction) leaves it in use
+    cur.execute("INSERT INTO runs SELECT * REPLACE ('later-run' AS run_id, started_at + INTERVAL 1 SECOND "
+                "AS started_at, '2025-04' AS first_month, '2025-04' AS last_month) FROM runs "
+                "ORDER BY started_at DESC LIMIT 1")
+    assert office.traces.row(cur, person, "2025-03") is not None
+    # a run from the month or before changes the fingerprint the page sees: the table is not used
+    cur.execute("INSERT INTO runs SELECT * REPLACE ('another-run' AS run_id, started_at + INTERVAL 2 SECOND "
+                "AS started_at, '2025-03' AS first_month, '2025-03' AS last_month) FROM runs "
+                "ORDER BY started_at DESC LIMIT 1")
+    assert office.traces.row(cur, person, "2025-03") is None
+    _wait_for_table(office, "2025-03")                # rebuilt for the new state, then used
+    assert office.traces.row(cur, person, "2025-03") is not None
+    # so does an import
+    cur.execute("INSERT INTO imports VALUES ('i-test', now(), 'attendance', 'march.csv', 'x', 1, 1)")
     assert office.traces.row(cur, person, "2025-03") is None
 
 

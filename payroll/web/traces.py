@@ -9,7 +9,8 @@ connection, and a person page reads its row there: a point lookup instead of a c
 
 Never a half-written or stale month: a table is built in one read snapshot and labelled with that
 snapshot's fingerprint of everything a trace reads that the server can change (the runs and imports
-ledgers: every run and import writes a row in the transaction that writes its data); a page uses a
+ledgers: every run and import writes a row in the transaction that writes its data; `fingerprint`);
+a page uses a
 table only under the fingerprint its own snapshot sees, else it takes the per-person path while the
 table is (re)built in the background. A person whose inputs changed since their month was run is
 explained as the run saw them (Explainer.inputs_as_run), by the per-person path, as before."""
@@ -30,12 +31,17 @@ CACHE_DB = "web_month_traces"
 KEEP_PER_MONTH = 2          # tables kept per month: the one in use and the one before it
 
 
-def fingerprint(cur: duckdb.DuckDBPyConnection) -> tuple:
-    """What a month's traces depend on that the server can change, as seen by `cur`'s snapshot (the
-    runs and imports ledgers are part of the input schema db.connect makes: always there)."""
-    return tuple(cur.execute("SELECT (SELECT count(*) FROM runs), (SELECT max(started_at) FROM runs)::VARCHAR, "
-                             "(SELECT count(*) FROM imports), (SELECT max(imported_at) FROM imports)::VARCHAR"
-                             ).fetchall()[0])
+def fingerprint(cur: duckdb.DuckDBPyConnection, month: str) -> tuple:
+    """What `month`'s traces depend on that the server can change, as seen by `cur`'s snapshot: every
+    import (inputs of any month), and every run starting at or before the month (a run writes months
+    from its first on, and a month's trace reads only the months before it: a clerk running February
+    leaves January's table in use). The runs and imports ledgers are part of the input schema
+    db.connect makes: always there."""
+    return tuple(cur.execute(
+        "SELECT (SELECT count(*) FROM runs WHERE first_month <= ?), "
+        "(SELECT max(started_at) FROM runs WHERE first_month <= ?)::VARCHAR, "
+        "(SELECT count(*) FROM imports), (SELECT max(imported_at) FROM imports)::VARCHAR",
+        [month, month]).fetchall()[0])
 
 
 class MonthTraces:
@@ -50,7 +56,7 @@ class MonthTraces:
     def row(self, cur: duckdb.DuckDBPyConnection, employee_id: str, month: str) -> dict | None:
         """The person's pipeline row from the month's table, or None (not built yet for the state the
         caller's snapshot sees: the build is started, the caller takes the per-person path)."""
-        key = (month, fingerprint(cur))
+        key = (month, fingerprint(cur, month))
         with self._lock:
             table = self._tables.get(key)
             if table is None and key not in self._building:
@@ -71,7 +77,7 @@ class MonthTraces:
             if not table_exists(cursor, "payslips"):
                 return
             latest = cursor.execute("SELECT max(month) FROM payslips").fetchall()[0][0]
-            key = (latest, fingerprint(cursor)) if latest else None
+            key = (latest, fingerprint(cursor, latest)) if latest else None
         finally:
             cursor.close()
         with self._lock:
@@ -96,7 +102,7 @@ class MonthTraces:
                 table = f"m{self._count}_{month_label.replace('-', '_')}"
             cursor.execute("BEGIN TRANSACTION")
             try:
-                if fingerprint(cursor) != wanted:       # the database moved on: a later page asks again
+                if fingerprint(cursor, month_label) != wanted:       # the database moved on: a later page asks again
                     return
                 cursor.execute(f"CREATE TABLE {CACHE_DB}.{table} AS "
                                f"{pipeline_sql(month, earlier_payslips_exist(cursor, month))}\n"
