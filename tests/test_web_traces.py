@@ -87,3 +87,15 @@ def test_a_person_whose_inputs_changed_is_explained_as_the_run_saw_them(office):
     # the inputs; the page must still show what the run computed
     cur.execute("UPDATE employees SET special_deduction = special_deduction + 100000 WHERE employee_id = ?", [person])
     assert _lines(office.explainer().explain(person, "2025-03")) == before
+
+
+def test_closing_the_server_stops_a_build_under_way(office_site, tmp_path):
+    """No build thread is left inside DuckDB when the server closes (a thread killed there at the
+    process's end aborts it)."""
+    shutil.copy(office_site.db, tmp_path / "closing.duckdb")
+    office = Office(str(tmp_path / "closing.duckdb"), None)         # starts building the latest month
+    threads = list(office.traces._active)
+    assert threads                                                  # the build is under way (it takes ~1 s)
+    office.close()
+    assert not any(thread.is_alive() for thread in threads)
+    assert not office.traces._active

@@ -97,6 +97,7 @@ class Office:
         for job in list(self.jobs.jobs.values()):
             if job.running:
                 self.jobs.wait(job.job_id)
+        self.traces.close()
         self.sessions.close()
         for cursor in self._cursors + [self._audit_cursor]:
             try:

@@ -51,6 +51,8 @@ class MonthTraces:
         self._tables: dict[tuple, str] = {}          # (month, fingerprint) -> table name
         self._building: set[tuple] = set()
         self._count = 0
+        self._active: dict[threading.Thread, duckdb.DuckDBPyConnection] = {}    # builds under way
+        self._closing = False
         con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {CACHE_DB}")
 
     def row(self, cur: duckdb.DuckDBPyConnection, employee_id: str, month: str) -> dict | None:
@@ -59,9 +61,9 @@ class MonthTraces:
         key = (month, fingerprint(cur, month))
         with self._lock:
             table = self._tables.get(key)
-            if table is None and key not in self._building:
+            if table is None and key not in self._building and not self._closing:
                 self._building.add(key)
-                threading.Thread(target=self._build, args=(key,), daemon=True, name=f"traces-{month}").start()
+                self._start(key)
         if table is None:
             return None
         cursor = cur.execute(f"SELECT * FROM {CACHE_DB}.{table} WHERE employee_id = ?", [employee_id])
@@ -81,10 +83,29 @@ class MonthTraces:
         finally:
             cursor.close()
         with self._lock:
-            if key is None or key in self._tables or key in self._building:
+            if key is None or key in self._tables or key in self._building or self._closing:
                 return
             self._building.add(key)
-        threading.Thread(target=self._build, args=(key,), daemon=True, name=f"traces-{key[0]}").start()
+            self._start(key)
+
+    def _start(self, key: tuple) -> None:
+        """Inside the lock: a build thread with its own cursor, known to close()."""
+        thread = threading.Thread(target=self._build, args=(key,), daemon=True, name=f"traces-{key[0]}")
+        self._active[thread] = self._con.cursor()
+        thread.start()
+
+    def close(self, timeout: float = 60) -> None:
+        """Before the connection closes: stop the builds under way (DuckDB interrupts the query) and
+        wait for their threads, so none is left inside DuckDB when the process ends."""
+        with self._lock:
+            self._closing = True
+            active = list(self._active.items())
+        for thread, cursor in active:
+            try:
+                cursor.interrupt()
+            except duckdb.Error:
+                pass
+            thread.join(timeout)
 
     def ready(self, month: str) -> bool:
         with self._lock:
@@ -92,7 +113,8 @@ class MonthTraces:
 
     def _build(self, key: tuple) -> None:
         month_label, wanted = key
-        cursor = self._con.cursor()
+        with self._lock:
+            cursor = self._active[threading.current_thread()]
         try:
             explainer = Explainer(cursor, self._policy)
             month = Month.parse(month_label)
@@ -102,13 +124,17 @@ class MonthTraces:
                 table = f"m{self._count}_{month_label.replace('-', '_')}"
             cursor.execute("BEGIN TRANSACTION")
             try:
-                if fingerprint(cursor, month_label) != wanted:       # the database moved on: a later page asks again
-                    return
-                cursor.execute(f"CREATE TABLE {CACHE_DB}.{table} AS "
-                               f"{pipeline_sql(month, earlier_payslips_exist(cursor, month))}\n"
-                               f"SELECT * FROM {final_stage()}")
-            finally:
-                cursor.execute("COMMIT")
+                current = fingerprint(cursor, month_label) == wanted     # else the database moved on:
+                if current:                                              # a later page asks again
+                    cursor.execute(f"CREATE TABLE {CACHE_DB}.{table} AS "
+                                   f"{pipeline_sql(month, earlier_payslips_exist(cursor, month))}\n"
+                                   f"SELECT * FROM {final_stage()}")
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+            cursor.execute("COMMIT")
+            if not current:
+                return
             with self._lock:
                 self._tables[key] = table
                 stale = [k for k in self._tables if k[0] == month_label][:-KEEP_PER_MONTH]
@@ -116,11 +142,12 @@ class MonthTraces:
             for name in dropped:
                 cursor.execute(f"DROP TABLE IF EXISTS {CACHE_DB}.{name}")
         except Exception as error:                      # the per-person path still answers
-            if self._log:
+            if self._log and not self._closing:
                 self._log(f"month traces for {month_label}: {error}")
         finally:
             with self._lock:
                 self._building.discard(key)
+                self._active.pop(threading.current_thread(), None)
             cursor.close()
 
 
