@@ -8,8 +8,8 @@ whole month (no person filter; one compilation) into a table of an in-memory dat
 connection, and a person page reads its row there: a point lookup instead of a compilation.
 
 Never a half-written or stale month: a table is built in one read snapshot and labelled with that
-snapshot's fingerprint of everything a trace reads that the server can change (the runs and imports
-ledgers: every run and import writes a row in the transaction that writes its data; `fingerprint`);
+snapshot's fingerprint of everything a trace reads that the server can change (the runs, off-cycle
+runs and imports ledgers: each writes its row in the transaction that writes its data; `fingerprint`);
 a page uses a
 table only under the fingerprint its own snapshot sees, else it takes the per-person path while the
 table is (re)built in the background. A person whose inputs changed since their month was run is
@@ -22,6 +22,7 @@ import duckdb
 
 from ..db import table_exists
 from ..engine.context import Month
+from ..engine.offcycle import overlay_needed
 from ..engine.pipeline import final_stage, pipeline_sql
 from ..engine.trace import TraceLine, earlier_payslips_exist, policy_rows, trace_lines
 from ..policy import Policy
@@ -37,11 +38,15 @@ def fingerprint(cur: duckdb.DuckDBPyConnection, month: str) -> tuple:
     from its first on, and a month's trace reads only the months before it: a clerk running February
     leaves January's table in use). The runs and imports ledgers are part of the input schema
     db.connect makes: always there."""
-    return tuple(cur.execute(
+    found = cur.execute(
         "SELECT (SELECT count(*) FROM runs WHERE first_month <= ?), "
         "(SELECT max(started_at) FROM runs WHERE first_month <= ?)::VARCHAR, "
         "(SELECT count(*) FROM imports), (SELECT max(imported_at) FROM imports)::VARCHAR",
-        [month, month]).fetchall()[0])
+        [month, month]).fetchall()[0]
+    if table_exists(cur, "offcycle_runs"):              # issue 13: an off-cycle run carries into later months
+        found += cur.execute("SELECT count(*), max(started_at)::VARCHAR FROM offcycle_runs WHERE month <= ?",
+                             [month]).fetchall()[0]
+    return tuple(found)
 
 
 class MonthTraces:
@@ -126,8 +131,9 @@ class MonthTraces:
             try:
                 current = fingerprint(cursor, month_label) == wanted     # else the database moved on:
                 if current:                                              # a later page asks again
+                    overlay = overlay_needed(cursor, month.previous())     # as trace_person asks
                     cursor.execute(f"CREATE TABLE {CACHE_DB}.{table} AS "
-                                   f"{pipeline_sql(month, earlier_payslips_exist(cursor, month))}\n"
+                                   f"{pipeline_sql(month, earlier_payslips_exist(cursor, month), None, overlay)}\n"
                                    f"SELECT * FROM {final_stage()}")
             except BaseException:
                 cursor.execute("ROLLBACK")
