@@ -10,9 +10,8 @@ connection, and a person page reads its row there: a point lookup instead of a c
 Never a half-written or stale month: a table is built in one read snapshot and labelled with that
 snapshot's fingerprint of everything a trace reads that the server can change (the runs, off-cycle
 runs and imports ledgers: each writes its row in the transaction that writes its data; `fingerprint`);
-a page uses a
-table only under the fingerprint its own snapshot sees, else it takes the per-person path while the
-table is (re)built in the background. A person whose inputs changed since their month was run is
+a page uses a table only under the fingerprint its own snapshot sees, else it takes the per-person
+path while the table is (re)built in the background. A person whose inputs changed since their month was run is
 explained as the run saw them (Explainer.inputs_as_run), by the per-person path, as before."""
 from __future__ import annotations
 
