@@ -83,6 +83,12 @@ NON_WORK_DEATH_ITEMS = ("funeral_grant", "survivors_pension", "condolence")
 NON_WORK_DEATH_BASES = ("amount", "months_of_average_wage", "months_of_own_wage",
                         "times_urban_income")
 
+# issue 14: the month-day a fund's base year (缴费年度) starts, e.g. 07-01 for a July–June year; the
+# base derived from pay uses the twelve months before it (docs/rules.md). Empty: 01-01, the calendar
+# year. Always the first of a month: the engine resolves tables by month.
+BASE_YEAR_STARTS = tuple(f"{month:02d}-01" for month in range(1, 13))
+BASE_YEAR_START = Column("base_year_start", "enum", required=False, choices=BASE_YEAR_STARTS, in_header=False)
+
 TABLES: dict[str, tuple[Column, ...]] = {
     "regions": _cols(Column("region_code", "code"), Column("name", "text"),
                      Column("parent_code", "code", required=False)),
@@ -93,10 +99,11 @@ TABLES: dict[str, tuple[Column, ...]] = {
     "social_insurance": _cols(Column("region_code", "code"), Column("effective_from", "date"),
                               Column("fund", "enum", choices=FUNDS),
                               Column("employer_rate", "rate"), Column("employee_rate", "rate"),
-                              Column("base_floor", "money"), Column("base_ceiling", "money")),
+                              Column("base_floor", "money"), Column("base_ceiling", "money"),
+                              BASE_YEAR_START),
     "housing_fund": _cols(Column("region_code", "code"), Column("effective_from", "date"),
                           Column("employer_rate", "rate"), Column("employee_rate", "rate"),
-                          Column("base_floor", "money"), Column("base_ceiling", "money")),
+                          Column("base_floor", "money"), Column("base_ceiling", "money"), BASE_YEAR_START),
     "pay_scale": _cols(Column("region_code", "code"), Column("effective_from", "date"),
                        Column("category", "enum", choices=("duty", "civilian")),
                        Column("level", "int"), Column("base_pay", "money")),
