@@ -55,6 +55,20 @@ STATUSES = ("official", "secondary", "unverified", "sample", "disputed")
 NEEDS_ATTENTION = ("sample", "disputed")
 
 
+def rows_in_force_sql(table: str, keys: tuple[str, ...], day) -> str:
+    """The rows of policy_<table> in force on a day, per region (for_region) and key: the most
+    specific region on the chain first, then the latest effective_from on or before the day, a row
+    whose valid_until has passed left out. The one way a regional row is read: the monthly engine
+    (on the first of the month) and the benefits of events (on the event's day) both use it."""
+    partition = ", ".join(("c.region_code",) + tuple(f"t.{k}" for k in keys))
+    return f"""
+        SELECT c.region_code AS for_region, t.*
+        FROM region_chain c JOIN policy_{table} t ON t.region_code = c.ancestor_code
+        WHERE t.effective_from <= DATE '{day}'
+          AND (t.valid_until IS NULL OR t.valid_until >= DATE '{day}')   -- its source has lapsed
+        QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY c.depth, t.effective_from DESC) = 1"""
+
+
 def _cols(*specs: Column) -> tuple[Column, ...]:
     """The table's own columns, then source, status and (for dated tables) valid_until: the last
     day the row's source is in force (e.g. 南通实施办法 art. 20: to 2027-12-31); after it the row is

@@ -14,7 +14,7 @@ import duckdb
 
 from ..db import scalar, table_exists
 from ..errors import PayrollError, PolicyError
-from ..policy import FUND_ZH, FUNDS
+from ..policy import FUND_ZH, FUNDS, rows_in_force_sql
 from ..rules import (accident_insurance, arrears, death, deductions, injury_pay, leave, medical_levy, one_off, pay,
                      performance_pay, probation)
 from .rule import ContextColumn
@@ -198,13 +198,7 @@ def _scaled(expr: str, unit: str = "fen") -> str:
 
 def _resolve_sql(table: str, keys: tuple[str, ...], month: Month) -> str:
     """Rows in force on the first day of the month, per region and key: most specific region first."""
-    partition = ", ".join(("c.region_code",) + tuple(f"t.{k}" for k in keys))
-    return f"""
-        SELECT c.region_code AS for_region, t.*
-        FROM region_chain c JOIN policy_{table} t ON t.region_code = c.ancestor_code
-        WHERE t.effective_from <= DATE '{month.start}'
-          AND (t.valid_until IS NULL OR t.valid_until >= DATE '{month.start}')   -- its source has lapsed
-        QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY c.depth, t.effective_from DESC) = 1"""
+    return rows_in_force_sql(table, keys, month.start)
 
 
 # figures the same for everyone in the month: DuckDB variables, which the query binds as constants

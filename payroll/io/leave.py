@@ -161,19 +161,20 @@ def _check_injury(log: ProblemLog, con, frame: pd.DataFrame, event_rows: pd.Data
     _flag_rows(log, frame, list(reasons), "kind", reasons)
 
 
-def _region_days(policy: Policy, region: str, kind: str, day: date) -> int | None:
-    from ..benefits import Lookup
-    row = Lookup(policy).regional("leave_days", region, day, kind=kind)
+def _region_days(look, region: str, kind: str, day: date) -> int | None:
+    row = look.regional("leave_days", region, day, kind=kind)
     return None if row is None else int(row.days)
 
 
 def _check_table_days(log: ProblemLog, policy: Policy, frame: pd.DataFrame, people: pd.DataFrame) -> None:
+    from ..benefits import Lookup
+    look = Lookup(policy)          # the rows in force as the engine reads them (one connection)
     reasons = {}
     for index, row in frame[frame.kind.isin(CALENDAR_DAY_KINDS)].iterrows():
         if row.employee_id not in people.index:
             continue
         region = people.loc[row.employee_id, "region_code"]
-        allowed = _region_days(policy, region, row.kind, row.start.date())
+        allowed = _region_days(look, region, row.kind, row.start.date())
         taken = (row.end - row.start).days + 1
         if allowed is None:
             reasons[index] = (f"figure missing: leave_days has no {row.kind} row in force for region {region} on "

@@ -25,6 +25,7 @@ from ..db import scalar, table_exists
 from ..engine.context import Month, _resolve_sql
 from ..errors import PayrollError, PolicyError
 from ..io.idnumber import mask_id_sql
+from ..money import round_div
 from ..policy import Policy
 from .contributions import FUNDS
 from .finance_output import Table, columns, write_tables
@@ -49,11 +50,6 @@ class SiBaseExport:
     def __str__(self) -> str:
         return (f"si base {self.year}: {self.people:,} people, {self.changed:,} with a changed base, "
                 f"{self.clamped:,} person-funds clamped to a floor or ceiling -> {self.path}")
-
-
-def half_up_div(numerator: int, denominator: int) -> int:
-    """round_div of payroll/money.py in integers (numerator ≥ 0)."""
-    return (2 * numerator + denominator) // (2 * denominator)
 
 
 def fund_bounds(policy: Policy, year: int, regions: list[str]) -> dict[tuple[str, str], tuple[int, int]]:
@@ -106,7 +102,7 @@ def base_declaration(con: duckdb.DuckDBPyConnection, policy: Policy, year: int) 
         if declared is not None and not pd.isna(declared):
             wage, source = int(declared), "申报基数 declared"
         else:
-            wage, source = half_up_div(int(person["gross_fen"]), int(person["months"])), "上年月平均工资 previous year"
+            wage, source = round_div(int(person["gross_fen"]), int(person["months"])), "上年月平均工资 previous year"
         for fund, (zh, *_rest) in FUNDS.items():
             if (person["region_code"], fund) not in bounds:     # its base year starts later (issue 14)
                 continue
