@@ -840,7 +840,10 @@ def leave_month(tables: Tables, emp: dict, label: str, history: list[dict], cont
         year_start = date(first.year, 1, 1)
         taken = sum(1 for kind, start, end in emp.get("leave", ()) if kind == "annual"
                     for d in _days(max(start, year_start), min(end, last)) if calendar_year(d.year)[d] == "work")
-        due = ((payout_day - year_start).days + 1) * entitlement // 365 if leaving else entitlement
+        # art. 12 (leaver) and art. 5 (hired this year): calendar days counted from 1 January or the hire
+        hired = emp["hire_date"] > year_start
+        counted_from = max(emp["hire_date"], year_start)
+        due = ((payout_day - counted_from).days + 1) * entitlement // 365 if leaving or hired else entitlement
         out["payout_days"] = max(0, due - taken)
         out["payout_rate"] = to_frac(policy["extra_rate"])
         window = [h for h in history if h["month"] >= f"{first.year - 1:04d}-{first.month:02d}"]

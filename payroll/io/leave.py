@@ -239,8 +239,12 @@ def _check_annual_balance(log: ProblemLog, con, policy: Policy, frame: pd.DataFr
                 if pd.notna(person.leave_date) and person.leave_date.date() < year_end:
                     year_end = person.leave_date.date()
                 allowed = entitlement(policy, _completed_years(person.service_start.date(), year_end), year_end)
+                hired = person.hire_date.date()
+                if hired > date(year, 1, 1):     # 实施办法 art. 5: a hire's year, ⌊remaining days ÷ 365 × days⌋
+                    allowed = ((date(year, 12, 31) - hired).days + 1) * allowed // 365
                 used_by_year[year] = used_by_year.get(year, 0) + days
                 if used_by_year[year] > allowed:
                     reasons[index] = (f"annual leave beyond the balance: {used_by_year[year]} working days in {year}, "
-                                      f"entitlement {allowed} (职工带薪年休假条例 art. 3; annual_leave_entitlement.csv)")
+                                      f"entitlement {allowed} (职工带薪年休假条例 art. 3; 实施办法 art. 5 for a hire's "
+                                      f"first year; annual_leave_entitlement.csv)")
     _flag_rows(log, frame, list(reasons), "end", reasons)
