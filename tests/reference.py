@@ -844,7 +844,7 @@ def leave_month(tables: Tables, emp: dict, label: str, history: list[dict], cont
         hired = emp["hire_date"] > year_start
         counted_from = max(emp["hire_date"], year_start)
         due = ((payout_day - counted_from).days + 1) * entitlement // 365 if leaving or hired else entitlement
-        out["payout_days"] = max(0, due - taken)
+        out["payout_days"] = max(0, due + carried_annual_leave(tables, emp, first.year) - taken)
         out["payout_rate"] = to_frac(policy["extra_rate"])
         window = [h for h in history if h["month"] >= f"{first.year - 1:04d}-{first.month:02d}"]
         if window:
@@ -852,6 +852,37 @@ def leave_month(tables: Tables, emp: dict, label: str, history: list[dict], cont
                         Fraction(0))
             out["wage_base"] = to_frac(rnd(total / len(window)))
     return out
+
+
+def _annual_allowance(tables: Tables, emp: dict, year: int) -> int:
+    """Year `year`'s entitlement at its 31 December, prorated for a hire of that year (实施办法 art. 5)."""
+    year_end = date(year, 12, 31)
+    years = _service_years(emp, year_end)
+    entitled = [r for r in _optional(tables, "annual_leave_entitlement")
+                if int(r["min_service_years"]) <= years and r["effective_from"] <= year_end]
+    days = int(max(entitled, key=lambda r: (r["effective_from"], int(r["min_service_years"])))["days"]) \
+        if entitled else 0
+    if emp["hire_date"] > date(year, 1, 1):
+        days = ((year_end - emp["hire_date"]).days + 1) * days // 365
+    return days
+
+
+def carried_annual_leave(tables: Tables, emp: dict, year: int) -> int:
+    """Days carried into `year` (条例 art. 5): year − 1 under a carry_over policy row, the person employed
+    on its 31 December; carried days are used first and lapse after one year, so a year carries on its
+    own allowance less the days taken beyond what was carried into it."""
+    carried = 0
+    for y in range(emp["hire_date"].year, year):
+        year_end = date(y, 12, 31)
+        policy = _resolve_optional(tables, "annual_leave_policy", emp["region_code"], year_end).get(())
+        employed = emp.get("leave_date") is None or emp["leave_date"] > year_end
+        if policy is None or policy["untaken"] != "carry_over" or not employed:
+            carried = 0
+            continue
+        taken = sum(1 for kind, start, end in emp.get("leave", ()) if kind == "annual"
+                    for d in _days(max(start, date(y, 1, 1)), min(end, year_end)) if calendar_year(d.year)[d] == "work")
+        carried = max(0, _annual_allowance(tables, emp, y) - max(0, taken - carried))
+    return carried
 
 
 def leave_lines(tables: Tables, emp: dict, label: str, lv: dict, contract_full: Fraction, fixed_full: Fraction,

@@ -204,10 +204,55 @@ def _completed_years(start: date, on: date) -> int:
     return max(0, on.year - start.year - ((on.month, on.day) < (start.month, start.day)))
 
 
+def _year_allowance(policy: Policy, person, year: int) -> int:
+    """The entitlement of `year` (art. 3), prorated for a hire of that year (实施办法 art. 5)."""
+    year_end = date(year, 12, 31)
+    if pd.notna(person.leave_date) and person.leave_date.date() < year_end:
+        year_end = person.leave_date.date()
+    allowed = entitlement(policy, _completed_years(person.service_start.date(), year_end), year_end)
+    hired = person.hire_date.date()
+    if hired > date(year, 1, 1):     # 实施办法 art. 5: a hire's year, ⌊remaining days ÷ 365 × days⌋
+        allowed = ((date(year, 12, 31) - hired).days + 1) * allowed // 365
+    return allowed
+
+
+def _carried_into(policy: Policy, look, person, year: int, used_by_year: dict[int, int]) -> int:
+    """Days carried into `year` under a carry_over annual_leave_policy row in force at the end of
+    year − 1 (条例 art. 5: into the next year only). Carried days are used first and lapse after
+    the year they were carried into, as in payroll/rules/leave.py."""
+    rows = policy.frames["annual_leave_policy"]
+    carry_rows = rows[rows.untaken == "carry_over"]
+    if carry_rows.empty:
+        return 0
+    carried = 0
+    for y in range(max(min(d.year for d in carry_rows.effective_from), person.hire_date.year), year):
+        row = look.regional("annual_leave_policy", person.region_code, date(y, 12, 31))
+        employed = pd.isna(person.leave_date) or person.leave_date.date() > date(y, 12, 31)
+        if row is None or row.untaken != "carry_over" or not employed:
+            carried = 0
+            continue
+        carried = max(0, _year_allowance(policy, person, y) - max(0, used_by_year.get(y, 0) - carried))
+    return carried
+
+
+def _annual_days_by_year(rows: pd.DataFrame) -> dict[int, int]:
+    used: dict[int, int] = {}
+    for _, row in rows.iterrows():
+        try:
+            for year in range(row.start.year, row["end"].year + 1):
+                first, last = max(row.start.date(), date(year, 1, 1)), min(row["end"].date(), date(year, 12, 31))
+                used[year] = used.get(year, 0) + working_days(first, last)
+        except CalendarError:
+            continue
+    return used
+
+
 def _check_annual_balance(log: ProblemLog, con, policy: Policy, frame: pd.DataFrame, people: pd.DataFrame) -> None:
+    from ..benefits import Lookup
     annual = frame[frame.kind == "annual"]
     if annual.empty:
         return
+    look = Lookup(policy)
     stored = con.execute("SELECT employee_id, start_date AS start, end_date AS \"end\" FROM leave "
                          "WHERE kind = 'annual'").df()
     stored["start"], stored["end"] = pd.to_datetime(stored["start"]), pd.to_datetime(stored["end"])
@@ -219,14 +264,8 @@ def _check_annual_balance(log: ProblemLog, con, policy: Policy, frame: pd.DataFr
             continue
         person = people.loc[employee_id]
         others = stored[stored.employee_id == employee_id] if not stored.empty else stored
-        used_by_year: dict[int, int] = {}
-        for _, row in others.iterrows():
-            try:
-                for year in range(row.start.year, row["end"].year + 1):
-                    first, last = max(row.start.date(), date(year, 1, 1)), min(row["end"].date(), date(year, 12, 31))
-                    used_by_year[year] = used_by_year.get(year, 0) + working_days(first, last)
-            except CalendarError:
-                continue
+        used_by_year = _annual_days_by_year(others)
+        every_year = _annual_days_by_year(pd.concat([others, mine[["start", "end"]]]))   # for the carry
         for index, row in mine.sort_values("start").iterrows():
             for year in range(row.start.year, row.end.year + 1):
                 first, last = max(row.start.date(), date(year, 1, 1)), min(row.end.date(), date(year, 12, 31))
@@ -235,16 +274,12 @@ def _check_annual_balance(log: ProblemLog, con, policy: Policy, frame: pd.DataFr
                 except CalendarError as error:
                     reasons[index] = str(error)
                     break
-                year_end = date(year, 12, 31)
-                if pd.notna(person.leave_date) and person.leave_date.date() < year_end:
-                    year_end = person.leave_date.date()
-                allowed = entitlement(policy, _completed_years(person.service_start.date(), year_end), year_end)
-                hired = person.hire_date.date()
-                if hired > date(year, 1, 1):     # 实施办法 art. 5: a hire's year, ⌊remaining days ÷ 365 × days⌋
-                    allowed = ((date(year, 12, 31) - hired).days + 1) * allowed // 365
+                allowed = _year_allowance(policy, person, year)
+                carried = _carried_into(policy, look, person, year, every_year)
                 used_by_year[year] = used_by_year.get(year, 0) + days
-                if used_by_year[year] > allowed:
+                if used_by_year[year] > allowed + carried:
+                    also = f" + {carried} carried from {year - 1} (annual_leave_policy carry_over)" if carried else ""
                     reasons[index] = (f"annual leave beyond the balance: {used_by_year[year]} working days in {year}, "
-                                      f"entitlement {allowed} (职工带薪年休假条例 art. 3; 实施办法 art. 5 for a hire's "
-                                      f"first year; annual_leave_entitlement.csv)")
+                                      f"entitlement {allowed}{also} (职工带薪年休假条例 arts. 3, 5; 实施办法 art. 5 "
+                                      f"for a hire's first year; annual_leave_entitlement.csv)")
     _flag_rows(log, frame, list(reasons), "end", reasons)

@@ -108,6 +108,7 @@ def install_month_status(con, month, roster_sql: str) -> None:
         con.execute(f"CREATE OR REPLACE TEMP TABLE leave_month_status AS SELECT NULL::VARCHAR AS employee_id, "
                     f"{columns} WHERE false")
         return
+    _install_carry(con, month.year, roster_sql)
     start, end = f"DATE '{month.start}'", f"DATE '{month.end}'"
     year_start = f"DATE '{month.year}-01-01'"
     year_end = f"DATE '{month.year}-12-31'"
@@ -168,11 +169,11 @@ def install_month_status(con, month, roster_sql: str) -> None:
         WHERE l.kind = 'annual' AND l.start_date <= {end} AND l.end_date >= {year_start}
         GROUP BY l.employee_id),
     entitled AS (
-        SELECT d.*, coalesce(t.days, 0) AS taken_days,
+        SELECT d.*, coalesce(t.days, 0) AS taken_days, coalesce(c.carried, 0) AS carried_days,
                greatest(0, year(d.payout_day) - year(d.service_start)
                    - CASE WHEN month(d.payout_day) * 100 + day(d.payout_day)
                                < month(d.service_start) * 100 + day(d.service_start) THEN 1 ELSE 0 END) AS years
-        FROM due d LEFT JOIN taken t USING (employee_id)),
+        FROM due d LEFT JOIN taken t USING (employee_id) LEFT JOIN annual_leave_carry c USING (employee_id)),
     entitlement AS (
         SELECT en.*, coalesce((SELECT a.days FROM policy_annual_leave_entitlement a
                                WHERE a.min_service_years <= en.years AND a.effective_from <= en.payout_day
@@ -186,7 +187,7 @@ def install_month_status(con, month, roster_sql: str) -> None:
                -- counting starts (1 January or the hire) to the payout day
                greatest(0, CASE WHEN leaving OR hired_this_year
                                 THEN CAST(((payout_day - counted_from) + 1) * entitlement // 365 AS BIGINT)
-                                ELSE entitlement END - taken_days) AS payout_days
+                                ELSE entitlement END + carried_days - taken_days) AS payout_days
         FROM entitlement),
     wage_base AS (                        -- art. 11: previous 12 months, overtime left out
         SELECT employee_id, round_div(sum(CAST((gross_pay - overtime_pay - annual_leave_payout) * 100 AS BIGINT)),
@@ -229,6 +230,58 @@ def install_month_status(con, month, roster_sql: str) -> None:
     if missing:
         what = ", ".join(f"{e} ({'sick_pay' if sick else 'maternity'})" for e, sick in missing)
         raise PolicyError(f"{month.label}: the policy tables have no row in force for the leave of {what}")
+
+
+def _install_carry(con, year: int, roster_sql: str) -> None:
+    """annual_leave_carry (employee_id, carried): the annual-leave days carried into `year` from
+    year − 1 under a carry_over annual_leave_policy row (职工带薪年休假条例 art. 5: 跨1个年度安排,
+    into the next year only). Carried days are used first and lapse at the end of the year they
+    were carried into, so what year y carries on is its own entitlement (prorated for a hire of y,
+    实施办法 art. 5) less the days of y not covered by the days carried into y."""
+    con.execute("CREATE OR REPLACE TEMP TABLE annual_leave_carry (employee_id VARCHAR, carried BIGINT)")
+    first = con.execute("SELECT min(year(effective_from)) FROM policy_annual_leave_policy "
+                        "WHERE untaken = 'carry_over'").fetchone()[0]
+    if first is None or first >= year:
+        return
+    hired = con.execute(f"SELECT min(year(hire_date)) FROM ({roster_sql})").fetchone()[0]
+    leave_years = [r[0] for r in con.execute(
+        "SELECT DISTINCT unnest(range(year(start_date), year(end_date) + 1)) FROM leave "
+        f"WHERE kind = 'annual' AND start_date < DATE '{year}-01-01'").fetchall()]
+    from ..calendar import calendar_frame
+    con.register("_carry_calendar", calendar_frame(sorted({y for y in leave_years if y < year})) if leave_years
+                 else calendar_frame([year])[:0])
+    for y in range(max(first, hired or year), year):
+        year_start, year_end = f"DATE '{y}-01-01'", f"DATE '{y}-12-31'"
+        con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE annual_leave_carry_next AS
+        WITH people AS (
+            SELECT r.employee_id, r.hire_date, coalesce(r.service_start, r.hire_date) AS service_start
+            FROM ({roster_sql}) r JOIN ({_resolved('annual_leave_policy', '', year_end)}) pol
+                 ON pol.for_region = r.region_code AND pol.untaken = 'carry_over'
+            WHERE r.hire_date <= {year_end} AND (r.leave_date IS NULL OR r.leave_date > {year_end})),
+        taken AS (
+            SELECT l.employee_id, count(*) AS days
+            FROM leave l JOIN _carry_calendar d ON CAST(d.day AS DATE) BETWEEN greatest(l.start_date, {year_start})
+                                                                       AND least(l.end_date, {year_end})
+            WHERE l.kind = 'annual' AND d.kind = 'workday' AND l.start_date <= {year_end} AND l.end_date >= {year_start}
+            GROUP BY l.employee_id),
+        years AS (
+            SELECT p.*, greatest(0, {y} - year(service_start)
+                   - CASE WHEN 1231 < month(service_start) * 100 + day(service_start) THEN 1 ELSE 0 END) AS years
+            FROM people p),
+        entitled AS (
+            SELECT y.employee_id, y.hire_date,
+                   coalesce((SELECT a.days FROM policy_annual_leave_entitlement a
+                             WHERE a.min_service_years <= y.years AND a.effective_from <= {year_end}
+                             ORDER BY a.effective_from DESC, a.min_service_years DESC LIMIT 1), 0) AS days
+            FROM years y)
+        SELECT e.employee_id,
+               CAST(greatest(0, CASE WHEN e.hire_date > {year_start}
+                                     THEN (({year_end} - e.hire_date) + 1) * e.days // 365 ELSE e.days END
+                             - greatest(0, coalesce(t.days, 0) - coalesce(c.carried, 0))) AS BIGINT) AS carried
+        FROM entitled e LEFT JOIN taken t USING (employee_id) LEFT JOIN annual_leave_carry c USING (employee_id)""")
+        con.execute("CREATE OR REPLACE TEMP TABLE annual_leave_carry AS SELECT * FROM annual_leave_carry_next")
+    con.unregister("_carry_calendar")
 
 
 RULES = [
