@@ -91,3 +91,36 @@ def tables(tmp_path_factory):
 @given(case=roster())
 def test_engine_matches_reference_with_leave_probation_and_deaths(tables, case):
     compare(tables, *case)
+
+
+@pytest.fixture(scope="module")
+def carry_tables(tmp_path_factory):
+    """The same tables with the province carrying untaken annual leave over from 2024: 2024's untaken days
+    enter 2025's balance (paid to the window's leavers of 2025), nothing is paid in December 2024."""
+    tables = make_tables(tmp_path_factory.mktemp("carry_tables"))
+    with open(tables / "annual_leave_policy.csv", "a", encoding="utf-8") as handle:
+        handle.write("100000,2024-01-01,carry_over,2,12,test: the province carries untaken leave over\n")
+    return tables
+
+
+@st.composite
+def carry_roster(draw):
+    """A roster plus one person hired before 2024 who leaves in early 2025 (and so is paid 2024's
+    carried days, under art. 12), with annual leave in 2024 likely."""
+    people, attendance, months = draw(roster())
+    person = draw(employee("E99", window=WINDOW))
+    person.update(hire_date=draw(st.dates(date(2010, 1, 1), date(2023, 12, 31))),
+                  leave_date=draw(st.dates(date(2025, 1, 1), date(2025, 3, 31))))
+    taken = draw(st.integers(0, 4))
+    start = date(2024, 11, 4) + timedelta(days=draw(st.integers(0, 3)))
+    person["leave"] = [("annual", start, start + timedelta(days=taken))] + draw(leave_records(
+        dict(person, hire_date=date(2024, 12, 1))))
+    return people + [person], attendance, months
+
+
+@settings(max_examples=examples(2), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                 HealthCheck.function_scoped_fixture])
+@given(case=carry_roster())
+def test_engine_matches_reference_with_leave_carried_over(carry_tables, case):
+    compare(carry_tables, *case)
