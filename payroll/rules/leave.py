@@ -24,6 +24,9 @@ with the official calendar (calendar_days): working days for annual, sick and un
   entitlement⌋ (实施办法 art. 5: 按照在本单位剩余日历天数折算, part days not granted); paid at an extra 200 % of the daily wage = average monthly pay of the previous 12 months
   without overtime ÷ 21.75. `annual_leave_payout_days` is the one function a final-settlement run
   can reuse (the rule reads only the status columns).
+- Carried over (annual_leave_policy untaken = carry_over; 条例 art. 5, one year only): the days a year
+  leaves untaken enter the next year's balance only, used first, and count in that year's leaver and
+  year-end payouts (`_install_carry`, docs/rules.md).
 """
 from __future__ import annotations
 
@@ -35,8 +38,8 @@ MATERNITY_BASIS = ("社会保险法 art. 56 (生育津贴 = 用人单位上年�
                    "女职工劳动保护特别规定 art. 7 (98 days) and the provincial extension (leave_days table)")
 TOPUP_BASIS = "maternity table employer_topup (provincial rule: 生育津贴低于本人工资标准的，由用人单位补足)"
 TAX_BASIS = "财税〔2008〕8号 art. 2 (生育津贴免征个人所得税)"
-ANNUAL_BASIS = ("职工带薪年休假条例 arts. 3, 5; 企业职工带薪年休假实施办法 arts. 5 (a hire's first year, "
-                "prorated), 10 (extra 200 %), "
+ANNUAL_BASIS = ("职工带薪年休假条例 arts. 3, 5 (a carry_over unit: untaken days into the next year only); "
+                "企业职工带薪年休假实施办法 arts. 5 (a hire's first year, prorated), 10 (extra 200 %), "
                 "11 (daily wage = 12-month average without overtime ÷ 21.75), 12 (leavers: ⌊days ÷ 365 × "
                 "entitlement⌋ − taken)")
 CONTRACT_MONTH = "base_pay_full + seniority_pay_full + allowances_full + high_risk_allowance_full"
