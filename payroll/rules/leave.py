@@ -251,8 +251,8 @@ def _install_carry(con, year: int, roster_sql: str) -> None:
         "SELECT DISTINCT unnest(range(year(start_date), year(end_date) + 1)) FROM leave "
         f"WHERE kind = 'annual' AND start_date < DATE '{year}-01-01'").fetchall()]
     from ..calendar import calendar_frame
-    con.register("_carry_calendar", calendar_frame(sorted({y for y in leave_years if y < year})) if leave_years
-                 else calendar_frame([year])[:0])
+    counted = sorted({y for y in leave_years if first <= y < year})     # only the years a carry reads
+    con.register("_carry_calendar", calendar_frame(counted) if counted else calendar_frame([year])[:0])
     for y in range(max(first, hired or year), year):
         year_start, year_end = f"DATE '{y}-01-01'", f"DATE '{y}-12-31'"
         con.execute(f"""
