@@ -401,7 +401,7 @@ def summary(mutants: list[Mutant], keys: list[str], results: Results) -> tuple[i
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=("rules", "tables"))
-    parser.add_argument("--match", help="only mutants whose file path contains this")
+    parser.add_argument("--match", help="only mutants whose 'path:line:' contains this (e.g. leave.py:122:)")
     parser.add_argument("--limit", type=int, help="at most this many mutants of each kind")
     parser.add_argument("--every", type=int, default=1, help="only every N-th mutant (a quicker sample)")
     parser.add_argument("--list", action="store_true")
@@ -421,7 +421,7 @@ def main(argv=None) -> int:
         if args.only in (None, kind):
             mutants += make()[:args.limit]
     keys = _keys(mutants)
-    chosen = [(m, k) for m, k in zip(mutants, keys) if args.match is None or args.match in m.path]
+    chosen = [(m, k) for m, k in zip(mutants, keys) if args.match is None or args.match in f"{m.path}:{m.line}:"]
     chosen = chosen[::args.every]
     mutants, keys = [m for m, _ in chosen], [k for _, k in chosen]
     if args.list:
