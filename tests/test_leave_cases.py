@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from test_leave_probation_death import D, employee, make_tables, run
 
 
@@ -62,12 +64,17 @@ def test_a_leaver_before_the_service_anniversary_has_one_year_less(tmp_path):
     # 1–9 years), not 10; 1 January – 30 June = 181 days, ⌊181 × 5 ÷ 365⌋ = ⌊2.47⌋ = 2 days.
     # No history: contract month 6,124.50 + 50 × 9 + 150.50 + 250 = 6,975;
     # 6,975 × 200 % × 2 ÷ 21.75 = 27,900 ÷ 21.75 = 1,282.758… → 1,282.76
+    # L4, the same but service since 10 June 2015: the anniversary (10 June) is before 30 June, so
+    # 10 full years → 10 days; ⌊181 × 10 ÷ 365⌋ = ⌊4.96⌋ = 4 days.
     tables = make_tables(tmp_path)
-    person = employee("L2", "100200", "civilian", 3, "DESK", date(2015, 9, 1), leave=date(2025, 6, 30))
-    slips, _ = run(tables, [person], "2025-06", "2025-06")
+    people = [employee("L2", "100200", "civilian", 3, "DESK", date(2015, 9, 1), leave=date(2025, 6, 30)),
+              employee("L4", "100200", "civilian", 3, "DESK", date(2015, 6, 10), leave=date(2025, 6, 30))]
+    slips, _ = run(tables, people, "2025-06", "2025-06")
     june = slips[("L2", "2025-06")]
     assert (june["annual_leave_entitlement"], june["annual_leave_payout_days"]) == (5, 2)
     assert june["annual_leave_payout"] == D("1282.76")
+    after_anniversary = slips[("L4", "2025-06")]
+    assert (after_anniversary["annual_leave_entitlement"], after_anniversary["annual_leave_payout_days"]) == (10, 4)
 
 
 def test_the_payout_wage_is_the_average_of_the_months_before(tmp_path):
@@ -125,3 +132,25 @@ def test_one_day_of_maternity_leave_in_the_month_pays_one_day(tmp_path):
     march = slips[("M7", "2025-03")]
     assert march["maternity_leave_days"] == 1
     assert march["maternity_allowance"] == D("285.00")
+
+
+@pytest.mark.slow        # 13 months run (about 8 s of CPU); in CI the window is checked by
+# test_the_payout_wage_is_the_average_of_the_months_before (two months), which cannot reach its first month
+def test_the_payout_wage_window_starts_twelve_months_back(tmp_path):
+    # L5, 100200 civilian 3 DESK, service since 2010, hired 1 July 2024, last day 31 July 2025, paid
+    # every month. July 2025's payout wage is the average of the 12 payslips of July 2024 – June 2025
+    # (art. 11), July 2024 included, untaken-leave pay left out:
+    # July – December 2024: 6,124.50 + 50 × 14 + 150.50 + 200 = 7,175.00 each;
+    # January – June 2025: 6,124.50 + 50 × 15 + 150.50 + 250 = 7,275.00 each;
+    # (6 × 7,175 + 6 × 7,275) ÷ 12 = 86,700 ÷ 12 = 7,225.00 (August – June alone: 79,525 ÷ 11 = 7,229.55).
+    # 15 years → 10 days; 1 January – 31 July = 212 days, ⌊212 × 10 ÷ 365⌋ = ⌊5.8⌋ = 5 days;
+    # 7,225 × 200 % × 5 ÷ 21.75 = 72,250 ÷ 21.75 = 3,321.839… → 3,321.84
+    tables = make_tables(tmp_path)
+    person = employee("L5", "100200", "civilian", 3, "DESK", date(2024, 7, 1), leave=date(2025, 7, 31),
+                      service_start=date(2010, 1, 1))
+    slips, _ = run(tables, [person], "2024-07", "2025-07")
+    assert slips[("L5", "2024-07")]["gross_pay"] == D("7175.00")
+    assert slips[("L5", "2025-06")]["gross_pay"] == D("7275.00")
+    july = slips[("L5", "2025-07")]
+    assert (july["annual_leave_wage_base"], july["annual_leave_payout_days"]) == (D("7225.00"), 5)
+    assert july["annual_leave_payout"] == D("3321.84")

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from conftest import run_engine
 from test_hand_computed import HOHHOT
 from test_year_end import SHIPPED_TABLES, bonus
+
+from payroll.errors import PayrollError
 
 
 def test_ordinary_payslips_earlier_in_the_year_do_not_block_a_bonus_taxed_apart():
@@ -35,3 +39,11 @@ def test_a_bonus_taxed_apart_last_year_does_not_block_this_years():
     january = rows[("H1", "2025-01")]
     assert january["annual_bonus_method"] == "separate"
     assert january["iit_annual_bonus"] == Decimal("1080.00")
+
+
+def test_a_bonus_taxed_apart_in_january_blocks_a_second_in_february():
+    # January 2025 is in the year: 10,000 taxed apart then, 20,000 asked to be taxed apart in
+    # February is a second one in the year → refused (国税发〔2005〕9号 art. 3)
+    payments = {("H1", "2025-01"): bonus("10000", "separate"), ("H1", "2025-02"): bonus("20000", "separate")}
+    with pytest.raises(PayrollError, match="second annual bonus taxed separately"):
+        run_engine(SHIPPED_TABLES, [HOHHOT], {}, "2025-01", "2025-02", payments=payments)
