@@ -57,7 +57,7 @@ TESTS = ROOT / "tests"
 # the deterministic part of the CI correctness tests, fastest killers first (each run stops at the
 # first failure). A mutant it kills is killed by the CI set; the random properties (the rest of
 # test_reference_vs_engine, test_benefits_reference, test_reference_reach) are left out to keep a
-# mutant's run short on a shared machine: `--with-random` adds them, for the survivors.
+# mutant's run short on a shared machine: the whole-CI stage runs them, for the survivors.
 SUBSET = [
     "tests/test_hand_computed.py",
     "tests/test_income_tax_examples.py",
@@ -77,21 +77,8 @@ SUBSET = [
     "tests/test_medical_levy.py",
     "tests/test_year_end.py",
     "tests/test_leave_probation_death.py",
-]
-# --quick (old option, kept): the fastest killers only
-QUICK = [
-    "tests/test_hand_computed.py",
-    "tests/test_income_tax_examples.py",
-    "tests/test_reference_vs_engine.py::test_engine_matches_reference_on_a_fixed_roster",
-    "tests/test_reference_reach.py::test_every_bracket_on_the_shipped_tables",
-    "tests/test_reference_reach.py::test_fixed_record_changes",
-    "tests/test_previous_year_gross.py",
-    "tests/test_guards.py",
-]
-RANDOM = [
-    "tests/test_reference_vs_engine.py",
-    "tests/test_benefits_reference.py",
-    "tests/test_reference_reach.py",
+    "tests/test_leave_cases.py",
+    "tests/test_one_off_cases.py",
 ]
 HAND = "tests/test_hand_computed.py"
 FIXED_ROSTER = "tests/test_reference_vs_engine.py::test_engine_matches_reference_on_a_fixed_roster"
