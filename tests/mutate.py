@@ -95,7 +95,7 @@ FIRST = {
     "leave": LEAVE, "probation": LEAVE, "death": LEAVE,
     "one_off": ["tests/test_one_off_cases.py", "tests/test_year_end.py", "tests/test_levels.py"],
     "deductions": ["tests/test_year_end.py", "tests/test_medical_levy.py", HAND, FIXED_ROSTER],
-    "injury_pay": [*INJURIES, "tests/test_previous_year_gross.py", "tests/test_history_carry.py"],
+    "injury_pay": [*INJURIES, "tests/test_guards.py", "tests/test_previous_year_gross.py", "tests/test_history_carry.py"],
     "medical_levy": ["tests/test_medical_levy.py", HAND, FIXED_ROSTER],
     "performance_pay": ["tests/test_levels.py"],
     "income_tax": [HAND, *BRACKETS, "tests/test_income_tax_examples.py", "tests/test_year_end.py"],
