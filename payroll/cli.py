@@ -193,17 +193,26 @@ def _print_floor(con, policy, month_label: str) -> None:
 def run_command(
     month: str = typer.Option(..., "--month", help="first month to compute, YYYY-MM"),
     through: Optional[str] = typer.Option(None, "--through", help="last month, YYYY-MM (default: --month)"),
+    off_cycle: Optional[str] = typer.Option(
+        None, "--off-cycle", help="an off-cycle run of --month besides the regular one: settlement (a leaver's final "
+                                  "settlement, with --employees) or bonus (the payments assigned to the bonus run); "
+                                  "prints the run's id for `export --run`"),
+    employees: Optional[str] = typer.Option(None, "--employees", help="--off-cycle settlement: the people, ID[,ID…]"),
     db: Optional[str] = DbOption,
     tables: Optional[str] = TablesOption,
     wait: float = WaitOption,
 ) -> None:
-    """Compute payslips for a month or a range of months, in order; pay arrears of closed months."""
+    """Compute payslips for a month or a range of months, in order; pay arrears of closed months.
+    With --off-cycle: one off-cycle run of the month (its own payslips, register and bank file)."""
     from .db import connect
     from .engine.closing import refuse_closed
     from .engine.run import months_between, run_months
     from .policy import load_policy
 
     policy = load_policy(tables)
+    if off_cycle is not None or employees is not None:
+        _run_offcycle(month, through, off_cycle, employees, db, policy, wait)
+        return
     months = months_between(month, through)
     con = connect(db, wait=wait)
     refuse_closed(con, months)                      # before the progress bar: a closed month is a usage error
@@ -229,6 +238,28 @@ def run_command(
         for line in cliff_warnings(con, result.month):
             err_console.print(line, highlight=False, soft_wrap=True)
     _report_negative_net(con, months[0].label, months[-1].label)
+
+
+def _run_offcycle(month: str, through: Optional[str], kind: Optional[str], employees: Optional[str], db, policy,
+                  wait: float) -> None:
+    """`run --off-cycle KIND`: one off-cycle run (engine/offcycle.py); bad input exits 2, nothing written."""
+    from .db import connect
+    from .engine.offcycle import run_offcycle
+    if kind is None:
+        _fail("--employees is for an off-cycle run: add --off-cycle settlement")
+    if through is not None:
+        _fail("--through is for regular runs: an off-cycle run pays one month")
+    people = [e.strip() for e in (employees or "").split(",") if e.strip()] or None
+    con = connect(db, wait=wait)
+    result = run_offcycle(con, policy, month, kind, people)
+    _audit(con, "run", month, str(result))
+    console.print(str(result), highlight=False)
+    from .reports.year_end import cliff_warnings
+    from .engine.offcycle import select_run
+    select_run(con, result.month, result.run_id)
+    for line in cliff_warnings(con, result.month):
+        err_console.print(line, highlight=False, soft_wrap=True)
+    con.execute("DROP VIEW IF EXISTS temp.payslips")
 
 
 def _warn_without_opening(con, month) -> None:
@@ -308,7 +339,8 @@ def _retro_text(arrears, month_paid: str) -> str:
         shown = ", ".join(arrears.not_on_payroll[:10])
         text += (f"\nnote: {len(arrears.not_on_payroll)} people owed arrears are not employed in {month_paid} "
                  f"({shown}{' …' if len(arrears.not_on_payroll) > 10 else ''}): their lines are in the arrears "
-                 f"table but on no payslip; pay them off-cycle")
+                 f"table but on no payslip; a final settlement (`run --off-cycle settlement`) pays only people "
+                 f"employed in its month, so pay these by hand for now (docs/rules.md, off-cycle runs: known limit)")
     return text
 
 
@@ -356,6 +388,10 @@ def export_command(
         None, "--employees", help="--what tax: the HR employees file with the full ID numbers"),
     year: Optional[int] = typer.Option(None, "--year", help="--what si-base: the year declared"),
     through: Optional[str] = typer.Option(None, "--through", help="--what budget: the last month spent, YYYY-MM"),
+    run: Optional[str] = typer.Option(
+        None, "--run", help="register | payslips | tax | bank | summary | contributions: the month's run, 'regular' "
+                            "or an off-cycle run's id (`payroll run --off-cycle` prints it), or all (the month's runs added "
+                            "up: the tax declaration has one line per person and month); default: the regular run"),
     db: Optional[str] = DbOption,
     tables: Optional[str] = TablesOption,
     force: bool = ForceOption,
@@ -364,6 +400,12 @@ def export_command(
     from .db import connect
 
     FORCE_SPECIAL_TARGETS.set(force)
+    if run is not None and run != "regular":
+        if what not in ("register", "payslips") + HANDOVER_EXPORTS:
+            _fail(f"--run is read by --what register, payslips, {', '.join(HANDOVER_EXPORTS)}; not by {what}")
+        if month is None:
+            _fail("--run needs --month: a run belongs to a month")
+        out = out or Path(f"{what if what != 'tax' else 'tax'}-{month}-{run}.{fmt}")
 
     if employees is not None and what != "tax":
         _fail("--employees is read only by --what tax (the full ID numbers)")
@@ -383,6 +425,7 @@ def export_command(
         _fail(f"--month is required for --what {what}")
     if what in HANDOVER_EXPORTS:
         con = connect(db, read_only=True)
+        _select_run(con, month, run)
         _export_handover(what, month, fmt, out, employees, con)
         con.close()
         _audit_db(db, "export", month, f"{what} {fmt} -> {out or '(default name)'}")
@@ -391,6 +434,7 @@ def export_command(
         _fail(f"--what {what!r} is not available; available: register, payslips, benefits, "
               f"{', '.join(HANDOVER_EXPORTS + FINANCE_EXPORTS)}")
     con = connect(db, read_only=True)
+    _select_run(con, month, run)
     target = out or Path(f"{what}-{month}.{fmt}")
     if what == "payslips":
         from .reports.payslips import export_payslips
@@ -404,6 +448,13 @@ def export_command(
 
 
 HANDOVER_EXPORTS = ("tax", "bank", "summary", "contributions")
+
+
+def _select_run(con, month: str, run: Optional[str]) -> None:
+    """issue 13: the reports read `payslips`; an off-cycle run's id points it at that run's payslips."""
+    from .engine.offcycle import select_run
+    from .engine.context import Month
+    select_run(con, Month.parse(month).label, run)
 FINANCE_EXPORTS = ("tax-check", "si-changes", "si-base", "voucher", "budget")     # issue 19
 
 
@@ -475,6 +526,8 @@ def explain_command(
     employee_id: str = typer.Argument(..., help="employee ID (工号)"),
     month: str = typer.Option(..., "--month", help="month, YYYY-MM"),
     compare: Optional[str] = typer.Option(None, "--compare", help="a second month: what changed and why"),
+    run: Optional[str] = typer.Option(None, "--run", help="show only this run's part of the month: 'regular' or an "
+                                                          "off-cycle run's id (default: every run of the month)"),
     fmt: str = typer.Option("text", "--format", help="text, json or xlsx"),
     out: Optional[Path] = typer.Option(None, "--out", help="output file (default: print; xlsx needs it)"),
     db: Optional[str] = DbOption,
@@ -489,7 +542,7 @@ def explain_command(
 
     explainer = Explainer(connect(db, read_only=True), load_policy(tables))
     if compare is None:
-        text = write_explanation(explainer.explain(employee_id, month), fmt, out)
+        text = write_explanation(explainer.explain(employee_id, month, run), fmt, out)
     else:
         from .reports.compare import compare_months, write_comparison
         earlier, later = sorted((month, compare))          # a change reads from the earlier month on

@@ -356,6 +356,10 @@ def connect(db: str | os.PathLike | None = None, read_only: bool = False,
             waited = f" (waited {wait:g} s)" if wait > 0 else "; `--wait SECONDS` waits for it"
             raise PayrollError(f"database {path} is in use by another process{waited}; wait for it to "
                                f"finish and try again ({error})") from None
+    threads = os.environ.get("PAYROLL_DUCKDB_THREADS", "")
+    if threads.isdigit() and int(threads) > 0:
+        # e.g. 1 when several processes already share the cores (the test suite's workers)
+        con.execute(f"SET threads = {int(threads)}")
     if not read_only:
         for ddl in SCHEMA:
             con.execute(ddl)
@@ -384,7 +388,13 @@ def _marker(text: str) -> None:
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(scalar(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]))
+    """A table or view of that name (any schema, temporary too). Binding the name is about 30 times
+    cheaper than a query of information_schema, and a month's run asks a dozen times."""
+    try:
+        con.table(name)
+        return True
+    except (duckdb.CatalogException, duckdb.ParserException):
+        return False
 
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):

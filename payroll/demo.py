@@ -24,7 +24,7 @@ def _open_demo_db(db: str | None, out: Path):
         con.close()
         raise PayrollError(f"{path} already holds a roster that the demo did not make; "
                            f"give the demo its own --db or --out")
-    for table in ("payslips", "attendance", "employees", "employee_history", "arrears", "closed_months",
+    for table in ("payslips", "offcycle_payslips", "offcycle_runs", "attendance", "employees", "employee_history", "arrears", "closed_months",
                   "month_inputs", "assessments", "level_changes", "payments", "employee_finance", "users",
                   "user_roles", "office_settings", "month_workflow", "month_workflow_steps", "payslip_confirmations",
                   "audit_log"):
@@ -37,7 +37,8 @@ def _open_demo_db(db: str | None, out: Path):
 
 def run_demo(people: int, year: int, seed: int, out: Path, db: str | None, tables: str | None,
              console: Console, progress: Progress) -> None:
-    from .demo_year import add_demo_year_end, once_a_year
+    from .demo_year import add_demo_year_end, once_a_year, settlement_of
+    from .engine.offcycle import run_offcycle
     from .engine.run import run_months
     from .reports.bank import export_bank
     from .reports.floor import floor_check, floor_table
@@ -67,7 +68,19 @@ def run_demo(people: int, year: int, seed: int, out: Path, db: str | None, table
         # may then no longer ask to be taxed apart (once a year)
         run_months(con, policy, months[0], months[0], progress=lambda _: progress.advance(run_task))
         once_a_year(con, year)
-        run_months(con, policy, months[1], months[-1], progress=lambda _: progress.advance(run_task))
+        # issue 13: one leaver's final settlement, an off-cycle run before the regular run of the month
+        settlement = settlement_of(con)
+        offcycle_runs = []
+        if settlement:
+            leaver, leave_month = settlement
+            if leave_month > months[1]:
+                run_months(con, policy, months[1], months[months.index(leave_month) - 1],
+                           progress=lambda _: progress.advance(run_task))
+            offcycle_runs.append(run_offcycle(con, policy, leave_month, "settlement", [leaver]))
+            rest = months[months.index(leave_month):]
+        else:
+            rest = months[1:]
+        run_months(con, policy, rest[0], rest[-1], progress=lambda _: progress.advance(run_task))
         export_task = progress.add_task("导出工资表 registers", total=12)
         files = []
         for month in months:
@@ -79,6 +92,11 @@ def run_demo(people: int, year: int, seed: int, out: Path, db: str | None, table
         for month in months:                          # issue 13: every month pays, net pay never < 0
             export_bank(con, month, "xlsx", out / f"bank-{month}.xlsx")
             progress.advance(bank_task)
+        from .engine.offcycle import select_run
+        for run in offcycle_runs:                     # issue 13: every run its own bank file
+            select_run(con, run.month, run.run_id)
+            export_bank(con, run.month, "xlsx", out / f"bank-{run.month}-{run.run_id}.xlsx")
+            con.execute("DROP VIEW IF EXISTS temp.payslips")
         csv_target = out / f"register-{months[-1]}.csv"
         export_register(con, months[-1], "csv", csv_target)
 
@@ -107,6 +125,8 @@ def run_demo(people: int, year: int, seed: int, out: Path, db: str | None, table
     console.print(f"registers: {files[0].parent}/register-{year}-01.xlsx … register-{year}-12.xlsx, "
                   f"and {csv_target.name}")
     console.print(f"bank files: bank-{year}-01.xlsx … bank-{year}-12.xlsx (people paid 0 on the sheet 未发放)")
+    for run in offcycle_runs:
+        console.print(f"off-cycle: {run}; its bank file bank-{run.month}-{run.run_id}.xlsx", highlight=False)
     from .reports.year_end import cliff_warnings
     for line in cliff_warnings(con, months[-1]):
         console.print(line, highlight=False)

@@ -7,8 +7,10 @@ Deterministic from the roster (no random draws, so the roster and attendance of 
   the methods cycle through separate, merged and empty (the cheaper); issue 16: someone whose
   January appraisal bonus (年度考核奖, paid as the 全年一次性奖金) was taxed apart gets empty instead of
   separate (once a year: a second bonus asked to be taxed apart is refused), see once_a_year;
-- the first person (by ID) who leaves in the year before December gets a severance of 3 × 10,000
-  in the month of leaving (解除劳动合同一次性补偿金: within 3 × the average wage, so exempt);
+- the first person (by ID) who leaves from February to November gets a severance of 3 × 10,000
+  in the month of leaving (解除劳动合同一次性补偿金: within 3 × the average wage, so exempt), paid by
+  the person's final settlement (an off-cycle run before that month's regular run: the last days,
+  the untaken annual leave and the severance; settlement_of below);
 - every person gets a made-up account number (62 + 17 digits from the ID; not a real card).
 """
 from __future__ import annotations
@@ -34,9 +36,9 @@ def add_demo_year_end(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, in
         WHERE n % 5 = 0""")
     con.execute(f"UPDATE payments SET amount = 16000 WHERE amount = 0 AND month = '{year}-12'")
     con.execute(f"""
-        INSERT INTO payments (employee_id, month, line_no, kind, amount, tax_method, note)
-        SELECT employee_id, strftime(leave_date, '%Y-%m'), 1, 'severance', 30000, NULL, 'demo: 经济补偿'
-        FROM employees WHERE leave_date BETWEEN DATE '{year}-01-01' AND DATE '{year}-11-30'
+        INSERT INTO payments (employee_id, month, line_no, kind, amount, tax_method, note, run_kind)
+        SELECT employee_id, strftime(leave_date, '%Y-%m'), 1, 'severance', 30000, NULL, 'demo: 经济补偿', 'settlement'
+        FROM employees WHERE leave_date BETWEEN DATE '{year}-02-01' AND DATE '{year}-11-30'
         ORDER BY employee_id LIMIT 1""")
     con.execute("DELETE FROM employee_finance")
     con.execute("""
@@ -57,3 +59,10 @@ def once_a_year(con: duckdb.DuckDBPyConnection, year: int) -> int:
           AND employee_id IN (SELECT employee_id FROM payslips WHERE month BETWEEN '{year}-01' AND '{year}-11'
                               AND annual_bonus_separate > 0)""").fetchall()
     return int(changed[0][0]) if changed else 0
+
+
+def settlement_of(con: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
+    """(employee_id, month) of the demo's final settlement: the severance's leaver and month."""
+    found = con.execute("SELECT employee_id, month FROM payments WHERE run_kind = 'settlement' "
+                        "ORDER BY month, employee_id LIMIT 1").fetchall()
+    return tuple(found[0]) if found else None

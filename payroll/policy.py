@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from .db import table_exists
 from .errors import CellProblem, InputError, PolicyError
 from .policy_checks import UNIQUE_KEYS, check_tables
 
@@ -353,7 +354,13 @@ class Policy:
                       list(self.warnings))
 
     def install(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Create the temporary tables policy_<name> and region_chain in this connection."""
+        """Create the temporary tables policy_<name> and region_chain in this connection, unless
+        these very tables (same digest) are installed already: a connection that runs month after
+        month (retro pay, tests, the web office) installs them once."""
+        # (asked, not tried: a failed query would abort the caller's transaction)
+        if table_exists(con, "policy_installed") and \
+                con.execute("SELECT digest FROM policy_installed").fetchall() == [(self.digest,)]:
+            return
         for name, frame in self.frames.items():
             columns = TABLES[name]
             con.register("_policy_frame", frame)
@@ -365,6 +372,7 @@ class Policy:
         con.execute("CREATE OR REPLACE TEMP TABLE region_chain AS "
                     "SELECT region_code, ancestor_code, CAST(depth AS INTEGER) AS depth FROM _chain_frame")
         con.unregister("_chain_frame")
+        con.execute("CREATE OR REPLACE TEMP TABLE policy_installed AS SELECT ? AS digest", [self.digest])
 
     def snapshot_rows(self) -> pd.DataFrame:
         """Every row as JSON, for the persistent policy_snapshots table (explain reads it later)."""
@@ -414,11 +422,29 @@ def _digest(directory: Path) -> str:
     return sha.hexdigest()[:16]
 
 
+# (directory, digest) -> a validated Policy: the digest hashes every table file's bytes, so a
+# directory read and checked once needs no second reading while its files are unchanged (one
+# process that runs, simulates and explains loads the same tables several times)
+_LOADED: dict[tuple[str, str], Policy] = {}
+
+
 def load_policy(tables: str | os.PathLike | None = None) -> Policy:
     """Read and validate every policy table; raise InputError listing every bad cell."""
     directory = resolve_tables_dir(tables)
     if not directory.is_dir():
         raise PolicyError(f"policy tables directory {directory} does not exist")
+    key = (str(directory.resolve()), _digest(directory))
+    if key not in _LOADED:
+        if len(_LOADED) >= 8:
+            _LOADED.pop(next(iter(_LOADED)))
+        _LOADED[key] = _read_policy(directory, key[1])
+    loaded = _LOADED[key]
+    policy = Policy(loaded.directory, dict(loaded.frames), loaded.digest, loaded.chain, list(loaded.warnings))
+    policy.use_calendar()
+    return policy
+
+
+def _read_policy(directory: Path, digest: str) -> Policy:
     problems: list[CellProblem] = []
     frames = {}
     for name, columns in TABLES.items():
@@ -445,9 +471,7 @@ def load_policy(tables: str | os.PathLike | None = None) -> Policy:
     warnings = check_pay_structure(frames, chain, problems) if not problems else []
     if problems:
         raise InputError(problems)
-    policy = Policy(directory, frames, _digest(directory), chain, warnings)
-    policy.use_calendar()
-    return policy
+    return Policy(directory, frames, digest, chain, warnings)
 
 
 def _check_references(frames: dict[str, pd.DataFrame], problems: list[CellProblem]) -> None:

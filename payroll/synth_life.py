@@ -65,7 +65,8 @@ def _injury(employee_id: str, day: date):
 
 
 def _deaths(employees: pd.DataFrame, stayers: list[str], year: int, rng) -> pd.DataFrame:
-    nantong = [e for e in stayers if e in set(employees[employees.region_code == DEATH_REGION].employee_id)]
+    in_region = set(employees[employees.region_code == DEATH_REGION].employee_id)   # once: not per person
+    nantong = [e for e in stayers if e in in_region]
     rows = []
     if nantong:
         rows.append((nantong[-1], date(year, 6, 10), "death", 0, "non_work"))

@@ -20,6 +20,12 @@ settings.register_profile("thorough", deadline=None, max_examples=THOROUGH_EXAMP
 settings.load_profile("thorough" if THOROUGH else "ci")
 
 
+# With pytest-xdist's workers on every core, DuckDB's own threads only contend with them: one
+# thread per worker process (and the CLI processes tests start, which inherit the variable).
+if os.environ.get("PYTEST_XDIST_WORKER") and int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+    os.environ.setdefault("PAYROLL_DUCKDB_THREADS", "1")
+
+
 def examples(ci_count: int) -> int:
     """max_examples for a property: its CI count, or the thorough tier's floor."""
     return max(ci_count, THOROUGH_EXAMPLES) if THOROUGH else ci_count

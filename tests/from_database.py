@@ -108,11 +108,14 @@ def _life_inputs(con, ids: list[str], people: dict) -> None:
 
 
 def payments_of(con, ids: list[str]) -> dict:
-    """The one-off payments of the regular runs (issue 13), as the reference takes them."""
+    """The one-off payments the month's runs paid (issue 13), as the reference takes them: the
+    regular run's and those of the off-cycle runs done (the month's state, engine/offcycle.py)."""
     payments: dict = {}
+    done = (" OR (employee_id, month, run_kind) IN (SELECT employee_id, month, offcycle_kind FROM offcycle_payslips)"
+            if _has(con, "offcycle_payslips") else "")
     if _has(con, "payments"):
         for row in _rows(con, "SELECT * FROM payments WHERE employee_id IN (SELECT unnest(?)) "
-                              "AND coalesce(run_kind, 'regular') = 'regular' ORDER BY employee_id, month, line_no",
+                              f"AND (coalesce(run_kind, 'regular') = 'regular'{done}) ORDER BY employee_id, month, line_no",
                          [ids]):
             payments.setdefault((row["employee_id"], row["month"]), []).append(
                 {"kind": row["kind"], "amount": Decimal(row["amount"]), "tax_method": row["tax_method"] or ""})
@@ -127,6 +130,7 @@ def compare_stored_year(con, tables_dir, ids: list[str], months: list[str]) -> t
     stored = {(r["employee_id"], r["month"]): r for r in _rows(
         con, "SELECT * FROM payslips WHERE employee_id IN (SELECT unnest(?)) AND month BETWEEN ? AND ?",
         [ids, months[0], months[-1]])}
+    _add_offcycle_runs(con, stored, ids, months)
     problems = []
     if set(stored) != set(expected):
         problems.append(f"  payslips only stored: {sorted(set(stored) - set(expected))[:10]}; "
@@ -135,3 +139,19 @@ def compare_stored_year(con, tables_dir, ids: list[str], months: list[str]) -> t
         problems += diff_rows(key, stored[key], expected[key])
         problems += check_identities(key, stored[key])
     return len(expected), problems
+
+
+def _add_offcycle_runs(con, stored: dict, ids: list[str], months: list[str]) -> None:
+    """A month's payslips of a person add up to the month computed once (engine/offcycle.py): the
+    regular payslip plus the off-cycle ones, line by line; an off-cycle run after the regular run
+    holds the month's last year to date. The identities are checked on the sums (they are linear)."""
+    if not _has(con, "offcycle_payslips"):
+        return
+    for row in _rows(con, "SELECT * FROM offcycle_payslips WHERE employee_id IN (SELECT unnest(?)) "
+                          "AND month BETWEEN ? AND ? ORDER BY offcycle_seq", [ids, months[0], months[-1]]):
+        key = (row["employee_id"], row["month"])
+        regular = stored[key]
+        summed = {c: regular[c] + row[c] for c in reference.OFFCYCLE_LINES if c in regular}
+        if row["after_regular"]:
+            regular.update({c: v for c, v in row.items() if c in regular})
+        regular.update(summed)

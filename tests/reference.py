@@ -856,3 +856,54 @@ def unit_averages(results: dict, year: int) -> dict:
             total, count = sums.get((row["region_code"], row["unit"]), (Fraction(0), 0))
             sums[(row["region_code"], row["unit"])] = (total + to_frac(row["maternity_base"]), count + 1)
     return {key: to_frac(rnd(total / count)) for key, (total, count) in sums.items()}
+
+
+# ---- issue 13 part 4: off-cycle runs -------------------------------------------------------------
+
+# the lines a run pays; every other figure of a run's payslip (year to date, balance owed) is the
+# month's state after the run
+OFFCYCLE_LINES = (PAY_COMPONENTS + ("arrears_pay", "gross_pay") + EMPLOYEE_SHARES + EMPLOYER_SHARES
+                  + ("medical_levy_employee", "medical_levy_employer", "accident_insurance_employer",
+                     "employee_contributions", "employer_cost", "iit", "iit_annual_bonus", "iit_severance",
+                     "deduction", "balance_recovery", "shortfall_carried", "net_pay",
+                     # what the tax file reads of a run
+                     "tax_exempt_income", "annual_bonus_total", "annual_bonus_separate", "severance_exempt",
+                     "severance_taxable", "income_taxed_apart"))
+
+
+def _minus(state: dict, paid: list[dict]) -> dict:
+    row = dict(state)
+    for column in OFFCYCLE_LINES:
+        if column in state:
+            row[column] = state[column] - sum((p[column] for p in paid), Decimal("0.00"))
+    return row
+
+
+def month_runs(tables: Tables, emp: dict, label: str, att: dict, history: list[dict], runs: list[tuple],
+               leave_context: dict | None = None) -> list[tuple[str, dict]]:
+    """A person's payslips of one month paid in several runs, in the order the runs happen.
+    runs: [(name, kind, payments)], kind 'regular' (the regular run and its payments), 'bonus' or
+    'settlement'. The rule: the month's state is the month computed once with everything paid so far
+    (the regular items always, the payments of the runs done); a bonus run pays state with its
+    payments − state without; a settlement pays state with its payments − the earlier payslips of
+    the month; the regular run pays state − the off-cycle payslips before it. So income tax is
+    cumulative across runs and the month's total does not depend on the order."""
+    regular = [p for name, kind, payments in runs if kind == "regular" for p in payments]
+    done: list[dict] = []
+    rows: list[tuple[str, dict]] = []
+
+    def state(payments):
+        return compute_month(tables, emp, label, att, history, payments=payments or None,
+                             leave_context=leave_context)
+
+    for name, kind, payments in runs:
+        if kind == "regular":
+            row = _minus(state(regular + done), [r for n, r in rows])
+        elif kind == "bonus":
+            row = _minus(state(regular + done + payments), [state(regular + done)])
+        else:
+            row = _minus(state(regular + done + payments), [r for n, r in rows])
+        if kind != "regular":
+            done += payments
+        rows.append((name, row))
+    return rows

@@ -135,7 +135,9 @@ def test_the_demo_year_pays_every_month(demo):
     methods = dict(con.execute("SELECT annual_bonus_method, count(*) FROM payslips WHERE month = '2025-12' "
                                "AND annual_bonus > 0 GROUP BY 1").fetchall())
     assert methods.get("separate", 0) > 0 and methods.get("merged", 0) > 0
-    assert con.execute("SELECT count(*) FROM payslips WHERE severance_pay > 0").fetchall()[0][0] == 1
+    # the severance is paid once, by the leaver's final settlement (an off-cycle run)
+    assert con.execute("SELECT count(*) FROM payslips WHERE severance_pay > 0").fetchall()[0][0] == 0
+    assert con.execute("SELECT count(*) FROM offcycle_payslips WHERE severance_pay > 0").fetchall()[0][0] == 1
     # issue 16: the appraisal bonus is paid as the 全年一次性奖金: in January (the national rows) some
     # taxed apart; in December (Nantong's rows) added to an imported bonus; never two taxed apart a year
     january = dict(con.execute("SELECT annual_bonus_method, count(*) FROM payslips WHERE month = '2025-01' "
@@ -158,6 +160,30 @@ def test_the_demo_year_pays_every_month(demo):
     assert "未发放" in book.sheetnames
     unpaid = [row for row in book["未发放"].iter_rows(values_only=True) if row[0] == first_id]
     assert unpaid and first_shortfall in unpaid[0][4]
+
+def test_the_demo_settles_a_leaver_off_cycle_with_its_own_bank_file(demo):
+    """Issue 13 part 4: one final settlement, before the regular run of the leaving month: it pays
+    the last days, the untaken leave and the severance; the regular run pays that person nothing
+    more; the identities hold on its row; its own bank file has a line > 0."""
+    import openpyxl
+    out, result = demo
+    con = duckdb.connect(str(out / "payroll-demo.duckdb"), read_only=True)
+    (run_id, month, employee_id, severance, base, net, broken), = con.execute(f"""
+        SELECT offcycle_run_id, month, employee_id, severance_pay, base_pay, net_pay, {BROKEN_IDENTITY}
+        FROM offcycle_payslips""").fetchall()
+    assert severance == 30000 and base > 0 and net > 0 and not broken
+    regular = con.execute("SELECT gross_pay, net_pay FROM payslips WHERE month = ? AND employee_id = ?",
+                          [month, employee_id]).fetchall()
+    assert regular == [(0, 0)]
+    assert f"off-cycle: {month} off-cycle run {run_id}" in result.stdout
+    book = openpyxl.load_workbook(out / f"bank-{month}-{run_id}.xlsx", read_only=True)
+    amounts = [row[2] for row in book.worksheets[0].iter_rows(values_only=True) if isinstance(row[2], (int, float))]
+    assert amounts == [float(net)]
+    # the regular bank file lists the person apart, paid 0: paid in the settlement
+    book = openpyxl.load_workbook(out / f"bank-{month}.xlsx", read_only=True)
+    unpaid = [row for row in book["未发放"].iter_rows(values_only=True) if row[0] == employee_id]
+    assert unpaid and f"离职结算 {run_id}" in unpaid[0][4]
+
 
 # ---- from outside the engine: the exported register and the scalar reference ----------------------
 

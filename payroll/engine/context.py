@@ -397,7 +397,8 @@ def _only(employee_id: str | None, column: str = "employee_id") -> str:
     return f" AND {column} = '{employee_id.replace(chr(39), chr(39) * 2)}'" if employee_id else ""
 
 
-def history_sql(month: Month, payslips_exist: bool, employee_id: str | None = None) -> str:
+def history_sql(month: Month, payslips_exist: bool, employee_id: str | None = None,
+                offcycle_overlay: bool = False) -> str:
     """Year to date before this month, last year's totals, and this year's first whole month.
 
     Read from last month's payslip, which carries them forward (its own year to date, and the
@@ -406,6 +407,8 @@ def history_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
     total. People with no payslip last month (new hires, people rehired after a gap) are looked up
     in the older payslips of this and last year, as a full aggregate: the same figures either way.
     Reads context_sql's `roster`. With employee_id (explain), only that person's payslips are read.
+    offcycle_overlay (issue 13): an off-cycle run of last month came after its regular run, so its
+    year to date is the month's last (engine/offcycle.py); False keeps the regular query as it was.
     """
     if not payslips_exist:
         return """SELECT NULL::VARCHAR AS employee_id, 0::BIGINT AS prev_income_ytd,
@@ -418,6 +421,10 @@ def history_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
     only = _only(employee_id)
     fen = _scaled
     balance = f"coalesce({fen('balance_owed')}, 0)"      # issue 13: owed across years until recovered
+    last_month = "payslips"
+    if offcycle_overlay:
+        from .offcycle import last_month_overlay_sql
+        last_month = last_month_overlay_sql(previous)
     if previous.year == month.year:
         carried = f"""
         SELECT employee_id, {fen('income_ytd')} AS prev_income_ytd,
@@ -428,7 +435,7 @@ def history_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
                coalesce({fen('first_full_month_gross')},
                         CASE WHEN paid_days_employed = paid_days_in_month THEN {fen('gross_pay')} END)
                    AS first_full_month_gross, {balance} AS balance_owed_before
-        FROM payslips WHERE month = '{previous.label}'{only}"""
+        FROM {last_month} WHERE month = '{previous.label}'{only}"""
     else:
         # January: December's count of payslips is last year's; last year's gross is Σ gross_pay less
         # the maternity allowance, a fund benefit and not wage (docs/rules.md), not December's income_ytd, which leaves out tax-exempt income such as the
@@ -440,7 +447,7 @@ def history_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
                0::BIGINT AS prev_months_employed_ytd,
                d.months_employed_ytd AS prior_year_months, y.prior_year_gross,
                NULL::BIGINT AS first_full_month_gross, {balance} AS balance_owed_before
-        FROM payslips d LEFT JOIN (
+        FROM {last_month} d LEFT JOIN (
             SELECT employee_id, CAST(sum({fen('gross_pay')} - coalesce({fen('maternity_allowance')}, 0)) AS BIGINT) AS prior_year_gross FROM payslips
             WHERE month BETWEEN '{last_year}-01' AND '{last_year}-12'{only} GROUP BY employee_id) y
           ON y.employee_id = d.employee_id
@@ -504,7 +511,8 @@ def _paid_days_employed_sql(month: Month) -> str:
             f"ELSE {cum}[{last}] - {cum}[{first}] + {paid}[{first}] END")
 
 
-def context_sql(month: Month, payslips_exist: bool, employee_id: str | None = None) -> str:
+def context_sql(month: Month, payslips_exist: bool, employee_id: str | None = None,
+                offcycle_overlay: bool = False) -> str:
     """The SELECT that gives every column of CONTEXT_COLUMNS for the people paid in the month.
     Needs install_month_parameters(con, month) on the connection first."""
     only = _only(employee_id)
@@ -523,7 +531,7 @@ def context_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
     return f"""
     WITH roster AS ({_active_roster_sql(month)}{only}),
     month_attendance AS (SELECT * FROM attendance WHERE month = '{month.label}'{only}),
-    history AS ({history_sql(month, payslips_exist, employee_id)}),
+    history AS ({history_sql(month, payslips_exist, employee_id, offcycle_overlay)}),
     opening AS ({opening_sql(month, employee_id)})
     SELECT
         e.employee_id, '{month.label}' AS month, DATE '{month.start}' AS month_start,

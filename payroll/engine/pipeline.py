@@ -55,9 +55,10 @@ def all_rules() -> dict[str, Rule]:
     return {rule.name: rule for stage in compile_stages() for rule in stage.rules}
 
 
-def pipeline_sql(month: Month, payslips_exist: bool, employee_id: str | None = None) -> str:
+def pipeline_sql(month: Month, payslips_exist: bool, employee_id: str | None = None,
+                 offcycle_overlay: bool = False) -> str:
     """WITH s0 AS (context), s1 AS (SELECT *, rule AS name … FROM s0), … ; the caller selects."""
-    return stages_sql(context_sql(month, payslips_exist, employee_id))
+    return stages_sql(context_sql(month, payslips_exist, employee_id, offcycle_overlay))
 
 
 def stages_sql(source_sql: str) -> str:

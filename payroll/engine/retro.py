@@ -22,6 +22,7 @@ from ..db import scalar
 from ..policy import Policy
 from ..rules.arrears import COMPONENTS, PAY_ARREARS
 from ..rules.performance_pay import assessments_in_force_sql
+from . import offcycle
 from .closing import closed_months
 from .context import Month, check_month_parameters, install_month_parameters
 from .employee_history import employees_as_of_sql
@@ -87,10 +88,12 @@ def pay_arrears(con: duckdb.DuckDBPyConnection, policy: Policy, month_paid: Mont
             install_month_parameters(con, month)
             check_month_parameters(con, month)
             exists = bool(scalar(con, "SELECT count(*) > 0 FROM temp.payslips WHERE month < ?", [month.label]))
-            query = (f"{pipeline_sql(month, exists)}\nSELECT {stored_select()}, '{policy.digest}' AS tables_digest, "
+            overlay = offcycle.overlay_needed(con, month.previous())
+            query = (f"{pipeline_sql(month, exists, offcycle_overlay=overlay)}\nSELECT {stored_select()}, '{policy.digest}' AS tables_digest, "
                      f"'{run_id}' AS run_id FROM {final_stage()}")
             con.execute("DELETE FROM temp.payslips WHERE month = ?", [month.label])
             con.execute(f"INSERT INTO temp.payslips BY NAME {query}")
+            offcycle.net_out_regular(con, month, "temp.payslips")   # issue 13: compare the regular run only
         lines = _record_differences(con, [m.label for m in redo], month_paid, run_id, paid)
     finally:
         con.execute("DROP TABLE IF EXISTS temp.payslips")

@@ -16,6 +16,7 @@ from ..money import ROUND_DIV_MACRO
 from ..policy import Policy
 from ..rules.death import unpaid_dead_notes
 from .context import Month, check_month_parameters, install_month_parameters
+from . import offcycle
 from .closing import refuse_closed
 from .ledger import new_id, now, record_run
 from .pipeline import final_stage, payslips_ddl, pipeline_sql, stored_select
@@ -58,6 +59,8 @@ def prepare_connection(con: duckdb.DuckDBPyConnection, policy: Policy, years: li
                 "SELECT CAST(day AS DATE) AS day, kind, paid, paid_cum FROM _calendar_frame")
     con.unregister("_calendar_frame")
     con.execute(payslips_ddl())
+    con.execute(offcycle.offcycle_ddl())                # issue 13: the off-cycle runs' payslips and ledger
+    con.execute(offcycle.RUNS_DDL)
     _record_policy_snapshot(con, policy)
 
 
@@ -107,12 +110,14 @@ def run_month(con: duckdb.DuckDBPyConnection, month: Month, policy: Policy, run_
     install_month_parameters(con, month)
     check_month_parameters(con, month)
     payslips_exist = scalar(con, "SELECT count(*) > 0 FROM payslips WHERE month < ?", [month.label])
-    query = (f"{pipeline_sql(month, payslips_exist)}\n"
+    overlay = offcycle.overlay_needed(con, month.previous())     # issue 13: last month's off-cycle runs
+    query = (f"{pipeline_sql(month, payslips_exist, offcycle_overlay=overlay)}\n"
              f"SELECT {stored_select()}, '{policy.digest}' AS tables_digest, '{run_id}' AS run_id "
              f"FROM {final_stage()}")
     with _roster_probes_joins(con):
         con.execute("DELETE FROM payslips WHERE month = ?", [month.label])
         con.execute(f"INSERT INTO payslips BY NAME {query}")
+    offcycle.net_out_regular(con, month)                # issue 13: the month's off-cycle runs paid their part
     record_fingerprint(con, month, policy.digest)       # issue 7: what retro pay compares against
     people, gross, net, cost = one_row(
         con, "SELECT count(*), coalesce(sum(gross_pay), 0), coalesce(sum(net_pay), 0), "

@@ -177,7 +177,9 @@ def trace_person(con: duckdb.DuckDBPyConnection, policy: Policy, employee_id: st
     month = Month.parse(month_label)
     if not month_ready:
         install_month_parameters(con, month)
-    cursor = con.execute(f"{pipeline_sql(month, earlier_payslips_exist(con, month), employee_id)}\n"
+    from .offcycle import overlay_needed
+    overlay = overlay_needed(con, month.previous())      # issue 13: last month's off-cycle runs
+    cursor = con.execute(f"{pipeline_sql(month, earlier_payslips_exist(con, month), employee_id, overlay)}\n"
                          f"SELECT * FROM {final_stage()}")
     names = [d[0] for d in cursor.description]
     found = cursor.fetchall()

@@ -2,7 +2,8 @@
 
 Columns: employee_id, month, kind (`annual_bonus` 全年一次性奖金 | `severance` 解除劳动合同一次性补偿金 |
 `other`), amount (> 0, yuan), tax_method (`separate` | `merged` | empty: the cheaper; only for an
-annual bonus), note. The file replaces every stored payment of the (employee, month) pairs it holds,
+annual bonus), note, and optional run (issue 13 part 4: empty or `regular` = the month's regular run,
+`bonus` = the month's bonus run, `settlement` = the person's final settlement; engine/offcycle.py). The file replaces every stored payment of the (employee, month) pairs it holds,
 so importing a corrected file twice gives the same payments. Refused, naming file, row and column:
 a bad kind or method, an amount ≤ 0, an unknown person, a month already closed, a method on a
 severance or `other` row (severance is always taxed apart,财税〔2018〕164号 art. 5(一); `other` is
@@ -17,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from ..db import transaction
+from ..db import table_exists, transaction
 from ..engine.closing import last_closed
 from ..engine.ledger import record_import
 from ..errors import CellProblem, InputError
@@ -25,13 +26,16 @@ from .checks import ProblemLog, check_month, parse_amounts, parse_choice, requir
 from .readers import Layout, RawTable, read_table
 
 PAYMENTS = Layout("payments", required=("employee_id", "month", "kind", "amount"),
-                  optional=("tax_method", "note"), month_columns=("month",))
+                  optional=("tax_method", "note", "run"), month_columns=("month",))
 KINDS = {"annual_bonus": "annual_bonus", "全年一次性奖金": "annual_bonus", "年终奖": "annual_bonus",
          "severance": "severance", "解除劳动合同一次性补偿金": "severance", "经济补偿金": "severance",
          "补偿金": "severance", "other": "other", "其他": "other"}
 METHODS = {"separate": "separate", "单独计税": "separate", "merged": "merged", "并入综合所得": "merged",
            "并入": "merged"}
-COLUMNS = ("employee_id", "month", "line_no", "kind", "amount", "tax_method", "note")
+# issue 13 part 4: the run that pays the row (engine/offcycle.py); empty = the month's regular run
+RUNS = {"regular": "regular", "常规": "regular", "bonus": "bonus", "奖金": "bonus",
+        "settlement": "settlement", "离职结算": "settlement", "结算": "settlement"}
+COLUMNS = ("employee_id", "month", "line_no", "kind", "amount", "tax_method", "note", "run_kind")
 
 
 @dataclass(frozen=True)
@@ -61,8 +65,14 @@ def validate_payments(table: RawTable, known_ids: pd.Index, con: duckdb.DuckDBPy
     log.flag(method.notna() & (kind != "annual_bonus") & kind.notna(), "tax_method",
              "'{}' is only for an annual_bonus row: severance is always taxed apart (财税〔2018〕164号 art. 5(一)), "
              "other payments always with the month's pay; leave it empty", cells["tax_method"])
+    run = parse_choice(log, cells["run"], "run", RUNS, required=False)
+    if table_exists(con, "offcycle_payslips"):        # the file replaces the pair's payments: not once paid apart
+        paid = set(con.execute("SELECT DISTINCT employee_id, month FROM offcycle_payslips").fetchall())
+        log.flag(pd.Series([(e, m) in paid for e, m in zip(cells["employee_id"], cells["month"])], index=cells.index),
+                 "month", "'{}' of this person was paid by an off-cycle run: its payments are settled and can no "
+                 "longer be replaced", cells["month"])
     rows = pd.DataFrame({
-        "employee_id": cells["employee_id"], "month": cells["month"],
+        "employee_id": cells["employee_id"], "month": cells["month"], "run_kind": run.where(run != "regular", None),
         "line_no": table.row_numbers.astype(int), "kind": kind, "amount": cells["amount"],
         "tax_method": method, "note": cells["note"].where(cells["note"] != "", None)})
     _second_separate_bonus(log, rows, months_ok, con)
@@ -106,9 +116,10 @@ def import_payments(con: duckdb.DuckDBPyConnection, path: Path) -> PaymentsImpor
     with transaction(con):
         con.register("_import_payments", rows)
         con.execute("DELETE FROM payments WHERE (employee_id, month) IN "
-                    "(SELECT DISTINCT employee_id, month FROM _import_payments) AND run_kind IS NULL")
-        con.execute("INSERT INTO payments (employee_id, month, line_no, kind, amount, tax_method, note) "
-                    "SELECT employee_id, month, line_no, kind, CAST(amount AS DECIMAL(18,2)), tax_method, note "
+                    "(SELECT DISTINCT employee_id, month FROM _import_payments)")
+        con.execute("INSERT INTO payments (employee_id, month, line_no, kind, amount, tax_method, note, run_kind) "
+                    "SELECT employee_id, month, line_no, kind, CAST(amount AS DECIMAL(18,2)), tax_method, note, "
+                    "CAST(run_kind AS VARCHAR) "
                     "FROM _import_payments")
         con.unregister("_import_payments")
         record_import(con, "payments", path, len(rows))

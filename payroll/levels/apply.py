@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 import duckdb
@@ -130,6 +131,9 @@ def _check_against_records(con, policy: Policy, rows: pd.DataFrame, checkable: p
     """Each change against the person's record in force on its date, the scale and the rules."""
     problems: list[CellProblem] = []
     records: dict[date, dict] = {}
+    # a roster's list repeats the same few (region, category, level, day): look each up once
+    levels_of = lru_cache(maxsize=None)(policy.levels)
+    rule_of = lru_cache(maxsize=None)(lambda *key: rule_in_force(policy, *key))
     for index in rows.index[checkable]:
         row = rows.loc[index]
         day: date = row.effective_from
@@ -152,8 +156,8 @@ def _check_against_records(con, policy: Policy, rows: pd.DataFrame, checkable: p
             problem("effective_from", f"'{row.employee_id}' is not employed on {day}")
             continue
         target = int(row.to_level)
-        if target not in policy.levels(region, category):
-            shown = ", ".join(str(v) for v in sorted(policy.levels(region, category)))
+        if target not in levels_of(region, category):
+            shown = ", ".join(str(v) for v in sorted(levels_of(region, category)))
             problem("to_level", f"level {target} is outside the {category} scale of region {region} (levels {shown})")
             continue
         if pd.notna(row.from_level) and int(row.from_level) != level:
@@ -168,7 +172,7 @@ def _check_against_records(con, policy: Policy, rows: pd.DataFrame, checkable: p
             problem("change_kind", f"{kind} from level {level} to {target} goes the wrong way (1 is the top level)")
             continue
         if kind == "promotion":
-            rule = rule_in_force(policy, region, category, level, day)
+            rule = rule_of(region, category, level, day)
             if rule is not None and target < int(rule["top_level_without_selection"]):
                 problem("to_level", f"level {target} is reached only by selection (选拔晋升, change_kind selection; "
                                     f"level_rules.csv row {int(rule['row_no'])})")

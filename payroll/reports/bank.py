@@ -82,7 +82,13 @@ def transfer_rows(con: duckdb.DuckDBPyConnection, month: str) -> list[dict]:
         f"CAST(p.net_pay AS VARCHAR), CAST(p.gross_pay AS VARCHAR), CAST(p.shortfall_carried AS VARCHAR), "
         f"CAST(p.balance_owed AS VARCHAR) FROM payslips p {join} WHERE p.month = ? ORDER BY p.employee_id",
         [month]).fetchall()
-    return [dict(employee_id=e, name=n, unit=u, account=a, amount=Decimal(v), reason=_zero_reason(g, sf, bo))
+    settled = {}
+    if table_exists(con, "offcycle_payslips"):       # issue 13: paid in the month's final settlement
+        settled = dict(con.execute("SELECT employee_id, min(offcycle_run_id) FROM offcycle_payslips WHERE month = ? "
+                                   "AND offcycle_kind = 'settlement' GROUP BY 1", [month]).fetchall())
+    return [dict(employee_id=e, name=n, unit=u, account=a, amount=Decimal(v),
+                 reason=(f"已在离职结算 {settled[e]} 中发放" if e in settled and Decimal(g) == 0
+                         else _zero_reason(g, sf, bo)))
             for e, n, u, a, v, g, sf, bo in rows]
 
 

@@ -180,11 +180,20 @@ class Explainer:
         found = cursor.fetchall()
         return dict(zip(names, found[0])) if found else None
 
-    def explain(self, employee_id: str, month_label: str) -> "Explanation":
+    def explain(self, employee_id: str, month_label: str, run: str | None = None) -> "Explanation":
+        from ..engine.offcycle import month_state, person_runs, run_trace_lines
         person = self.person(employee_id)
         month = Month.parse(month_label)
         stored = self.stored_payslip(employee_id, month.label)
+        # issue 13: with off-cycle runs the recomputed month is the sum of its runs; each run's part follows
+        runs = person_runs(self.con, self.main, employee_id, month.label)
+        if run is not None and run != "regular" and run not in {r["offcycle_run_id"] for r in runs}:
+            raise PayrollError(f"--run {run!r}: {employee_id} has no payslip of that run in {month.label}; their runs: "
+                               f"{', '.join(['regular', *(r['offcycle_run_id'] for r in runs)])}")
         lines = self.trace(employee_id, month.label, stored)
+        if runs or run is not None:
+            lines += run_trace_lines(stored, runs, run)
+            stored = month_state(stored, runs)
         if table_exists(self.con, "arrears"):
             # 补发/补扣 paid this month, one line per month earned and component (issue 7)
             lines += arrears_trace_lines(self.con, employee_id, month.label)

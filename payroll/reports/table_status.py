@@ -53,37 +53,51 @@ def _chain(regions: pd.DataFrame, code: str) -> list[str]:
     return chain
 
 
-def _latest(frame: pd.DataFrame, keys: tuple[str, ...], day: date, honour_end: bool) -> pd.DataFrame:
-    """Per key, the row of the nearest region on the chain (column depth) in force on `day`."""
-    rows = frame[frame.effective_from <= day]
+def _chain_depths(regions: pd.DataFrame, codes: list[str]) -> pd.DataFrame:
+    """One row per (region, ancestor on its chain): for_region, region_code (the ancestor), depth,
+    region_order (the region's place in `codes`)."""
+    return pd.DataFrame([(code, ancestor, depth, order)
+                         for order, code in enumerate(codes)
+                         for depth, ancestor in enumerate(_chain(regions, code))],
+                        columns=["for_region", "region_code", "depth", "region_order"])
+
+
+def _latest(pairs: pd.DataFrame, keys: tuple[str, ...], day: date, honour_end: bool) -> pd.DataFrame:
+    """Per region and key, the row of the nearest region on the chain (depth) in force on `day`;
+    all regions at once, in region order."""
+    rows = pairs[pairs.effective_from <= day]
     if honour_end and "valid_until" in rows.columns:
         rows = rows[rows.valid_until.isna() | (rows.valid_until >= day)]
-    if rows.empty:
-        return rows
-    rows = rows.sort_values(["depth", "effective_from"], ascending=[True, False], kind="stable")
-    return rows.drop_duplicates(list(keys), keep="first") if keys else rows.head(1)
+    rows = rows.sort_values(["region_order", "depth", "effective_from"], ascending=[True, True, False],
+                            kind="stable")
+    return rows.drop_duplicates(["for_region", *keys], keep="first")
 
 
 def _key_text(row, keys: tuple[str, ...]) -> str:
     return ", ".join(f"{k}={row[k]}" for k in keys)
 
 
-def _notes(frame: pd.DataFrame, table: str, keys: tuple[str, ...], day: date, region: str) -> list[FigureNote]:
-    notes = []
-    would_apply = _latest(frame, keys, day, honour_end=False)
-    for _, row in would_apply.iterrows():
-        if pd.notna(row.get("valid_until")) and row["valid_until"] < day:
-            notes.append(_note(row, table, keys, region, "expired"))
-    for _, row in _latest(frame, keys, day, honour_end=True).iterrows():
-        if row.get("status") in NEEDS_ATTENTION:
-            notes.append(_note(row, table, keys, region, row["status"]))
-    return notes
+def _notes(pairs: pd.DataFrame, table: str, keys: tuple[str, ...], day: date) -> pd.DataFrame:
+    """The table's notes for every region: rows with `status` set (expired first, then sample or
+    disputed), in region order."""
+    would_apply = _latest(pairs, keys, day, honour_end=False)
+    if "valid_until" in would_apply.columns:
+        expired = would_apply[would_apply.valid_until.notna() & (would_apply.valid_until < day)]
+    else:
+        expired = would_apply.iloc[0:0]
+    in_force = _latest(pairs, keys, day, honour_end=True)
+    attention = in_force[in_force.status.isin(NEEDS_ATTENTION)] if "status" in in_force.columns \
+        else in_force.iloc[0:0]
+    both = pd.concat([expired.assign(note_status="expired", note_pass=0),
+                      attention.assign(note_status=attention.get("status"), note_pass=1)])
+    return both.sort_values(["region_order", "note_pass"], kind="stable")
 
 
-def _note(row, table: str, keys: tuple[str, ...], region: str, status: str) -> FigureNote:
+def _note(row, table: str, keys: tuple[str, ...]) -> FigureNote:
     until = row.get("valid_until")
-    return FigureNote(region_code=region, table=table, key=_key_text(row, keys), row_no=int(row["row_no"]),
-                      status=status, effective_from=row["effective_from"],
+    return FigureNote(region_code=row["for_region"], table=table, key=_key_text(row, keys),
+                      row_no=int(row["row_no"]), status=row["note_status"],
+                      effective_from=row["effective_from"],
                       valid_until=None if pd.isna(until) else until, source=str(row.get("source") or ""))
 
 
@@ -91,23 +105,24 @@ def figures_needing_attention(frames: dict[str, pd.DataFrame], month: str,
                               regions: list[str] | None = None, national: bool = True) -> list[FigureNote]:
     """Every sample, disputed or expired figure in force on the first day of `month` (YYYY-MM),
     for each region (default: every city, i.e. every region that is no one's parent), then the
-    national tables."""
+    national tables. Computed for all regions at once per table (a register header asks for
+    every region of the month)."""
     day = date.fromisoformat(f"{month}-01")
-    region_frame = frames["regions"]
-    notes: list[FigureNote] = []
-    for code in regions or _leaf_regions(region_frame):
-        depth = {ancestor: i for i, ancestor in enumerate(_chain(region_frame, code))}
-        for table, keys in REGIONAL.items():
-            frame = frames.get(table)
-            if frame is None or frame.empty:
-                continue
-            frame = frame[frame.region_code.isin(depth)]
-            frame = frame.assign(depth=frame.region_code.map(depth))
-            notes.extend(_notes(frame, table, keys, day, code))
+    chains = _chain_depths(frames["regions"], list(regions or _leaf_regions(frames["regions"])))
+    found = []      # (region order, table order, note); sorted stably below
+    for table_order, (table, keys) in enumerate(REGIONAL.items()):
+        frame = frames.get(table)
+        if frame is None or frame.empty:
+            continue
+        pairs = chains.merge(frame, on="region_code", how="inner", sort=False)
+        found.extend((row["region_order"], table_order, _note(row, table, keys))
+                     for _, row in _notes(pairs, table, keys, day).iterrows())
+    notes = [note for _, _, note in sorted(found, key=lambda item: item[:2])]
     if national:
         for table, keys in NATIONWIDE.items():
-            frame = frames[table].assign(depth=0)
-            notes.extend(_notes(frame, table, () if table == "iit_brackets" else keys, day, NATIONAL))
+            keys = () if table == "iit_brackets" else keys
+            pairs = frames[table].assign(for_region=NATIONAL, depth=0, region_order=0)
+            notes.extend(_note(row, table, keys) for _, row in _notes(pairs, table, keys, day).iterrows())
     return notes
 
 
@@ -144,8 +159,21 @@ def header_text(frames: dict[str, pd.DataFrame], month: str, regions: list[str])
     return f"含样本或有争议的政策数字（payroll tables status）：{parts}"
 
 
+# digest -> frames: a digest names the tables' content, so frames rebuilt once serve every later
+# register of the same tables (a year's exports read one snapshot twelve times); read-only
+_SNAPSHOT_FRAMES: dict[str, dict[str, pd.DataFrame]] = {}
+
+
 def frames_from_snapshots(con: duckdb.DuckDBPyConnection, digest: str) -> dict[str, pd.DataFrame]:
     """The policy tables a run used, rebuilt from the stored snapshot (explain's provenance)."""
+    if digest not in _SNAPSHOT_FRAMES:
+        if len(_SNAPSHOT_FRAMES) >= 4:
+            _SNAPSHOT_FRAMES.pop(next(iter(_SNAPSHOT_FRAMES)))
+        _SNAPSHOT_FRAMES[digest] = _frames_from_snapshots(con, digest)
+    return _SNAPSHOT_FRAMES[digest]
+
+
+def _frames_from_snapshots(con: duckdb.DuckDBPyConnection, digest: str) -> dict[str, pd.DataFrame]:
     frames: dict[str, list[dict]] = {}
     for table, row_no, row_json in con.execute(
             "SELECT table_name, row_no, row_json FROM policy_snapshots WHERE tables_digest = ?", [digest]).fetchall():

@@ -14,7 +14,7 @@
   art. 5(一)); neither part enters the cumulative income.
 
 Per person the month's payments come from the temp table `month_payments`, built each run by
-install_month_payments (the payments the run pays: the regular run takes those no off-cycle run took).
+install_month_payments: the payments in the month's state (run_payments_filter; engine/offcycle.py).
 
 Issue 16: the annual appraisal bonus (年度考核奖, rules/performance_pay.py) is paid as the month's
 全年一次性奖金 too: the bonus taxed is `annual_bonus_total` = the imported annual_bonus + appraisal_bonus,
@@ -60,14 +60,18 @@ CREATE OR REPLACE TEMP TABLE month_payments (
     annual_bonus_method_requested VARCHAR, severance_pay BIGINT, separate_bonus_earlier BOOLEAN)"""
 
 
-def run_payments_filter(run_kind: str | None) -> str:
-    """Which payment rows a run pays: the regular run those no off-cycle run took."""
-    if run_kind is None:
-        return "(run_kind IS NULL OR run_kind = 'regular')"
-    return f"run_kind = '{run_kind}'"
+def run_payments_filter(con: duckdb.DuckDBPyConnection, month_label: str, extra: str = "") -> str:
+    """The payments in the month's state (engine/offcycle.py): the regular run's, those of the
+    off-cycle runs done (per person and run kind), and `extra` (an off-cycle run being computed).
+    The regular run pays the regular ones; it counts the others so the month's tax is cumulative."""
+    done = ""
+    if table_exists(con, "offcycle_payslips"):
+        done = (f" OR (employee_id, run_kind) IN (SELECT employee_id, offcycle_kind FROM offcycle_payslips "
+                f"WHERE month = '{month_label}')")
+    return f"(run_kind IS NULL OR run_kind = 'regular'{done}{extra})"
 
 
-def install_month_payments(con: duckdb.DuckDBPyConnection, month, run_kind: str | None = None) -> None:
+def install_month_payments(con: duckdb.DuckDBPyConnection, month, payments_filter: str | None = None) -> None:
     """month_payments: per person the run's payments in fen, and whether a bonus was taxed apart
     earlier in the year (a second one is refused: 国税发〔2005〕9号 art. 3)."""
     con.execute(EMPTY_PAYMENTS)
@@ -82,11 +86,11 @@ def install_month_payments(con: duckdb.DuckDBPyConnection, month, run_kind: str 
         earlier = (f"e.employee_id IN (SELECT employee_id FROM payslips WHERE month >= '{month.year}-01' "
                    f"AND month < '{month.label}' AND annual_bonus_separate > 0)")
         if table_exists(con, "offcycle_payslips"):
+            # earlier months' off-cycle runs; this month's are in the month's state (engine/offcycle.py)
             earlier += (f" OR e.employee_id IN (SELECT employee_id FROM offcycle_payslips WHERE month >= "
-                        f"'{month.year}-01' AND month <= '{month.label}' AND annual_bonus_separate > 0"
-                        f" AND run_kind <> '{run_kind or 'regular'}')")
+                        f"'{month.year}-01' AND month < '{month.label}' AND annual_bonus_separate > 0)")
     if table_exists(con, "payments"):
-        _insert_payments(con, month, run_kind)
+        _insert_payments(con, month, payments_filter or run_payments_filter(con, month.label))
     if appraisal:
         # a row for each (zero payments) so the earlier-bonus flag below covers them too
         con.execute("""INSERT INTO month_payments
@@ -104,7 +108,7 @@ def install_month_payments(con: duckdb.DuckDBPyConnection, month, run_kind: str 
     _check_tables(con, month)
 
 
-def _insert_payments(con: duckdb.DuckDBPyConnection, month, run_kind: str | None) -> None:
+def _insert_payments(con: duckdb.DuckDBPyConnection, month, payments_filter: str) -> None:
     con.execute(f"""
     INSERT INTO month_payments
     SELECT employee_id,
@@ -113,7 +117,7 @@ def _insert_payments(con: duckdb.DuckDBPyConnection, month, run_kind: str | None
            coalesce(max(tax_method) FILTER (kind = 'annual_bonus'), ''),
            CAST(coalesce(sum(amount) FILTER (kind = 'severance'), 0) * 100 AS BIGINT),
            false
-    FROM payments WHERE month = '{month.label}' AND {run_payments_filter(run_kind)}
+    FROM payments WHERE month = '{month.label}' AND {payments_filter}
     GROUP BY employee_id""")
 
 

@@ -1,0 +1,407 @@
+"""Issue 13 part 4: off-cycle runs and final settlements (payroll/engine/offcycle.py).
+
+The rule: a person's payslips of a month add up to the month computed once with everything paid in
+it (regular items + the payments of every run done). A bonus run pays state with its payments −
+state without; a settlement pays state with its payments − the person's earlier payslips of the
+month; the regular run pays the state − the off-cycle payslips before it.
+
+Hand cases on the shipped tables with Hohhot's H1 (tests/test_hand_computed.py; December 2025 worked
+in tests/test_year_end.py: a 36,000 bonus taxed apart costs 36,000 × 3 % = 1,080.00).
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from datetime import date
+from pathlib import Path
+from decimal import ROUND_HALF_UP, Decimal
+
+import pytest
+import reference
+from conftest import SHIPPED_TABLES, examples, policy_for, run_engine
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from identities import BROKEN_IDENTITY
+from test_hand_computed import HOHHOT, person
+
+from payroll.db import connect
+from payroll.engine.closing import close_through
+from payroll.engine.offcycle import run_offcycle
+from payroll.engine.run import run_months
+from payroll.errors import PayrollError
+
+POLICY = policy_for(str(SHIPPED_TABLES))
+# a Hohhot leaver on 2025-12-09, same record as H1 otherwise
+LEAVER = person("L1", "150100", "duty", 6, "PATROL", date(2018, 5, 1), leave=date(2025, 12, 9))
+LINES = ("gross_pay", "annual_bonus", "other_payments", "annual_leave_payout", "base_pay", "pension_employee",
+         "iit", "iit_annual_bonus", "net_pay", "employer_cost")
+
+
+_NOVEMBERS: dict[tuple, Path] = {}
+
+
+def november(people=(HOHHOT, LEAVER)):
+    """A database with November 2025 run for the people (the history December reads): run once per
+    roster, then copied (each case gets its own database)."""
+    key = tuple(p["employee_id"] for p in people)
+    if key not in _NOVEMBERS:
+        folder = Path(tempfile.mkdtemp(prefix="offcycle-"))
+        con = connect(str(folder / "november.duckdb"))
+        run_engine(SHIPPED_TABLES, list(people), {}, "2025-11", "2025-11", con=con)
+        con.close()
+        _NOVEMBERS[key] = folder / "november.duckdb"
+    copy = Path(tempfile.mkdtemp(prefix="offcycle-")) / "case.duckdb"
+    shutil.copy(_NOVEMBERS[key], copy)
+    return connect(str(copy))
+
+
+def pay(con, eid, kind, amount, run_kind=None, method=None, month="2025-12", line=2):
+    con.execute("INSERT INTO payments (employee_id, month, line_no, kind, amount, tax_method, run_kind) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)", [eid, month, line, kind, Decimal(amount), method, run_kind])
+
+
+def rows(con, month="2025-12"):
+    """{(run, employee_id): {line: value}}; the regular run is 'regular'."""
+    select = ", ".join(LINES)
+    found = con.execute(f"SELECT 'regular', employee_id, {select} FROM payslips WHERE month = ? UNION ALL "
+                        f"SELECT offcycle_run_id, employee_id, {select} FROM offcycle_payslips WHERE month = ?",
+                        [month, month]).fetchall()
+    return {(r[0], r[1]): dict(zip(LINES, r[2:])) for r in found}
+
+
+def month_totals(con, month="2025-12"):
+    return dict(con.execute(
+        "SELECT employee_id, sum(iit + iit_annual_bonus + iit_severance) FROM (SELECT employee_id, iit, "
+        "iit_annual_bonus, iit_severance FROM payslips WHERE month = ? UNION ALL SELECT employee_id, iit, "
+        "iit_annual_bonus, iit_severance FROM offcycle_payslips WHERE month = ?) GROUP BY 1", [month, month]).fetchall())
+
+
+def broken(con) -> int:
+    return con.execute(f"SELECT count(*) FROM offcycle_payslips WHERE {BROKEN_IDENTITY}").fetchall()[0][0] + \
+        con.execute(f"SELECT count(*) FROM payslips WHERE {BROKEN_IDENTITY}").fetchall()[0][0]
+
+
+def test_bonus_run_after_the_regular_run_pays_the_bonus_and_its_tax_only():
+    con = november()
+    pay(con, "H1", "annual_bonus", "36000", "bonus", "separate")
+    run_months(con, POLICY, "2025-12")
+    regular = rows(con)[("regular", "H1")]
+    result = run_offcycle(con, POLICY, "2025-12", "bonus")
+    assert result.run_id == "2025-12-bonus-1" and result.people == 1
+    bonus = rows(con)[("2025-12-bonus-1", "H1")]
+    # 36,000 ÷ 12 = 3,000 → 3 %, quick deduction 0 → 1,080.00; net 36,000 − 1,080 = 34,920.00; no
+    # contributions (charged once, by the regular run); employer cost = the bonus
+    assert bonus["annual_bonus"] == bonus["gross_pay"] == Decimal("36000.00")
+    assert bonus["iit_annual_bonus"] == Decimal("1080.00") and bonus["iit"] == 0
+    assert bonus["net_pay"] == Decimal("34920.00") and bonus["pension_employee"] == 0
+    assert bonus["employer_cost"] == Decimal("36000.00")
+    assert rows(con)[("regular", "H1")] == regular          # the regular payslip is not touched
+    assert broken(con) == 0
+
+
+def test_a_merged_bonus_is_taxed_cumulatively_with_the_regular_pay_in_either_order():
+    """A merged 10,000 joins the month's cumulative income: its tax is the year's tax with it − without
+    it, the same whether the bonus run comes before or after the regular run."""
+    totals, splits = [], []
+    for bonus_first in (True, False):
+        con = november()
+        pay(con, "H1", "annual_bonus", "10000", "bonus", "merged")
+        if bonus_first:
+            run_offcycle(con, POLICY, "2025-12", "bonus")
+        run_months(con, POLICY, "2025-12")
+        if not bonus_first:
+            run_offcycle(con, POLICY, "2025-12", "bonus")
+        totals.append(month_totals(con))
+        splits.append(rows(con))
+        assert broken(con) == 0
+    assert totals[0] == totals[1]
+    # and the same as paying it with the regular run
+    con = november()
+    pay(con, "H1", "annual_bonus", "10000", None, "merged")
+    run_months(con, POLICY, "2025-12")
+    assert month_totals(con) == totals[0]
+    assert splits[0][("2025-12-bonus-1", "H1")]["iit"] > 0                  # merged: the bonus's own tax
+
+
+def test_a_settlement_before_the_regular_run_pays_the_last_days_and_the_untaken_leave():
+    con = november()
+    pay(con, "L1", "other", "1000", "settlement")
+    result = run_offcycle(con, POLICY, "2025-12", "settlement", ["L1"])
+    run_months(con, POLICY, "2025-12")
+    found = rows(con)
+    settled, regular = found[(result.run_id, "L1")], found[("regular", "L1")]
+    # the whole month is in the settlement: 7 of 23 paid days of 6,830 = 2,078.70 (6,830 × 7 ÷ 23 =
+    # 2,078.695… → 2,078.70), the untaken leave, the 1,000 and the month's contributions
+    assert settled["base_pay"] == Decimal("2078.70") and settled["other_payments"] == Decimal("1000.00")
+    assert settled["annual_leave_payout"] > 0 and settled["pension_employee"] > 0
+    assert all(value == 0 for value in regular.values())    # the regular run pays them nothing more
+    assert broken(con) == 0
+
+
+def test_a_settlement_after_the_regular_run_pays_what_the_regular_run_did_not():
+    con = november()
+    pay(con, "L1", "other", "1000", "settlement")
+    run_months(con, POLICY, "2025-12")
+    result = run_offcycle(con, POLICY, "2025-12", "settlement", ["L1"])
+    settled = rows(con)[(result.run_id, "L1")]
+    assert settled["other_payments"] == settled["gross_pay"] == Decimal("1000.00")
+    assert settled["base_pay"] == 0 and settled["annual_leave_payout"] == 0 and settled["pension_employee"] == 0
+    # either order: the same month in total
+    other = november()
+    pay(other, "L1", "other", "1000", "settlement")
+    run_offcycle(other, POLICY, "2025-12", "settlement", ["L1"])
+    run_months(other, POLICY, "2025-12")
+    assert month_totals(con) == month_totals(other)
+
+
+def test_next_month_reads_the_tax_of_an_off_cycle_run_after_the_regular_run():
+    """An off-cycle run after November's regular run: December's year to date starts from it."""
+    con = november()
+    pay(con, "H1", "other", "20000", "bonus", month="2025-11")
+    # a bonus run pays every payment assigned to it, whatever its kind
+    run_offcycle(con, POLICY, "2025-11", "bonus")
+    ytd_after = con.execute("SELECT iit_ytd, income_ytd FROM offcycle_payslips WHERE employee_id = 'H1'").fetchall()[0]
+    run_months(con, POLICY, "2025-12")
+    december = con.execute("SELECT iit_ytd - iit, income_ytd FROM payslips WHERE employee_id = 'H1' AND month = '2025-12'"
+                           ).fetchall()[0]
+    assert december[0] == ytd_after[0]
+
+
+def test_bad_off_cycle_runs_are_refused_and_write_nothing():
+    con = november()
+    before = con.execute("SELECT count(*) FROM payslips").fetchall()[0][0]
+    with pytest.raises(PayrollError, match="NOPE is not on the roster"):
+        run_offcycle(con, POLICY, "2025-12", "settlement", ["NOPE"])
+    with pytest.raises(PayrollError, match="G1 is not employed in 2025-12"):
+        gone = november(people=(HOHHOT, person("G1", "150100", "duty", 6, "PATROL", date(2018, 5, 1),
+                                               leave=date(2025, 11, 20))))
+        run_offcycle(gone, POLICY, "2025-12", "settlement", ["G1"])
+    with pytest.raises(PayrollError, match="not a kind"):
+        run_offcycle(con, POLICY, "2025-12", "payday", ["H1"])
+    with pytest.raises(PayrollError, match="needs --employees"):
+        run_offcycle(con, POLICY, "2025-12", "settlement", None)
+    close_through(con, "2025-11")
+    with pytest.raises(PayrollError, match="2025-11: the month is closed"):
+        run_offcycle(con, POLICY, "2025-11", "settlement", ["H1"])
+    run_offcycle(con, POLICY, "2025-12", "settlement", ["L1"])
+    with pytest.raises(PayrollError, match="already settled"):
+        run_offcycle(con, POLICY, "2025-12", "settlement", ["L1"])
+    assert con.execute("SELECT count(*) FROM payslips").fetchall()[0][0] == before
+    assert con.execute("SELECT count(*) FROM offcycle_runs").fetchall()[0][0] == 1
+
+
+# ---- property: the month's total tax does not depend on the order of its runs; every run's
+# payslip agrees with the scalar reference (tests/reference.py month_runs) to the fen ------------
+
+money = lambda low, high: st.integers(low * 100, high * 100).map(lambda fen: Decimal(fen) / 100)  # noqa: E731
+line = st.one_of(
+    st.fixed_dictionaries({"kind": st.just("annual_bonus"), "amount": money(1, 120000),
+                           "tax_method": st.sampled_from(["", "separate", "merged"])}),
+    st.fixed_dictionaries({"kind": st.just("other"), "amount": money(1, 30000), "tax_method": st.just("")}),
+    st.fixed_dictionaries({"kind": st.just("severance"), "amount": money(1, 400000), "tax_method": st.just("")}),
+)
+PEOPLE = [HOHHOT, LEAVER, person("Z1", "330100", "duty", 4, "TRAFFIC", date(2015, 1, 1), special=3000)]
+
+
+@st.composite
+def month_of_runs(draw):
+    """Per person at most one payment per run, one annual bonus; the runs in two orders."""
+    payments = {}
+    for employee in PEOPLE:
+        bonus_taken = False
+        for run_kind in ("regular", "bonus", "settlement"):
+            if run_kind == "settlement" and employee["employee_id"] != "L1":
+                continue
+            if draw(st.booleans()):
+                drawn = draw(line)
+                if drawn["kind"] == "annual_bonus":
+                    if bonus_taken:
+                        continue
+                    bonus_taken = True
+                payments[(employee["employee_id"], run_kind)] = drawn
+    kinds = ["regular", "settlement"] + (["bonus"] if any(k == "bonus" for _, k in payments) else [])
+    orders = draw(st.lists(st.permutations(kinds), min_size=2, max_size=2))
+    return payments, orders
+
+
+def _engine_month(payments, order):
+    con = november(people=PEOPLE)
+    for number, ((eid, run_kind), drawn) in enumerate(sorted(payments.items()), start=2):
+        pay(con, eid, drawn["kind"], drawn["amount"], None if run_kind == "regular" else run_kind,
+            drawn["tax_method"] or None, line=number)
+    names = []
+    for kind in order:
+        if kind == "regular":
+            run_months(con, POLICY, "2025-12")
+            names.append("regular")
+        else:
+            names.append(run_offcycle(con, POLICY, "2025-12", kind, ["L1"] if kind == "settlement" else None).run_id)
+    return con, names
+
+
+@settings(max_examples=examples(1), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(month_of_runs())
+def test_month_tax_is_the_same_in_any_order_and_agrees_with_the_reference(case):
+    payments, orders = case
+    totals = []
+    tables = reference.Tables(SHIPPED_TABLES)
+    for order in orders:
+        con, names = _engine_month(payments, order)
+        assert broken(con) == 0
+        assert con.execute("SELECT count(*) FROM offcycle_payslips WHERE net_pay < 0").fetchall()[0][0] == 0
+        totals.append(month_totals(con))
+        # the reference: November, then each person's December in the runs' order
+        november_rows = reference.compute_year(PEOPLE, {}, SHIPPED_TABLES, ["2025-11"])
+        for employee in PEOPLE:
+            eid = employee["employee_id"]
+            runs = [(name, kind, [dict(payments[(eid, kind)], tax_method=payments[(eid, kind)]["tax_method"])]
+                     if (eid, kind) in payments else [])
+                    for name, kind in zip(names, order) if kind != "settlement" or eid == "L1"]
+            history = [row for (e, _), row in sorted(november_rows.items()) if e == eid]
+            expected = reference.month_runs(tables, reference.record_in_force(employee, "2025-12"), "2025-12", {},
+                                            history, runs)
+            engine_rows = rows_full(con, eid)
+            for name, row in expected:
+                if name != "regular" and (name, eid) not in engine_rows:
+                    # a bonus run pays only the people with a payment assigned to it
+                    assert all(row[c] == 0 for c in reference.OFFCYCLE_LINES), (name, eid)
+                    continue
+                got = engine_rows[(name, eid)]
+                wrong = [f"{c}: engine {got[c]} reference {row[c]}" for c in reference.REGISTER[5:]
+                         if c in got and isinstance(row.get(c), Decimal) and Decimal(got[c]) != row[c]]
+                assert not wrong, f"{eid} {name} in order {order}, payments {payments}:\n" + "\n".join(wrong)
+    assert totals[0] == totals[1], (orders, payments)
+
+
+def rows_full(con, eid):
+    cursor = con.execute("SELECT 'regular' AS run, * FROM payslips WHERE month = '2025-12' AND employee_id = ?", [eid])
+    names = [d[0] for d in cursor.description]
+    found = {(r[0], eid): dict(zip(names, r)) for r in cursor.fetchall()}
+    cursor = con.execute("SELECT offcycle_run_id AS run, * FROM offcycle_payslips WHERE employee_id = ?", [eid])
+    names = [d[0] for d in cursor.description]
+    found.update({(r[0], eid): dict(zip(names, r)) for r in cursor.fetchall()})
+    return found
+
+
+# ---- the command line: run --off-cycle prints the run's id; export --run and explain --run -------
+
+def _cli(capsys, *args):
+    from payroll.cli import run_cli
+    code = run_cli([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def test_command_line_runs_exports_and_explains_an_off_cycle_run(tmp_path, capsys, monkeypatch):
+    con = november()
+    path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0][0]
+    con.execute("CREATE TABLE IF NOT EXISTS employee_finance (employee_id VARCHAR PRIMARY KEY, bank_account VARCHAR)")
+    con.execute("INSERT INTO employee_finance (employee_id, bank_account) VALUES ('H1', '6222020200001234567'), "
+                "('L1', '6222020200007654321')")
+    pay(con, "L1", "other", "1000", "settlement")
+    con.close()
+    monkeypatch.chdir(tmp_path)
+    db = ["--db", path, "--tables", str(SHIPPED_TABLES)]
+    code, text = _cli(capsys, "run", "--month", "2025-12", *db)
+    assert code == 0, text
+    code, text = _cli(capsys, "run", "--month", "2025-12", "--off-cycle", "settlement", "--employees", "L1", *db)
+    assert code == 0 and "run id: 2025-12-settlement-1" in text, text
+    # every run its own bank file; the default is the regular run
+    code, text = _cli(capsys, "export", "--what", "bank", "--month", "2025-12", "--run", "2025-12-settlement-1",
+                      "--format", "csv", "--db", path)
+    assert code == 0, text
+    written = [p for p in tmp_path.iterdir() if "settlement" in p.name]
+    assert written and "1000.00" in written[0].read_text(encoding="utf-8-sig")
+    code, text = _cli(capsys, "export", "--what", "register", "--month", "2025-12", "--format", "csv",
+                      "--out", tmp_path / "regular.csv", "--db", path)
+    assert code == 0 and "L1" in (tmp_path / "regular.csv").read_text(encoding="utf-8-sig")
+    # --run all: the month's runs added up (the tax declaration's one line per person and month)
+    code, text = _cli(capsys, "export", "--what", "register", "--month", "2025-12", "--run", "all", "--format", "csv",
+                      "--out", tmp_path / "all.csv", "--db", path)
+    assert code == 0, text
+    import csv as _csv
+    with open(tmp_path / "all.csv", encoding="utf-8-sig") as handle:
+        together = {row["employee_id"]: row for row in _csv.DictReader(handle)}
+    with open(tmp_path / "regular.csv", encoding="utf-8-sig") as handle:
+        regular_rows = {row["employee_id"]: row for row in _csv.DictReader(handle)}
+    assert Decimal(together["L1"]["gross_pay"]) == Decimal(regular_rows["L1"]["gross_pay"]) + Decimal("1000.00")
+    assert together["H1"] == regular_rows["H1"]
+    code, text = _cli(capsys, "explain", "L1", "--month", "2025-12", "--run", "2025-12-settlement-1", *db)
+    assert code == 0 and "2025-12-settlement-1 = 1,000.00" in text and "NOTE" not in text, text
+    # bad input: exit 2 naming what is wrong, nothing written
+    files = set(tmp_path.iterdir())
+    for args, phrase in [
+        (("export", "--what", "bank", "--month", "2025-12", "--run", "2025-12-bonus-9", "--db", path),
+         "no such run in 2025-12"),
+        (("run", "--month", "2025-12", "--off-cycle", "settlement", "--employees", "NOBODY", *db), "not on the roster"),
+        (("explain", "H1", "--month", "2025-12", "--run", "2025-12-settlement-1", *db), "H1 has no payslip of that run"),
+    ]:
+        code, text = _cli(capsys, *args)
+        assert code == 2 and phrase in text, (args, text)
+    code, text = _cli(capsys, "close", "--month", "2025-12", "--db", path)
+    assert code == 0, text
+    code, text = _cli(capsys, "run", "--month", "2025-12", "--off-cycle", "settlement", "--employees", "H1", *db)
+    assert code == 2 and "the month is closed" in text and "closes all its runs" in text
+    assert set(tmp_path.iterdir()) == files
+
+
+def test_retro_on_a_closed_month_with_an_off_cycle_run_pays_no_false_arrears():
+    """November: regular run, then a bonus run; closed. A correction to someone else's November
+    recomputes the month: the recomputed state less the bonus run equals H1's regular payslip, so H1
+    gets no arrears, and the corrected person does."""
+    con = november(people=PEOPLE)
+    pay(con, "H1", "annual_bonus", "20000", "bonus", "merged", month="2025-11")
+    run_offcycle(con, POLICY, "2025-11", "bonus")
+    close_through(con, "2025-11")
+    con.execute("INSERT INTO attendance (employee_id, month, overtime_workday_hours) VALUES ('Z1', '2025-11', 10)")
+    run_months(con, POLICY, "2025-12")
+    owed = dict(con.execute("SELECT employee_id, sum(amount) FROM arrears GROUP BY 1").fetchall())
+    assert "H1" not in owed and owed.get("Z1", 0) > 0, owed
+    assert broken(con) == 0
+
+
+def test_a_settlement_recovers_the_balance_owed_within_the_limits_and_shows_the_rest():
+    """L1 owes a balance from November (a 20,000 damages deduction takes at most 20 % of the month's
+    pay: the rest is carried). The settlement recovers what the art. 16 limits allow of December's pay
+    and shows the rest as still owed."""
+    from payroll.db import connect as _connect
+    con = _connect(":memory:")
+    run_engine(SHIPPED_TABLES, [HOHHOT, LEAVER], {("L1", "2025-11"): {"deduction": Decimal("20000"),
+                                                                     "deduction_kind": "damages"}},
+               "2025-11", "2025-11", con=con)
+    owed_before = con.execute("SELECT balance_owed FROM payslips WHERE employee_id = 'L1'").fetchall()[0][0]
+    assert owed_before > 0
+    result = run_offcycle(con, POLICY, "2025-12", "settlement", ["L1"])
+    recovery, owed, gross, net = con.execute(
+        "SELECT balance_recovery, balance_owed, gross_pay, net_pay FROM offcycle_payslips WHERE offcycle_run_id = ?",
+        [result.run_id]).fetchall()[0]
+    # 工资支付暂行规定 art. 16: at most 20 % of the month's pay, to the fen half-up (5,867.99 × 20 % =
+    # 1,173.598 → 1,173.60)
+    assert 0 < recovery <= (gross * Decimal("0.2")).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    assert owed == owed_before - recovery and owed > 0      # the rest still owed, on the settlement
+    assert net >= 0 and broken(con) == 0
+
+
+def test_the_payments_file_says_which_run_pays_a_row(tmp_path):
+    from payroll.errors import InputError
+    from payroll.io.payments import import_payments
+    con = november()
+    good = tmp_path / "payments.csv"
+    good.write_text("employee_id,month,kind,amount,tax_method,note,run\n"
+                    "H1,2025-12,annual_bonus,36000,separate,,bonus\nL1,2025-12,severance,30000,,,离职结算\n"
+                    "H1,2025-12,other,500,,,\n", encoding="utf-8")
+    import_payments(con, good)
+    assert con.execute("SELECT employee_id, kind, run_kind FROM payments ORDER BY line_no").fetchall() == [
+        ("H1", "annual_bonus", "bonus"), ("L1", "severance", "settlement"), ("H1", "other", None)]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("employee_id,month,kind,amount,run\nH1,2025-12,other,5,weekly\n", encoding="utf-8")
+    with pytest.raises(InputError) as refused:
+        import_payments(con, bad)
+    assert "bad.csv" in str(refused.value) and "row 2" in str(refused.value) and "column run" in str(refused.value)
+    assert con.execute("SELECT count(*) FROM payments").fetchall()[0][0] == 3
+    run_offcycle(con, POLICY, "2025-12", "bonus")
+    again = tmp_path / "again.csv"
+    again.write_text("employee_id,month,kind,amount\nH1,2025-12,other,5\n", encoding="utf-8")
+    with pytest.raises(InputError) as refused:
+        import_payments(con, again)
+    assert "column month" in str(refused.value) and "paid by an off-cycle run" in str(refused.value)
