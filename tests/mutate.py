@@ -93,7 +93,8 @@ LEAVE = ["tests/test_leave_cases.py", "tests/test_leave_probation_death.py",
 DEFAULT_FIRST = [HAND, FIXED_ROSTER, "tests/test_reference_reach.py::test_fixed_record_changes"]
 FIRST = {
     "leave": LEAVE, "probation": LEAVE, "death": LEAVE,
-    "one_off": ["tests/test_one_off_cases.py", "tests/test_year_end.py", "tests/test_levels.py"],
+    "one_off": ["tests/test_one_off_cases.py", "tests/test_year_end.py", "tests/test_offcycle.py",
+                "tests/test_levels.py"],
     "deductions": ["tests/test_year_end.py", "tests/test_medical_levy.py", HAND, FIXED_ROSTER],
     "injury_pay": [*INJURIES, "tests/test_guards.py", "tests/test_previous_year_gross.py",
                    "tests/test_history_carry.py"],
