@@ -288,6 +288,8 @@ def _pytest(copy: Path, tests: list[str], timeout: int, workers: str) -> tuple[s
                                 cwd=copy, env=env, capture_output=True, text=True, timeout=timeout)
         # 0: all passed; 5: nothing collected (a stage with no test left) counts as passed
         outcome = "survived" if result.returncode in (0, 5) else "killed"
+        if result.returncode < 0 or result.returncode == 4:      # stopped by a signal, or a usage error
+            outcome = "undecided"
         failed = re.findall(r"^(?:FAILED|ERROR) (\S+)", result.stdout, re.M)
         tail = result.stdout.strip().splitlines()[-1:]
         detail = failed[0] if failed else (tail[0] if tail else f"exit {result.returncode}")
