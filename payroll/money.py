@@ -13,3 +13,9 @@ from __future__ import annotations
 ROUND_DIV_MACRO = """
 CREATE OR REPLACE MACRO round_div(n, d) AS CAST((2 * n + d) // (2 * d) AS BIGINT)
 """
+
+
+def round_div(n: int, d: int) -> int:
+    """The macro in Python, for the figures made outside the monthly query (benefits of events,
+    the base declaration): n ÷ d half-up, n ≥ 0 and d > 0 integers."""
+    return (2 * n + d) // (2 * d)

@@ -56,6 +56,20 @@ STATUSES = ("official", "secondary", "unverified", "sample", "disputed")
 NEEDS_ATTENTION = ("sample", "disputed")
 
 
+def rows_in_force_sql(table: str, keys: tuple[str, ...], day) -> str:
+    """The rows of policy_<table> in force on a day, per region (for_region) and key: the most
+    specific region on the chain first, then the latest effective_from on or before the day, a row
+    whose valid_until has passed left out. The one way a regional row is read: the monthly engine
+    (on the first of the month) and the benefits of events (on the event's day) both use it."""
+    partition = ", ".join(("c.region_code",) + tuple(f"t.{k}" for k in keys))
+    return f"""
+        SELECT c.region_code AS for_region, t.*
+        FROM region_chain c JOIN policy_{table} t ON t.region_code = c.ancestor_code
+        WHERE t.effective_from <= DATE '{day}'
+          AND (t.valid_until IS NULL OR t.valid_until >= DATE '{day}')   -- its source has lapsed
+        QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY c.depth, t.effective_from DESC) = 1"""
+
+
 def _cols(*specs: Column) -> tuple[Column, ...]:
     """The table's own columns, then source, status and (for dated tables) valid_until: the last
     day the row's source is in force (e.g. 南通实施办法 art. 20: to 2027-12-31); after it the row is
@@ -84,6 +98,12 @@ NON_WORK_DEATH_ITEMS = ("funeral_grant", "survivors_pension", "condolence")
 NON_WORK_DEATH_BASES = ("amount", "months_of_average_wage", "months_of_own_wage",
                         "times_urban_income")
 
+# issue 14: the month-day a fund's base year (缴费年度) starts, e.g. 07-01 for a July–June year; the
+# base derived from pay uses the twelve months before it (docs/rules.md). Empty: 01-01, the calendar
+# year. Always the first of a month: the engine resolves tables by month.
+BASE_YEAR_STARTS = tuple(f"{month:02d}-01" for month in range(1, 13))
+BASE_YEAR_START = Column("base_year_start", "enum", required=False, choices=BASE_YEAR_STARTS, in_header=False)
+
 TABLES: dict[str, tuple[Column, ...]] = {
     "regions": _cols(Column("region_code", "code"), Column("name", "text"),
                      Column("parent_code", "code", required=False)),
@@ -94,10 +114,11 @@ TABLES: dict[str, tuple[Column, ...]] = {
     "social_insurance": _cols(Column("region_code", "code"), Column("effective_from", "date"),
                               Column("fund", "enum", choices=FUNDS),
                               Column("employer_rate", "rate"), Column("employee_rate", "rate"),
-                              Column("base_floor", "money"), Column("base_ceiling", "money")),
+                              Column("base_floor", "money"), Column("base_ceiling", "money"),
+                              BASE_YEAR_START),
     "housing_fund": _cols(Column("region_code", "code"), Column("effective_from", "date"),
                           Column("employer_rate", "rate"), Column("employee_rate", "rate"),
-                          Column("base_floor", "money"), Column("base_ceiling", "money")),
+                          Column("base_floor", "money"), Column("base_ceiling", "money"), BASE_YEAR_START),
     "pay_scale": _cols(Column("region_code", "code"), Column("effective_from", "date"),
                        Column("category", "enum", choices=("duty", "civilian")),
                        Column("level", "int"), Column("base_pay", "money")),

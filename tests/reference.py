@@ -364,41 +364,38 @@ def compute_month(tables: Tables, emp: dict, label: str, att: dict, history: lis
              annual_bonus=paid["annual_bonus"], severance_pay=paid["severance"], other_payments=paid["other"],
              annual_bonus_total=paid["annual_bonus_total"])
 
-    # contribution base
     prev_year = [h for h in history if h["month"].startswith(f"{year - 1:04d}-")]
     this_year = [h for h in history if h["month"].startswith(f"{year:04d}-")]
-    if emp.get("contribution_base") is not None:
-        source, wage = "declared", to_frac(emp["contribution_base"])
-    elif prev_year:
-        source = "previous_year"
-        # issue 14: the maternity allowance is a fund benefit, not wage: not in the previous-year wage
-        wage = to_frac(rnd(sum((to_frac(h["gross_pay"] - h["maternity_allowance"]) for h in prev_year), Fraction(0))
-                           / len(prev_year)))
-    else:
-        whole = [h for h in this_year if h["paid_days_employed"] == h["paid_days_in_month"]]
-        if whole:
-            source, wage = "first_full_month", to_frac(whole[0]["gross_pay"])
-        elif E == P:
-            source, wage = "first_full_month", to_frac(gross)
-        else:
-            source, wage = "contract_month", base_full + seniority_full + allowances_full + high_risk_full
-    r["contribution_base_source"] = source
-    r["contribution_wage"] = dec(wage)
 
+    # contribution base, per base year (issue 14: base_year_start of the rows; empty is 01-01): the
+    # insurances from their rows (which must agree), the housing fund from its own
     si = tables.resolve("social_insurance", region, first, key=lambda x: x["fund"])
+    starts = {row.get("base_year_start") or "01-01" for row in si.values()}
+    if len(starts) != 1:
+        raise ReferenceError(f"social_insurance: funds of {region} in {label} start their years differently")
+    hf = tables.one("housing_fund", region, first)
+    for prefix, start in (("contribution", starts.pop()), ("housing_fund", hf.get("base_year_start") or "01-01")):
+        source, wage = base_year_wage(emp, label, history, int(start[:2]), gross, E == P,
+                                      base_full + seniority_full + allowances_full + high_risk_full)
+        r[f"{prefix}_year_start"] = year_start(label, int(start[:2]))
+        r["contribution_base_source" if prefix == "contribution" else "housing_fund_wage_source"] = source
+        r["contribution_wage" if prefix == "contribution" else "housing_fund_wage"] = dec(wage)
+        if prefix == "contribution":
+            si_wage = wage
+        else:
+            hf_wage = wage
     for fund in FUNDS:
         if fund not in si:
             raise ReferenceError(f"social_insurance: no {fund} row for {region} in {label}")
         row = si[fund]
-        base = min(max(wage, to_frac(row["base_floor"])), to_frac(row["base_ceiling"]))
+        base = min(max(si_wage, to_frac(row["base_floor"])), to_frac(row["base_ceiling"]))
         r[f"{fund}_base"] = dec(base)
         r[f"{fund}_employer"] = rnd(base * to_frac(row["employer_rate"])) + arrears.get(f"{fund}_employer", 0)
         if fund in ("pension", "medical", "unemployment"):
             r[f"{fund}_employee"] = rnd(base * to_frac(row["employee_rate"])) + arrears.get(f"{fund}_employee", 0)
         elif row["employee_rate"] != 0:
             raise ReferenceError(f"{fund} has an employee rate")
-    hf = tables.one("housing_fund", region, first)
-    hf_base = min(max(wage, to_frac(hf["base_floor"])), to_frac(hf["base_ceiling"]))
+    hf_base = min(max(hf_wage, to_frac(hf["base_floor"])), to_frac(hf["base_ceiling"]))
     r["housing_fund_base"] = dec(hf_base)
     r["housing_fund_employee"] = rnd(hf_base * to_frac(hf["employee_rate"])) + arrears.get("housing_fund_employee", 0)
     r["housing_fund_employer"] = rnd(hf_base * to_frac(hf["employer_rate"])) + arrears.get("housing_fund_employer", 0)
@@ -658,6 +655,34 @@ def is_active(emp: dict, label: str) -> bool:
     return emp["hire_date"] <= last and (emp.get("leave_date") is None or emp["leave_date"] >= first)
 
 
+def year_start(label: str, start_month: int) -> date:
+    """The first day of the base year holding the month, for a year starting in start_month."""
+    y, m = int(label[:4]), int(label[5:7])
+    return date(y if m >= start_month else y - 1, start_month, 1)
+
+
+def base_year_wage(emp: dict, label: str, history: list[dict], start_month: int, gross, whole_month: bool,
+                   contract_full: Fraction) -> tuple[str, Fraction]:
+    """SPEC contribution-base rule over a base year (issue 14): declared, else the average of the
+    payslips of the twelve months before the year's start (gross less the maternity allowance, a
+    fund benefit and not wage), else the year's first whole month, else the contract month."""
+    start = year_start(label, start_month)
+    begin = date(start.year - 1, start.month, 1).strftime("%Y-%m")
+    before = [h for h in history if begin <= h["month"] < start.strftime("%Y-%m")]
+    since = [h for h in history if start.strftime("%Y-%m") <= h["month"] < label]
+    if emp.get("contribution_base") is not None:
+        return "declared", to_frac(emp["contribution_base"])
+    if before:
+        return "previous_year", to_frac(rnd(sum((to_frac(h["gross_pay"] - h["maternity_allowance"]) for h in before),
+                                                Fraction(0)) / len(before)))
+    whole = [h for h in since if h["paid_days_employed"] == h["paid_days_in_month"]]
+    if whole:
+        return "first_full_month", to_frac(whole[0]["gross_pay"])
+    if whole_month:
+        return "first_full_month", to_frac(gross)
+    return "contract_month", contract_full
+
+
 def compute_year(employees: list[dict], attendance: dict, tables_dir, months: list[str],
                  payments: dict | None = None) -> dict:
     """Every payslip of the months, in order, with year-to-date and previous-year state carried.
@@ -815,7 +840,10 @@ def leave_month(tables: Tables, emp: dict, label: str, history: list[dict], cont
         year_start = date(first.year, 1, 1)
         taken = sum(1 for kind, start, end in emp.get("leave", ()) if kind == "annual"
                     for d in _days(max(start, year_start), min(end, last)) if calendar_year(d.year)[d] == "work")
-        due = ((payout_day - year_start).days + 1) * entitlement // 365 if leaving else entitlement
+        # art. 12 (leaver) and art. 5 (hired this year): calendar days counted from 1 January or the hire
+        hired = emp["hire_date"] > year_start
+        counted_from = max(emp["hire_date"], year_start)
+        due = ((payout_day - counted_from).days + 1) * entitlement // 365 if leaving or hired else entitlement
         out["payout_days"] = max(0, due - taken)
         out["payout_rate"] = to_frac(policy["extra_rate"])
         window = [h for h in history if h["month"] >= f"{first.year - 1:04d}-{first.month:02d}"]

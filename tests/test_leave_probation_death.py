@@ -111,6 +111,23 @@ def test_a_leaver_is_paid_the_days_of_the_year_passed_rounded_down(tmp_path):
     assert june["annual_leave_payout"] == D("1337.93")
 
 
+def test_a_hire_of_the_year_is_entitled_to_the_remaining_days_rounded_down(tmp_path):
+    # 企业职工带薪年休假实施办法 art. 5. Hired 2024-07-01 with service since 2010 (14 years → 10 days);
+    # 2024-07-01 … 12-31 = 184 calendar days; 184 ÷ 365 × 10 = 5.04 → 5 days; 2 taken (Tue 3 and
+    # Wed 4 September) → 3 paid in December, not 8. November's payslip is the 12-month history,
+    # 6,124.50 + 50 × 14 + 150.50 + 200 = 7,175 without overtime (July to November are whole months):
+    # 7,175 ÷ 21.75 × 200 % × 3 = 1,979.310… → 1,979.31
+    tables = make_tables(tmp_path)
+    person = employee("H1", "100200", "civilian", 3, "DESK", date(2024, 7, 1), service_start=date(2010, 1, 1))
+    slips, _ = run(tables, [person], "2024-07", "2024-12",
+                   leave=[("H1", "annual", date(2024, 9, 3), date(2024, 9, 4))])
+    december = slips[("H1", "2024-12")]
+    assert (december["annual_leave_entitlement"], december["annual_leave_taken_ytd"]) == (10, D("2.00"))
+    assert december["annual_leave_payout_days"] == 3
+    assert december["annual_leave_wage_base"] == D("7175.00")
+    assert december["annual_leave_payout"] == D("1979.31")
+
+
 def test_a_unit_that_carries_leave_over_pays_nothing_at_year_end(tmp_path):
     tables = make_tables(tmp_path)
     with open(tables / "annual_leave_policy.csv", "a", encoding="utf-8") as handle:

@@ -27,6 +27,7 @@ LAST = "2025-03"
 EXTRA = ("paid_days_in_month", "paid_days_employed", "service_years", "overtime_base",
          "overtime_workday_pay", "overtime_restday_pay", "overtime_holiday_pay", "normal_pay",
          "minimum_wage_prorated", "contribution_base_source", "contribution_wage",
+         "housing_fund_wage_source", "housing_fund_wage", "contribution_year_start", "housing_fund_year_start",
          "pension_base", "medical_base", "unemployment_base", "injury_base", "maternity_base",
          "housing_fund_base", "months_employed_ytd", "income_ytd", "contributions_ytd",
          "special_deduction_ytd", "basic_deduction_ytd", "no19_applies", "iit_due_ytd",

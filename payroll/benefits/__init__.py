@@ -4,5 +4,5 @@
 modules it reads item names from stay in payroll/rules/ (work_injury, injury_pay).
 """
 from .calculator import (NATIONAL_AT_MACRO, BenefitFailure, Calculator, compute_benefits_each, EventBenefits, Figure, Line, Lookup,  # noqa: F401
-                         benefit_wages, benefit_wages_sql, compute_benefits, half_up, number, ppm, prepare,
+                         benefit_wages, benefit_wages_sql, compute_benefits, number, ppm, prepare,
                          store_benefits, yuan)

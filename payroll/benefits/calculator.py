@@ -18,19 +18,14 @@ import pandas as pd
 
 from ..db import table_exists, transaction
 from ..errors import PayrollError, PolicyError
-from ..money import ROUND_DIV_MACRO
-from ..policy import Policy
+from ..money import ROUND_DIV_MACRO, round_div
+from ..policy import Policy, rows_in_force_sql
 from ..rules.work_injury import (ALLOWANCE_PAYER_EMPLOYER, ITEMS, LEAVING_GRANT_ITEMS,
                                 NURSING_PARAMETERS)
 
 PPM = 1_000_000
 # the police disability pension a heroic 辅警 is compared with: 因公致残 (police_disability_pension.cause)
 POLICE_DISABILITY_CAUSE = "duty"
-
-
-def half_up(numerator: int, denominator: int) -> int:
-    """numerator ÷ denominator rounded half-up (both ≥ 0): the Python twin of SQL round_div."""
-    return (2 * numerator + denominator) // (2 * denominator)
 
 
 def yuan(fen: int) -> str:
@@ -120,41 +115,46 @@ class Figure:
 
 
 class Lookup:
-    """Rows in force on a date: most specific region on the chain, latest effective_from."""
+    """Rows in force on a date, read as the monthly engine reads them (policy.rows_in_force_sql:
+    most specific region on the chain, latest effective_from, lapsed rows left out), on the event's
+    day instead of the month's first. con: a connection with the policy installed (prepare); a
+    private in-memory one otherwise."""
 
-    def __init__(self, policy: Policy):
+    def __init__(self, policy: Policy, con: duckdb.DuckDBPyConnection | None = None):
         self.policy = policy
-        self._chained: dict[tuple[str, str], pd.DataFrame] = {}
+        self._con = con
         self._found: dict[tuple, pd.Series | None] = {}
 
-    def _rows_on_chain(self, table: str, region: str) -> pd.DataFrame:
-        """The table's rows for the region's chain, most specific and latest first (made once)."""
-        if (table, region) not in self._chained:
-            chain = self.policy.chain[self.policy.chain.region_code == region][["ancestor_code", "depth"]]
-            rows = self.policy.frames[table].merge(chain, left_on="region_code", right_on="ancestor_code")
-            self._chained[(table, region)] = rows.sort_values(["depth", "effective_from"], ascending=[True, False])
-        return self._chained[(table, region)]
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            self._con = duckdb.connect(":memory:")
+            self.policy.install(self._con)
+        return self._con
 
     def regional(self, table: str, region: str, day: date, missing: str | None = None, **keys) -> pd.Series | None:
         key = (table, region, day, tuple(sorted(keys.items())))
         if key not in self._found:
-            rows = self._rows_on_chain(table, region)
-            rows = rows[rows.effective_from <= day]
-            for column, value in keys.items():
-                rows = rows[rows[column] == value]
-            self._found[key] = None if rows.empty else rows.iloc[0]
+            where = "".join(f" AND {column} = ?" for column in keys)
+            cursor = self.con.execute(
+                f"SELECT * EXCLUDE (for_region) FROM ({rows_in_force_sql(table, tuple(keys), day)}) "
+                f"WHERE for_region = ?{where}", [region, *keys.values()])
+            found = cursor.fetchone()
+            names = [d[0] for d in cursor.description]
+            self._found[key] = None if found is None else pd.Series(dict(zip(names, found)), dtype=object)
         found = self._found[key]
         if found is None and missing:
             raise PolicyError(missing)
         return found
 
     def national(self, name: str, day: date) -> Figure:
-        frame = self.policy.frames["national_parameters"]
-        rows = frame[(frame.name == name) & (frame.effective_from <= day)]
-        if rows.empty:
+        # as the monthly engine's params_national and the national_at macro: the latest on or before
+        found = self.con.execute("SELECT value, row_no, source FROM policy_national_parameters WHERE name = ? "
+                                 "AND effective_from <= ? ORDER BY effective_from DESC LIMIT 1", [name, day]).fetchone()
+        if found is None:
             raise PolicyError(f"national_parameters: no {name} in force on {day}")
-        row = rows.sort_values("effective_from").iloc[-1]
-        return Figure(row.value, "national_parameters", int(row.row_no), row.source)
+        value, row_no, source = found
+        return Figure(value, "national_parameters", int(row_no), source)
 
     def urban_income(self, day: date) -> Figure:
         """上一年度全国城镇居民人均可支配收入: the statistics year before the event (art. 39(三))."""
@@ -209,11 +209,11 @@ class EventBenefits:
 
 
 def _months(wage: int, months: Decimal) -> int:
-    return half_up(wage * ppm(months), PPM)
+    return round_div(wage * ppm(months), PPM)
 
 
 def _share(base: int, rate: Decimal) -> int:
-    return half_up(base * ppm(rate), PPM)
+    return round_div(base * ppm(rate), PPM)
 
 
 def _add_months(day: date, months: int) -> str:
@@ -223,7 +223,7 @@ def _add_months(day: date, months: int) -> str:
 
 class Calculator:
     def __init__(self, con: duckdb.DuckDBPyConnection, policy: Policy):
-        self.con, self.policy, self.look = con, policy, Lookup(policy)
+        self.con, self.policy, self.look = con, policy, Lookup(policy, con)
 
     # -- the person
 
@@ -479,7 +479,7 @@ class Calculator:
                      f"{provision}; the annual 残疾抚恤金 by grade is set by 退役军人事务部/财政部 notices "
                      "(军人抚恤优待条例 art. 31): add the official amount with its source"))
         annual = int(row.annual_amount * 100)
-        police = half_up(annual, 12)
+        police = round_div(annual, 12)
         start = _add_months(day, stoppage)
         r.lines.append(Line("police_reference", "police_disability_pension", police, "monthly", "not_paid",
                             f"{yuan(annual)} a year ÷ 12 (grade {grade}, 因公)", paid=False,

@@ -14,7 +14,7 @@ import duckdb
 
 from ..db import scalar, table_exists
 from ..errors import PayrollError, PolicyError
-from ..policy import FUND_ZH, FUNDS
+from ..policy import FUND_ZH, FUNDS, rows_in_force_sql
 from ..rules import (accident_insurance, arrears, death, deductions, injury_pay, leave, medical_levy, one_off, pay,
                      performance_pay, probation)
 from .rule import ContextColumn
@@ -84,6 +84,20 @@ def _fund_columns(fund: str) -> list[ContextColumn]:
     ]
 
 
+def _base_year_columns(prefix: str) -> list[ContextColumn]:
+    """The base year in force and the pay that derives a base from it (contribution_years_sql)."""
+    zh, table = {"contribution": ("社保", "social_insurance"), "housing_fund": ("公积金", "housing_fund")}[prefix]
+    return [
+        _c(f"{prefix}_year_start", "date", f"{zh}缴费年度起始", f"Start of the {prefix} base year", table),
+        _c(f"{prefix}_year_months", "int", f"{zh}缴费年度前12个月发薪月数",
+           f"Months paid in the 12 months before the {prefix} base year", "payslips"),
+        _c(f"{prefix}_year_gross", "fen", f"{zh}缴费年度前12个月应发合计（不含生育津贴）",
+           f"Gross pay less maternity allowance, 12 months before the {prefix} base year", "payslips"),
+        _c(f"{prefix}_year_first_full_gross", "fen", f"本{zh}缴费年度首个整月应发",
+           f"Gross of the {prefix} base year's first whole month", "payslips"),
+    ]
+
+
 CONTEXT_COLUMNS: list[ContextColumn] = [
     _c("employee_id", "text", "工号", "Employee ID", "employees"),
     _c("month", "text", "月份", "Month", "run"),
@@ -150,6 +164,8 @@ CONTEXT_COLUMNS: list[ContextColumn] = [
     _c("prior_year_months", "int", "上年发薪月数", "Months paid last year", "payslips"),
     _c("prior_year_gross", "fen", "上年应发合计", "Gross pay last year", "payslips"),
     _c("first_full_month_gross", "fen", "本年首个整月应发", "Gross of this year's first whole month", "payslips"),
+    # issue 14: the base year of the insurances and of the housing fund (base_year_start of their rows)
+    *[col for prefix in ("contribution", "housing_fund") for col in _base_year_columns(prefix)],
     # work injury (payroll/rules/injury_pay.py builds injury_month_status from the events)
     _c("injury_stoppage", "bool", "停工留薪期", "Work-stoppage period (工伤)", "events"),
     _c("injury_regular_pay_stopped", "bool", "伤残评定后停发原工资", "Regular pay stopped after grading", "events"),
@@ -182,13 +198,7 @@ def _scaled(expr: str, unit: str = "fen") -> str:
 
 def _resolve_sql(table: str, keys: tuple[str, ...], month: Month) -> str:
     """Rows in force on the first day of the month, per region and key: most specific region first."""
-    partition = ", ".join(("c.region_code",) + tuple(f"t.{k}" for k in keys))
-    return f"""
-        SELECT c.region_code AS for_region, t.*
-        FROM region_chain c JOIN policy_{table} t ON t.region_code = c.ancestor_code
-        WHERE t.effective_from <= DATE '{month.start}'
-          AND (t.valid_until IS NULL OR t.valid_until >= DATE '{month.start}')   -- its source has lapsed
-        QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY c.depth, t.effective_from DESC) = 1"""
+    return rows_in_force_sql(table, keys, month.start)
 
 
 # figures the same for everyone in the month: DuckDB variables, which the query binds as constants
@@ -239,16 +249,22 @@ def install_month_parameters(con: duckdb.DuckDBPyConnection, month: Month) -> No
             max({_to_int('base_floor', 'fen')}) FILTER (fund = '{f}') AS {f}_base_floor,
             max({_to_int('base_ceiling', 'fen')}) FILTER (fund = '{f}') AS {f}_base_ceiling,
             max(row_no) FILTER (fund = '{f}') AS {f}_row""" for f in FUNDS)
+    # issue 14: the month the base year (缴费年度) starts, one for the five insurances, one for the
+    # housing fund; two different starts among the insurances are refused (check_month_parameters)
+    start_month = "CAST(substr(coalesce({}base_year_start, '01-01'), 1, 2) AS INTEGER)"
     temp("params_region", f"""
         WITH regions AS (SELECT DISTINCT region_code FROM region_chain),
-        si AS (SELECT for_region, {fund_columns} FROM resolved_social_insurance GROUP BY for_region)
+        si AS (SELECT for_region, {fund_columns},
+                   max({start_month.format('')}) AS contribution_year_month,
+                   count(DISTINCT {start_month.format('')}) AS contribution_year_starts
+               FROM resolved_social_insurance GROUP BY for_region)
         SELECT r.region_code,
             {_to_int('mw.monthly_minimum_wage', 'fen')} AS minimum_wage, mw.row_no AS minimum_wage_row,
             {_to_int('hf.employer_rate', 'ppm')} AS housing_fund_employer_rate,
             {_to_int('hf.employee_rate', 'ppm')} AS housing_fund_employee_rate,
             {_to_int('hf.base_floor', 'fen')} AS housing_fund_base_floor,
             {_to_int('hf.base_ceiling', 'fen')} AS housing_fund_base_ceiling,
-            hf.row_no AS housing_fund_row,
+            hf.row_no AS housing_fund_row, {start_month.format('hf.')} AS housing_fund_year_month,
             {_to_int('aw.monthly_average_wage', 'fen')} AS average_wage_monthly, aw.row_no AS average_wage_row,
             coalesce({_to_int('ml.employee_amount', 'fen')}, 0) AS medical_levy_employee_amount,
             coalesce(ml.employee_period, 'month') AS medical_levy_employee_period,
@@ -376,6 +392,9 @@ def check_month_parameters(con: duckdb.DuckDBPyConnection, month: Month) -> None
     for table, column in checks.items():
         for code in rows[rows[column].isna()].region_code:
             missing.append(f"{table}: no row in force for region {code} in {month.label}")
+    for code in rows[rows.contribution_year_starts > 1].region_code:
+        missing.append(f"social_insurance: the funds in force for region {code} in {month.label} start their "
+                       f"base year (base_year_start) on different days; the five insurances share one")
     for code, category, level in con.execute("""
             SELECT DISTINCT e.region_code, e.category, e.level FROM month_groups e
             LEFT JOIN resolved_pay_scale s ON s.for_region = e.region_code
@@ -488,6 +507,61 @@ def history_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
     FULL JOIN owed b USING (employee_id)"""
 
 
+def _year_start_sql(month: Month, start_month: str) -> str:
+    """The first day of the base year that holds this month, for a year starting in start_month."""
+    start_month = f"coalesce({start_month}, 1)"
+    return (f"make_date(CASE WHEN {month.start.month} >= {start_month} THEN {month.year} "
+            f"ELSE {month.year - 1} END, {start_month}, 1)")
+
+
+def base_years_sql(month: Month, payslips_exist: bool) -> str:
+    """Issue 14: the pay that derives a base in a base year not starting on 1 January (a July
+    housing-fund year): the payslips of the twelve months before its start (count, and Σ gross less
+    the maternity allowance, as for the calendar year) and the gross of its first whole month so
+    far. A year starting 1 January reads history_sql's previous-year figures instead (the same
+    figures), so this scan only reads the payslips of people in such regions. Reads `roster`."""
+    columns = [f"{prefix}_year_{part}" for prefix in ("contribution", "housing_fund")
+               for part in ("months", "gross", "first_full_gross")]
+    if not payslips_exist:
+        return ("SELECT NULL::VARCHAR AS employee_id, "
+                + ", ".join(f"NULL::BIGINT AS {name}" for name in columns) + " WHERE false")
+    fen = _scaled
+    starts = " UNION ALL ".join(
+        f"SELECT region_code, '{prefix}' AS kind, {_year_start_sql(month, f'{prefix}_year_month')} AS year_start "
+        f"FROM params_region WHERE coalesce({prefix}_year_month, 1) <> 1" for prefix in ("contribution", "housing_fund"))
+    before = "p.month < strftime(b.year_start, '%Y-%m')"
+    pivot = ", ".join(f"max({part}) FILTER (kind = '{prefix}') AS {prefix}_year_{part}"
+                      for prefix in ("contribution", "housing_fund") for part in ("months", "gross", "first_full_gross"))
+    return f"""
+    WITH year_starts AS (SELECT e.employee_id, y.kind, y.year_start FROM roster e JOIN ({starts}) y USING (region_code)),
+    sums AS (
+        SELECT b.employee_id, b.kind, count(*) FILTER ({before}) AS months,
+               CAST(sum({fen('p.gross_pay')} - coalesce({fen('p.maternity_allowance')}, 0))
+                    FILTER ({before}) AS BIGINT) AS gross,
+               arg_min({fen('p.gross_pay')}, p.month) FILTER (NOT {before}
+                   AND p.paid_days_employed = p.paid_days_in_month) AS first_full_gross
+        FROM year_starts b JOIN payslips p ON p.employee_id = b.employee_id
+         AND p.month >= strftime(b.year_start - INTERVAL 12 MONTH, '%Y-%m') AND p.month < '{month.label}'
+        GROUP BY b.employee_id, b.kind)
+    SELECT employee_id, {pivot} FROM sums GROUP BY employee_id"""
+
+
+def _base_year_select(month: Month) -> str:
+    """The base-year columns: history_sql's calendar-year figures for a year starting 1 January,
+    base_years_sql's otherwise."""
+    out = []
+    calendar = {"months": "coalesce(h.prior_year_months, 0)", "gross": "h.prior_year_gross",
+                "first_full_gross": "h.first_full_month_gross"}
+    for prefix in ("contribution", "housing_fund"):
+        january = f"coalesce(g.{prefix}_year_month, 1) = 1"
+        out.append(f"{_year_start_sql(month, f'g.{prefix}_year_month')} AS {prefix}_year_start")
+        for part, from_calendar in calendar.items():
+            other = f"byr.{prefix}_year_{part}"
+            other = f"coalesce({other}, 0)" if part == "months" else other
+            out.append(f"CASE WHEN {january} THEN {from_calendar} ELSE {other} END AS {prefix}_year_{part}")
+    return ",\n        ".join(out)
+
+
 def opening_sql(month: Month, employee_id: str | None = None) -> str:
     """Opening balances (`payroll import --opening`): the year to date a unit brings from its former
     system, through an earlier month of the same tax year (国家税务总局公告2018年第61号 art. 6:
@@ -532,6 +606,7 @@ def context_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
     WITH roster AS ({_active_roster_sql(month)}{only}),
     month_attendance AS (SELECT * FROM attendance WHERE month = '{month.label}'{only}),
     history AS ({history_sql(month, payslips_exist, employee_id, offcycle_overlay)}),
+    base_years AS ({base_years_sql(month, payslips_exist)}),
     opening AS ({opening_sql(month, employee_id)})
     SELECT
         e.employee_id, '{month.label}' AS month, DATE '{month.start}' AS month_start,
@@ -564,6 +639,7 @@ def context_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
         {opened('iit_ytd')}, {opened('months_employed_ytd')}, {zero('prior_year_months')},
         {zero('balance_owed_before')},
         h.prior_year_gross, h.first_full_month_gross,
+        {_base_year_select(month)},
         coalesce(ims.injury_stoppage, false) AS injury_stoppage,
         coalesce(ims.injury_regular_pay_stopped, false) AS injury_regular_pay_stopped,
         coalesce(ims.injury_allowance_share, 0) AS injury_allowance_share,
@@ -576,6 +652,7 @@ def context_sql(month: Month, payslips_exist: bool, employee_id: str | None = No
          AND g.level = e.level AND g.post = e.post
     LEFT JOIN month_attendance a ON a.employee_id = e.employee_id
     LEFT JOIN history h ON h.employee_id = e.employee_id
+    LEFT JOIN base_years byr ON byr.employee_id = e.employee_id
     LEFT JOIN opening o ON o.employee_id = e.employee_id
     LEFT JOIN injury_month_status ims ON ims.employee_id = e.employee_id
     LEFT JOIN performance_month pm ON pm.employee_id = e.employee_id

@@ -161,19 +161,20 @@ def _check_injury(log: ProblemLog, con, frame: pd.DataFrame, event_rows: pd.Data
     _flag_rows(log, frame, list(reasons), "kind", reasons)
 
 
-def _region_days(policy: Policy, region: str, kind: str, day: date) -> int | None:
-    from ..benefits import Lookup
-    row = Lookup(policy).regional("leave_days", region, day, kind=kind)
+def _region_days(look, region: str, kind: str, day: date) -> int | None:
+    row = look.regional("leave_days", region, day, kind=kind)
     return None if row is None else int(row.days)
 
 
 def _check_table_days(log: ProblemLog, policy: Policy, frame: pd.DataFrame, people: pd.DataFrame) -> None:
+    from ..benefits import Lookup
+    look = Lookup(policy)          # the rows in force as the engine reads them (one connection)
     reasons = {}
     for index, row in frame[frame.kind.isin(CALENDAR_DAY_KINDS)].iterrows():
         if row.employee_id not in people.index:
             continue
         region = people.loc[row.employee_id, "region_code"]
-        allowed = _region_days(policy, region, row.kind, row.start.date())
+        allowed = _region_days(look, region, row.kind, row.start.date())
         taken = (row.end - row.start).days + 1
         if allowed is None:
             reasons[index] = (f"figure missing: leave_days has no {row.kind} row in force for region {region} on "
@@ -238,8 +239,12 @@ def _check_annual_balance(log: ProblemLog, con, policy: Policy, frame: pd.DataFr
                 if pd.notna(person.leave_date) and person.leave_date.date() < year_end:
                     year_end = person.leave_date.date()
                 allowed = entitlement(policy, _completed_years(person.service_start.date(), year_end), year_end)
+                hired = person.hire_date.date()
+                if hired > date(year, 1, 1):     # 实施办法 art. 5: a hire's year, ⌊remaining days ÷ 365 × days⌋
+                    allowed = ((date(year, 12, 31) - hired).days + 1) * allowed // 365
                 used_by_year[year] = used_by_year.get(year, 0) + days
                 if used_by_year[year] > allowed:
                     reasons[index] = (f"annual leave beyond the balance: {used_by_year[year]} working days in {year}, "
-                                      f"entitlement {allowed} (职工带薪年休假条例 art. 3; annual_leave_entitlement.csv)")
+                                      f"entitlement {allowed} (职工带薪年休假条例 art. 3; 实施办法 art. 5 for a hire's "
+                                      f"first year; annual_leave_entitlement.csv)")
     _flag_rows(log, frame, list(reasons), "end", reasons)

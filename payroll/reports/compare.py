@@ -62,7 +62,10 @@ INPUT_CAUSES = (
     ("special_deduction", "专项附加扣除申报", "Declared special additional deductions", ("special_deduction",)),
     ("contribution_base", "缴费基数（申报、上年工资、首个整月）",
      "Contribution base inputs (declared base, last year's pay, first whole month)",
-     ("declared_base", "prior_year_months", "prior_year_gross", "first_full_month_gross")),
+     ("declared_base", "prior_year_months", "prior_year_gross", "first_full_month_gross",
+      # issue 14: the base year of the insurances and of the housing fund, and the pay before it
+      *(f"{prefix}_year_{part}" for prefix in ("contribution", "housing_fund")
+        for part in ("start", "months", "gross", "first_full_gross")))),
     ("year_to_date", "累计预扣：本年此前累计", "Cumulative withholding: the year to date before the month",
      ("prev_income_ytd", "prev_contributions_ytd", "prev_special_deduction_ytd", "prev_iit_ytd",
       "prev_months_employed_ytd")),

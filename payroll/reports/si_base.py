@@ -9,6 +9,8 @@ The list shows the wage before the clamp, the floor and ceiling, which bound app
 now (the latest payslip of Y−1) and flags every base that changes. People paid in Y−1 and not gone
 before Y are listed; a person with no pay last year gets the base from the first full month and is
 not on this list. One row per person and fund (the agencies declare 社保 and 公积金 separately).
+A fund whose base year does not start on 1 January (base_year_start, e.g. a July housing-fund year;
+issue 14) is not declared here: its base changes at its own start, from the twelve months before it.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from ..db import scalar, table_exists
 from ..engine.context import Month, _resolve_sql
 from ..errors import PayrollError, PolicyError
 from ..io.idnumber import mask_id_sql
+from ..money import round_div
 from ..policy import Policy
 from .contributions import FUNDS
 from .finance_output import Table, columns, write_tables
@@ -49,32 +52,31 @@ class SiBaseExport:
                 f"{self.clamped:,} person-funds clamped to a floor or ceiling -> {self.path}")
 
 
-def half_up_div(numerator: int, denominator: int) -> int:
-    """round_div of payroll/money.py in integers (numerator ≥ 0)."""
-    return (2 * numerator + denominator) // (2 * denominator)
-
-
 def fund_bounds(policy: Policy, year: int, regions: list[str]) -> dict[tuple[str, str], tuple[int, int]]:
-    """(region, fund) -> (floor, ceiling) in fen, in force on 1 January of the year."""
+    """(region, fund) -> (floor, ceiling) in fen, in force on 1 January of the year, for the funds
+    whose base year starts then (calendar_funds)."""
     con = duckdb.connect(":memory:")
     try:
         policy.install(con)
         month = Month.parse(f"{year}-01")
         rows = con.execute(f"""
-            SELECT for_region, fund, CAST(base_floor * 100 AS BIGINT), CAST(base_ceiling * 100 AS BIGINT)
+            SELECT for_region, fund, CAST(base_floor * 100 AS BIGINT), CAST(base_ceiling * 100 AS BIGINT),
+                   coalesce(base_year_start, '01-01')
             FROM ({_resolve_sql('social_insurance', ('fund',), month)})
             UNION ALL
-            SELECT for_region, 'housing_fund', CAST(base_floor * 100 AS BIGINT), CAST(base_ceiling * 100 AS BIGINT)
+            SELECT for_region, 'housing_fund', CAST(base_floor * 100 AS BIGINT), CAST(base_ceiling * 100 AS BIGINT),
+                   coalesce(base_year_start, '01-01')
             FROM ({_resolve_sql('housing_fund', (), month)})""").fetchall()
     finally:
         con.close()
-    bounds = {(region, fund): (floor, ceiling) for region, fund, floor, ceiling in rows}
+    bounds = {(region, fund): (floor, ceiling) for region, fund, floor, ceiling, _start in rows}
+    later = {(region, fund) for region, fund, _floor, _ceiling, start in rows if start != "01-01"}
     for region in regions:
         for fund in FUNDS:
             if (region, fund) not in bounds:
                 raise PolicyError(f"{'housing_fund.csv' if fund == 'housing_fund' else 'social_insurance.csv'}: "
                                   f"no {fund} row for region {region} in force on {year}-01-01")
-    return bounds
+    return {key: value for key, value in bounds.items() if key not in later}
 
 
 def base_declaration(con: duckdb.DuckDBPyConnection, policy: Policy, year: int) -> list[dict]:
@@ -100,8 +102,10 @@ def base_declaration(con: duckdb.DuckDBPyConnection, policy: Policy, year: int) 
         if declared is not None and not pd.isna(declared):
             wage, source = int(declared), "申报基数 declared"
         else:
-            wage, source = half_up_div(int(person["gross_fen"]), int(person["months"])), "上年月平均工资 previous year"
+            wage, source = round_div(int(person["gross_fen"]), int(person["months"])), "上年月平均工资 previous year"
         for fund, (zh, *_rest) in FUNDS.items():
+            if (person["region_code"], fund) not in bounds:     # its base year starts later (issue 14)
+                continue
             floor, ceiling = bounds[(person["region_code"], fund)]
             base = min(max(wage, floor), ceiling)
             clamp = "floor" if wage < floor else "ceiling" if wage > ceiling else ""

@@ -4,15 +4,18 @@ art. 13 oblige the police to pay it for 辅警. Floor and ceiling are the city's
 """
 from ..engine.rule import Rule
 from .arrears import plus_arrears
+from .social_insurance import base_rules
 
 BASIS = "住房公积金管理条例 arts. 16, 18–20"     # + the region's article: rules/citations.py
 
-RULES = [
+# issue 14: its own base year (a July–June year in most cities), so its own wage (上一年度月平均工资)
+RULES = base_rules("housing_fund", "housing_fund_wage", "公积金缴存工资", "Housing-fund wage",
+                   "住房公积金管理条例 art. 16 (上一年度月平均工资)") + [
     Rule(
         name="housing_fund_base",
-        sql="least(greatest(contribution_wage, housing_fund_base_floor), housing_fund_base_ceiling)",
+        sql="least(greatest(housing_fund_wage, housing_fund_base_floor), housing_fund_base_ceiling)",
         label_zh="住房公积金缴存基数", label_en="Housing-fund base",
-        formula="min(max({contribution_wage}, {housing_fund_base_floor}), {housing_fund_base_ceiling})",
+        formula="min(max({housing_fund_wage}, {housing_fund_base_floor}), {housing_fund_base_ceiling})",
         basis=BASIS, reads=("housing_fund_row",), regional_basis="housing_fund",
     ),
     Rule(

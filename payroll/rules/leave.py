@@ -20,7 +20,8 @@ with the official calendar (calendar_days): working days for annual, sick and un
 - Annual leave not taken (企业职工带薪年休假实施办法 arts. 10–12): in the payout month of the
   annual_leave_policy row (December), entitlement − days taken this year; in a leaver's last month
   (leave date or date of death), ⌊days of the year passed ÷ 365 × entitlement⌋ − taken (never below
-  0); paid at an extra 200 % of the daily wage = average monthly pay of the previous 12 months
+  0); a hire of this year is entitled to ⌊calendar days from the hire to the payout day ÷ 365 ×
+  entitlement⌋ (实施办法 art. 5: 按照在本单位剩余日历天数折算, part days not granted); paid at an extra 200 % of the daily wage = average monthly pay of the previous 12 months
   without overtime ÷ 21.75. `annual_leave_payout_days` is the one function a final-settlement run
   can reuse (the rule reads only the status columns).
 """
@@ -34,7 +35,8 @@ MATERNITY_BASIS = ("社会保险法 art. 56 (生育津贴 = 用人单位上年�
                    "女职工劳动保护特别规定 art. 7 (98 days) and the provincial extension (leave_days table)")
 TOPUP_BASIS = "maternity table employer_topup (provincial rule: 生育津贴低于本人工资标准的，由用人单位补足)"
 TAX_BASIS = "财税〔2008〕8号 art. 2 (生育津贴免征个人所得税)"
-ANNUAL_BASIS = ("职工带薪年休假条例 arts. 3, 5; 企业职工带薪年休假实施办法 arts. 10 (extra 200 %), "
+ANNUAL_BASIS = ("职工带薪年休假条例 arts. 3, 5; 企业职工带薪年休假实施办法 arts. 5 (a hire's first year, "
+                "prorated), 10 (extra 200 %), "
                 "11 (daily wage = 12-month average without overtime ÷ 21.75), 12 (leavers: ⌊days ÷ 365 × "
                 "entitlement⌋ − taken)")
 CONTRACT_MONTH = "base_pay_full + seniority_pay_full + allowances_full + high_risk_allowance_full"
@@ -113,7 +115,7 @@ def install_month_status(con, month, roster_sql: str) -> None:
     CREATE OR REPLACE TEMP TABLE leave_month_status AS
     WITH roster AS ({roster_sql}),
     people AS (
-        SELECT employee_id, region_code, unit, leave_date,
+        SELECT employee_id, region_code, unit, leave_date, hire_date,
                coalesce(service_start, hire_date) AS service_start FROM roster),
     pieces AS (                           -- each leave record's days inside the month
         SELECT l.employee_id, l.kind, l.start_date,
@@ -153,6 +155,7 @@ def install_month_status(con, month, roster_sql: str) -> None:
     due AS (                              -- annual-leave payout due this month: leavers, and the payout month
         SELECT e.employee_id, e.region_code, e.service_start,
                e.leave_date IS NOT NULL AND e.leave_date <= {end} AS leaving,
+               e.hire_date > {year_start} AS hired_this_year, greatest(e.hire_date, {year_start}) AS counted_from,
                coalesce(CASE WHEN e.leave_date <= {end} THEN e.leave_date END, {year_end}) AS payout_day,
                pol.extra_rate, pol.row_no AS policy_row
         FROM people e JOIN policy pol ON pol.for_region = e.region_code
@@ -178,8 +181,11 @@ def install_month_status(con, month, roster_sql: str) -> None:
     payout AS (
         SELECT employee_id, entitlement, taken_days, policy_row,
                CAST(extra_rate * 1000000 AS BIGINT) AS extra_rate,
-               greatest(0, CASE WHEN leaving   -- art. 12: ⌊days passed ÷ 365 × entitlement⌋ − taken
-                                THEN CAST(((payout_day - {year_start}) + 1) * entitlement // 365 AS BIGINT)
+               -- art. 12 (a leaver): ⌊days of the year passed ÷ 365 × entitlement⌋; art. 5 (hired this
+               -- year): ⌊remaining calendar days in the unit ÷ 365 × entitlement⌋; both from the day
+               -- counting starts (1 January or the hire) to the payout day
+               greatest(0, CASE WHEN leaving OR hired_this_year
+                                THEN CAST(((payout_day - counted_from) + 1) * entitlement // 365 AS BIGINT)
                                 ELSE entitlement END - taken_days) AS payout_days
         FROM entitlement),
     wage_base AS (                        -- art. 11: previous 12 months, overtime left out

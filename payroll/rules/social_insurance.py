@@ -12,33 +12,44 @@ from .arrears import plus_arrears
 BASIS = "社会保险法 arts. 12, 23, 33, 44, 53"     # + the region's article: rules/citations.py
 EMPLOYEE_FUNDS = ("pension", "medical", "unemployment")   # injury and maternity: employer only
 
-CONTRIBUTION_WAGE = Rule(
-    name="contribution_wage",
-    sql="CASE contribution_base_source"
-        " WHEN 'declared' THEN declared_base"
-        " WHEN 'previous_year' THEN round_div(prior_year_gross, prior_year_months)"
-        " WHEN 'first_full_month' THEN coalesce(first_full_month_gross, gross_pay)"
-        " ELSE base_pay_full + seniority_pay_full + allowances_full + high_risk_allowance_full END",
-    label_zh="缴费工资", label_en="Contribution wage",
-    formula="by {contribution_base_source}: declared {declared_base}; previous year {prior_year_gross} ÷ "
-            "{prior_year_months}; first full month {first_full_month_gross} (else this month {gross_pay}); "
-            "else the contract month {base_pay_full} + {seniority_pay_full} + {allowances_full} + "
-            "{high_risk_allowance_full}",
-    basis="SPEC contribution-base rule; 社会保险法 art. 12",
-)
+def base_rules(prefix: str, wage: str, label_zh: str, label_en: str, basis: str) -> list[Rule]:
+    """Where a base comes from and the wage it gives, from the pay of the twelve months before the
+    base year's start ({prefix}_year_*: the table row's base_year_start; issue 14), for the
+    insurances (contribution_wage) and the housing fund (housing_fund_wage)."""
+    months, gross, first_full = (f"{prefix}_year_months", f"{prefix}_year_gross", f"{prefix}_year_first_full_gross")
+    source = f"{wage}_source" if prefix != "contribution" else "contribution_base_source"
+    source_zh, source_en = ((f"{label_zh}来源", f"Where the {label_en.lower()} comes from") if prefix != "contribution"
+                            else ("缴费基数来源", "Where the contribution base comes from"))
+    return [Rule(
+        name=source,
+        sql=f"CASE WHEN declared_base IS NOT NULL THEN 'declared'"
+            f" WHEN {months} > 0 THEN 'previous_year'"
+            f" WHEN {first_full} IS NOT NULL OR paid_days_employed = paid_days_in_month"
+            f" THEN 'first_full_month' ELSE 'contract_month' END",
+        label_zh=source_zh, label_en=source_en,
+        formula=f"declared {{declared_base}}, else the payslips of the 12 months before the base year "
+                f"{{{prefix}_year_start}} ({{{months}}}), else the base year's first whole month "
+                f"({{{first_full}}}; this month: {{paid_days_employed}} of {{paid_days_in_month}} paid days), "
+                f"else the contract month",
+        basis="SPEC contribution-base rule", unit="text",
+    ), Rule(
+        name=wage,
+        sql=f"CASE {source}"
+            " WHEN 'declared' THEN declared_base"
+            f" WHEN 'previous_year' THEN round_div({gross}, {months})"
+            f" WHEN 'first_full_month' THEN coalesce({first_full}, gross_pay)"
+            " ELSE base_pay_full + seniority_pay_full + allowances_full + high_risk_allowance_full END",
+        label_zh=label_zh, label_en=label_en,
+        formula=f"by {{{source}}}: declared {{declared_base}}; the 12 months before the base year "
+                f"{{{gross}}} ÷ {{{months}}}; first full month {{{first_full}}} (else this month {{gross_pay}}); "
+                "else the contract month {base_pay_full} + {seniority_pay_full} + {allowances_full} + "
+                "{high_risk_allowance_full}",
+        basis=basis,
+    )]
 
-BASE_SOURCE = Rule(
-    name="contribution_base_source",
-    sql="CASE WHEN declared_base IS NOT NULL THEN 'declared'"
-        " WHEN prior_year_months > 0 THEN 'previous_year'"
-        " WHEN first_full_month_gross IS NOT NULL OR paid_days_employed = paid_days_in_month"
-        " THEN 'first_full_month' ELSE 'contract_month' END",
-    label_zh="缴费基数来源", label_en="Where the contribution base comes from",
-    formula="declared {declared_base}, else previous-year payslips {prior_year_months}, else the first "
-            "whole month ({first_full_month_gross}; this month: {paid_days_employed} of {paid_days_in_month} "
-            "paid days), else the contract month",
-    basis="SPEC contribution-base rule", unit="text",
-)
+
+BASE_SOURCE, CONTRIBUTION_WAGE = base_rules("contribution", "contribution_wage", "缴费工资", "Contribution wage",
+                                            "SPEC contribution-base rule; 社会保险法 art. 12")
 
 
 def _fund_rules(fund: str) -> list[Rule]:

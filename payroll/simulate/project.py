@@ -69,9 +69,10 @@ def _kept_units() -> dict[str, str]:
 
 
 def _window_start(month: Month) -> str:
-    """The first month of history a month's run reads here: the twelve before it (January's
-    previous-year gross sums last year; the untaken-leave wage base averages twelve months)."""
-    return f"{month.year - 1}-{month.start.month:02d}"
+    """The first month of history a month's run reads here: the twenty-four before it (January's
+    previous-year gross sums last year; the untaken-leave wage base averages twelve months; a base
+    year starting mid-year, issue 14, reads the twelve months before its start, up to 23 back)."""
+    return f"{month.year - 2}-{month.start.month:02d}"
 
 
 def projection_months(year: int, years: int) -> list[Month]:
