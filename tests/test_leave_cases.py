@@ -79,21 +79,22 @@ def test_a_leaver_before_the_service_anniversary_has_one_year_less(tmp_path):
 
 def test_the_payout_wage_is_the_average_of_the_months_before(tmp_path):
     # L3, 100200 civilian 3 DESK, service since 2010, hired again 16 June 2025 (paid 16–30 June),
-    # last day 31 July 2025. July's payout: 15 years → 10 days; 1 January – 31 July = 212 days,
-    # ⌊212 × 10 ÷ 365⌋ = ⌊5.8⌋ = 5 days. The wage is the average of the payslips of July 2024 –
-    # June 2025 (art. 11): June's alone, prorated, not the contract month (7,275).
+    # last day 31 July 2025. July's payout: 15 years → 10 days; hired this year, counted from the
+    # hire (实施办法 art. 5): 16 June – 31 July = 46 days, ⌊46 × 10 ÷ 365⌋ = ⌊1.26⌋ = 1 day. The wage
+    # is the average of the payslips of July 2024 – June 2025 (art. 11): June's alone, prorated, not
+    # the contract month (7,275).
     # June: 11 paid days of 20 (16–30 June); each item × 11 ÷ 20: 6,124.50 → 3,368.475 → 3,368.48;
     # seniority 50 × 15 = 750 → 412.50; office 150.50 → 82.775 → 82.78; living 250 → 137.50;
-    # gross 4,001.26. Payout 4,001.26 × 200 % × 5 ÷ 21.75 = 40,012.60 ÷ 21.75 = 1,839.659… → 1,839.66
+    # gross 4,001.26. Payout 4,001.26 × 200 % × 1 ÷ 21.75 = 8,002.52 ÷ 21.75 = 367.931… → 367.93
     tables = make_tables(tmp_path)
     person = employee("L3", "100200", "civilian", 3, "DESK", date(2025, 6, 16), leave=date(2025, 7, 31),
                       service_start=date(2010, 1, 1))
     slips, _ = run(tables, [person], "2025-06", "2025-07")
     assert slips[("L3", "2025-06")]["gross_pay"] == D("4001.26")
     july = slips[("L3", "2025-07")]
-    assert (july["annual_leave_entitlement"], july["annual_leave_payout_days"]) == (10, 5)
+    assert (july["annual_leave_entitlement"], july["annual_leave_payout_days"]) == (10, 1)
     assert july["annual_leave_wage_base"] == D("4001.26")
-    assert july["annual_leave_payout"] == D("1839.66")
+    assert july["annual_leave_payout"] == D("367.93")
 
 
 def _carry_over(tables):
