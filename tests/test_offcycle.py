@@ -405,3 +405,72 @@ def test_the_payments_file_says_which_run_pays_a_row(tmp_path):
     with pytest.raises(InputError) as refused:
         import_payments(con, again)
     assert "column month" in str(refused.value) and "paid by an off-cycle run" in str(refused.value)
+
+
+# ---- arrears owed to someone who has left, paid by a settlement (issue 13 on issue 7's arrears) ----
+
+def test_arrears_owed_to_a_leaver_are_paid_by_a_later_settlement_once(tmp_path):
+    """M1 (Hohhot duty level 6, as H1) left on 2025-05-31. January–June are closed; then the pay scale
+    of 150100 duty 6 is raised by 300.00 back to January (tests/test_retro.py's _raised_tables). The
+    July run records M1's arrears but M1 is on no July payslip; a July settlement pays them.
+
+    Arrears owed (retro, each closed month recomputed − paid):
+      pay: base 5 × 300.00 + May's untaken-leave payout recomputed at the raised wage 55.17 = 1,555.17
+      employee contributions, each month Jan–May: pension 24.00 + medical 6.00 + unemployment 1.50
+        + housing fund 36.00 = 67.50; × 5 = 337.50
+      employer: pension 240.00 + medical 100.50 + unemployment 7.50 + injury 3.00 + housing fund 180.00 = 531.00
+    Tax (国家税务总局公告2018年第61号 art. 6), year to date of M1's May payslip: income 45,046.32,
+      contributions 9,765.00, tax 308.44, 5 months employed (July is not a month employed: 25,000.00)
+      income 45,046.32 + 1,555.17 = 46,601.49; contributions 9,765.00 + 337.50 = 10,102.50
+      taxable 46,601.49 − 25,000.00 − 10,102.50 = 11,498.99 → 3 %, quick deduction 0: 344.9697 → 344.97
+      July tax 344.97 − 308.44 = 36.53
+    Net 1,555.17 − 337.50 − 36.53 = 1,181.14; employer cost 1,555.17 + 531.00 = 2,086.17."""
+    from test_retro import _raised_tables
+    from payroll.engine.context import Month
+    from payroll.engine.offcycle import departed_owed, select_run
+    from payroll.policy import load_policy
+    from payroll.reports.bank import export_bank
+    con = connect(":memory:")
+    leaver = person("M1", "150100", "duty", 6, "PATROL", date(2018, 5, 1), leave=date(2025, 5, 31))
+    run_engine(SHIPPED_TABLES, [HOHHOT, leaver], {}, "2025-01", "2025-06", con=con)
+    close_through(con, "2025-06")
+    raised = load_policy(_raised_tables(tmp_path))
+    reported = []
+    run_months(con, raised, "2025-07", retro=reported.append)
+    assert reported[0].not_on_payroll == ["M1"]
+    assert con.execute("SELECT count(*) FROM payslips WHERE employee_id = 'M1' AND month = '2025-07'").fetchall() \
+        == [(0,)]
+    result = run_offcycle(con, raised, "2025-07", "settlement", ["M1"])
+    got = con.execute("SELECT arrears_pay, gross_pay, base_pay, employee_contributions, iit, net_pay, employer_cost, "
+                      "income_ytd, iit_ytd, months_employed_ytd, after_regular FROM offcycle_payslips "
+                      "WHERE offcycle_run_id = ?", [result.run_id]).fetchall()
+    D = Decimal
+    assert got == [(D("1555.17"), D("1555.17"), D("0.00"), D("337.50"), D("36.53"), D("1181.14"), D("2086.17"),
+                    D("46601.49"), D("344.97"), 5, False)]
+    assert broken(con) == 0
+    # the run's bank file pays M1 the net; the tax declaration (--run all) carries M1's line
+    con.execute("CREATE TABLE IF NOT EXISTS employee_finance (employee_id VARCHAR PRIMARY KEY, bank_account VARCHAR)")
+    con.execute("INSERT INTO employee_finance (employee_id, bank_account) VALUES ('M1', '6222020200001234567')")
+    select_run(con, "2025-07", result.run_id)
+    bank = export_bank(con, "2025-07", "csv", tmp_path / "bank.csv")
+    assert "1181.14" in (tmp_path / "bank.csv").read_text(encoding="utf-8-sig"), bank
+    con.execute("DROP VIEW temp.payslips")
+    select_run(con, "2025-07", "all")
+    assert con.execute("SELECT iit FROM payslips WHERE employee_id = 'M1' AND month = '2025-07'").fetchall() \
+        == [(D("36.53"),)]
+    con.execute("DROP VIEW temp.payslips")
+    # paid once: every line is marked paid by the run; a second settlement is refused, in July or later
+    assert con.execute("SELECT count(*), count(*) FILTER (settled_run_id = ?) FROM arrears_settled",
+                       [result.run_id]).fetchall()[0] == con.execute(
+        "SELECT count(*), count(*) FROM arrears WHERE employee_id = 'M1'").fetchall()[0]
+    with pytest.raises(PayrollError, match="already settled in 2025-07"):
+        run_offcycle(con, raised, "2025-07", "settlement", ["M1"])
+    assert departed_owed(con, Month.parse("2025-08"), ["M1"]) == []
+
+
+def test_the_run_names_the_settlement_command_for_arrears_owed_to_leavers():
+    from payroll.cli import _retro_text
+    from payroll.engine.retro import RetroResult
+    text = _retro_text(RetroResult(["2025-01", "2025-06"], 50, Decimal("3355.17"), ["M1", "N1"]), "2025-07")
+    assert "payroll run --month 2025-07 --off-cycle settlement --employees M1,N1" in text
+    assert "by hand" not in text

@@ -348,7 +348,10 @@ def select_run(con: duckdb.DuckDBPyConnection, month_label: str, run: str | None
                    ON o.employee_id = p.employee_id AND o.month = p.month
             LEFT JOIN (SELECT employee_id, month, {', '.join(YTD_CARRIED)} FROM {main}.offcycle_payslips WHERE after_regular
                        QUALIFY row_number() OVER (PARTITION BY employee_id, month ORDER BY offcycle_seq DESC) = 1) l
-                   ON l.employee_id = p.employee_id AND l.month = p.month""")
+                   ON l.employee_id = p.employee_id AND l.month = p.month
+            UNION ALL BY NAME   -- a settlement of someone who had left: no regular payslip that month
+            SELECT * EXCLUDE ({', '.join(EXTRA)}) FROM {main}.offcycle_payslips o WHERE NOT EXISTS (
+                SELECT 1 FROM {main}.payslips r WHERE r.employee_id = o.employee_id AND r.month = o.month)""")
         return
     known = [r for r, _, _ in runs_of_month(con, month_label)]
     if run not in known:
