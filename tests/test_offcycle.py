@@ -466,6 +466,10 @@ def test_arrears_owed_to_a_leaver_are_paid_by_a_later_settlement_once(tmp_path):
     with pytest.raises(PayrollError, match="already settled in 2025-07"):
         run_offcycle(con, raised, "2025-07", "settlement", ["M1"])
     assert departed_owed(con, Month.parse("2025-08"), ["M1"]) == []
+    # explain shows the run's part although M1 has no regular payslip in July
+    from payroll.reports.explain import Explainer
+    explained = Explainer(con, raised).explain("M1", "2025-07")
+    assert explained.amount(f"run[{result.run_id}].net_pay") == D("1181.14") and not explained.mismatches
 
 
 def test_the_run_names_the_settlement_command_for_arrears_owed_to_leavers():

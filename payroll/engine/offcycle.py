@@ -389,6 +389,16 @@ def month_state(stored: dict | None, runs: list[dict]) -> dict | None:
     return state
 
 
+def settled_state(runs: list[dict]) -> dict | None:
+    """No regular payslip in the month (a settlement of someone who had left): the runs added up."""
+    if not runs:
+        return None
+    state = dict(runs[-1])
+    for column in delta_columns():
+        state[column] = sum(run[column] for run in runs)
+    return state
+
+
 def run_trace_lines(stored: dict | None, runs: list[dict], only: str | None = None) -> list:
     """One line per run and key amount: which run paid what of the month (explain)."""
     from ..columns import LABELS
