@@ -478,3 +478,28 @@ def test_the_run_names_the_settlement_command_for_arrears_owed_to_leavers():
     text = _retro_text(RetroResult(["2025-01", "2025-06"], 50, Decimal("3355.17"), ["M1", "N1"]), "2025-07")
     assert "payroll run --month 2025-07 --off-cycle settlement --employees M1,N1" in text
     assert "by hand" not in text
+
+
+def test_a_leavers_arrears_in_a_new_tax_year_start_from_zero_and_recover_the_balance_within_the_limits():
+    """departed_payslip alone (no database). The leaver's last payslip is of 2024-11; arrears paid in
+    2025-07: no payslip in 2025, so the year to date starts at 0 (国家税务总局公告2018年第61号 art. 6)
+    and no month is employed in 2025 (basic deduction 0). Owed: base pay 1,500.00, pension 120.00.
+      taxable 1,500.00 − 0 − 120.00 = 1,380.00 → 3 %: tax 41.40
+      pay after tax and contributions 1,500.00 − 41.40 − 120.00 = 1,338.60
+      art. 16 room: 20 % × 1,500.00 = 300.00 (≤ 1,338.60; no paid day, no minimum-wage floor)
+      balance owed 500.00 → recovered 300.00, still owed 200.00; net 1,338.60 − 300.00 = 1,038.60."""
+    from payroll.engine.context import Month
+    from payroll.engine.offcycle import departed_payslip
+    # the shipped 预扣率表一 and national figures, in fen and ppm (tables/iit_brackets.csv, national_parameters.csv)
+    constants = {"iit_thresholds": [0, 3_600_000, 14_400_000, 30_000_000, 42_000_000, 66_000_000, 96_000_000],
+                 "iit_rates": [30_000, 100_000, 200_000, 250_000, 300_000, 350_000, 450_000],
+                 "iit_quick_deductions": [0, 252_000, 1_692_000, 3_192_000, 5_292_000, 8_592_000, 18_192_000],
+                 "iit_basic_deduction_monthly": 500_000, "iit_no19_annual_deduction": 6_000_000,
+                 "deduction_limited_share": 200_000}
+    last = {"month": "2024-11", "income_ytd": Decimal("90000"), "contributions_ytd": Decimal("20000"),
+            "special_deduction_ytd": Decimal(0), "iit_ytd": Decimal("900"), "months_employed_ytd": 11,
+            "no19_applies": False, "balance_owed": Decimal("500.00")}
+    got = departed_payslip(last, {"base_pay": 150_000, "pension_employee": 12_000}, Month.parse("2025-07"), constants)
+    assert (got["income_ytd"], got["basic_deduction_ytd"], got["taxable_income_ytd"]) == (150_000, 0, 138_000)
+    assert (got["iit"], got["balance_recovery"], got["balance_owed"], got["net_pay"]) == (4_140, 30_000, 20_000, 103_860)
+    assert got["net_pay"] == got["gross_pay"] - got["employee_contributions"] - got["iit"] - got["balance_recovery"]
