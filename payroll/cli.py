@@ -650,8 +650,11 @@ def user_disable_command(username: str = typer.Argument(...), enable: bool = typ
     """Disable (or --enable) a user; a disabled user cannot log in."""
     from .db import connect
     from .office.users import disable_user
+    from .web.sessions import revoke_user
     con = connect(db)
     disable_user(con, username, not enable)
+    if not enable:
+        revoke_user(con, username)                      # logged out of the web application too
     _audit(con, "user_enable" if enable else "user_disable", username)
     console.print(f"{username}: {'enabled' if enable else 'disabled'}")
 
@@ -663,10 +666,26 @@ def user_passwd_command(username: str = typer.Argument(...), password: Optional[
     """Set a user's password (also lifts a lockout)."""
     from .db import connect
     from .office.users import set_password
+    from .web.sessions import revoke_user
     con = connect(db)
     set_password(con, username, _password(password))
+    revoke_user(con, username)                          # sessions opened with the old password end
     _audit(con, "user_passwd", username)
     console.print(f"{username}: password set")
+
+
+@user_app.command("logout")
+def user_logout_command(username: str = typer.Argument(...), db: Optional[str] = DbOption) -> None:
+    """End every web session of a user (a lost laptop, a shared screen)."""
+    from .db import connect
+    from .office.users import get_user
+    from .web.sessions import revoke_user
+    con = connect(db)
+    if get_user(con, username) is None:
+        raise PayrollError(f"no user {username!r}")
+    ended = revoke_user(con, username)
+    _audit(con, "user_logout", username, f"{ended} session(s) ended")
+    console.print(f"{username}: {ended} web session(s) ended")
 
 
 @user_app.command("list")
@@ -684,6 +703,96 @@ def user_list_command(db: Optional[str] = DbOption) -> None:
     for user in list_users(con):
         table.add_row(user.username, user.display_name, ", ".join(str(g) for g in user.grants),
                       user.employee_id or "", "disabled" if user.disabled else "active")
+    console.print(table)
+
+
+month_app = typer.Typer(help="a month's approval workflow, as a named user of the office (as on the web pages)",
+                        no_args_is_help=True)
+app.add_typer(month_app, name="month")
+ActorOption = typer.Option(..., "--user", envvar="PAYROLL_USER", help="the office user taking the step")
+ActorPassword = typer.Option(None, "--password", envvar="PAYROLL_PASSWORD",
+                             help="that user's password (default: asked, not echoed)")
+MonthOption = typer.Option(..., "--month", help="YYYY-MM")
+
+
+def _acting(db, username: str, password: Optional[str], action: str):
+    """The database and the user, once the user's password is right and their roles allow `action`."""
+    import getpass
+
+    from .db import connect
+    from .office.acting import act_as
+    con = connect(db)
+    return con, act_as(con, username, password if password is not None else getpass.getpass(f"{username}'s password: "),
+                       action)
+
+
+def _month_step(step: str, month: str, username: str, password: Optional[str], comment: str, db) -> None:
+    from .office import workflow
+    from .office.acting import event_as
+    from .office.audit import record
+    con, user = _acting(db, username, password, f"month.{step}")
+    state = workflow.advance(con, month, step, user.username, comment)
+    record(con, event_as(user.username, step, month, f"→ {state}; {comment.strip()}".strip("; ")))
+    console.print(f"{month}: {workflow.STATE_LABELS[state]} ({step} by {user.username})")
+
+
+def _step_command(step: str, summary: str, comment_help: str):
+    def command(month: str = MonthOption, user: str = ActorOption, password: Optional[str] = ActorPassword,
+                comment: str = typer.Option("", "--comment", help=comment_help),
+                db: Optional[str] = DbOption) -> None:
+        _month_step(step, month, user, password, comment, db)
+    command.__doc__ = summary
+    month_app.command(step)(command)
+
+
+_step_command("submit", "Submit a draft month for review (clerk).", "a note for the reviewer")
+_step_command("pass", "Pass a submitted month after review (reviewer).", "the review's note")
+_step_command("approve", "Approve a reviewed month (approver; not the person who submitted it).",
+              "the approval's note (needed when the tax client's result differs)")
+_step_command("return", "Return a month to draft, saying what to change (reviewer or approver).",
+              "what to change (required)")
+
+
+@month_app.command("close")
+def month_close_command(month: str = MonthOption, user: str = ActorOption, password: Optional[str] = ActorPassword,
+                        db: Optional[str] = DbOption) -> None:
+    """Close the months through MONTH (clerk; each must be approved unless the database is single-person)."""
+    from .office.acting import event_as
+    from .office.audit import record
+    from .office.workflow import close_month
+    con, acting = _acting(db, user, password, "month.close")
+    closed = close_month(con, month, acting.username)
+    record(con, event_as(acting.username, "close", month, f"closed {', '.join(closed)}"))
+    console.print(f"closed {', '.join(closed)} ({acting.username}): these payslips are final")
+
+
+@month_app.command("status")
+def month_status_command(month: Optional[str] = typer.Option(None, "--month", help="one month's steps (default: "
+                                                             "every month's state)"),
+                         db: Optional[str] = DbOption) -> None:
+    """The months' workflow states, or one month's steps with who took them."""
+    from rich.table import Table
+
+    from .db import connect
+    from .office import workflow
+    from .office.schema import mode_label
+    con = connect(db, read_only=True)
+    if month is None:
+        table = Table(title=mode_label(con))
+        for header in ("month", "state"):
+            table.add_column(header)
+        for label in workflow.payslip_months(con):
+            table.add_row(label, workflow.STATE_LABELS[workflow.month_state(con, label)])
+    else:
+        state = workflow.month_state(con, month)
+        if state is None:
+            raise PayrollError(f"{month} has not been run")
+        table = Table(title=f"{month}: {workflow.STATE_LABELS[state]}")
+        for header in ("#", "step", "from", "to", "user", "at (UTC)", "comment"):
+            table.add_column(header)
+        for step in workflow.month_steps(con, month):
+            table.add_row(str(step["step_no"]), step["step"], step["from_state"], step["to_state"], step["username"],
+                          str(step["step_at"])[:19], step["comment"])
     console.print(table)
 
 

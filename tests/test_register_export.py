@@ -271,7 +271,7 @@ def test_a_failed_export_leaves_no_file(con, tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(xlsx_helpers.Sheet, "write_columns", boom)
+    monkeypatch.setattr(xlsx_helpers.Block, "write", boom)      # the data rows, written in blocks
     with pytest.raises(RuntimeError, match="disk full"):
         export_register(con, MONTH, "xlsx", out)
     assert out.read_bytes() == b"previous export"                     # untouched

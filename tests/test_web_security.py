@@ -160,3 +160,101 @@ def test_the_cli_names_the_server_that_holds_the_database(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+# ---- sessions kept in the database: a restart logs nobody out; revocation, expiry and rotation hold
+
+@pytest.fixture
+def own_db(office_site, tmp_path):
+    """A copy of the office database for a test that restarts its server."""
+    import shutil
+    shutil.copy(office_site.db, tmp_path / "own.duckdb")
+    return str(tmp_path / "own.duckdb")
+
+
+def test_a_session_survives_a_restart_of_the_server(own_db):
+    first = create_app(own_db, None)
+    client = client_of(first)
+    assert log_in(client, "reviewer").status_code == 303
+    cookie, csrf = client.cookies.get(COOKIE), csrf_of(client.get("/months").text)
+    first.state.office.close()
+    restarted = create_app(own_db, None)
+    try:
+        again = client_of(restarted)
+        again.cookies.set(COOKIE, cookie)
+        assert again.get("/months").status_code == 200                   # still logged in
+        # the session's CSRF token survived with it: a form from before the restart is accepted
+        answer = again.post("/month/2025-03/return", data={"csrf": csrf, "comment": "after restart"})
+        assert answer.status_code != 403, answer.text[:300]
+        # the table keeps the id's hash, never the id the cookie carries
+        session_id = restarted.state.office.sessions.signer.unsign(cookie.encode()).decode()
+        stored = [h for (h,) in restarted.state.office.cursor().execute(
+            "SELECT session_hash FROM web_sessions").fetchall()]
+        assert session_id not in stored and len(stored) >= 1
+    finally:
+        restarted.state.office.close()
+
+
+def test_sessions_are_revoked_by_logout_from_the_cli_and_by_disabling(own_db):
+    from typer.testing import CliRunner
+
+    from payroll.cli import app as cli
+    first = create_app(own_db, None)
+    reviewer, auditor = client_of(first), client_of(first)
+    log_in(reviewer, "reviewer")
+    log_in(auditor, "auditor")
+    cookies = {"reviewer": reviewer.cookies.get(COOKIE), "auditor": auditor.cookies.get(COOKIE)}
+    first.state.office.close()
+    runner = CliRunner()
+    ended = runner.invoke(cli, ["user", "logout", "reviewer", "--db", own_db])
+    assert ended.exit_code == 0 and "1 web session(s) ended" in ended.output, ended.output
+    assert runner.invoke(cli, ["user", "disable", "auditor", "--db", own_db]).exit_code == 0
+    unknown = runner.invoke(cli, ["user", "logout", "nobody", "--db", own_db])
+    assert isinstance(unknown.exception, PayrollError) and "no user 'nobody'" in str(unknown.exception)   # main() exits 2
+    restarted = create_app(own_db, None)
+    try:
+        for name, cookie in cookies.items():
+            replay = client_of(restarted)
+            replay.cookies.set(COOKIE, cookie)
+            answer = replay.get("/months")
+            assert answer.status_code == 303 and answer.headers["location"].startswith("/login"), name
+    finally:
+        restarted.state.office.close()
+
+
+def test_an_idle_or_too_old_session_ends(own_db):
+    import time
+
+    from payroll.web.sessions import IDLE_SECONDS, MAX_AGE_SECONDS
+    app = create_app(own_db, None)
+    try:
+        cur = app.state.office.cursor()
+        for column, age in (("last_seen", IDLE_SECONDS + 5), ("created_at", MAX_AGE_SECONDS + 5)):
+            client = client_of(app)
+            log_in(client, "auditor")
+            assert client.get("/audit").status_code == 200
+            cur.execute("DELETE FROM web_sessions WHERE username IS NULL")
+            cur.execute(f"UPDATE web_sessions SET {column} = ? WHERE username = 'auditor'", [time.time() - age])
+            answer = client.get("/audit")
+            assert answer.status_code == 303 and answer.headers["location"].startswith("/login"), column
+            # the ended session is deleted, not only refused
+            assert cur.execute("SELECT count(*) FROM web_sessions WHERE username = 'auditor'").fetchall()[0][0] == 0
+    finally:
+        app.state.office.close()
+
+
+def test_a_cookie_signed_with_another_key_is_refused(own_db):
+    from payroll.web.sessions import SessionStore
+    app = create_app(own_db, None)
+    try:
+        store = app.state.office.sessions
+        session = store.new("auditor")
+        stranger = SessionStore(app.state.office.con, secret=b"another server's key")
+        forged = client_of(app)
+        forged.cookies.set(COOKIE, stranger.cookie_value(session))         # right id, wrong key
+        assert forged.get("/audit").status_code == 303
+        genuine = client_of(app)
+        genuine.cookies.set(COOKIE, store.cookie_value(session))
+        assert genuine.get("/audit").status_code == 200
+    finally:
+        app.state.office.close()

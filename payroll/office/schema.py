@@ -81,8 +81,18 @@ CREATE TABLE IF NOT EXISTS payslip_confirmations (
     PRIMARY KEY (employee_id, month)
 )"""
 
+# the web application's sessions (payroll.web.sessions): kept here so a restart logs nobody out
+SESSIONS_DDL = """
+CREATE TABLE IF NOT EXISTS web_sessions (
+    session_hash VARCHAR PRIMARY KEY,     -- sha256 of the cookie's session id, never the id
+    username     VARCHAR,                 -- NULL: the login page's session, before login
+    csrf         VARCHAR NOT NULL,
+    created_at   DOUBLE NOT NULL,         -- epoch seconds (UTC)
+    last_seen    DOUBLE NOT NULL
+)"""
+
 OFFICE_SCHEMA = [SETTINGS_DDL, USERS_DDL, USER_ROLES_DDL, AUDIT_DDL, WORKFLOW_DDL, WORKFLOW_STEPS_DDL,
-                 CONFIRMATIONS_DDL]
+                 CONFIRMATIONS_DDL, SESSIONS_DDL]
 
 
 def ensure_office_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -115,5 +125,9 @@ def set_mode_once(con: duckdb.DuckDBPyConnection, single_person: bool) -> str:
 
 
 def mode_label(con: duckdb.DuckDBPyConnection) -> str:
-    return ("单人模式 single-person mode: months close without approval" if single_person_mode(con)
+    return label_of_mode(single_person_mode(con))
+
+
+def label_of_mode(single_person: bool) -> str:
+    return ("单人模式 single-person mode: months close without approval" if single_person
             else "审批模式 approval mode: a month closes only after approval")

@@ -177,8 +177,11 @@ def _write_xlsx(target: Path, layout: BankLayout, lines: list[list], footer: dic
                            title=f"辅警工资代发清单（{month_title(month)}）",
                            subtitle=f"笔数：{count:,}　　金额合计：{total:,.2f} 元")
         first = sheet.row
-        for line in lines:
-            sheet.write_row(line)
+        # column-wise, as write_row would write each line: text as str, amounts exact
+        data = [list(values) if column.kind == xlsx.MONEY else [None if v is None else str(v) for v in values]
+                for column, values in zip(columns, zip(*lines))] if lines else []
+        if data:
+            sheet.write_columns(data)
         last = sheet.row - 1
         sheet.finish(last)
         labels = {k: v for k, v in footer.items() if k != "amount"}

@@ -14,6 +14,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..io.idnumber import mask_id_sql
 from . import xlsx
@@ -62,13 +64,13 @@ def _fund_sql(fund: str, has_employees: bool) -> str:
             f"ORDER BY p.region_code NULLS LAST, p.unit NULLS LAST, p.employee_id")
 
 
-def fund_columns(con: duckdb.DuckDBPyConnection, month: str, fund: str) -> list[list]:
-    """One fund's list column-wise (the fast path of xlsx.Sheet.write_columns): text as str, money
-    as the cell value of its integer fen."""
+def fund_columns(con: duckdb.DuckDBPyConnection, month: str, fund: str) -> list[pa.Array]:
+    """One fund's list column-wise as Arrow arrays (xlsx.Sheet.write_columns): text as strings,
+    money as the cell value of its integer fen (the double closest to fen / 100)."""
     has_employees = "name" in employee_columns(con)
-    rows = con.execute(_fund_sql(fund, has_employees), [month]).fetchall()
-    columns = [list(c) for c in zip(*rows)] if rows else [[] for _ in LIST_COLUMNS]
-    return columns[:4] + [[xlsx.fen_to_number(v) for v in c] for c in columns[4:]]
+    table = con.sql(_fund_sql(fund, has_employees), params=[month]).to_arrow_table()
+    columns = [table.column(i).combine_chunks() for i in range(table.num_columns)]
+    return columns[:4] + [pc.divide(pc.cast(c, pa.float64()), 100.0) for c in columns[4:]]
 
 
 def fund_totals(con: duckdb.DuckDBPyConnection, month: str, fund: str) -> dict[str, Decimal]:

@@ -8,6 +8,7 @@ script and nothing from outside this server (the police network has no internet)
 """
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import threading
@@ -67,12 +68,24 @@ async def http_error(request: Request, error: HTTPException) -> Response:
     return render(request, "error.html", error.status_code, message=str(error.detail), title=str(error.status_code))
 
 
+# pages are CPU-bound work on a few cores (DuckDB releases the GIL, the templates do not): more threads
+# than this only add a prepared connection each and thrash; further requests wait their turn
+WORKER_THREADS = 8
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: Starlette):
+    import anyio.to_thread
+    anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
+    yield
+
+
 def create_app(db: str | None, tables: str | None, log: Callable[[str], None] | None = None) -> Starlette:
     office = Office(db, tables, log)
     app = Starlette(routes=[*auth.routes, *people.routes, *months.routes, *me.routes, *admin.routes,
                             Mount("/static", StaticFiles(directory=str(STATIC)), name="static")],
                     middleware=[Middleware(SecurityHeaders)],
-                    exception_handlers={HTTPException: http_error})
+                    exception_handlers={HTTPException: http_error}, lifespan=lifespan)
     app.state.office = office
     return app
 

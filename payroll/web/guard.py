@@ -110,7 +110,8 @@ def page(action: str, *, audit: str | None = None, person: str | None = None):
         @functools.wraps(handler)
         async def endpoint(request: Request) -> Response:
             office = request.app.state.office
-            session = office.sessions.from_cookie(request.cookies.get(COOKIE))
+            # the session is read from the database: off the event loop, like every query
+            session = await run_in_threadpool(office.sessions.from_cookie, request.cookies.get(COOKIE))
             if session is None or session.username is None:
                 return to_login(request)
             form: dict = {}

@@ -10,11 +10,11 @@ import duckdb
 from ..db import connect, resolve_db_path, table_exists
 from ..errors import PayrollError
 from ..office import audit
-from ..office.schema import ensure_office_schema, mode_label, single_person_mode
+from ..office.schema import ensure_office_schema, label_of_mode, setting, single_person_mode
 from ..policy import Policy, load_policy
-from ..reports.explain import Explainer
 from .jobs import JobRunner
 from .sessions import SessionStore
+from .traces import MonthTraces, WebExplainer
 
 
 class Office:
@@ -23,10 +23,13 @@ class Office:
         self.policy: Policy = load_policy(tables)
         self.con = connect(self.db_path)
         ensure_office_schema(self.con)
-        self.sessions = SessionStore()
+        self.sessions = SessionStore(self.con)
+        self.traces = MonthTraces(self.con, self.policy, log)
+        self.traces.warm()
         self.jobs = JobRunner(log)
         self.log = log
         self._local = threading.local()
+        self._fixed_mode: bool | None = None
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._audit_cursor = self.con.cursor()
         self._audit_lock = threading.Lock()
@@ -39,12 +42,12 @@ class Office:
             self._cursors.append(cursor)
         return cursor
 
-    def explainer(self) -> Explainer:
+    def explainer(self) -> WebExplainer:
         explainer = getattr(self._local, "explainer", None)
         if explainer is None:
             if not table_exists(self.cursor(), "payslips"):
                 raise PayrollError("no month has been run yet")
-            explainer = self._local.explainer = Explainer(self.cursor(), self.policy)
+            explainer = self._local.explainer = WebExplainer(self.cursor(), self.policy, self.traces)
         return explainer
 
     @contextmanager
@@ -76,16 +79,26 @@ class Office:
             cursor.close()
 
     def mode_text(self) -> str:
-        return mode_label(self.cursor())
+        return label_of_mode(self.single_person())
 
     def single_person(self) -> bool:
-        return single_person_mode(self.cursor())
+        """Read until the mode is fixed (at the first user), then kept: it never changes after, and
+        every page shows it."""
+        if self._fixed_mode is not None:
+            return self._fixed_mode
+        cursor = self.cursor()
+        if setting(cursor, "mode") is not None:
+            self._fixed_mode = single_person_mode(cursor)
+            return self._fixed_mode
+        return single_person_mode(cursor)
 
     def close(self) -> None:
         """Wait for a running job, then close every cursor and the database."""
         for job in list(self.jobs.jobs.values()):
             if job.running:
                 self.jobs.wait(job.job_id)
+        self.traces.close()
+        self.sessions.close()
         for cursor in self._cursors + [self._audit_cursor]:
             try:
                 cursor.close()

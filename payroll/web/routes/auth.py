@@ -32,9 +32,9 @@ def _set_cookie(request: Request, response: Response, value: str) -> None:
 
 async def login_page(request: Request) -> Response:
     office = request.app.state.office
-    session = office.sessions.from_cookie(request.cookies.get(COOKIE))
+    session = await run_in_threadpool(office.sessions.from_cookie, request.cookies.get(COOKIE))
     if session is None:
-        session = office.sessions.new(None)
+        session = await run_in_threadpool(office.sessions.new, None)
     response = render(request, "login.html", session=session, mode_text=office.mode_text(),
                       next=_safe_next(request.query_params.get("next")), message="")
     _set_cookie(request, response, office.sessions.cookie_value(session))
@@ -43,7 +43,7 @@ async def login_page(request: Request) -> Response:
 
 async def login_submit(request: Request) -> Response:
     office = request.app.state.office
-    session = office.sessions.from_cookie(request.cookies.get(COOKIE))
+    session = await run_in_threadpool(office.sessions.from_cookie, request.cookies.get(COOKIE))
     form = await request.form()
     if not csrf_ok(session, form.get("csrf")):
         return render(request, "error.html", 403, message="请求缺少有效的 CSRF 令牌 the form's CSRF token is missing "
@@ -61,8 +61,8 @@ async def login_submit(request: Request) -> Response:
                                                           username, result.reason))
         return render(request, "login.html", 401, session=session, mode_text=office.mode_text(), next=target,
                       message=REASONS[result.reason])
-    office.sessions.drop(session)                       # rotation: the pre-login id dies here
-    fresh = office.sessions.new(result.user.username)
+    await run_in_threadpool(office.sessions.drop, session)      # rotation: the pre-login id dies here
+    fresh = await run_in_threadpool(office.sessions.new, result.user.username)
     await run_in_threadpool(office.record, AuditEvent(result.user.username, "web", address, "login",
                                                       result.user.username, ""))
     if target == "/" and result.user.roles == {"employee"}:
@@ -76,14 +76,14 @@ async def login_submit(request: Request) -> Response:
 
 async def logout(request: Request) -> Response:
     office = request.app.state.office
-    session = office.sessions.from_cookie(request.cookies.get(COOKIE))
+    session = await run_in_threadpool(office.sessions.from_cookie, request.cookies.get(COOKIE))
     form = await request.form()
     if not csrf_ok(session, form.get("csrf")):
         return render(request, "error.html", 403, message="CSRF token missing", title="不允许 Not allowed")
     if session.username:
         await run_in_threadpool(office.record, AuditEvent(session.username, "web", client_address(request),
                                                           "logout", session.username, ""))
-    office.sessions.drop(session)
+    await run_in_threadpool(office.sessions.drop, session)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response

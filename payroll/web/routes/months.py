@@ -99,6 +99,7 @@ def start_run(ctx: Ctx) -> Response:
             job.messages.append(f"back to draft (payslips changed): {', '.join(sent_back)}")
         office.record(_job_event(username, ctx, "run", ctx.audit_target,
                                  f"{len(results)} month(s); " + "; ".join(job.messages)))
+        office.traces.warm()                        # the person pages' table of the new state
     job = office.jobs.start("run", f"计算 run {ctx.audit_target}", username, work)
     ctx.audit_detail = f"job {job.job_id}"
     return RedirectResponse(f"/jobs/{job.job_id}", status_code=303)
@@ -143,6 +144,7 @@ def start_import(ctx: Ctx) -> Response:
             if sent_back:
                 job.messages.append(f"back to draft (inputs changed): {', '.join(sent_back)}")
             office.record(_job_event(username, ctx, "import", files, "; ".join(job.messages)))
+            office.traces.warm()
         finally:
             for path in paths.values():
                 path.unlink(missing_ok=True)
