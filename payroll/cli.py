@@ -339,8 +339,10 @@ def _retro_text(arrears, month_paid: str) -> str:
         shown = ", ".join(arrears.not_on_payroll[:10])
         text += (f"\nnote: {len(arrears.not_on_payroll)} people owed arrears are not employed in {month_paid} "
                  f"({shown}{' …' if len(arrears.not_on_payroll) > 10 else ''}): their lines are in the arrears "
-                 f"table but on no payslip; a final settlement (`run --off-cycle settlement`) pays only people "
-                 f"employed in its month, so pay these by hand for now (docs/rules.md, off-cycle runs: known limit)")
+                 f"table but on no payslip: pay them with a final settlement, `payroll run --month {month_paid} "
+                 f"--off-cycle settlement --employees {','.join(arrears.not_on_payroll[:10])}"
+                 f"{',…' if len(arrears.not_on_payroll) > 10 else ''}` (an off-cycle run: the arrears alone, taxed "
+                 f"cumulatively; docs/rules.md, off-cycle runs)")
     return text
 
 

@@ -8,18 +8,33 @@ never touched):
 - shipped tables: one figure of a row that a hand-computed case reads (tables/*.csv rows in force
   in 2025 for the hand-case regions, the whole tax table, the payroll's national parameters),
   raised by 10 % (a typo-sized change).
-For each mutant the CI correctness subset (SUBSET) runs with -x; the mutant is killed when a test
-fails. Survivors are listed with the line; the ones that cannot change any payslip are explained in
-README ("Mutation testing") as equivalent.
 
-    python -m tests.mutate                 # every mutant (CPU-heavy: minutes to an hour)
-    python -m tests.mutate --limit 10      # the first 10 of each kind, to try it
-    python -m tests.mutate --only rules    # or: --only tables
-    python -m tests.mutate --list          # the mutants, without running them
+A mutant goes through up to three stages, each with -x (it stops at the first failing test), and
+is killed as soon as one fails; every stage's tests are CI-tier tests, so "killed" means "killed
+by the CI set":
+1. fast: the tests that exercise the mutated module (FIRST, a per-module map), quickest killers
+   first, in one process (no xdist start-up);
+2. subset: the rest of the deterministic correctness subset (SUBSET);
+3. ci: the whole CI tier (`pytest tests/`, xdist). Only a mutant that survives this is a survivor.
+Stages run breadth-first (every mutant's stage 1, then stage 2 for those left, then stage 3), and
+every verdict is appended to a results file at once, so an interrupted run resumes where it
+stopped (the mutant's key is its file, line text and change, so a merge that shifts lines keeps
+the verdicts). Survivors that cannot change any payslip are explained in README ("Mutation score").
+
+    python -m tests.mutate                      # every mutant, every stage (hours on 2 cores)
+    python -m tests.mutate --upto subset        # stop before the whole-CI stage (left: pending)
+    python -m tests.mutate --jobs 2             # two mutants at a time, each in its own copy
+    python -m tests.mutate --results F.jsonl    # where verdicts go (default: a file in the temp dir)
+    python -m tests.mutate --summary            # only the summary of the results file
+    python -m tests.mutate --recheck --match leave.py   # after a new test: survivors again
+    python -m tests.mutate --limit 10 --only rules --every 5 --match leave.py   # a sample
+    python -m tests.mutate --list               # the mutants, without running them
 """
 from __future__ import annotations
 
 import argparse
+import json
+import threading
 import ast
 import csv
 import io
@@ -30,6 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -41,7 +57,7 @@ TESTS = ROOT / "tests"
 # the deterministic part of the CI correctness tests, fastest killers first (each run stops at the
 # first failure). A mutant it kills is killed by the CI set; the random properties (the rest of
 # test_reference_vs_engine, test_benefits_reference, test_reference_reach) are left out to keep a
-# mutant's run short on a shared machine: `--with-random` adds them, for the survivors.
+# mutant's run short on a shared machine: the whole-CI stage runs them, for the survivors.
 SUBSET = [
     "tests/test_hand_computed.py",
     "tests/test_income_tax_examples.py",
@@ -61,22 +77,38 @@ SUBSET = [
     "tests/test_medical_levy.py",
     "tests/test_year_end.py",
     "tests/test_leave_probation_death.py",
+    "tests/test_leave_cases.py",
+    "tests/test_one_off_cases.py",
 ]
-# --quick: the fastest killers only (a survivor here may still die in SUBSET)
-QUICK = [
-    "tests/test_hand_computed.py",
-    "tests/test_income_tax_examples.py",
-    "tests/test_reference_vs_engine.py::test_engine_matches_reference_on_a_fixed_roster",
-    "tests/test_reference_reach.py::test_every_bracket_on_the_shipped_tables",
-    "tests/test_reference_reach.py::test_fixed_record_changes",
-    "tests/test_previous_year_gross.py",
-    "tests/test_guards.py",
-]
-RANDOM = [
-    "tests/test_reference_vs_engine.py",
-    "tests/test_benefits_reference.py",
-    "tests/test_reference_reach.py",
-]
+HAND = "tests/test_hand_computed.py"
+FIXED_ROSTER = "tests/test_reference_vs_engine.py::test_engine_matches_reference_on_a_fixed_roster"
+INJURIES = ["tests/test_benefits_reference.py::test_fixed_injury_roster_exercises_every_path",
+            "tests/test_reference_reach.py::test_fixed_injuries_with_derived_base_and_topup"]
+BRACKETS = ["tests/test_reference_reach.py::test_every_bracket_at_and_around_each_threshold",
+            "tests/test_reference_reach.py::test_every_bracket_on_the_shipped_tables"]
+LEAVE = ["tests/test_leave_cases.py", "tests/test_leave_probation_death.py",
+         "tests/test_leave_reference.py"]
+# stage 1: per mutated module (rules: the module's stem; tables: the table's name), the tests that
+# exercise it, quickest killers first. A module not named here gets DEFAULT_FIRST.
+DEFAULT_FIRST = [HAND, FIXED_ROSTER, "tests/test_reference_reach.py::test_fixed_record_changes"]
+FIRST = {
+    "leave": LEAVE, "probation": LEAVE, "death": LEAVE,
+    "one_off": ["tests/test_one_off_cases.py", "tests/test_year_end.py", "tests/test_offcycle.py",
+                "tests/test_levels.py"],
+    "deductions": ["tests/test_year_end.py", "tests/test_medical_levy.py", HAND, FIXED_ROSTER],
+    "injury_pay": [*INJURIES, "tests/test_guards.py", "tests/test_previous_year_gross.py",
+                   "tests/test_history_carry.py"],
+    "medical_levy": ["tests/test_medical_levy.py", HAND, FIXED_ROSTER],
+    "performance_pay": ["tests/test_levels.py"],
+    "income_tax": [HAND, *BRACKETS, "tests/test_income_tax_examples.py", "tests/test_year_end.py"],
+    "floors": ["tests/test_guards.py", HAND, *INJURIES],
+    "proration": [HAND, "tests/test_calendar_proration.py", FIXED_ROSTER],
+    "overtime": [HAND, "tests/test_engine_arithmetic.py", FIXED_ROSTER],
+    "iit_brackets": [*BRACKETS, HAND, "tests/test_income_tax_examples.py"],
+    "national_parameters": [HAND, "tests/test_income_tax_examples.py", "tests/test_engine_arithmetic.py",
+                            *BRACKETS],
+}
+STAGES = ("fast", "subset", "ci")
 
 # (pattern, replacement) applied to one occurrence in one line of rule SQL
 SQL_OPERATORS = [
@@ -202,6 +234,41 @@ def table_mutants() -> list[Mutant]:
     return out
 
 
+def _module(mutant: Mutant) -> str:
+    return Path(mutant.path).stem
+
+
+def _key(mutant: Mutant, nth: int) -> str:
+    """The mutant's name in the results file: file, line text, change and which of equal ones
+    (no line number, so a merge that shifts lines keeps the verdict)."""
+    return json.dumps([mutant.path, mutant.before.strip(), mutant.after.strip(), nth], ensure_ascii=False)
+
+
+def _keys(mutants: list[Mutant]) -> list[str]:
+    seen: dict[tuple, int] = {}
+    out = []
+    for mutant in mutants:
+        name = (mutant.path, mutant.before, mutant.after)
+        seen[name] = seen.get(name, 0) + 1
+        out.append(_key(mutant, seen[name]))
+    return out
+
+
+def _node_file(node: str) -> str:
+    return node.split("::", 1)[0]
+
+
+def stage_tests(mutant: Mutant, stage: str, root: Path = ROOT) -> list[str]:
+    """The tests of one stage for a mutant (stage 2 leaves out what stage 1 ran)."""
+    first = [t for t in FIRST.get(_module(mutant), DEFAULT_FIRST) if (root / _node_file(t)).exists()]
+    if stage == "fast":
+        return first
+    if stage == "subset":
+        ran_files = {t for t in first if "::" not in t}
+        return [t for t in SUBSET if t not in first and _node_file(t) not in ran_files]
+    return ["tests"]
+
+
 def _scratch_copy() -> Path:
     target = Path(tempfile.mkdtemp(prefix="payroll-mutate-")) / "project"
     ignore = shutil.ignore_patterns(".git", "__pycache__", ".hypothesis", ".pytest_cache", "*.duckdb",
@@ -210,87 +277,220 @@ def _scratch_copy() -> Path:
     return target
 
 
-def _run(copy: Path, mutant: Mutant | None, timeout: int, tests: list[str] = SUBSET) -> tuple[str, float, str]:
-    path = copy / mutant.path if mutant else None
-    original = path.read_bytes() if path else None
-    if mutant:
-        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-        assert lines[mutant.line - 1] == mutant.before, mutant
-        lines[mutant.line - 1] = mutant.after
-        path.write_text("".join(lines), encoding="utf-8")
+def _pytest(copy: Path, tests: list[str], timeout: int, workers: str) -> tuple[str, float, str]:
     env = {**os.environ, "PYTHONPATH": str(copy), "PYTHONDONTWRITEBYTECODE": "1"}
-    env.pop("PAYROLL_THOROUGH", None)
-    env.pop("PAYROLL_TABLES", None)
+    for name in ("PAYROLL_THOROUGH", "PAYROLL_TABLES"):
+        env.pop(name, None)
     started = time.monotonic()
     try:
         result = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
-                                 "-p", "no:randomly", "--hypothesis-seed=0", *tests],
+                                 "-p", "no:randomly", "--hypothesis-seed=0", "-n", workers, *tests],
                                 cwd=copy, env=env, capture_output=True, text=True, timeout=timeout)
-        outcome = "survived" if result.returncode == 0 else "killed"
-        failed = re.findall(r"^FAILED (\S+)", result.stdout, re.M)
-        detail = failed[0] if failed else result.stdout.strip().splitlines()[-1:] and result.stdout.strip().splitlines()[-1]
+        # 0: all passed; 5: nothing collected (a stage with no test left) counts as passed
+        outcome = "survived" if result.returncode in (0, 5) else "killed"
+        if result.returncode < 0 or result.returncode == 4:      # stopped by a signal, or a usage error
+            outcome = "undecided"
+        failed = re.findall(r"^(?:FAILED|ERROR) (\S+)", result.stdout, re.M)
+        tail = result.stdout.strip().splitlines()[-1:]
+        detail = failed[0] if failed else (tail[0] if tail else f"exit {result.returncode}")
     except subprocess.TimeoutExpired:
         outcome, detail = "undecided", f"no verdict within {timeout} s"
+    return outcome, time.monotonic() - started, str(detail)
+
+
+def _run(copy: Path, mutant: Mutant | None, timeout: int, tests: list[str], workers: str = "0"
+         ) -> tuple[str, float, str]:
+    """Run tests on the copy with the mutant applied, then put the file back."""
+    if not tests:
+        return "survived", 0.0, "no test in this stage"
+    path = copy / mutant.path if mutant else None
+    original = path.read_bytes() if path else None
+    try:
+        if mutant:
+            lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+            assert lines[mutant.line - 1] == mutant.before, mutant
+            lines[mutant.line - 1] = mutant.after
+            path.write_text("".join(lines), encoding="utf-8")
+        return _pytest(copy, tests, timeout, workers)
     finally:
         if path:
             path.write_bytes(original)
-    return outcome, time.monotonic() - started, str(detail)
+
+
+class Results:
+    """The append-only verdicts file: one JSON line per (mutant, stage) run."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.lock = threading.Lock()
+        self.verdicts: dict[str, dict[str, dict]] = {}
+        if path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    record = json.loads(line)
+                    self.verdicts.setdefault(record["key"], {})[record["stage"]] = record
+
+    def add(self, record: dict) -> None:
+        with self.lock:
+            self.verdicts.setdefault(record["key"], {})[record["stage"]] = record
+            with self.path.open("a", encoding="utf-8") as out:
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+    def forget_survivals(self, keys: list[str]) -> int:
+        """Drop the 'survived' verdicts of these mutants (after a new test: run them again)."""
+        dropped = 0
+        for key in keys:
+            for stage, record in list(self.verdicts.get(key, {}).items()):
+                if record["outcome"] != "killed":
+                    del self.verdicts[key][stage]
+                    dropped += 1
+        return dropped
+
+    def state(self, key: str) -> tuple[str, str | None]:
+        """(killed | survived | pending, the next stage to run or the stage that decided)."""
+        done = self.verdicts.get(key, {})
+        for stage in STAGES:
+            record = done.get(stage)
+            if record is None or record["outcome"] == "undecided":
+                return "pending", stage
+            if record["outcome"] == "killed":
+                return "killed", stage
+        return "survived", "ci"
+
+
+def summary(mutants: list[Mutant], keys: list[str], results: Results) -> tuple[int, int, int]:
+    states = [results.state(key) for key in keys]
+    killed = sum(state == "killed" for state, _ in states)
+    survived = [m for m, (state, _) in zip(mutants, states) if state == "survived"]
+    pending = [(m, stage) for m, (state, stage) in zip(mutants, states) if state == "pending"]
+    total = len(mutants)
+    by_stage = {stage: sum(s == ("killed", stage) for s in states) for stage in STAGES}
+    print(f"\n{total} mutants: {killed} killed, {len(survived)} survived, {len(pending)} not decided yet"
+          f"  (killed in stage fast {by_stage['fast']}, subset {by_stage['subset']}, ci {by_stage['ci']})")
+    for kind in ("rules", "tables"):
+        group = [s for m, s in zip(mutants, states) if m.kind == kind]
+        if group:
+            print(f"  {kind}: {sum(s == 'killed' for s, _ in group)}/{len(group)} killed")
+    decided = killed + len(survived)
+    if decided:
+        print(f"mutation score on the {decided} decided: {killed}/{decided} killed "
+              f"({100 * killed / decided:.1f} %); on all {total}: at least {100 * killed / total:.1f} %")
+    if survived:
+        print("survivors (passed the whole CI tier):")
+        for mutant in survived:
+            print(f"  {mutant}")
+    if pending:
+        waiting = {stage: sum(1 for _, s in pending if s == stage) for stage in STAGES}
+        print("not decided yet, by the stage they wait for: "
+              + ", ".join(f"{stage} {n}" for stage, n in waiting.items() if n))
+        for mutant, stage in pending:
+            if stage != "fast":
+                print(f"  [{stage}] {mutant}")
+    return killed, len(survived), len(pending)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=("rules", "tables"))
+    parser.add_argument("--match", help="only mutants whose 'path:line:' contains this (e.g. leave.py:122:)")
     parser.add_argument("--limit", type=int, help="at most this many mutants of each kind")
     parser.add_argument("--every", type=int, default=1, help="only every N-th mutant (a quicker sample)")
     parser.add_argument("--list", action="store_true")
-    parser.add_argument("--timeout", type=int, default=900)
-    parser.add_argument("--quick", action="store_true", help="only the fastest killers (QUICK)")
-    parser.add_argument("--with-random", action="store_true",
-                        help="run each survivor of the subset again with the random properties")
+    parser.add_argument("--summary", action="store_true", help="print the results file's summary only")
+    parser.add_argument("--timeout", type=int, default=900, help="seconds per stage run (ci: 4x)")
+    parser.add_argument("--jobs", type=int, default=1, help="mutants run at once, each in its own copy")
+    parser.add_argument("--upto", choices=STAGES, default="ci", help="the last stage to run")
+    parser.add_argument("--ci-workers", default="2", help="xdist workers for the whole-CI stage")
+    parser.add_argument("--recheck", action="store_true",
+                        help="run the survivors and the undecided again from stage 1 (after a new test)")
+    parser.add_argument("--in-file-order", action="store_true",
+                        help="run in list order (default: spread, every 20th first, so a stopped run is a sample)")
+    parser.add_argument("--results", type=Path,
+                        default=Path(tempfile.gettempdir()) / "payroll-mutate-results.jsonl")
     args = parser.parse_args(argv)
     kinds = {"rules": rule_mutants, "tables": table_mutants}
     mutants = []
     for kind, make in kinds.items():
         if args.only in (None, kind):
             mutants += make()[:args.limit]
-    mutants = mutants[::args.every]
+    keys = _keys(mutants)
+    chosen = [(m, k) for m, k in zip(mutants, keys) if args.match is None or args.match in f"{m.path}:{m.line}:"]
+    chosen = chosen[::args.every]
+    mutants, keys = [m for m, _ in chosen], [k for _, k in chosen]
     if args.list:
         for mutant in mutants:
             print(mutant)
         print(f"{len(mutants)} mutants")
         return 0
-    global SUBSET
-    if args.quick:
-        SUBSET = QUICK
-    copy = _scratch_copy()
-    outcome, seconds, detail = _run(copy, None, args.timeout, SUBSET)
-    if outcome != "survived":
-        print(f"the subset fails without any mutant ({detail}): fix that first", file=sys.stderr)
-        return 2
-    print(f"{len(mutants)} mutants; the subset takes {seconds:.0f} s unmutated", flush=True)
-    survivors, killed = [], 0
-    for number, mutant in enumerate(mutants, 1):
-        outcome, seconds, detail = _run(copy, mutant, args.timeout, SUBSET)
-        if outcome == "survived" and args.with_random:
-            outcome, more, detail = _run(copy, mutant, args.timeout, RANDOM)
-            seconds += more
-        killed += outcome == "killed"
-        if outcome != "killed":
-            survivors.append(mutant)
-        print(f"[{number}/{len(mutants)}] {outcome:8} {seconds:5.0f} s  {mutant}  ({detail})", flush=True)
-    by_kind = {k: [m for m in mutants if m.kind == k] for k in kinds}
-    for kind, group in by_kind.items():
-        if group:
-            dead = len(group) - sum(m in survivors for m in group)
-            print(f"{kind}: {dead}/{len(group)} killed")
-    score = 100 * killed / len(mutants) if mutants else 100
-    print(f"mutation score: {killed}/{len(mutants)} killed ({score:.1f} %)")
-    if survivors:
-        print("survivors:")
-        for mutant in survivors:
-            print(f"  {mutant}")
-    shutil.rmtree(copy.parent, ignore_errors=True)
-    return 0 if not survivors else 1
+    results = Results(args.results)
+    if args.summary:
+        summary(mutants, keys, results)
+        return 0
+    if args.recheck:
+        print(f"{results.forget_survivals(keys)} verdicts other than 'killed' set aside for a new run")
+    print(f"{len(mutants)} mutants; verdicts in {args.results}", flush=True)
+    copies = [_scratch_copy() for _ in range(max(args.jobs, 1))]
+    free = list(copies)
+    free_lock = threading.Lock()
+    baseline: dict[str, bool] = {}
+    baseline_lock = threading.Lock()
+    counter = {"n": 0}
+
+    def passes_unmutated(copy: Path, node: str, stage: str) -> bool:
+        """The failing test must pass on the unmutated copy for its failure to kill (checked once
+        per test: cheaper than a baseline of every stage's whole list)."""
+        with baseline_lock:
+            known = baseline.get(node)
+        if known is None:
+            workers = args.ci_workers if stage == "ci" and "::" not in node else "0"
+            outcome, seconds, detail = _run(copy, None, args.timeout, [node], workers)
+            known = outcome == "survived"
+            with baseline_lock:
+                baseline[node] = known
+            print(f"  unmutated {node}: {'passes' if known else 'FAILS (' + detail + ')'} ({seconds:.0f} s)",
+                  flush=True)
+        return known
+
+    def work(item: tuple[Mutant, str, str]) -> None:
+        mutant, key, stage = item
+        with free_lock:
+            copy = free.pop()
+        try:
+            tests = stage_tests(mutant, stage, copy)
+            workers = args.ci_workers if stage == "ci" else "0"
+            timeout = args.timeout * (4 if stage == "ci" else 1)
+            outcome, seconds, detail = _run(copy, mutant, timeout, tests, workers)
+            if outcome == "killed" and not passes_unmutated(copy, detail if "::" in detail else tests[0], stage):
+                outcome, detail = "undecided", f"{detail} fails without the mutant too"
+            results.add({"key": key, "stage": stage, "outcome": outcome, "seconds": round(seconds, 1),
+                         "detail": detail, "where": f"{mutant.path}:{mutant.line}",
+                         "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+            with free_lock:
+                counter["n"] += 1
+                print(f"[{counter['n']}] {stage:6} {outcome:9} {seconds:5.0f} s  {mutant}  ({detail})", flush=True)
+        finally:
+            with free_lock:
+                free.append(copy)
+
+    started = time.monotonic()
+    try:
+        for stage in STAGES[:STAGES.index(args.upto) + 1]:
+            todo = [(m, k, stage) for m, k in zip(mutants, keys) if results.state(k) == ("pending", stage)]
+            if not args.in_file_order:      # every 20th first: a run stopped early is a spread sample
+                todo = [item for _, item in sorted(enumerate(todo), key=lambda pair: (pair[0] % 20, pair[0]))]
+            if not todo:
+                continue
+            print(f"stage {stage}: {len(todo)} mutants", flush=True)
+            with ThreadPoolExecutor(max_workers=len(copies)) as pool:
+                list(pool.map(work, todo))
+    except KeyboardInterrupt:
+        print("interrupted: the verdicts so far are kept; run the same command again to resume")
+    finally:
+        for copy in copies:
+            shutil.rmtree(copy.parent, ignore_errors=True)
+    print(f"this run took {(time.monotonic() - started) / 60:.0f} min")
+    killed, survived, pending = summary(mutants, keys, results)
+    return 0 if not survived and not pending else 1
 
 
 if __name__ == "__main__":

@@ -405,3 +405,101 @@ def test_the_payments_file_says_which_run_pays_a_row(tmp_path):
     with pytest.raises(InputError) as refused:
         import_payments(con, again)
     assert "column month" in str(refused.value) and "paid by an off-cycle run" in str(refused.value)
+
+
+# ---- arrears owed to someone who has left, paid by a settlement (issue 13 on issue 7's arrears) ----
+
+def test_arrears_owed_to_a_leaver_are_paid_by_a_later_settlement_once(tmp_path):
+    """M1 (Hohhot duty level 6, as H1) left on 2025-05-31. January–June are closed; then the pay scale
+    of 150100 duty 6 is raised by 300.00 back to January (tests/test_retro.py's _raised_tables). The
+    July run records M1's arrears but M1 is on no July payslip; a July settlement pays them.
+
+    Arrears owed (retro, each closed month recomputed − paid):
+      pay: base 5 × 300.00 + May's untaken-leave payout recomputed at the raised wage 55.17 = 1,555.17
+      employee contributions, each month Jan–May: pension 24.00 + medical 6.00 + unemployment 1.50
+        + housing fund 36.00 = 67.50; × 5 = 337.50
+      employer: pension 240.00 + medical 100.50 + unemployment 7.50 + injury 3.00 + housing fund 180.00 = 531.00
+    Tax (国家税务总局公告2018年第61号 art. 6), year to date of M1's May payslip: income 45,046.32,
+      contributions 9,765.00, tax 308.44, 5 months employed (July is not a month employed: 25,000.00)
+      income 45,046.32 + 1,555.17 = 46,601.49; contributions 9,765.00 + 337.50 = 10,102.50
+      taxable 46,601.49 − 25,000.00 − 10,102.50 = 11,498.99 → 3 %, quick deduction 0: 344.9697 → 344.97
+      July tax 344.97 − 308.44 = 36.53
+    Net 1,555.17 − 337.50 − 36.53 = 1,181.14; employer cost 1,555.17 + 531.00 = 2,086.17."""
+    from test_retro import _raised_tables
+    from payroll.engine.context import Month
+    from payroll.engine.offcycle import departed_owed, select_run
+    from payroll.policy import load_policy
+    from payroll.reports.bank import export_bank
+    con = connect(":memory:")
+    leaver = person("M1", "150100", "duty", 6, "PATROL", date(2018, 5, 1), leave=date(2025, 5, 31))
+    run_engine(SHIPPED_TABLES, [HOHHOT, leaver], {}, "2025-01", "2025-06", con=con)
+    close_through(con, "2025-06")
+    raised = load_policy(_raised_tables(tmp_path))
+    reported = []
+    run_months(con, raised, "2025-07", retro=reported.append)
+    assert reported[0].not_on_payroll == ["M1"]
+    assert con.execute("SELECT count(*) FROM payslips WHERE employee_id = 'M1' AND month = '2025-07'").fetchall() \
+        == [(0,)]
+    result = run_offcycle(con, raised, "2025-07", "settlement", ["M1"])
+    got = con.execute("SELECT arrears_pay, gross_pay, base_pay, employee_contributions, iit, net_pay, employer_cost, "
+                      "income_ytd, iit_ytd, months_employed_ytd, after_regular FROM offcycle_payslips "
+                      "WHERE offcycle_run_id = ?", [result.run_id]).fetchall()
+    D = Decimal
+    assert got == [(D("1555.17"), D("1555.17"), D("0.00"), D("337.50"), D("36.53"), D("1181.14"), D("2086.17"),
+                    D("46601.49"), D("344.97"), 5, False)]
+    assert broken(con) == 0
+    # the run's bank file pays M1 the net; the tax declaration (--run all) carries M1's line
+    con.execute("CREATE TABLE IF NOT EXISTS employee_finance (employee_id VARCHAR PRIMARY KEY, bank_account VARCHAR)")
+    con.execute("INSERT INTO employee_finance (employee_id, bank_account) VALUES ('M1', '6222020200001234567')")
+    select_run(con, "2025-07", result.run_id)
+    bank = export_bank(con, "2025-07", "csv", tmp_path / "bank.csv")
+    assert "1181.14" in (tmp_path / "bank.csv").read_text(encoding="utf-8-sig"), bank
+    con.execute("DROP VIEW temp.payslips")
+    select_run(con, "2025-07", "all")
+    assert con.execute("SELECT iit FROM payslips WHERE employee_id = 'M1' AND month = '2025-07'").fetchall() \
+        == [(D("36.53"),)]
+    con.execute("DROP VIEW temp.payslips")
+    # paid once: every line is marked paid by the run; a second settlement is refused, in July or later
+    assert con.execute("SELECT count(*), count(*) FILTER (settled_run_id = ?) FROM arrears_settled",
+                       [result.run_id]).fetchall()[0] == con.execute(
+        "SELECT count(*), count(*) FROM arrears WHERE employee_id = 'M1'").fetchall()[0]
+    with pytest.raises(PayrollError, match="already settled in 2025-07"):
+        run_offcycle(con, raised, "2025-07", "settlement", ["M1"])
+    assert departed_owed(con, Month.parse("2025-08"), ["M1"]) == []
+    # explain shows the run's part although M1 has no regular payslip in July
+    from payroll.reports.explain import Explainer
+    explained = Explainer(con, raised).explain("M1", "2025-07")
+    assert explained.amount(f"run[{result.run_id}].net_pay") == D("1181.14") and not explained.mismatches
+
+
+def test_the_run_names_the_settlement_command_for_arrears_owed_to_leavers():
+    from payroll.cli import _retro_text
+    from payroll.engine.retro import RetroResult
+    text = _retro_text(RetroResult(["2025-01", "2025-06"], 50, Decimal("3355.17"), ["M1", "N1"]), "2025-07")
+    assert "payroll run --month 2025-07 --off-cycle settlement --employees M1,N1" in text
+    assert "by hand" not in text
+
+
+def test_a_leavers_arrears_in_a_new_tax_year_start_from_zero_and_recover_the_balance_within_the_limits():
+    """departed_payslip alone (no database). The leaver's last payslip is of 2024-11; arrears paid in
+    2025-07: no payslip in 2025, so the year to date starts at 0 (国家税务总局公告2018年第61号 art. 6)
+    and no month is employed in 2025 (basic deduction 0). Owed: base pay 1,500.00, pension 120.00.
+      taxable 1,500.00 − 0 − 120.00 = 1,380.00 → 3 %: tax 41.40
+      pay after tax and contributions 1,500.00 − 41.40 − 120.00 = 1,338.60
+      art. 16 room: 20 % × 1,500.00 = 300.00 (≤ 1,338.60; no paid day, no minimum-wage floor)
+      balance owed 500.00 → recovered 300.00, still owed 200.00; net 1,338.60 − 300.00 = 1,038.60."""
+    from payroll.engine.context import Month
+    from payroll.engine.offcycle import departed_payslip
+    # the shipped 预扣率表一 and national figures, in fen and ppm (tables/iit_brackets.csv, national_parameters.csv)
+    constants = {"iit_thresholds": [0, 3_600_000, 14_400_000, 30_000_000, 42_000_000, 66_000_000, 96_000_000],
+                 "iit_rates": [30_000, 100_000, 200_000, 250_000, 300_000, 350_000, 450_000],
+                 "iit_quick_deductions": [0, 252_000, 1_692_000, 3_192_000, 5_292_000, 8_592_000, 18_192_000],
+                 "iit_basic_deduction_monthly": 500_000, "iit_no19_annual_deduction": 6_000_000,
+                 "deduction_limited_share": 200_000}
+    last = {"month": "2024-11", "income_ytd": Decimal("90000"), "contributions_ytd": Decimal("20000"),
+            "special_deduction_ytd": Decimal(0), "iit_ytd": Decimal("900"), "months_employed_ytd": 11,
+            "no19_applies": False, "balance_owed": Decimal("500.00")}
+    got = departed_payslip(last, {"base_pay": 150_000, "pension_employee": 12_000}, Month.parse("2025-07"), constants)
+    assert (got["income_ytd"], got["basic_deduction_ytd"], got["taxable_income_ytd"]) == (150_000, 0, 138_000)
+    assert (got["iit"], got["balance_recovery"], got["balance_owed"], got["net_pay"]) == (4_140, 30_000, 20_000, 103_860)
+    assert got["net_pay"] == got["gross_pay"] - got["employee_contributions"] - got["iit"] - got["balance_recovery"]

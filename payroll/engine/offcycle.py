@@ -66,6 +66,37 @@ CREATE TABLE IF NOT EXISTS offcycle_runs (
     tables_digest VARCHAR NOT NULL
 )"""
 
+# issue 13: which arrears lines a settlement of someone who had left paid (never twice); the arrears
+# table itself is unchanged (its month_paid stays the month whose run recorded the line)
+ARREARS_SETTLED_DDL = """
+CREATE TABLE IF NOT EXISTS arrears_settled (
+    employee_id   VARCHAR NOT NULL,
+    month_paid    VARCHAR NOT NULL,      -- the arrears line's month_paid (no payslip of the person in it)
+    month_earned  VARCHAR NOT NULL,
+    component     VARCHAR NOT NULL,
+    arrears_run_id VARCHAR NOT NULL,     -- the run that recorded the line
+    settled_run_id VARCHAR NOT NULL      -- the off-cycle settlement that paid it
+)"""
+
+
+def _owed_sql(month: Month) -> str:
+    """Arrears lines owed to someone who had no payslip in the month they were recorded for (not
+    employed then), recorded up to `month`, not yet paid by a settlement."""
+    return f"""SELECT a.* FROM arrears a
+        WHERE a.month_paid <= '{month.label}'
+          AND NOT EXISTS (SELECT 1 FROM payslips p WHERE p.employee_id = a.employee_id AND p.month = a.month_paid)
+          AND NOT EXISTS (SELECT 1 FROM arrears_settled s WHERE s.employee_id = a.employee_id
+                          AND s.month_paid = a.month_paid AND s.month_earned = a.month_earned
+                          AND s.component = a.component AND s.arrears_run_id = a.run_id)"""
+
+
+def departed_owed(con: duckdb.DuckDBPyConnection, month: Month, people: list[str]) -> list[str]:
+    """Of `people` (not employed in `month`), those owed arrears a settlement pays."""
+    if not people:
+        return []
+    return [e for (e,) in con.execute(f"SELECT DISTINCT employee_id FROM ({_owed_sql(month)}) "
+                                      f"WHERE list_contains(?, employee_id) ORDER BY 1", [people]).fetchall()]
+
 
 def offcycle_ddl() -> str:
     body = payslips_ddl().replace("CREATE TABLE IF NOT EXISTS payslips (",
@@ -155,8 +186,10 @@ def _check_order(con: duckdb.DuckDBPyConnection, month: Month) -> None:
                            f"{earlier}): run the months in order before an off-cycle run in {month.label}")
 
 
-def _people(con: duckdb.DuckDBPyConnection, month: Month, kind: str, employees: list[str] | None) -> list[str]:
-    """The run's people into temp table offcycle_people; exit 2 naming anyone not on the roster."""
+def _people(con: duckdb.DuckDBPyConnection, month: Month, kind: str,
+            employees: list[str] | None) -> tuple[list[str], list[str]]:
+    """The run's people employed in the month into temp table offcycle_people, and the leavers paid
+    their arrears owed (settlement only); exit 2 naming anyone not on the roster or owed nothing."""
     if kind not in KINDS:
         raise PayrollError(f"--off-cycle {kind!r} is not a kind of off-cycle run; use settlement or bonus")
     if kind == "settlement":
@@ -190,11 +223,18 @@ def _people(con: duckdb.DuckDBPyConnection, month: Month, kind: str, employees: 
     con.executemany("INSERT INTO offcycle_people VALUES (?)", [[e] for e in people])
     not_employed = [e for (e,) in con.execute(
         "SELECT employee_id FROM offcycle_people EXCEPT SELECT employee_id FROM _offcycle_roster ORDER BY 1").fetchall()]
-    if not_employed:
-        raise PayrollError(f"{', '.join(not_employed[:10])} {'is' if len(not_employed) == 1 else 'are'} not employed "
-                           f"in {month.label}: an off-cycle run pays people employed in its month (settle a leaver "
-                           f"in the month of the leave date)")
-    return people
+    # a settlement of someone who has left before the month pays the arrears owed to them (issue 7's
+    # lines of a month they were not employed in), nothing else
+    owed = set(departed_owed(con, month, not_employed)) if kind == "settlement" else set()
+    refused = [e for e in not_employed if e not in owed]
+    if refused:
+        raise PayrollError(f"{', '.join(refused[:10])} {'is' if len(refused) == 1 else 'are'} not employed in "
+                           f"{month.label} and {'is' if len(refused) == 1 else 'are'} owed no arrears: a settlement pays "
+                           f"people employed in its month (settle a leaver in the month of the leave date), or arrears "
+                           f"owed to someone who has left (none are owed, or an earlier settlement paid them)")
+    if owed:
+        con.execute("DELETE FROM offcycle_people WHERE list_contains(?, employee_id)", [sorted(owed)])
+    return [e for e in people if e not in owed], sorted(owed)
 
 
 def _state(con: duckdb.DuckDBPyConnection, month: Month, policy: Policy, run_id: str, name: str,
@@ -229,6 +269,7 @@ def run_offcycle(con: duckdb.DuckDBPyConnection, policy: Policy, month_label: st
         prepare_connection(con, policy, [month.year] + closed_years(con))
         con.execute(offcycle_ddl())
         con.execute(RUNS_DDL)
+        con.execute(ARREARS_SETTLED_DDL)
         if not table_exists(con, "payments"):
             from ..db import PAYMENTS_DDL
             con.execute(PAYMENTS_DDL)
@@ -237,28 +278,31 @@ def run_offcycle(con: duckdb.DuckDBPyConnection, policy: Policy, month_label: st
         check_month_parameters(con, month)
         from .context import _active_roster_sql
         con.execute(f"CREATE OR REPLACE TEMP TABLE _offcycle_roster AS SELECT employee_id FROM ({_active_roster_sql(month)})")
-        people = _people(con, month, kind, employees)
+        people, departed = _people(con, month, kind, employees)
         seq = int(scalar(con, "SELECT coalesce(max(seq), 0) + 1 FROM offcycle_runs"))
         run_id = f"{month.label}-{kind}-{seq}"
-        this_run = (f" OR (run_kind = '{kind}' AND employee_id IN (SELECT employee_id FROM offcycle_people))")
-        _state(con, month, policy, run_id, "_offcycle_with", one_off.run_payments_filter(con, month.label, this_run))
-        if kind == "bonus":
-            _state(con, month, policy, run_id, "_offcycle_before", one_off.run_payments_filter(con, month.label))
-            before = "SELECT * FROM _offcycle_before"
-        else:
-            columns = delta_columns()
-            sums = ", ".join(f"sum({c}) AS {c}" for c in columns)
-            union = ", ".join(columns)
-            before = (f"SELECT employee_id, {sums} FROM (SELECT employee_id, {union} FROM payslips WHERE month = "
-                      f"'{month.label}' UNION ALL SELECT employee_id, {union} FROM offcycle_payslips WHERE month = "
-                      f"'{month.label}') WHERE employee_id IN (SELECT employee_id FROM offcycle_people) "
-                      f"GROUP BY employee_id")
-        after_regular = f"employee_id IN (SELECT employee_id FROM payslips WHERE month = '{month.label}')"
-        replaced = ", ".join(f"w.{c} - coalesce(b.{c}, 0) AS {c}" for c in delta_columns())
-        con.execute(f"""INSERT INTO offcycle_payslips BY NAME
-            SELECT w.* REPLACE ({replaced}), '{run_id}' AS offcycle_run_id, '{kind}' AS offcycle_kind,
-                   {seq} AS offcycle_seq, w.{after_regular} AS after_regular
-            FROM _offcycle_with w LEFT JOIN ({before}) b ON b.employee_id = w.employee_id""")
+        if people:
+            this_run = (f" OR (run_kind = '{kind}' AND employee_id IN (SELECT employee_id FROM offcycle_people))")
+            _state(con, month, policy, run_id, "_offcycle_with", one_off.run_payments_filter(con, month.label, this_run))
+            if kind == "bonus":
+                _state(con, month, policy, run_id, "_offcycle_before", one_off.run_payments_filter(con, month.label))
+                before = "SELECT * FROM _offcycle_before"
+            else:
+                columns = delta_columns()
+                sums = ", ".join(f"sum({c}) AS {c}" for c in columns)
+                union = ", ".join(columns)
+                before = (f"SELECT employee_id, {sums} FROM (SELECT employee_id, {union} FROM payslips WHERE month = "
+                          f"'{month.label}' UNION ALL SELECT employee_id, {union} FROM offcycle_payslips WHERE month = "
+                          f"'{month.label}') WHERE employee_id IN (SELECT employee_id FROM offcycle_people) "
+                          f"GROUP BY employee_id")
+            after_regular = f"employee_id IN (SELECT employee_id FROM payslips WHERE month = '{month.label}')"
+            replaced = ", ".join(f"w.{c} - coalesce(b.{c}, 0) AS {c}" for c in delta_columns())
+            con.execute(f"""INSERT INTO offcycle_payslips BY NAME
+                SELECT w.* REPLACE ({replaced}), '{run_id}' AS offcycle_run_id, '{kind}' AS offcycle_kind,
+                       {seq} AS offcycle_seq, w.{after_regular} AS after_regular
+                FROM _offcycle_with w LEFT JOIN ({before}) b ON b.employee_id = w.employee_id""")
+        if departed:            # leavers owed arrears: the arrears alone (settle_departed)
+            settle_departed(con, month, policy, run_id, seq, departed)
         negative = con.execute("SELECT employee_id, net_pay FROM offcycle_payslips WHERE offcycle_run_id = ? "
                                "AND net_pay < 0 ORDER BY 1 LIMIT 5", [run_id]).fetchall()
         if negative:
@@ -304,7 +348,10 @@ def select_run(con: duckdb.DuckDBPyConnection, month_label: str, run: str | None
                    ON o.employee_id = p.employee_id AND o.month = p.month
             LEFT JOIN (SELECT employee_id, month, {', '.join(YTD_CARRIED)} FROM {main}.offcycle_payslips WHERE after_regular
                        QUALIFY row_number() OVER (PARTITION BY employee_id, month ORDER BY offcycle_seq DESC) = 1) l
-                   ON l.employee_id = p.employee_id AND l.month = p.month""")
+                   ON l.employee_id = p.employee_id AND l.month = p.month
+            UNION ALL BY NAME   -- a settlement of someone who had left: no regular payslip that month
+            SELECT * EXCLUDE ({', '.join(EXTRA)}) FROM {main}.offcycle_payslips o WHERE NOT EXISTS (
+                SELECT 1 FROM {main}.payslips r WHERE r.employee_id = o.employee_id AND r.month = o.month)""")
         return
     known = [r for r, _, _ in runs_of_month(con, month_label)]
     if run not in known:
@@ -342,6 +389,16 @@ def month_state(stored: dict | None, runs: list[dict]) -> dict | None:
     return state
 
 
+def settled_state(runs: list[dict]) -> dict | None:
+    """No regular payslip in the month (a settlement of someone who had left): the runs added up."""
+    if not runs:
+        return None
+    state = dict(runs[-1])
+    for column in delta_columns():
+        state[column] = sum(run[column] for run in runs)
+    return state
+
+
 def run_trace_lines(stored: dict | None, runs: list[dict], only: str | None = None) -> list:
     """One line per run and key amount: which run paid what of the month (explain)."""
     from ..columns import LABELS
@@ -363,3 +420,128 @@ def run_trace_lines(stored: dict | None, runs: list[dict], only: str | None = No
                                    label_en=f"{en}, run {run_id}", unit="fen", raw=fen, shown=show(fen, "fen"),
                                    formula=formula, basis=BASIS))
     return lines
+
+
+# ---- a settlement of someone who has left: the arrears owed, nothing else (issue 13) -------------
+
+DEPARTED_BASIS = ("工资支付暂行规定 art. 9 (pay settled in full when the contract ends); 国家税务总局公告2018年第61号 "
+                  "art. 6 (补发 taxed when paid, cumulatively over the tax year; no payslip in the year: from 0); "
+                  "社会保险法 arts. 12, 60 (contribution arrears of the month earned); 工资支付暂行规定 art. 16")
+_CLEARED_TEXT = ("deduction_kind", "annual_bonus_method", "annual_bonus_method_requested", "annual_bonus_method_asked",
+                 "appraisal_bonus_method_requested", "contribution_base_source", "appraisal_result")
+_KEPT_NUMBERS = ("level",)
+
+
+def _fen(value) -> int:
+    return int((value or 0) * 100)
+
+
+def _round_div(numerator: int, denominator: int) -> int:
+    """payroll/money.py's round_div: the exact quotient half-up (for numerator ≥ 0)."""
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+def _latest_row(con: duckdb.DuckDBPyConnection, employee_id: str, month: Month) -> dict | None:
+    """The person's last payslip up to the month, regular or off-cycle: the month's last state
+    (an off-cycle run after the regular run is later than it; one before it is earlier)."""
+    extra = ", ".join(EXTRA)
+    cursor = con.execute(f"""SELECT * EXCLUDE (_rank, _seq) FROM (
+            SELECT *, 1 AS _rank, 0 AS _seq FROM payslips WHERE employee_id = ? AND month <= ?
+            UNION ALL BY NAME
+            SELECT * EXCLUDE ({extra}), CASE WHEN after_regular THEN 2 ELSE 0 END AS _rank, offcycle_seq AS _seq
+            FROM offcycle_payslips WHERE employee_id = ? AND month <= ?)
+        ORDER BY month DESC, _rank DESC, _seq DESC LIMIT 1""", [employee_id, month.label, employee_id, month.label])
+    row = cursor.fetchone()
+    return None if row is None else dict(zip([d[0] for d in cursor.description], row))
+
+
+def departed_payslip(last: dict, owed: dict[str, int], month: Month, constants: dict) -> dict[str, int]:
+    """The settlement's lines (fen) for someone not employed in the month: gross = the arrears owed,
+    no regular pay; contributions = the contribution arrears (as in the regular run, rules/arrears.py:
+    recomputed with the month earned, added to the same line); tax by cumulative withholding over the
+    tax year of the month, the year to date of the person's last payslip of that year, or 0 if none
+    (国家税务总局公告2018年第61号 art. 6); no month of employment added (not employed in the month: the
+    basic deduction stays 5,000 × the months employed); the balance owed recovered within art. 16
+    (≤ 20 % of the pay; no paid day in the month, so no minimum-wage floor applies); net ≥ 0."""
+    from ..rules.arrears import PAY_ARREARS
+    same_year = last["month"] >= f"{month.year}-01"
+    prev = {c: (_fen(last[c]) if same_year else 0) for c in ("income_ytd", "contributions_ytd",
+                                                             "special_deduction_ytd", "iit_ytd")}
+    months_employed = int(last["months_employed_ytd"] or 0) if same_year else 0
+    no19 = bool(last["no19_applies"]) if same_year else False
+    line = {c: owed.get(c, 0) for c in (*EMPLOYEE_CONTRIBUTIONS, *EMPLOYER_CONTRIBUTIONS, "accident_insurance_employer")}
+    out = {f"arrears_{c}": v for c, v in line.items()}
+    out.update(line)
+    out["arrears_pay"] = gross = sum(owed.get(c, 0) for c in PAY_ARREARS)
+    out["gross_pay"] = gross
+    out["employee_contributions"] = contributions = sum(
+        line[c] for c in ("pension_employee", "medical_employee", "unemployment_employee", "housing_fund_employee"))
+    out["employer_cost"] = gross + sum(line[c] for c in (*EMPLOYER_CONTRIBUTIONS, "accident_insurance_employer"))
+    out.update(prev_income_ytd=prev["income_ytd"], prev_contributions_ytd=prev["contributions_ytd"],
+               prev_special_deduction_ytd=prev["special_deduction_ytd"], prev_iit_ytd=prev["iit_ytd"],
+               prev_months_employed_ytd=months_employed, months_employed_ytd=months_employed)
+    out["income_ytd"] = prev["income_ytd"] + gross
+    out["contributions_ytd"] = prev["contributions_ytd"] + contributions
+    out["special_deduction_ytd"] = prev["special_deduction_ytd"]
+    out["basic_deduction_ytd"] = (constants["iit_no19_annual_deduction"] if no19 else
+                                  constants["iit_basic_deduction_monthly"] * months_employed)
+    out["taxable_income_ytd"] = taxable = max(0, out["income_ytd"] - out["basic_deduction_ytd"]
+                                              - out["contributions_ytd"] - out["special_deduction_ytd"])
+    bracket = sum(1 for threshold in constants["iit_thresholds"] if threshold <= taxable)
+    out["iit_bracket"] = bracket
+    out["iit_rate"] = rate = constants["iit_rates"][bracket - 1]
+    out["iit_quick_deduction"] = quick = constants["iit_quick_deductions"][bracket - 1]
+    out["iit_due_ytd"] = due = _round_div(taxable * rate, 1_000_000) - quick
+    out["iit"] = out["tax_withheld"] = iit = max(0, due - prev["iit_ytd"])
+    out["iit_ytd"] = prev["iit_ytd"] + iit
+    out["pay_after_contributions"] = after = gross - iit - contributions - line["medical_levy_employee"]
+    out["shortfall_carried"] = shortfall = max(0, -after)
+    room = max(0, min(_round_div(max(0, gross) * constants["deduction_limited_share"], 1_000_000), max(0, after)))
+    out["limited_deduction_room"] = room
+    out["balance_owed_before"] = before = _fen(last["balance_owed"])
+    out["balance_recovery"] = recovery = min(before, room)
+    out["balance_owed"] = before - recovery + shortfall
+    out["net_pay"] = after - recovery + shortfall
+    out["no19_applies"] = no19
+    return out
+
+
+def settle_departed(con: duckdb.DuckDBPyConnection, month: Month, policy: Policy, run_id: str, seq: int,
+                    departed: list[str]) -> None:
+    """One settlement payslip per person not employed in the month and owed arrears, into
+    offcycle_payslips; the arrears lines it pays are recorded in arrears_settled (never paid twice)."""
+    from decimal import Decimal
+    from .pipeline import stored_columns
+    units = stored_columns()
+    constants = con.execute("SELECT getvariable('month_constants')").fetchone()[0]
+    columns = [d[0] for d in con.execute("SELECT * FROM offcycle_payslips LIMIT 0").description]
+    for employee_id in departed:
+        last = _latest_row(con, employee_id, month)
+        if last is None:
+            raise PayrollError(f"--employees: {employee_id} is owed arrears but has no payslip to settle from")
+        owed = {c: _fen(a) for c, a in con.execute(
+            f"SELECT component, sum(amount) FROM ({_owed_sql(month)}) WHERE employee_id = ? GROUP BY component",
+            [employee_id]).fetchall()}
+        lines = departed_payslip(last, owed, month, constants)
+        row = dict(last)
+        for name, unit in units.items():          # the month's figures: nothing but the arrears
+            if name in lines:
+                value = lines[name]
+                row[name] = value if unit in ("int", "bool") else Decimal(value).scaleb(-6 if unit == "ppm" else -2)
+            elif name in _KEPT_NUMBERS or name.startswith("prior_year") or name == "first_full_month_gross":
+                continue
+            elif name.endswith("_row"):
+                row[name] = None
+            elif unit in ("fen", "centi", "ppm", "int"):
+                row[name] = 0
+            elif unit == "bool":
+                row[name] = False
+            elif name in _CLEARED_TEXT:
+                row[name] = None
+        row.update(month=month.label, month_start=month.start, run_id=run_id, tables_digest=policy.digest,
+                   offcycle_run_id=run_id, offcycle_kind="settlement", offcycle_seq=seq,
+                   after_regular=False)    # no regular payslip of the person in the month to come after
+        con.execute(f"INSERT INTO offcycle_payslips ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                    [row.get(c) for c in columns])
+        con.execute(f"""INSERT INTO arrears_settled SELECT employee_id, month_paid, month_earned, component, run_id,
+                        '{run_id}' FROM ({_owed_sql(month)}) WHERE employee_id = ?""", [employee_id])

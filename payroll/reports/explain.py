@@ -181,7 +181,7 @@ class Explainer:
         return dict(zip(names, found[0])) if found else None
 
     def explain(self, employee_id: str, month_label: str, run: str | None = None) -> "Explanation":
-        from ..engine.offcycle import month_state, person_runs, run_trace_lines
+        from ..engine.offcycle import month_state, person_runs, run_trace_lines, settled_state
         person = self.person(employee_id)
         month = Month.parse(month_label)
         stored = self.stored_payslip(employee_id, month.label)
@@ -190,10 +190,15 @@ class Explainer:
         if run is not None and run != "regular" and run not in {r["offcycle_run_id"] for r in runs}:
             raise PayrollError(f"--run {run!r}: {employee_id} has no payslip of that run in {month.label}; their runs: "
                                f"{', '.join(['regular', *(r['offcycle_run_id'] for r in runs)])}")
-        lines = self.trace(employee_id, month.label, stored)
+        try:
+            lines = self.trace(employee_id, month.label, stored)
+        except PayrollError:
+            if stored is not None or not runs:
+                raise
+            lines = []      # issue 13: a settlement of someone who had left (arrears owed): its runs only
         if runs or run is not None:
             lines += run_trace_lines(stored, runs, run)
-            stored = month_state(stored, runs)
+            stored = month_state(stored, runs) if stored is not None else settled_state(runs)
         if table_exists(self.con, "arrears"):
             # 补发/补扣 paid this month, one line per month earned and component (issue 7)
             lines += arrears_trace_lines(self.con, employee_id, month.label)

@@ -1,0 +1,157 @@
+"""Issue 20: leave edges that the mutation run found unguarded, worked by hand.
+
+Each case is one person in one month, on the tables of tests/test_leave_probation_death.py
+(tests/data/tables_simple plus the shipped national leave rows; see that module's docstring for
+the cities' pay). Each names the one-line mutant of payroll/rules/leave.py it kills
+(`python -m tests.mutate --match leave.py`). 2025 calendar (calendar_days.csv): March has 21
+workdays (1 March is a Saturday); June 20 (2 June is the Dragon Boat holiday).
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from test_leave_probation_death import D, employee, make_tables, run
+
+
+def test_unpaid_leave_across_a_month_end_counts_only_the_days_inside_the_month(tmp_path):
+    # P1, 100200 duty 2 PATROL since 2015, unpaid leave Mon 24 March – Fri 4 April 2025.
+    # March's piece is 24–31 March: workdays 24–28 and 31 = 6 (not the 21 of 1–31 March if the start
+    # were taken as least(start, 1 March), nor 9 if the end ran into April: 1–3 April, 4 April Qingming).
+    # base 7,000 × (21.75 − 6) ÷ 21.75 = 110,250 ÷ 21.75 = 5,068.965… → 5,068.97
+    tables = make_tables(tmp_path)
+    person = employee("P1", "100200", "duty", 2, "PATROL", date(2015, 1, 1))
+    slips, _ = run(tables, [person], "2025-03", "2025-03",
+                   leave=[("P1", "unpaid", date(2025, 3, 24), date(2025, 4, 4))])
+    march = slips[("P1", "2025-03")]
+    assert march["leave_unpaid_days"] == D("6.00")
+    assert march["base_pay"] == D("5068.97")
+
+
+def test_sick_share_at_exactly_two_service_years(tmp_path):
+    # S3, 100200 duty 2 PATROL, service since 1 March 2023: on 1 March 2025 exactly 2 years
+    # (2025 − 2023, anniversary not after 1 March) → sick_pay.csv 000000 row (2 years, 0 days): 0.7,
+    # not the 0-year 0.6 (a strict "<" on the years) nor the 181-day rows (a join that ignores the
+    # years and days). Contract month without high risk: 7,000 + (50 + 10) × 2 + 300 + 250 = 7,670;
+    # × 0.7 = 5,369 (above 80 % of the 2,150 minimum wage = 1,720) × 2 days (3–4 March) ÷ 21.75
+    # = 10,738 ÷ 21.75 = 493.701… → 493.70
+    tables = make_tables(tmp_path)
+    person = employee("S3", "100200", "duty", 2, "PATROL", date(2023, 3, 1))
+    slips, _ = run(tables, [person], "2025-03", "2025-03", leave=[("S3", "sick", date(2025, 3, 3), date(2025, 3, 4))])
+    march = slips[("S3", "2025-03")]
+    assert march["sick_pay_share"] == D("0.700000")
+    assert march["sick_pay"] == D("493.70")
+
+
+def test_long_sickness_in_the_first_service_year_takes_the_zero_year_row(tmp_path):
+    # S4, 100200 duty 2 PATROL hired 1 October 2024, sick since 1 December 2024 to 30 June 2025.
+    # June 2025: service years 2025 − 2024 − 1 (1 October is after 1 June) = 0; sick days before
+    # June = 1 June − 1 December = 182 ≥ 181 → sick_pay.csv row (0 years, 181 days): 0.4, not the
+    # 1-year row 0.5. Contract month without high risk: 7,000 + 0 seniority + 300 + 250 = 7,550;
+    # × 0.4 = 3,020 (above 1,720) × 20 June workdays ÷ 21.75 = 60,400 ÷ 21.75 = 2,777.011… → 2,777.01
+    tables = make_tables(tmp_path)
+    person = employee("S4", "100200", "duty", 2, "PATROL", date(2024, 10, 1))
+    slips, _ = run(tables, [person], "2025-06", "2025-06", leave=[("S4", "sick", date(2024, 12, 1), date(2025, 6, 30))])
+    june = slips[("S4", "2025-06")]
+    assert (june["sick_leave_days"], june["sick_pay_share"]) == (D("20.00"), D("0.400000"))
+    assert june["sick_pay"] == D("2777.01")
+
+
+def test_a_leaver_before_the_service_anniversary_has_one_year_less(tmp_path):
+    # L2, 100200 civilian 3 DESK, service since 1 September 2015, last day 30 June 2025: on 30 June
+    # 9 full years (2025 − 2015 − 1, 1 September is after 30 June) → 5 days (annual_leave_entitlement
+    # 1–9 years), not 10; 1 January – 30 June = 181 days, ⌊181 × 5 ÷ 365⌋ = ⌊2.47⌋ = 2 days.
+    # No history: contract month 6,124.50 + 50 × 9 + 150.50 + 250 = 6,975;
+    # 6,975 × 200 % × 2 ÷ 21.75 = 27,900 ÷ 21.75 = 1,282.758… → 1,282.76
+    # L4, the same but service since 10 June 2015: the anniversary (10 June) is before 30 June, so
+    # 10 full years → 10 days; ⌊181 × 10 ÷ 365⌋ = ⌊4.96⌋ = 4 days.
+    tables = make_tables(tmp_path)
+    people = [employee("L2", "100200", "civilian", 3, "DESK", date(2015, 9, 1), leave=date(2025, 6, 30)),
+              employee("L4", "100200", "civilian", 3, "DESK", date(2015, 6, 10), leave=date(2025, 6, 30))]
+    slips, _ = run(tables, people, "2025-06", "2025-06")
+    june = slips[("L2", "2025-06")]
+    assert (june["annual_leave_entitlement"], june["annual_leave_payout_days"]) == (5, 2)
+    assert june["annual_leave_payout"] == D("1282.76")
+    after_anniversary = slips[("L4", "2025-06")]
+    assert (after_anniversary["annual_leave_entitlement"], after_anniversary["annual_leave_payout_days"]) == (10, 4)
+
+
+def test_the_payout_wage_is_the_average_of_the_months_before(tmp_path):
+    # L3, 100200 civilian 3 DESK, service since 2010, hired again 16 June 2025 (paid 16–30 June),
+    # last day 31 July 2025. July's payout: 15 years → 10 days; hired this year, counted from the
+    # hire (实施办法 art. 5): 16 June – 31 July = 46 days, ⌊46 × 10 ÷ 365⌋ = ⌊1.26⌋ = 1 day. The wage
+    # is the average of the payslips of July 2024 – June 2025 (art. 11): June's alone, prorated, not
+    # the contract month (7,275).
+    # June: 11 paid days of 20 (16–30 June); each item × 11 ÷ 20: 6,124.50 → 3,368.475 → 3,368.48;
+    # seniority 50 × 15 = 750 → 412.50; office 150.50 → 82.775 → 82.78; living 250 → 137.50;
+    # gross 4,001.26. Payout 4,001.26 × 200 % × 1 ÷ 21.75 = 8,002.52 ÷ 21.75 = 367.931… → 367.93
+    tables = make_tables(tmp_path)
+    person = employee("L3", "100200", "civilian", 3, "DESK", date(2025, 6, 16), leave=date(2025, 7, 31),
+                      service_start=date(2010, 1, 1))
+    slips, _ = run(tables, [person], "2025-06", "2025-07")
+    assert slips[("L3", "2025-06")]["gross_pay"] == D("4001.26")
+    july = slips[("L3", "2025-07")]
+    assert (july["annual_leave_entitlement"], july["annual_leave_payout_days"]) == (10, 1)
+    assert july["annual_leave_wage_base"] == D("4001.26")
+    assert july["annual_leave_payout"] == D("367.93")
+
+
+def _carry_over(tables):
+    """City 100200 carries untaken leave over: December's gross holds no payout."""
+    with open(tables / "annual_leave_policy.csv", "a", encoding="utf-8") as handle:
+        handle.write("100200,2020-01-01,carry_over,2,12,test: the unit carries untaken leave over\n")
+
+
+def test_two_units_of_one_city_each_take_their_own_average(tmp_path):
+    # M5 in unit U1 (100200 civilian 3 DESK since 2023-06-01) and M6 in unit U2 (100200 duty 2
+    # PATROL since 2015), each alone in the unit, paid all of December 2024, then on maternity
+    # leave all of January 2025 (31 days). Each unit's 2024 average is its one December base:
+    # U1 6,124.50 + 50 + 150.50 + 200 = 6,525.00; U2 7,000 + 60 × 9 + 300 + 200 + 400 = 8,440.00
+    # (within the 4,000–9,000 base bounds). Allowances: 6,525 × 31 ÷ 30 = 6,742.50;
+    # 8,440 × 31 ÷ 30 = 261,640 ÷ 30 = 8,721.333… → 8,721.33 (not a mix of the two units).
+    tables = make_tables(tmp_path)
+    _carry_over(tables)
+    people = [employee("M5", "100200", "civilian", 3, "DESK", date(2023, 6, 1), unit="U1"),
+              employee("M6", "100200", "duty", 2, "PATROL", date(2015, 1, 1), unit="U2")]
+    maternity = [(e, "maternity", date(2025, 1, 1), date(2025, 3, 31)) for e in ("M5", "M6")]
+    slips, _ = run(tables, people, "2024-12", "2025-01", leave=maternity)
+    assert [slips[(e, "2024-12")]["gross_pay"] for e in ("M5", "M6")] == [D("6525.00"), D("8440.00")]
+    assert [slips[(e, "2025-01")]["maternity_unit_average_wage"] for e in ("M5", "M6")] == [D("6525.00"),
+                                                                                           D("8440.00")]
+    assert [slips[(e, "2025-01")]["maternity_allowance"] for e in ("M5", "M6")] == [D("6742.50"), D("8721.33")]
+
+
+def test_one_day_of_maternity_leave_in_the_month_pays_one_day(tmp_path):
+    # M7, 100200 duty 2 PATROL since 2015, maternity leave from Monday 31 March 2025: 1 calendar day
+    # in March. No unit payslips last year → contract month 7,000 + 60 × 10 + 300 + 250 + 400 = 8,550;
+    # 8,550 × 1 ÷ 30 = 285.00 (maternity.csv 000000: ÷ 30, no top-up)
+    tables = make_tables(tmp_path)
+    person = employee("M7", "100200", "duty", 2, "PATROL", date(2015, 1, 1))
+    slips, _ = run(tables, [person], "2025-03", "2025-03",
+                   leave=[("M7", "maternity", date(2025, 3, 31), date(2025, 7, 6))])
+    march = slips[("M7", "2025-03")]
+    assert march["maternity_leave_days"] == 1
+    assert march["maternity_allowance"] == D("285.00")
+
+
+@pytest.mark.slow        # 13 months run (about 8 s of CPU); in CI the window is checked by
+# test_the_payout_wage_is_the_average_of_the_months_before (two months), which cannot reach its first month
+def test_the_payout_wage_window_starts_twelve_months_back(tmp_path):
+    # L5, 100200 civilian 3 DESK, service since 2010, hired 1 July 2024, last day 31 July 2025, paid
+    # every month. July 2025's payout wage is the average of the 12 payslips of July 2024 – June 2025
+    # (art. 11), July 2024 included, untaken-leave pay left out:
+    # July – December 2024: 6,124.50 + 50 × 14 + 150.50 + 200 = 7,175.00 each;
+    # January – June 2025: 6,124.50 + 50 × 15 + 150.50 + 250 = 7,275.00 each;
+    # (6 × 7,175 + 6 × 7,275) ÷ 12 = 86,700 ÷ 12 = 7,225.00 (August – June alone: 79,525 ÷ 11 = 7,229.55).
+    # 15 years → 10 days; 1 January – 31 July = 212 days, ⌊212 × 10 ÷ 365⌋ = ⌊5.8⌋ = 5 days;
+    # 7,225 × 200 % × 5 ÷ 21.75 = 72,250 ÷ 21.75 = 3,321.839… → 3,321.84
+    tables = make_tables(tmp_path)
+    person = employee("L5", "100200", "civilian", 3, "DESK", date(2024, 7, 1), leave=date(2025, 7, 31),
+                      service_start=date(2010, 1, 1))
+    slips, _ = run(tables, [person], "2024-07", "2025-07")
+    assert slips[("L5", "2024-07")]["gross_pay"] == D("7175.00")
+    assert slips[("L5", "2025-06")]["gross_pay"] == D("7275.00")
+    july = slips[("L5", "2025-07")]
+    assert (july["annual_leave_wage_base"], july["annual_leave_payout_days"]) == (D("7225.00"), 5)
+    assert july["annual_leave_payout"] == D("3321.84")
