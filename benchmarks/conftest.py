@@ -14,6 +14,7 @@ CHECK_SIZES = {
     "BENCH_REFERENCE": 100,
     "BENCH_SIMULATE_PEOPLE": 300,
     "BENCH_WEB_PEOPLE": 500,
+    "BENCH_WEB_IDLE_SECONDS": 2,       # the no-run baseline's length, in seconds
 }
 
 
