@@ -412,11 +412,18 @@ def check_month_parameters(con: duckdb.DuckDBPyConnection, month: Month) -> None
         raise PolicyError(f"the policy tables lack figures {month.label} needs:\n  {shown}")
 
 
-def _only(employee_id: str | None, column: str = "employee_id") -> str:
-    return f" AND {column} = '{employee_id.replace(chr(39), chr(39) * 2)}'" if employee_id else ""
+# whom a query computes: everyone (None), one person (explain, the web) or a few (a settlement)
+People = str | tuple[str, ...] | None
 
 
-def history_sql(month: Month, payslips_exist: bool, employee_id: str | None = None,
+def _only(people: People, column: str = "employee_id") -> str:
+    if not people:
+        return ""
+    ids = (people,) if isinstance(people, str) else people
+    return f" AND {column} IN ({', '.join(chr(39) + i.replace(chr(39), chr(39) * 2) + chr(39) for i in ids)})"
+
+
+def history_sql(month: Month, payslips_exist: bool, employee_id: People = None,
                 offcycle_overlay: bool = False) -> str:
     """Year to date before this month, last year's totals, and this year's first whole month.
 
@@ -562,7 +569,7 @@ def _base_year_select(month: Month) -> str:
     return ",\n        ".join(out)
 
 
-def opening_sql(month: Month, employee_id: str | None = None) -> str:
+def opening_sql(month: Month, employee_id: People = None) -> str:
     """Opening balances (`payroll import --opening`): the year to date a unit brings from its former
     system, through an earlier month of the same tax year (国家税务总局公告2018年第61号 art. 6:
     cumulative withholding counts the whole year with this payer)."""
@@ -585,7 +592,7 @@ def _paid_days_employed_sql(month: Month) -> str:
             f"ELSE {cum}[{last}] - {cum}[{first}] + {paid}[{first}] END")
 
 
-def context_sql(month: Month, payslips_exist: bool, employee_id: str | None = None,
+def context_sql(month: Month, payslips_exist: bool, employee_id: People = None,
                 offcycle_overlay: bool = False) -> str:
     """The SELECT that gives every column of CONTEXT_COLUMNS for the people paid in the month.
     Needs install_month_parameters(con, month) on the connection first."""

@@ -51,7 +51,7 @@ DELTA_COLUMNS = (
 )
 EXTRA = {"offcycle_run_id": "VARCHAR", "offcycle_kind": "VARCHAR", "offcycle_seq": "BIGINT",
          "after_regular": "BOOLEAN"}
-FEW = 20                 # up to this many people, a run computes each person's month alone
+FEW = 20                 # up to this many people, a run computes only their months
 YTD_CARRIED = ("income_ytd", "contributions_ytd", "special_deduction_ytd", "iit_ytd", "months_employed_ytd",
                "balance_owed")
 
@@ -175,17 +175,6 @@ def refuse_closed_offcycle(con: duckdb.DuckDBPyConnection, month: Month) -> None
                            f"(`payroll run --month {Month.parse(last).next().label} --off-cycle …`)")
 
 
-def _check_order(con: duckdb.DuckDBPyConnection, month: Month) -> None:
-    later = scalar(con, "SELECT max(month) FROM payslips WHERE month > ?", [month.label])
-    if later:
-        raise PayrollError(f"payslips for {later} already exist: an off-cycle run in {month.label} would leave the "
-                           f"year-to-date tax of later months stale; pay it in {Month.parse(later).label} or later")
-    earlier = scalar(con, "SELECT max(month) FROM payslips WHERE month < ?", [month.label])
-    if earlier and earlier != month.previous().label:
-        raise PayrollError(f"{month.previous().label} has not been run (the last month run before {month.label} is "
-                           f"{earlier}): run the months in order before an off-cycle run in {month.label}")
-
-
 def _people(con: duckdb.DuckDBPyConnection, month: Month, kind: str,
             employees: list[str] | None) -> tuple[list[str], list[str]]:
     """The run's people employed in the month into temp table offcycle_people, and the leavers paid
@@ -245,22 +234,17 @@ def _state(con: duckdb.DuckDBPyConnection, month: Month, policy: Policy, run_id:
     overlay = overlay_needed(con, month.previous())
     select = f"SELECT {stored_select()}, '{policy.digest}' AS tables_digest, '{run_id}' AS run_id FROM {final_stage()}"
     people = [e for (e,) in con.execute("SELECT employee_id FROM offcycle_people ORDER BY 1").fetchall()]
-    if len(people) > FEW:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {pipeline_sql(month, exists, None, overlay)}\n"
-                    f"{select} WHERE employee_id IN (SELECT employee_id FROM offcycle_people)")
-        return
-    # a few people (a settlement): each one's month alone, as explain computes it (the same figures,
-    # context.history_sql), instead of the whole roster's
-    for number, employee_id in enumerate(people):
-        query = f"{pipeline_sql(month, exists, employee_id, overlay)}\n{select}"
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {query}" if number == 0 else
-                    f"INSERT INTO {name} BY NAME {query}")
+    # many people (a bonus run): the whole roster's month, filtered; a few (a settlement): only
+    # their months, as explain computes one person's (the same figures, context.history_sql)
+    who = None if len(people) > FEW else tuple(people)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {pipeline_sql(month, exists, who, overlay)}\n"
+                f"{select} WHERE employee_id IN (SELECT employee_id FROM offcycle_people)")
 
 
 def run_offcycle(con: duckdb.DuckDBPyConnection, policy: Policy, month_label: str, kind: str,
                  employees: list[str] | None = None) -> OffcycleResult:
     """One off-cycle run, all or nothing; exit 2 (PayrollError) on a closed month or bad people."""
-    from .run import prepare_connection
+    from .run import check_order, prepare_connection
     from .retro import closed_years
     month = Month.parse(month_label)
     refuse_closed_offcycle(con, month)
@@ -273,7 +257,7 @@ def run_offcycle(con: duckdb.DuckDBPyConnection, policy: Policy, month_label: st
         if not table_exists(con, "payments"):
             from ..db import PAYMENTS_DDL
             con.execute(PAYMENTS_DDL)
-        _check_order(con, month)
+        check_order(con, [month], offcycle=True)
         install_month_parameters(con, month)
         check_month_parameters(con, month)
         from .context import _active_roster_sql

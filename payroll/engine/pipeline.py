@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..rules import RULES
-from .context import CONTEXT_BY_NAME, CONTEXT_COLUMNS, Month, context_sql
+from .context import CONTEXT_BY_NAME, CONTEXT_COLUMNS, Month, People, context_sql
 from .rule import Rule
 
 IDENTIFIER = re.compile(r"\b[a-z_][a-z0-9_]*\b(?!\s*\()")   # names, not function calls
@@ -55,7 +55,7 @@ def all_rules() -> dict[str, Rule]:
     return {rule.name: rule for stage in compile_stages() for rule in stage.rules}
 
 
-def pipeline_sql(month: Month, payslips_exist: bool, employee_id: str | None = None,
+def pipeline_sql(month: Month, payslips_exist: bool, employee_id: People = None,
                  offcycle_overlay: bool = False) -> str:
     """WITH s0 AS (context), s1 AS (SELECT *, rule AS name … FROM s0), … ; the caller selects."""
     return stages_sql(context_sql(month, payslips_exist, employee_id, offcycle_overlay))

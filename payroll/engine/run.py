@@ -74,20 +74,24 @@ def _record_policy_snapshot(con: duckdb.DuckDBPyConnection, policy: Policy) -> N
         con.unregister("_snapshot")
 
 
-def _check_order(con: duckdb.DuckDBPyConnection, months: list[Month]) -> None:
+def check_order(con: duckdb.DuckDBPyConnection, months: list[Month], offcycle: bool = False) -> None:
+    """Months run in order, as the year-to-date tax reads them: no later month run already, and the
+    month before the first one run (a regular run, or an off-cycle run of one month)."""
     if not table_exists(con, "payslips"):
         return
     first, last = months[0], months[-1]
     later = scalar(con, "SELECT max(month) FROM payslips WHERE month > ?", [last.label])
     if later:
-        raise PayrollError(f"payslips for {later} already exist: a re-run of {first.label} would leave the "
-                           f"year-to-date tax of later months stale; run `payroll run --month {first.label} "
-                           f"--through {later}`")
+        doing, remedy = ((f"an off-cycle run in {first.label}", f"pay it in {later} or later") if offcycle else
+                         (f"a re-run of {first.label}", f"run `payroll run --month {first.label} --through {later}`"))
+        raise PayrollError(f"payslips for {later} already exist: {doing} would leave the year-to-date tax of "
+                           f"later months stale; {remedy}")
     earlier = scalar(con, "SELECT max(month) FROM payslips WHERE month < ?", [first.label])
     if earlier and earlier != first.previous().label:
+        remedy = (f"run the months in order before an off-cycle run in {first.label}" if offcycle else
+                  f"months run in order: start from {Month.parse(earlier).next().label}")
         raise PayrollError(f"{first.previous().label} has not been run (the last month run before "
-                           f"{first.label} is {earlier}); months run in order: start from "
-                           f"{Month.parse(earlier).next().label}")
+                           f"{first.label} is {earlier}); {remedy}")
 
 
 @contextmanager
@@ -139,7 +143,7 @@ def run_months(con: duckdb.DuckDBPyConnection, policy: Policy, first: str, last:
         prepare_connection(con, policy, [m.year for m in months] + closed_years(con))
         if not scalar(con, "SELECT count(*) FROM employees"):
             raise PayrollError("the database holds no employees: run `payroll import --employees FILE` first")
-        _check_order(con, months)
+        check_order(con, months)
         arrears = pay_arrears(con, policy, months[0], run_id)
         if retro and arrears.months_recomputed:
             retro(arrears)

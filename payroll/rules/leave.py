@@ -173,14 +173,10 @@ def install_month_status(con, month, roster_sql: str) -> None:
         GROUP BY l.employee_id),
     entitled AS (
         SELECT d.*, coalesce(t.days, 0) AS taken_days, coalesce(c.carried, 0) AS carried_days,
-               greatest(0, year(d.payout_day) - year(d.service_start)
-                   - CASE WHEN month(d.payout_day) * 100 + day(d.payout_day)
-                               < month(d.service_start) * 100 + day(d.service_start) THEN 1 ELSE 0 END) AS years
+               {_service_years_sql('d.payout_day', 'd.service_start')} AS years
         FROM due d LEFT JOIN taken t USING (employee_id) LEFT JOIN annual_leave_carry c USING (employee_id)),
     entitlement AS (
-        SELECT en.*, coalesce((SELECT a.days FROM policy_annual_leave_entitlement a
-                               WHERE a.min_service_years <= en.years AND a.effective_from <= en.payout_day
-                               ORDER BY a.effective_from DESC, a.min_service_years DESC LIMIT 1), 0) AS entitlement
+        SELECT en.*, {_entitlement_sql('en.years', 'en.payout_day')} AS entitlement
         FROM entitled en),
     payout AS (
         SELECT employee_id, entitlement, taken_days, policy_row,
@@ -235,6 +231,18 @@ def install_month_status(con, month, roster_sql: str) -> None:
         raise PolicyError(f"{month.label}: the policy tables have no row in force for the leave of {what}")
 
 
+def _service_years_sql(day: str, service_start: str) -> str:
+    """Whole years of service on `day` (职工带薪年休假条例 art. 3: 累计工作 years, by anniversary)."""
+    return (f"greatest(0, year({day}) - year({service_start}) - CASE WHEN month({day}) * 100 + day({day}) "
+            f"< month({service_start}) * 100 + day({service_start}) THEN 1 ELSE 0 END)")
+
+
+def _entitlement_sql(years: str, day: str) -> str:
+    """Annual-leave days for `years` of service on `day`: the entitlement row in force (art. 3)."""
+    return (f"coalesce((SELECT a.days FROM policy_annual_leave_entitlement a WHERE a.min_service_years <= {years} "
+            f"AND a.effective_from <= {day} ORDER BY a.effective_from DESC, a.min_service_years DESC LIMIT 1), 0)")
+
+
 def _install_carry(con, year: int, roster_sql: str) -> None:
     """annual_leave_carry (employee_id, carried): the annual-leave days carried into `year` from
     year − 1 under a carry_over annual_leave_policy row (职工带薪年休假条例 art. 5: 跨1个年度安排,
@@ -269,14 +277,11 @@ def _install_carry(con, year: int, roster_sql: str) -> None:
             WHERE l.kind = 'annual' AND d.kind = 'workday' AND l.start_date <= {year_end} AND l.end_date >= {year_start}
             GROUP BY l.employee_id),
         years AS (
-            SELECT p.*, greatest(0, {y} - year(service_start)
-                   - CASE WHEN 1231 < month(service_start) * 100 + day(service_start) THEN 1 ELSE 0 END) AS years
+            SELECT p.*, {_service_years_sql(year_end, 'service_start')} AS years
             FROM people p),
         entitled AS (
             SELECT y.employee_id, y.hire_date,
-                   coalesce((SELECT a.days FROM policy_annual_leave_entitlement a
-                             WHERE a.min_service_years <= y.years AND a.effective_from <= {year_end}
-                             ORDER BY a.effective_from DESC, a.min_service_years DESC LIMIT 1), 0) AS days
+                   {_entitlement_sql('y.years', year_end)} AS days
             FROM years y)
         SELECT e.employee_id,
                CAST(greatest(0, CASE WHEN e.hire_date > {year_start}
