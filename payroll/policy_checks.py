@@ -134,13 +134,24 @@ def valid_until_after_start(frames: Frames, problems: list[CellProblem]) -> None
                                      f"{row.valid_until} is before effective_from {row.effective_from}"))
 
 
-def _in_force(frame: pd.DataFrame, ancestors: list[str], day) -> pd.Series | None:
+def _dated_rows(frame: pd.DataFrame, value: str) -> dict[str, list[tuple]]:
+    """region -> its rows as (effective_from, valid_until or None, value, row_no), oldest first."""
+    until = frame.valid_until if "valid_until" in frame else pd.Series(None, index=frame.index)
+    rows: dict[str, list[tuple]] = {}
+    for code, start, end, amount, row_no in zip(frame.region_code, frame.effective_from, until,
+                                                frame[value], frame.row_no):
+        rows.setdefault(code, []).append((start, None if pd.isna(end) else end, amount, int(row_no)))
+    for region_rows in rows.values():
+        region_rows.sort(key=lambda row: row[0])           # stable: equal dates keep file order
+    return rows
+
+
+def _in_force(rows: dict[str, list[tuple]], ancestors: list[str], day) -> tuple | None:
     """The row in force on `day` for a region whose chain (nearest first) is `ancestors`."""
     for code in ancestors:
-        rows = frame[(frame.region_code == code) & (frame.effective_from <= day)]
-        rows = rows[rows.valid_until.isna() | (rows.valid_until >= day)] if "valid_until" in rows else rows
-        if not rows.empty:
-            return rows.sort_values("effective_from").iloc[-1]
+        in_force = [row for row in rows.get(code, ()) if row[0] <= day and (row[1] is None or row[1] >= day)]
+        if in_force:
+            return in_force[-1]
     return None
 
 
@@ -164,19 +175,18 @@ def minimum_wage_below_average_wage(frames: Frames, problems: list[CellProblem])
     if minimum.empty or average.empty or minimum.effective_from.isna().any() or average.effective_from.isna().any():
         return
     dates = sorted(set(minimum.effective_from) | set(average.effective_from))
+    minimum_rows = _dated_rows(minimum, "monthly_minimum_wage")
+    average_rows = _dated_rows(average, "monthly_average_wage")
     reported = set()
     for code, chain in _chains(frames["regions"]).items():
         for day in dates:
-            low, mean = _in_force(minimum, chain, day), _in_force(average, chain, day)
-            if low is None or mean is None or low.monthly_minimum_wage <= mean.monthly_average_wage:
+            low, mean = _in_force(minimum_rows, chain, day), _in_force(average_rows, chain, day)
+            if low is None or mean is None or low[2] <= mean[2] or low[3] in reported:
                 continue
-            if int(low.row_no) in reported:
-                continue
-            reported.add(int(low.row_no))
-            problems.append(_problem("minimum_wage", low, "monthly_minimum_wage",
-                                     f"{low.monthly_minimum_wage} is above the average wage "
-                                     f"{mean.monthly_average_wage} in force for {code} on {day} "
-                                     f"(average_wage.csv row {int(mean.row_no)})"))
+            reported.add(low[3])
+            problems.append(CellProblem("minimum_wage.csv", low[3], "monthly_minimum_wage",
+                                        f"{low[2]} is above the average wage {mean[2]} in force for "
+                                        f"{code} on {day} (average_wage.csv row {mean[3]})"))
 
 
 @table_check
