@@ -65,7 +65,7 @@ def compare_with_injuries(employees, attendance, months):
     return reference_rows
 
 
-@settings(max_examples=examples(10), **SLOW_OK)
+@settings(max_examples=examples(6), **SLOW_OK)
 @given(injured_scenario())
 def test_engine_matches_reference_with_injuries(case):
     compare_with_injuries(*case)
