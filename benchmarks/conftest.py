@@ -8,12 +8,12 @@ import os
 
 # the size each benchmark reads from the environment -> its size when only checked
 CHECK_SIZES = {
-    "BENCH_PEOPLE": 1000,
-    "BENCH_YEAR_PEOPLE": 1000,
-    "BENCH_IO_ROWS": 2000,
+    "BENCH_PEOPLE": 500,
+    "BENCH_YEAR_PEOPLE": 300,
+    "BENCH_IO_ROWS": 1000,
     "BENCH_REFERENCE": 100,
-    "BENCH_SIMULATE_PEOPLE": 300,
-    "BENCH_WEB_PEOPLE": 500,
+    "BENCH_SIMULATE_PEOPLE": 150,
+    "BENCH_WEB_PEOPLE": 300,
     "BENCH_WEB_IDLE_SECONDS": 2,       # the no-run baseline's length, in seconds
 }
 

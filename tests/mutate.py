@@ -9,20 +9,26 @@ never touched):
   in 2025 for the hand-case regions, the whole tax table, the payroll's national parameters),
   raised by 10 % (a typo-sized change).
 
-A mutant goes through up to three stages, each with -x (it stops at the first failing test), and
+A mutant goes through up to four stages, each with -x (it stops at the first failing test), and
 is killed as soon as one fails; every stage's tests are CI-tier tests, so "killed" means "killed
 by the CI set":
 1. fast: the tests that exercise the mutated module (FIRST, a per-module map), quickest killers
    first, in one process (no xdist start-up);
 2. subset: the rest of the deterministic correctness subset (SUBSET);
-3. ci: the whole CI tier (`pytest tests/`, xdist). Only a mutant that survives this is a survivor.
-Stages run breadth-first (every mutant's stage 1, then stage 2 for those left, then stage 3), and
+3. properties: the random comparisons with the scalar reference (PROPERTIES, CI example counts);
+4. ci: the whole CI tier (`pytest tests/`, xdist, ~15 min of CPU a mutant).
+A mutant that passes every stage run (`--upto`, default properties) is a survivor of those
+stages: README ("Mutation score") says for each whether it is equivalent or which test now kills
+it. Stopping at properties can only count a mutant the rest of the CI tier would kill as a
+survivor, never the other way: the score is a floor.
+Stages run breadth-first (every mutant's stage 1, then stage 2 for those left, and so on), and
 every verdict is appended to a results file at once, so an interrupted run resumes where it
 stopped (the mutant's key is its file, line text and change, so a merge that shifts lines keeps
 the verdicts). Survivors that cannot change any payslip are explained in README ("Mutation score").
 
     python -m tests.mutate                      # every mutant, every stage (hours on 2 cores)
-    python -m tests.mutate --upto subset        # stop before the whole-CI stage (left: pending)
+    python -m tests.mutate --upto subset        # stop after the deterministic subset (left: pending)
+    python -m tests.mutate --upto ci            # also the whole CI tier for the survivors
     python -m tests.mutate --jobs 2             # two mutants at a time, each in its own copy
     python -m tests.mutate --results F.jsonl    # where verdicts go (default: a file in the temp dir)
     python -m tests.mutate --summary            # only the summary of the results file
@@ -108,7 +114,17 @@ FIRST = {
     "national_parameters": [HAND, "tests/test_income_tax_examples.py", "tests/test_engine_arithmetic.py",
                             *BRACKETS],
 }
-STAGES = ("fast", "subset", "ci")
+# stage 3: the random comparisons with the scalar reference the subset leaves out
+PROPERTIES = [
+    "tests/test_reference_vs_engine.py",
+    "tests/test_benefits_reference.py",
+    "tests/test_reference_reach.py",
+    "tests/test_leave_reference.py",
+    "tests/test_contribution_year.py",
+    "tests/test_offcycle.py",
+    "tests/test_retro.py",
+]
+STAGES = ("fast", "subset", "properties", "ci")
 
 # (pattern, replacement) applied to one occurrence in one line of rule SQL
 SQL_OPERATORS = [
@@ -263,9 +279,16 @@ def stage_tests(mutant: Mutant, stage: str, root: Path = ROOT) -> list[str]:
     first = [t for t in FIRST.get(_module(mutant), DEFAULT_FIRST) if (root / _node_file(t)).exists()]
     if stage == "fast":
         return first
+    ran_files = {t for t in first if "::" not in t}
+    subset = [t for t in SUBSET if t not in first and _node_file(t) not in ran_files]
     if stage == "subset":
-        ran_files = {t for t in first if "::" not in t}
-        return [t for t in SUBSET if t not in first and _node_file(t) not in ran_files]
+        return subset
+    if stage == "properties":
+        ran = first + subset
+        ran_files |= {t for t in ran if "::" not in t}
+        files = [t for t in PROPERTIES if t not in ran_files and (root / t).exists()]
+        # a test already run in an earlier stage is not run again
+        return files + [f"--deselect={t}" for t in ran if "::" in t and _node_file(t) in files]
     return ["tests"]
 
 
@@ -346,27 +369,41 @@ class Results:
                     dropped += 1
         return dropped
 
-    def state(self, key: str) -> tuple[str, str | None]:
-        """(killed | survived | pending, the next stage to run or the stage that decided)."""
+    def state(self, key: str, upto: str = "ci") -> tuple[str, str | None]:
+        """(killed | survived | pending, the next stage to run or the stage that decided); a mutant
+        that passed every stage through `upto` is a survivor of those stages."""
         done = self.verdicts.get(key, {})
-        for stage in STAGES:
+        for stage in STAGES[:STAGES.index(upto) + 1]:
             record = done.get(stage)
             if record is None or record["outcome"] == "undecided":
                 return "pending", stage
             if record["outcome"] == "killed":
                 return "killed", stage
-        return "survived", "ci"
+        return "survived", upto
 
 
-def summary(mutants: list[Mutant], keys: list[str], results: Results) -> tuple[int, int, int]:
-    states = [results.state(key) for key in keys]
+def wilson_interval(killed: int, decided: int, z: float = 1.96) -> tuple[float, float]:
+    """95 % interval of the score when the mutants run are a sample of all (Wilson's score
+    interval: sound at scores near 100 %, where the normal approximation is not)."""
+    if not decided:
+        return 0.0, 1.0
+    share = killed / decided
+    centre = (share + z * z / (2 * decided)) / (1 + z * z / decided)
+    half = z * ((share * (1 - share) / decided + z * z / (4 * decided * decided)) ** 0.5) / (1 + z * z / decided)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def summary(mutants: list[Mutant], keys: list[str], results: Results, upto: str = "properties",
+            population: int | None = None) -> tuple[int, int, int]:
+    """Print the score; `population` is the number of all mutants when these are a sample."""
+    states = [results.state(key, upto) for key in keys]
     killed = sum(state == "killed" for state, _ in states)
     survived = [m for m, (state, _) in zip(mutants, states) if state == "survived"]
     pending = [(m, stage) for m, (state, stage) in zip(mutants, states) if state == "pending"]
     total = len(mutants)
     by_stage = {stage: sum(s == ("killed", stage) for s in states) for stage in STAGES}
     print(f"\n{total} mutants: {killed} killed, {len(survived)} survived, {len(pending)} not decided yet"
-          f"  (killed in stage fast {by_stage['fast']}, subset {by_stage['subset']}, ci {by_stage['ci']})")
+          f"  (killed in stage " + ", ".join(f"{stage} {n}" for stage, n in by_stage.items()) + ")")
     for kind in ("rules", "tables"):
         group = [s for m, s in zip(mutants, states) if m.kind == kind]
         if group:
@@ -375,8 +412,12 @@ def summary(mutants: list[Mutant], keys: list[str], results: Results) -> tuple[i
     if decided:
         print(f"mutation score on the {decided} decided: {killed}/{decided} killed "
               f"({100 * killed / decided:.1f} %); on all {total}: at least {100 * killed / total:.1f} %")
+        if population and population > total:
+            low, high = wilson_interval(killed, decided)
+            print(f"these {total} are a systematic sample of all {population} mutants: the score of all "
+                  f"is {100 * low:.1f}–{100 * high:.1f} % with 95 % confidence")
     if survived:
-        print("survivors (passed the whole CI tier):")
+        print(f"survivors (passed every stage through {upto}):")
         for mutant in survived:
             print(f"  {mutant}")
     if pending:
@@ -399,7 +440,8 @@ def main(argv=None) -> int:
     parser.add_argument("--summary", action="store_true", help="print the results file's summary only")
     parser.add_argument("--timeout", type=int, default=900, help="seconds per stage run (ci: 4x)")
     parser.add_argument("--jobs", type=int, default=1, help="mutants run at once, each in its own copy")
-    parser.add_argument("--upto", choices=STAGES, default="ci", help="the last stage to run")
+    parser.add_argument("--upto", choices=STAGES, default="properties",
+                        help="the last stage to run; a mutant passing it is a survivor (default properties)")
     parser.add_argument("--ci-workers", default="2", help="xdist workers for the whole-CI stage")
     parser.add_argument("--recheck", action="store_true",
                         help="run the survivors and the undecided again from stage 1 (after a new test)")
@@ -415,6 +457,7 @@ def main(argv=None) -> int:
             mutants += make()[:args.limit]
     keys = _keys(mutants)
     chosen = [(m, k) for m, k in zip(mutants, keys) if args.match is None or args.match in f"{m.path}:{m.line}:"]
+    population = len(chosen)
     chosen = chosen[::args.every]
     mutants, keys = [m for m, _ in chosen], [k for _, k in chosen]
     if args.list:
@@ -424,7 +467,7 @@ def main(argv=None) -> int:
         return 0
     results = Results(args.results)
     if args.summary:
-        summary(mutants, keys, results)
+        summary(mutants, keys, results, args.upto, population)
         return 0
     if args.recheck:
         print(f"{results.forget_survivals(keys)} verdicts other than 'killed' set aside for a new run")
@@ -475,7 +518,7 @@ def main(argv=None) -> int:
     started = time.monotonic()
     try:
         for stage in STAGES[:STAGES.index(args.upto) + 1]:
-            todo = [(m, k, stage) for m, k in zip(mutants, keys) if results.state(k) == ("pending", stage)]
+            todo = [(m, k, stage) for m, k in zip(mutants, keys) if results.state(k, args.upto) == ("pending", stage)]
             if not args.in_file_order:      # every 20th first: a run stopped early is a spread sample
                 todo = [item for _, item in sorted(enumerate(todo), key=lambda pair: (pair[0] % 20, pair[0]))]
             if not todo:
@@ -489,7 +532,7 @@ def main(argv=None) -> int:
         for copy in copies:
             shutil.rmtree(copy.parent, ignore_errors=True)
     print(f"this run took {(time.monotonic() - started) / 60:.0f} min")
-    killed, survived, pending = summary(mutants, keys, results)
+    killed, survived, pending = summary(mutants, keys, results, args.upto, population)
     return 0 if not survived and not pending else 1
 
 
