@@ -1,0 +1,40 @@
+"""The mutation tool (`python -m tests.mutate`, issue 20) plans what it says: real one-line mutants,
+stages that never run a test twice, and an honest interval for a sampled score."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from mutate import ROOT, STAGES, stage_tests, rule_mutants, table_mutants, wilson_interval
+
+
+def test_every_mutant_changes_exactly_its_line():
+    mutants = rule_mutants() + table_mutants()
+    assert len(mutants) > 400
+    for mutant in mutants:
+        lines = (ROOT / mutant.path).read_text(encoding="utf-8").splitlines(keepends=True)
+        assert lines[mutant.line - 1] == mutant.before != mutant.after, mutant
+    # every rule module is mutated, and the shipped tables too
+    assert {Path(m.path).stem for m in mutants if m.kind == "rules"} >= {"pay", "income_tax", "leave", "one_off"}
+    assert any(m.kind == "tables" for m in mutants)
+
+
+def test_a_later_stage_runs_no_test_an_earlier_one_ran():
+    mutant = next(m for m in rule_mutants() if m.path.endswith("income_tax.py"))
+    ran: set[str] = set()
+    for stage in STAGES[:-1]:
+        tests = stage_tests(mutant, stage)
+        selected = {t for t in tests if not t.startswith("--deselect=")}
+        deselected = {t.removeprefix("--deselect=") for t in tests if t.startswith("--deselect=")}
+        assert not (selected & ran)
+        # a whole file run again leaves out the nodes already run from it
+        assert {t for t in ran if "::" in t and t.split("::")[0] in selected} <= deselected
+        ran |= selected
+    assert stage_tests(mutant, "ci") == ["tests"]
+
+
+def test_the_sample_interval():
+    low, high = wilson_interval(54, 54)
+    assert 0.93 < low < 0.94 and high == 1.0          # all 54 killed: above 93 % with 95 % confidence
+    low, high = wilson_interval(50, 54)
+    assert low < 50 / 54 < high
+    assert wilson_interval(0, 0) == (0.0, 1.0)
