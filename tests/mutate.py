@@ -66,6 +66,7 @@ TESTS = ROOT / "tests"
 # mutant's run short on a shared machine: the whole-CI stage runs them, for the survivors.
 SUBSET = [
     "tests/test_hand_computed.py",
+    "tests/test_bases_at_floor_and_ceiling.py",
     "tests/test_income_tax_examples.py",
     "tests/test_engine_arithmetic.py",
     "tests/test_calendar_proration.py",
@@ -87,6 +88,7 @@ SUBSET = [
     "tests/test_one_off_cases.py",
 ]
 HAND = "tests/test_hand_computed.py"
+CLAMPS = "tests/test_bases_at_floor_and_ceiling.py"
 FIXED_ROSTER = "tests/test_reference_vs_engine.py::test_engine_matches_reference_on_a_fixed_roster"
 INJURIES = ["tests/test_benefits_reference.py::test_fixed_injury_roster_exercises_every_path",
             "tests/test_reference_reach.py::test_fixed_injuries_with_derived_base_and_topup"]
@@ -111,6 +113,8 @@ FIRST = {
     "proration": [HAND, "tests/test_calendar_proration.py", FIXED_ROSTER],
     "overtime": [HAND, "tests/test_engine_arithmetic.py", FIXED_ROSTER],
     "iit_brackets": [*BRACKETS, HAND, "tests/test_income_tax_examples.py"],
+    # the rule module and the table of the same name share the entry
+    "social_insurance": [CLAMPS, HAND, FIXED_ROSTER], "housing_fund": [CLAMPS, HAND, FIXED_ROSTER],
     "national_parameters": [HAND, "tests/test_income_tax_examples.py", "tests/test_engine_arithmetic.py",
                             *BRACKETS],
 }
