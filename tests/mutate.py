@@ -67,6 +67,7 @@ TESTS = ROOT / "tests"
 SUBSET = [
     "tests/test_hand_computed.py",
     "tests/test_bases_at_floor_and_ceiling.py",
+    "tests/test_minimum_wage_by_region.py",
     "tests/test_income_tax_examples.py",
     "tests/test_engine_arithmetic.py",
     "tests/test_calendar_proration.py",
@@ -115,6 +116,7 @@ FIRST = {
     "iit_brackets": [*BRACKETS, HAND, "tests/test_income_tax_examples.py"],
     # the rule module and the table of the same name share the entry
     "social_insurance": [CLAMPS, HAND, FIXED_ROSTER], "housing_fund": [CLAMPS, HAND, FIXED_ROSTER],
+    "minimum_wage": ["tests/test_minimum_wage_by_region.py", HAND],
     "national_parameters": [HAND, "tests/test_income_tax_examples.py", "tests/test_engine_arithmetic.py",
                             *BRACKETS],
 }
