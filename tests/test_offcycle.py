@@ -503,3 +503,22 @@ def test_a_leavers_arrears_in_a_new_tax_year_start_from_zero_and_recover_the_bal
     assert (got["income_ytd"], got["basic_deduction_ytd"], got["taxable_income_ytd"]) == (150_000, 0, 138_000)
     assert (got["iit"], got["balance_recovery"], got["balance_owed"], got["net_pay"]) == (4_140, 30_000, 20_000, 103_860)
     assert got["net_pay"] == got["gross_pay"] - got["employee_contributions"] - got["iit"] - got["balance_recovery"]
+
+
+def test_a_bonus_taxed_apart_by_an_earlier_off_cycle_run_blocks_a_second_one():
+    """国税发〔2005〕9号 art. 3: the separate method once a year, counting off-cycle runs. October's
+    bonus run pays a bonus taxed apart; a second one in November's regular run is refused with
+    nothing written, and the same bonus merged is paid."""
+    con = connect(":memory:")
+    run_engine(SHIPPED_TABLES, [HOHHOT], {}, "2025-10", "2025-10", con=con)
+    pay(con, "H1", "annual_bonus", "12000", "bonus", "separate", month="2025-10")
+    run_offcycle(con, POLICY, "2025-10", "bonus")
+    assert rows(con, "2025-10")[("2025-10-bonus-1", "H1")]["annual_bonus"] == Decimal("12000.00")
+    pay(con, "H1", "annual_bonus", "5000", None, "separate", month="2025-11")
+    with pytest.raises(PayrollError, match="second annual bonus taxed separately"):
+        run_months(con, POLICY, "2025-11")
+    assert con.execute("SELECT count(*) FROM payslips WHERE month = '2025-11'").fetchall()[0][0] == 0
+    con.execute("UPDATE payments SET tax_method = 'merged' WHERE month = '2025-11'")
+    run_months(con, POLICY, "2025-11")
+    november = rows(con, "2025-11")[("regular", "H1")]
+    assert november["annual_bonus"] == Decimal("5000.00") and november["iit_annual_bonus"] == 0
