@@ -325,6 +325,28 @@ def install_month_parameters(con: duckdb.DuckDBPyConnection, month: Month) -> No
     install_month_people(con, month)
 
 
+def parameters_unchanged(policy, installed: Month | None, month: Month) -> bool:
+    """Whether the parameter tables installed for `installed` serve `month` too: they depend only on
+    the rows in force on the month's first day, so with no row taking effect or lapsing in
+    (installed, month] (Policy.change_dates) they are the same tables. install_month_people is still
+    the month's own (its calendar, people and constants)."""
+    return installed is not None and installed.start <= month.start and \
+        not any(installed.start < day <= month.start for day in policy.change_dates())
+
+
+def install_month(con: duckdb.DuckDBPyConnection, policy, month: Month, installed: Month | None) -> Month:
+    """Everything the month's query joins, checked: the parameter tables rebuilt only when a policy
+    row changes since `installed` (parameters_unchanged), the month's people always. Returns the
+    month whose parameter tables are now installed (the next call's `installed`)."""
+    if parameters_unchanged(policy, installed, month):
+        install_month_people(con, month)
+    else:
+        install_month_parameters(con, month)
+        installed = month
+    check_month_parameters(con, month)
+    return installed
+
+
 def install_month_people(con: duckdb.DuckDBPyConnection, month: Month) -> None:
     """What depends on the month and the people, not on which policy rows are in force: injury,
     probation and leave status, performance pay, the month's constants and one-off payments. A
