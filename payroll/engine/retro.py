@@ -1,14 +1,17 @@
 """Retro pay (补发 / 补扣): recompute closed months whose inputs changed and pay the difference as
 arrears in the open month being run.
 
-Every computed month records a fingerprint of what it read: the policy tables digest, its attendance
-rows and the employee records in force that month. Before an open month M is computed, each closed
-month whose fingerprint differs is recomputed with the same compiled pipeline into a scratch copy of
-the payslips (a TEMP table that shadows `payslips`, so the recomputed months feed each other's year-to-
-date history exactly as a fresh run would); the closed payslips are never touched. Per person, closed
-month and component, recomputed − paid − arrears already paid for that month is the new arrears line,
-paid in M (rules/arrears.py says how it enters the payslip). Running M again finds the fingerprints
-equal and adds nothing; the arrears stay on M's payslip.
+Every computed month records what it read (month_reads): its attendance rows, the employee records and
+appraisal results in force that month, and the policy rows in force for it (Policy.month_digest, so an
+edit to a row that only later months read recomputes none of these). Before an open month M is
+computed, each closed month whose record differs is recomputed with the same compiled pipeline into a
+scratch copy of the payslips (a TEMP table that shadows `payslips`, so the recomputed months feed each
+other's year-to-date history exactly as a fresh run would); the closed payslips are never touched. A
+recomputed month whose payslips come out other than last computed moves the history of the months
+after it, so every later closed month is recomputed too; one that comes out the same leaves later
+unchanged months as they are. Per person, closed month and component, recomputed − paid − arrears
+already paid for that month is the new arrears line, paid in M (rules/arrears.py says how it enters the
+payslip). Running M again finds the records equal and adds nothing; the arrears stay on M's payslip.
 """
 from __future__ import annotations
 
