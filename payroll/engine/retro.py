@@ -169,10 +169,11 @@ def _recompute(con: duckdb.DuckDBPyConnection, policy: Policy, month: Month, run
 
 
 def _result_digest(con: duckdb.DuckDBPyConnection, table: str, month: Month) -> str:
-    """Digest of a month's payslips, every column but the run's id and tables digest."""
-    return scalar(con, f"SELECT count(*) || ':' || coalesce(sum(hash(p)::HUGEINT), 0) FROM "
-                       f"(SELECT * EXCLUDE (run_id, tables_digest) FROM {table} WHERE month = ?) p",
-                  [month.label])
+    """Digest of a month's payslips, every column but the run's id and tables digest (hashed again,
+    so no long run of digits is stored that could pass for an ID number)."""
+    return _sha(scalar(con, f"SELECT count(*) || ':' || coalesce(sum(hash(p)::HUGEINT), 0) FROM "
+                            f"(SELECT * EXCLUDE (run_id, tables_digest) FROM {table} WHERE month = ?) p",
+                       [month.label]))
 
 
 def _last_result(con: duckdb.DuckDBPyConnection, month: Month, paid_table: str) -> str:
