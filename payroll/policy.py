@@ -331,8 +331,9 @@ class Policy:
     digest: str
     chain: pd.DataFrame = field(default_factory=pd.DataFrame)   # region_code, ancestor_code, depth
     warnings: list[str] = field(default_factory=list)          # pay-structure gaps below the minimum
-    _month_digests: dict = field(default_factory=dict, repr=False, compare=False)   # month_digest's (and change_dates') cache
-    _rows_as_json: dict = field(default_factory=dict, repr=False, compare=False)    # and its rows
+    # caches of month_digest (and change_dates) and of the rows as JSON it hashes
+    _month_digests: dict = field(default_factory=dict, repr=False, compare=False)
+    _rows_as_json: dict = field(default_factory=dict, repr=False, compare=False)
 
     def region_codes(self) -> set[str]:
         return set(self.frames["regions"].region_code)

@@ -14,7 +14,7 @@ import duckdb
 
 from ..db import scalar, table_exists
 from ..errors import PayrollError, PolicyError
-from ..policy import FUND_ZH, FUNDS, rows_in_force_sql
+from ..policy import FUND_ZH, FUNDS, Policy, rows_in_force_sql
 from ..rules import (accident_insurance, arrears, death, deductions, injury_pay, leave, medical_levy, one_off, pay,
                      performance_pay, probation)
 from .rule import ContextColumn
@@ -325,7 +325,7 @@ def install_month_parameters(con: duckdb.DuckDBPyConnection, month: Month) -> No
     install_month_people(con, month)
 
 
-def parameters_unchanged(policy, installed: Month | None, month: Month) -> bool:
+def parameters_unchanged(policy: Policy, installed: Month | None, month: Month) -> bool:
     """Whether the parameter tables installed for `installed` serve `month` too: they depend only on
     the rows in force on the month's first day, so with no row taking effect or lapsing in
     (installed, month] (Policy.change_dates) they are the same tables. install_month_people is still
@@ -334,7 +334,8 @@ def parameters_unchanged(policy, installed: Month | None, month: Month) -> bool:
         not any(installed.start < day <= month.start for day in policy.change_dates())
 
 
-def install_month(con: duckdb.DuckDBPyConnection, policy, month: Month, installed: Month | None) -> Month:
+def install_month(con: duckdb.DuckDBPyConnection, policy: Policy, month: Month,
+                  installed: Month | None) -> Month:
     """Everything the month's query joins, checked: the parameter tables rebuilt only when a policy
     row changes since `installed` (parameters_unchanged), the month's people always. Returns the
     month whose parameter tables are now installed (the next call's `installed`)."""
