@@ -341,11 +341,24 @@ def install_month(con: duckdb.DuckDBPyConnection, policy: Policy, month: Month,
     month whose parameter tables are now installed (the next call's `installed`)."""
     if parameters_unchanged(policy, installed, month):
         install_month_people(con, month)
+        if not _groups_not_checked(con, month):
+            return installed            # the same tables, checked already for every group paid now
     else:
         install_month_parameters(con, month)
         installed = month
+        con.execute("CREATE OR REPLACE TEMP TABLE checked_groups (region_code VARCHAR, category VARCHAR, "
+                    "level INTEGER, post VARCHAR)")
     check_month_parameters(con, month)
+    con.execute("INSERT INTO checked_groups SELECT * FROM month_groups EXCEPT SELECT * FROM checked_groups")
     return installed
+
+
+def _groups_not_checked(con: duckdb.DuckDBPyConnection, month: Month) -> bool:
+    """Whether someone paid this month has a (region, category, level, post) that no check of the
+    installed parameter tables has seen (a hire, a promotion): check_month_parameters's checks read
+    only these groups and the parameter tables."""
+    return bool(scalar(con, f"SELECT count(*) > 0 FROM (SELECT DISTINCT region_code, category, level, post "
+                            f"FROM ({_active_roster_sql(month)}) EXCEPT SELECT * FROM checked_groups)"))
 
 
 def install_month_people(con: duckdb.DuckDBPyConnection, month: Month) -> None:
