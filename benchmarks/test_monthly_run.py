@@ -7,13 +7,23 @@ month; the I/O floor and the scalar reference in the same run; twelve months in 
 
 The suite runs these once each with --benchmark-disable (the default in pyproject.toml), so CI
 keeps them working at the smallest size. Sizes: benchmarks/common.py.
+
+Issue 17 ratios, side by side in one run (extra_info; the targets are for 100k on 2 cores):
+- January and the first run ever on a database against February: at most 1.2 (target 2);
+- `payroll run` through the CLI against `run_months` in-process, each in a fresh process on the
+  same database file: at most 0.3 s more; `payroll --help` under 0.3 s (target 3).
 """
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 
-from benchmarks.common import (FIRST, MONTH, io_floor, reference_inputs, reference_mismatches, reference_run,
-                               run_month, size, synth_database)
+from benchmarks.common import (FIRST, MONTH, ROOT, io_floor, reference_inputs, reference_mismatches, reference_run,
+                               run_month, size, synth_database, timed)
 from payroll.db import connect
 from payroll.engine.run import run_months
 from payroll.policy import load_policy
@@ -75,3 +85,76 @@ def test_twelve_months(benchmark):
     results = benchmark.pedantic(lambda: run_months(con, policy, months[0], months[-1]), rounds=1, iterations=1)
     benchmark.extra_info.update(people=YEAR_PEOPLE, payslips=sum(r.people for r in results))
     assert [r.month for r in results] == list(months)
+    # issue 17 target 2: the next January (its tax year starts; it sums last year's gross) against
+    # the February after it, on this year of history
+    with timed() as january:
+        run_months(con, policy, "2026-01")
+    with timed() as february:
+        run_months(con, policy, "2026-02")
+    benchmark.extra_info.update(next_january_s=january.wall, next_february_s=february.wall,
+                                january_over_february=january.wall / february.wall)
+
+
+def test_first_run_and_january_against_february(benchmark):
+    """Issue 17 target 2: the first run ever on a database (which is also a January: it creates the
+    tables, records the policy snapshot) against the February after it, in the same process."""
+    policy = load_policy()
+    con = connect(":memory:")
+    synth_database(con, PEOPLE)
+
+    def first_then_february():
+        with timed() as first:
+            run_month(con, policy, FIRST)
+        with timed() as february:
+            paid = run_month(con, policy, MONTH)
+        return first, february, paid
+
+    first, february, paid = benchmark.pedantic(first_then_february, rounds=1, iterations=1)
+    benchmark.extra_info.update(people=PEOPLE, first_run_s=first.wall, february_s=february.wall,
+                                first_run_over_february=first.wall / february.wall)
+    assert paid > PEOPLE * 0.9
+
+
+_IN_PROCESS = """
+import sys, time
+from payroll.db import connect
+from payroll.engine.run import run_months
+from payroll.policy import load_policy
+policy, con = load_policy(), connect(sys.argv[1])
+started = time.perf_counter()
+run_months(con, policy, sys.argv[2])
+print(time.perf_counter() - started)
+"""
+
+
+def _wall(command: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, check=True, cwd=ROOT, capture_output=True)
+    return time.perf_counter() - started
+
+
+def test_cli_against_in_process(benchmark, tmp_path):
+    """Issue 17 target 3: `payroll run --month 2025-02` through the CLI (its wall time, interpreter
+    start included) against `run_months` timed inside a fresh process, both re-running February on
+    the same database file; and `payroll --help`."""
+    db = str(tmp_path / "cli.duckdb")
+    policy = load_policy()
+    con = connect(db)
+    synth_database(con, PEOPLE)
+    run_month(con, policy, FIRST)
+    run_month(con, policy, MONTH)            # both timed runs below are re-runs of February
+    con.close()
+    script = Path(sys.executable).with_name("payroll")      # the installed command, as a user runs it
+    payroll = [str(script)] if script.exists() else [sys.executable, "-m", "payroll.cli"]
+
+    def measure():
+        in_process = float(subprocess.run([sys.executable, "-c", _IN_PROCESS, db, MONTH], check=True, cwd=ROOT,
+                                          capture_output=True, text=True).stdout.split()[-1])
+        cli = _wall(payroll + ["run", "--db", db, "--month", MONTH])
+        return in_process, cli, _wall(payroll + ["--help"])
+
+    in_process, cli, help_s = benchmark.pedantic(measure, rounds=1, iterations=1)
+    benchmark.extra_info.update(people=PEOPLE, in_process_s=in_process, cli_s=cli, cli_more_s=cli - in_process,
+                                help_s=help_s)
+    assert connect(db, read_only=True).execute(
+        f"SELECT count(*) FROM payslips WHERE month = '{MONTH}'").fetchone()[0] > PEOPLE * 0.9

@@ -17,7 +17,7 @@ from rich.console import Console
 from .errors import PayrollError, environment_reason
 from .io.output import FORCE_SPECIAL_TARGETS
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="fujing-payroll: payroll and benefits for auxiliary police (辅警).")
 # tables of money need room: when the output is a file or a pipe, do not squeeze them into 80 columns
 console = Console(width=None if sys.stdout.isatty() else 140)

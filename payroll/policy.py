@@ -331,6 +331,9 @@ class Policy:
     digest: str
     chain: pd.DataFrame = field(default_factory=pd.DataFrame)   # region_code, ancestor_code, depth
     warnings: list[str] = field(default_factory=list)          # pay-structure gaps below the minimum
+    # caches of month_digest (and change_dates) and of the rows as JSON it hashes
+    _month_digests: dict = field(default_factory=dict, repr=False, compare=False)
+    _rows_as_json: dict = field(default_factory=dict, repr=False, compare=False)
 
     def region_codes(self) -> set[str]:
         return set(self.frames["regions"].region_code)
@@ -351,6 +354,11 @@ class Policy:
     def change_dates(self) -> list:
         """Every day on which the rows in force change: a row's effective_from, and the day after a
         row's valid_until. Between two such days the month's parameter tables are the same."""
+        if "change_dates" not in self._month_digests:
+            self._month_digests["change_dates"] = self._find_change_dates()
+        return self._month_digests["change_dates"]
+
+    def _find_change_dates(self) -> list:
         days = set()
         for frame in self.frames.values():
             if "effective_from" in frame:
@@ -358,6 +366,28 @@ class Policy:
             if "valid_until" in frame:
                 days.update(pd.Timestamp(d).date() + timedelta(days=1) for d in frame.valid_until if not pd.isna(d))
         return sorted(days)
+
+    def month_digest(self, month_start: date) -> str:
+        """Digest of the rows a month starting on `month_start` can read (issue 17): retro pay
+        recomputes a closed month only when this changes, so editing a 2026 row leaves 2025 alone.
+
+        A superset of what the engine reads, never less: per table and key (the unique key less
+        effective_from), the latest row on or before the 1st with any later rows whose source has
+        lapsed above it (rows_in_force_sql skips a lapsed row, the leave rules' lookup does not);
+        the annual-leave tables up to 31 December (the payout day and the carry read the year's
+        end); the calendar through the month's year; undated tables whole."""
+        cached = self._month_digests.get(month_start)
+        if cached is None:
+            sha = hashlib.sha256(b"rows in force v1")
+            if not self._rows_as_json:
+                self._rows_as_json.update({name: _rows_as_json(frame) for name, frame in self.frames.items()})
+            for name in sorted(self.frames):
+                sha.update(f"\x00{name}\x00".encode())
+                for record in _rows_month_reads(name, self.frames[name].columns, self._rows_as_json[name],
+                                                month_start):
+                    sha.update(record["_json"].encode())
+            cached = self._month_digests[month_start] = sha.hexdigest()[:16]
+        return cached
 
     def use_calendar(self) -> None:
         """Make this directory's calendar.csv the one the calendar functions read."""
@@ -405,6 +435,55 @@ class Policy:
                              "row_json": json.dumps({k: _jsonable(v) for k, v in record.items()
                                                      if k != "row_no"}, ensure_ascii=False)})
         return pd.DataFrame(rows)
+
+
+# tables read on days after the 1st of the month: the annual-leave payout day (up to 31 December)
+# and the carry of earlier years (rules/leave.py)
+_READ_TO_YEAR_END = ("annual_leave_entitlement", "annual_leave_policy")
+
+
+def _rows_as_json(frame: pd.DataFrame) -> list[dict]:
+    """The table's rows in file order, each with its content as JSON under `_json`."""
+    records = sorted(frame.to_dict("records"), key=lambda r: r["row_no"])
+    for record in records:
+        record["_json"] = json.dumps({k: _jsonable(v) for k, v in record.items()}, ensure_ascii=False,
+                                     sort_keys=True) + "\n"
+    return records
+
+
+def _rows_month_reads(name: str, columns, records: list[dict], month_start: date) -> list[dict]:
+    """The rows of one table a month can read, in file order (Policy.month_digest)."""
+    if name == "calendar":
+        year_end = date(month_start.year, 12, 31)
+        records = [r for r in records if r["date"] is None or r["date"] <= year_end]
+    elif "effective_from" in columns:
+        records = _dated_rows_read(name, records, month_start)
+    elif name == "national_statistics":
+        records = [r for r in records if r["year"] is None or r["year"] <= month_start.year]
+    return sorted(records, key=lambda r: r["row_no"])
+
+
+def _dated_rows_read(name: str, records: list[dict], month_start: date) -> list[dict]:
+    if name in _READ_TO_YEAR_END:
+        year_end = date(month_start.year, 12, 31)
+        return [r for r in records if r["effective_from"] <= year_end]
+    key = [k for k in UNIQUE_KEYS.get(name, ("region_code",)) if k != "effective_from"]
+    groups: dict[tuple, list[dict]] = {}
+    for record in records:
+        if record["effective_from"] <= month_start:
+            groups.setdefault(tuple(str(record.get(k)) for k in key), []).append(record)
+    read = []
+    for rows in groups.values():
+        for record in sorted(rows, key=lambda r: r["effective_from"], reverse=True):
+            read.append(record)
+            lapsed = not _missing(record.get("valid_until")) and record["valid_until"] < month_start
+            if not lapsed:
+                break
+    return read
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NaT
 
 
 def _jsonable(value):

@@ -14,7 +14,7 @@ import duckdb
 
 from ..db import scalar, table_exists
 from ..errors import PayrollError, PolicyError
-from ..policy import FUND_ZH, FUNDS, rows_in_force_sql
+from ..policy import FUND_ZH, FUNDS, Policy, rows_in_force_sql
 from ..rules import (accident_insurance, arrears, death, deductions, injury_pay, leave, medical_levy, one_off, pay,
                      performance_pay, probation)
 from .rule import ContextColumn
@@ -323,6 +323,42 @@ def install_month_parameters(con: duckdb.DuckDBPyConnection, month: Month) -> No
         WHERE effective_from = (SELECT max(effective_from) FROM policy_iit_bonus_brackets
                                 WHERE effective_from <= DATE '{month.start}')""")
     install_month_people(con, month)
+
+
+def parameters_unchanged(policy: Policy, installed: Month | None, month: Month) -> bool:
+    """Whether the parameter tables installed for `installed` serve `month` too: they depend only on
+    the rows in force on the month's first day, so with no row taking effect or lapsing in
+    (installed, month] (Policy.change_dates) they are the same tables. install_month_people is still
+    the month's own (its calendar, people and constants)."""
+    return installed is not None and installed.start <= month.start and \
+        not any(installed.start < day <= month.start for day in policy.change_dates())
+
+
+def install_month(con: duckdb.DuckDBPyConnection, policy: Policy, month: Month,
+                  installed: Month | None) -> Month:
+    """Everything the month's query joins, checked: the parameter tables rebuilt only when a policy
+    row changes since `installed` (parameters_unchanged), the month's people always. Returns the
+    month whose parameter tables are now installed (the next call's `installed`)."""
+    if parameters_unchanged(policy, installed, month):
+        install_month_people(con, month)
+        if not _groups_not_checked(con, month):
+            return installed            # the same tables, checked already for every group paid now
+    else:
+        install_month_parameters(con, month)
+        installed = month
+        con.execute("CREATE OR REPLACE TEMP TABLE checked_groups (region_code VARCHAR, category VARCHAR, "
+                    "level INTEGER, post VARCHAR)")
+    check_month_parameters(con, month)
+    con.execute("INSERT INTO checked_groups SELECT * FROM month_groups EXCEPT SELECT * FROM checked_groups")
+    return installed
+
+
+def _groups_not_checked(con: duckdb.DuckDBPyConnection, month: Month) -> bool:
+    """Whether someone paid this month has a (region, category, level, post) that no check of the
+    installed parameter tables has seen (a hire, a promotion): check_month_parameters's checks read
+    only these groups and the parameter tables."""
+    return bool(scalar(con, f"SELECT count(*) > 0 FROM (SELECT DISTINCT region_code, category, level, post "
+                            f"FROM ({_active_roster_sql(month)}) EXCEPT SELECT * FROM checked_groups)"))
 
 
 def install_month_people(con: duckdb.DuckDBPyConnection, month: Month) -> None:

@@ -15,12 +15,12 @@ from ..errors import PayrollError
 from ..money import ROUND_DIV_MACRO
 from ..policy import Policy
 from ..rules.death import unpaid_dead_notes
-from .context import Month, check_month_parameters, install_month_parameters
+from .context import Month, install_month
 from . import offcycle
 from .closing import refuse_closed
 from .ledger import new_id, now, record_run
 from .pipeline import final_stage, payslips_ddl, pipeline_sql, stored_select
-from .retro import RetroResult, closed_years, pay_arrears, record_fingerprint
+from .retro import MONTH_READS_DDL, RetroResult, closed_years, pay_arrears, record_fingerprint
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,7 @@ def prepare_connection(con: duckdb.DuckDBPyConnection, policy: Policy, years: li
     con.execute(payslips_ddl())
     con.execute(offcycle.offcycle_ddl())                # issue 13: the off-cycle runs' payslips and ledger
     con.execute(offcycle.RUNS_DDL)
+    con.execute(MONTH_READS_DDL)                        # issue 17: what retro pay compares
     _record_policy_snapshot(con, policy)
 
 
@@ -110,9 +111,8 @@ def _roster_probes_joins(con: duckdb.DuckDBPyConnection):
 
 
 def run_month(con: duckdb.DuckDBPyConnection, month: Month, policy: Policy, run_id: str) -> MonthResult:
-    """Replace the month's payslips. The caller holds the transaction (run_months: the whole run)."""
-    install_month_parameters(con, month)
-    check_month_parameters(con, month)
+    """Replace the month's payslips. The caller holds the transaction (run_months: the whole run)
+    and has installed the month (context.install_month)."""
     payslips_exist = scalar(con, "SELECT count(*) > 0 FROM payslips WHERE month < ?", [month.label])
     overlay = offcycle.overlay_needed(con, month.previous())     # issue 13: last month's off-cycle runs
     query = (f"{pipeline_sql(month, payslips_exist, offcycle_overlay=overlay)}\n"
@@ -122,7 +122,7 @@ def run_month(con: duckdb.DuckDBPyConnection, month: Month, policy: Policy, run_
         con.execute("DELETE FROM payslips WHERE month = ?", [month.label])
         con.execute(f"INSERT INTO payslips BY NAME {query}")
     offcycle.net_out_regular(con, month)                # issue 13: the month's off-cycle runs paid their part
-    record_fingerprint(con, month, policy.digest)       # issue 7: what retro pay compares against
+    record_fingerprint(con, month, policy)              # issue 7: what retro pay compares against
     people, gross, net, cost = one_row(
         con, "SELECT count(*), coalesce(sum(gross_pay), 0), coalesce(sum(net_pay), 0), "
         "coalesce(sum(employer_cost), 0) FROM payslips WHERE month = ?", [month.label])
@@ -147,7 +147,10 @@ def run_months(con: duckdb.DuckDBPyConnection, policy: Policy, first: str, last:
         arrears = pay_arrears(con, policy, months[0], run_id)
         if retro and arrears.months_recomputed:
             retro(arrears)
+        installed = None          # (the retro leaves its last month's parameter tables: install anew)
         for month in months:
+            # issue 17: the parameter tables are rebuilt only when a policy row changes between months
+            installed = install_month(con, policy, month, installed)
             result = run_month(con, month, policy, run_id)
             results.append(result)
             if progress:

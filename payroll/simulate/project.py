@@ -30,7 +30,8 @@ from ..calendar import calendar_frame
 from ..columns import EMPLOYEE_CONTRIBUTIONS, EMPLOYER_CONTRIBUTIONS, PAY_COMPONENTS
 from ..db import (ARREARS_DDL, EMPLOYEE_HISTORY_DDL, EMPLOYEE_TERMS_DDL, EMPLOYEES_DDL, EVENT_CAUSE_DDL, EVENTS_DDL,
                   LEAVE_DDL, OPENING_BALANCES_DDL, PAYMENTS_DDL, scalar)
-from ..engine.context import Month, check_month_parameters, install_month_parameters, install_month_people
+from ..engine.context import (Month, check_month_parameters, install_month_parameters, install_month_people,
+                              parameters_unchanged)
 from ..engine.pipeline import SQL_TYPES, final_stage, pipeline_sql, stored_columns
 from ..errors import PayrollError
 from ..money import ROUND_DIV_MACRO
@@ -147,7 +148,6 @@ class Projection:
         self._select = ", ".join(_stored(name, unit) for name, unit in _kept_units().items())
         self._installed: Month | None = None
         self._entry_months: set[str] | None = None   # months in which someone joins (see _run_month)
-        self._dates = policy.change_dates()
 
     def _refresh_view(self) -> None:
         """`projected` is every month's table in one view: a month is written once, as its own
@@ -273,13 +273,6 @@ class Projection:
             if progress:
                 progress(month.label)
 
-    def _parameters_unchanged(self, month: Month) -> bool:
-        """The month's parameter tables depend only on which rows are in force on its first day:
-        with no effective_from in (last installed month, this month], they are the same tables."""
-        last = self._installed
-        return last is not None and last.start <= month.start and \
-            not any(last.start < d <= month.start for d in self._dates)
-
     def _roster_may_grow(self, month: Month) -> bool:
         """Someone joins this month (a hire date in it) or is promoted: a (region, category, level,
         post) the last check did not see may appear. Leavers only take groups away."""
@@ -291,7 +284,7 @@ class Projection:
 
     def _run_month(self, month: Month) -> None:
         con = self.con
-        if not self._parameters_unchanged(month):
+        if not parameters_unchanged(self.policy, self._installed, month):
             install_month_parameters(con, month)
             self._installed = month
             check_month_parameters(con, month)

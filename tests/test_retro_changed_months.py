@@ -1,0 +1,148 @@
+"""Issue 17: retro pay recomputes only the closed months whose policy rows in force, inputs or people
+changed, and the months after one whose payslips came out different (their year to date and bases
+read it). Each case also checks the arrears against a full recompute: a fresh database that ran every
+closed month on the edited tables, minus what was paid, to the fen.
+"""
+from __future__ import annotations
+
+import csv
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+from conftest import SHIPPED_TABLES
+from test_retro import _arrears_by_key, _expected_differences, _payslips, _roster_db
+
+from payroll.engine.closing import close_through
+from payroll.engine.run import run_months
+from payroll.policy import load_policy
+
+H1_SCALE = ("150100", "duty", "6")          # H1's pay-scale key: 6830.00 a month from 2024-01-01
+SOURCE = "test: a scale in force from March to May 2025"
+
+
+def _tables(tmp_path: Path, name: str, march_base_pay: str = "6830", march_source: str = SOURCE,
+            edit=None) -> Path:
+    """The shipped tables plus two pay_scale rows for H1's key, appended (no row number moves): one
+    in force from 2025-03-01 and the shipped figure again from 2025-06-01, so the first is in force
+    in March, April and May only. `edit(rows_by_file)` changes other files."""
+    tables = tmp_path / name
+    shutil.copytree(SHIPPED_TABLES, tables)
+    path = tables / "pay_scale.csv"
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    region, category, level = H1_SCALE
+    for day, base_pay, source in (("2025-03-01", march_base_pay, march_source),
+                                  ("2025-06-01", "6830", "test: the shipped figure again")):
+        rows.append({**{k: "" for k in rows[0]}, "region_code": region, "effective_from": day,
+                     "category": category, "level": level, "base_pay": base_pay, "source": source,
+                     "status": "sample"})
+    _write(path, rows)
+    if edit:
+        edit(tables)
+    return tables
+
+
+def _write(path: Path, rows: list[dict]) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _closed_through(policy, last: str):
+    con = _roster_db()
+    run_months(con, policy, "2025-01", last)
+    close_through(con, last)
+    return con
+
+
+def _run_with_retro(con, policy, month: str):
+    reported = []
+    run_months(con, policy, month, retro=reported.append)
+    return reported[0] if reported else None
+
+
+def _full_recompute_differences(policy, paid: dict, months: list[str]) -> dict:
+    fresh = _roster_db()
+    run_months(fresh, policy, months[0], months[-1])
+    return _expected_differences(_payslips(fresh, months), paid)
+
+
+def test_editing_a_2026_row_recomputes_no_2025_month(tmp_path):
+    """Zhejiang's minimum wage from 2026-01-01 corrected (2660 → 2700) while 2025 is closed through
+    June: the whole-tables digest changes, but no 2025 month reads that row."""
+    before = load_policy(_tables(tmp_path, "before"))
+
+    def minimum_wage_2026(tables: Path) -> None:
+        path = tables / "minimum_wage.csv"
+        with open(path, encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        hits = [r for r in rows if (r["region_code"], r["effective_from"]) == ("330100", "2026-01-01")]
+        assert len(hits) == 1 and hits[0]["monthly_minimum_wage"] == "2660"
+        hits[0]["monthly_minimum_wage"] = "2700"
+        _write(path, rows)
+
+    after = load_policy(_tables(tmp_path, "after", edit=minimum_wage_2026))
+    assert after.digest != before.digest
+    con = _closed_through(before, "2025-06")
+    assert _run_with_retro(con, after, "2025-07") is None
+    assert con.execute("SELECT count(*) FROM arrears").fetchone()[0] == 0
+
+
+def test_a_row_in_force_march_to_may_recomputes_exactly_those_months(tmp_path):
+    """Closed January–May; the March–May row raised by 300: March, April and May are recomputed
+    (not January and February), and the arrears are the full recompute's, to the fen."""
+    before = load_policy(_tables(tmp_path, "before"))
+    after = load_policy(_tables(tmp_path, "after", march_base_pay="7130"))
+    closed = [f"2025-{m:02d}" for m in range(1, 6)]
+    con = _closed_through(before, closed[-1])
+    paid = _payslips(con, closed)
+    retro = _run_with_retro(con, after, "2025-06")
+    assert retro.months_recomputed == ["2025-03", "2025-04", "2025-05"]
+    got = _arrears_by_key(con, "2025-06")
+    assert got == _full_recompute_differences(after, paid, closed)
+    assert {m: got[("H1", m, "base_pay")] for m in ("2025-03", "2025-04", "2025-05")} == \
+        {m: Decimal("300.00") for m in ("2025-03", "2025-04", "2025-05")}
+    # the same month run again finds nothing changed
+    assert _run_with_retro(con, after, "2025-06") is None
+
+
+def test_a_later_closed_month_is_recomputed_when_its_history_changed(tmp_path):
+    """Closed January–July; the same raise: June and July read March–May's year to date, so they are
+    recomputed too, and the arrears still equal the full recompute's."""
+    before = load_policy(_tables(tmp_path, "before"))
+    after = load_policy(_tables(tmp_path, "after", march_base_pay="7130"))
+    closed = [f"2025-{m:02d}" for m in range(1, 8)]
+    con = _closed_through(before, closed[-1])
+    paid = _payslips(con, closed)
+    retro = _run_with_retro(con, after, "2025-08")
+    assert retro.months_recomputed == ["2025-03", "2025-04", "2025-05", "2025-06", "2025-07"]
+    assert _arrears_by_key(con, "2025-08") == _full_recompute_differences(after, paid, closed)
+
+
+def test_a_change_that_moves_no_payslip_stops_at_its_own_months(tmp_path):
+    """Closed January–July; only the March–May row's source text corrected: March–May are recomputed
+    (their rows in force changed) and give the payslips paid, so June and July are not."""
+    before = load_policy(_tables(tmp_path, "before"))
+    after = load_policy(_tables(tmp_path, "after", march_source=SOURCE + " (article corrected)"))
+    con = _closed_through(before, "2025-07")
+    retro = _run_with_retro(con, after, "2025-08")
+    assert retro.months_recomputed == ["2025-03", "2025-04", "2025-05"]
+    assert con.execute("SELECT count(*) FROM arrears").fetchone()[0] == 0
+
+
+def test_a_reversed_change_takes_back_what_a_later_month_was_paid(tmp_path):
+    """The raise paid as arrears in August (March–July recomputed), then withdrawn: March–May give
+    other payslips than last computed, so June and July are recomputed again and every line paid is
+    taken back: the arrears of each month earned sum to zero."""
+    before = load_policy(_tables(tmp_path, "before"))
+    raised = load_policy(_tables(tmp_path, "raised", march_base_pay="7130"))
+    con = _closed_through(before, "2025-07")
+    _run_with_retro(con, raised, "2025-08")
+    close_through(con, "2025-08")
+    retro = _run_with_retro(con, before, "2025-09")
+    assert retro.months_recomputed[:5] == ["2025-03", "2025-04", "2025-05", "2025-06", "2025-07"]
+    left = con.execute("SELECT employee_id, month_earned, component, sum(amount) FROM arrears "
+                       "WHERE month_earned < '2025-08' GROUP BY ALL HAVING sum(amount) <> 0").fetchall()
+    assert left == []
