@@ -269,13 +269,19 @@ def month_text(value) -> str:
 # ---------------------------------------------------------------- header and rows
 
 
-def _to_raw_table(cells: pd.DataFrame, layout: Layout, file: str, notes: list[str]) -> RawTable:
+def _to_raw_table(cells: pd.DataFrame, layout: Layout, file: str, notes: list[str],
+                  row_numbers: pd.Series | None = None) -> RawTable:
+    """The header row and the data rows of `cells` as a RawTable. `row_numbers`: the file row of
+    each data row when `cells` holds only some of the file's rows (default: every row, header = 1)."""
     typed_as_number = cells.attrs.get("typed_as_number", {})
     cells = cells.fillna("").astype(str)
     header = [str(h).strip() for h in cells.iloc[0]]
     body = cells.iloc[1:].reset_index(drop=True)
     positions = _map_header(header, layout, file)
-    row_numbers = pd.Series(np.arange(2, len(body) + 2), index=body.index)
+    if row_numbers is None:
+        row_numbers = pd.Series(np.arange(2, len(body) + 2), index=body.index)
+    else:
+        row_numbers = pd.Series(np.asarray(row_numbers), index=body.index)
     body = body.apply(lambda column: column.str.strip())
     filled = (body != "").any(axis=1)
     body, row_numbers = body[filled], row_numbers[filled]
