@@ -17,7 +17,6 @@ UTF-8, a quoted line break, a blank line, a row too long) sends the whole file t
 """
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from ..calendar import CalendarError, paid_days
 from ..policy import Policy
 from .checks import MONTH_PATTERN
 from .plausibility import latest_parameter
-from .readers import IGNORED_HEADERS, OLD_XLS_MAGIC, XLSX_MAGIC, Layout, RawTable, _to_raw_table, resolve_header
+from .readers import IGNORED_HEADERS, Layout, RawTable, _to_raw_table, plain_csv_into, resolve_header
 
 FILE_TABLE = "_attendance_file"          # every row of the file, text, as DuckDB read it
 MARKED_TABLE = "_attendance_marked"      # every data row: line, SPEC columns as loaded, clean
@@ -59,16 +58,12 @@ def split_attendance(con: duckdb.DuckDBPyConnection, path: Path, layout: Layout,
     """The file's rows split into clean ones (kept in DuckDB) and the others (a RawTable with
     their file row numbers); None when the file must be read the full way (see module doc)."""
     path = Path(path)
-    header = _plain_header(path)
-    if header is None:
+    width = plain_csv_into(con, path, FILE_TABLE)
+    if width is None:
         return None
+    header = [c or "" for c in con.execute(f"SELECT * FROM {FILE_TABLE} WHERE rowid = 0").fetchall()[0]]
     positions, problems = resolve_header([h.strip() for h in header], layout, path.name, IGNORED_HEADERS.get())
     if problems:
-        return None
-    if not _read_plainly(con, path, len(header)):
-        return None
-    first = con.execute(f"SELECT rowid + 1 AS line, * FROM {FILE_TABLE} WHERE rowid = 0").fetchall()
-    if len(first) != 1 or [c or "" for c in first[0][1:]] != header:
         return None
     _register_lookups(con, employments, deduction_kinds)
     months = _paid_days(con, positions)
@@ -96,46 +91,6 @@ def split_attendance(con: duckdb.DuckDBPyConnection, path: Path, layout: Layout,
     cells = pd.concat([pd.DataFrame([header]), body], ignore_index=True)
     table = _to_raw_table(cells, layout, path.name, [], row_numbers=others["line"])
     return AttendanceSplit(clean, table, shape, clean_rows + len(table.frame))
-
-
-def _plain_header(path: Path) -> list[str] | None:
-    """The header cells of a UTF-8 CSV file whose first line is the whole header (no quoted line
-    break: its quotes pair up); None otherwise."""
-    with open(path, "rb") as handle:
-        first = handle.readline()
-    if first.startswith(XLSX_MAGIC) or first.startswith(OLD_XLS_MAGIC) or first.count(b'"') % 2 \
-            or not first.strip():
-        return None
-    try:
-        text = first.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return None
-    return next(csv.reader([text.rstrip("\r\n")]))
-
-
-def _read_plainly(con: duckdb.DuckDBPyConnection, path: Path, width: int) -> bool:
-    """The file in FILE_TABLE (line, c0, c1, …), one row per line of the file; False when DuckDB
-    cannot read it as plain CSV or a line is not one row (a blank line, a quoted line break)."""
-    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
-    literal = str(path).replace("'", "''")
-    try:
-        # rowid follows the file's order (insertion order is kept): line = rowid + 1, the header is line 1
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {FILE_TABLE} AS SELECT * FROM read_csv('{literal}', "
-                    f"header = false, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
-                    f"null_padding = true, columns = {columns})")
-    except duckdb.Error:
-        return False
-    read = con.execute(f"SELECT count(*) FROM {FILE_TABLE}").fetchall()[0][0]
-    return read == _line_count(path)
-
-
-def _line_count(path: Path) -> int:
-    lines, last = 0, b"\n"
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 22):
-            lines += block.count(b"\n")
-            last = block[-1:]
-    return lines + (last != b"\n")
 
 
 def _register_lookups(con, employments: pd.DataFrame, kinds: dict[str, str]) -> None:

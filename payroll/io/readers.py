@@ -170,14 +170,77 @@ def read_table(path: Path, layout: Layout) -> RawTable:
         raise InputError([CellProblem(file, None, None,
                                       "is an old .xls workbook: save it as .xlsx or CSV (UTF-8)")])
     else:
-        cells = _csv_cells(content, file, notes)
+        cells = _csv_cells(content, file, notes, path)
     return _to_raw_table(cells, layout, file, notes)
 
 
 # ---------------------------------------------------------------- CSV
 
 
-def _csv_cells(content: bytes, file: str, notes: list[str]) -> pd.DataFrame:
+def plain_csv_into(con, path: Path, table: str) -> int | None:
+    """Read a plain UTF-8 CSV file into the DuckDB table `table` (c0, c1, …: text, NULL for an
+    empty or missing cell; rowid + 1 is the file's line, the header being line 1), and return its
+    width. None, with nothing read, unless every line of the file is one row of cells as the pandas
+    reader below would split it: the first line is the whole header (its quotes pair up) and
+    DuckDB reads exactly one row per line (a blank line, a quoted line break, a row longer than
+    the header, bytes that are not UTF-8 or another dialect all say None)."""
+    import csv
+
+    import duckdb
+    with open(path, "rb") as handle:
+        first = handle.readline()
+    if first.startswith(XLSX_MAGIC) or first.startswith(OLD_XLS_MAGIC) or first.count(b'"') % 2 or not first.strip():
+        return None
+    try:
+        header = next(csv.reader([first.decode("utf-8-sig").rstrip("\r\n")]))
+    except (UnicodeDecodeError, csv.Error, StopIteration):
+        return None
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header))) + "}"
+    literal = str(path).replace("'", "''")
+    try:
+        # insertion order is kept, so rowid follows the file's lines
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_csv('{literal}', "
+                    f"header = false, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
+                    f"null_padding = true, columns = {columns})")
+        read = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        first_row = con.execute(f"SELECT * FROM {table} WHERE rowid = 0").fetchall()
+    except duckdb.Error:
+        return None
+    if read != _line_count(path) or len(first_row) != 1 or [c or "" for c in first_row[0]] != header:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+        return None
+    return len(header)
+
+
+def _line_count(path: Path) -> int:
+    lines, last = 0, b"\n"
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 22):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return lines + (last != b"\n")
+
+
+def _plain_csv_cells(path: Path) -> pd.DataFrame | None:
+    """Every cell of a plain CSV file (plain_csv_into) read by DuckDB, in a frame as pandas
+    would give it: a quarter of pandas' time on a large file."""
+    import duckdb
+    con = duckdb.connect()
+    try:
+        width = plain_csv_into(con, path, "cells")
+        if width is None:
+            return None
+        frame = con.execute("SELECT * FROM cells ORDER BY rowid").df()
+    finally:
+        con.close()
+    return frame.set_axis(range(width), axis=1)
+
+
+def _csv_cells(content: bytes, file: str, notes: list[str], path: Path | None = None) -> pd.DataFrame:
+    if path is not None:
+        cells = _plain_csv_cells(path)
+        if cells is not None:
+            return cells
     text = _decode(content, file, notes)
     if not text.strip():
         raise InputError([CellProblem(file, None, None, "is empty: no header row")])
