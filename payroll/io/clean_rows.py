@@ -183,7 +183,9 @@ SELECT line, {select}, clean FROM (
     LEFT JOIN _attendance_employments e ON e.employee_id = {cell['employee_id']}
     LEFT JOIN _attendance_kinds k ON k.given = {cell['deduction_kind']}
     {repeats}
-    LEFT JOIN attendance stored ON stored.employee_id = {cell['employee_id']} AND stored.month = {cell['month']}
+    LEFT JOIN (SELECT employee_id, month FROM attendance    -- only the file's months: a monthly file
+               WHERE month IN (SELECT month FROM _attendance_paid_days)) stored  -- meets one month's rows
+           ON stored.employee_id = {cell['employee_id']} AND stored.month = {cell['month']}
     WHERE f.rowid > 0
 ) AS marked"""
 

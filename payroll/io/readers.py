@@ -20,6 +20,7 @@ from typing import Iterable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ..errors import CellProblem, InputError
 
@@ -223,17 +224,20 @@ def _line_count(path: Path) -> int:
 
 def _plain_csv_cells(path: Path) -> pd.DataFrame | None:
     """Every cell of a plain CSV file (plain_csv_into) read by DuckDB, in a frame as pandas
-    would give it: a quarter of pandas' time on a large file."""
+    would give it (a third less time than pandas' reader on 100k employees)."""
     import duckdb
     con = duckdb.connect()
     try:
         width = plain_csv_into(con, path, "cells")
         if width is None:
             return None
-        frame = con.execute("SELECT * FROM cells ORDER BY rowid").df()
+        cells = con.sql("SELECT * FROM cells ORDER BY rowid").to_arrow_table()
     finally:
         con.close()
-    return frame.set_axis(range(width), axis=1)
+    # Arrow's strings become pandas' Arrow-backed text without a copy per cell
+    text = pd.StringDtype("pyarrow", na_value=np.nan)
+    return cells.to_pandas(types_mapper=lambda kind: text if kind in (pa.string(), pa.large_string()) else None) \
+        .set_axis(range(width), axis=1)
 
 
 def _csv_cells(content: bytes, file: str, notes: list[str], path: Path | None = None) -> pd.DataFrame:
