@@ -152,9 +152,10 @@ def _export_csv(con: duckdb.DuckDBPyConnection, month: str, target: Path, layout
     """The CSV file written by DuckDB's COPY (issue 17: a Python row loop took 8 × as long): the
     same checks and lines as the XLSX, every text cell escaped in SQL, the 合计 line appended."""
     sources, join = _sources(con)
-    # the refusals first, from the few rows they concern (same messages as from every row)
-    _check(transfer_rows(con, month, f"p.net_pay < 0 OR (p.net_pay > 0 AND coalesce({sources['account']}, '') = '')"),
-           month)
+    # the few rows that are not plain transfers, in one query: the refusals (same messages as
+    # from every row) and the people paid 0 (the companion file)
+    exceptions = transfer_rows(con, month, f"p.net_pay <= 0 OR coalesce({sources['account']}, '') = ''")
+    _check(exceptions, month)
     count, total = con.execute(f"SELECT count(*), CAST(coalesce(sum(p.net_pay), 0) AS VARCHAR) FROM payslips p "
                                f"WHERE p.month = ? AND p.net_pay > 0", [month]).fetchall()[0]
     total = Decimal(total).quantize(Decimal("0.01"))
@@ -181,7 +182,7 @@ def _export_csv(con: duckdb.DuckDBPyConnection, month: str, target: Path, layout
         with open(temporary, "a", newline="", encoding="utf-8") as handle:
             csv.writer(handle, lineterminator="\n").writerow([escape_formula(footer.get(f, "")) for f in fields])
     unpaid = [[r["employee_id"], r["name"], r["unit"], r["amount"], r["reason"]]
-              for r in transfer_rows(con, month, "p.net_pay = 0")]
+              for r in exceptions if r["amount"] == 0]
     unpaid_path = None
     if unpaid:
         unpaid_path = target.with_name(target.stem + "-unpaid.csv")
