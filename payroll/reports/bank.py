@@ -152,12 +152,16 @@ def _export_csv(con: duckdb.DuckDBPyConnection, month: str, target: Path, layout
     """The CSV file written by DuckDB's COPY (issue 17: a Python row loop took 8 × as long): the
     same checks and lines as the XLSX, every text cell escaped in SQL, the 合计 line appended."""
     sources, join = _sources(con)
-    # the few rows that are not plain transfers, in one query: the refusals (same messages as
-    # from every row) and the people paid 0 (the companion file)
-    exceptions = transfer_rows(con, month, f"p.net_pay <= 0 OR coalesce({sources['account']}, '') = ''")
+    not_plain = f"p.net_pay <= 0 OR coalesce({sources['account']}, '') = ''"
+    # the names are not needed to count: the account's join alone
+    accounts = " LEFT JOIN employee_finance f USING (employee_id)" if "employee_finance" in join else ""
+    count, total, exceptional = con.execute(
+        f"SELECT count(*) FILTER (p.net_pay > 0), CAST(coalesce(sum(p.net_pay) FILTER (p.net_pay > 0), 0) AS VARCHAR), "
+        f"count(*) FILTER ({not_plain}) FROM payslips p {accounts} WHERE p.month = ?", [month]).fetchall()[0]
+    # the few rows that are not plain transfers, only when there are any: the refusals (same
+    # messages as from every row) and the people paid 0 (the companion file)
+    exceptions = transfer_rows(con, month, not_plain) if exceptional else []
     _check(exceptions, month)
-    count, total = con.execute(f"SELECT count(*), CAST(coalesce(sum(p.net_pay), 0) AS VARCHAR) FROM payslips p "
-                               f"WHERE p.month = ? AND p.net_pay > 0", [month]).fetchall()[0]
     total = Decimal(total).quantize(Decimal("0.01"))
     year, mon = month.split("-")
     purpose = layout.purpose.format(year=year, month=int(mon))
