@@ -293,11 +293,25 @@ def _xlsx_cells(path: Path, layout: Layout) -> pd.DataFrame:
                          for i, c in enumerate(raw.columns)})
     # long numbers Excel stored as numbers (an 18-digit ID keeps only 15 significant digits):
     # remembered per column so a check can name the cause instead of a checksum failure
-    text.attrs["typed_as_number"] = {
-        i: raw[c].map(lambda v: isinstance(v, (int, float, np.integer, np.floating))
-                      and not isinstance(v, (bool, np.bool_))).reset_index(drop=True)
-        for i, c in enumerate(raw.columns)}
+    text.attrs["typed_as_number"] = {i: _typed_as_number(raw[c]).reset_index(drop=True)
+                                     for i, c in enumerate(raw.columns)}
     return text
+
+
+def _typed_as_number(values: pd.Series) -> pd.Series:
+    """Per cell: stored as a number (an empty cell, NaN, counts as one, as it always has). A column
+    of text or of numbers only is decided at once; a mixed one cell by cell."""
+    def is_number(value) -> bool:
+        return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind not in ("string", "empty", "integer", "floating", "mixed-integer-float"):
+        return values.map(is_number)
+    typed = pd.Series(kind not in ("string", "empty"), index=values.index)
+    missing = values.isna()                  # NaN is a float, None is not: asked one by one
+    if missing.any():
+        typed[missing] = values[missing].map(is_number)
+    return typed
 
 
 def _column_text(values: pd.Series, as_month: bool = False) -> pd.Series:
