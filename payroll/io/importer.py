@@ -28,7 +28,8 @@ from .idnumber import id_number_problems, mask_id_numbers
 from .leave import LEAVE, validate_leave, write_leave
 from .opening import OPENING, validate_opening, write_opening
 from .plausibility import check_attendance, employments
-from .merge import ZERO, ColumnChange, MergePlan, StoredColumn, merge_stored
+from .clean_rows import CLEAN_TABLE, CleanAttendance, drop_split_tables, split_attendance
+from .merge import ZERO, ColumnChange, MergePlan, StoredColumn, column_change, merge_stored
 from .readers import (CATEGORY_VALUE_ALIASES, IGNORED_HEADERS, Layout, RawTable, normalise_header,
                       read_table)
 from .timesheet import TIMESHEET, TimesheetCount, validate_timesheet, write_timesheet
@@ -147,14 +148,19 @@ FROM _import_employees"""
 
 ATTENDANCE_COLUMNS = ("employee_id", "month", "unpaid_leave_days", *HOURS_COLUMNS, "night_shifts",
                       *MONEY_COLUMNS, "deduction_kind")
-INSERT_ATTENDANCE = f"""
+INSERT_ATTENDANCE_FROM = f"""
 INSERT OR REPLACE INTO attendance ({", ".join(ATTENDANCE_COLUMNS)})
 SELECT employee_id, month, CAST(unpaid_leave_days AS DECIMAL(8,2)),
        {", ".join(f"CAST({c} AS DECIMAL(8,2))" for c in HOURS_COLUMNS)},
        CAST(night_shifts AS INTEGER),
        {", ".join(f"CAST({c} AS DECIMAL(18,2))" for c in MONEY_COLUMNS)},
        nullif(deduction_kind, '')
-FROM _import_attendance"""
+FROM {{source}}"""
+INSERT_ATTENDANCE = INSERT_ATTENDANCE_FROM.format(source="_import_attendance")
+# the rows DuckDB proved clean (payroll/io/clean_rows.py), through the same casts; their keys are
+# new by construction, so a plain INSERT (a third cheaper than OR REPLACE; a repeat would raise)
+INSERT_CLEAN_ATTENDANCE = INSERT_ATTENDANCE_FROM.format(source=CLEAN_TABLE).replace(
+    "INSERT OR REPLACE INTO", "INSERT INTO", 1)
 
 
 @dataclass
@@ -214,6 +220,7 @@ def import_files(con: duckdb.DuckDBPyConnection, policy: Policy, employees: Path
                              replace=replace, clear_empty=clear_empty, opening=opening, after=after)
     finally:
         IGNORED_HEADERS.reset(token)
+        drop_split_tables(con)
 
 
 def _import_files(con, policy, employees, attendance, timesheet, events, dependents, leave, *, replace: bool,
@@ -236,7 +243,24 @@ def _import_files(con, policy, employees, attendance, timesheet, events, depende
         if employee_table is not None:
             employee_rows = merged(employee_table, _collect(validate_employees(employee_table, policy), problems),
                                    EMPLOYEE_PLAN)
-    if attendance is not None:
+    attendance_clean = None
+    split = None
+    if attendance is not None and not problems:
+        # most rows proven clean in DuckDB, the rest through the checks below (payroll/io/clean_rows.py)
+        known = _known_employee_ids(con, employee_rows)
+        people = employments(con, employee_rows)
+        split = split_attendance(con, attendance, ATTENDANCE, policy, people, DEDUCTION_KINDS)
+    if split is not None:
+        attendance_clean = split.clean
+        if split.others is None:
+            attendance_rows = pd.DataFrame({c: pd.Series([], dtype=str) for c in ATTENDANCE_COLUMNS})
+            changes.append(column_change(split.shape, ATTENDANCE_PLAN, replace))
+        else:
+            attendance_rows = merged(split.others, _collect(validate_attendance(split.others, known), problems),
+                                     ATTENDANCE_PLAN)
+            if not problems:
+                problems.extend(check_attendance(split.others, attendance_rows, policy, people, notes))
+    elif attendance is not None:
         attendance_table = _read(attendance, ATTENDANCE, problems, notes)
         if attendance_table is not None:
             # with an unreadable employees file, "unknown employee" would flag every row: skip it
@@ -293,7 +317,7 @@ def _import_files(con, policy, employees, attendance, timesheet, events, depende
                      files={"employees": employees, "attendance": attendance, "timesheet": timesheet,
                             "events": events, "dependents": dependents, "leave": leave},
                      also=write_opening_rows if opening_rows is not None else None, leave_rows=leave_rows,
-                     after=after)
+                     after=after, attendance_clean=attendance_clean)
     summary.changes = changes
     return summary
 
@@ -569,7 +593,8 @@ def _write(con: duckdb.DuckDBPyConnection, employee_rows: pd.DataFrame | None,
            dependent_rows: pd.DataFrame | None = None,
            timesheet_rows: tuple[pd.DataFrame, int] | None = None,
            files: dict[str, Path | None] | None = None, also=None,
-           leave_rows: pd.DataFrame | None = None, after=None) -> ImportSummary:
+           leave_rows: pd.DataFrame | None = None, after=None,
+           attendance_clean: CleanAttendance | None = None) -> ImportSummary:
     summary = ImportSummary(notes=notes)
     opens = first_open_month(con)
     with transaction(con):
@@ -587,9 +612,15 @@ def _write(con: duckdb.DuckDBPyConnection, employee_rows: pd.DataFrame | None,
                                         before=lambda: _keep_superseded(con, opens, files["employees"]))
         if attendance_rows is not None:
             summary.attendance = _upsert(con, attendance_rows, "attendance", ("employee_id", "month"),
-                                         INSERT_ATTENDANCE)
+                                         INSERT_ATTENDANCE) if len(attendance_rows) else TableCount(0, 0)
+            months = set(attendance_rows["month"].unique())
+            if attendance_clean is not None:          # new keys only: every clean row is a new row
+                con.execute(INSERT_CLEAN_ATTENDANCE)
+                summary.attendance = TableCount(rows=summary.attendance.rows + attendance_clean.rows,
+                                                new=summary.attendance.new + attendance_clean.rows)
+                months |= set(attendance_clean.months)
             if opens is not None:
-                late = sorted(m for m in attendance_rows["month"].unique() if m < opens.label)
+                late = sorted(m for m in months if m < opens.label)
                 if late:
                     notes.append(f"attendance of closed month(s) {', '.join(late)}: the differences are paid "
                                  f"as arrears when {opens.label} (or a later open month) is run")
@@ -603,6 +634,8 @@ def _write(con: duckdb.DuckDBPyConnection, employee_rows: pd.DataFrame | None,
                     "dependents": dependent_rows, "leave": leave_rows}.get(kind)
             if path is not None:
                 count = timesheet_rows[1] if kind == "timesheet" else len(rows)
+                if kind == "attendance" and attendance_clean is not None:
+                    count += attendance_clean.rows
                 record_import(con, kind, path, count)
         if after is not None:
             after()

@@ -79,8 +79,7 @@ def merge_stored(con: duckdb.DuckDBPyConnection, table: RawTable, rows: pd.DataF
     stored (unless `replace`), and the problems of empty cells over stored values (unless
     `clear_empty` or `replace`)."""
     present = present_columns(table, plan)
-    kept = [] if replace else [c.file_column for c in plan.columns if c.file_column not in present]
-    change = ColumnChange(plan.kind, [c for c in table.positions if c not in plan.key], kept)
+    change = column_change(table, plan, replace)
     stored = _stored_values(con, rows, plan)
     if stored is None:
         return rows, [], change
@@ -106,6 +105,13 @@ def merge_stored(con: duckdb.DuckDBPyConnection, table: RawTable, rows: pd.DataF
                     converted = converted == "true"
                 rows.loc[fill, column.row_column] = converted[fill].to_numpy()
     return rows, problems, change
+
+
+def column_change(table: RawTable, plan: MergePlan, replace: bool = False) -> ColumnChange:
+    """The columns the file writes, and (unless `replace`) the plan's columns it keeps as stored."""
+    present = present_columns(table, plan)
+    kept = [] if replace else [c.file_column for c in plan.columns if c.file_column not in present]
+    return ColumnChange(plan.kind, [c for c in table.positions if c not in plan.key], kept)
 
 
 def _stored_values(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, plan: MergePlan) -> pd.DataFrame | None:

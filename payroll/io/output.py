@@ -109,10 +109,12 @@ def escape_formula(value):
 
 
 def escape_formula_sql(expression: str) -> str:
-    """The same escape as a DuckDB expression over a VARCHAR column (for COPY … TO csv)."""
+    """The same escape as a DuckDB expression over a VARCHAR column (for COPY … TO csv). Nested
+    CASEs, so the pattern runs only on cells that start like a formula: DuckDB evaluates both
+    sides of an AND on every row, and the pattern on every cell doubled the bank file's COPY."""
     return (f"CASE WHEN left({expression}, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) "
-            f"AND NOT regexp_full_match({expression}, '{PLAIN_NUMBER.pattern}') "
-            f"THEN '''' || {expression} ELSE {expression} END")
+            f"THEN CASE WHEN regexp_full_match({expression}, '{PLAIN_NUMBER.pattern}') "
+            f"THEN {expression} ELSE '''' || {expression} END ELSE {expression} END")
 
 
 def write_csv_rows(out: str | os.PathLike, rows, encoding: str = "utf-8-sig") -> Path:
