@@ -119,14 +119,13 @@ def fingerprint(cur: duckdb.DuckDBPyConnection, month: str) -> tuple:
     from its first on, and a month's trace reads only the months before it: a clerk running February
     leaves January's table in use). The runs and imports ledgers are part of the input schema
     db.connect makes: always there; off-cycle runs (issue 13) carry into later months."""
-    offcycle = (", (SELECT count(*) FROM offcycle_runs WHERE month <= $1), "
-                "(SELECT max(started_at) FROM offcycle_runs WHERE month <= $1)::VARCHAR"
-                if table_exists(cur, "offcycle_runs") else "")
+    offcycle = (", (SELECT count(*) FILTER (WHERE month <= $1), max(started_at) FILTER (WHERE month <= $1)::VARCHAR "
+                "FROM offcycle_runs)" if table_exists(cur, "offcycle_runs") else "")
+    # one scan per ledger (six scalar subqueries planned 1 ms more, measured): a page asks each time
     return tuple(cur.execute(
-        "SELECT (SELECT count(*) FROM runs WHERE first_month <= $1), "
-        "(SELECT max(started_at) FROM runs WHERE first_month <= $1)::VARCHAR, "
-        f"(SELECT count(*) FROM imports), (SELECT max(imported_at) FROM imports)::VARCHAR{offcycle}",
-        [month]).fetchall()[0])
+        "SELECT * FROM (SELECT count(*) FILTER (WHERE first_month <= $1), "
+        "max(started_at) FILTER (WHERE first_month <= $1)::VARCHAR FROM runs), "
+        f"(SELECT count(*), max(imported_at)::VARCHAR FROM imports){offcycle}", [month]).fetchall()[0])
 
 
 def inputs_as_run_sql() -> str:
