@@ -99,3 +99,100 @@ def test_closing_the_server_stops_a_build_under_way(office_site, tmp_path):
     office.close()
     assert not any(thread.is_alive() for thread in threads)
     assert not office.traces._active
+
+
+def _month_rows(office: Office, month: str) -> dict[str, dict]:
+    """The month's pipeline for everybody, as DuckDB's client gives it (the reference for the packing)."""
+    from payroll.engine.context import Month
+    from payroll.engine.offcycle import overlay_needed
+    from payroll.engine.pipeline import final_stage, pipeline_sql
+    from payroll.engine.trace import earlier_payslips_exist
+    cursor = office.con.cursor()
+    explainer = Explainer(cursor, office.policy)
+    parsed = Month.parse(month)
+    explainer.use_month(parsed)
+    found = cursor.execute(f"{pipeline_sql(parsed, earlier_payslips_exist(cursor, parsed), None, overlay_needed(cursor, parsed.previous()))}\n"
+                           f"SELECT * FROM {final_stage()}")
+    names = [d[0] for d in found.description]
+    return {row[0]: dict(zip(names, row)) for row in found.fetchall()}
+
+
+def test_every_packed_row_reads_back_as_the_database_gives_it(office):
+    """The JSON packing loses nothing: every person's pipeline row, stored payslip (DECIMAL to the
+    fen and beyond, DATE) and record read back equal, value and type, to a plain query's."""
+    cur = office.cursor()
+    _wait_for_table(office, "2025-03")
+    pipeline = _month_rows(office, "2025-03")
+    stored = cur.execute("SELECT * FROM payslips WHERE month = '2025-03'")
+    names = [d[0] for d in stored.description]
+    payslips = {row[names.index("employee_id")]: dict(zip(names, row)) for row in stored.fetchall()}
+    explainer = Explainer(office.con.cursor(), office.policy)
+    assert pipeline and set(payslips) <= set(pipeline)
+    for person, values in pipeline.items():
+        page = office.traces.page(cur, person, "2025-03")
+        assert page.values == values and page.stored == payslips.get(person), person
+        assert [type(v) for v in page.values.values()] == [type(v) for v in values.values()], person
+        assert page.person == explainer.person(person)
+        if person in payslips:
+            assert [type(v) for v in page.stored.values()] == [type(v) for v in payslips[person].values()]
+
+
+def test_the_row_says_whose_inputs_changed_as_the_per_person_check_does(office):
+    """`as_run`, computed for everybody at the build, is Explainer._inputs_unchanged of each person."""
+    cur = office.cursor()
+    people = [p for (p,) in cur.execute("SELECT employee_id FROM payslips WHERE month = '2025-03' "
+                                        "ORDER BY employee_id").fetchall()]
+    cur.execute("UPDATE employees SET level = level + 1 WHERE employee_id = ?", [people[0]])
+    cur.execute("UPDATE employees SET special_deduction = special_deduction + 1 WHERE employee_id = ?", [people[1]])
+    cur.execute("UPDATE employees SET service_start = DATE '2001-02-03' WHERE employee_id = ?", [people[2]])
+    changed = cur.execute("UPDATE attendance SET night_shifts = coalesce(night_shifts, 0) + 1 WHERE month = '2025-03' "
+                          "AND employee_id = ? RETURNING 1", [people[3]]).fetchall()
+    cur.execute("INSERT INTO imports VALUES ('i-test', now(), 'employees', 'changed.csv', 'x', 1, 1)")
+    assert office.traces.page(cur, people[0], "2025-03") is None          # the new state's table is built
+    _wait_for_table(office, "2025-03")
+    explainer = Explainer(office.con.cursor(), office.policy)
+    flags = {}
+    for person in people:
+        page = office.traces.page(cur, person, "2025-03")
+        flags[person] = page.as_run
+        assert page.as_run == explainer._inputs_unchanged(person, "2025-03", page.stored), person
+    assert [flags[p] for p in people[:3]] == [False, False, False]
+    assert flags[people[3]] is (not changed) and sum(flags.values()) == len(people) - 3 - len(changed)
+
+
+def test_a_person_with_arrears_is_explained_by_the_per_person_path(office):
+    """Arrears paid in the month add lines the row does not hold: the row says so, and the page
+    explains the person as the CLI does."""
+    cur = office.cursor()
+    person = cur.execute("SELECT min(employee_id) FROM payslips WHERE month = '2025-03'").fetchall()[0][0]
+    cur.execute("INSERT INTO arrears VALUES (?, '2025-03', '2025-01', 'base_pay', 12.34, 'r-test')", [person])
+    cur.execute("INSERT INTO runs SELECT * REPLACE ('r-test' AS run_id, started_at + INTERVAL 1 SECOND AS started_at) "
+                "FROM runs ORDER BY started_at DESC LIMIT 1")
+    office.traces.page(cur, person, "2025-03")
+    _wait_for_table(office, "2025-03")
+    page = office.traces.page(cur, person, "2025-03")
+    assert page.arrears and not page.plain
+    web, plain = office.explainer().explain(person, "2025-03"), Explainer(office.con.cursor(), office.policy).explain(person, "2025-03")
+    assert any(line.name.startswith("arrears[") for line in web.lines)
+    assert _lines(web) == _lines(plain)
+
+
+def test_a_column_the_packing_cannot_give_back_exactly_stops_the_build():
+    """A float (or any type without an exact JSON form) is refused, never rounded on the way."""
+    import duckdb
+
+    from payroll.web.traces import RowCodec, UnpackableColumn
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (id VARCHAR, amount DECIMAL(18,2), rate DECIMAL(18,6), day DATE, rows BIGINT[], "
+                "flag BOOLEAN, note VARCHAR)")
+    con.execute("INSERT INTO t VALUES ('a', 0.10, 1.000001, DATE '2025-03-31', [2, 4], true, '\"引号\" <b>'), "
+                "('b', NULL, -3.5, NULL, NULL, NULL, NULL)")
+    codec = RowCodec.of(con, "SELECT * FROM t")
+    packed = con.execute(f"SELECT {codec.pack_sql('t')} FROM t ORDER BY id").fetchall()
+    found = con.execute("SELECT * FROM t ORDER BY id")
+    names = [d[0] for d in found.description]
+    assert [codec.unpack(text) for (text,) in packed] == [dict(zip(names, row)) for row in found.fetchall()]
+    assert str(codec.unpack(packed[0][0])["amount"]) == "0.10"
+    con.execute("CREATE TABLE f (x DOUBLE)")
+    with pytest.raises(UnpackableColumn):
+        RowCodec.of(con, "SELECT * FROM f")

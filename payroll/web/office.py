@@ -78,6 +78,20 @@ class Office:
         finally:
             cursor.close()
 
+    @contextmanager
+    def job_threads(self, cursor: duckdb.DuckDBPyConnection):
+        """While a job (a run, an import) works: DuckDB's threads one fewer, so a core stays free for
+        the pages (a page's queries run on its own worker thread; the job's on its thread and DuckDB's
+        pool). DuckDB's `threads` is one setting for the whole database: set back after the job."""
+        before = int(cursor.execute("SELECT current_setting('threads')").fetchall()[0][0])
+        if before > 1:
+            cursor.execute(f"SET threads = {before - 1}")
+        try:
+            yield
+        finally:
+            if before > 1:
+                cursor.execute(f"SET threads = {before}")
+
     def mode_text(self) -> str:
         return label_of_mode(self.single_person())
 

