@@ -42,21 +42,33 @@ class Change:
     rule_row: str
 
 
+def _memo(policy: Policy) -> dict:
+    """Lookups already made on this Policy object (its tables never change once loaded): a person
+    page asks the same few (region, category, level, day) questions ~7 times, ~5 ms of pandas each."""
+    return policy.__dict__.setdefault("_levels_memo", {})
+
+
 def rule_in_force(policy: Policy, region: str, category: str, level: int, day: date) -> dict | None:
-    frame = policy.frames.get("level_rules")
-    if frame is None or frame.empty:
-        return None
-    rows = _in_force(frame[(frame.category == category) & (frame.level == level)],
-                     _ancestors(policy.chain, region), day)
-    return None if rows.empty else rows.iloc[0].to_dict()
+    key = ("rule", region, category, level, day)
+    memo = _memo(policy)
+    if key not in memo:
+        frame = policy.frames.get("level_rules")
+        rows = None if frame is None or frame.empty else _in_force(
+            frame[(frame.category == category) & (frame.level == level)], _ancestors(policy.chain, region), day)
+        memo[key] = None if rows is None or rows.empty else rows.iloc[0].to_dict()
+    return None if memo[key] is None else dict(memo[key])        # a copy: callers own what they get
 
 
 def scale_in_force(policy: Policy, region: str, category: str, day: date) -> dict[int, object]:
     """level -> base_pay of the pay scale in force on `day` (most specific region, latest date)."""
-    scale = policy.frames["pay_scale"]
-    rows = _in_force(scale[scale.category == category], _ancestors(policy.chain, region), day)
-    rows = rows.drop_duplicates("level")
-    return dict(zip(rows.level.astype(int), rows.base_pay))
+    key = ("scale", region, category, day)
+    memo = _memo(policy)
+    if key not in memo:
+        scale = policy.frames["pay_scale"]
+        rows = _in_force(scale[scale.category == category], _ancestors(policy.chain, region), day)
+        rows = rows.drop_duplicates("level")
+        memo[key] = dict(zip(rows.level.astype(int), rows.base_pay))
+    return dict(memo[key])
 
 
 def counted_years(level_since: date, year: int) -> list[int]:
