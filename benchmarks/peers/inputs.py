@@ -285,14 +285,22 @@ GROUP BY p.employee_id
 """
 
 HISTORY_MONTHS_SQL = """
-SELECT p.employee_id, p.month,
+SELECT p.employee_id,
+       CAST(substr(p.month, 1, 4) AS INTEGER) * 12 + CAST(substr(p.month, 6, 2) AS INTEGER) - 1 AS month_index,
        CAST(p.gross_pay * 100 AS BIGINT) AS gross_pay,
        CAST((p.gross_pay - p.maternity_allowance) * 100 AS BIGINT) AS wage,
        CAST((p.gross_pay - p.overtime_pay - p.annual_leave_payout) * 100 AS BIGINT) AS leave_wage,
-       p.paid_days_employed = p.paid_days_in_month AS whole_month
+       p.paid_days_employed = p.paid_days_in_month AS whole_month,
+       CAST((p.gross_pay - p.injury_disability_allowance - p.maternity_allowance - p.income_taxed_apart) * 100
+            AS BIGINT) AS income,
+       CAST((p.pension_employee + p.medical_employee + p.unemployment_employee + p.housing_fund_employee) * 100
+            AS BIGINT) AS contributions,
+       CAST(p.special_deduction * 100 AS BIGINT) AS special_deduction,
+       CAST(p.iit * 100 AS BIGINT) AS iit,
+       CAST(p.balance_owed * 100 AS BIGINT) AS balance_owed
 FROM payslips p
 WHERE p.month < ? AND p.month >= ?
-ORDER BY p.employee_id, p.month
+ORDER BY p.month, p.employee_id
 """
 
 
@@ -339,10 +347,8 @@ def load_month(con, label: str, policy: PolicyRows) -> MonthInputs:
     where = pc.index_in(months.column("employee_id"), value_set=inputs.employee_id).to_numpy(zero_copy_only=False)
     keep = ~np.isnan(where.astype(float))
     inputs.history["rows_person"] = where[keep].astype(np.int64)
-    inputs.history["rows_month"] = np.array([int(m[:4]) * 12 + int(m[5:7]) - 1 for m in
-                                             months.column("month").to_pylist()], dtype=np.int64)[keep] \
-        if months.num_rows else np.zeros(0, dtype=np.int64)
-    for name in ("gross_pay", "wage", "leave_wage", "whole_month"):
+    inputs.history["rows_month"] = months.column("month_index").to_numpy(zero_copy_only=False).astype(np.int64)[keep]
+    for name in months.column_names[2:]:
         inputs.history[f"rows_{name}"] = months.column(name).to_numpy(zero_copy_only=False)[keep]
     return inputs
 
