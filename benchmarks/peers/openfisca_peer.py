@@ -5,7 +5,7 @@ One `Variable` per rule, on a single `person` entity, monthly. The parameters ar
 parameter tree with dated values built from the `tables/` CSVs: for each city of the roster and each
 date a row on its region chain takes effect (or lapses, `valid_until`), the row in force then
 (docs/rules.md "Looking up a table row"), keyed `r<region_code>`, so a formula reads
-`parameters(period.first_day).minimum_wage[region]` and OpenFisca picks the value in force. Money
+`parameters(period.first_day).minimum_wage` for the person's region and OpenFisca picks the value in force. Money
 is whole fen, rates are parts per million and days hundredths, so every figure is an exact integer
 (OpenFisca stores parameter values as floats: exact below 2**53) and each line is rounded half-up
 once with integer arithmetic.
@@ -75,6 +75,56 @@ def recorded_sum(person, variable: str, first: int, last: int) -> np.ndarray:
     for index in range(first, last + 1):
         total += i64(person(variable, month_period(index)))
     return total
+
+
+def regional(person, period, node, *keys) -> np.ndarray:
+    """node[region][key …] for each person: the region's value looked up once per region of the
+    enum and spread by the region index (OpenFisca 46's fancy indexing, node[EnumArray], builds a
+    Python object per person: several times slower for the same values). `keys` are arrays of
+    sub-keys (category, level) taken per person the same way."""
+    region = np.asarray(person("region", period)).astype(np.int64)
+    Region = person.simulation.tax_benefit_system.variables_region_enum
+    if not keys:
+        table = np.full(len(Region), -1, dtype=np.int64)
+        for item in Region:
+            if item.name in node:
+                table[item.index] = int(node[item.name])
+        found = table[region]
+    else:
+        (codes, names), found = _codes(keys[0]), np.full(person.count, -1, dtype=np.int64)
+        rest = keys[1:]
+        for item in Region:
+            if item.name not in node:
+                continue
+            here = region == item.index
+            if not here.any():
+                continue
+            sub = node[item.name]
+            for position, name in enumerate(names):
+                if name not in sub:
+                    continue
+                mask = here & (codes == position)
+                if rest:
+                    found[mask] = _lookup(sub[name], [k[mask] for k in rest])
+                else:
+                    found[mask] = int(sub[name])
+    if (found < 0).any():
+        raise MissingFigure(f"no parameter {node._name} for some people in {period}")
+    return found
+
+
+def _codes(values: np.ndarray):
+    names, codes = np.unique(values, return_inverse=True)
+    return codes, list(names)
+
+
+def _lookup(node, keys) -> np.ndarray:
+    codes, names = _codes(keys[0])
+    out = np.full(len(codes), -1, dtype=np.int64)
+    for position, name in enumerate(names):
+        if name in node:
+            out[codes == position] = int(node[name]) if len(keys) == 1 else _lookup(node[name], [k[codes == position] for k in keys[1:]])
+    return out
 
 
 def national(period, parameters):
@@ -176,29 +226,29 @@ def service_years(person, period, parameters):
 
 
 def base_pay_full(person, period, parameters):
-    scale = parameters(period.first_day).pay_scale[person("region", period)]
     category = np.where(person("duty", period), "duty", "civilian")
     level = np.char.add("level_", i64(person("level", period)).astype(str))
-    return scale[category][level]
+    return regional(person, period, parameters(period.first_day).pay_scale, category, level)
 
 
 def seniority_pay_full(person, period, parameters):
-    rate = parameters(period.first_day).allowances.per_service_year[person("region", period)]
-    return i64(rate[category_risk(person, period)]) * i64(person("service_years", period))
+    rate = regional(person, period, parameters(period.first_day).allowances.per_service_year,
+                    category_risk(person, period))
+    return rate * i64(person("service_years", period))
 
 
 def allowances_full(person, period, parameters):
-    return parameters(period.first_day).allowances.monthly[person("region", period)][category_risk(person, period)]
+    return regional(person, period, parameters(period.first_day).allowances.monthly, category_risk(person, period))
 
 
 def high_risk_allowance_full(person, period, parameters):
-    node = parameters(period.first_day).allowances.high_risk_monthly[person("region", period)]
-    return node[category_risk(person, period)]
+    node = parameters(period.first_day).allowances.high_risk_monthly
+    return regional(person, period, node, category_risk(person, period))
 
 
 def night_shift_pay(person, period, parameters):
-    node = parameters(period.first_day).allowances.per_night_shift[person("region", period)]
-    return i64(node[category_risk(person, period)]) * i64(person("night_shifts", period))
+    node = parameters(period.first_day).allowances.per_night_shift
+    return regional(person, period, node, category_risk(person, period)) * i64(person("night_shifts", period))
 
 
 def base_pay(person, period, parameters):
@@ -218,7 +268,7 @@ def high_risk_allowance(person, period, parameters):
 
 
 def minimum_wage(person, period, parameters):
-    return parameters(period.first_day).minimum_wage[person("region", period)]
+    return regional(person, period, parameters(period.first_day).minimum_wage)
 
 
 def overtime_base(person, period, parameters):
@@ -280,10 +330,10 @@ def annual_leave_payout_days(person, period, parameters):
     first, last = period.start.date, period.stop.date
     leave_policy = parameters(period.first_day).annual_leave
     region = person("region", period)
-    in_force = i64(leave_policy.in_force[region]) == 1
+    in_force = i64(regional(person, period, leave_policy.in_force)) == 1
     leave_day = i64(person("leave_day", period))
     leaving = leave_day <= (last - EPOCH).days
-    payout_month = (i64(leave_policy.payout_month[region]) == first.month) & (i64(leave_policy.pay_untaken[region]) == 1)
+    payout_month = (i64(regional(person, period, leave_policy.payout_month)) == first.month) & (i64(regional(person, period, leave_policy.pay_untaken)) == 1)
     payout_day = np.where(leaving, leave_day, (date(first.year, 12, 31) - EPOCH).days)
     years = _completed_years(person, period, payout_day)
     entitlement = np.zeros(person.count, dtype=np.int64)
@@ -308,7 +358,7 @@ def annual_leave_wage(person, period, parameters):
 
 def annual_leave_payout(person, period, parameters):
     values = parameters(period.first_day)
-    extra = i64(values.annual_leave.extra_rate_ppm[person("region", period)])
+    extra = i64(regional(person, period, values.annual_leave.extra_rate_ppm))
     days = i64(person("annual_leave_payout_days", period))
     wage = i64(person("annual_leave_wage", period))
     denominator = int(values.national.pay_days_per_month_hundredths) * PPM
@@ -330,7 +380,7 @@ def _base_year_wage(node: str):
         """Declared; else last base year's average wage; else the base year's first whole month; else
         this month if whole; else the contract month."""
         month = month_index(period)
-        start_month = i64(getattr(parameters(period.first_day), node).base_year_start_month[person("region", period)])
+        start_month = i64(regional(person, period, getattr(parameters(period.first_day), node).base_year_start_month))
         whole = i64(person("paid_days_employed", period)) == i64(person("paid_days_in_month", period))
         wage = np.where(whole, i64(person("gross_pay", period)), i64(person("contract_month_pay", period)))
         for start in np.unique(start_month):
@@ -357,7 +407,7 @@ def _fund_base(fund: str):
         row = values if fund == "housing_fund" else values[fund]
         region = person("region", period)
         wage = i64(person("housing_fund_wage" if fund == "housing_fund" else "contribution_wage", period))
-        return np.minimum(np.maximum(wage, i64(row.base_floor[region])), i64(row.base_ceiling[region]))
+        return np.minimum(np.maximum(wage, i64(regional(person, period, row.base_floor))), i64(regional(person, period, row.base_ceiling)))
     return formula
 
 
@@ -366,7 +416,7 @@ def _fund_share(fund: str, side: str):
         """社会保险法 arts. 12, 23, 33, 44, 53; 住房公积金管理条例 arts. 18–20: base × rate, rounded."""
         values = parameters(period.first_day)
         row = values.housing_fund if fund == "housing_fund" else values.social_insurance[fund]
-        rate = i64(getattr(row, f"{side}_rate_ppm")[person("region", period)])
+        rate = i64(regional(person, period, getattr(row, f"{side}_rate_ppm")))
         return round_div(i64(person(f"{fund}_base", period)) * rate, PPM)
     return formula
 
@@ -378,8 +428,8 @@ def accident_insurance_employer(person, period, parameters):
     total = np.zeros(person.count, dtype=np.int64)
     covers = parameters(period.first_day).accident_insurance
     for cover in (covers[key] for key in covers):
-        premium = i64(cover.annual_premium[region])
-        applies = (i64(cover.high_risk_only[region]) == 0) | high
+        premium = i64(regional(person, period, cover.annual_premium))
+        applies = (i64(regional(person, period, cover.high_risk_only)) == 0) | high
         total += np.where(applies, round_div(premium, 12), 0)
     return total
 
@@ -397,13 +447,13 @@ def medical_levy_employee(person, period, parameters):
     """A monthly levy every month; a yearly one whole on the first payslip of the year."""
     levy = parameters(period.first_day).medical_levy
     region = person("region", period)
-    yearly = i64(levy.yearly[region]) == 1
+    yearly = i64(regional(person, period, levy.yearly)) == 1
     first_payslip = i64(person("months_employed_ytd", period)) == 1
-    return np.where(yearly & ~first_payslip, 0, i64(levy.employee_amount[region]))
+    return np.where(yearly & ~first_payslip, 0, i64(regional(person, period, levy.employee_amount)))
 
 
 def medical_levy_employer(person, period, parameters):
-    return parameters(period.first_day).medical_levy.employer_amount[person("region", period)]
+    return regional(person, period, parameters(period.first_day).medical_levy.employer_amount)
 
 
 # -- income tax, cumulative withholding (国家税务总局公告2018年第61号 art. 6; 公告2020年第19号) --
