@@ -328,13 +328,8 @@ def load_month(con, label: str, policy: PolicyRows) -> MonthInputs:
     inputs.region_index = regions.indices.to_numpy(zero_copy_only=False).astype(np.int64)
 
     year = month.first.year
-    params = {"year_start": f"{year}-01", "month": label, "last_year_start": f"{year - 1}-01"}
-    sql = HISTORY_SQL
-    for name in params:
-        sql = sql.replace(f"${name}", "?")
-    # the placeholders in the order they appear in the text
-    names = [token[1:] for token in _placeholders(HISTORY_SQL)]
-    history = con.sql(sql, params=[params[n] for n in names]).to_arrow_table()
+    history = con.sql(HISTORY_SQL, params={"year_start": f"{year}-01", "month": label,
+                                           "last_year_start": f"{year - 1}-01"}).to_arrow_table()
     position = pc.index_in(history.column("employee_id"), value_set=inputs.employee_id).to_numpy(
         zero_copy_only=False)
     n = len(inputs)
@@ -351,11 +346,6 @@ def load_month(con, label: str, policy: PolicyRows) -> MonthInputs:
     for name in months.column_names[2:]:
         inputs.history[f"rows_{name}"] = months.column(name).to_numpy(zero_copy_only=False)[keep]
     return inputs
-
-
-def _placeholders(sql: str) -> list[str]:
-    import re
-    return re.findall(r"\$[a-z_]+", sql)
 
 
 def write_payslips(con, table: str, inputs: MonthInputs, columns: dict[str, np.ndarray]) -> None:

@@ -329,7 +329,6 @@ def _completed_years(person, period, on_day):
 def annual_leave_payout_days(person, period, parameters):
     first, last = period.start.date, period.stop.date
     leave_policy = parameters(period.first_day).annual_leave
-    region = person("region", period)
     in_force = i64(regional(person, period, leave_policy.in_force)) == 1
     leave_day = i64(person("leave_day", period))
     leaving = leave_day <= (last - EPOCH).days
@@ -405,7 +404,6 @@ def _fund_base(fund: str):
     def formula(person, period, parameters):
         values = getattr(parameters(period.first_day), "housing_fund" if fund == "housing_fund" else "social_insurance")
         row = values if fund == "housing_fund" else values[fund]
-        region = person("region", period)
         wage = i64(person("housing_fund_wage" if fund == "housing_fund" else "contribution_wage", period))
         return np.minimum(np.maximum(wage, i64(regional(person, period, row.base_floor))), i64(regional(person, period, row.base_ceiling)))
     return formula
@@ -423,7 +421,6 @@ def _fund_share(fund: str, side: str):
 
 def accident_insurance_employer(person, period, parameters):
     """Σ round(annual premium ÷ 12) over the covers that apply to the post."""
-    region = person("region", period)
     high = person("high_risk", period)
     total = np.zeros(person.count, dtype=np.int64)
     covers = parameters(period.first_day).accident_insurance
@@ -446,7 +443,6 @@ def employee_contributions(person, period, parameters):
 def medical_levy_employee(person, period, parameters):
     """A monthly levy every month; a yearly one whole on the first payslip of the year."""
     levy = parameters(period.first_day).medical_levy
-    region = person("region", period)
     yearly = i64(regional(person, period, levy.yearly)) == 1
     first_payslip = i64(person("months_employed_ytd", period)) == 1
     return np.where(yearly & ~first_payslip, 0, i64(regional(person, period, levy.employee_amount)))
