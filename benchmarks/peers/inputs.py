@@ -235,14 +235,31 @@ class MonthInputs:
         return len(self.employee_id)
 
 
-PEOPLE_SQL = """
+PAID = "e.hire_date <= $last AND (e.leave_date IS NULL OR e.leave_date >= $first)"
+
+# Earlier payslips per person: this tax year's sums (docs/rules.md "Income tax"), the last payslip's
+# balance owed (this or last year), last year's months and gross (公告2020年第19号).
+HISTORY = {
+    "months_this_year": "count(*) FILTER (WHERE p.month >= $year_start)",
+    "income_ytd_before": "sum(p.gross_pay - p.injury_disability_allowance - p.maternity_allowance"
+                         " - p.income_taxed_apart) FILTER (WHERE p.month >= $year_start)",
+    "contributions_ytd_before": "sum(p.pension_employee + p.medical_employee + p.unemployment_employee"
+                                " + p.housing_fund_employee) FILTER (WHERE p.month >= $year_start)",
+    "special_deduction_ytd_before": "sum(p.special_deduction) FILTER (WHERE p.month >= $year_start)",
+    "iit_ytd_before": "arg_max(p.iit_ytd, p.month) FILTER (WHERE p.month >= $year_start)",
+    "balance_owed_before": "arg_max(p.balance_owed, p.month)",
+    "months_last_year": "count(DISTINCT p.month) FILTER (WHERE p.month < $year_start)",
+    "gross_last_year": "sum(p.gross_pay - p.maternity_allowance) FILTER (WHERE p.month < $year_start)",
+}
+COUNTS = {"months_this_year", "months_last_year"}
+
+PEOPLE_SQL = f"""
 SELECT e.employee_id, e.region_code, e.category = 'duty' AS duty, e.level, e.post,
        e.hire_date - DATE '1970-01-01' AS hire_day,
-       COALESCE(e.leave_date - DATE '1970-01-01', {no_date}) AS leave_day,
+       COALESCE(e.leave_date - DATE '1970-01-01', {NO_DATE}) AS leave_day,
        year(COALESCE(e.service_start, e.hire_date)) AS service_year,
        month(COALESCE(e.service_start, e.hire_date)) AS service_month,
        day(COALESCE(e.service_start, e.hire_date)) AS service_day,
-       year(e.hire_date) AS hire_year,
        CAST(e.special_deduction * 100 AS BIGINT) AS special_deduction,
        COALESCE(CAST(e.contribution_base * 100 AS BIGINT), -1) AS declared_base,
        CAST(COALESCE(a.unpaid_leave_days, 0) * 100 AS BIGINT) AS unpaid_leave_days,
@@ -253,39 +270,25 @@ SELECT e.employee_id, e.region_code, e.category = 'duty' AS duty, e.level, e.pos
        CAST(COALESCE(a.bonus, 0) * 100 AS BIGINT) AS bonus,
        CAST(COALESCE(a.deduction, 0) * 100 AS BIGINT) AS deduction,
        CASE COALESCE(a.deduction_kind, 'other') WHEN 'court' THEN 1 WHEN 'damages' THEN 2
-            WHEN 'recovery' THEN 2 ELSE 0 END AS deduction_kind
-FROM employees e LEFT JOIN attendance a ON a.employee_id = e.employee_id AND a.month = ?
-WHERE e.hire_date <= ? AND (e.leave_date IS NULL OR e.leave_date >= ?)
+            WHEN 'recovery' THEN 2 ELSE 0 END AS deduction_kind,
+       {", ".join(f"COALESCE(h.{name}, 0) AS {name}" for name in HISTORY)}
+FROM employees e
+LEFT JOIN attendance a ON a.employee_id = e.employee_id AND a.month = $month
+LEFT JOIN (SELECT p.employee_id,
+                  {", ".join(f"{expr} AS {name}" if name in COUNTS else f"CAST(({expr}) * 100 AS BIGINT) AS {name}"
+                             for name, expr in HISTORY.items())}
+           FROM payslips p WHERE p.month < $month AND p.month >= $last_year_start
+           GROUP BY p.employee_id) h ON h.employee_id = e.employee_id
+WHERE {PAID}
 ORDER BY e.employee_id
 """
 
-# Earlier payslips: this tax year's sums (docs/rules.md "Income tax"), the last payslip's balance owed
-# (this or last year), last year's months and gross (公告2020年第19号), and per month what the
-# contribution base and the untaken-leave wage read.
-HISTORY_SQL = """
-SELECT p.employee_id,
-       count(*) FILTER (WHERE p.month >= $year_start) AS months_this_year,
-       CAST(COALESCE(sum(p.gross_pay - p.injury_disability_allowance - p.maternity_allowance
-                         - p.income_taxed_apart) FILTER (WHERE p.month >= $year_start), 0) * 100 AS BIGINT)
-           AS income_ytd_before,
-       CAST(COALESCE(sum(p.pension_employee + p.medical_employee + p.unemployment_employee
-                         + p.housing_fund_employee) FILTER (WHERE p.month >= $year_start), 0) * 100 AS BIGINT)
-           AS contributions_ytd_before,
-       CAST(COALESCE(sum(p.special_deduction) FILTER (WHERE p.month >= $year_start), 0) * 100 AS BIGINT)
-           AS special_deduction_ytd_before,
-       CAST(COALESCE(arg_max(p.iit_ytd, p.month) FILTER (WHERE p.month >= $year_start), 0) * 100 AS BIGINT)
-           AS iit_ytd_before,
-       CAST(arg_max(p.balance_owed, p.month) * 100 AS BIGINT) AS balance_owed_before,
-       count(DISTINCT p.month) FILTER (WHERE p.month < $year_start) AS months_last_year,
-       CAST(COALESCE(sum(p.gross_pay - p.maternity_allowance) FILTER (WHERE p.month < $year_start), 0) * 100
-            AS BIGINT) AS gross_last_year
-FROM payslips p
-WHERE p.month < $month AND p.month >= $last_year_start
-GROUP BY p.employee_id
-"""
-
-HISTORY_MONTHS_SQL = """
-SELECT p.employee_id,
+# Per earlier payslip of the last twelve months and this base year: what the contribution base and
+# the untaken-leave wage read; `person` is the position in PEOPLE_SQL's order. Ordered by month.
+HISTORY_MONTHS_SQL = f"""
+WITH paid AS (SELECT e.employee_id, row_number() OVER (ORDER BY e.employee_id) - 1 AS person
+              FROM employees e WHERE {PAID})
+SELECT paid.person,
        CAST(substr(p.month, 1, 4) AS INTEGER) * 12 + CAST(substr(p.month, 6, 2) AS INTEGER) - 1 AS month_index,
        CAST(p.gross_pay * 100 AS BIGINT) AS gross_pay,
        CAST((p.gross_pay - p.maternity_allowance) * 100 AS BIGINT) AS wage,
@@ -298,53 +301,46 @@ SELECT p.employee_id,
        CAST(p.special_deduction * 100 AS BIGINT) AS special_deduction,
        CAST(p.iit * 100 AS BIGINT) AS iit,
        CAST(p.balance_owed * 100 AS BIGINT) AS balance_owed
-FROM payslips p
-WHERE p.month < ? AND p.month >= ?
-ORDER BY p.month, p.employee_id
+FROM payslips p JOIN paid ON paid.employee_id = p.employee_id
+WHERE p.month < $month AND p.month >= $window_start
+ORDER BY p.month, paid.person
 """
 
 
 def load_month(con, label: str, policy: PolicyRows) -> MonthInputs:
-    """The people paid in the month with their attendance, and their earlier payslips, as arrays."""
-    import pyarrow.compute as pc
+    """The people paid in the month with their attendance and their earlier payslips' sums, in one
+    query, ordered by employee_id; then the earlier payslips one row each, as arrays."""
     month = Month.parse(label)
     refuse_out_of_scope(con, month, policy)
-    people = con.sql(PEOPLE_SQL.format(no_date=NO_DATE), params=[label, month.last, month.first]).to_arrow_table()
+    year = month.first.year
+    params = {"month": label, "first": month.first, "last": month.last, "year_start": f"{year}-01",
+              "last_year_start": f"{year - 1}-01"}
+    people = con.sql(PEOPLE_SQL, params=params).to_arrow_table()
     inputs = MonthInputs(month=month, employee_id=people.column("employee_id").combine_chunks(),
                          region_code=people.column("region_code").combine_chunks())
     for name in people.column_names[2:]:
-        if name == "post":
+        if name in ("post",):
             continue
-        inputs.columns[name] = people.column(name).to_numpy()
+        target = inputs.history if name in HISTORY else inputs.columns
+        target[name] = people.column(name).to_numpy()
     posts = people.column("post").combine_chunks().dictionary_encode()
-    risk = np.array([policy.risk.get(p) == "high" for p in posts.dictionary.to_pylist()], dtype=bool)
-    unknown = [p for p in posts.dictionary.to_pylist() if p not in policy.risk]
+    names = posts.dictionary.to_pylist()
+    unknown = [p for p in names if p not in policy.risk]
     if unknown:
         raise MissingFigure(f"posts.csv: no post {unknown[0]}")
-    inputs.columns["high_risk"] = risk[posts.indices.to_numpy(zero_copy_only=False)] if len(risk) else \
-        np.zeros(len(people), dtype=bool)
+    risk = np.array([policy.risk[p] == "high" for p in names] or [False], dtype=bool)
+    inputs.columns["high_risk"] = risk[posts.indices.to_numpy(zero_copy_only=False)]
     regions = inputs.region_code.dictionary_encode()
     inputs.regions = regions.dictionary.to_pylist()
     inputs.region_index = regions.indices.to_numpy(zero_copy_only=False).astype(np.int64)
 
-    year = month.first.year
-    history = con.sql(HISTORY_SQL, params={"year_start": f"{year}-01", "month": label,
-                                           "last_year_start": f"{year - 1}-01"}).to_arrow_table()
-    position = pc.index_in(history.column("employee_id"), value_set=inputs.employee_id).to_numpy(
-        zero_copy_only=False)
-    n = len(inputs)
-    for name in history.column_names[1:]:
-        values = np.zeros(n, dtype=np.int64)
-        found = ~np.isnan(position.astype(float)) if position.dtype.kind == "f" else position >= 0
-        values[position[found].astype(np.int64)] = history.column(name).to_numpy(zero_copy_only=False)[found]
-        inputs.history[name] = values
-    months = con.sql(HISTORY_MONTHS_SQL, params=[label, f"{year - 1}-{month.first.month:02d}"]).to_arrow_table()
-    where = pc.index_in(months.column("employee_id"), value_set=inputs.employee_id).to_numpy(zero_copy_only=False)
-    keep = ~np.isnan(where.astype(float))
-    inputs.history["rows_person"] = where[keep].astype(np.int64)
-    inputs.history["rows_month"] = months.column("month_index").to_numpy(zero_copy_only=False).astype(np.int64)[keep]
+    window = {"month": label, "first": month.first, "last": month.last,
+              "window_start": f"{year - 1}-{month.first.month:02d}"}
+    months = con.sql(HISTORY_MONTHS_SQL, params=window).to_arrow_table()
+    inputs.history["rows_person"] = months.column("person").to_numpy().astype(np.int64)
+    inputs.history["rows_month"] = months.column("month_index").to_numpy().astype(np.int64)
     for name in months.column_names[2:]:
-        inputs.history[f"rows_{name}"] = months.column(name).to_numpy(zero_copy_only=False)[keep]
+        inputs.history[f"rows_{name}"] = months.column(name).to_numpy(zero_copy_only=False)
     return inputs
 
 
