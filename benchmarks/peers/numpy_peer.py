@@ -302,27 +302,25 @@ def annual_leave_payout(inputs: MonthInputs, policy: PolicyRows, figures: Region
     of the twelve months before, or the contract month."""
     n, month = len(inputs), inputs.month
     first, last = month.first, month.last
+    leaving = inputs["leave_day"] <= month.days(last)
+    in_force = np.array([row is not None for row in figures.leave_policy] or [False])
+    payout_month = np.array([row is not None and int(row["payout_month"]) == first.month and row["untaken"] == "pay"
+                             for row in figures.leave_policy] or [False])
+    extra_ppm = np.array([int(frac(row["extra_rate"]) * 10**6) if row is not None else 0
+                          for row in figures.leave_policy] or [0], dtype=np.int64)
+    region = inputs.region_index
+    due_now = np.flatnonzero(in_force[region] & (leaving | payout_month[region]))   # a few leavers a month
     days = np.zeros(n, dtype=np.int64)
     extra = np.zeros(n, dtype=np.int64)          # extra_rate × 10**6 (the rates have six places at most)
-    year_start_day = month.days(date(first.year, 1, 1))
-    leaving = inputs["leave_day"] <= month.days(last)
-    entitlement_rows = policy.rows.get("annual_leave_entitlement", [])
-    for index, row in enumerate(figures.leave_policy):
-        if row is None:
-            continue
-        in_region = inputs.region_index == index
-        payout_month = int(row["payout_month"]) == first.month and row["untaken"] == "pay"
-        due_now = in_region & (leaving | payout_month)
-        if not due_now.any():
-            continue
-        payout_day = np.where(leaving, inputs["leave_day"], month.days(date(first.year, 12, 31)))
-        entitlement = entitled_days(inputs, entitlement_rows, payout_day)
-        hired = inputs["hire_day"] > year_start_day
-        counted_from = np.maximum(inputs["hire_day"], year_start_day)
-        prorated = (payout_day - counted_from + 1) * entitlement // 365
-        due = np.where(leaving | hired, prorated, entitlement)
-        days = np.where(due_now, np.maximum(0, due), days)
-        extra = np.where(due_now, int(frac(row["extra_rate"]) * 10**6), extra)
+    if len(due_now):
+        year_start_day = month.days(date(first.year, 1, 1))
+        leaves = leaving[due_now]
+        payout_day = np.where(leaves, inputs["leave_day"][due_now], month.days(date(first.year, 12, 31)))
+        entitlement = entitled_days(inputs, policy.rows.get("annual_leave_entitlement", []), payout_day, due_now)
+        hire = inputs["hire_day"][due_now]
+        prorated = (payout_day - np.maximum(hire, year_start_day) + 1) * entitlement // 365
+        days[due_now] = np.maximum(0, np.where(leaves | (hire > year_start_day), prorated, entitlement))
+        extra[due_now] = extra_ppm[region[due_now]]
     history = inputs.history
     window_start = first.year * 12 + first.month - 1 - 12
     rows = history["rows_month"] >= window_start
@@ -335,16 +333,16 @@ def annual_leave_payout(inputs: MonthInputs, policy: PolicyRows, figures: Region
     return days, np.where(days > 0, pay, 0)
 
 
-def entitled_days(inputs: MonthInputs, rows: list[dict], payout_day: np.ndarray) -> np.ndarray:
+def entitled_days(inputs: MonthInputs, rows: list[dict], payout_day: np.ndarray, people: np.ndarray) -> np.ndarray:
     """Days of annual leave by completed service years on the payout day: the row with the latest
     effective_from, then the largest min_service_years, that applies."""
     payout = (np.datetime64("1970-01-01") + payout_day.astype("timedelta64[D]"))
     year = payout.astype("datetime64[Y]").astype(np.int64) + 1970
     month_no = payout.astype("datetime64[M]").astype(np.int64) % 12 + 1
     day = (payout - payout.astype("datetime64[M]")).astype(np.int64) + 1
-    years = np.maximum(0, year - inputs["service_year"]
-                       - ((month_no < inputs["service_month"])
-                          | ((month_no == inputs["service_month"]) & (day < inputs["service_day"]))))
+    start_year, start_month = inputs["service_year"][people], inputs["service_month"][people]
+    years = np.maximum(0, year - start_year - ((month_no < start_month)
+                                               | ((month_no == start_month) & (day < inputs["service_day"][people]))))
     best_rank = np.full(len(years), -1, dtype=np.int64)
     days = np.zeros(len(years), dtype=np.int64)
     for row in rows:
