@@ -208,13 +208,14 @@ def refuse_out_of_scope(con, month: Month, policy: PolicyRows) -> None:
     for table, pick, what in SCOPE_TABLES:
         if pick(policy.rows.get(table, [])):
             raise OutOfScope(f"{what}: the peers do not compute it")
-    earlier = con.execute("SELECT count(*) FROM payslips WHERE month < ? AND month >= ?",
-                          [month.label, f"{month.first.year - 1}-01"]).fetchall()[0][0]
+    before = month.first - timedelta(days=1)
+    previous = con.execute("SELECT count(*) FROM payslips WHERE month = ?", [f"{before:%Y-%m}"]).fetchall()[0][0]
     later = con.execute("SELECT count(*) FROM payslips WHERE month > ?", [month.label]).fetchall()[0][0]
     if later:
         raise OutOfScope(f"payslips after {month.label} exist: their year to date would go stale")
-    if month.first.month > 1 and not earlier:
-        raise OutOfScope(f"no payslips before {month.label} this year: run the earlier months first")
+    if month.first.month > 1 and not previous:
+        # a first month after January needs opening balances (import --opening), which are out of scope
+        raise OutOfScope(f"no payslips of {before:%Y-%m}: run the months before {month.label} first")
 
 
 @dataclass
