@@ -13,6 +13,13 @@ reading January's year to date. Reported per size (best of --rounds for times; C
     peak MiB     peak resident memory of the measuring process during the run (VmHWM); with
                  --storage memory the database itself lives in that process
 
+The engine against its peers (issue 17, target 1): the same February database to database, by the
+engine (`run_months`) and by the two peers of benchmarks/peers/ (plain numpy; OpenFisca 46, the
+`bench` extra), each timed in a fresh process per size, storage and contender (best of --rounds;
+setup outside the time: imports, the policy tables read, the OpenFisca system built). Every peer's
+payslip columns are then compared with the engine's on every row (benchmarks/peers/check.py); the
+report exits 1 if any differs by a fen. The ratio is engine ÷ the faster peer (target ≤ 0.5).
+
 Storage `memory` is an in-memory DuckDB database (every table in RAM, like the pytest
 benchmarks); `file` a database file on disk like `payroll.duckdb` (writes compressed blocks).
 Other figures: twelve months in one run (--year-people), import of an employees CSV and XLSX and
@@ -20,6 +27,7 @@ the XLSX register export (--io-rows). Results also go to WORK/results.json.
 
     python3 -m benchmarks.report                                   # the README table
     python3 -m benchmarks.report --sizes 5000000 --storage file --only-months   # the 5M month
+    python3 -m benchmarks.report --peers-only --sizes 100000                    # engine vs peers only
 """
 from __future__ import annotations
 
@@ -142,7 +150,76 @@ def io_steps(rows: int) -> dict:
     return out
 
 
-STEPS = {"prepare": prepare, "measure": measure, "twelve": twelve_months, "io": io_steps}
+def _open_copy(path: str, storage: str):
+    """A fresh copy of the prepared database: in memory, or a file beside it (removed by the caller)."""
+    from benchmarks.common import copy_database
+    if storage == "memory":
+        return copy_database(path), None
+    import duckdb
+    work = f"{path}.{os.getpid()}.work"
+    shutil.copy(path, work)
+    return duckdb.connect(work), work
+
+
+def peer_time(kind: str, path: str, storage: str, rounds: int) -> dict:
+    """February database to database by one contender (engine, numpy, openfisca), best of `rounds`:
+    the engine's `run_months`, or a peer's load, compute and write back."""
+    from benchmarks.common import MONTH, run_month, timed
+    from benchmarks.peers.inputs import PolicyRows
+    con, work = _open_copy(path, storage)
+    if kind == "engine":
+        from payroll.policy import load_policy
+        policy = load_policy()
+        contender = lambda: {"rows": run_month(con, policy)}           # noqa: E731
+    else:
+        import holidays  # noqa: F401  (imported before the clock, as the engine's modules are)
+        rows = PolicyRows()
+        if kind == "numpy":
+            from benchmarks.peers import numpy_peer
+            contender = lambda: numpy_peer.run(con, MONTH, rows)      # noqa: E731
+        else:
+            from benchmarks.peers import openfisca_peer
+            system = openfisca_peer.build_system(rows)
+            contender = lambda: openfisca_peer.run(con, MONTH, rows, system)   # noqa: E731
+    runs = []
+    try:
+        for _ in range(rounds):
+            with timed() as timing:
+                phases = contender()
+            runs.append({"wall": timing.wall, "cpu": timing.cpu, **phases})
+    finally:
+        con.close()
+        if work:
+            os.remove(work)
+    return {"kind": kind, "storage": storage, "runs": runs}
+
+
+def peer_check(path: str) -> dict:
+    """The engine's February and each peer's on one in-memory copy; differing rows per column."""
+    from benchmarks.common import MONTH, run_month
+    from benchmarks.peers import numpy_peer
+    from benchmarks.peers.check import differing_rows
+    from benchmarks.peers.inputs import PolicyRows
+    from payroll.policy import load_policy
+    con, _ = _open_copy(path, "memory")
+    run_month(con, load_policy())
+    rows = PolicyRows()
+    numpy_peer.run(con, MONTH, rows)
+    out = {"numpy": differing_rows(con, numpy_peer.TABLE, MONTH)}
+    if _openfisca_installed():
+        from benchmarks.peers import openfisca_peer
+        openfisca_peer.run(con, MONTH, rows)
+        out["openfisca"] = differing_rows(con, openfisca_peer.TABLE, MONTH)
+    return out
+
+
+def _openfisca_installed() -> bool:
+    import importlib.util
+    return importlib.util.find_spec("openfisca_core") is not None
+
+
+STEPS = {"prepare": prepare, "measure": measure, "twelve": twelve_months, "io": io_steps,
+         "peer_time": peer_time, "peer_check": peer_check}
 
 
 def _child(step: str, *args) -> dict:
@@ -195,9 +272,65 @@ def table(results: list[dict], reference: dict | None) -> str:
     return "\n".join(lines)
 
 
+PEER_NAMES = {"numpy": "numpy peer", "openfisca": "OpenFisca 46 peer"}
+
+
+def peers_table(results: list[dict]) -> str:
+    lines = ["| people | storage | this engine, DB→DB s | plain numpy peer, DB→DB s | OpenFisca 46 peer, DB→DB s "
+             "| engine ÷ faster peer (target ≤ 0.5) | rows differing by a fen (numpy / OpenFisca) |",
+             "|---:|---|---:|---:|---:|---:|---|"]
+    for result in results:
+        best = {kind: _best(timing["runs"])["wall"] for kind, timing in result["times"].items()}
+        peers = [best[k] for k in PEER_NAMES if k in best]
+        ratio = best["engine"] / min(peers)
+        differing = " / ".join(str(sum(result["check"][k].values())) if k in result["check"] else "not run"
+                               for k in PEER_NAMES)
+        lines.append(f"| {result['people']:,} | {result['storage']} | {best['engine']:.2f} "
+                     f"| {best.get('numpy', float('nan')):.2f} "
+                     + (f"| {best['openfisca']:.2f} " if "openfisca" in best else "| not installed ")
+                     + f"| {ratio:.2f} {'✓' if ratio <= 0.5 else '✗'} | {differing} |")
+    return "\n".join(lines)
+
+
+def peer_phases(results: list[dict]) -> list[str]:
+    """Where each peer's time goes (best round): load, compute, write back."""
+    out = []
+    for result in results:
+        for kind in PEER_NAMES:
+            if kind in result["times"]:
+                run = _best(result["times"][kind]["runs"])
+                out.append(f"{PEER_NAMES[kind]}, {result['people']:,} people ({result['storage']}): "
+                           f"load {run['load_s']:.2f} s, compute {run['compute_s']:.2f} s, write "
+                           f"{run['write_s']:.2f} s ({run['columns']} columns, {run['rows']:,} rows)")
+    return out
+
+
+def run_peers(sizes: list[int], storages: list[str], rounds: int, work: Path, progress, task) -> list[dict]:
+    """Per size: build the database (January run), check both peers against the engine, then time
+    each contender per storage, each in a fresh process."""
+    kinds = ["engine", "numpy"] + (["openfisca"] if _openfisca_installed() else [])
+    results = []
+    for people in sizes:
+        progress.update(task, description=f"peers: building {people:,} people")
+        path = str(work / f"peers-{people}.duckdb")
+        _child("prepare", people, path, "2025-01,2025-02")
+        progress.update(task, description=f"peers: checking {people:,} people to the fen")
+        check = _child("peer_check", path)
+        for storage in storages:
+            times = {}
+            for kind in kinds:
+                progress.update(task, description=f"peers: {kind} {people:,} people ({storage})")
+                times[kind] = _child("peer_time", kind, path, storage, rounds)
+            results.append({"people": people, "storage": storage, "times": times, "check": check})
+            progress.advance(task)
+        os.remove(path)
+    return results
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--sizes", default=None, help="engine table sizes (default 10000,100000,1000000); "
+                        "with --peers-only the peer sizes")
     parser.add_argument("--storage", default="memory,file", help="memory, file or both (comma separated)")
     parser.add_argument("--file-sizes", default="1000000", help="sizes also measured with storage file")
     parser.add_argument("--rounds", type=int, default=3)
@@ -206,6 +339,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--io-rows", type=int, default=100_000)
     parser.add_argument("--only-months", action="store_true", help="skip twelve months and import/export")
     parser.add_argument("--work", default=None, help="folder for the database files (default: a temp folder)")
+    parser.add_argument("--peer-sizes", default=None, help="engine-vs-peers sizes (default 100000,1000000)")
+    parser.add_argument("--peer-storage", default="memory,file", help="engine-vs-peers storages")
+    parser.add_argument("--peers-only", action="store_true", help="only the engine against its two peers")
+    parser.add_argument("--no-peers", action="store_true", help="skip the engine against its peers")
     parser.add_argument("--step", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.step:
@@ -216,19 +353,25 @@ def main(argv: list[str] | None = None) -> None:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    sizes = [int(s) for s in args.sizes.split(",")]
+    peer_sizes = [int(s) for s in (args.peer_sizes or (args.peers_only and args.sizes) or "100000,1000000").split(",")]
+    peer_storages = args.peer_storage.split(",")
+    sizes = [] if args.peers_only else [int(s) for s in (args.sizes or "10000,100000,1000000").split(",")]
     storages = args.storage.split(",")
     file_sizes = {int(s) for s in args.file_sizes.split(",")} if args.file_sizes else set()
     work = Path(args.work or tempfile.mkdtemp(prefix="payroll-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     plan = [("measure", n, s) for n in sizes for s in storages
             if s == "memory" or n in file_sizes or storages == ["file"]]
-    extra = [] if args.only_months else [("twelve", args.year_people, "memory"), ("io", args.io_rows, "")]
+    extra = [] if args.only_months or args.peers_only else [("twelve", args.year_people, "memory"),
+                                                            ("io", args.io_rows, "")]
+    peer_steps = 0 if args.no_peers else len(peer_sizes) * len(peer_storages)
     results, summary = [], {"machine": machine()}
     console = Console(stderr=True)
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=console) as progress:
-        task = progress.add_task("benchmarks", total=len(sizes) + len(plan) + len(extra))
+        task = progress.add_task("benchmarks", total=len(sizes) + len(plan) + len(extra) + peer_steps)
+        if peer_steps:
+            summary["peers"] = run_peers(peer_sizes, peer_storages, args.rounds, work, progress, task)
         reference = None
         for people in sizes:
             progress.update(task, description=f"building {people:,} people")
@@ -263,7 +406,8 @@ def main(argv: list[str] | None = None) -> None:
     summary.update(results=results, reference=reference)
     (work / "results.json").write_text(json.dumps(summary, indent=2))
 
-    print(table(results, reference))
+    if results:
+        print(table(results, reference))
     for result in results:
         checked = result.get("reference")
         if checked:
@@ -283,7 +427,23 @@ def main(argv: list[str] | None = None) -> None:
         print(f"Import of {io['import_csv']['rows']:,} employees: CSV {io['import_csv']['wall']:.2f} s, "
               f"XLSX {io['import_xlsx']['wall']:.2f} s; XLSX register of {io['export_xlsx']['rows']:,} payslips: "
               f"{io['export_xlsx']['wall']:.2f} s.")
+    differing = 0
+    if summary.get("peers"):
+        print("\nThe same February by this engine and by its peers (benchmarks/peers/), database to database:\n")
+        print(peers_table(summary["peers"]))
+        for line in peer_phases(summary["peers"]):
+            print(line)
+        for result in summary["peers"]:
+            for kind, counts in result["check"].items():
+                wrong = {column: n for column, n in counts.items() if n}
+                differing += sum(wrong.values())
+                if wrong and result["storage"] == peer_storages[0]:
+                    print(f"{PEER_NAMES[kind]} differs from the engine at {result['people']:,} people: {wrong}")
+        if not _openfisca_installed():
+            print("The OpenFisca peer was not run: pip install -e '.[bench]'.")
     print(f"\nMachine: {summary['machine']}. Results: {work / 'results.json'}")
+    if differing:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":
