@@ -53,6 +53,7 @@ def test_simulate_new_average_wage_mid_year(benchmark, setup):
     assert people == PEOPLE
 
 
+@pytest.mark.slow     # CI checks the two scenario cases, each with its baseline
 def test_baseline_alone(benchmark, setup):
     """The floor under both cases: twelve baseline months (the scenario is a copy)."""
     policy, roster = setup

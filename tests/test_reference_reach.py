@@ -189,7 +189,7 @@ def injured_year_scenario(draw):
     return tables, employees, {}, months
 
 
-@settings(max_examples=examples(4), **SLOW_OK)
+@settings(max_examples=examples(2), **SLOW_OK)
 @given(injured_year_scenario())
 def test_injuries_over_a_full_prior_year_match_the_reference(case):
     tables, employees, attendance, months = case

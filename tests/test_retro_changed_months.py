@@ -10,6 +10,7 @@ import shutil
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from conftest import SHIPPED_TABLES
 from test_retro import _arrears_by_key, _expected_differences, _payslips, _roster_db
 
@@ -121,6 +122,7 @@ def test_a_later_closed_month_is_recomputed_when_its_history_changed(tmp_path):
     assert _arrears_by_key(con, "2025-08") == _full_recompute_differences(after, paid, closed)
 
 
+@pytest.mark.slow     # CI: the March–May and later-month cases decide the same stop
 def test_a_change_that_moves_no_payslip_stops_at_its_own_months(tmp_path):
     """Closed January–July; only the March–May row's source text corrected: March–May are recomputed
     (their rows in force changed) and give the payslips paid, so June and July are not."""
@@ -132,6 +134,7 @@ def test_a_change_that_moves_no_payslip_stops_at_its_own_months(tmp_path):
     assert con.execute("SELECT count(*) FROM arrears").fetchone()[0] == 0
 
 
+@pytest.mark.slow     # CI: test_retro.py withdraws a raise too (net arrears 0)
 def test_a_reversed_change_takes_back_what_a_later_month_was_paid(tmp_path):
     """The raise paid as arrears in August (March–July recomputed), then withdrawn: March–May give
     other payslips than last computed, so June and July are recomputed again and every line paid is

@@ -51,6 +51,7 @@ def small_roster():
     return synthetic_roster(30, seed=11, year=2025)
 
 
+@pytest.mark.slow     # CI: test_empty_scenario_reuses_the_baseline and the month-by-month check
 def test_scenario_that_changes_nothing_gives_exactly_zero(shipped, small_roster):
     # scale 1 from January: the scenario is computed month by month (not copied from the baseline)
     scenario = parse_scenario('name = "nothing"\n[[change]]\ntable = "pay_scale"\ncolumn = "base_pay"\n'
@@ -195,6 +196,7 @@ def test_first_month_equals_a_monthly_run_on_the_changed_tables(shipped, tmp_pat
         result.close()
 
 
+@pytest.mark.slow     # CI: the month-by-month check takes January–June from the baseline
 def test_changes_before_their_date_leave_months_identical(shipped, small_roster):
     scenario = parse_scenario('name = "july"\n[[change]]\ntable = "pay_scale"\ncolumn = "base_pay"\n'
                               'add = 300\neffective = 2025-07-01\n')
