@@ -8,6 +8,7 @@ DECIMAL(8,2)); rates are exact `Fraction`s from the CSV text.
 from __future__ import annotations
 
 import csv
+import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -378,3 +379,29 @@ def decimal_from_fen(values: np.ndarray):
     wide[:, 0] = values
     wide[:, 1] = values >> 63
     return pa.Array.from_buffers(pa.decimal128(18, 2), len(values), [None, pa.py_buffer(wide)])
+
+
+def run_db_to_db(con, month: str, policy: PolicyRows, compute, table: str) -> dict:
+    """A peer's month database to database: load, compute(inputs) -> columns, write back; the
+    seconds of each phase and the rows written."""
+    clock = time.perf_counter()
+    inputs = load_month(con, month, policy)
+    loaded = time.perf_counter()
+    columns = compute(inputs)
+    computed = time.perf_counter()
+    write_payslips(con, table, inputs, columns)
+    written = time.perf_counter()
+    return {"rows": len(inputs), "load_s": loaded - clock, "compute_s": computed - loaded,
+            "write_s": written - computed, "total_s": written - clock, "columns": len(columns) + 2}
+
+
+def main(run, description: str) -> None:
+    """The peer as a command: `python -m benchmarks.peers.<peer> DB [--month M]`."""
+    import argparse
+
+    import duckdb
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("db")
+    parser.add_argument("--month", default="2025-02")
+    args = parser.parse_args()
+    print(run(duckdb.connect(args.db), args.month))

@@ -28,7 +28,7 @@ from datetime import date
 import numpy as np
 
 from .inputs import (FUNDS, EPOCH, MissingFigure, MonthInputs, PolicyRows, day_kinds, fen, frac,
-                     load_month, round_div, times, write_payslips)
+                     main, round_div, run_db_to_db, times)
 
 TABLE = "peer_numpy_payslips"
 ZERO_LINES = ("injury_disability_allowance", "performance_pay", "appraisal_bonus", "arrears_pay",
@@ -382,25 +382,9 @@ def settle_deductions(out: dict, inputs: MonthInputs, withheld: np.ndarray, mini
 
 def run(con, month: str = "2025-02", policy: PolicyRows | None = None, table: str = TABLE) -> dict:
     """Load, compute, write back; returns the seconds of each phase and the rows written."""
-    import time
-    clock = time.perf_counter()
     policy = policy or PolicyRows()
-    inputs = load_month(con, month, policy)
-    loaded = time.perf_counter()
-    columns = compute(inputs, policy)
-    computed = time.perf_counter()
-    write_payslips(con, table, inputs, columns)
-    written = time.perf_counter()
-    return {"rows": len(inputs), "load_s": loaded - clock, "compute_s": computed - loaded,
-            "write_s": written - computed, "total_s": written - clock, "columns": len(columns) + 2}
+    return run_db_to_db(con, month, policy, lambda inputs: compute(inputs, policy), table)
 
 
 if __name__ == "__main__":
-    import argparse
-
-    import duckdb
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("db")
-    parser.add_argument("--month", default="2025-02")
-    args = parser.parse_args()
-    print(run(duckdb.connect(args.db), args.month))
+    main(run, __doc__)

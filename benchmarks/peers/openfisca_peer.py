@@ -35,8 +35,8 @@ from openfisca_core.simulation_builder import SimulationBuilder
 from openfisca_core.taxbenefitsystems import TaxBenefitSystem
 from openfisca_core.variables import Variable
 
-from .inputs import (FUNDS, EPOCH, MissingFigure, MonthInputs, PolicyRows, day_kinds, fen, frac, load_month,
-                     write_payslips)
+from .inputs import (FUNDS, EPOCH, MissingFigure, MonthInputs, PolicyRows, day_kinds, fen, frac, main,
+                     run_db_to_db)
 
 TABLE = "peer_openfisca_payslips"
 PPM = 10**6
@@ -839,27 +839,12 @@ def compute(system: TaxBenefitSystem, inputs: MonthInputs) -> dict[str, np.ndarr
 
 def run(con, month: str = "2025-02", policy: PolicyRows | None = None, system: TaxBenefitSystem | None = None,
         table: str = TABLE) -> dict:
-    """Load, compute, write back; returns the seconds of each phase and the rows written."""
-    import time
+    """Load, compute, write back; returns the seconds of each phase and the rows written (the
+    tax-benefit system is built before the clock starts, as a long-running service would hold it)."""
     policy = policy or PolicyRows()
     system = system or build_system(policy)
-    clock = time.perf_counter()
-    inputs = load_month(con, month, policy)
-    loaded = time.perf_counter()
-    columns = compute(system, inputs)
-    computed = time.perf_counter()
-    write_payslips(con, table, inputs, columns)
-    written = time.perf_counter()
-    return {"rows": len(inputs), "load_s": loaded - clock, "compute_s": computed - loaded,
-            "write_s": written - computed, "total_s": written - clock, "columns": len(columns) + 2}
+    return run_db_to_db(con, month, policy, lambda inputs: compute(system, inputs), table)
 
 
 if __name__ == "__main__":
-    import argparse
-
-    import duckdb
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("db")
-    parser.add_argument("--month", default="2025-02")
-    args = parser.parse_args()
-    print(run(duckdb.connect(args.db), args.month))
+    main(run, __doc__)
