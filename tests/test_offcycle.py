@@ -505,20 +505,22 @@ def test_a_leavers_arrears_in_a_new_tax_year_start_from_zero_and_recover_the_bal
     assert got["net_pay"] == got["gross_pay"] - got["employee_contributions"] - got["iit"] - got["balance_recovery"]
 
 
-def test_a_bonus_taxed_apart_by_an_earlier_off_cycle_run_blocks_a_second_one():
-    """国税发〔2005〕9号 art. 3: the separate method once a year, counting off-cycle runs. October's
-    bonus run pays a bonus taxed apart; a second one in November's regular run is refused with
-    nothing written, and the same bonus merged is paid."""
+# January too: the year's first month is inside the year (month >= 'YYYY-01')
+@pytest.mark.parametrize("first, second", [("2025-10", "2025-11"), ("2025-01", "2025-02")])
+def test_a_bonus_taxed_apart_by_an_earlier_off_cycle_run_blocks_a_second_one(first, second):
+    """国税发〔2005〕9号 art. 3: the separate method once a year, counting off-cycle runs. The first
+    month's bonus run pays a bonus taxed apart; a second one in the next month's regular run is
+    refused with nothing written, and the same bonus merged is paid."""
     con = connect(":memory:")
-    run_engine(SHIPPED_TABLES, [HOHHOT], {}, "2025-10", "2025-10", con=con)
-    pay(con, "H1", "annual_bonus", "12000", "bonus", "separate", month="2025-10")
-    run_offcycle(con, POLICY, "2025-10", "bonus")
-    assert rows(con, "2025-10")[("2025-10-bonus-1", "H1")]["annual_bonus"] == Decimal("12000.00")
-    pay(con, "H1", "annual_bonus", "5000", None, "separate", month="2025-11")
+    run_engine(SHIPPED_TABLES, [HOHHOT], {}, first, first, con=con)
+    pay(con, "H1", "annual_bonus", "12000", "bonus", "separate", month=first)
+    run_offcycle(con, POLICY, first, "bonus")
+    assert rows(con, first)[(f"{first}-bonus-1", "H1")]["annual_bonus"] == Decimal("12000.00")
+    pay(con, "H1", "annual_bonus", "5000", None, "separate", month=second)
     with pytest.raises(PayrollError, match="second annual bonus taxed separately"):
-        run_months(con, POLICY, "2025-11")
-    assert con.execute("SELECT count(*) FROM payslips WHERE month = '2025-11'").fetchall()[0][0] == 0
-    con.execute("UPDATE payments SET tax_method = 'merged' WHERE month = '2025-11'")
-    run_months(con, POLICY, "2025-11")
-    november = rows(con, "2025-11")[("regular", "H1")]
-    assert november["annual_bonus"] == Decimal("5000.00") and november["iit_annual_bonus"] == 0
+        run_months(con, POLICY, second)
+    assert con.execute("SELECT count(*) FROM payslips WHERE month = ?", [second]).fetchall()[0][0] == 0
+    con.execute("UPDATE payments SET tax_method = 'merged' WHERE month = ?", [second])
+    run_months(con, POLICY, second)
+    paid = rows(con, second)[("regular", "H1")]
+    assert paid["annual_bonus"] == Decimal("5000.00") and paid["iit_annual_bonus"] == 0
