@@ -155,3 +155,26 @@ def test_the_payout_wage_window_starts_twelve_months_back(tmp_path):
     july = slips[("L5", "2025-07")]
     assert (july["annual_leave_wage_base"], july["annual_leave_payout_days"]) == (D("7225.00"), 5)
     assert july["annual_leave_payout"] == D("3321.84")
+
+
+def test_the_employer_tops_up_only_an_allowance_below_own_pay(tmp_path):
+    # City 100200 with a test row maternity.csv employer_topup = true (as 江苏 320000); untaken leave
+    # carried over, so December holds no payout. One unit U3: M8 (civilian 3 DESK since 2023-06-01)
+    # and M9 (duty 2 PATROL since 2015), paid all of December 2024 (6,525.00 and 8,440.00, as M5 and
+    # M6 above), both on maternity leave all of January 2025. Unit average 2024 = (6,525 + 8,440) ÷ 2
+    # = 7,482.50; allowance each 7,482.50 × 31 ÷ 30 = 231,957.5 ÷ 30 = 7,731.916… → 7,731.92. Own pay
+    # for the days = the contract month × 24 ÷ 24 paid days: M8 6,124.50 + 50 + 150.50 + 250 (living
+    # from 2025) = 6,575.00, below the allowance: top-up 0 (not 0.01: leave.py's greatest(0, …) →
+    # greatest(1, …)); M9 7,000 + 60 × 10 + 300 + 250 + 400 = 8,550.00: 8,550 − 7,731.92 = 818.08.
+    tables = make_tables(tmp_path)
+    _carry_over(tables)
+    with open(tables / "maternity.csv", "a", encoding="utf-8") as handle:
+        handle.write("100200,2020-01-01,30,true,test: the employer tops the allowance up to own pay,secondary\n")
+    people = [employee("M8", "100200", "civilian", 3, "DESK", date(2023, 6, 1), unit="U3"),
+              employee("M9", "100200", "duty", 2, "PATROL", date(2015, 1, 1), unit="U3")]
+    maternity = [(e, "maternity", date(2025, 1, 1), date(2025, 3, 31)) for e in ("M8", "M9")]
+    slips, _ = run(tables, people, "2024-12", "2025-01", leave=maternity)
+    m8, m9 = slips[("M8", "2025-01")], slips[("M9", "2025-01")]
+    assert m8["maternity_allowance"] == m9["maternity_allowance"] == D("7731.92")
+    assert (m8["maternity_own_pay"], m8["maternity_topup"]) == (D("6575.00"), D("0.00"))
+    assert (m9["maternity_own_pay"], m9["maternity_topup"]) == (D("8550.00"), D("818.08"))
