@@ -66,15 +66,26 @@ def test_a_leaver_before_the_service_anniversary_has_one_year_less(tmp_path):
     # 6,975 × 200 % × 2 ÷ 21.75 = 27,900 ÷ 21.75 = 1,282.758… → 1,282.76
     # L4, the same but service since 10 June 2015: the anniversary (10 June) is before 30 June, so
     # 10 full years → 10 days; ⌊181 × 10 ÷ 365⌋ = ⌊4.96⌋ = 4 days.
+    # L5, service since 20 June 2015, last day 10 June 2025: the anniversary is later in the same
+    # month, so 9 full years → 5 days (the day counts, not only the month: leave.py's
+    # `month * 100 + day` → `− day`); 1 January – 10 June = 161 days, ⌊161 × 5 ÷ 365⌋ = ⌊2.21⌋ = 2.
+    # L6, service since 30 June 2015, last day 30 June 2025: the anniversary is the day itself, a
+    # full year (`<`, not `<=`) → 10 years, 10 days, 4 paid as L4.
     tables = make_tables(tmp_path)
     people = [employee("L2", "100200", "civilian", 3, "DESK", date(2015, 9, 1), leave=date(2025, 6, 30)),
-              employee("L4", "100200", "civilian", 3, "DESK", date(2015, 6, 10), leave=date(2025, 6, 30))]
+              employee("L4", "100200", "civilian", 3, "DESK", date(2015, 6, 10), leave=date(2025, 6, 30)),
+              employee("L5", "100200", "civilian", 3, "DESK", date(2015, 6, 20), leave=date(2025, 6, 10)),
+              employee("L6", "100200", "civilian", 3, "DESK", date(2015, 6, 30), leave=date(2025, 6, 30))]
     slips, _ = run(tables, people, "2025-06", "2025-06")
     june = slips[("L2", "2025-06")]
     assert (june["annual_leave_entitlement"], june["annual_leave_payout_days"]) == (5, 2)
     assert june["annual_leave_payout"] == D("1282.76")
     after_anniversary = slips[("L4", "2025-06")]
     assert (after_anniversary["annual_leave_entitlement"], after_anniversary["annual_leave_payout_days"]) == (10, 4)
+    later_in_the_month = slips[("L5", "2025-06")]
+    assert (later_in_the_month["annual_leave_entitlement"], later_in_the_month["annual_leave_payout_days"]) == (5, 2)
+    on_the_day = slips[("L6", "2025-06")]
+    assert (on_the_day["annual_leave_entitlement"], on_the_day["annual_leave_payout_days"]) == (10, 4)
 
 
 def test_the_payout_wage_is_the_average_of_the_months_before(tmp_path):
