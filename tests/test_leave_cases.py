@@ -189,3 +189,5 @@ def test_the_employer_tops_up_only_an_allowance_below_own_pay(tmp_path):
     assert m8["maternity_allowance"] == m9["maternity_allowance"] == D("7731.92")
     assert (m8["maternity_own_pay"], m8["maternity_topup"]) == (D("6575.00"), D("0.00"))
     assert (m9["maternity_own_pay"], m9["maternity_topup"]) == (D("8550.00"), D("818.08"))
+    # a whole month on leave: gross pay is the allowance plus the top-up (pay.py's gross_pay)
+    assert (m8["gross_pay"], m9["gross_pay"]) == (D("7731.92"), D("8550.00"))
