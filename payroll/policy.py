@@ -333,9 +333,13 @@ class Policy:
     digest: str
     chain: pd.DataFrame = field(default_factory=pd.DataFrame)   # region_code, ancestor_code, depth
     warnings: list[str] = field(default_factory=list)          # pay-structure gaps below the minimum
-    # caches of month_digest (and change_dates) and of the rows as JSON it hashes
+    # what is derived from the frames, computed once per Policy object (its tables never change
+    # once loaded): month_digest by month and the rows as JSON it hashes, change_dates, and the
+    # lookups other modules memoise on it (levels.rules)
     _month_digests: dict = field(default_factory=dict, repr=False, compare=False)
     _rows_as_json: dict = field(default_factory=dict, repr=False, compare=False)
+    _change_dates: list | None = field(default=None, repr=False, compare=False)
+    lookups: dict = field(default_factory=dict, repr=False, compare=False)
 
     def region_codes(self) -> set[str]:
         return set(self.frames["regions"].region_code)
@@ -356,9 +360,9 @@ class Policy:
     def change_dates(self) -> list:
         """Every day on which the rows in force change: a row's effective_from, and the day after a
         row's valid_until. Between two such days the month's parameter tables are the same."""
-        if "change_dates" not in self._month_digests:
-            self._month_digests["change_dates"] = self._find_change_dates()
-        return self._month_digests["change_dates"]
+        if self._change_dates is None:
+            self._change_dates = self._find_change_dates()
+        return self._change_dates
 
     def _find_change_dates(self) -> list:
         days = set()

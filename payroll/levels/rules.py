@@ -42,15 +42,10 @@ class Change:
     rule_row: str
 
 
-def _memo(policy: Policy) -> dict:
-    """Lookups already made on this Policy object (its tables never change once loaded): a person
-    page asks the same few (region, category, level, day) questions ~7 times, ~5 ms of pandas each."""
-    return policy.__dict__.setdefault("_levels_memo", {})
-
-
 def rule_in_force(policy: Policy, region: str, category: str, level: int, day: date) -> dict | None:
-    key = ("rule", region, category, level, day)
-    memo = _memo(policy)
+    # a person page asks the same few questions ~7 times, ~5 ms of pandas each: Policy.lookups
+    key = ("level_rule", region, category, level, day)
+    memo = policy.lookups
     if key not in memo:
         frame = policy.frames.get("level_rules")
         rows = None if frame is None or frame.empty else _in_force(
@@ -61,8 +56,8 @@ def rule_in_force(policy: Policy, region: str, category: str, level: int, day: d
 
 def scale_in_force(policy: Policy, region: str, category: str, day: date) -> dict[int, object]:
     """level -> base_pay of the pay scale in force on `day` (most specific region, latest date)."""
-    key = ("scale", region, category, day)
-    memo = _memo(policy)
+    key = ("level_scale", region, category, day)
+    memo = policy.lookups
     if key not in memo:
         scale = policy.frames["pay_scale"]
         rows = _in_force(scale[scale.category == category], _ancestors(policy.chain, region), day)
