@@ -47,3 +47,47 @@ def test_a_bonus_taxed_apart_in_january_blocks_a_second_in_february():
     payments = {("H1", "2025-01"): bonus("10000", "separate"), ("H1", "2025-02"): bonus("20000", "separate")}
     with pytest.raises(PayrollError, match="second annual bonus taxed separately"):
         run_engine(SHIPPED_TABLES, [HOHHOT], {}, "2025-01", "2025-02", payments=payments)
+
+
+def test_a_one_fen_bonus_is_taxed_apart_like_any_other():
+    # The year's tax with the bonus taxed apart is the tax of the year's regular income (the bonus
+    # left out) plus the bonus's own tax. The regular part cannot depend on the bonus's size: for a
+    # bonus of 0.01 (its own tax 0.01 × 3 % → 0.00) it is the 36,000 bonus's figure less its
+    # 1,080.00 (first test above); a rule skipping bonuses "too small to matter" would give 0.
+    # H1 declares a base of 8,000 here: a first run's base would otherwise come from December's
+    # gross, bonus included, and the two years' contributions would differ.
+    declared = {**HOHHOT, "contribution_base": Decimal("8000")}
+    one_fen = run_engine(SHIPPED_TABLES, [declared], {}, "2025-12", "2025-12",
+                         payments={("H1", "2025-12"): bonus("0.01")})[("H1", "2025-12")]
+    usual = run_engine(SHIPPED_TABLES, [declared], {}, "2025-12", "2025-12",
+                       payments={("H1", "2025-12"): bonus("36000")})[("H1", "2025-12")]
+    assert one_fen["annual_bonus_separate_tax"] == Decimal("0.00")
+    assert usual["annual_bonus_separate_tax"] == Decimal("1080.00")
+    assert one_fen["projected_taxable_year"] == usual["projected_taxable_year"] > 0
+    assert one_fen["annual_bonus_year_tax_separate"] == usual["annual_bonus_year_tax_separate"] - Decimal("1080.00")
+    assert one_fen["annual_bonus_year_tax_separate"] > 0
+
+
+def test_arrears_paid_with_a_bonus_are_not_projected_as_regular_pay(tmp_path):
+    # The choice of bonus tax method projects the rest of the year at this month's regular pay.
+    # H1's raise of 300 a month back to January (closed January–June) is paid as 1,800.00 of
+    # arrears in July together with a 36,000 bonus: July's regular pay is the raised pay of one
+    # month, the same as August's whole gross (no attendance, no bonus, no arrears in August).
+    from test_retro import CLOSED, _raised_tables, _roster_db
+
+    from payroll.engine.closing import close_through
+    from payroll.engine.run import run_months
+    from payroll.policy import load_policy
+
+    con = _roster_db()
+    run_months(con, load_policy(SHIPPED_TABLES), CLOSED[0], CLOSED[-1])
+    close_through(con, CLOSED[-1])
+    con.execute("INSERT INTO payments (employee_id, month, line_no, kind, amount, tax_method) "
+                "VALUES ('H1', '2025-07', 2, 'annual_bonus', 36000, NULL)")
+    run_months(con, load_policy(_raised_tables(tmp_path)), "2025-07", "2025-08")
+    july, august = con.execute(
+        "SELECT arrears_pay, annual_bonus_total, recurring_income_month, gross_pay FROM payslips "
+        "WHERE employee_id = 'H1' ORDER BY month").fetchall()[-2:]
+    assert july[:2] == (Decimal("1800.00"), Decimal("36000.00"))
+    assert august[:2] == (Decimal("0.00"), Decimal("0.00"))
+    assert july[2] == august[2] == august[3]
