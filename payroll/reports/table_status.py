@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import duckdb
 import pandas as pd
@@ -188,6 +188,37 @@ def _frames_from_snapshots(con: duckdb.DuckDBPyConnection, digest: str) -> dict[
     return result
 
 
+# (digest, regions, the last day on or before the month's first on which a row took effect or
+# lapsed) -> header text: the notes read only which rows are in force (and which lapsed), so every
+# month between two such days has the same header (a year's registers compute it once or twice)
+_HEADER_TEXTS: dict[tuple, str] = {}
+_CHANGE_DAYS: dict[str, list[date]] = {}
+
+
+def _change_days(digest: str, frames: dict[str, pd.DataFrame]) -> list[date]:
+    """Every day a row of the tables takes effect, or is first out of force (valid_until + 1)."""
+    if digest not in _CHANGE_DAYS:
+        days = set()
+        for frame in frames.values():
+            if "effective_from" in frame.columns:
+                days.update(d for d in frame.effective_from if isinstance(d, date))
+            if "valid_until" in frame.columns:
+                days.update(d + timedelta(days=1) for d in frame.valid_until if isinstance(d, date))
+        _CHANGE_DAYS[digest] = sorted(days)
+    return _CHANGE_DAYS[digest]
+
+
+def _header_text_of(digest: str, frames: dict[str, pd.DataFrame], month: str, regions: list[str]) -> str:
+    day = date.fromisoformat(f"{month}-01")
+    last_change = max((d for d in _change_days(digest, frames) if d <= day), default=None)
+    key = (digest, tuple(sorted(regions)), last_change)
+    if key not in _HEADER_TEXTS:
+        if len(_HEADER_TEXTS) >= 256:
+            _HEADER_TEXTS.clear()
+        _HEADER_TEXTS[key] = header_text(frames, month, regions)
+    return _HEADER_TEXTS[key]
+
+
 def register_header(con: duckdb.DuckDBPyConnection, month: str) -> str:
     """The header note for a month's register, from the tables its payslips were computed with."""
     try:
@@ -198,7 +229,7 @@ def register_header(con: duckdb.DuckDBPyConnection, month: str) -> str:
             frames = frames_from_snapshots(con, digest)
             if frames["regions"].empty:
                 continue
-            text = header_text(frames, month, [r for d, r in rows if d == digest])
+            text = _header_text_of(digest, frames, month, [r for d, r in rows if d == digest])
             if text and text not in texts:
                 texts.append(text)
         return "　".join(texts)
