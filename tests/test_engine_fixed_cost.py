@@ -89,3 +89,10 @@ def test_a_leave_record_in_the_month_runs_the_whole_query_after_an_empty_month(c
     assert rows == [("Z1", 200)]                            # two workdays, in hundredths
     assert con.execute("SELECT leave_unpaid_days FROM payslips WHERE month = '2025-04' "
                        "AND employee_id = 'Z1'").fetchone()[0] == 2
+
+
+def test_the_change_days_table_by_table_are_the_policys_change_dates(policy):
+    from payroll.engine.context import _change_days_by_table
+    by_table = _change_days_by_table(policy)
+    assert sorted({day for days in by_table.values() for day in days}) == policy.change_dates()
+    assert date(2025, 7, 1) in by_table["housing_fund"] and date(2025, 7, 1) not in by_table["pay_scale"]

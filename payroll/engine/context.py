@@ -356,9 +356,12 @@ def _change_days_by_table(policy: Policy) -> dict[str, list[date]]:
     if policy.digest not in _CHANGE_DAYS:
         days = {}
         for name, frame in policy.frames.items():
-            found = [pd.to_datetime(frame[column], errors="coerce") + pd.Timedelta(days=shift)
-                     for column, shift in (("effective_from", 0), ("valid_until", 1)) if column in frame]
-            days[name] = sorted({d.date() for column in found for d in column.dropna()})
+            found = set()
+            if "effective_from" in frame:
+                found.update(d for d in frame.effective_from if not pd.isna(d))
+            if "valid_until" in frame:
+                found.update(pd.Timestamp(d).date() + timedelta(days=1) for d in frame.valid_until if not pd.isna(d))
+            days[name] = sorted(found)
         _CHANGE_DAYS[policy.digest] = days
     return _CHANGE_DAYS[policy.digest]
 
