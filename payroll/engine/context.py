@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import duckdb
+import pandas as pd
 
 from ..db import scalar, table_exists
 from ..errors import PayrollError, PolicyError
@@ -219,13 +220,35 @@ def _constant(name: str) -> str:
     return f"getvariable('month_constants').{name}"
 
 
-def install_month_parameters(con: duckdb.DuckDBPyConnection, month: Month) -> None:
-    """Create the small per-month parameter tables the context joins, and the month's constants."""
+# the policy tables each parameter table reads (region_chain comes from regions); install_month
+# rebuilds only the parameter tables whose policy tables changed since the month installed
+REGION_TABLES = ("regions", "minimum_wage", "housing_fund", "average_wage", "medical_levies", "social_insurance")
+PARAMETER_SOURCES = {
+    "resolved_pay_scale": ("regions", "pay_scale"),
+    "resolved_allowances": ("regions", "allowances"), "params_allowance_groups": ("regions", "allowances"),
+    "resolved_accident": ("regions", "accident_insurance"),
+    "params_accident_groups": ("regions", "accident_insurance"),
+    **{f"resolved_{table}": ("regions", table)
+       for table in ("minimum_wage", "housing_fund", "average_wage", "pay_floor", "social_insurance",
+                     "medical_levies")},
+    "params_region": REGION_TABLES,
+    "params_group": (*REGION_TABLES, "pay_scale", "posts", "allowances", "accident_insurance"),
+    "params_national": ("national_parameters",),
+    "iit_brackets_in_force": ("iit_brackets",), "iit_bonus_brackets_in_force": ("iit_bonus_brackets",),
+}
+
+
+def install_month_parameters(con: duckdb.DuckDBPyConnection, month: Month,
+                             changed: frozenset[str] | None = None) -> None:
+    """Create the small per-month parameter tables the context joins, and the month's constants.
+    changed: the policy tables whose rows in force changed since the tables were last installed
+    (install_month); only the parameter tables reading them are made again. None: all of them."""
     if not table_exists(con, "opening_balances"):   # a connection made without payroll.db.connect
         from ..db import OPENING_BALANCES_DDL
         con.execute(OPENING_BALANCES_DDL.replace("CREATE TABLE", "CREATE TEMP TABLE"))
     def temp(name: str, sql: str) -> None:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+        if changed is None or changed & set(PARAMETER_SOURCES[name]):
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
 
     temp("resolved_pay_scale", _resolve_sql("pay_scale", ("category", "level"), month))
     temp("resolved_allowances", f"""
@@ -325,6 +348,33 @@ def install_month_parameters(con: duckdb.DuckDBPyConnection, month: Month) -> No
     install_month_people(con, month)
 
 
+_CHANGE_DAYS: dict[str, dict[str, list[date]]] = {}     # policy digest -> table -> its change days
+
+
+def _change_days_by_table(policy: Policy) -> dict[str, list[date]]:
+    """Policy.change_dates table by table: a row's effective_from and the day after its valid_until."""
+    if policy.digest not in _CHANGE_DAYS:
+        days = {}
+        for name, frame in policy.frames.items():
+            found = set()
+            if "effective_from" in frame:
+                found.update(d for d in frame.effective_from if not pd.isna(d))
+            if "valid_until" in frame:
+                found.update(pd.Timestamp(d).date() + timedelta(days=1) for d in frame.valid_until if not pd.isna(d))
+            days[name] = sorted(found)
+        _CHANGE_DAYS[policy.digest] = days
+    return _CHANGE_DAYS[policy.digest]
+
+
+def tables_changed(policy: Policy, installed: Month | None, month: Month) -> frozenset[str] | None:
+    """The policy tables with a row taking effect or lapsing in (installed, month]; None when
+    nothing is installed or the month is earlier (every parameter table is made again)."""
+    if installed is None or month.start < installed.start:
+        return None
+    return frozenset(name for name, days in _change_days_by_table(policy).items()
+                     if any(installed.start < day <= month.start for day in days))
+
+
 def parameters_unchanged(policy: Policy, installed: Month | None, month: Month) -> bool:
     """Whether the parameter tables installed for `installed` serve `month` too: they depend only on
     the rows in force on the month's first day, so with no row taking effect or lapsing in
@@ -344,7 +394,8 @@ def install_month(con: duckdb.DuckDBPyConnection, policy: Policy, month: Month,
         if not _groups_not_checked(con, month):
             return installed            # the same tables, checked already for every group paid now
     else:
-        install_month_parameters(con, month)
+        # issue 17: only the parameter tables whose policy tables changed (all after a first month)
+        install_month_parameters(con, month, tables_changed(policy, installed, month))
         installed = month
         con.execute("CREATE OR REPLACE TEMP TABLE checked_groups (region_code VARCHAR, category VARCHAR, "
                     "level INTEGER, post VARCHAR)")

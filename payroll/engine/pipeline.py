@@ -1,4 +1,4 @@
-"""Compile the rules into one DuckDB query: a chain of CTE stages, each adding the columns whose
+"""Compile the rules into one DuckDB query: a chain of stages, each adding the columns whose
 inputs are already there. The same query runs the whole roster or, filtered, traces one person.
 """
 from __future__ import annotations
@@ -57,18 +57,22 @@ def all_rules() -> dict[str, Rule]:
 
 def pipeline_sql(month: Month, payslips_exist: bool, employee_id: People = None,
                  offcycle_overlay: bool = False) -> str:
-    """WITH s0 AS (context), s1 AS (SELECT *, rule AS name … FROM s0), … ; the caller selects."""
+    """WITH s{n} AS (the stages over the context); the caller selects from final_stage()."""
     return stages_sql(context_sql(month, payslips_exist, employee_id, offcycle_overlay))
 
 
 def stages_sql(source_sql: str) -> str:
     """The compiled rule stages over any rows with the context columns (extra columns pass
-    through): the monthly run over the month's context, compare over inputs mixed from two months."""
-    parts = [f"s0 AS ({source_sql})"]
-    for index, stage in enumerate(compile_stages(), start=1):
+    through): the monthly run over the month's context, compare over inputs mixed from two months.
+
+    Each stage is `SELECT *, rule AS name … FROM (the stage before)`, nested subqueries under one
+    CTE rather than a chain of CTEs: the same plan, but DuckDB plans the nested form about a third
+    faster, a fixed cost of every month whatever the roster (issue 17)."""
+    query = source_sql
+    for stage in compile_stages():
         columns = ",\n       ".join(f"{rule.sql} AS {rule.name}" for rule in stage.rules)
-        parts.append(f"s{index} AS (SELECT *, {columns} FROM s{index - 1})")
-    return "WITH " + ",\n".join(parts)
+        query = f"SELECT *, {columns}\nFROM ({query})"
+    return f"WITH {final_stage()} AS ({query})"
 
 
 def final_stage() -> str:
