@@ -191,3 +191,40 @@ def test_the_employer_tops_up_only_an_allowance_below_own_pay(tmp_path):
     assert (m9["maternity_own_pay"], m9["maternity_topup"]) == (D("8550.00"), D("818.08"))
     # a whole month on leave: gross pay is the allowance plus the top-up (pay.py's gross_pay)
     assert (m8["gross_pay"], m9["gross_pay"]) == (D("7731.92"), D("8550.00"))
+
+
+def test_the_maternity_allowance_names_its_own_row_not_the_insurance_fund_s(tmp_path):
+    # The allowance's row (maternity.csv) and the maternity insurance fund's row (social_insurance.csv)
+    # are two context columns; under one name the second was silently renamed by DuckDB and the
+    # payslip and explain showed the fund's row as the allowance's source.
+    from conftest import policy_for
+    tables = make_tables(tmp_path)
+    person = employee("M7", "100200", "duty", 2, "PATROL", date(2015, 1, 1))
+    slips, _ = run(tables, [person], "2025-03", "2025-03",
+                   leave=[("M7", "maternity", date(2025, 3, 31), date(2025, 7, 6))])
+    march = slips[("M7", "2025-03")]
+    frames = policy_for(str(tables)).frames
+    maternity = frames["maternity"]
+    assert march["maternity_allowance_row"] == int(maternity[maternity.region_code == "000000"].row_no.iloc[0])
+    fund = frames["social_insurance"]
+    assert march["maternity_row"] in set(fund[fund.fund == "maternity"].row_no)
+
+
+def test_a_payslips_table_made_before_a_column_existed_gets_it(tmp_path):
+    # an office's database from an earlier version: the next run adds the new rule columns (NULL for
+    # the months already run) instead of failing on the INSERT
+    from payroll.db import connect
+    from payroll.engine.run import run_months
+    from conftest import policy_for
+    tables = make_tables(tmp_path)
+    path = tmp_path / "old.duckdb"
+    con = connect(path)
+    person = employee("M7", "100200", "duty", 2, "PATROL", date(2015, 1, 1))
+    con.execute("INSERT INTO employees (employee_id, name, region_code, unit, category, level, post, hire_date) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [person[c] for c in ("employee_id", "name", "region_code", "unit",
+                                                                     "category", "level", "post", "hire_date")])
+    run_months(con, policy_for(str(tables)), "2025-02")
+    con.execute("ALTER TABLE payslips DROP COLUMN maternity_allowance_row")
+    run_months(con, policy_for(str(tables)), "2025-03")
+    rows = con.execute("SELECT month, maternity_allowance_row IS NULL, net_pay > 0 FROM payslips ORDER BY month").fetchall()
+    assert rows == [("2025-02", True, True), ("2025-03", True, True)]   # no maternity leave: no row either month

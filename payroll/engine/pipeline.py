@@ -101,6 +101,18 @@ def payslips_ddl() -> str:
     return f"CREATE TABLE IF NOT EXISTS payslips (\n    {body},\n    {extra})"
 
 
+def add_missing_columns(con, table: str = "payslips") -> list[str]:
+    """A database whose payslips table was made before a rule column existed gets the column, NULL
+    for the months run before (an `INSERT … BY NAME` of the new month would otherwise fail)."""
+    have = {name for (name,) in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND table_name = ?", [table]).fetchall()}
+    added = [name for name in stored_columns() if name not in have]
+    for name in added:
+        con.execute(f"ALTER TABLE {table} ADD COLUMN {name} {SQL_TYPES[stored_columns()[name]]}")
+    return added
+
+
 def _to_stored(name: str, unit: str) -> str:
     # exact: integer × 0.01 (or 0.000001) in DECIMAL arithmetic, never a float division
     if unit in ("fen", "centi"):

@@ -19,7 +19,7 @@ from .context import Month, install_month
 from . import offcycle
 from .closing import refuse_closed
 from .ledger import new_id, now, record_run
-from .pipeline import final_stage, payslips_ddl, pipeline_sql, stored_select
+from .pipeline import add_missing_columns, final_stage, payslips_ddl, pipeline_sql, stored_select
 from .retro import MONTH_READS_DDL, RetroResult, closed_years, pay_arrears, record_fingerprint
 
 
@@ -60,6 +60,8 @@ def prepare_connection(con: duckdb.DuckDBPyConnection, policy: Policy, years: li
     con.unregister("_calendar_frame")
     con.execute(payslips_ddl())
     con.execute(offcycle.offcycle_ddl())                # issue 13: the off-cycle runs' payslips and ledger
+    for table in ("payslips", "offcycle_payslips"):      # made by an earlier version: its new columns
+        add_missing_columns(con, table)
     con.execute(offcycle.RUNS_DDL)
     con.execute(MONTH_READS_DDL)                        # issue 17: what retro pay compares
     _record_policy_snapshot(con, policy)

@@ -62,10 +62,10 @@ CONTEXT = [
     _ctx("maternity_unit_average_wage", "fen", "单位上年度职工月平均缴费工资",
          "Unit's previous-year average monthly contribution wage", "payslips"),
     _ctx("maternity_day_divisor", "int", "生育津贴日折算天数", "Allowance days a month (÷ 30)", "maternity",
-         ("maternity_row",)),
+         ("maternity_allowance_row",)),
     _ctx("maternity_employer_topup", "bool", "单位补足生育津贴差额", "Employer tops up the allowance", "maternity",
-         ("maternity_row",)),
-    _ctx("maternity_row", "int", "生育津贴表行", "maternity row", "maternity"),
+         ("maternity_allowance_row",)),
+    _ctx("maternity_allowance_row", "int", "生育津贴表行", "maternity row", "maternity"),
     _ctx("annual_leave_entitlement", "int", "年休假天数", "Annual leave entitlement (days)",
          "annual_leave_entitlement"),
     _ctx("annual_leave_taken_ytd", "centi", "本年已休年休假", "Annual leave taken this year", "leave"),
@@ -78,7 +78,7 @@ CONTEXT = [
     _ctx("annual_leave_policy_row", "int", "年休假政策表行", "annual_leave_policy row", "annual_leave_policy"),
 ]
 
-ROW_TABLES = {"sick_pay_row": "sick_pay", "maternity_row": "maternity",
+ROW_TABLES = {"sick_pay_row": "sick_pay", "maternity_allowance_row": "maternity",
               "annual_leave_policy_row": "annual_leave_policy", "probation_row": "probation"}
 
 DEFAULTS = {"leave_unpaid_days": "0", "paid_leave_days": "0", "sick_leave_days": "0", "sick_pay_share": "0",
@@ -214,7 +214,7 @@ def install_month_status(con, month, roster_sql: str) -> None:
            CAST(m.leave_days AS BIGINT) AS maternity_leave_days, CAST(m.paid_days AS BIGINT) AS maternity_paid_days,
            ua.average AS maternity_unit_average_wage,
            mr.allowance_day_divisor AS maternity_day_divisor, mr.employer_topup AS maternity_employer_topup,
-           mr.row_no AS maternity_row,
+           mr.row_no AS maternity_allowance_row,
            p.entitlement AS annual_leave_entitlement, CAST(p.taken_days * 100 AS BIGINT) AS annual_leave_taken_ytd,
            CAST(p.payout_days AS BIGINT) AS annual_leave_payout_days,
            w.base AS annual_leave_wage_base, p.extra_rate AS annual_leave_extra_rate,
@@ -342,7 +342,7 @@ RULES = [
             " maternity_day_divisor) ELSE 0 END",
         label_zh="生育津贴", label_en="Maternity allowance",
         formula="{maternity_allowance_wage} × {maternity_leave_days} ÷ {maternity_day_divisor}",
-        basis=MATERNITY_BASIS + "; " + TAX_BASIS, reads=("maternity_row",),
+        basis=MATERNITY_BASIS + "; " + TAX_BASIS, reads=("maternity_allowance_row",),
     ),
     Rule(
         name="maternity_own_pay",
@@ -357,7 +357,7 @@ RULES = [
         sql="CASE WHEN maternity_employer_topup THEN greatest(0, maternity_own_pay - maternity_allowance) ELSE 0 END",
         label_zh="生育津贴补差", label_en="Maternity allowance top-up (employer)",
         formula="max(0, {maternity_own_pay} − {maternity_allowance}) if {maternity_employer_topup}",
-        basis=TOPUP_BASIS, reads=("maternity_row",),
+        basis=TOPUP_BASIS, reads=("maternity_allowance_row",),
     ),
     Rule(
         name="annual_leave_wage",
