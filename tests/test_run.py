@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROSTER
+from conftest import ROSTER, run_payroll
 from identities import BROKEN_IDENTITY
 
 from payroll.db import connect, scalar, table_exists
@@ -56,13 +56,10 @@ def test_a_year_without_an_official_calendar_is_refused(con, policy):
 
 
 def _cli(*args, cwd):
-    env = {**os.environ, "PAYROLL_DB": "", "PAYROLL_TABLES": ""}
-    return subprocess.run([sys.executable, "-m", "payroll.cli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return run_payroll(*args, cwd=cwd, env={**os.environ, "PAYROLL_DB": "", "PAYROLL_TABLES": ""})
 
 
-def test_cli_run_prints_months_and_the_floor_check(tmp_path, con):
-    db = tmp_path / "city.duckdb"
+def _write_roster(db):
     file_con = connect(str(db))
     file_con.execute("INSERT INTO employees SELECT * FROM (SELECT * FROM employees LIMIT 0)")
     for row in ROSTER:
@@ -70,6 +67,11 @@ def test_cli_run_prints_months_and_the_floor_check(tmp_path, con):
             "INSERT INTO employees (employee_id, name, region_code, unit, category, level, post, hire_date, "
             "leave_date, special_deduction, contribution_base) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", list(row))
     file_con.close()
+
+
+def test_cli_run_prints_months_and_the_floor_check(tmp_path, con):
+    db = tmp_path / "city.duckdb"
+    _write_roster(db)
     result = _cli("run", "--db", str(db), "--month", "2025-01", "--through", "2025-02", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "2025-02: 5 payslips" in result.stdout + result.stderr
@@ -93,6 +95,23 @@ def test_a_database_held_by_another_process_is_a_clear_error(tmp_path):
         assert "is in use by another process" in result.stderr
     finally:
         holder.kill()
+
+
+def test_commands_run_in_this_process_leave_the_database_closed(tmp_path):
+    """The tests run most commands in their own process (conftest.run_payroll). A command that
+    opened the database and failed must leave it closed as an exiting process would: the next
+    command opens it for writing, and after the last one another process can."""
+    db = tmp_path / "city.duckdb"
+    _write_roster(db)
+    unknown = run_payroll("explain", "NOBODY", "--month", "2025-01", "--db", db, cwd=tmp_path)
+    assert unknown.returncode == 2, unknown.stderr                      # failed with a read-only connection
+    done = run_payroll("run", "--db", db, "--month", "2025-01", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr                           # a writer opens the same file
+    uncharted = run_payroll("run", "--db", db, "--month", "2099-01", cwd=tmp_path)
+    assert uncharted.returncode == 2 and "calendar" in uncharted.stderr, uncharted.stderr
+    other = subprocess.run([sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1]).close()", str(db)],
+                           capture_output=True, text=True, timeout=120)
+    assert other.returncode == 0, other.stderr
 
 
 def test_running_an_empty_database_says_what_to_do(tmp_path):
