@@ -201,6 +201,7 @@ def run_payroll(*args, cwd=None, env=None, input: str = "") -> "subprocess.Compl
 
 @contextmanager
 def _as_its_own_process(cwd, env, input: str):
+    import gc
     import io
     import sys
 
@@ -223,6 +224,10 @@ def _as_its_own_process(cwd, env, input: str):
         payroll.cli.console, payroll.cli.err_console = Console(width=140), Console(stderr=True, width=140)
         yield stdout, stderr
     finally:
+        # an exiting process closes what it opened; here a failed command's DuckDB connection can
+        # outlive it in a reference cycle (its traceback), and this process's next connection to
+        # the file, read-only or not, would be refused: collect it now
+        gc.collect()
         payroll.cli.console, payroll.cli.err_console = saved_consoles
         sys.stdin, sys.stdout, sys.stderr = saved_streams
         os.chdir(saved_cwd)

@@ -3,14 +3,12 @@ register's header note. Counts worked by hand from tables/*.csv (status column).
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from datetime import date
 from decimal import Decimal
 
 import openpyxl
 import pytest
-from conftest import SHIPPED_TABLES, run_engine
+from conftest import SHIPPED_TABLES, run_engine, run_payroll
 
 from payroll.db import connect
 from payroll.policy import load_policy
@@ -21,8 +19,7 @@ ENV = {k: v for k, v in os.environ.items() if k not in ("PAYROLL_DB", "PAYROLL_T
 
 
 def _cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "payroll.cli", *args], capture_output=True, text=True,
-                          env=ENV, cwd=cwd, timeout=300)
+    return run_payroll(*args, env=ENV, cwd=cwd)
 
 
 @pytest.fixture(scope="module")
