@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -175,3 +176,61 @@ def demo_year(tmp_path_factory):
                             capture_output=True, text=True, env=env, cwd=out, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     return out, result
+
+
+# ---- the command line in this process ----------------------------------------------------------
+# A `python -m payroll.cli` subprocess spends ~0.8 s of CPU on the interpreter and imports before the
+# command starts; most tests are about what the command prints, writes and returns, not about the
+# process. Keep a real subprocess where the process is the subject (kills, locks held by another
+# process, `payroll serve`, the entry point itself, signals, timeouts).
+
+def run_payroll(*args, cwd=None, env=None, input: str = "") -> "subprocess.CompletedProcess":
+    """`python -m payroll.cli ARGS` run in this process, returned as `subprocess.run(...,
+    capture_output=True, text=True)` would: returncode, stdout and stderr apart. Like a subprocess,
+    the command sees `cwd` as its working directory and `env` (a whole environment; None: this
+    one) as os.environ, reads `input` on stdin and writes to pipes, not a terminal; all of it is
+    restored when the command returns."""
+    import subprocess
+
+    from payroll.cli import run_cli
+    arguments = [str(argument) for argument in args]
+    with _as_its_own_process(cwd, env, input) as (stdout, stderr):
+        code = run_cli(arguments)
+    return subprocess.CompletedProcess(["payroll", *arguments], code, stdout.getvalue(), stderr.getvalue())
+
+
+@contextmanager
+def _as_its_own_process(cwd, env, input: str):
+    import gc
+    import io
+    import sys
+
+    from rich.console import Console
+
+    import payroll.cli
+    saved_environ, saved_cwd = dict(os.environ), os.getcwd()
+    saved_streams = sys.stdin, sys.stdout, sys.stderr
+    saved_consoles = payroll.cli.console, payroll.cli.err_console
+    stdout, stderr = io.StringIO(), io.StringIO()
+    try:
+        if env is not None:
+            os.environ.clear()
+            os.environ.update(env)
+        if cwd is not None:
+            os.chdir(cwd)
+        sys.stdin, sys.stdout, sys.stderr = io.StringIO(input), stdout, stderr
+        # payroll/cli.py builds its consoles at import, for the streams of that moment: rebuilt here
+        # as a subprocess builds them for pipes (width 140, no colour unless the env forces it)
+        payroll.cli.console, payroll.cli.err_console = Console(width=140), Console(stderr=True, width=140)
+        yield stdout, stderr
+    finally:
+        # an exiting process closes what it opened; here a failed command's DuckDB connection can
+        # outlive it in a reference cycle (its traceback), and this process's next connection to
+        # the file, read-only or not, would be refused: collect it now
+        gc.collect()
+        payroll.cli.console, payroll.cli.err_console = saved_consoles
+        sys.stdin, sys.stdout, sys.stderr = saved_streams
+        os.chdir(saved_cwd)
+        if env is not None:
+            os.environ.clear()
+            os.environ.update(saved_environ)

@@ -13,13 +13,11 @@ Figures read from tables/ (row in force on the event date):
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from decimal import Decimal
 
 import pytest
 
-from conftest import SHIPPED_TABLES, policy_for
+from conftest import SHIPPED_TABLES, policy_for, run_payroll
 from identities import BROKEN_IDENTITY
 
 EMPLOYEE = ("employee_id", "name", "region_code", "unit", "category", "level", "post", "hire_date",
@@ -270,11 +268,8 @@ def test_monthly_payroll_allowance_line_reconciles():
 
 
 def run_cli(*args, cwd):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SHIPPED_TABLES.parent), os.environ.get("PYTHONPATH", "")])}
-    env.pop("PAYROLL_DB", None)
-    env.pop("PAYROLL_TABLES", None)
-    return subprocess.run([sys.executable, "-m", "payroll.cli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("PAYROLL_DB", "PAYROLL_TABLES")}
+    return run_payroll(*args, cwd=cwd, env=env)
 
 
 def test_cli_import_validation_benefits_and_statement(tmp_path):

@@ -5,14 +5,12 @@ month", checked by hand against the 国务院办公厅 holiday notices for 2025 
 """
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import date
 from decimal import Decimal
 
 import pytest
 import reference
-from conftest import DATA, run_engine
+from conftest import DATA, run_engine, run_payroll
 
 from payroll import calendar as engine_calendar
 from payroll.errors import PayrollError
@@ -97,8 +95,7 @@ def test_run_refuses_2027_through_the_api():
 
 def test_run_refuses_2027_through_the_cli(tmp_path):
     db = tmp_path / "x.duckdb"
-    result = subprocess.run([sys.executable, "-m", "payroll.cli", "run", "--db", str(db), "--tables", str(TABLES),
-                             "--month", "2027-01"], capture_output=True, text=True, timeout=120)
+    result = run_payroll("run", "--db", db, "--tables", TABLES, "--month", "2027-01")
     assert result.returncode == 2, result.stdout + result.stderr
     assert "2027" in result.stderr
 

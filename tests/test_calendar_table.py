@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import csv
 import shutil
-import subprocess
-import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import DATA, SHIPPED_TABLES, run_engine
+from conftest import DATA, SHIPPED_TABLES, run_engine, run_payroll
 
 from payroll import calendar as engine_calendar
 from payroll.errors import InputError, PayrollError
@@ -120,12 +118,9 @@ def test_a_2027_run_through_the_cli_once_rows_are_added(tmp_path):
     employees = tmp_path / "employees.csv"
     employees.write_text("employee_id,name,region_code,unit,category,level,post,hire_date\n"
                          "P1,甲,100200,U,civilian,1,TECH,2020-01-01\n", encoding="utf-8")
-    base = [sys.executable, "-m", "payroll.cli"]
-    imported = subprocess.run(base + ["import", "--db", str(db), "--tables", str(tables), "--employees",
-                                      str(employees)], capture_output=True, text=True, timeout=120)
+    imported = run_payroll("import", "--db", db, "--tables", tables, "--employees", employees)
     assert imported.returncode == 0, imported.stderr
-    ran = subprocess.run(base + ["run", "--db", str(db), "--tables", str(tables), "--month", "2027-01"],
-                         capture_output=True, text=True, timeout=120)
+    ran = run_payroll("run", "--db", db, "--tables", tables, "--month", "2027-01")
     assert ran.returncode == 0, ran.stdout + ran.stderr
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import csv
 import os
-import subprocess
-import sys
 from decimal import Decimal
 
 import duckdb
 import pandas as pd
 import pytest
+from conftest import run_payroll
 
 from payroll.columns import MONEY_COLUMNS, REGISTER_COLUMNS
 from payroll.synth import synth_roster
@@ -18,8 +17,7 @@ from payroll.synth import synth_roster
 
 def _cli(*args, cwd):
     env = {k: v for k, v in os.environ.items() if k not in ("PAYROLL_DB", "PAYROLL_TABLES")}
-    return subprocess.run([sys.executable, "-m", "payroll.cli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return run_payroll(*args, cwd=cwd, env=env)
 
 
 @pytest.fixture(scope="module")

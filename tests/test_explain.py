@@ -4,10 +4,8 @@ table rows it read; the three output formats carry the same figures."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
+import shutil
 from decimal import Decimal
 
 import duckdb
@@ -21,7 +19,7 @@ from payroll.errors import PayrollError
 from payroll.policy import load_policy
 from payroll.reports.explain import PAYSLIP_LINES, Explainer, explanation_text
 
-from conftest import THOROUGH
+from conftest import THOROUGH, run_payroll
 from explain_demo import build_demo_database
 
 
@@ -113,8 +111,7 @@ def test_unknown_person_or_month_is_a_clear_error(explainer):
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "payroll.cli", *args], env=dict(os.environ),
-                          capture_output=True, text=True, timeout=120)
+    return run_payroll(*args)
 
 
 def test_command_line_formats_agree(demo_db, tmp_path):
@@ -122,6 +119,9 @@ def test_command_line_formats_agree(demo_db, tmp_path):
     employee_id, net = con.execute("SELECT employee_id, net_pay FROM payslips WHERE month = '2025-03' "
                                    "ORDER BY employee_id LIMIT 1").fetchall()[0]
     con.close()
+    # the commands run in this process, where the module's explainer holds demo_db read-only: DuckDB
+    # refuses a second configuration of one file in one process, so they get a copy of their own
+    demo_db = shutil.copy(demo_db, tmp_path / "demo.duckdb")
     text = _cli("explain", employee_id, "--month", "2025-03", "--db", str(demo_db))
     assert text.returncode == 0, text.stderr
     assert f"{net:,.2f}" in text.stdout and "依据 basis" in text.stdout and "effective_from" in text.stdout

@@ -5,13 +5,13 @@ from __future__ import annotations
 import csv
 import os
 import subprocess
-import sys
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import run_payroll
 import xlsxwriter
 
 from payroll.db import connect
@@ -528,11 +528,10 @@ def test_unreadable_employees_file_does_not_flood_attendance(con, policy, tmp_pa
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, COLUMNS="250", PYTHONIOENCODING="utf-8")
+    env = dict(os.environ, COLUMNS="250")
     env.pop("PAYROLL_DB", None)
     env.pop("PAYROLL_TABLES", None)
-    return subprocess.run([sys.executable, "-m", "payroll.cli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, encoding="utf-8", timeout=120)
+    return run_payroll(*args, cwd=cwd, env=env)
 
 
 def test_cli_import_good_file_exits_0(tables_dir, tmp_path):

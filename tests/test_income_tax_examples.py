@@ -102,10 +102,8 @@ def test_reference_agrees_on_the_examples(reference_payslips):
 
 def test_61_example_through_the_cli(tmp_path):
     """As a user would: `payroll import` an employees CSV, `payroll run` the year, read the payslips."""
-    import subprocess
-    import sys
-
     import duckdb
+    from conftest import run_payroll
 
     employees = tmp_path / "employees.csv"
     employees.write_text("工号,姓名,地区代码,单位,类别,层级,岗位,入职日期,专项附加扣除\n"
@@ -113,8 +111,7 @@ def test_61_example_through_the_cli(tmp_path):
     db = tmp_path / "cli.duckdb"
     common = ["--db", str(db), "--tables", str(TABLES)]
     for args in (["import", "--employees", str(employees)], ["run", "--month", "2025-01", "--through", "2025-12"]):
-        result = subprocess.run([sys.executable, "-m", "payroll.cli", *args, *common],
-                                capture_output=True, text=True, timeout=300)
+        result = run_payroll(*args, *common)
         assert result.returncode == 0, result.stdout + result.stderr
     with duckdb.connect(str(db), read_only=True) as con:
         got = con.execute("SELECT month, iit FROM payslips WHERE employee_id = 'EX61' ORDER BY month").fetchall()

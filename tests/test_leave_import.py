@@ -3,12 +3,10 @@ row and column, exits 2, and nothing is written."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
-from conftest import SHIPPED_TABLES, policy_for
+from conftest import SHIPPED_TABLES, policy_for, run_payroll
 
 ENV = {k: v for k, v in dict(os.environ, COLUMNS="250").items() if k not in ("PAYROLL_DB", "PAYROLL_TABLES")}
 EMPLOYEES = ("employee_id,name,region_code,unit,category,level,post,hire_date,leave_date,service_start,probation_end\n"
@@ -95,11 +93,9 @@ def test_cli_bad_leave_exits_2_and_writes_nothing(tmp_path):
     (tmp_path / "emp.csv").write_text(EMPLOYEES, encoding="utf-8")
     (tmp_path / "leave.csv").write_text("employee_id,kind,start,end\nA1,sick,2025-03-05,2025-03-06\n"
                                         "A1,annual,2025-03-06,2025-03-07\n", encoding="utf-8")
-    ok = subprocess.run([sys.executable, "-m", "payroll.cli", "import", "--db", "x.duckdb", "--employees", "emp.csv"],
-                        cwd=tmp_path, capture_output=True, text=True, env=ENV)
+    ok = run_payroll("import", "--db", "x.duckdb", "--employees", "emp.csv", cwd=tmp_path, env=ENV)
     assert ok.returncode == 0, ok.stderr
-    bad = subprocess.run([sys.executable, "-m", "payroll.cli", "import", "--db", "x.duckdb", "--leave", "leave.csv"],
-                         cwd=tmp_path, capture_output=True, text=True, env=ENV)
+    bad = run_payroll("import", "--db", "x.duckdb", "--leave", "leave.csv", cwd=tmp_path, env=ENV)
     assert bad.returncode == 2
     assert "leave.csv, row 3, column start" in bad.stderr
     import duckdb

@@ -5,12 +5,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROSTER
+from conftest import ROSTER, run_payroll
 
 from payroll.db import connect, scalar
 from payroll.engine.ledger import PACKAGE_DIR, database_digest, engine_version, run_history
@@ -94,8 +92,7 @@ def test_history_command_lists_the_runs(tmp_path, policy):
     run_id = run_history(con)[0].run_id
     con.close()
     env = {k: v for k, v in os.environ.items() if k not in ("PAYROLL_DB", "PAYROLL_TABLES")}
-    result = subprocess.run([sys.executable, "-m", "payroll.cli", "history", "--imports", "--db", str(db)],
-                            capture_output=True, text=True, env=env, timeout=120)
+    result = run_payroll("history", "--imports", "--db", db, env=env)
     assert result.returncode == 0, result.stderr
     assert run_id in result.stdout and "2025-01" in result.stdout
     assert hashlib.sha256((tmp_path / "staff.csv").read_bytes()).hexdigest() in result.stdout

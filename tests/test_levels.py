@@ -15,13 +15,12 @@ import csv
 import os
 import shutil
 import subprocess
-import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import SHIPPED_TABLES, examples
+from conftest import SHIPPED_TABLES, examples, run_payroll
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -384,11 +383,10 @@ def same_pay_applied_or_by_hand(tmp_path_factory, policy, region, level, step, m
 # ---- bad input: exit 2 naming file, row and column; nothing written ------------------------------
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, COLUMNS="250", PYTHONIOENCODING="utf-8")
+    env = dict(os.environ, COLUMNS="250")
     env.pop("PAYROLL_DB", None)
     env.pop("PAYROLL_TABLES", None)
-    return subprocess.run([sys.executable, "-m", "payroll.cli", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, encoding="utf-8", timeout=120)
+    return run_payroll(*args, cwd=cwd, env=env)
 
 
 def test_bad_assessments_and_level_lists_exit_2_and_write_nothing(tmp_path):

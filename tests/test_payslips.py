@@ -2,15 +2,13 @@
 a unit or everyone, through the command line."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from decimal import Decimal
 
 import duckdb
 import openpyxl
 import pytest
 
+from conftest import run_payroll
 from explain_demo import build_demo_database
 from payroll.columns import LABELS
 from payroll.db import connect
@@ -70,14 +68,11 @@ def test_one_unit_or_one_person(demo_db, tmp_path):
 
 def test_command_line(demo_db, tmp_path):
     out = tmp_path / "cli.xlsx"
-    done = subprocess.run([sys.executable, "-m", "payroll.cli", "export", "--what", "payslips", "--month",
-                           "2025-02", "--db", str(demo_db), "--out", str(out)], env=dict(os.environ),
-                          capture_output=True, text=True, timeout=120)
+    done = run_payroll("export", "--what", "payslips", "--month", "2025-02", "--db", demo_db, "--out", out)
     assert done.returncode == 0, done.stderr
     people = duckdb.connect(str(demo_db), read_only=True).execute(
         "SELECT count(*) FROM payslips WHERE month = '2025-02'").fetchall()[0][0]
     assert len(_blocks(out)) == people and "payslips 2025-02" in done.stdout
-    refused = subprocess.run([sys.executable, "-m", "payroll.cli", "export", "--what", "payslips", "--month",
-                              "2025-02", "--db", str(demo_db), "--format", "pdf", "--out", str(tmp_path / "x.pdf")],
-                             env=dict(os.environ), capture_output=True, text=True, timeout=120)
+    refused = run_payroll("export", "--what", "payslips", "--month", "2025-02", "--db", demo_db, "--format", "pdf",
+                          "--out", tmp_path / "x.pdf")
     assert refused.returncode == 2 and "PDF is not available" in refused.stderr

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import csv
 import os
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
+
+from conftest import run_payroll
 
 from payroll.db import connect
 from payroll.io.idnumber import contains_full_id_number, find_full_id_numbers
@@ -85,8 +85,7 @@ def test_a_session_never_shows_a_full_id_number(tmp_path):
     ]
     printed = []
     for command in commands:
-        result = subprocess.run([sys.executable, "-m", "payroll.cli", *command, "--db", db],
-                                capture_output=True, text=True, env=env, cwd=work, timeout=300)
+        result = run_payroll(*command, "--db", db, env=env, cwd=work)
         printed.append(result.stdout + result.stderr)
         expected = 2 if command[-1].endswith("bad.csv") else 0
         assert result.returncode == expected, (command, result.stderr[-2000:])

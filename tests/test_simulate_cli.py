@@ -2,9 +2,7 @@
 written), a run on the database's roster, the XLSX report with its native charts."""
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -13,7 +11,7 @@ import pytest
 
 from payroll.simulate.scenario import ScenarioError, parse_scenario
 
-from conftest import ROSTER
+from conftest import ROSTER, run_payroll
 
 BAD = [
     # (file text, key path the message must name, words of the reason)
@@ -46,8 +44,7 @@ def test_bad_scenario_names_the_key_path(text, path, reason):
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "payroll.cli", *args], cwd=cwd, env=dict(os.environ),
-                          capture_output=True, text=True, timeout=600)
+    return run_payroll(*args, cwd=cwd)
 
 
 @pytest.mark.parametrize("text, path", [

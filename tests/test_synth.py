@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_payroll
 
 from payroll.calendar import STATUTORY, year_days
 from payroll.db import connect
@@ -229,11 +230,8 @@ def test_write_roster_stores_masked_ids_and_replaces(roster):
 
 def _synth_cli(*args, cwd):
     import os
-    import subprocess
-    import sys
     env = {**os.environ, "PAYROLL_DB": "", "PAYROLL_TABLES": ""}
-    return subprocess.run([sys.executable, "-m", "payroll.cli", "synth", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True)
+    return run_payroll("synth", *args, cwd=cwd, env=env)
 
 
 def test_cli_synth_writes_the_same_files_for_the_same_seed_and_they_import(tmp_path):

@@ -3,14 +3,12 @@ register's header note. Counts worked by hand from tables/*.csv (status column).
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from datetime import date
 from decimal import Decimal
 
 import openpyxl
 import pytest
-from conftest import SHIPPED_TABLES, run_engine
+from conftest import SHIPPED_TABLES, run_engine, run_payroll
 
 from payroll.db import connect
 from payroll.policy import load_policy
@@ -21,8 +19,20 @@ ENV = {k: v for k, v in os.environ.items() if k not in ("PAYROLL_DB", "PAYROLL_T
 
 
 def _cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "payroll.cli", *args], capture_output=True, text=True,
-                          env=ENV, cwd=cwd, timeout=300)
+    return run_payroll(*args, env=ENV, cwd=cwd)
+
+
+def test_the_command_prints_the_same_in_this_process_as_in_its_own(tmp_path):
+    """The tests run commands in their own process (conftest.run_payroll): its output must be a
+    subprocess's to the character, wide tables wrapped at the same width (a pipe, not a terminal)."""
+    import subprocess
+    import sys
+    alone = subprocess.run([sys.executable, "-m", "payroll.cli", "tables", "status"], capture_output=True, text=True,
+                           env=ENV, cwd=tmp_path, timeout=300)
+    here = _cli("tables", "status", cwd=tmp_path)
+    assert (here.returncode, here.stdout, here.stderr) == (alone.returncode, alone.stdout, alone.stderr)
+    assert alone.returncode == 0 and "┃ 表 table" in alone.stdout
+    assert max(len(line) for line in alone.stdout.splitlines() if "┃" in line) > 80     # wider than rich's default
 
 
 @pytest.fixture(scope="module")

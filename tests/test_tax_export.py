@@ -4,8 +4,7 @@ deductions by item, totals equal to the register, and full ID numbers nowhere el
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
+import shutil
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import duckdb
 import openpyxl
 import pytest
+from conftest import run_payroll
 from handover_data import EMPLOYEE_HEADER, MONTHS, PEOPLE, build, full_id, register_totals, write_employees
 
 from payroll.db import connect
@@ -102,17 +102,19 @@ def test_cumulative_deductions_by_item(city, con):
     assert ytd["K1"] == "2400.00"
 
 
-def test_full_ids_are_in_the_tax_file_only(city, con):
+def test_full_ids_are_in_the_tax_file_only(city, con, tmp_path):
     directory, db, employees = city
-    env = {**os.environ}
+    # the command runs in this process, where the module's `con` holds the file read-only: DuckDB
+    # refuses a second configuration of one file in one process (its audit entry opens it for
+    # writing), so it gets a copy of its own
+    db = shutil.copy(db, tmp_path / "payroll.duckdb")
     outputs = {}
     for what, fmt in (("register", "xlsx"), ("register", "csv"), ("summary", "xlsx"),
                       ("contributions", "xlsx"), ("bank", "csv"), ("bank", "xlsx"), ("tax", "xlsx")):
         out = directory / f"cli-{what}.{fmt}"
         args = ["export", "--db", str(db), "--month", "2025-02", "--what", what, "--format", fmt,
                 "--out", str(out)] + (["--employees", str(employees)] if what == "tax" else [])
-        result = subprocess.run([sys.executable, "-m", "payroll.cli", *args], capture_output=True,
-                                text=True, env=env)
+        result = run_payroll(*args)
         assert result.returncode == 0, result.stderr
         assert not contains_full_id_number(result.stdout + result.stderr)
         text = out.read_text(encoding="utf-8-sig") if fmt == "csv" else _xml(out)
@@ -165,9 +167,7 @@ def test_without_the_hr_file_the_export_refuses(city, con):
     directory, db, _ = city
     with pytest.raises(PayrollError, match="--employees"):
         export_tax(con, "2025-01", None, directory / "none.xlsx")
-    result = subprocess.run([sys.executable, "-m", "payroll.cli", "export", "--db", str(db), "--month",
-                             "2025-01", "--what", "tax", "--out", str(directory / "none.xlsx")],
-                            capture_output=True, text=True, env={**os.environ})
+    result = run_payroll("export", "--db", db, "--month", "2025-01", "--what", "tax", "--out", directory / "none.xlsx")
     assert result.returncode == 2 and "--employees" in result.stderr
     assert not (directory / "none.xlsx").exists()
 

@@ -17,13 +17,11 @@ The calendars checked here are the State Council's notices, read against `holida
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
-import sys
 from datetime import date
 from decimal import Decimal
 
 import pytest
+from conftest import run_payroll
 
 from payroll.calendar import RESTDAY, STATUTORY, WORKDAY, CalendarError, year_days
 from payroll.db import connect
@@ -197,8 +195,7 @@ def test_unknown_year_is_refused_by_the_command_with_row_and_column(city):
     tmp_path, con, _ = city
     con.close()                                   # the command opens the database itself
     sheet = _timesheet(tmp_path / "t.csv", [("H1", "2025-12-31", "2", ""), ("H1", "2027-01-02", "2", "")])
-    result = subprocess.run([sys.executable, "-m", "payroll.cli", "import", "--db", str(tmp_path / "db.duckdb"),
-                             "--timesheet", str(sheet)], capture_output=True, text=True, env={**os.environ})
+    result = run_payroll("import", "--db", tmp_path / "db.duckdb", "--timesheet", sheet)
     assert result.returncode == 2
     assert "t.csv, row 3, column date: '2027-01-02': the official calendar for 2027 is not known" in \
         " ".join(result.stderr.split())

@@ -9,6 +9,7 @@ import sys
 
 import duckdb
 import pytest
+from conftest import run_payroll
 
 from payroll.db import connect
 from payroll.errors import PayrollError
@@ -20,6 +21,11 @@ M = "2025-03"
 
 
 def _cli(*args) -> subprocess.CompletedProcess:
+    return run_payroll(*args)
+
+
+def _cli_in_another_process(*args) -> subprocess.CompletedProcess:
+    """For a command that must meet this process's open connection as another process would."""
     return subprocess.run([sys.executable, "-m", "payroll.cli", *args], capture_output=True, text=True, timeout=600)
 
 
@@ -141,7 +147,7 @@ def test_cli_commands_are_audited_and_audit_person_answers_who_looked(db, tmp_pa
     assert _cli("explain", person, "--month", M, "--db", str(db)).returncode == 0
     # while another process reads the database, the export's entry waits beside it and is chained later
     reader = duckdb.connect(str(db), read_only=True)
-    exported = _cli("export", "--month", M, "--what", "register", "--format", "csv", "--out",
+    exported = _cli_in_another_process("export", "--month", M, "--what", "register", "--format", "csv", "--out",
                     str(tmp_path / "r.csv"), "--db", str(db))
     assert exported.returncode == 0, exported.stderr
     reader.close()

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import csv
 import os
-import subprocess
-import sys
 from decimal import Decimal
 
 import duckdb
 import openpyxl
 import pytest
+from conftest import run_payroll
 from handover_data import MONTHS, build
 
 from payroll.db import connect
@@ -27,8 +26,7 @@ LAST = MONTHS[-1]
 
 def cli(*args, cwd):
     env = {k: v for k, v in os.environ.items() if k not in ("PAYROLL_DB", "PAYROLL_TABLES")}
-    return subprocess.run([sys.executable, "-m", "payroll.cli", *args], capture_output=True, text=True,
-                          env=env, cwd=cwd, timeout=300)
+    return run_payroll(*args, env=env, cwd=cwd)
 
 
 def write(path, rows):
