@@ -57,13 +57,17 @@ def monthly(run: Projection) -> pd.DataFrame:
 def side_by_side(baseline: pd.DataFrame, scenario: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Outer join on keys; columns <name>_baseline, <name>_scenario, <name>_change; absent = 0."""
     merged = baseline.merge(scenario, on=keys, how="outer", suffixes=("_baseline", "_scenario"))
+    columns = {name: merged[name] for name in merged.columns}
+    changes = {}
     for column in baseline.columns:
         if column in keys:
             continue
         for side in ("_baseline", "_scenario"):
-            merged[column + side] = merged[column + side].fillna(0).astype("int64")
-        merged[column + "_change"] = merged[column + "_scenario"] - merged[column + "_baseline"]
-    return merged.sort_values(keys).reset_index(drop=True)
+            columns[column + side] = merged[column + side].fillna(0).astype("int64")
+        changes[column + "_change"] = columns[column + "_scenario"] - columns[column + "_baseline"]
+    columns.update(changes)
+    # built at once: a column added at a time fragments the frame (pandas PerformanceWarning)
+    return pd.DataFrame(columns).sort_values(keys).reset_index(drop=True)
 
 
 def components_table(totals: pd.DataFrame) -> pd.DataFrame:
