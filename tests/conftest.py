@@ -42,6 +42,10 @@ XDIST_GROUPS = {
     "office": ("test_serve", "test_web_permissions", "test_web_security", "test_web_workflow"),
 }
 _GROUP_OF = {module: group for group, modules in XDIST_GROUPS.items() for module in modules}
+# the groups that take longest (pytest --durations, 2026-12-01), longest first
+LONGEST_GROUPS = ("reference", "demo", "office", "test_simulate_projection", "test_retro", "test_levels",
+                  "test_offcycle", "test_atomicity", "test_nothing_lost", "test_retro_changed_months",
+                  "test_bad_input_property", "test_compare")
 
 
 @pytest.hookimpl(tryfirst=True)       # before xdist reads the groups
@@ -53,6 +57,14 @@ def pytest_collection_modifyitems(config, items):
     # the branch tally (tests/test_branches_reached.py) counts what the comparisons before it reached
     tally = [item for item in items if getattr(getattr(item, "module", None), "__name__", "") == "test_branches_reached"]
     items[:] = [item for item in items if item not in tally] + tally
+    # the longest groups first (xdist hands groups out in this order, `--no-loadscope-reorder`): a
+    # long group started last would leave the other worker idle at the end; within a group the
+    # order is kept (stable sort)
+    def rank(item):
+        module = getattr(getattr(item, "module", None), "__name__", "")
+        group = _GROUP_OF.get(module, module)
+        return LONGEST_GROUPS.index(group) if group in LONGEST_GROUPS else len(LONGEST_GROUPS)
+    items.sort(key=rank)
     if THOROUGH:
         return
     skip = pytest.mark.skip(reason="slow: runs with PAYROLL_THOROUGH=1")
