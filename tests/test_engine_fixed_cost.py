@@ -96,3 +96,43 @@ def test_the_change_days_table_by_table_are_the_policys_change_dates(policy):
     by_table = _change_days_by_table(policy)
     assert sorted({day for days in by_table.values() for day in days}) == policy.change_dates()
     assert date(2025, 7, 1) in by_table["housing_fund"] and date(2025, 7, 1) not in by_table["pay_scale"]
+
+
+def _with_a_new_row_from_may(policy, table: str):
+    """The policy with the rows of `table` in force in April restated from 1 May 2025, the last one
+    with its first figure changed (no shipped row takes effect in May: the table changes alone; a
+    tax table is restated whole, as a new one is published)."""
+    import pandas as pd
+    from payroll.policy import TABLES, UNIQUE_KEYS
+    frame = policy.frames[table]
+    keys = [k for k in UNIQUE_KEYS[table] if k != "effective_from"]
+    restated = (frame[frame.effective_from <= date(2025, 4, 1)].sort_values("effective_from", kind="stable")
+                .drop_duplicates(keys, keep="last").copy())
+    figure = next(c.name for c in TABLES[table] if c.kind in ("money", "rate", "int") and c.name != "level")
+    restated.iloc[-1, restated.columns.get_loc(figure)] = restated[figure].iloc[-1] * 2 + 1
+    restated["effective_from"] = date(2025, 5, 1)
+    restated["row_no"] = range(frame.row_no.max() + 1, frame.row_no.max() + 1 + len(restated))
+    return policy.with_frames({table: pd.concat([frame, restated], ignore_index=True)}, f"test: {table} from May")
+
+
+def test_each_policy_table_changing_alone_makes_again_what_reads_it(policy):
+    """PARAMETER_SOURCES names, for each parameter table, the policy tables it reads; a table left out
+    there would keep last month's figures in the month it changes alone. For every dated table the
+    parameter tables read: April installed, then May with only that table changed, equals a whole
+    install of May."""
+    dated = sorted(t for t in set().union(*PARAMETER_SOURCES.values()) if "effective_from" in policy.frames[t])
+    assert {"housing_fund", "pay_scale", "social_insurance", "iit_brackets"} <= set(dated)
+    april, may = Month.parse("2025-04"), Month.parse("2025-05")
+    for table in dated:
+        changed_policy = _with_a_new_row_from_may(policy, table)
+        assert tables_changed(changed_policy, april, may) == {table}, table
+        con, fresh = _roster_connection(), _roster_connection()
+        prepare_connection(con, changed_policy, [2025])
+        prepare_connection(fresh, changed_policy, [2025])
+        installed = install_month(con, changed_policy, april, None)
+        before = _parameter_tables(con)
+        install_month(con, changed_policy, may, installed)
+        install_month_parameters(fresh, may)
+        after = _parameter_tables(con)
+        assert after == _parameter_tables(fresh), table
+        assert after != before, table          # the new row did reach a parameter table
