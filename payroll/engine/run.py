@@ -72,9 +72,8 @@ def _record_policy_snapshot(con: duckdb.DuckDBPyConnection, policy: Policy) -> N
                 "row_no INTEGER, row_json VARCHAR, PRIMARY KEY (tables_digest, table_name, row_no))")
     known = scalar(con, "SELECT count(*) FROM policy_snapshots WHERE tables_digest = ?", [policy.digest])
     if not known:
-        con.register("_snapshot", policy.snapshot_rows())
-        con.execute("INSERT INTO policy_snapshots SELECT * FROM _snapshot")
-        con.unregister("_snapshot")
+        _policy_snapshot_rows = policy.snapshot_rows()   # noqa: F841 (DuckDB reads it by its name)
+        con.execute("INSERT INTO policy_snapshots SELECT * FROM _policy_snapshot_rows")
 
 
 def check_order(con: duckdb.DuckDBPyConnection, months: list[Month], offcycle: bool = False) -> None:
