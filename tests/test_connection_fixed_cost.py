@@ -13,11 +13,12 @@ from conftest import ROSTER
 
 from payroll.calendar import calendar_frame, calendar_table, use_calendar_table
 from payroll.db import connect
-from payroll.engine.context import (PARAMETER_SOURCES, Month, check_month_parameters, install_month,
-                                    install_month_parameters)
+from payroll.engine.context import (PARAMETER_SOURCES, Month, _active_roster_sql, check_month_parameters,
+                                    install_month, install_month_parameters)
 from payroll.engine.run import prepare_connection, run_months
 from payroll.errors import PolicyError
 from payroll.policy import TABLES, Policy
+from payroll.rules import leave
 
 
 def _roster_connection(roster=ROSTER):
@@ -110,6 +111,37 @@ def test_payslips_on_fresh_connections_equal_across_the_year_whether_made_or_cop
     main_way = _roster_connection()
     run_months(main_way, _unmemoised(policy), "2025-06", "2025-08")
     assert main_way.execute(query).fetchall() == payslips
+
+
+def _leave_status(con) -> tuple[list, list]:
+    return (con.execute("DESCRIBE leave_month_status").fetchall(),
+            con.execute("SELECT * FROM leave_month_status ORDER BY ALL").fetchall())
+
+
+def test_a_fresh_connections_month_without_leave_has_the_leave_status_the_whole_query_makes(policy):
+    run_months(_roster_connection(), policy, "2025-03")       # the columns are known after a first run
+    copied = _roster_connection()
+    run_months(copied, policy, "2025-03")                      # nobody has leave, leaves or is paid out
+    march = Month.parse("2025-03")
+    assert leave._status_empty(copied, march, _active_roster_sql(march))
+    emptied = _leave_status(copied)
+    copied.execute("DROP TABLE leave_month_status")
+    leave.install_month_status(copied, march, _active_roster_sql(march))      # the whole query
+    assert _leave_status(copied) == emptied and emptied[1] == []
+
+
+def test_a_fresh_connections_month_with_leave_runs_the_leave_query(policy):
+    query = "SELECT * EXCLUDE (run_id) FROM payslips ORDER BY month, employee_id"
+    results = []
+    for run_policy in (_unmemoised(policy), policy, policy):
+        con = _roster_connection()
+        con.execute("INSERT INTO leave (employee_id, kind, start_date, end_date) "
+                    "VALUES ('Z1', 'unpaid', DATE '2025-03-03', DATE '2025-03-04')")
+        run_months(con, run_policy, "2025-03")
+        assert con.execute("SELECT employee_id, leave_unpaid_days FROM leave_month_status").fetchall() == \
+            [("Z1", 200)]                                       # two workdays, in hundredths
+        results.append(con.execute(query).fetchall())
+    assert results[0] == results[1] == results[2]
 
 
 def test_every_missing_figure_is_listed_in_order_naming_table_region_and_month(policy):

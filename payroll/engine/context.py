@@ -401,11 +401,33 @@ def install_all_month_parameters(con: duckdb.DuckDBPyConnection, policy: Policy,
     if saved is None:
         install_month_parameters(con, month)
         policy.month_parameters[stretch] = {name: _saved_table(con, name) for name in PARAMETER_SOURCES}
+        _keep_leave_status_columns(con)
         return
     _install_opening_balances(con)
     for name, (table, select) in saved.items():
         create_temp_table(con, name, table, select)
+    _install_empty_leave_status(con)
     install_month_people(con, month)
+
+
+# leave_month_status's columns as its whole query makes them (name, SQL type; the same on every
+# connection: they are cast or read from policy tables of fixed types)
+_LEAVE_STATUS_COLUMNS: list[tuple[str, str]] = []
+
+
+def _keep_leave_status_columns(con: duckdb.DuckDBPyConnection) -> None:
+    columns = con.execute("SELECT column_name, column_type FROM (DESCRIBE leave_month_status)").fetchall()
+    if not _LEAVE_STATUS_COLUMNS and ("sick_row_missing", "BOOLEAN") in columns:   # the whole query's
+        _LEAVE_STATUS_COLUMNS.extend(columns)
+
+
+def _install_empty_leave_status(con: duckdb.DuckDBPyConnection) -> None:
+    """The table the leave query makes, with no rows: a month without leave on a fresh connection
+    then takes leave.install_month_status's shortcut (empty it) instead of the whole query (issue
+    17: most of a first month's leave cost); a month with leave still runs the query."""
+    if _LEAVE_STATUS_COLUMNS:
+        columns = ", ".join(f'"{name}" {sql_type}' for name, sql_type in _LEAVE_STATUS_COLUMNS)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE leave_month_status ({columns})")
 
 
 def _saved_table(con: duckdb.DuckDBPyConnection, name: str) -> tuple[pa.Table, str]:
