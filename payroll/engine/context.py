@@ -418,7 +418,7 @@ _LEAVE_STATUS_COLUMNS: list[tuple[str, str]] = []
 def _keep_leave_status_columns(con: duckdb.DuckDBPyConnection) -> None:
     columns = con.execute("SELECT column_name, column_type FROM (DESCRIBE leave_month_status)").fetchall()
     if not _LEAVE_STATUS_COLUMNS and ("sick_row_missing", "BOOLEAN") in columns:   # the whole query's
-        _LEAVE_STATUS_COLUMNS.extend(columns)
+        _LEAVE_STATUS_COLUMNS[:] = columns          # one assignment: two threads cannot add twice
 
 
 def _install_empty_leave_status(con: duckdb.DuckDBPyConnection) -> None:
