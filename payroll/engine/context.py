@@ -433,12 +433,12 @@ def _install_empty_leave_status(con: duckdb.DuckDBPyConnection) -> None:
 def _saved_table(con: duckdb.DuckDBPyConnection, name: str) -> tuple[pa.Table, str]:
     """A parameter table as Arrow, and the SELECT that gives its columns their SQL types back where
     Arrow does not keep them (a HUGEINT sum comes back as DECIMAL(38,0))."""
-    saved_parameters = con.sql(f"FROM {name}").to_arrow_table()
+    _saved_parameter_table = con.sql(f"FROM {name}").to_arrow_table()
     types = con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {name})").fetchall()
-    read = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE FROM saved_parameters)").fetchall())
+    read = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE FROM _saved_parameter_table)").fetchall())
     columns = [f'"{column}"' if read[column] == sql_type else f'CAST("{column}" AS {sql_type}) AS "{column}"'
                for column, sql_type in types]
-    return saved_parameters, "SELECT " + ", ".join(columns)
+    return _saved_parameter_table, "SELECT " + ", ".join(columns)
 
 
 def install_month(con: duckdb.DuckDBPyConnection, policy: Policy, month: Month,
