@@ -19,6 +19,7 @@ from functools import lru_cache
 
 import holidays
 import pandas as pd
+import pyarrow as pa
 
 from .errors import PayrollError
 
@@ -46,6 +47,7 @@ def use_calendar_table(rows: pd.DataFrame | None, file: str = "tables/calendar.c
     if days != _table_days or file != _table_file:
         _table_days, _table_file = days, file
         year_days.cache_clear()
+        calendar_table.cache_clear()
 
 
 def _package_days(year: int) -> dict[date, str] | None:
@@ -94,6 +96,13 @@ def calendar_frame(years: list[int]) -> pd.DataFrame:
     month = frame.day.map(lambda d: (d.year, d.month))
     frame["paid_cum"] = frame.groupby(month).paid.cumsum().astype("int32")
     return frame
+
+
+@lru_cache(maxsize=16)
+def calendar_table(years: tuple[int, ...]) -> pa.Table:
+    """calendar_frame as Arrow, made once per set of years and calendar table: a run installs it in
+    every new connection (issue 17). Arrow: shared, never changed."""
+    return pa.Table.from_pandas(calendar_frame(list(years)), preserve_index=False)
 
 
 def paid_days(year: int, month: int) -> int:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from .db import table_exists
 from .errors import CellProblem, InputError, PolicyError
@@ -340,6 +341,13 @@ class Policy:
     _rows_as_json: dict = field(default_factory=dict, repr=False, compare=False)
     _change_dates: list | None = field(default=None, repr=False, compare=False)
     lookups: dict = field(default_factory=dict, repr=False, compare=False)
+    # what a run on a fresh connection installs, made once per Policy (issue 17: most runs, and
+    # every test, start on a new connection): the tables as the connection holds them (Arrow, cast
+    # to their SQL types), the snapshot rows by digest, and the month's parameter tables by stretch
+    # of days with the same rows in force (engine/context.py)
+    _installed_forms: dict = field(default_factory=dict, repr=False, compare=False)
+    _snapshot_rows: dict = field(default_factory=dict, repr=False, compare=False)
+    month_parameters: dict = field(default_factory=dict, repr=False, compare=False)
 
     def region_codes(self) -> set[str]:
         return set(self.frames["regions"].region_code)
@@ -418,29 +426,59 @@ class Policy:
         if table_exists(con, "policy_installed") and \
                 con.execute("SELECT digest FROM policy_installed").fetchall() == [(self.digest,)]:
             return
-        for name, frame in self.frames.items():
-            columns = TABLES[name]
-            con.register("_policy_frame", frame)
-            select = ", ".join(["CAST(row_no AS INTEGER) AS row_no"] +
-                               [f"CAST({c.name} AS {c.sql_type}) AS {c.name}" for c in columns])
-            con.execute(f"CREATE OR REPLACE TEMP TABLE policy_{name} AS SELECT {select} FROM _policy_frame")
-            con.unregister("_policy_frame")
-        con.register("_chain_frame", self.chain)
-        con.execute("CREATE OR REPLACE TEMP TABLE region_chain AS "
-                    "SELECT region_code, ancestor_code, CAST(depth AS INTEGER) AS depth FROM _chain_frame")
-        con.unregister("_chain_frame")
+        for name, table in self._installed_tables(con).items():
+            create_temp_table(con, name, table)
         con.execute("CREATE OR REPLACE TEMP TABLE policy_installed AS SELECT ? AS digest", [self.digest])
 
-    def snapshot_rows(self) -> pd.DataFrame:
-        """Every row as JSON, for the persistent policy_snapshots table (explain reads it later)."""
-        rows = []
+    def _installed_tables(self, con: duckdb.DuckDBPyConnection) -> dict[str, pa.Table]:
+        """policy_<name> and region_chain as a connection holds them, cast once per Policy: an
+        install then copies typed Arrow columns instead of casting Python Decimal and date objects
+        (a quarter of the cost)."""
+        if not self._installed_forms:
+            casts = {f"policy_{name}": _cast_select(TABLES[name]) for name in self.frames}
+            casts["region_chain"] = "SELECT region_code, ancestor_code, CAST(depth AS INTEGER) AS depth"
+            frames = {f"policy_{name}": frame for name, frame in self.frames.items()}
+            frames["region_chain"] = self.chain
+            forms = {}
+            for name, select in casts.items():
+                con.register("_policy_frame", frames[name])
+                forms[name] = con.sql(f"{select} FROM _policy_frame").to_arrow_table()
+                con.unregister("_policy_frame")
+            self._installed_forms.update(forms)
+        return self._installed_forms
+
+    def snapshot_rows(self) -> pa.Table:
+        """Every row as JSON, for the persistent policy_snapshots table (explain reads it later):
+        tables_digest, table_name, row_no, row_json. Made once per Policy (Arrow: shared, never
+        changed)."""
+        if self.digest not in self._snapshot_rows:
+            self._snapshot_rows[self.digest] = self._make_snapshot_rows()
+        return self._snapshot_rows[self.digest]
+
+    def _make_snapshot_rows(self) -> pa.Table:
+        names, row_numbers, texts = [], [], []
         for name, frame in self.frames.items():
             for record in frame.to_dict("records"):
-                rows.append({"tables_digest": self.digest, "table_name": name,
-                             "row_no": int(record["row_no"]),
-                             "row_json": json.dumps({k: _jsonable(v) for k, v in record.items()
-                                                     if k != "row_no"}, ensure_ascii=False)})
-        return pd.DataFrame(rows)
+                names.append(name)
+                row_numbers.append(int(record["row_no"]))
+                texts.append(json.dumps({k: _jsonable(v) for k, v in record.items() if k != "row_no"},
+                                        ensure_ascii=False))
+        return pa.table({"tables_digest": pa.array([self.digest] * len(names), pa.string()),
+                         "table_name": pa.array(names, pa.string()), "row_no": pa.array(row_numbers, pa.int32()),
+                         "row_json": pa.array(texts, pa.string())})
+
+
+def _cast_select(columns: tuple[Column, ...]) -> str:
+    return "SELECT " + ", ".join(["CAST(row_no AS INTEGER) AS row_no"] +
+                                 [f"CAST({c.name} AS {c.sql_type}) AS {c.name}" for c in columns])
+
+
+def create_temp_table(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table, select: str = "SELECT *") -> None:
+    """CREATE OR REPLACE TEMP TABLE name AS `select` FROM an Arrow table. DuckDB reads the local
+    variable by its name (a replacement scan), half the cost of registering and unregistering it;
+    the name is one no database table has (a table of that name would be read instead)."""
+    _arrow_table_to_install = table  # noqa: F841 (DuckDB reads it by its name)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {select} FROM _arrow_table_to_install")
 
 
 # tables read on days after the 1st of the month: the annual-leave payout day (up to 31 December)
@@ -546,7 +584,11 @@ def load_policy(tables: str | os.PathLike | None = None) -> Policy:
         cache = _cache_file(*key)
         _LOADED[key] = _read_cached(cache) or _cached(_read_policy(directory, key[1]), cache)
     loaded = _LOADED[key]
-    policy = Policy(loaded.directory, dict(loaded.frames), loaded.digest, loaded.chain, list(loaded.warnings))
+    # a copy (a caller may change its frames dict or warnings), sharing what is derived from the
+    # same tables, so each load does not make it again
+    policy = Policy(loaded.directory, dict(loaded.frames), loaded.digest, loaded.chain, list(loaded.warnings),
+                    _installed_forms=loaded._installed_forms, _snapshot_rows=loaded._snapshot_rows,
+                    month_parameters=loaded.month_parameters)
     policy.use_calendar()
     return policy
 

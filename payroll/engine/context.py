@@ -7,15 +7,17 @@ roster, so a month of a million people reads each policy row once.
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from ..db import scalar, table_exists
 from ..errors import PayrollError, PolicyError
-from ..policy import FUND_ZH, FUNDS, Policy, rows_in_force_sql
+from ..policy import FUND_ZH, FUNDS, Policy, create_temp_table, rows_in_force_sql
 from ..rules import (accident_insurance, arrears, death, deductions, injury_pay, leave, medical_levy, one_off, pay,
                      performance_pay, probation)
 from .rule import ContextColumn
@@ -243,9 +245,8 @@ def install_month_parameters(con: duckdb.DuckDBPyConnection, month: Month,
     """Create the small per-month parameter tables the context joins, and the month's constants.
     changed: the policy tables whose rows in force changed since the tables were last installed
     (install_month); only the parameter tables reading them are made again. None: all of them."""
-    if not table_exists(con, "opening_balances"):   # a connection made without payroll.db.connect
-        from ..db import OPENING_BALANCES_DDL
-        con.execute(OPENING_BALANCES_DDL.replace("CREATE TABLE", "CREATE TEMP TABLE"))
+    _install_opening_balances(con)
+
     def temp(name: str, sql: str) -> None:
         if changed is None or changed & set(PARAMETER_SOURCES[name]):
             con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
@@ -348,6 +349,12 @@ def install_month_parameters(con: duckdb.DuckDBPyConnection, month: Month,
     install_month_people(con, month)
 
 
+def _install_opening_balances(con: duckdb.DuckDBPyConnection) -> None:
+    if not table_exists(con, "opening_balances"):   # a connection made without payroll.db.connect
+        from ..db import OPENING_BALANCES_DDL
+        con.execute(OPENING_BALANCES_DDL.replace("CREATE TABLE", "CREATE TEMP TABLE"))
+
+
 _CHANGE_DAYS: dict[str, dict[str, list[date]]] = {}     # policy digest -> table -> its change days
 
 
@@ -384,6 +391,56 @@ def parameters_unchanged(policy: Policy, installed: Month | None, month: Month) 
         not any(installed.start < day <= month.start for day in policy.change_dates())
 
 
+def install_all_month_parameters(con: duckdb.DuckDBPyConnection, policy: Policy, month: Month) -> None:
+    """install_month_parameters with every table made: the first month on a connection. The tables
+    depend only on the policy rows in force on the month's first day, so they are made once per
+    Policy and stretch of days with the same rows (Policy.month_parameters) and copied from Arrow
+    on the next fresh connection (issue 17: a quarter of the cost of making them)."""
+    stretch = bisect_right(policy.change_dates(), month.start)
+    saved = policy.month_parameters.get(stretch)
+    if saved is None:
+        install_month_parameters(con, month)
+        policy.month_parameters[stretch] = {name: _saved_table(con, name) for name in PARAMETER_SOURCES}
+        _keep_leave_status_columns(con)
+        return
+    _install_opening_balances(con)
+    for name, (table, select) in saved.items():
+        create_temp_table(con, name, table, select)
+    _install_empty_leave_status(con)
+    install_month_people(con, month)
+
+
+# leave_month_status's columns as its whole query makes them (name, SQL type; the same on every
+# connection: they are cast or read from policy tables of fixed types)
+_LEAVE_STATUS_COLUMNS: list[tuple[str, str]] = []
+
+
+def _keep_leave_status_columns(con: duckdb.DuckDBPyConnection) -> None:
+    columns = con.execute("SELECT column_name, column_type FROM (DESCRIBE leave_month_status)").fetchall()
+    if not _LEAVE_STATUS_COLUMNS and ("sick_row_missing", "BOOLEAN") in columns:   # the whole query's
+        _LEAVE_STATUS_COLUMNS[:] = columns          # one assignment: two threads cannot add twice
+
+
+def _install_empty_leave_status(con: duckdb.DuckDBPyConnection) -> None:
+    """The table the leave query makes, with no rows: a month without leave on a fresh connection
+    then takes leave.install_month_status's shortcut (empty it) instead of the whole query (issue
+    17: most of a first month's leave cost); a month with leave still runs the query."""
+    if _LEAVE_STATUS_COLUMNS:
+        columns = ", ".join(f'"{name}" {sql_type}' for name, sql_type in _LEAVE_STATUS_COLUMNS)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE leave_month_status ({columns})")
+
+
+def _saved_table(con: duckdb.DuckDBPyConnection, name: str) -> tuple[pa.Table, str]:
+    """A parameter table as Arrow, and the SELECT that gives its columns their SQL types back where
+    Arrow does not keep them (a HUGEINT sum comes back as DECIMAL(38,0))."""
+    _saved_parameter_table = con.sql(f"FROM {name}").to_arrow_table()
+    types = con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {name})").fetchall()
+    read = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE FROM _saved_parameter_table)").fetchall())
+    columns = [f'"{column}"' if read[column] == sql_type else f'CAST("{column}" AS {sql_type}) AS "{column}"'
+               for column, sql_type in types]
+    return _saved_parameter_table, "SELECT " + ", ".join(columns)
+
+
 def install_month(con: duckdb.DuckDBPyConnection, policy: Policy, month: Month,
                   installed: Month | None) -> Month:
     """Everything the month's query joins, checked: the parameter tables rebuilt only when a policy
@@ -394,8 +451,12 @@ def install_month(con: duckdb.DuckDBPyConnection, policy: Policy, month: Month,
         if not _groups_not_checked(con, month):
             return installed            # the same tables, checked already for every group paid now
     else:
-        # issue 17: only the parameter tables whose policy tables changed (all after a first month)
-        install_month_parameters(con, month, tables_changed(policy, installed, month))
+        changed = tables_changed(policy, installed, month)
+        if changed is None:
+            install_all_month_parameters(con, policy, month)
+        else:
+            # issue 17: only the parameter tables whose policy tables changed
+            install_month_parameters(con, month, changed)
         installed = month
         con.execute("CREATE OR REPLACE TEMP TABLE checked_groups (region_code VARCHAR, category VARCHAR, "
                     "level INTEGER, post VARCHAR)")
@@ -430,11 +491,13 @@ def install_month_constants(con: duckdb.DuckDBPyConnection, month: Month) -> Non
                        [month.start, month.end]).fetchall()
     if len(days) != month.end.day:
         raise PayrollError(f"the calendar of {month.label} is not installed")
-    sources = {name: f"(SELECT {name} FROM params_national)" for name in NATIONAL_PARAMETERS}
-    sources.update({f"{name}_row": f"(SELECT {name}_row FROM params_national)" for name in NATIONAL_PARAMETERS})
-    sources.update({name: f"(SELECT {name} FROM iit_brackets_in_force)"
+    # the one-row tables joined once, not a subquery per figure (a third of the cost); a table
+    # without its row gives NULLs as a subquery would
+    sources = {name: f"n.{name}" for name in NATIONAL_PARAMETERS}
+    sources.update({f"{name}_row": f"n.{name}_row" for name in NATIONAL_PARAMETERS})
+    sources.update({name: f"i.{name}"
                     for name in ("iit_thresholds", "iit_rates", "iit_quick_deductions", "iit_brackets_rows")})
-    sources.update({name: f"(SELECT {name} FROM iit_bonus_brackets_in_force)"
+    sources.update({name: f"b.{name}"
                     for name in ("iit_bonus_thresholds", "iit_bonus_rates", "iit_bonus_quick_deductions",
                                  "iit_bonus_brackets_rows")})
     sources["paid_days_in_month"] = str(days[-1][1])
@@ -448,7 +511,8 @@ def install_month_constants(con: duckdb.DuckDBPyConnection, month: Month) -> Non
         sources["older_payslips"] = (f"EXISTS (SELECT 1 FROM payslips WHERE month >= '{month.year - 1}-01' "
                                      f"AND month < '{month.previous().label}')")
     fields = ", ".join(f"'{name}': CAST({sources[name]} AS {sql_type})" for name, sql_type in MONTH_CONSTANTS.items())
-    con.execute(f"SET VARIABLE month_constants = (SELECT {{{fields}}})")
+    con.execute(f"SET VARIABLE month_constants = (SELECT {{{fields}}} FROM (SELECT 1) LEFT JOIN params_national n "
+                f"ON true LEFT JOIN iit_brackets_in_force i ON true LEFT JOIN iit_bonus_brackets_in_force b ON true)")
 
 
 def _active_roster_sql(month: Month) -> str:
@@ -462,41 +526,68 @@ def _active_roster_sql(month: Month) -> str:
 
 def check_month_parameters(con: duckdb.DuckDBPyConnection, month: Month) -> None:
     """Every figure the month needs must come from a row: name the table, region and month if not."""
-    missing = []
     # one pass over the roster: the few hundred combinations of region, category, level and post
     con.execute(f"CREATE OR REPLACE TEMP TABLE month_groups AS SELECT DISTINCT region_code, category, "
                 f"level, post FROM ({_active_roster_sql(month)})")
-    for (code,) in con.execute("SELECT DISTINCT e.region_code FROM month_groups e LEFT JOIN policy_regions r "
-                               "USING (region_code) WHERE r.region_code IS NULL ORDER BY 1").fetchall():
-        missing.append(f"regions: region {code} is not in the regions table")
-    for (post,) in con.execute("SELECT DISTINCT e.post FROM month_groups e LEFT JOIN policy_posts p "
-                               "USING (post) WHERE p.post IS NULL ORDER BY 1").fetchall():
-        missing.append(f"posts: post {post!r} is not in the posts table")
-    checks = {"minimum_wage": "minimum_wage_row", "housing_fund": "housing_fund_row",
-              **{f"social_insurance ({f})": f"{f}_row" for f in FUNDS}}
-    rows = con.execute("""SELECT DISTINCT p.* FROM month_groups e
-                          JOIN params_region p USING (region_code) ORDER BY p.region_code""").df()
-    for table, column in checks.items():
-        for code in rows[rows[column].isna()].region_code:
-            missing.append(f"{table}: no row in force for region {code} in {month.label}")
-    for code in rows[rows.contribution_year_starts > 1].region_code:
-        missing.append(f"social_insurance: the funds in force for region {code} in {month.label} start their "
-                       f"base year (base_year_start) on different days; the five insurances share one")
-    for code, category, level in con.execute("""
-            SELECT DISTINCT e.region_code, e.category, e.level FROM month_groups e
-            LEFT JOIN resolved_pay_scale s ON s.for_region = e.region_code
-                 AND s.category = e.category AND s.level = e.level
-            WHERE s.row_no IS NULL ORDER BY ALL""").fetchall():
-        missing.append(f"pay_scale: no row in force for region {code}, {category} level {level} in {month.label}")
-    national = con.execute("SELECT * FROM params_national").df()
-    for name in NATIONAL_PARAMETERS:
-        if national.empty or national[name].isna().all():
-            missing.append(f"national_parameters: no {name} in force in {month.label}")
-    if not scalar(con, "SELECT count(*) FROM iit_brackets_in_force WHERE iit_thresholds[1] = 0"):
-        missing.append(f"iit_brackets: no table with a bracket from 0 in force in {month.label}")
+    # every check in one query (issue 17: one statement, not seven): a row per gap, in the order
+    # the messages are listed
+    missing = [_missing_message(gap, month) for gap in con.execute(_GAPS_SQL).fetchall()]
     if missing:
         shown = "\n  ".join(missing[:30])
         raise PolicyError(f"the policy tables lack figures {month.label} needs:\n  {shown}")
+
+
+# the figures of params_region each region paid must have: (table named in the message, column)
+_REGION_FIGURES = (("minimum_wage", "minimum_wage_row"), ("housing_fund", "housing_fund_row"),
+                   *((f"social_insurance ({fund})", f"{fund}_row") for fund in FUNDS))
+
+
+def _gaps_sql() -> str:
+    """Rows (check, item, region_code, category, level, post), one per figure missing for the
+    groups paid (month_groups), in the order of check_month_parameters's messages."""
+    region_figures = " UNION ALL ".join(
+        f"SELECT 3, {item}, region_code, NULL, NULL, NULL FROM paid_regions WHERE {column} IS NULL"
+        for item, (_, column) in enumerate(_REGION_FIGURES))
+    national = " UNION ALL ".join(
+        f"SELECT 6, {item}, NULL, NULL, NULL, NULL FROM params_national HAVING count({name}) = 0"
+        for item, name in enumerate(NATIONAL_PARAMETERS))
+    return f"""
+    WITH paid_regions AS (SELECT DISTINCT p.* FROM month_groups e JOIN params_region p USING (region_code))
+    SELECT DISTINCT 1 AS check_no, 0 AS item, e.region_code, NULL, NULL, NULL FROM month_groups e
+        LEFT JOIN policy_regions r USING (region_code) WHERE r.region_code IS NULL
+    UNION ALL SELECT DISTINCT 2, 0, NULL, NULL, NULL, e.post FROM month_groups e
+        LEFT JOIN policy_posts p USING (post) WHERE p.post IS NULL
+    UNION ALL {region_figures}
+    UNION ALL SELECT 4, 0, region_code, NULL, NULL, NULL FROM paid_regions WHERE contribution_year_starts > 1
+    UNION ALL SELECT DISTINCT 5, 0, e.region_code, e.category, e.level, NULL FROM month_groups e
+        LEFT JOIN resolved_pay_scale s ON s.for_region = e.region_code AND s.category = e.category
+             AND s.level = e.level
+        WHERE s.row_no IS NULL
+    UNION ALL {national}
+    UNION ALL SELECT 7, 0, NULL, NULL, NULL, NULL FROM iit_brackets_in_force
+        HAVING count(*) FILTER (iit_thresholds[1] = 0) = 0
+    ORDER BY ALL"""
+
+
+def _missing_message(gap: tuple, month: Month) -> str:
+    check, item, code, category, level, post = gap
+    if check == 1:
+        return f"regions: region {code} is not in the regions table"
+    if check == 2:
+        return f"posts: post {post!r} is not in the posts table"
+    if check == 3:
+        return f"{_REGION_FIGURES[item][0]}: no row in force for region {code} in {month.label}"
+    if check == 4:
+        return (f"social_insurance: the funds in force for region {code} in {month.label} start their "
+                f"base year (base_year_start) on different days; the five insurances share one")
+    if check == 5:
+        return f"pay_scale: no row in force for region {code}, {category} level {level} in {month.label}"
+    if check == 6:
+        return f"national_parameters: no {list(NATIONAL_PARAMETERS)[item]} in force in {month.label}"
+    return f"iit_brackets: no table with a bracket from 0 in force in {month.label}"
+
+
+_GAPS_SQL = _gaps_sql()
 
 
 # whom a query computes: everyone (None), one person (explain, the web) or a few (a settlement)

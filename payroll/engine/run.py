@@ -9,11 +9,11 @@ from typing import Callable
 
 import duckdb
 
-from ..calendar import calendar_frame
+from ..calendar import calendar_table
 from ..db import one_row, scalar, table_exists, transaction
 from ..errors import PayrollError
 from ..money import ROUND_DIV_MACRO
-from ..policy import Policy
+from ..policy import Policy, create_temp_table
 from ..rules.death import unpaid_dead_notes
 from .context import Month, install_month
 from . import offcycle
@@ -53,11 +53,8 @@ def prepare_connection(con: duckdb.DuckDBPyConnection, policy: Policy, years: li
     con.execute(ROUND_DIV_MACRO)
     policy.install(con)
     policy.use_calendar()                              # this directory's calendar.csv
-    calendar = calendar_frame(sorted(set(years)))     # refuses a year without an official calendar
-    con.register("_calendar_frame", calendar)
-    con.execute("CREATE OR REPLACE TEMP TABLE calendar_days AS "
-                "SELECT CAST(day AS DATE) AS day, kind, paid, paid_cum FROM _calendar_frame")
-    con.unregister("_calendar_frame")
+    calendar = calendar_table(tuple(sorted(set(years))))     # refuses a year without an official calendar
+    create_temp_table(con, "calendar_days", calendar, "SELECT CAST(day AS DATE) AS day, kind, paid, paid_cum")
     con.execute(payslips_ddl())
     con.execute(offcycle.offcycle_ddl())                # issue 13: the off-cycle runs' payslips and ledger
     for table in ("payslips", "offcycle_payslips"):      # made by an earlier version: its new columns
@@ -72,9 +69,8 @@ def _record_policy_snapshot(con: duckdb.DuckDBPyConnection, policy: Policy) -> N
                 "row_no INTEGER, row_json VARCHAR, PRIMARY KEY (tables_digest, table_name, row_no))")
     known = scalar(con, "SELECT count(*) FROM policy_snapshots WHERE tables_digest = ?", [policy.digest])
     if not known:
-        con.register("_snapshot", policy.snapshot_rows())
-        con.execute("INSERT INTO policy_snapshots SELECT * FROM _snapshot")
-        con.unregister("_snapshot")
+        _policy_snapshot_rows = policy.snapshot_rows()   # noqa: F841 (DuckDB reads it by its name)
+        con.execute("INSERT INTO policy_snapshots SELECT * FROM _policy_snapshot_rows")
 
 
 def check_order(con: duckdb.DuckDBPyConnection, months: list[Month], offcycle: bool = False) -> None:
