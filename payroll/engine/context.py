@@ -355,12 +355,10 @@ def _install_opening_balances(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(OPENING_BALANCES_DDL.replace("CREATE TABLE", "CREATE TEMP TABLE"))
 
 
-_CHANGE_DAYS: dict[str, dict[str, list[date]]] = {}     # policy digest -> table -> its change days
-
-
 def _change_days_by_table(policy: Policy) -> dict[str, list[date]]:
-    """Policy.change_dates table by table: a row's effective_from and the day after its valid_until."""
-    if policy.digest not in _CHANGE_DAYS:
+    """Policy.change_dates table by table: a row's effective_from and the day after its valid_until
+    (memoised on the Policy, so it lives and dies with it)."""
+    if "change_days_by_table" not in policy.lookups:
         days = {}
         for name, frame in policy.frames.items():
             found = set()
@@ -369,8 +367,8 @@ def _change_days_by_table(policy: Policy) -> dict[str, list[date]]:
             if "valid_until" in frame:
                 found.update(pd.Timestamp(d).date() + timedelta(days=1) for d in frame.valid_until if not pd.isna(d))
             days[name] = sorted(found)
-        _CHANGE_DAYS[policy.digest] = days
-    return _CHANGE_DAYS[policy.digest]
+        policy.lookups["change_days_by_table"] = days
+    return policy.lookups["change_days_by_table"]
 
 
 def tables_changed(policy: Policy, installed: Month | None, month: Month) -> frozenset[str] | None:

@@ -198,6 +198,8 @@ _CHANGE_DAYS: dict[str, list[date]] = {}
 def _change_days(digest: str, frames: dict[str, pd.DataFrame]) -> list[date]:
     """Every day a row of the tables takes effect, or is first out of force (valid_until + 1)."""
     if digest not in _CHANGE_DAYS:
+        if len(_CHANGE_DAYS) >= 16:         # as many digests as a server meets; kept small
+            _CHANGE_DAYS.clear()
         days = set()
         for frame in frames.values():
             if "effective_from" in frame.columns:
