@@ -91,3 +91,18 @@ def test_arrears_paid_with_a_bonus_are_not_projected_as_regular_pay(tmp_path):
     assert july[:2] == (Decimal("1800.00"), Decimal("36000.00"))
     assert august[:2] == (Decimal("0.00"), Decimal("0.00"))
     assert july[2] == august[2] == august[3]
+
+
+def test_a_bonus_whose_net_equals_the_boundary_s_is_not_in_the_cliff():
+    # 36,000 taxed apart nets 36,000 − 1,080 = 34,920 (the boundary of the 10 % row). Above it,
+    # B − (B × 10 % − 210) < 34,920 until 0.9 B + 210 = 34,920: B = 38,566.67 nets
+    # 38,566.67 − round(3,856.667 − 210 = 3,646.667 → 3,646.67) = 34,920.00, exactly the boundary:
+    # not less, so not in the cliff; one fen less (38,566.66, tax 3,646.67) nets 34,919.99: in it.
+    def december_with(amount):
+        return run_engine(SHIPPED_TABLES, [HOHHOT], {}, "2025-12", "2025-12",
+                          payments={("H1", "2025-12"): bonus(amount, "separate")})[("H1", "2025-12")]
+    at, below = december_with("38566.67"), december_with("38566.66")
+    assert (at["annual_bonus_separate_tax"], at["annual_bonus_boundary_net"]) == (Decimal("3646.67"), Decimal("34920.00"))
+    assert at["annual_bonus_in_cliff"] is False
+    assert below["annual_bonus_separate_tax"] == Decimal("3646.67")
+    assert below["annual_bonus_in_cliff"] is True
