@@ -7,6 +7,7 @@ the year, or a bonus taxed apart last year, must not count. Tables and person: t
 """
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -106,3 +107,27 @@ def test_a_bonus_whose_net_equals_the_boundary_s_is_not_in_the_cliff():
     assert at["annual_bonus_in_cliff"] is False
     assert below["annual_bonus_separate_tax"] == Decimal("3646.67")
     assert below["annual_bonus_in_cliff"] is True
+
+
+def test_severance_and_other_payments_with_a_bonus_in_one_regular_run():
+    # H1 leaves on 31 December and is paid, with the December payslip, a 36,000 bonus, 5,000 of
+    # other one-off pay and a severance (declared base 8,000: contributions do not move).
+    # - Other payments are taxable income of the month, so the year's projected income rises by
+    #   5,000, but they are not regular pay: the projection's regular month stays 8,730.
+    # - Severance is taxed apart (财税〔2018〕164号 art. 5(1)): not in the year's income, and it
+    #   reaches net pay less its own tax: 400,000 is above 3 × Hohhot's average wage, so it is taxed.
+    leaver = {**HOHHOT, "leave_date": date(2025, 12, 31), "contribution_base": Decimal("8000")}
+    other = [{"kind": "other", "amount": Decimal("5000"), "tax_method": ""}]
+    severance = [{"kind": "severance", "amount": Decimal("400000"), "tax_method": ""}]
+
+    def december_with(payments):
+        return run_engine(SHIPPED_TABLES, [leaver], {}, "2025-12", "2025-12",
+                          payments={("H1", "2025-12"): payments})[("H1", "2025-12")]
+    alone, with_other, with_both = (december_with(bonus("36000")), december_with(bonus("36000") + other),
+                                    december_with(bonus("36000") + other + severance))
+    assert alone["recurring_income_month"] == with_other["recurring_income_month"] \
+        == with_both["recurring_income_month"] == Decimal("8730.00")
+    assert with_other["projected_taxable_year"] == alone["projected_taxable_year"] + 5000
+    assert with_both["projected_taxable_year"] == with_other["projected_taxable_year"]
+    assert with_both["iit_severance"] > 0
+    assert with_both["net_pay"] - with_other["net_pay"] == Decimal("400000") - with_both["iit_severance"]
