@@ -153,6 +153,28 @@ def test_performance_pay_by_result_in_two_regions(staffed, policy, tmp_path):
     assert n1_dec["gross_pay"] == sum(n1_dec[p] for p in parts)
 
 
+
+def test_a_result_with_no_monthly_row_pays_no_performance_pay(tmp_path):
+    # The tables without the national basic/monthly row: a 基本称职 result then has an annual row
+    # only, and its monthly performance pay is nothing (not a multiple defaulted to anything but 0;
+    # 1 ppm of H1's 6,830 would already round to 0.01).
+    tables = tmp_path / "tables"
+    shutil.copytree(SHIPPED_TABLES, tables)
+    path = tables / "performance_pay.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    kept = [line for line in lines if not line.startswith("000000,2024-01-01,all,all,basic,monthly,")]
+    assert len(kept) == len(lines) - 1
+    path.write_text("".join(kept), encoding="utf-8")
+    policy = load_policy(tables)
+    con = connect(":memory:")
+    import_files(con, policy, employees=write_csv(tmp_path / "b.csv", EMPLOYEE_HEADER,
+                                                  [["H1", "甲", "150100", "新城分局", "duty", "6", "PATROL", "2018-05-01"]]))
+    import_assessments(con, write_csv(tmp_path / "r.csv", ["employee_id", "year", "result", "note"],
+                                      [["H1", "2024", "基本称职", ""]]))
+    run_months(con, policy, "2025-02", "2025-02")
+    assert payslip(con, "H1", "2025-02")["appraisal_result"] == "basic"
+    assert payslip(con, "H1", "2025-02")["performance_pay"] == Decimal("0.00")
+
 # ---- the appraisal bonus is paid as the annual bonus (全年一次性奖金, issue 13's tax path) ---------
 
 PAYMENT_HEADER = ["employee_id", "month", "kind", "amount", "tax_method", "note"]
