@@ -126,3 +126,14 @@ def test_a_floor_without_an_average_wage_row_is_an_error(tmp_path):
     install_month_parameters(con, Month.parse("2025-01"))
     with pytest.raises(PolicyError, match="average_wage: no row in force for region 100100 in 2025-01"):
         floor_check(con, "2025-01")
+
+
+def test_a_severance_of_one_fen_without_an_average_wage_row_is_refused(tmp_path):
+    # the exempt part of a severance is 3 × the local average wage (财税〔2018〕164号 art. 5(1)):
+    # without a row in force the run refuses, whatever the amount, down to a fen
+    tables = _tables_with(tmp_path, "average_wage", lambda text: text.replace("100100,2024-07-01,9500.55,test,test\n", "")
+                          .replace("000000,2020-01-01,8000,test,test\n", "000000,2030-01-01,8000,test,test\n"))
+    severance = {("F1", "2025-01"): [{"kind": "severance", "amount": Decimal("0.01")}]}
+    with pytest.raises(PolicyError, match="severance is paid"):
+        run_engine(tables, [{**person("F1"), "leave_date": date(2025, 1, 31)}], {}, "2025-01", "2025-01",
+                   payments=severance)

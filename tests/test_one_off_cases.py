@@ -25,7 +25,10 @@ def test_ordinary_payslips_earlier_in_the_year_do_not_block_a_bonus_taxed_apart(
     # 36,000 ÷ 12 = 3,000, not above 3,000 → 3 %, quick deduction 0 → 1,080.00
     rows = run_engine(SHIPPED_TABLES, [HOHHOT], {}, "2025-11", "2025-12",
                       payments={("H1", "2025-12"): bonus("36000", "separate")})
-    assert rows[("H1", "2025-11")]["annual_bonus_separate"] == 0
+    november = rows[("H1", "2025-11")]
+    assert november["annual_bonus_separate"] == 0
+    # no bonus, no year's tax by either method: both columns 0, not a default
+    assert (november["annual_bonus_year_tax_separate"], november["annual_bonus_year_tax_merged"]) == (0, 0)
     december = rows[("H1", "2025-12")]
     assert december["annual_bonus_method"] == "separate"
     assert december["iit_annual_bonus"] == Decimal("1080.00")
