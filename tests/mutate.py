@@ -86,6 +86,7 @@ SUBSET = [
     "tests/test_year_end.py",
     "tests/test_leave_probation_death.py",
     "tests/test_leave_cases.py",
+    "tests/test_leave_carry_over.py",
     "tests/test_one_off_cases.py",
 ]
 HAND = "tests/test_hand_computed.py"
@@ -95,7 +96,7 @@ INJURIES = ["tests/test_benefits_reference.py::test_fixed_injury_roster_exercise
             "tests/test_reference_reach.py::test_fixed_injuries_with_derived_base_and_topup"]
 BRACKETS = ["tests/test_reference_reach.py::test_every_bracket_at_and_around_each_threshold",
             "tests/test_reference_reach.py::test_every_bracket_on_the_shipped_tables"]
-LEAVE = ["tests/test_leave_cases.py", "tests/test_leave_probation_death.py",
+LEAVE = ["tests/test_leave_cases.py", "tests/test_leave_probation_death.py", "tests/test_leave_carry_over.py",
          "tests/test_leave_reference.py"]
 # stage 1: per mutated module (rules: the module's stem; tables: the table's name), the tests that
 # exercise it, quickest killers first. A module not named here gets DEFAULT_FIRST.
