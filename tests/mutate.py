@@ -110,6 +110,9 @@ FIRST = {
                    "tests/test_history_carry.py"],
     "medical_levy": ["tests/test_medical_levy.py", HAND, FIXED_ROSTER],
     "performance_pay": ["tests/test_levels.py"],
+    # gross pay's lines: the hand cases, then the one case paying performance pay and the appraisal bonus
+    "pay": [HAND, FIXED_ROSTER, "tests/test_levels.py::test_performance_pay_by_result_in_two_regions",
+            "tests/test_reference_reach.py::test_fixed_record_changes"],
     "income_tax": [HAND, *BRACKETS, "tests/test_income_tax_examples.py", "tests/test_year_end.py"],
     "floors": ["tests/test_guards.py", HAND, *INJURIES],
     "proration": [HAND, "tests/test_calendar_proration.py", FIXED_ROSTER],
