@@ -139,16 +139,21 @@ ROSTER = [
 ]
 
 
-@pytest.fixture()
-def con():
-    """An in-memory database holding ROSTER: one person in each of the five places."""
+def roster_connection(roster=ROSTER):
+    """A fresh in-memory database holding the roster (default ROSTER: one person in each of the five places)."""
     from payroll.db import connect
     connection = connect(":memory:")
-    for row in ROSTER:
+    for row in roster:
         connection.execute(
             "INSERT INTO employees (employee_id, name, region_code, unit, category, level, post, hire_date, "
             "leave_date, special_deduction, contribution_base) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", list(row))
     return connection
+
+
+@pytest.fixture()
+def con():
+    """An in-memory database holding ROSTER: one person in each of the five places."""
+    return roster_connection()
 
 
 @pytest.fixture(scope="module")

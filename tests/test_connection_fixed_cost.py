@@ -9,7 +9,7 @@ from datetime import date
 
 import pandas as pd
 import pytest
-from conftest import ROSTER
+from conftest import roster_connection
 
 from payroll.calendar import calendar_frame, calendar_table, use_calendar_table
 from payroll.db import connect
@@ -19,15 +19,6 @@ from payroll.engine.run import prepare_connection, run_months
 from payroll.errors import PolicyError
 from payroll.policy import TABLES, Policy
 from payroll.rules import leave
-
-
-def _roster_connection(roster=ROSTER):
-    con = connect(":memory:")
-    for row in roster:
-        con.execute("INSERT INTO employees (employee_id, name, region_code, unit, category, level, post, hire_date, "
-                    "leave_date, special_deduction, contribution_base) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    list(row))
-    return con
 
 
 def _unmemoised(policy: Policy) -> Policy:
@@ -72,7 +63,7 @@ def test_snapshot_rows_are_made_once_and_hold_every_row_as_json(policy):
 
 
 def test_a_second_connection_records_the_same_snapshot(policy):
-    first, second = _roster_connection(), _roster_connection()
+    first, second = roster_connection(), roster_connection()
     run_months(first, _unmemoised(policy), "2025-03")
     run_months(second, policy, "2025-03")
     query = "SELECT * FROM policy_snapshots ORDER BY table_name, row_no"
@@ -86,7 +77,7 @@ def test_parameter_tables_copied_on_a_fresh_connection_equal_the_tables_made_the
     # January's rows, so it copies January's tables
     for number, new_stretch in ((1, True), (6, False), (7, True), (8, True), (12, True)):
         month = Month.parse(f"2025-{number:02d}")
-        made, copied, long_way = _roster_connection(), _roster_connection(), _roster_connection()
+        made, copied, long_way = roster_connection(), roster_connection(), roster_connection()
         for con in (made, copied, long_way):
             prepare_connection(con, fresh_policy, [2025])
         stretches = len(fresh_policy.month_parameters)
@@ -103,12 +94,12 @@ def test_payslips_on_fresh_connections_equal_across_the_year_whether_made_or_cop
     fresh_policy = _unmemoised(policy)
     query = "SELECT * EXCLUDE (run_id) FROM payslips ORDER BY month, employee_id"
     for first, last in (("2025-01", "2025-03"), ("2025-06", "2025-08")):
-        made, copied = _roster_connection(), _roster_connection()
+        made, copied = roster_connection(), roster_connection()
         run_months(made, fresh_policy, first, last)
         run_months(copied, fresh_policy, first, last)
         payslips = made.execute(query).fetchall()
         assert payslips and payslips == copied.execute(query).fetchall()
-    main_way = _roster_connection()
+    main_way = roster_connection()
     run_months(main_way, _unmemoised(policy), "2025-06", "2025-08")
     assert main_way.execute(query).fetchall() == payslips
 
@@ -119,8 +110,8 @@ def _leave_status(con) -> tuple[list, list]:
 
 
 def test_a_fresh_connections_month_without_leave_has_the_leave_status_the_whole_query_makes(policy):
-    run_months(_roster_connection(), policy, "2025-03")       # the columns are known after a first run
-    copied = _roster_connection()
+    run_months(roster_connection(), policy, "2025-03")       # the columns are known after a first run
+    copied = roster_connection()
     run_months(copied, policy, "2025-03")                      # nobody has leave, leaves or is paid out
     march = Month.parse("2025-03")
     assert leave._status_empty(copied, march, _active_roster_sql(march))
@@ -134,7 +125,7 @@ def test_a_fresh_connections_month_with_leave_runs_the_leave_query(policy):
     query = "SELECT * EXCLUDE (run_id) FROM payslips ORDER BY month, employee_id"
     results = []
     for run_policy in (_unmemoised(policy), policy, policy):
-        con = _roster_connection()
+        con = roster_connection()
         con.execute("INSERT INTO leave (employee_id, kind, start_date, end_date) "
                     "VALUES ('Z1', 'unpaid', DATE '2025-03-03', DATE '2025-03-04')")
         run_months(con, run_policy, "2025-03")
@@ -153,7 +144,7 @@ def test_every_missing_figure_is_listed_in_order_naming_table_region_and_month(p
     frames["national_parameters"] = frames["national_parameters"][
         frames["national_parameters"].name != "hours_per_day"]
     lacking = Policy(policy.directory, frames, "lacking", policy.chain, [])
-    con = _roster_connection(roster)
+    con = roster_connection(roster)
     prepare_connection(con, lacking, [2025])
     month = Month.parse("2025-03")
     install_month_parameters(con, month)

@@ -6,22 +6,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from conftest import ROSTER
+from conftest import roster_connection
 
-from payroll.db import connect
 from payroll.engine.context import (PARAMETER_SOURCES, Month, _active_roster_sql, install_month,
                                     install_month_parameters, tables_changed)
 from payroll.engine.run import prepare_connection, run_months
 from payroll.rules import leave
-
-
-def _roster_connection():
-    con = connect(":memory:")
-    for row in ROSTER:
-        con.execute("INSERT INTO employees (employee_id, name, region_code, unit, category, level, post, hire_date, "
-                    "leave_date, special_deduction, contribution_base) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    list(row))
-    return con
 
 
 def _parameter_tables(con) -> dict:
@@ -29,7 +19,7 @@ def _parameter_tables(con) -> dict:
 
 
 def test_parameter_tables_made_again_only_where_a_table_changed_equal_a_whole_install(con, policy):
-    fresh = _roster_connection()
+    fresh = roster_connection()
     prepare_connection(con, policy, [2025])
     prepare_connection(fresh, policy, [2025])
     installed, partly = None, []
@@ -126,7 +116,7 @@ def test_each_policy_table_changing_alone_makes_again_what_reads_it(policy):
     for table in dated:
         changed_policy = _with_a_new_row_from_may(policy, table)
         assert tables_changed(changed_policy, april, may) == {table}, table
-        con, fresh = _roster_connection(), _roster_connection()
+        con, fresh = roster_connection(), roster_connection()
         prepare_connection(con, changed_policy, [2025])
         prepare_connection(fresh, changed_policy, [2025])
         installed = install_month(con, changed_policy, april, None)
