@@ -340,6 +340,7 @@ class Policy:
     _month_digests: dict = field(default_factory=dict, repr=False, compare=False)
     _rows_as_json: dict = field(default_factory=dict, repr=False, compare=False)
     _change_dates: list | None = field(default=None, repr=False, compare=False)
+    _change_days_by_table: dict | None = field(default=None, repr=False, compare=False)
     lookups: dict = field(default_factory=dict, repr=False, compare=False)
     # what a run on a fresh connection installs, made once per Policy (issue 17: most runs, and
     # every test, start on a new connection): the tables as the connection holds them (Arrow, cast
@@ -369,17 +370,14 @@ class Policy:
         """Every day on which the rows in force change: a row's effective_from, and the day after a
         row's valid_until. Between two such days the month's parameter tables are the same."""
         if self._change_dates is None:
-            self._change_dates = self._find_change_dates()
+            self._change_dates = sorted(set().union(*self.change_days_by_table().values()))
         return self._change_dates
 
-    def _find_change_dates(self) -> list:
-        days = set()
-        for frame in self.frames.values():
-            if "effective_from" in frame:
-                days.update(d for d in frame.effective_from if not pd.isna(d))
-            if "valid_until" in frame:
-                days.update(pd.Timestamp(d).date() + timedelta(days=1) for d in frame.valid_until if not pd.isna(d))
-        return sorted(days)
+    def change_days_by_table(self) -> dict[str, list[date]]:
+        """change_dates table by table (engine/context.py rebuilds what reads a changed table)."""
+        if self._change_days_by_table is None:
+            self._change_days_by_table = change_days_by_table(self.frames)
+        return self._change_days_by_table
 
     def month_digest(self, month_start: date) -> str:
         """Digest of the rows a month starting on `month_start` can read (issue 17): retro pay
@@ -466,6 +464,20 @@ class Policy:
         return pa.table({"tables_digest": pa.array([self.digest] * len(names), pa.string()),
                          "table_name": pa.array(names, pa.string()), "row_no": pa.array(row_numbers, pa.int32()),
                          "row_json": pa.array(texts, pa.string())})
+
+
+def change_days_by_table(frames: dict[str, pd.DataFrame]) -> dict[str, list[date]]:
+    """Per table, the days its rows in force change: each row's effective_from and the day after
+    its valid_until (the policy's frames, or the frames rebuilt from a run's snapshot)."""
+    days = {}
+    for name, frame in frames.items():
+        found = set()
+        if "effective_from" in frame:
+            found.update(pd.Timestamp(d).date() for d in frame.effective_from if not pd.isna(d))
+        if "valid_until" in frame:
+            found.update(pd.Timestamp(d).date() + timedelta(days=1) for d in frame.valid_until if not pd.isna(d))
+        days[name] = sorted(found)
+    return days
 
 
 def _cast_select(columns: tuple[Column, ...]) -> str:
@@ -584,8 +596,9 @@ def load_policy(tables: str | os.PathLike | None = None) -> Policy:
         cache = _cache_file(*key)
         _LOADED[key] = _read_cached(cache) or _cached(_read_policy(directory, key[1]), cache)
     loaded = _LOADED[key]
-    # a copy (a caller may change its frames dict or warnings), sharing what is derived from the
-    # same tables, so each load does not make it again
+    # a copy (its frames dict and warnings list are its own), sharing what is derived from the same
+    # tables, so each load does not make it again: a changed table goes through with_frames, a new
+    # Policy with nothing derived yet, never through an edit of these frames
     policy = Policy(loaded.directory, dict(loaded.frames), loaded.digest, loaded.chain, list(loaded.warnings),
                     _installed_forms=loaded._installed_forms, _snapshot_rows=loaded._snapshot_rows,
                     month_parameters=loaded.month_parameters)

@@ -81,11 +81,16 @@ def test_a_leave_record_in_the_month_runs_the_whole_query_after_an_empty_month(c
                        "AND employee_id = 'Z1'").fetchone()[0] == 2
 
 
-def test_the_change_days_table_by_table_are_the_policys_change_dates(policy):
-    from payroll.engine.context import _change_days_by_table
-    by_table = _change_days_by_table(policy)
-    assert sorted({day for days in by_table.values() for day in days}) == policy.change_dates()
+def test_the_change_days_table_by_table(policy):
+    by_table = policy.change_days_by_table()
+    # 1 July 2025: new housing-fund rows, no new pay scale; a row with a valid_until changes its
+    # table on the day after
     assert date(2025, 7, 1) in by_table["housing_fund"] and date(2025, 7, 1) not in by_table["pay_scale"]
+    lapsing = [(name, day) for name, frame in policy.frames.items() if "valid_until" in frame
+               for day in frame.valid_until.dropna()]
+    assert lapsing
+    for name, day in lapsing:
+        assert date.fromordinal(day.toordinal() + 1) in by_table[name], (name, day)
 
 
 def _with_a_new_row_from_may(policy, table: str):

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
 
 from ..db import scalar, table_exists
@@ -355,28 +354,12 @@ def _install_opening_balances(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(OPENING_BALANCES_DDL.replace("CREATE TABLE", "CREATE TEMP TABLE"))
 
 
-def _change_days_by_table(policy: Policy) -> dict[str, list[date]]:
-    """Policy.change_dates table by table: a row's effective_from and the day after its valid_until
-    (memoised on the Policy, so it lives and dies with it)."""
-    if "change_days_by_table" not in policy.lookups:
-        days = {}
-        for name, frame in policy.frames.items():
-            found = set()
-            if "effective_from" in frame:
-                found.update(d for d in frame.effective_from if not pd.isna(d))
-            if "valid_until" in frame:
-                found.update(pd.Timestamp(d).date() + timedelta(days=1) for d in frame.valid_until if not pd.isna(d))
-            days[name] = sorted(found)
-        policy.lookups["change_days_by_table"] = days
-    return policy.lookups["change_days_by_table"]
-
-
 def tables_changed(policy: Policy, installed: Month | None, month: Month) -> frozenset[str] | None:
     """The policy tables with a row taking effect or lapsing in (installed, month]; None when
     nothing is installed or the month is earlier (every parameter table is made again)."""
     if installed is None or month.start < installed.start:
         return None
-    return frozenset(name for name, days in _change_days_by_table(policy).items()
+    return frozenset(name for name, days in policy.change_days_by_table().items()
                      if any(installed.start < day <= month.start for day in days))
 
 

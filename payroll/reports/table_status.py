@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import duckdb
 import pandas as pd
 
-from ..policy import NEEDS_ATTENTION, TABLES, UNIQUE_KEYS
+from ..policy import NEEDS_ATTENTION, TABLES, UNIQUE_KEYS, change_days_by_table
 
 NATIONAL = "000000"
 # tables keyed by region and date: the key of a figure within a region
@@ -200,13 +200,7 @@ def _change_days(digest: str, frames: dict[str, pd.DataFrame]) -> list[date]:
     if digest not in _CHANGE_DAYS:
         if len(_CHANGE_DAYS) >= 16:         # as many digests as a server meets; kept small
             _CHANGE_DAYS.clear()
-        days = set()
-        for frame in frames.values():
-            if "effective_from" in frame.columns:
-                days.update(d for d in frame.effective_from if isinstance(d, date))
-            if "valid_until" in frame.columns:
-                days.update(d + timedelta(days=1) for d in frame.valid_until if isinstance(d, date))
-        _CHANGE_DAYS[digest] = sorted(days)
+        _CHANGE_DAYS[digest] = sorted(set().union(*change_days_by_table(frames).values()))
     return _CHANGE_DAYS[digest]
 
 
