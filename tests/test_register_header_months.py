@@ -3,7 +3,6 @@ row takes effect or lapses (reports/table_status.py): it must equal the note com
 every month, across rows that start and rows that lapse (`valid_until`)."""
 from __future__ import annotations
 
-import csv
 import shutil
 
 from conftest import SHIPPED_TABLES
@@ -16,18 +15,9 @@ def _with_a_lapsing_sample_row(tmp_path):
     """The shipped tables plus an average-wage row of Hohhot marked disputed, in force March–May 2025."""
     tables = tmp_path / "tables"
     shutil.copytree(SHIPPED_TABLES, tables)
-    path = tables / "average_wage.csv"
-    with open(path, encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    row = dict(next(r for r in rows if r["region_code"] == "150100"))
-    row.update(effective_from="2025-03-01", status="disputed", source="test only: a disputed row that lapses")
-    if "valid_until" in row:
-        row["valid_until"] = "2025-05-31"
-    rows.append(row)
-    with open(path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    # average_wage.csv: region_code,effective_from,monthly_average_wage,basis,source,status,valid_until
+    with open(tables / "average_wage.csv", "a", encoding="utf-8") as handle:
+        handle.write("150100,2025-03-01,9500.00,test,test only: a disputed row that lapses,disputed,2025-05-31\n")
     return tables
 
 
