@@ -22,7 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-import pandas as pd
 
 from ..pay_structure import _ancestors, _in_force
 from ..policy import RESULTS, Policy
@@ -124,22 +123,18 @@ def conditions_text(rule: dict) -> str:
 def level_versions(con, employee_ids: list[str] | None = None) -> dict[str, list[tuple[date, int, date]]]:
     """Every version of each person's record, oldest first: (valid_from, level, hire_date); the
     current record starts where its latest history version ends (else 0001-01-01)."""
-    only = ""
-    if employee_ids is not None:
-        con.register("_level_people", pd.DataFrame({"employee_id": list(employee_ids)}))
-        only = " AND employee_id IN (SELECT employee_id FROM _level_people)"
-    try:
-        rows = con.execute(f"""
-            SELECT employee_id, valid_from, level, hire_date FROM employee_history WHERE true{only}
-            UNION ALL
-            SELECT employee_id, coalesce(h.until, DATE '0001-01-01'), level, hire_date
-            FROM employees LEFT JOIN (SELECT employee_id, max(valid_until) AS until FROM employee_history
-                                      GROUP BY employee_id) h USING (employee_id)
-            WHERE true{only}
-            ORDER BY 1, 2""").fetchall()
-    finally:
-        if employee_ids is not None:
-            con.unregister("_level_people")
+    # the people as a list parameter, filtered in every branch: registering a DataFrame for one person
+    # cost ~6 ms of an HR page's ~12 ms level history (issue 18)
+    only, params = ("", {}) if employee_ids is None else (
+        " AND employee_id IN (SELECT unnest($people))", {"people": list(employee_ids)})
+    rows = con.execute(f"""
+        SELECT employee_id, valid_from, level, hire_date FROM employee_history WHERE true{only}
+        UNION ALL
+        SELECT employee_id, coalesce(h.until, DATE '0001-01-01'), level, hire_date
+        FROM employees LEFT JOIN (SELECT employee_id, max(valid_until) AS until FROM employee_history
+                                  WHERE true{only} GROUP BY employee_id) h USING (employee_id)
+        WHERE true{only}
+        ORDER BY 1, 2""", params).fetchall()
     versions: dict[str, list] = {}
     for employee_id, valid_from, level, hire_date in rows:
         versions.setdefault(employee_id, []).append((valid_from, int(level), hire_date))

@@ -86,6 +86,99 @@ def _append(con: duckdb.DuckDBPyConnection, event: AuditEvent, at=None) -> int:
     return seq
 
 
+class AuditWriter:
+    """The web server's audit log (it owns the database): the chain's head kept in memory and entries
+    written by group commit. A page's entry is committed before its response is sent (the request
+    waits), but the requests waiting at the same moment share one transaction: twenty HR pages at once
+    paid ~10 ms of CPU each for their own SELECT of the head, INSERT and COMMIT (issue 18, measured)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self._cur = con.cursor()
+        self._pending_file = _pending_file_of(con)
+        self._head: tuple[int, str] | None = None       # (seq, hash) of the last committed entry
+        self._changed = threading.Condition()
+        self._queue: list[tuple[int, AuditEvent, datetime]] = []
+        self._next_ticket = 1
+        self._done = 0                                   # every ticket up to this one is settled
+        self._failed: dict[int, BaseException] = {}
+        self._writing = False
+
+    def record(self, event: AuditEvent) -> None:
+        """Returns once the entry is committed; raises what the write raised."""
+        with self._changed:
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            self._queue.append((ticket, event, now()))
+            while self._done < ticket:
+                if self._writing:
+                    self._changed.wait()
+                    continue
+                batch, self._queue, self._writing = self._queue, [], True
+                self._changed.release()
+                try:
+                    error = self._write_batch([(e, at) for _, e, at in batch])
+                finally:
+                    self._changed.acquire()
+                    self._writing = False
+                if error is not None:
+                    self._failed.update((t, error) for t, _, _ in batch)
+                self._done = batch[-1][0]
+                self._changed.notify_all()
+            error = self._failed.pop(ticket, None)
+        if error is not None:
+            raise error
+
+    def _write_batch(self, batch: list[tuple[AuditEvent, datetime]]) -> BaseException | None:
+        """One transaction; on a clash with another writer of the log (seq is its primary key) the
+        head is read again and the batch written once more."""
+        for attempt in (1, 2):
+            try:
+                with _APPEND_LOCK:
+                    if self._pending_file.exists():       # a CLI command's entry waiting (see below)
+                        _fold_pending(self._cur)
+                        self._head = None
+                    with transaction(self._cur):
+                        self._append_all(batch)
+                return None
+            except duckdb.ConstraintException as error:
+                self._head = None
+                if attempt == 2:
+                    return error
+            except BaseException as error:             # noqa: BLE001 - handed to every waiting request
+                self._head = None
+                return error
+        return None
+
+    def _append_all(self, batch: list[tuple[AuditEvent, datetime]]) -> None:
+        if self._head is None:
+            last = self._cur.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchall()
+            self._head = (last[0][0], last[0][1]) if last else (0, GENESIS)
+        seq, prev_hash = self._head
+        rows = []
+        for event, at in batch:
+            seq += 1
+            digest = entry_hash(prev_hash, seq, at, event.username, event.via, event.address, event.action,
+                                event.target, event.detail)
+            rows.append([seq, at, event.username, event.via, event.address, event.action, event.target,
+                         event.detail, prev_hash, digest])
+            prev_hash = digest
+        values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows))
+        self._cur.execute(f"INSERT INTO audit_log VALUES {values}", [v for row in rows for v in row])
+        self._cur.execute("INSERT OR REPLACE INTO office_settings VALUES ('audit_head', ?)", [f"{seq}:{prev_hash}"])
+        self._head = (seq, prev_hash)
+
+    def close(self) -> None:
+        try:
+            self._cur.close()
+        except duckdb.Error:
+            pass
+
+
+def _pending_file_of(con: duckdb.DuckDBPyConnection) -> Path:
+    db_path = _database_path(con)
+    return pending_path(db_path) if db_path else Path("/nonexistent/audit-pending.jsonl")
+
+
 def cli_event(action: str, target: str = "", detail: str = "") -> AuditEvent:
     """An entry for a CLI command: the OS user, marked cli, the host name as address."""
     try:

@@ -31,8 +31,7 @@ class Office:
         self._local = threading.local()
         self._fixed_mode: bool | None = None
         self._cursors: list[duckdb.DuckDBPyConnection] = []
-        self._audit_cursor = self.con.cursor()
-        self._audit_lock = threading.Lock()
+        self.audit = audit.AuditWriter(self.con)
 
     # ---- per-thread reading
     def cursor(self) -> duckdb.DuckDBPyConnection:
@@ -66,8 +65,7 @@ class Office:
 
     # ---- writing outside a request's snapshot
     def record(self, event: audit.AuditEvent) -> None:
-        with self._audit_lock:
-            audit.record(self._audit_cursor, event)
+        self.audit.record(event)
 
     @contextmanager
     def writer(self):
@@ -113,7 +111,8 @@ class Office:
                 self.jobs.wait(job.job_id)
         self.traces.close()
         self.sessions.close()
-        for cursor in self._cursors + [self._audit_cursor]:
+        self.audit.close()
+        for cursor in self._cursors:
             try:
                 cursor.close()
             except duckdb.Error:
