@@ -196,3 +196,45 @@ def test_a_column_the_packing_cannot_give_back_exactly_stops_the_build():
     con.execute("CREATE TABLE f (x DOUBLE)")
     with pytest.raises(UnpackableColumn):
         RowCodec.of(con, "SELECT * FROM f")
+
+
+def test_the_level_history_packed_in_the_month_table_is_the_databases(office_site, tmp_path):
+    """A person page's level history (issue 16) comes from the month table's packed facts: for every
+    person they equal level_facts' queries, including a history version, a corrected appraisal (the
+    later import wins) and a level change recorded twice (the later one's reason wins)."""
+    shutil.copy(office_site.db, tmp_path / "levels.duckdb")
+    import duckdb
+    con = duckdb.connect(str(tmp_path / "levels.duckdb"))
+    person, level = con.execute("SELECT employee_id, level FROM payslips WHERE month = '2025-03' "
+                                "ORDER BY employee_id LIMIT 1").fetchall()[0]
+    con.execute("INSERT INTO employee_history SELECT employee_id, DATE '2019-01-01', DATE '2023-01-01', name, "
+                "id_number_masked, region_code, unit, category, level - 1, post, hire_date, leave_date, "
+                "service_start, special_deduction, contribution_base FROM employees WHERE employee_id = ?", [person])
+    con.executemany("INSERT INTO assessments VALUES (?, ?, ?, '', ?, now()::TIMESTAMP, 'a.csv', 1)",
+                    [[person, 2023, "competent", 1], [person, 2024, "basically_competent", 1],
+                     [person, 2024, "excellent", 2]])
+    con.executemany("INSERT INTO level_changes VALUES (?, DATE '2023-01-01', ?, ?, 'promotion', ?, 'r1', '', ?, 'l.csv')",
+                    [[person, level - 1, level, "first reason", "2024-01-01 00:00:00"],
+                     [person, level - 1, level, "corrected reason", "2024-02-01 00:00:00"]])
+    con.close()
+    from datetime import date
+    from payroll.levels.path import level_facts, level_path
+    office = Office(str(tmp_path / "levels.duckdb"), None)
+    try:
+        _wait_for_table(office, "2025-03")
+        cur = office.cursor()
+        people = [p for (p,) in cur.execute("SELECT employee_id FROM employees ORDER BY 1").fetchall()]
+        for someone in people:
+            page = office.traces.page(cur, someone, "2025-03")
+            if page is None:                              # not paid in March: no row
+                continue
+            assert page.levels == level_facts(cur, someone), someone
+        page = office.traces.page(cur, person, "2025-03")
+        assert len(page.levels.versions) == 2 and page.levels.results == {2023: "competent", 2024: "excellent"}
+        assert [r for _, r, _ in page.levels.reasons.values()] == ["corrected reason"]
+        on = date(2025, 3, 31)
+        assert level_path(cur, office.policy, person, on=on, facts=page.levels).lines() == \
+            level_path(cur, office.policy, person, on=on).lines()
+        assert any("corrected reason" in line for line in office.explainer().explain(person, "2025-03").levels)
+    finally:
+        office.close()

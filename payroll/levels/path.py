@@ -7,6 +7,7 @@ one `excellent`), with the grade pay of each level from the pay scale in force o
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 
@@ -16,7 +17,8 @@ from ..db import table_exists
 from ..errors import PayrollError
 from ..policy import Policy
 from ..rules.performance_pay import assessments_in_force_sql
-from .rules import RESULT_ZH, conditions_text, decide, level_since, level_versions, rule_in_force, scale_in_force
+from .rules import (RESULT_ZH, conditions_text, decide, level_since, level_versions, level_versions_sql,
+                    rule_in_force, scale_in_force)
 
 MAX_STEPS = 10
 
@@ -58,15 +60,23 @@ class LevelPath:
         return out
 
 
-def level_path(con: duckdb.DuckDBPyConnection, policy: Policy, employee_id: str, on: date | None = None) -> LevelPath:
+@dataclass(frozen=True)
+class LevelFacts:
+    """What a person's level path is made from, as the database holds it."""
+    region_code: str
+    category: str
+    hire_date: date
+    versions: list[tuple[date, int, date]]          # level_versions: (valid_from, level, hire_date)
+    results: dict[int, str]                          # appraisal result per year in force
+    reasons: dict[tuple[date, int], tuple[str, str, str]]   # (effective_from, to_level) -> kind, reason, rule
+
+
+def level_facts(con: duckdb.DuckDBPyConnection, employee_id: str) -> LevelFacts:
     versions = level_versions(con, [employee_id]).get(employee_id)
     if not versions:
         raise PayrollError(f"employee {employee_id!r} is not in the database")
-    record = con.execute("SELECT region_code, category, hire_date FROM employees WHERE employee_id = ?",
-                         [employee_id]).fetchall()[0]
-    region, category, hire = record
-    on = on or max(date.today(), versions[-1][0])
-    level, since = level_since(versions, on)
+    region, category, hire = con.execute("SELECT region_code, category, hire_date FROM employees "
+                                         "WHERE employee_id = ?", [employee_id]).fetchall()[0]
     results, reasons = {}, {}
     # a database made before these tables existed, opened read-only, has neither
     if table_exists(con, "assessments"):
@@ -77,17 +87,59 @@ def level_path(con: duckdb.DuckDBPyConnection, policy: Policy, employee_id: str,
         reasons = {(d, to): (kind, reason, rule) for d, to, kind, reason, rule in con.execute(
             "SELECT effective_from, to_level, kind, reason, rule_row FROM level_changes WHERE employee_id = ? "
             "ORDER BY applied_at", [employee_id]).fetchall()}
+    return LevelFacts(region, category, hire, versions, results, reasons)
+
+
+def everyone_level_facts_sql(con: duckdb.DuckDBPyConnection) -> str:
+    """level_facts of every employee as one JSON text per employee_id (the web's month table packs it,
+    issue 18), read back by `facts_from_json`: the same queries, grouped by person, in the same order."""
+    assessments = (f"SELECT employee_id, to_json(list([year::VARCHAR, result] ORDER BY year)) AS results "
+                   f"FROM ({assessments_in_force_sql()}) GROUP BY employee_id"
+                   if table_exists(con, "assessments") else
+                   "SELECT NULL::VARCHAR AS employee_id, NULL::JSON AS results WHERE false")
+    changes = ("SELECT employee_id, to_json(list([effective_from::VARCHAR, to_level::VARCHAR, kind, reason, rule_row] "
+               "ORDER BY applied_at)) AS reasons FROM level_changes GROUP BY employee_id"
+               if table_exists(con, "level_changes") else
+               "SELECT NULL::VARCHAR AS employee_id, NULL::JSON AS reasons WHERE false")
+    return f"""
+        WITH versions AS ({level_versions_sql("")}),
+        grouped AS (SELECT employee_id, to_json(list([valid_from::VARCHAR, level::VARCHAR, hire_date::VARCHAR]
+                                                     ORDER BY valid_from)) AS versions
+                    FROM versions GROUP BY employee_id)
+        SELECT e.employee_id, to_json([e.region_code, e.category, e.hire_date::VARCHAR])::VARCHAR AS record,
+               g.versions::VARCHAR AS versions, a.results::VARCHAR AS results, c.reasons::VARCHAR AS reasons
+        FROM employees e JOIN grouped g USING (employee_id)
+        LEFT JOIN ({assessments}) a USING (employee_id) LEFT JOIN ({changes}) c USING (employee_id)"""
+
+
+def facts_from_json(record: str, versions: str, results: str | None, reasons: str | None) -> LevelFacts:
+    region, category, hire = json.loads(record)
+    day = date.fromisoformat
+    return LevelFacts(
+        region, category, day(hire),
+        [(day(v), int(level), day(h)) for v, level, h in json.loads(versions)],
+        {int(year): result for year, result in json.loads(results or "[]")},
+        {(day(d), int(to)): (kind, reason, rule) for d, to, kind, reason, rule in json.loads(reasons or "[]")})
+
+
+def level_path(con: duckdb.DuckDBPyConnection, policy: Policy, employee_id: str, on: date | None = None,
+               facts: LevelFacts | None = None) -> LevelPath:
+    facts = facts or level_facts(con, employee_id)
+    versions, hire, results = facts.versions, facts.hire_date, facts.results
+    on = on or max(date.today(), versions[-1][0])
+    level, since = level_since(versions, on)
     past, previous = [], None
     for valid_from, step_level, _ in versions:
         if step_level == previous:
             continue
         start = max(valid_from, hire)
-        kind, reason, rule = reasons.get((start, step_level), ("", "", ""))
+        kind, reason, rule = facts.reasons.get((start, step_level), ("", "", ""))
         text = f"{kind}: {reason} ({rule})" if kind else ("entry level" if previous is None else "changed by import")
         past.append(Step(start, previous, step_level, text))
         previous = step_level
-    projected, conditions = _project(policy, region, category, level, since, results, on)
-    return LevelPath(employee_id, region, category, level, since, results, past, projected, conditions)
+    projected, conditions = _project(policy, facts.region_code, facts.category, level, since, results, on)
+    return LevelPath(employee_id, facts.region_code, facts.category, level, since, results, past, projected,
+                     conditions)
 
 
 def _project(policy: Policy, region: str, category: str, level: int, since: date, results: dict[int, str],

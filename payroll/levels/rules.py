@@ -120,6 +120,17 @@ def conditions_text(rule: dict) -> str:
     return text + f"; takes effect on the 1st of month {int(rule['effective_month'])} (level_rules.csv row {int(rule['row_no'])})"
 
 
+def level_versions_sql(only: str) -> str:
+    """(employee_id, valid_from, level, hire_date) of every version; `only` an AND condition on employee_id."""
+    return f"""
+        SELECT employee_id, valid_from, level, hire_date FROM employee_history WHERE true{only}
+        UNION ALL
+        SELECT employee_id, coalesce(h.until, DATE '0001-01-01'), level, hire_date
+        FROM employees LEFT JOIN (SELECT employee_id, max(valid_until) AS until FROM employee_history
+                                  WHERE true{only} GROUP BY employee_id) h USING (employee_id)
+        WHERE true{only}"""
+
+
 def level_versions(con, employee_ids: list[str] | None = None) -> dict[str, list[tuple[date, int, date]]]:
     """Every version of each person's record, oldest first: (valid_from, level, hire_date); the
     current record starts where its latest history version ends (else 0001-01-01)."""
@@ -127,14 +138,7 @@ def level_versions(con, employee_ids: list[str] | None = None) -> dict[str, list
     # cost ~6 ms of an HR page's ~12 ms level history (issue 18)
     only, params = ("", {}) if employee_ids is None else (
         " AND employee_id IN (SELECT unnest($people))", {"people": list(employee_ids)})
-    rows = con.execute(f"""
-        SELECT employee_id, valid_from, level, hire_date FROM employee_history WHERE true{only}
-        UNION ALL
-        SELECT employee_id, coalesce(h.until, DATE '0001-01-01'), level, hire_date
-        FROM employees LEFT JOIN (SELECT employee_id, max(valid_until) AS until FROM employee_history
-                                  WHERE true{only} GROUP BY employee_id) h USING (employee_id)
-        WHERE true{only}
-        ORDER BY 1, 2""", params).fetchall()
+    rows = con.execute(f"{level_versions_sql(only)}\nORDER BY 1, 2", params).fetchall()
     versions: dict[str, list] = {}
     for employee_id, valid_from, level, hire_date in rows:
         versions.setdefault(employee_id, []).append((valid_from, int(level), hire_date))

@@ -36,6 +36,7 @@ from ..engine.context import Month
 from ..engine.offcycle import overlay_needed
 from ..engine.pipeline import final_stage, pipeline_sql
 from ..engine.trace import TraceLine, earlier_payslips_exist, policy_rows, trace_lines
+from ..levels.path import LevelFacts, everyone_level_facts_sql, facts_from_json, level_path
 from ..policy import Policy
 from ..reports.explain import (ATTENDANCE_READ, PERSON_COLUMNS, RUN_ATTENDANCE_INPUTS, RUN_EMPLOYEE_INPUTS,
                                STORED_AS, Explainer, Explanation, differences)
@@ -106,6 +107,7 @@ class PageRow:
     as_run: bool               # the inputs the build read are those the payslip recorded
     offcycle: bool             # off-cycle payslips in the month (explain adds their lines)
     arrears: bool              # arrears paid in the month (explain adds their lines)
+    levels: LevelFacts | None  # what the level history is made from (None: not in employees)
 
     @property
     def plain(self) -> bool:
@@ -160,13 +162,15 @@ class MonthTraces:
                 self._start(key)
         if table is None:
             return None
-        found = cur.execute(f"SELECT trace_values, stored_values, person_values, as_run, offcycle, arrears "
+        found = cur.execute(f"SELECT trace_values, stored_values, person_values, as_run, offcycle, arrears, "
+                            f"level_record, level_versions, level_results, level_reasons "
                             f"FROM {CACHE_DB}.{table.name} WHERE employee_id = ?", [employee_id]).fetchall()
         if not found:
             return None
-        values, stored, person, as_run, offcycle, arrears = found[0]
+        values, stored, person, as_run, offcycle, arrears, record, versions, results, reasons = found[0]
+        levels = facts_from_json(record, versions, results, reasons) if record is not None else None
         return PageRow(table.trace.unpack(values), table.stored.unpack(stored), table.person.unpack(person),
-                       as_run, offcycle, arrears)
+                       as_run, offcycle, arrears, levels)
 
     def row(self, cur: duckdb.DuckDBPyConnection, employee_id: str, month: str) -> dict | None:
         """The person's pipeline row from the month's table, or None (as `page`)."""
@@ -270,11 +274,14 @@ class MonthTraces:
             SELECT t.employee_id, {codecs.trace.pack_sql('t')} AS trace_values,
                    CASE WHEN s.employee_id IS NOT NULL THEN {codecs.stored.pack_sql('s')} END AS stored_values,
                    {codecs.person.pack_sql('e')} AS person_values,
-                   {inputs_as_run_sql()} AS as_run, {offcycle} AS offcycle, {arrears} AS arrears
+                   {inputs_as_run_sql()} AS as_run, {offcycle} AS offcycle, {arrears} AS arrears,
+                   lv.record AS level_record, lv.versions AS level_versions, lv.results AS level_results,
+                   lv.reasons AS level_reasons
             FROM {wide} t
             LEFT JOIN {main}.payslips s ON s.month = $1 AND s.employee_id = t.employee_id
             LEFT JOIN {main}.employees e ON e.employee_id = t.employee_id
-            LEFT JOIN {main}.attendance a ON a.employee_id = t.employee_id AND a.month = $1""", [month.label])
+            LEFT JOIN {main}.attendance a ON a.employee_id = t.employee_id AND a.month = $1
+            LEFT JOIN ({everyone_level_facts_sql(cursor)}) lv ON lv.employee_id = t.employee_id""", [month.label])
         cursor.execute(f"DROP TABLE {wide}")
         cursor.execute(f"CREATE INDEX {name}_person ON {CACHE_DB}.{name} (employee_id)")
         return codecs
@@ -299,7 +306,7 @@ class WebExplainer(Explainer):
         return Explanation(page.person, month.label, lines, page.stored,
                            differences(lines, page.stored, self.stored_units),
                            self.policy.region_names().get(page.person["region_code"], ""),
-                           self.level_lines(employee_id, month))
+                           level_path(self.con, self.policy, employee_id, on=month.end, facts=page.levels).lines())
 
     def trace(self, employee_id: str, month_label: str, stored: dict | None = None) -> list[TraceLine]:
         month = Month.parse(month_label).label
