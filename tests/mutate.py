@@ -30,7 +30,7 @@ the verdicts). Survivors that cannot change any payslip are explained in README 
     python -m tests.mutate --upto subset        # stop after the deterministic subset (left: pending)
     python -m tests.mutate --upto ci            # also the whole CI tier for the survivors
     python -m tests.mutate --jobs 2             # two mutants at a time, each in its own copy
-    python -m tests.mutate --results F.jsonl    # where verdicts go (default: a file in the temp dir)
+    python -m tests.mutate --results F.jsonl    # where verdicts go (default: tests/mutation_results.jsonl)
     python -m tests.mutate --summary            # only the summary of the results file
     python -m tests.mutate --recheck --match leave.py   # after a new test: survivors again
     python -m tests.mutate --limit 10 --only rules --every 5 --match leave.py   # a sample
@@ -43,6 +43,7 @@ import json
 import threading
 import ast
 import csv
+import hashlib
 import io
 import os
 import re
@@ -280,6 +281,12 @@ def _keys(mutants: list[Mutant]) -> list[str]:
     return out
 
 
+def _rank(key: str) -> int:
+    """A mutant's place in the sample order, from its key alone: `--every N` and a run stopped early
+    take the same mutants whatever is added to or removed from the list (a position would shift)."""
+    return int(hashlib.sha256(key.encode("utf-8")).hexdigest()[:12], 16)
+
+
 def _node_file(node: str) -> str:
     return node.split("::", 1)[0]
 
@@ -445,7 +452,8 @@ def main(argv=None) -> int:
     parser.add_argument("--only", choices=("rules", "tables"))
     parser.add_argument("--match", help="only mutants whose 'path:line:' contains this (e.g. leave.py:122:)")
     parser.add_argument("--limit", type=int, help="at most this many mutants of each kind")
-    parser.add_argument("--every", type=int, default=1, help="only every N-th mutant (a quicker sample)")
+    parser.add_argument("--every", type=int, default=1,
+                        help="only about one mutant in N, chosen by a hash of the mutant (a quicker, stable sample)")
     parser.add_argument("--list", action="store_true")
     parser.add_argument("--summary", action="store_true", help="print the results file's summary only")
     parser.add_argument("--timeout", type=int, default=900, help="seconds per stage run (ci: 4x)")
@@ -456,9 +464,9 @@ def main(argv=None) -> int:
     parser.add_argument("--recheck", action="store_true",
                         help="run the survivors and the undecided again from stage 1 (after a new test)")
     parser.add_argument("--in-file-order", action="store_true",
-                        help="run in list order (default: spread, every 20th first, so a stopped run is a sample)")
-    parser.add_argument("--results", type=Path,
-                        default=Path(tempfile.gettempdir()) / "payroll-mutate-results.jsonl")
+                        help="run in list order (default: hash order, so a stopped run is a random sample)")
+    # kept in the repository: a run resumes across sessions and the README's score is `--summary` of it
+    parser.add_argument("--results", type=Path, default=TESTS / "mutation_results.jsonl")
     args = parser.parse_args(argv)
     kinds = {"rules": rule_mutants, "tables": table_mutants}
     mutants = []
@@ -468,7 +476,7 @@ def main(argv=None) -> int:
     keys = _keys(mutants)
     chosen = [(m, k) for m, k in zip(mutants, keys) if args.match is None or args.match in f"{m.path}:{m.line}:"]
     population = len(chosen)
-    chosen = chosen[::args.every]
+    chosen = [(m, k) for m, k in chosen if _rank(k) % args.every == 0]
     mutants, keys = [m for m, _ in chosen], [k for _, k in chosen]
     if args.list:
         for mutant in mutants:
@@ -529,8 +537,8 @@ def main(argv=None) -> int:
     try:
         for stage in STAGES[:STAGES.index(args.upto) + 1]:
             todo = [(m, k, stage) for m, k in zip(mutants, keys) if results.state(k, args.upto) == ("pending", stage)]
-            if not args.in_file_order:      # every 20th first: a run stopped early is a spread sample
-                todo = [item for _, item in sorted(enumerate(todo), key=lambda pair: (pair[0] % 20, pair[0]))]
+            if not args.in_file_order:      # in hash order: a run stopped early is a random sample
+                todo.sort(key=lambda item: _rank(item[1]))
             if not todo:
                 continue
             print(f"stage {stage}: {len(todo)} mutants", flush=True)

@@ -2,9 +2,10 @@
 stages that never run a test twice, and an honest interval for a sampled score."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
-from mutate import ROOT, STAGES, stage_tests, rule_mutants, table_mutants, wilson_interval
+from mutate import ROOT, STAGES, _keys, _rank, stage_tests, rule_mutants, table_mutants, wilson_interval
 
 
 def test_every_mutant_changes_exactly_its_line():
@@ -38,3 +39,14 @@ def test_the_sample_interval():
     low, high = wilson_interval(50, 54)
     assert low < 50 / 54 < high
     assert wilson_interval(0, 0) == (0.0, 1.0)
+
+
+def test_a_hash_sample_keeps_its_mutants_when_the_list_changes():
+    """`--every 10` by the mutant's hash: about a tenth of the list, and a mutant added in front (a
+    new rule line) moves no other mutant in or out of the sample (a position-based sample would)."""
+    mutants = rule_mutants()
+    keys = _keys(mutants)
+    sample = [k for k in keys if _rank(k) % 10 == 0]
+    assert 0.05 * len(keys) < len(sample) < 0.15 * len(keys)
+    grown = _keys([dataclasses.replace(mutants[0], after=mutants[0].after + " ")] + mutants)
+    assert [k for k in grown[1:] if _rank(k) % 10 == 0] == sample
