@@ -30,8 +30,13 @@ M = "2025-03"
 def site(office_site):
     from payroll.db import connect
     from payroll.engine.closing import close_through
+    from payroll.db import EMPLOYEE_FINANCE_DDL
     con = connect(office_site.db)
     close_through(con, "2025-02")           # closing is cumulative: March is the month walked through
+    con.execute(EMPLOYEE_FINANCE_DDL)       # bank accounts: the bank file once March is closed
+    con.execute("INSERT INTO employee_finance (employee_id, bank_account) "
+                "SELECT employee_id, '6222020' || lpad(CAST(hash(employee_id) % 1000000000000 AS VARCHAR), 12, '0') "
+                "FROM employees")
     con.close()
     app = create_app(str(office_site.db), None)
     with BackgroundServer(app) as server:
@@ -138,6 +143,7 @@ def test_a_month_from_run_to_close_and_an_employee_and_hr(site, tmp_path):
         walk.log_out()
         walk.log_in("clerk")
         assert "closed" in walk.step(M, "close")
+        walk.find("#month-files a[href$='/files/bank.csv']").click()       # the bank file: payment
         walk.log_out()
         # the employee sees only their own payslips and confirms March
         walk.log_in("employee")
@@ -173,6 +179,13 @@ def test_a_month_from_run_to_close_and_an_employee_and_hr(site, tmp_path):
     finally:
         driver.quit()
     time.sleep(0.5)
+    bank = downloads / f"bank-{M}.csv"
+    deadline = time.time() + 60
+    while not bank.exists() and time.time() < deadline:
+        time.sleep(0.2)
+    from payroll.web.routes.months import write_month_file
+    write_month_file(app.state.office.cursor(), M, "bank.csv", tmp_path / "bank-expected.csv")
+    assert bank.read_bytes() == (tmp_path / "bank-expected.csv").read_bytes()
     rows = list(openpyxl.load_workbook(target).active.iter_rows(values_only=True))
     assert rows[2][0] == office.person_a and rows[1][-1] == "实发工资"
     assert Decimal(str(rows[2][-1])).quantize(Decimal("0.01")) == Decimal(net.replace(",", ""))

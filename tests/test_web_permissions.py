@@ -29,6 +29,7 @@ GET_ROUTES = {
     f"/month/{M}": {"clerk", "reviewer", "approver", "auditor"},
     f"/month/{M}/review?swing=900": {"clerk", "reviewer", "approver", "auditor"},
     f"/month/{M}/review.xlsx?swing=900": {"clerk", "reviewer", "approver", "auditor"},
+    f"/month/{M}/files/register.csv": {"clerk", "auditor"},
     "/me": {"employee"},
     f"/me/payslip?month={M}": {"employee"},
     f"/me/payslip.xlsx?month={M}": {"employee"},

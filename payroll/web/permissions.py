@@ -28,6 +28,8 @@ ACTIONS = {a.name: a for a in (
     Action("month.return", "return a month to draft with a comment"),
     Action("month.approve", "approve a month"),
     Action("month.close", "close an approved month"),
+    Action("month.files", "download the month's files for finance (register, payslips, bank after closing, "
+                          "contributions, summary)", person_scoped=True),
     Action("own.payslips", "read one's own payslips and confirm them"),
     Action("audit.read", "read the audit log"),
     Action("users.manage", "add, disable users and set passwords"),
@@ -35,14 +37,14 @@ ACTIONS = {a.name: a for a in (
 
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "clerk": frozenset({"people.search", "pay.view", "months.read", "month.review_page", "month.import",
-                        "month.run", "month.submit", "month.close"}),
+                        "month.run", "month.submit", "month.close", "month.files"}),
     "reviewer": frozenset({"people.search", "pay.view", "months.read", "month.review_page", "month.pass",
                            "month.return"}),
     "approver": frozenset({"people.search", "pay.view", "months.read", "month.review_page", "month.approve",
                            "month.return"}),
     "hr": frozenset({"people.search", "pay.view", "confirmations.read"}),
     "auditor": frozenset({"people.search", "pay.view", "confirmations.read", "months.read",
-                          "month.review_page", "audit.read"}),
+                          "month.review_page", "month.files", "audit.read"}),
     "employee": frozenset({"own.payslips"}),
     "admin": frozenset({"users.manage"}),
 }

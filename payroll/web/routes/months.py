@@ -194,7 +194,63 @@ def review_xlsx(ctx: Ctx) -> Response:
                     headers={"Content-Disposition": f"attachment; filename=review-{review.month}.xlsx"})
 
 
+# the files finance hands on (issue 8), as `payroll export` writes them for the month's regular run;
+# the tax declaration needs the HR file's full ID numbers, which the database never holds: CLI only
+MONTH_FILES = {
+    "register.xlsx": "register", "register.csv": "register", "payslips.xlsx": "payslips",
+    "bank.xlsx": "bank", "bank.csv": "bank", "contributions.xlsx": "contributions", "summary.xlsx": "summary",
+}
+CSV_TYPE = "text/csv; charset=utf-8"
+
+
+def write_month_file(cur, month: str, name: str, out: Path) -> None:
+    from ...reports.bank import export_bank
+    from ...reports.contributions import export_contributions
+    from ...reports.payslips import export_payslips
+    from ...reports.register import export_register
+    from ...reports.summary import export_summary
+    what, fmt = MONTH_FILES[name], name.rsplit(".", 1)[1]
+    writers = {"register": lambda: export_register(cur, month, fmt, out),
+               "payslips": lambda: export_payslips(cur, month, out, fmt=fmt),
+               "bank": lambda: export_bank(cur, month, fmt, out),
+               "contributions": lambda: export_contributions(cur, month, out, fmt),
+               "summary": lambda: export_summary(cur, month, out, fmt)}
+    writers[what]()
+
+
+@page("month.files", audit="export")
+def month_file(ctx: Ctx) -> Response:
+    """One of the month's files. Whole-roster files: the user's units must hold everyone paid in the
+    month. The bank file only once the month is closed: pay goes out after approval and closing."""
+    month, name = _month(ctx), ctx.request.path_params["name"]
+    if name not in MONTH_FILES:
+        raise PayrollError(f"no file {name!r}; the month's files: {', '.join(MONTH_FILES)}")
+    state = workflow.month_state(ctx.cur, month) if table_exists(ctx.cur, "payslips") else None
+    if state is None:
+        raise PayrollError(f"{month} has not been run")
+    if MONTH_FILES[name] == "bank" and state != "closed":
+        raise PayrollError(f"银行代发文件在结账后提供 the bank file is made once {month} is closed "
+                           f"(now: {workflow.STATE_LABELS[state]})")
+    where, params = ctx.scope("month.files", "p.employee_id")
+    outside = ctx.cur.execute(f"SELECT count(*) FROM payslips p WHERE p.month = ? AND NOT ({where})",
+                              [month, *params]).fetchall()[0][0]
+    if outside:
+        ctx.extra_events.append(("denied", month, f"month.files {name}: {outside} people outside the user's units"))
+        return ctx.render("error.html", status=403, title="不允许 Not allowed",
+                          message=f"此文件含你管辖范围以外的 {outside} 人 the file holds {outside} people outside "
+                                  f"your units: ask a user whose role covers every unit")
+    ctx.audit_target, ctx.audit_detail = month, name
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        write_month_file(ctx.cur, month, name, path)
+        body = path.read_bytes()
+    return Response(body, media_type=CSV_TYPE if name.endswith(".csv") else XLSX_TYPE,
+                    headers={"Content-Disposition": f"attachment; filename={name.rsplit('.', 1)[0]}-{month}."
+                                                    f"{name.rsplit('.', 1)[1]}"})
+
+
 routes = [Route("/months", months_page), Route("/month/{month}", month_page),
+          Route("/month/{month}/files/{name}", month_file),
           *[Route(f"/month/{{month}}/{name}", _step(name), methods=["POST"]) for name in workflow.STEPS],
           Route("/month/{month}/close", close, methods=["POST"]),
           Route("/months/run", start_run, methods=["POST"]), Route("/months/import", start_import, methods=["POST"]),
