@@ -4,6 +4,7 @@ month is closed, only for users whose units hold everyone paid in it, and every 
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 from python_calamine import CalamineWorkbook
@@ -14,7 +15,7 @@ from payroll.office import audit, workflow
 from payroll.office.users import Grant, add_user
 from payroll.web.app import create_app
 from payroll.web.routes.months import write_month_file
-from web_site import PASSWORD, log_in
+from web_site import PASSWORD, csrf_of, log_in
 
 CLOSED, OPEN = "2025-01", "2025-03"
 
@@ -107,3 +108,38 @@ def test_a_clerk_of_one_unit_gets_no_file_holding_other_units(site):
     denied = [e for e in audit.entries(con, action="denied") if e["username"] == "clerk_a"]
     con.close()
     assert denied and "register.csv" in denied[0]["detail"]
+
+
+def test_the_tax_declaration_from_an_uploaded_hr_file_is_the_exports_and_the_file_is_not_kept(site, tmp_path,
+                                                                                               monkeypatch):
+    """The HR file (full ID numbers) goes up with the request, makes the declaration `payroll export
+    --what tax` makes from it, and is left nowhere: not in the database, not in the temp folder."""
+    import tempfile
+    from payroll.reports.tax import export_tax
+    from payroll.synth import synth_roster, write_roster_files
+    _, db, _ = site
+    employees, attendance = synth_roster(60, seed=31, year=2025)        # the site's roster (explain_demo)
+    hr_file, _ = write_roster_files(employees, attendance, tmp_path)
+    con = connect(db)
+    expected = export_tax(con, OPEN, hr_file, tmp_path / "expected.xlsx").path.read_bytes()
+    con.close()
+    private = tmp_path / "server-temp"             # the server's temporary files, apart from other tests'
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
+    with TestClient(create_app(str(db), None), follow_redirects=False) as client:
+        assert log_in(client, "clerk").status_code == 303
+        page = client.get(f"/month/{OPEN}").text
+        answer = client.post(f"/month/{OPEN}/files/tax", data={"csrf": csrf_of(page)},
+                             files={"employees": ("人事.csv", hr_file.read_bytes(), "text/csv")})
+        assert answer.status_code == 200, answer.text[:500]
+        assert _cells(answer.content, tmp_path, "got.xlsx") == _cells(expected, tmp_path, "want.xlsx")
+        no_csrf = client.post(f"/month/{OPEN}/files/tax", data={},
+                              files={"employees": ("人事.csv", hr_file.read_bytes(), "text/csv")})
+        assert no_csrf.status_code == 403
+    assert list(private.iterdir()) == []
+    con = connect(db)
+    last = audit.entries(con, action="export", limit=1)[0]
+    kept = con.execute("SELECT count(*) FROM employees WHERE id_number_masked LIKE '%*%'").fetchall()[0][0]
+    con.close()
+    assert (last["target"], last["detail"]) == (OPEN, "tax.xlsx with the HR file 人事.csv")
+    assert kept == 60            # the database still holds masked ID numbers only

@@ -45,6 +45,7 @@ POST_ROUTES = {
     f"/month/{M}/close": ({"clerk"}, {}),
     "/months/run": ({"clerk"}, {"month": "2025-13"}),
     "/months/import": ({"clerk"}, {}),
+    f"/month/{M}/files/tax": ({"clerk", "auditor"}, {}),
     "/me/answer": ({"employee"}, {"month": "1999-01", "answer": "confirmed"}),
     "/users/add": ({"admin"}, {"username": "", "password": "", "grants": ""}),
     "/users/nobody/disable": ({"admin"}, {}),

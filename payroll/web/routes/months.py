@@ -195,7 +195,8 @@ def review_xlsx(ctx: Ctx) -> Response:
 
 
 # the files finance hands on (issue 8), as `payroll export` writes them for the month's regular run;
-# the tax declaration needs the HR file's full ID numbers, which the database never holds: CLI only
+# the tax declaration needs the HR file's full ID numbers, which the database never holds: uploaded
+# for that file alone (tax_file)
 MONTH_FILES = {
     "register.xlsx": "register", "register.csv": "register", "payslips.xlsx": "payslips",
     "bank.xlsx": "bank", "bank.csv": "bank", "contributions.xlsx": "contributions", "summary.xlsx": "summary",
@@ -218,6 +219,22 @@ def write_month_file(cur, month: str, name: str, out: Path) -> None:
     writers[what]()
 
 
+def _outside_units(ctx: Ctx, month: str, name: str) -> Response | None:
+    """A whole-roster file only for a user whose units hold everyone paid in the month (the refusal
+    is audited); None when they do."""
+    if not table_exists(ctx.cur, "payslips") or workflow.month_state(ctx.cur, month) is None:
+        raise PayrollError(f"{month} has not been run")
+    where, params = ctx.scope("month.files", "p.employee_id")
+    outside = ctx.cur.execute(f"SELECT count(*) FROM payslips p WHERE p.month = ? AND NOT ({where})",
+                              [month, *params]).fetchall()[0][0]
+    if not outside:
+        return None
+    ctx.extra_events.append(("denied", month, f"month.files {name}: {outside} people outside the user's units"))
+    return ctx.render("error.html", status=403, title="不允许 Not allowed",
+                      message=f"此文件含你管辖范围以外的 {outside} 人 the file holds {outside} people outside "
+                              f"your units: ask a user whose role covers every unit")
+
+
 @page("month.files", audit="export")
 def month_file(ctx: Ctx) -> Response:
     """One of the month's files. Whole-roster files: the user's units must hold everyone paid in the
@@ -231,14 +248,9 @@ def month_file(ctx: Ctx) -> Response:
     if MONTH_FILES[name] == "bank" and state != "closed":
         raise PayrollError(f"银行代发文件在结账后提供 the bank file is made once {month} is closed "
                            f"(now: {workflow.STATE_LABELS[state]})")
-    where, params = ctx.scope("month.files", "p.employee_id")
-    outside = ctx.cur.execute(f"SELECT count(*) FROM payslips p WHERE p.month = ? AND NOT ({where})",
-                              [month, *params]).fetchall()[0][0]
-    if outside:
-        ctx.extra_events.append(("denied", month, f"month.files {name}: {outside} people outside the user's units"))
-        return ctx.render("error.html", status=403, title="不允许 Not allowed",
-                          message=f"此文件含你管辖范围以外的 {outside} 人 the file holds {outside} people outside "
-                                  f"your units: ask a user whose role covers every unit")
+    refused = _outside_units(ctx, month, name)
+    if refused is not None:
+        return refused
     ctx.audit_target, ctx.audit_detail = month, name
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / name
@@ -249,7 +261,37 @@ def month_file(ctx: Ctx) -> Response:
                                                     f"{name.rsplit('.', 1)[1]}"})
 
 
+@page("month.files", audit="export")
+def tax_file(ctx: Ctx) -> Response:
+    """The tax declaration (扣缴申报): the clerk uploads the HR employees file for its full ID numbers;
+    it is read from a private temporary folder and deleted with it, never kept."""
+    month, fmt = _month(ctx), "xlsx"                  # the tax bureau's client takes the XLSX template
+    upload = ctx.form.get("employees")
+    if upload is None or isinstance(upload, str) or not upload.filename:
+        raise PayrollError("choose the HR employees file (with the full ID numbers)")
+    name = Path(upload.filename).name                        # never a path from the client
+    if not name or name.startswith(".") or Path(name).suffix.lower() not in (".csv", ".xlsx"):
+        raise PayrollError(f"employees: upload a .csv or .xlsx file (got {upload.filename!r})")
+    data = upload.file.read(UPLOAD_LIMIT_BYTES + 1)
+    if len(data) > UPLOAD_LIMIT_BYTES:
+        raise PayrollError(f"{name}: larger than {UPLOAD_LIMIT_BYTES // 2**20} MB")
+    refused = _outside_units(ctx, month, f"tax.{fmt}")
+    if refused is not None:
+        return refused
+    from ...reports.tax import export_tax
+    ctx.audit_target, ctx.audit_detail = month, f"tax.{fmt} with the HR file {name}"
+    with tempfile.TemporaryDirectory() as folder:
+        hr_file = Path(folder) / name
+        hr_file.write_bytes(data)
+        out = Path(folder) / f"tax-{month}.{fmt}"
+        export_tax(ctx.cur, month, hr_file, out, fmt)
+        body = out.read_bytes()
+    return Response(body, media_type=XLSX_TYPE,
+                    headers={"Content-Disposition": f"attachment; filename=tax-{month}.{fmt}"})
+
+
 routes = [Route("/months", months_page), Route("/month/{month}", month_page),
+          Route("/month/{month}/files/tax", tax_file, methods=["POST"]),
           Route("/month/{month}/files/{name}", month_file),
           *[Route(f"/month/{{month}}/{name}", _step(name), methods=["POST"]) for name in workflow.STEPS],
           Route("/month/{month}/close", close, methods=["POST"]),
