@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any, Callable
 
 import duckdb
 import pandas as pd
@@ -349,6 +350,12 @@ class Policy:
     _installed_forms: dict = field(default_factory=dict, repr=False, compare=False)
     _snapshot_rows: dict = field(default_factory=dict, repr=False, compare=False)
     month_parameters: dict = field(default_factory=dict, repr=False, compare=False)
+    # values derived from the tables alone, by key (the run's sample-figure warnings): shared by
+    # the copies load_policy hands out and kept in a file beside the on-disk cache, so the next
+    # command reads them instead of computing them again (issue 17). A Policy made otherwise
+    # (with_frames, tests) has no file and keeps them for its own life only.
+    _derived: dict = field(default_factory=dict, repr=False, compare=False)
+    _derived_file: Path | None = field(default=None, repr=False, compare=False)
 
     def region_codes(self) -> set[str]:
         return set(self.frames["regions"].region_code)
@@ -400,6 +407,18 @@ class Policy:
                     sha.update(record["_json"].encode())
             cached = self._month_digests[month_start] = sha.hexdigest()[:16]
         return cached
+
+    def derived(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        """compute(), for a value that depends on these tables and `key` alone (never on a
+        database), made once: an earlier command's value is read from beside the on-disk cache."""
+        if key not in self._derived and self._derived_file is not None:
+            self._derived.update(_read_derived(self._derived_file))
+        if key not in self._derived:
+            self._derived[key] = compute()
+            while len(self._derived) > DERIVED_KEPT:
+                self._derived.pop(next(iter(self._derived)))
+            _write_derived(self._derived_file, self._derived)
+        return self._derived[key]
 
     def use_calendar(self) -> None:
         """Make this directory's calendar.csv the one the calendar functions read."""
@@ -595,13 +614,15 @@ def load_policy(tables: str | os.PathLike | None = None) -> Policy:
             _LOADED.pop(next(iter(_LOADED)))
         cache = _cache_file(*key)
         _LOADED[key] = _read_cached(cache) or _cached(_read_policy(directory, key[1]), cache)
+        _LOADED[key]._derived_file = _derived_path(cache)
     loaded = _LOADED[key]
     # a copy (its frames dict and warnings list are its own), sharing what is derived from the same
     # tables, so each load does not make it again: a changed table goes through with_frames, a new
     # Policy with nothing derived yet, never through an edit of these frames
     policy = Policy(loaded.directory, dict(loaded.frames), loaded.digest, loaded.chain, list(loaded.warnings),
                     _installed_forms=loaded._installed_forms, _snapshot_rows=loaded._snapshot_rows,
-                    month_parameters=loaded.month_parameters)
+                    month_parameters=loaded.month_parameters, _derived=loaded._derived,
+                    _derived_file=loaded._derived_file)
     policy.use_calendar()
     return policy
 
@@ -647,9 +668,40 @@ def _cached(policy: Policy, cache: Path | None) -> Policy:
         kept = sorted(cache.parent.glob("policy-*.pickle"), key=lambda path: path.stat().st_mtime, reverse=True)
         for old in kept[CACHE_FILES_KEPT:]:
             old.unlink(missing_ok=True)
+            _derived_path(old).unlink(missing_ok=True)
     except OSError:
         pass
     return policy
+
+
+# Policy.derived's values, beside the policy they were derived from: derived-<same name>.pickle
+DERIVED_KEPT = 256
+
+
+def _derived_path(cache: Path | None) -> Path | None:
+    return None if cache is None else cache.with_name("derived-" + cache.name.removeprefix("policy-"))
+
+
+def _read_derived(path: Path) -> dict:
+    try:
+        with open(path, "rb") as handle:
+            values = pickle.load(handle)
+        return values if isinstance(values, dict) else {}
+    except Exception:           # none yet, damaged or foreign: compute the values again
+        return {}
+
+
+def _write_derived(path: Path | None, values: dict) -> None:
+    """Atomically, as _cached; two commands writing at once lose at most a value, made again later."""
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".derived-", delete=False) as handle:
+            pickle.dump(values, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(handle.name, path)
+    except OSError:
+        pass
 
 
 def _read_policy(directory: Path, digest: str) -> Policy:
