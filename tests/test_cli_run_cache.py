@@ -94,3 +94,26 @@ def test_a_damaged_derived_file_is_ignored_and_off_writes_nothing(cache, monkeyp
     _new_process(monkeypatch)
     assert policy_module.load_policy().derived(("k",), lambda: 3) == 3
     assert {path: path.read_bytes() for path in cache.iterdir()} == written
+
+
+def test_the_cast_tables_and_month_digests_read_back_equal_those_made_afresh(cache, monkeypatch):
+    """What a run installs and what retro pay compares, read from the cache by a second command,
+    against a Policy of the same tables that made everything itself."""
+    from datetime import date
+
+    monkeypatch.setenv("PAYROLL_CACHE_DIR", str(cache))
+    months = [date(2025, 1, 1), date(2026, 7, 1)]
+    first = policy_module.load_policy()
+    made = first._installed_tables(connect(":memory:")), [first.month_digest(m) for m in months]
+    _new_process(monkeypatch)
+    second = policy_module.load_policy()
+    monkeypatch.setattr(policy_module.Policy, "_cast_tables", lambda *a: pytest.fail("made again"))
+    monkeypatch.setattr(policy_module.Policy, "_rows_in_force_digest", lambda *a: pytest.fail("made again"))
+    read = second._installed_tables(connect(":memory:")), [second.month_digest(m) for m in months]
+    monkeypatch.undo()
+    fresh = policy_module.Policy(first.directory, dict(first.frames), first.digest, first.chain, list(first.warnings))
+    afresh = fresh._installed_tables(connect(":memory:")), [fresh.month_digest(m) for m in months]
+    for forms in (made, read):
+        assert forms[0].keys() == afresh[0].keys() and forms[1] == afresh[1]
+        assert all(forms[0][name].equals(table, check_metadata=True) for name, table in afresh[0].items())
+    assert afresh[1][0] != afresh[1][1]                    # the two months read different rows
