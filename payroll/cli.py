@@ -302,11 +302,17 @@ def _report_negative_net(con, first: str, last: str) -> int:
 
 def _print_sample_warnings(con, policy, month_label: str) -> None:
     """One warning line per region paid this month whose figures in force include samples."""
-    from .reports.table_status import warning_lines
-    regions = [r[0] for r in con.execute("SELECT DISTINCT region_code FROM payslips WHERE month = ?",
-                                         [month_label]).fetchall()]
-    for line in warning_lines(policy.frames, month_label, regions):
+    regions = tuple(sorted(r[0] for r in con.execute("SELECT DISTINCT region_code FROM payslips WHERE month = ?",
+                                                     [month_label]).fetchall()))
+    # the lines read the tables alone: made once per month and regions (0.26 s at every run before)
+    for line in policy.derived(("sample warnings", month_label, regions),
+                               lambda: _sample_warning_lines(policy, month_label, regions)):
         err_console.print(line, style="yellow", highlight=False, markup=False, soft_wrap=True)
+
+
+def _sample_warning_lines(policy, month_label: str, regions: tuple[str, ...]) -> list[str]:
+    from .reports.table_status import warning_lines
+    return warning_lines(policy.frames, month_label, list(regions))
 
 
 def _export_benefits(db, tables, fmt: str, out: Optional[Path]) -> None:

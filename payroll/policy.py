@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any, Callable
 
 import duckdb
 import pandas as pd
@@ -349,6 +350,11 @@ class Policy:
     _installed_forms: dict = field(default_factory=dict, repr=False, compare=False)
     _snapshot_rows: dict = field(default_factory=dict, repr=False, compare=False)
     month_parameters: dict = field(default_factory=dict, repr=False, compare=False)
+    # values derived from the tables alone, by key (the tables cast for installing, each month's
+    # digest, the run's sample-figure warnings): shared by the copies load_policy hands out and kept
+    # in a file beside the on-disk cache, so the next command reads them instead of making them
+    # again (issue 17). A Policy made otherwise (with_frames, tests) keeps them for its life only.
+    _derived: "DerivedValues" = field(default_factory=lambda: DerivedValues(None), repr=False, compare=False)
 
     def region_codes(self) -> set[str]:
         return set(self.frames["regions"].region_code)
@@ -388,18 +394,27 @@ class Policy:
         lapsed above it (rows_in_force_sql skips a lapsed row, the leave rules' lookup does not);
         the annual-leave tables up to 31 December (the payout day and the carry read the year's
         end); the calendar through the month's year; undated tables whole."""
-        cached = self._month_digests.get(month_start)
-        if cached is None:
-            sha = hashlib.sha256(b"rows in force v1")
-            if not self._rows_as_json:
-                self._rows_as_json.update({name: _rows_as_json(frame) for name, frame in self.frames.items()})
-            for name in sorted(self.frames):
-                sha.update(f"\x00{name}\x00".encode())
-                for record in _rows_month_reads(name, self.frames[name].columns, self._rows_as_json[name],
-                                                month_start):
-                    sha.update(record["_json"].encode())
-            cached = self._month_digests[month_start] = sha.hexdigest()[:16]
-        return cached
+        if month_start not in self._month_digests:
+            # every row as JSON costs ~0.2 s a process: an earlier command's digest is read instead
+            self._month_digests[month_start] = self.derived(("month digest", month_start),
+                                                            lambda: self._rows_in_force_digest(month_start))
+        return self._month_digests[month_start]
+
+    def _rows_in_force_digest(self, month_start: date) -> str:
+        sha = hashlib.sha256(b"rows in force v1")
+        if not self._rows_as_json:
+            self._rows_as_json.update({name: _rows_as_json(frame) for name, frame in self.frames.items()})
+        for name in sorted(self.frames):
+            sha.update(f"\x00{name}\x00".encode())
+            for record in _rows_month_reads(name, self.frames[name].columns, self._rows_as_json[name],
+                                            month_start):
+                sha.update(record["_json"].encode())
+        return sha.hexdigest()[:16]
+
+    def derived(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        """compute(), for a value that depends on these tables and `key` alone (never on a
+        database), made once: an earlier command's value is read from beside the on-disk cache."""
+        return self._derived.get(key, compute)
 
     def use_calendar(self) -> None:
         """Make this directory's calendar.csv the one the calendar functions read."""
@@ -433,17 +448,22 @@ class Policy:
         install then copies typed Arrow columns instead of casting Python Decimal and date objects
         (a quarter of the cost)."""
         if not self._installed_forms:
-            casts = {f"policy_{name}": _cast_select(TABLES[name]) for name in self.frames}
-            casts["region_chain"] = "SELECT region_code, ancestor_code, CAST(depth AS INTEGER) AS depth"
-            frames = {f"policy_{name}": frame for name, frame in self.frames.items()}
-            frames["region_chain"] = self.chain
-            forms = {}
-            for name, select in casts.items():
-                con.register("_policy_frame", frames[name])
-                forms[name] = con.sql(f"{select} FROM _policy_frame").to_arrow_table()
-                con.unregister("_policy_frame")
-            self._installed_forms.update(forms)
+            # the casts read the tables, and DuckDB's and Arrow's versions: made once, kept on disk
+            self._installed_forms.update(self.derived(("installed tables", duckdb.__version__, pa.__version__),
+                                                      lambda: self._cast_tables(con)))
         return self._installed_forms
+
+    def _cast_tables(self, con: duckdb.DuckDBPyConnection) -> dict[str, pa.Table]:
+        casts = {f"policy_{name}": _cast_select(TABLES[name]) for name in self.frames}
+        casts["region_chain"] = "SELECT region_code, ancestor_code, CAST(depth AS INTEGER) AS depth"
+        frames = {f"policy_{name}": frame for name, frame in self.frames.items()}
+        frames["region_chain"] = self.chain
+        forms = {}
+        for name, select in casts.items():
+            con.register("_policy_frame", frames[name])
+            forms[name] = con.sql(f"{select} FROM _policy_frame").to_arrow_table()
+            con.unregister("_policy_frame")
+        return forms
 
     def snapshot_rows(self) -> pa.Table:
         """Every row as JSON, for the persistent policy_snapshots table (explain reads it later):
@@ -595,13 +615,14 @@ def load_policy(tables: str | os.PathLike | None = None) -> Policy:
             _LOADED.pop(next(iter(_LOADED)))
         cache = _cache_file(*key)
         _LOADED[key] = _read_cached(cache) or _cached(_read_policy(directory, key[1]), cache)
+        _LOADED[key]._derived = DerivedValues(_derived_path(cache))
     loaded = _LOADED[key]
     # a copy (its frames dict and warnings list are its own), sharing what is derived from the same
     # tables, so each load does not make it again: a changed table goes through with_frames, a new
     # Policy with nothing derived yet, never through an edit of these frames
     policy = Policy(loaded.directory, dict(loaded.frames), loaded.digest, loaded.chain, list(loaded.warnings),
                     _installed_forms=loaded._installed_forms, _snapshot_rows=loaded._snapshot_rows,
-                    month_parameters=loaded.month_parameters)
+                    month_parameters=loaded.month_parameters, _derived=loaded._derived)
     policy.use_calendar()
     return policy
 
@@ -647,9 +668,59 @@ def _cached(policy: Policy, cache: Path | None) -> Policy:
         kept = sorted(cache.parent.glob("policy-*.pickle"), key=lambda path: path.stat().st_mtime, reverse=True)
         for old in kept[CACHE_FILES_KEPT:]:
             old.unlink(missing_ok=True)
+            _derived_path(old).unlink(missing_ok=True)
     except OSError:
         pass
     return policy
+
+
+# Policy.derived's values, beside the policy they were derived from: derived-<same name>.pickle
+DERIVED_KEPT = 256
+
+
+class DerivedValues:
+    """Policy.derived's values and their file (None: kept in memory only). The file is read at the
+    first value asked, written again when a value is made."""
+
+    def __init__(self, path: Path | None):
+        self.path, self.values, self.read = path, {}, path is None
+
+    def get(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        if key not in self.values and not self.read:
+            self.values.update(_read_derived(self.path))
+            self.read = True
+        if key not in self.values:
+            self.values[key] = compute()
+            while len(self.values) > DERIVED_KEPT:
+                self.values.pop(next(iter(self.values)))
+            _write_derived(self.path, self.values)
+        return self.values[key]
+
+
+def _derived_path(cache: Path | None) -> Path | None:
+    return None if cache is None else cache.with_name("derived-" + cache.name.removeprefix("policy-"))
+
+
+def _read_derived(path: Path) -> dict:
+    try:
+        with open(path, "rb") as handle:
+            values = pickle.load(handle)
+        return values if isinstance(values, dict) else {}
+    except Exception:           # none yet, damaged or foreign: compute the values again
+        return {}
+
+
+def _write_derived(path: Path | None, values: dict) -> None:
+    """Atomically, as _cached; two commands writing at once lose at most a value, made again later."""
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".derived-", delete=False) as handle:
+            pickle.dump(values, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(handle.name, path)
+    except OSError:
+        pass
 
 
 def _read_policy(directory: Path, digest: str) -> Policy:
