@@ -31,7 +31,7 @@ from ..db import table_exists
 from ..errors import PayrollError
 from ..io.output import escape_formula, escape_formula_sql, safe_output
 from . import xlsx
-from .handover import check_month, employee_columns, month_title, target_path
+from .handover import check_month, month_title, target_path
 
 MAX_LISTED = 20
 FIELDS = ("account", "name", "amount", "purpose", "employee_id", "unit")
@@ -73,7 +73,7 @@ def _sources(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, str], str]:
     """SQL for the name and account of a payslip p, and the joins they need."""
     has_accounts = table_exists(con, "employee_finance")
     account = "f.bank_account" if has_accounts else "NULL"
-    name = "e.name" if employee_columns(con) else "NULL"
+    name = "e.name" if table_exists(con, "employees") else "NULL"
     join = "LEFT JOIN employees e USING (employee_id)" if name != "NULL" else ""
     if has_accounts:
         join += " LEFT JOIN employee_finance f USING (employee_id)"

@@ -105,7 +105,7 @@ def full_id_numbers(employees_file: str | Path, wanted: pd.DataFrame) -> pd.Seri
     from ..io.importer import EMPLOYEES       # the same columns and header aliases as the import
     table = read_table(Path(employees_file), EMPLOYEES)
     cells = table.frame
-    ids = cells["id_number"].str.replace(r"\s+", "", regex=True).str.upper()
+    ids = _normalised(cells["id_number"])
     problems: list[CellProblem] = []
 
     def flag(mask: pd.Series, column: str, reasons: pd.Series | str) -> None:
@@ -144,6 +144,14 @@ def full_id_numbers(employees_file: str | Path, wanted: pd.DataFrame) -> pd.Seri
     return pd.Series(ids[keep].values, index=cells["employee_id"][keep].values)
 
 
+def _normalised(id_numbers: pd.Series) -> pd.Series:
+    """The ID numbers without white space, in upper case. Only letters and digits (the common
+    case): nothing to remove, which pandas would do a cell at a time in Python."""
+    if len(id_numbers) and pc.all(pc.match_substring_regex(_text_array(id_numbers), r"^[0-9A-Za-z]*$")).as_py():
+        return id_numbers.str.upper()
+    return id_numbers.str.replace(r"\s+", "", regex=True).str.upper()
+
+
 def _text_array(values: pd.Series) -> pa.Array:
     """A text column as an Arrow string array (missing: null)."""
     array = pa.array(values, from_pandas=True)
@@ -159,28 +167,28 @@ def _ids_in_order(full: pd.Series, employee_ids: pa.Array) -> pa.Array:
 
 def _declaration_sql(con: duckdb.DuckDBPyConnection, month: str) -> str:
     """One row per payslip of the month in the template's order, money as DECIMAL: the template's
-    figures, the special deductions by item × months (<item>_ytd, empty when 0 or when the person
-    has no items), has_items, items_disagree (the items do not add up to the engine's total) and
-    without_items (a special deduction but no items)."""
+    figures, the special deductions by item × months of this year (<item>_ytd: empty when 0 or
+    when the person has no items), items_disagree (the items do not add up to the engine's
+    year-to-date total) and without_items (a special deduction but no items)."""
     items = list(DEDUCTION_ITEMS) if table_exists(con, "employee_finance") else []
-    year = month[:4]
     monthly = [f"coalesce(f.{i}, 0)" for i in items]
     has_items = " OR ".join(f"f.{i} IS NOT NULL" for i in items) or "false"
-    ytd = [f"CASE WHEN {has_items} THEN nullif({m} * y.months, 0) END" for m in monthly]
-    # NULL sums (no items) count as a disagreement only with items, as in the per-item check
+    # the year's months only for the people with items, the only ones whose items are checked
+    year_months = f"""WITH year_months AS (
+            SELECT employee_id, count(*) AS months, count(DISTINCT special_deduction) AS distinct_totals,
+                   any_value(special_deduction) AS one_total
+            FROM payslips WHERE month BETWEEN '{month[:4]}-01' AND {_literal(month)} AND employee_id IN
+                (SELECT employee_id FROM employee_finance f WHERE {has_items}) GROUP BY employee_id)""" if items else ""
+    # DECIMAL(18,2) as stored (DuckDB raises on overflow): × months would widen it to 128 bits
+    ytd = "".join(f", CAST(CASE WHEN {has_items} THEN nullif({m} * y.months, 0) END AS DECIMAL(18,2)) AS {i}_ytd"
+                  for i, m in zip(items, monthly))
+    empty_ytd = "".join(f", CAST(NULL AS DECIMAL(18,2)) AS {i}_ytd" for i in DEDUCTION_ITEMS if i not in items)
     disagree = (f"({has_items}) AND (y.distinct_totals <> 1 OR ({' + '.join(monthly)}) IS DISTINCT FROM "
                 f"y.one_total OR ({' + '.join(f'{m} * y.months' for m in monthly)}) IS DISTINCT FROM "
                 f"p.special_deduction_ytd)") if items else "false"
-    item_columns = "".join(f", {m} AS {i}, {y} AS {i}_ytd" for i, m, y in
-                           zip(items, (f"f.{i}" for i in items), ytd))
-    empty_items = "".join(f", CAST(NULL AS DECIMAL(18,2)) AS {i}_ytd" for i in DEDUCTION_ITEMS if i not in items)
-    finance_join = "LEFT JOIN employee_finance f USING (employee_id)" if items else ""
-    return f"""
-        WITH year_months AS (
-            SELECT employee_id, count(*) AS months,
-                   count(DISTINCT special_deduction) AS distinct_totals,
-                   any_value(special_deduction) AS one_total
-            FROM payslips WHERE month BETWEEN '{year}-01' AND {_literal(month)} GROUP BY employee_id)
+    joins = ("LEFT JOIN employee_finance f USING (employee_id) LEFT JOIN year_months y USING (employee_id)"
+             if items else "")
+    return f"""{year_months}
         SELECT CAST(p.employee_id AS VARCHAR) AS employee_id, CAST(e.name AS VARCHAR) AS name,
                CAST(e.id_number_masked AS VARCHAR) AS id_number_masked,
                p.gross_pay - p.income_taxed_apart AS gross_pay,
@@ -188,13 +196,10 @@ def _declaration_sql(con: duckdb.DuckDBPyConnection, month: str) -> str:
                -- 本期免税收入: the employer disability allowance (财税〔2012〕40号), which the engine's
                -- withholding already leaves out of 累计收入; empty when there is none, as the client wants
                nullif(p.tax_exempt_income, 0) AS tax_exempt_income,
-               p.pension_employee, p.medical_employee, p.unemployment_employee, p.housing_fund_employee,
-               p.special_deduction_ytd, y.months, y.distinct_totals, y.one_total
-               {item_columns}{empty_items},
-               {has_items} AS has_items, {disagree} AS items_disagree,
-               NOT ({has_items}) AND p.special_deduction_ytd > 0 AS without_items
-        FROM payslips p LEFT JOIN employees e USING (employee_id) {finance_join}
-        JOIN year_months y USING (employee_id)
+               p.pension_employee, p.medical_employee, p.unemployment_employee, p.housing_fund_employee
+               {ytd}{empty_ytd},
+               {disagree} AS items_disagree, NOT ({has_items}) AND p.special_deduction_ytd > 0 AS without_items
+        FROM payslips p LEFT JOIN employees e USING (employee_id) {joins}
         WHERE p.month = {_literal(month)} ORDER BY p.region_code, p.unit, p.employee_id"""
 
 
