@@ -31,6 +31,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -99,40 +100,53 @@ class TaxExport:
                 f"it only to the tax authority's client, keep it off shared folders, delete it after filing")
 
 
-def full_id_numbers(employees_file: str | Path, wanted: pd.DataFrame) -> pd.Series:
-    """employee_id -> full ID number from the HR file, for the people in `wanted` (employee_id,
-    id_number_masked). InputError naming file, row and column for anything wrong."""
+def full_id_numbers(employees_file: str | Path, wanted: pd.DataFrame) -> pa.Array:
+    """The full ID number from the HR file of each person in `wanted` (employee_id,
+    id_number_masked), in its order. InputError naming file, row and column for anything wrong."""
     from ..io.importer import EMPLOYEES       # the same columns and header aliases as the import
     table = read_table(Path(employees_file), EMPLOYEES)
     cells = table.frame
     ids = _normalised(cells["id_number"])
     problems: list[CellProblem] = []
 
-    def flag(mask: pd.Series, column: str, reasons: pd.Series | str) -> None:
+    def flag(mask: pd.Series, column: str, reasons) -> None:
+        """`reasons`: a text, a Series of them, or a function giving the Series (made only when needed)."""
+        if not mask.any():
+            return
+        reasons = reasons() if callable(reasons) else reasons
         reasons = reasons if isinstance(reasons, pd.Series) else pd.Series(reasons, index=cells.index)
         for index in mask[mask].index:
             problems.append(CellProblem(table.file, int(table.row_numbers[index]),
                                         table.header_of(column), str(reasons[index])))
 
-    # matched by Arrow's hash lookups (issue 17: pandas' isin and map on Arrow text took 2 s at 100k)
-    in_file, paid = _text_array(cells["employee_id"]), _text_array(wanted["employee_id"])
-    position = pc.index_in(in_file, value_set=paid)          # each file row's place in `wanted`
-    needed = pd.Series(position.is_valid().to_numpy(zero_copy_only=False), index=cells.index)
+    # matched by Arrow's hash lookup and numpy (issue 17: pandas' isin, map and duplicated on
+    # Arrow text took 2 s at 100k): each file row's place in `wanted`, -1 for people not paid
+    paid = _text_array(wanted["employee_id"])
+    place = pc.index_in(_text_array(cells["employee_id"]), value_set=paid).fill_null(-1).to_numpy()
+    needed = pd.Series(place >= 0, index=cells.index)
     flag(needed & (ids == ""), "id_number", "is empty: the tax declaration needs the full ID number")
     present = needed & (ids != "")
     reasons = id_number_problems(ids[present]).reindex(cells.index)
     flag(present & reasons.notna(), "id_number", reasons)
-    stored = pd.Series(pc.take(_text_array(wanted["id_number_masked"]), position).to_numpy(zero_copy_only=False),
-                       index=cells.index)
+    stored = pc.take(_text_array(wanted["id_number_masked"]), pa.array(np.maximum(place, 0)))
     valid = present & reasons.isna()
     masked = mask_id_numbers(ids.where(valid, ""))
-    mismatch = valid & (stored.fillna("") != masked)
-    flag(mismatch, "id_number", "ID number " + masked + " does not match the one imported for this "
-         "employee (" + stored.fillna("none").astype(str) + "): import this file again or use the file "
-         "that was imported")
-    repeated = needed & cells["employee_id"].duplicated(keep="first")
-    flag(repeated, "employee_id", "repeats an employee_id")
-    absent = paid.filter(pc.invert(pc.is_in(paid, value_set=in_file))).to_pylist()
+    differs = pc.not_equal(stored.fill_null(""), _text_array(masked)).to_numpy(zero_copy_only=False)
+    stored_text = lambda: pd.Series(stored.to_numpy(zero_copy_only=False), index=cells.index)  # noqa: E731
+    flag(valid & differs, "id_number", lambda: "ID number " + masked + " does not match the one imported for "
+         "this employee (" + stored_text().fillna("none").astype(str) + "): import this file again or use the "
+         "file that was imported")
+    # each person's first row: the one read (a repeated employee_id is reported)
+    rows = np.flatnonzero(place >= 0)
+    first_rows = rows[np.unique(place[rows], return_index=True)[1]]
+    first = pd.Series(False, index=cells.index)
+    first.iloc[first_rows] = True
+    flag(needed & ~first, "employee_id", "repeats an employee_id")
+    # each person paid: the file row read (index_in places a person by their first place in `wanted`)
+    file_row = np.full(len(wanted), -1, dtype=np.int64)
+    file_row[place[first_rows]] = first_rows
+    file_row = file_row[pc.index_in(paid, value_set=paid).to_numpy()]
+    absent = wanted["employee_id"][file_row < 0].tolist()
     if absent:
         shown = ", ".join(absent[:MAX_LISTED]) + (f" … and {len(absent) - MAX_LISTED} more"
                                                   if len(absent) > MAX_LISTED else "")
@@ -140,8 +154,7 @@ def full_id_numbers(employees_file: str | Path, wanted: pd.DataFrame) -> pd.Seri
                                     f"{len(absent)} person(s) paid this month are not in the file: {shown}"))
     if problems:
         raise InputError(sorted(problems, key=lambda p: (p.row is None, p.row or 0)))
-    keep = needed & ~cells["employee_id"].duplicated(keep="first")
-    return pd.Series(ids[keep].values, index=cells["employee_id"][keep].values)
+    return _text_array(ids).take(pa.array(file_row))
 
 
 def _normalised(id_numbers: pd.Series) -> pd.Series:
@@ -157,12 +170,6 @@ def _text_array(values: pd.Series) -> pa.Array:
     array = pa.array(values, from_pandas=True)
     array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
     return array if array.type == pa.string() else pc.cast(array, pa.string())
-
-
-def _ids_in_order(full: pd.Series, employee_ids: pa.Array) -> pa.Array:
-    """The full ID number of each of `employee_ids` (full_id_numbers has one for every person paid)."""
-    keys, values = _text_array(pd.Series(full.index)), _text_array(pd.Series(full.to_numpy()))
-    return pc.take(values, pc.index_in(employee_ids, value_set=keys))
 
 
 def _declaration_sql(con: duckdb.DuckDBPyConnection, month: str) -> str:
@@ -244,10 +251,9 @@ def export_tax(con: duckdb.DuckDBPyConnection, month: str, employees_file: str |
     table = declaration_table(con, month)
     wanted = pd.DataFrame({"employee_id": table["employee_id"].to_pandas(),
                            "id_number_masked": table["id_number_masked"].to_pandas()})
-    full = full_id_numbers(employees_file, wanted)
+    id_numbers = full_id_numbers(employees_file, wanted)
     without_items = _check_items(table)
-    employee_ids = table["employee_id"].combine_chunks()
-    table = (table.append_column("id_number", _ids_in_order(full, employee_ids))
+    table = (table.append_column("id_number", id_numbers)
              .append_column("id_type", pa.array([ID_TYPE_RESIDENT] * len(table), pa.string())))
     totals = decimal_sums(con, month, {c: "p.gross_pay - p.income_taxed_apart" if c == "gross_pay" else f"p.{c}"
                                        for c in CHECKED})
