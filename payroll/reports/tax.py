@@ -132,10 +132,13 @@ def full_id_numbers(employees_file: str | Path, wanted: pd.DataFrame) -> pa.Arra
     valid = present & reasons.isna()
     masked = mask_id_numbers(ids.where(valid, ""))
     differs = pc.not_equal(stored.fill_null(""), _text_array(masked)).to_numpy(zero_copy_only=False)
-    stored_text = lambda: pd.Series(stored.to_numpy(zero_copy_only=False), index=cells.index)  # noqa: E731
-    flag(valid & differs, "id_number", lambda: "ID number " + masked + " does not match the one imported for "
-         "this employee (" + stored_text().fillna("none").astype(str) + "): import this file again or use the "
-         "file that was imported")
+
+    def mismatch_reasons() -> pd.Series:
+        imported = pd.Series(stored.to_numpy(zero_copy_only=False), index=cells.index)
+        return ("ID number " + masked + " does not match the one imported for this employee ("
+                + imported.fillna("none").astype(str) + "): import this file again or use the file that was imported")
+
+    flag(valid & differs, "id_number", mismatch_reasons)
     # each person's first row: the one read (a repeated employee_id is reported)
     rows = np.flatnonzero(place >= 0)
     first_rows = rows[np.unique(place[rows], return_index=True)[1]]
