@@ -11,7 +11,7 @@ Each step is timed beside its floor, measured in the same process right after it
 The table of steps, times, floors and ratios is printed and kept in extra_info (only checked, with
 --benchmark-disable as in CI, the floors are left out). Measure at 100k:
 
-    BENCH_IO_ROWS=100000 nice python3 -m pytest benchmarks/test_whole_month.py --benchmark-enable -p no:xdist -s
+    BENCH_IO_ROWS=100000 nice python3 -m pytest benchmarks/test_whole_month.py --benchmark-enable -n 0 -s
 """
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ process, all threads: the fairer one on a shared, loaded machine) are printed an
 extra_info.
 Measure at 100k (README, Performance):
 
-    BENCH_IO_ROWS=100000 nice python3 -m pytest benchmarks/test_xlsx.py --benchmark-enable -p no:xdist -s
+    BENCH_IO_ROWS=100000 nice python3 -m pytest benchmarks/test_xlsx.py --benchmark-enable -n 0 -s
 """
 from __future__ import annotations
 
