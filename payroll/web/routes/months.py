@@ -111,20 +111,30 @@ def _job_event(username: str, ctx: Ctx, action: str, target: str, detail: str):
     return AuditEvent(username, "web", client_address(ctx.request), action, target, detail)
 
 
+def read_upload(ctx: Ctx, field: str) -> tuple[str, bytes] | None:
+    """The file posted in `field` as (its bare name, its bytes), or None when none was chosen; a
+    .csv or .xlsx of at most UPLOAD_LIMIT_BYTES."""
+    upload = ctx.form.get(field)
+    if upload is None or isinstance(upload, str) or not upload.filename:
+        return None
+    name = Path(upload.filename).name                        # never a path from the client
+    if not name or name.startswith(".") or Path(name).suffix.lower() not in (".csv", ".xlsx"):
+        raise PayrollError(f"{field}: upload a .csv or .xlsx file (got {upload.filename!r})")
+    data = upload.file.read(UPLOAD_LIMIT_BYTES + 1)
+    if len(data) > UPLOAD_LIMIT_BYTES:
+        raise PayrollError(f"{name}: larger than {UPLOAD_LIMIT_BYTES // 2**20} MB")
+    return name, data
+
+
 @page("month.import", audit="import_started")
 def start_import(ctx: Ctx) -> Response:
     folder = Path(tempfile.mkdtemp(prefix="payroll-upload-"))
     paths: dict[str, Path] = {}
     for kind in IMPORT_KINDS:
-        upload = ctx.form.get(kind)
-        if upload is None or isinstance(upload, str) or not upload.filename:
+        uploaded = read_upload(ctx, kind)
+        if uploaded is None:
             continue
-        name = Path(upload.filename).name                    # never a path from the client
-        if not name or name.startswith(".") or Path(name).suffix.lower() not in (".csv", ".xlsx"):
-            raise PayrollError(f"{kind}: upload a .csv or .xlsx file (got {upload.filename!r})")
-        data = upload.file.read(UPLOAD_LIMIT_BYTES + 1)
-        if len(data) > UPLOAD_LIMIT_BYTES:
-            raise PayrollError(f"{name}: larger than {UPLOAD_LIMIT_BYTES // 2**20} MB")
+        name, data = uploaded
         target = folder / kind / name
         target.parent.mkdir()
         target.write_bytes(data)
@@ -266,15 +276,10 @@ def tax_file(ctx: Ctx) -> Response:
     """The tax declaration (扣缴申报): the clerk uploads the HR employees file for its full ID numbers;
     it is read from a private temporary folder and deleted with it, never kept."""
     month, fmt = _month(ctx), "xlsx"                  # the tax bureau's client takes the XLSX template
-    upload = ctx.form.get("employees")
-    if upload is None or isinstance(upload, str) or not upload.filename:
+    uploaded = read_upload(ctx, "employees")
+    if uploaded is None:
         raise PayrollError("choose the HR employees file (with the full ID numbers)")
-    name = Path(upload.filename).name                        # never a path from the client
-    if not name or name.startswith(".") or Path(name).suffix.lower() not in (".csv", ".xlsx"):
-        raise PayrollError(f"employees: upload a .csv or .xlsx file (got {upload.filename!r})")
-    data = upload.file.read(UPLOAD_LIMIT_BYTES + 1)
-    if len(data) > UPLOAD_LIMIT_BYTES:
-        raise PayrollError(f"{name}: larger than {UPLOAD_LIMIT_BYTES // 2**20} MB")
+    name, data = uploaded
     refused = _outside_units(ctx, month, f"tax.{fmt}")
     if refused is not None:
         return refused
