@@ -175,7 +175,7 @@ def _others_sql(cell: dict[str, str], policy: Policy, may_repeat: bool) -> str:
         f"({cell['night_shifts']} = '' OR (regexp_full_match({cell['night_shifts']}, '{WHOLE_FORM}') "
         f"AND TRY_CAST({cell['night_shifts']} AS INTEGER) <= {MAX_NIGHT_SHIFTS}))",
         *(amount(c) for c in MONEY_COLUMNS),
-        f"{number('deduction')} = 0",          # a deduction may warn against the contract pay
+        _deduction_test(number("deduction"), policy),   # a deduction may warn against the contract pay
         f"({cell['deduction_kind']} = '' OR {cell['deduction_kind']} IN (SELECT given FROM _attendance_kinds))",
         f"(e.hired IS NULL OR e.hired = '' OR {cell['month']} >= e.hired)",
         f"(e.\"left\" IS NULL OR e.\"left\" = '' OR {cell['month']} <= e.\"left\")",
@@ -198,6 +198,25 @@ SELECT line FROM (
     WHERE f.rowid > 0
 ) AS marked
 WHERE NOT clean"""
+
+
+def _deduction_test(deduction: str, policy: Policy) -> str:
+    """A deduction the full checks neither refuse nor note: below deduction_monthly_import_limit
+    and below every contract pay a person can have. plausibility.contract_monthly_pays adds
+    allowances and seniority to the base pay of the person's pay_scale row, so with no negative
+    allowance every contract pay is at least the lowest base_pay in pay_scale; with one, only a
+    zero deduction is clean."""
+    pay_floor = _lowest_contract_pay(policy)
+    limit = latest_parameter(policy, "deduction_monthly_import_limit")
+    bound = min(b for b in (pay_floor, limit) if b is not None) if pay_floor is not None else None
+    return f"{deduction} = 0" if bound is None else f"{deduction} < {bound!r} - {BELOW}"
+
+
+def _lowest_contract_pay(policy: Policy) -> float | None:
+    base_pay, allowances = policy.frames["pay_scale"]["base_pay"], policy.frames["allowances"]["amount"]
+    if base_pay.empty or base_pay.isna().any() or (allowances < 0).any():
+        return None
+    return float(base_pay.min())
 
 
 def _clean_view_sql(cell: dict[str, str], kinds: dict[str, str]) -> str:
