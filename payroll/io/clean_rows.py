@@ -41,6 +41,8 @@ BELOW = 1e-9        # a total exactly at a limit is left to the full checks (the
 class CleanAttendance:
     """Rows of an attendance file proven clean, waiting in CLEAN_TABLE to be written."""
     rows: int
+    # the months the file names in the plain form: every clean row's month and perhaps some other
+    # rows' (a row is clean or another row, and all are written if any is), without a pass to tell
     months: list[str]
 
 
@@ -83,9 +85,7 @@ def split_attendance(con: duckdb.DuckDBPyConnection, path: Path, layout: Layout,
     clean_rows = data_rows - other_rows
     others = con.execute(f"SELECT rowid + 1 AS line, * FROM {FILE_TABLE} WHERE rowid IN "
                          f"(SELECT line - 1 FROM {OTHERS_TABLE}) ORDER BY line").df()
-    clean_months = [m for (m,) in con.execute(f"SELECT DISTINCT month FROM {CLEAN_TABLE} ORDER BY 1").fetchall()] \
-        if clean_rows else []
-    clean = CleanAttendance(clean_rows, clean_months)
+    clean = CleanAttendance(clean_rows, sorted(months["month"]) if clean_rows else [])
     shape = RawTable(path.name, pd.DataFrame(columns=list(layout.columns)), pd.Series([], dtype="int64"),
                      {c: header[p].strip() for c, p in positions.items()}, positions)
     body = others.drop(columns="line").fillna("").set_axis(range(len(header)), axis=1)
