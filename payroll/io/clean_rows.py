@@ -17,6 +17,7 @@ UTF-8, a quoted line break, a blank line, a row too long) sends the whole file t
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,8 +114,9 @@ def _paid_days(con, positions: dict[str, int]) -> pd.DataFrame:
     if "month" not in positions:
         return pd.DataFrame({"month": pd.Series([], dtype=str), "paid": pd.Series([], dtype=float)})
     column = f"c{positions['month']}"
-    months = [m for (m,) in con.execute(f"SELECT DISTINCT {column} FROM {FILE_TABLE} WHERE rowid > 0 AND "
-                                        f"regexp_full_match({column}, '{MONTH_PATTERN}')").fetchall()]
+    # the pattern asked of the few distinct cells, not of every row
+    months = [m for (m,) in con.execute(f"SELECT DISTINCT {column} FROM {FILE_TABLE} WHERE rowid > 0").fetchall()
+              if m is not None and re.fullmatch(MONTH_PATTERN, m)]
     paid = []
     for month in months:
         try:
@@ -165,7 +167,7 @@ def _others_sql(cell: dict[str, str], policy: Policy, may_repeat: bool) -> str:
     leave = number("unpaid_leave_days")
     tests = [
         "e.employee_id IS NOT NULL",        # known: stored, or in the employees file imported with it
-        f"regexp_full_match({cell['month']}, '{MONTH_PATTERN}')",
+        "p.month IS NOT NULL",              # the month has the form MONTH_PATTERN (_paid_days lists those)
         *(["repeated.employee_id IS NULL"] if may_repeat else []),   # check_unique names both rows
         "stored.employee_id IS NULL",        # a key already stored: merge_stored decides what stays
         amount("unpaid_leave_days", MAX_UNPAID_LEAVE_DAYS),
