@@ -5,8 +5,9 @@ all of them are plain: a known person, a month in employment, small numbers with
 DuckDB reads the file and proves such rows clean with a conservative test: each cell has the
 simplest form every check accepts (no sign, no spaces, at most two decimals, a deduction kind
 spelt exactly as listed) and no figure reaches a limit or a warning (overtime below the legal
-cap, unpaid leave below the month's paid days, no deduction, which may warn against the
-contract pay). The clean rows go straight from DuckDB into the attendance table.
+cap, unpaid leave below the month's paid days, a deduction below the lowest contract pay the
+tables allow, above which it may warn). Only the lines of the other rows are kept; the clean rows
+go straight from the file's table into the attendance table, in the import's transaction.
 
 Every other row (a blank row, a repeated key, a key already stored, a figure near a limit, any
 odd cell) goes through `validate_attendance` and `check_attendance` exactly as before, with its
@@ -216,8 +217,8 @@ def _deduction_test(deduction: str, policy: Policy) -> str:
 
 def _lowest_contract_pay(policy: Policy) -> float | None:
     base_pay, allowances = policy.frames["pay_scale"]["base_pay"], policy.frames["allowances"]["amount"]
-    if base_pay.empty or base_pay.isna().any() or (allowances < 0).any():
-        return None
+    if base_pay.empty or base_pay.isna().any() or allowances.isna().any() or (allowances < 0).any():
+        return None             # (a missing figure: no bound can be proven, the full checks decide)
     return float(base_pay.min())
 
 
