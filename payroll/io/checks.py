@@ -142,6 +142,11 @@ def parse_amounts(log: ProblemLog, values: pd.Series, column: str, places: int =
     empty = values == ""
     if empty.all():
         return pd.Series(float("nan"), index=values.index)
+    if places > 0 and (empty | matches(values, rf"[0-9]{{1,{MAX_INTEGER_DIGITS}}}(?:\.[0-9]{{1,{places}}})?")).all():
+        # every cell in the plainest form: none is negative, too precise or too long, so only the
+        # limits below can flag (one pattern instead of four on a clean column)
+        return _within_limits(log, values, column, pd.to_numeric(values.where(~empty), errors="coerce"),
+                              ~empty, maximum, positive)
     numeric = matches(values, NUMBER_PATTERN)
     log.flag(~numeric & ~empty, column, "'{}' is not a number", values)
     negative = numeric & values.str.startswith("-") & ~matches(values, r"-0*(?:\.0*)?")
@@ -151,7 +156,15 @@ def parse_amounts(log: ProblemLog, values: pd.Series, column: str, places: int =
     log.flag(too_precise, column, f"'{{}}' has more than {places} decimal places", values)
     acceptable = numeric & ~negative & precise
     amounts = pd.to_numeric(values.where(acceptable), errors="coerce")
-    too_big = acceptable & ~matches(values, rf"-?0*[0-9]{{1,{MAX_INTEGER_DIGITS}}}(?:\.[0-9]*)?")
+    too_long = acceptable & ~matches(values, rf"-?0*[0-9]{{1,{MAX_INTEGER_DIGITS}}}(?:\.[0-9]*)?")
+    return _within_limits(log, values, column, amounts, acceptable, maximum, positive, too_long)
+
+
+def _within_limits(log: ProblemLog, values: pd.Series, column: str, amounts: pd.Series, acceptable: pd.Series,
+                   maximum: float | None, positive: bool, too_long: pd.Series | None = None) -> pd.Series:
+    """parse_amounts' last step: flag acceptable amounts above `maximum` (or too long to store) and,
+    if `positive`, zeros; the amounts left, NA elsewhere."""
+    too_big = too_long if too_long is not None else pd.Series(False, index=values.index)
     if maximum is not None:
         too_big |= acceptable & (amounts > maximum).fillna(False).astype(bool)
     limit = f"{maximum:g}" if maximum is not None else "the largest amount stored"

@@ -116,9 +116,12 @@ def column_change(table: RawTable, plan: MergePlan, replace: bool = False) -> Co
 
 def _stored_values(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, plan: MergePlan) -> pd.DataFrame | None:
     """One row per rows row: the stored text of every plan column (NaN where the row is new or
-    the stored value is NULL). None when nothing of this kind is stored yet."""
+    the stored value is NULL). None when nothing of this kind is stored yet (a first import asks
+    no row of 100k people)."""
     tables = sorted({c.table for c in plan.columns})
     if not all(table_exists(con, t) for t in tables):
+        return None
+    if not any(con.execute(f"SELECT EXISTS (SELECT 1 FROM {t})").fetchall()[0][0] for t in tables):
         return None
     keys = rows[list(plan.key)].astype(str).reset_index(drop=True)
     keys["_order"] = range(len(keys))
