@@ -13,7 +13,7 @@ Each floor is timed in the same process right after the step; the ratios of wall
 time (this process, all threads: the fairer one on a shared machine) are printed and kept in
 extra_info. Measure at 100k:
 
-    BENCH_IO_ROWS=100000 nice python3 -m pytest benchmarks/test_io.py --benchmark-enable -p no:xdist -s
+    BENCH_IO_ROWS=100000 nice python3 -m pytest benchmarks/test_io.py --benchmark-enable -n 0 -s
 """
 from __future__ import annotations
 
