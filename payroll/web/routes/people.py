@@ -29,16 +29,22 @@ def search(ctx: Ctx, text: str) -> list[tuple]:
         return []
     like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     where, params = ctx.scope("people.search", "e.employee_id")
+    # the server's index names the people who may match; the condition below decides (payroll.web.search)
+    index = ctx.office.people.index(ctx.cur)
+    candidates = index.candidates(text) if index is not None else None
+    if candidates == []:
+        return []
+    among, among_params = (("e.employee_id IN (SELECT unnest(?::VARCHAR[]))", [candidates])
+                           if candidates is not None else ("true", []))
     return ctx.cur.execute(
         "SELECT employee_id, name, id_number_masked, unit FROM employees e "
-        f"WHERE (employee_id = ? OR employee_id ILIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\') AND {where} "
-        f"ORDER BY employee_id <> ?, employee_id LIMIT {SEARCH_LIMIT}",
-        [text, like, like, *params, text]).fetchall()
+        f"WHERE {among} AND (employee_id = ? OR employee_id ILIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\') "
+        f"AND {where} ORDER BY employee_id <> ?, employee_id LIMIT {SEARCH_LIMIT}",
+        [*among_params, text, like, like, *params, text]).fetchall()
 
 
 def months_of(ctx: Ctx, employee_id: str) -> list[str]:
-    return [m for (m,) in ctx.cur.execute(
-        "SELECT DISTINCT month FROM payslips WHERE employee_id = ? ORDER BY month", [employee_id]).fetchall()]
+    return ctx.office.payslip_months.of(ctx.cur, employee_id)
 
 
 @page("people.search")
