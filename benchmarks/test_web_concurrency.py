@@ -138,7 +138,11 @@ def test_twenty_hr_queries_while_a_month_runs(office, benchmark):
                **_summary(during("run"), "run_"), **_summary(during("idle"), "idle_"),
                **_summary(during("run", ("person",)), "run_person_"),
                **_summary(during("idle", ("person",)), "idle_person_"),
-               "load_average_1m_at_end": round(os.getloadavg()[0], 2)}
+               "load_average_1m_at_end": round(os.getloadavg()[0], 2),
+               # where the slowest waits of the run fall: seconds after the run started, how long, which page
+               "run_slowest": [(round(started - phases["run"][0], 1), round(seconds, 2), kind) for kind, started, seconds
+                               in sorted(((k, st, se) for k, st, se in queries
+                                          if phases["run"][0] <= st < phases["run"][1]), key=lambda q: -q[2])[:8]]}
     benchmark.extra_info.update(figures)
     print(f"\nweb concurrency: {figures}")
 

@@ -73,20 +73,3 @@ def test_candidates_are_a_superset_and_give_way_when_too_many():
     assert index.candidates("FJ") is None                      # every ID: the plain scan answers
     assert index.candidates("nobody") == []
 
-
-def test_the_months_of_a_persons_payslips_follow_the_runs(office):
-    """The person page's month list from the server's map equals the query for everyone, and a run
-    of a new month shows in it at once."""
-    from payroll.engine.run import run_months
-    cur = office.cursor()
-
-    def query(person):
-        return [m for (m,) in cur.execute("SELECT DISTINCT month FROM payslips WHERE employee_id = ? "
-                                          "ORDER BY month", [person]).fetchall()]
-    people = [p for (p,) in cur.execute("SELECT employee_id FROM employees ORDER BY 1").fetchall()]
-    assert all(office.payslip_months.of(cur, p) == query(p) for p in people)
-    assert office.payslip_months.of(cur, "NOBODY") == []
-    with office.writer() as writer:
-        run_months(writer, office.policy, "2025-04")
-    assert any("2025-04" in office.payslip_months.of(cur, p) for p in people)
-    assert all(office.payslip_months.of(cur, p) == query(p) for p in people)

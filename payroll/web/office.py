@@ -13,7 +13,7 @@ from ..office import audit
 from ..office.schema import ensure_office_schema, label_of_mode, setting, single_person_mode
 from ..policy import Policy, load_policy
 from .jobs import JobRunner
-from .search import PayslipMonths, PeopleSearch
+from .search import PeopleSearch
 from .sessions import SessionStore
 from .traces import MonthTraces, WebExplainer
 
@@ -27,7 +27,6 @@ class Office:
         self.sessions = SessionStore(self.con)
         self.traces = MonthTraces(self.con, self.policy, log)
         self.people = PeopleSearch()
-        self.payslip_months = PayslipMonths()
         self.traces.warm()
         self.jobs = JobRunner(log)
         self.log = log

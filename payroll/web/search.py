@@ -6,11 +6,7 @@ The server keeps every employee's lower-cased ID and name in two long strings an
 them with str.find (C speed), giving the IDs that may match; the database query then applies the
 search's own condition and the user's scope to those rows only, so the answer is the same rows the
 scan gives. The index is made again whenever what it read may have changed: the imports ledger (every
-write to employees is an import: employees, events, levels) or the number of employees.
-
-Likewise the months of each person's payslips (the person page's month list: a scan of every
-payslip's employee_id, ~5 ms at 100,000 people), made again whenever the runs ledger changes (only
-a run writes payslips, and it writes its ledger row in the same transaction)."""
+write to employees is an import: employees, events, levels) or the number of employees."""
 from __future__ import annotations
 
 import bisect
@@ -60,7 +56,7 @@ class PeopleSearch:
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._index: PeopleIndex | None = None
+        self._indexes: dict[tuple, PeopleIndex | None] = {}     # signature -> index (None: scan)
 
     def index(self, cur: duckdb.DuckDBPyConnection) -> PeopleIndex | None:
         """The index for what `cur`'s snapshot holds, or None (IDs that are not plain ASCII: Python's
@@ -68,34 +64,12 @@ class PeopleSearch:
         signature = tuple(cur.execute(
             "SELECT (SELECT count(*) FROM employees), (SELECT count(*) FROM imports), "
             "(SELECT max(imported_at)::VARCHAR FROM imports)").fetchall()[0])
-        with self._lock:
-            if self._index is not None and self._index.signature == signature:
-                return self._index
-        rows = cur.execute("SELECT employee_id, coalesce(name, '') FROM employees").fetchall()
-        if not all(employee_id.isascii() and "\n" not in name for employee_id, name in rows):
-            return None
-        made = PeopleIndex(signature, [r[0] for r in rows], [r[1] for r in rows])
-        with self._lock:
-            self._index = made
-        return made
+        with self._lock:       # one request makes it; those arriving meanwhile wait for it, not make it too
+            if signature not in self._indexes:
+                rows = cur.execute("SELECT employee_id, coalesce(name, '') FROM employees").fetchall()
+                usable = all(employee_id.isascii() and "\n" not in name for employee_id, name in rows)
+                made = PeopleIndex(signature, [r[0] for r in rows], [r[1] for r in rows]) if usable else None
+                # two kept: while an import commits, requests begun before it still see the old roster
+                self._indexes = {**dict(list(self._indexes.items())[-1:]), signature: made}
+            return self._indexes[signature]
 
-
-class PayslipMonths:
-    """employee_id -> the months of their payslips, oldest first, for the runs ledger `cur` sees."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._made: tuple[tuple, dict[str, list[str]]] | None = None
-
-    def of(self, cur: duckdb.DuckDBPyConnection, employee_id: str) -> list[str]:
-        signature = tuple(cur.execute("SELECT count(*), max(started_at)::VARCHAR FROM runs").fetchall()[0])
-        with self._lock:
-            made = self._made
-        if made is None or made[0] != signature:
-            months = {person: list(held) for person, held in cur.execute(
-                "SELECT employee_id, list(DISTINCT month ORDER BY month) FROM payslips GROUP BY employee_id"
-            ).fetchall()}
-            made = (signature, months)
-            with self._lock:
-                self._made = made
-        return list(made[1].get(employee_id, []))
