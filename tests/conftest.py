@@ -180,6 +180,18 @@ def office_site(office_template, tmp_path_factory):
     return dataclasses.replace(office_template, db=folder / "demo.duckdb")
 
 
+@pytest.fixture()
+def office(office_site, tmp_path):
+    """The web server's state (payroll.web.office.Office) over a copy of the office database of its
+    own, closed after the test."""
+    import shutil
+    from payroll.web.office import Office
+    shutil.copy(office_site.db, tmp_path / "office.duckdb")
+    made = Office(str(tmp_path / "office.duckdb"), None)
+    yield made
+    made.close()
+
+
 @pytest.fixture(scope="session")
 def demo_year(tmp_path_factory):
     """`payroll demo` as a user runs it (5,000 people, the twelve months of 2025), built once per

@@ -2,11 +2,6 @@
 same order, as the plain scan of the roster gives, for texts of every kind; and a new import is seen."""
 from __future__ import annotations
 
-import shutil
-
-import pytest
-
-from payroll.web.office import Office
 from payroll.web.search import MAX_CANDIDATES, PeopleIndex
 
 
@@ -16,14 +11,6 @@ def _scan(cur, text: str) -> list[tuple]:
         "SELECT employee_id, name, id_number_masked, unit FROM employees "
         "WHERE (employee_id = ? OR employee_id ILIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\') "
         "ORDER BY employee_id <> ?, employee_id LIMIT 50", [text, like, like, text]).fetchall()
-
-
-@pytest.fixture()
-def office(office_site, tmp_path):
-    shutil.copy(office_site.db, tmp_path / "search.duckdb")
-    office = Office(str(tmp_path / "search.duckdb"), None)
-    yield office
-    office.close()
 
 
 class _Ctx:

@@ -13,14 +13,6 @@ from payroll.reports.explain import Explainer
 from payroll.web.office import Office
 
 
-@pytest.fixture()
-def office(office_site, tmp_path):
-    shutil.copy(office_site.db, tmp_path / "traces.duckdb")
-    office = Office(str(tmp_path / "traces.duckdb"), None)
-    yield office
-    office.close()
-
-
 def _wait_for_table(office: Office, month: str, timeout: float = 120) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
