@@ -444,12 +444,8 @@ def export_command(
     con = connect(db, read_only=True)
     _select_run(con, month, run)
     target = out or Path(f"{what}-{month}.{fmt}")
-    if what == "payslips":
-        from .reports.payslips import export_payslips
-        summary = export_payslips(con, month, target, unit=unit, fmt=fmt)
-    else:
-        from .reports.register import export_register
-        summary = export_register(con, month, fmt, target, unit=unit)
+    from .reports.month_files import write_month_file
+    summary = write_month_file(con, what, month, fmt, target, unit=unit)
     con.close()
     _audit_db(db, "export", month, f"{what} {fmt}{' unit ' + unit if unit else ''} -> {target}")
     console.print(str(summary))
@@ -469,19 +465,10 @@ FINANCE_EXPORTS = ("tax-check", "si-changes", "si-base", "voucher", "budget")   
 def _export_handover(what: str, month: str, fmt: str, out: Optional[Path], employees: Optional[Path],
                      con) -> None:
     """The files finance hands on (issue 8); the tax file is the only one with full ID numbers."""
+    from .reports.month_files import write_month_file
+    result = write_month_file(con, what, month, fmt, out, employees)
     if what == "tax":
-        from .reports.tax import export_tax
-        result = export_tax(con, month, employees, out, fmt)
         err_console.print(f"[bold yellow]warning:[/] {result.warning}", highlight=False, soft_wrap=True)
-    elif what == "bank":
-        from .reports.bank import export_bank
-        result = export_bank(con, month, fmt, out)
-    elif what == "summary":
-        from .reports.summary import export_summary
-        result = export_summary(con, month, out, fmt)
-    else:
-        from .reports.contributions import export_contributions
-        result = export_contributions(con, month, out, fmt)
     console.print(str(result), highlight=False)
 
 

@@ -215,18 +215,8 @@ CSV_TYPE = "text/csv; charset=utf-8"
 
 
 def write_month_file(cur, month: str, name: str, out: Path) -> None:
-    from ...reports.bank import export_bank
-    from ...reports.contributions import export_contributions
-    from ...reports.payslips import export_payslips
-    from ...reports.register import export_register
-    from ...reports.summary import export_summary
-    what, fmt = MONTH_FILES[name], name.rsplit(".", 1)[1]
-    writers = {"register": lambda: export_register(cur, month, fmt, out),
-               "payslips": lambda: export_payslips(cur, month, out, fmt=fmt),
-               "bank": lambda: export_bank(cur, month, fmt, out),
-               "contributions": lambda: export_contributions(cur, month, out, fmt),
-               "summary": lambda: export_summary(cur, month, out, fmt)}
-    writers[what]()
+    from ...reports.month_files import write_month_file as write
+    write(cur, MONTH_FILES[name], month, name.rsplit(".", 1)[1], out)
 
 
 def _outside_units(ctx: Ctx, month: str, name: str) -> Response | None:
@@ -283,13 +273,13 @@ def tax_file(ctx: Ctx) -> Response:
     refused = _outside_units(ctx, month, f"tax.{fmt}")
     if refused is not None:
         return refused
-    from ...reports.tax import export_tax
+    from ...reports.month_files import write_month_file as write
     ctx.audit_target, ctx.audit_detail = month, f"tax.{fmt} with the HR file {name}"
     with tempfile.TemporaryDirectory() as folder:
         hr_file = Path(folder) / name
         hr_file.write_bytes(data)
         out = Path(folder) / f"tax-{month}.{fmt}"
-        export_tax(ctx.cur, month, hr_file, out, fmt)
+        write(ctx.cur, "tax", month, fmt, out, employees=hr_file)
         body = out.read_bytes()
     return Response(body, media_type=XLSX_TYPE,
                     headers={"Content-Disposition": f"attachment; filename=tax-{month}.{fmt}"})
