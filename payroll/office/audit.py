@@ -94,7 +94,8 @@ class AuditWriter:
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self._cur = con.cursor()
-        self._pending_file = _pending_file_of(con)
+        db_path = _database_path(con)
+        self._pending_file = pending_path(db_path) if db_path else None     # None: in memory
         self._head: tuple[int, str] | None = None       # (seq, hash) of the last committed entry
         self._changed = threading.Condition()
         self._queue: list[tuple[int, AuditEvent, datetime]] = []
@@ -134,7 +135,7 @@ class AuditWriter:
         for attempt in (1, 2):
             try:
                 with _APPEND_LOCK:
-                    if self._pending_file.exists():       # a CLI command's entry waiting (see below)
+                    if self._pending_file is not None and self._pending_file.exists():   # a CLI entry waiting
                         _fold_pending(self._cur)
                         self._head = None
                     with transaction(self._cur):
@@ -174,9 +175,6 @@ class AuditWriter:
             pass
 
 
-def _pending_file_of(con: duckdb.DuckDBPyConnection) -> Path:
-    db_path = _database_path(con)
-    return pending_path(db_path) if db_path else Path("/nonexistent/audit-pending.jsonl")
 
 
 def cli_event(action: str, target: str = "", detail: str = "") -> AuditEvent:

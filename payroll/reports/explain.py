@@ -207,10 +207,11 @@ class Explainer:
                            self.policy.region_names().get(person["region_code"], ""),
                            self.level_lines(employee_id, month))
 
-    def level_lines(self, employee_id: str, month: Month) -> list[str]:
-        """Issue 16: the person's level history and next level as of the month's last day."""
+    def level_lines(self, employee_id: str, month: Month, facts=None) -> list[str]:
+        """Issue 16: the person's level history and next level as of the month's last day; `facts`
+        (levels.path.LevelFacts) when the caller has them already (the web's month table)."""
         from ..levels.path import level_path
-        return level_path(self.con, self.policy, employee_id, on=month.end).lines()
+        return level_path(self.con, self.policy, employee_id, on=month.end, facts=facts).lines()
 
 
 def differences(lines: list[TraceLine], stored: dict | None, units: dict[str, str]) -> list[str]:

@@ -18,8 +18,7 @@ MAX_CANDIDATES = 2000       # more hits than this (a text like "FJ"): the plain 
 
 
 class PeopleIndex:
-    def __init__(self, signature: tuple, ids: list[str], names: list[str]):
-        self.signature = signature
+    def __init__(self, ids: list[str], names: list[str]):
         self.ids = ids
         self._ids_text, self._id_starts = _joined([i.lower() for i in ids])
         self._names_text, self._name_starts = _joined(names)
@@ -68,7 +67,7 @@ class PeopleSearch:
             if signature not in self._indexes:
                 rows = cur.execute("SELECT employee_id, coalesce(name, '') FROM employees").fetchall()
                 usable = all(employee_id.isascii() and "\n" not in name for employee_id, name in rows)
-                made = PeopleIndex(signature, [r[0] for r in rows], [r[1] for r in rows]) if usable else None
+                made = PeopleIndex([r[0] for r in rows], [r[1] for r in rows]) if usable else None
                 # two kept: while an import commits, requests begun before it still see the old roster
                 self._indexes = {**dict(list(self._indexes.items())[-1:]), signature: made}
             return self._indexes[signature]

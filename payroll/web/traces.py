@@ -36,7 +36,7 @@ from ..engine.context import Month
 from ..engine.offcycle import overlay_needed
 from ..engine.pipeline import final_stage, pipeline_sql
 from ..engine.trace import TraceLine, earlier_payslips_exist, policy_rows, trace_lines
-from ..levels.path import LevelFacts, everyone_level_facts_sql, facts_from_json, level_path
+from ..levels.path import LevelFacts, everyone_level_facts_sql, facts_from_json
 from ..policy import Policy
 from ..reports.explain import (ATTENDANCE_READ, PERSON_COLUMNS, RUN_ATTENDANCE_INPUTS, RUN_EMPLOYEE_INPUTS,
                                STORED_AS, Explainer, Explanation, differences)
@@ -306,7 +306,7 @@ class WebExplainer(Explainer):
         return Explanation(page.person, month.label, lines, page.stored,
                            differences(lines, page.stored, self.stored_units),
                            self.policy.region_names().get(page.person["region_code"], ""),
-                           level_path(self.con, self.policy, employee_id, on=month.end, facts=page.levels).lines())
+                           self.level_lines(employee_id, month, page.levels))
 
     def trace(self, employee_id: str, month_label: str, stored: dict | None = None) -> list[TraceLine]:
         month = Month.parse(month_label).label
