@@ -15,6 +15,7 @@ CHECK_SIZES = {
     "BENCH_SIMULATE_PEOPLE": 150,
     "BENCH_WEB_PEOPLE": 300,
     "BENCH_WEB_IDLE_SECONDS": 2,       # the no-run baseline's length, in seconds
+    "BENCH_WEB_SETTLE_SECONDS": 1,     # the wait before it
 }
 
 

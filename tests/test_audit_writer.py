@@ -75,3 +75,35 @@ def test_a_failed_write_raises_in_the_request_and_leaves_the_chain_whole(con):
     assert [t for (t,) in con.execute("SELECT target FROM audit_log ORDER BY seq").fetchall()] == [
         "FJ000001", "FJ000003"]
     assert audit.verify(con).ok
+
+
+def test_while_a_job_writes_entries_wait_in_the_pending_file_and_are_chained_at_its_end(con, tmp_path):
+    writer = audit.AuditWriter(con)
+    writer.record(_event(1))
+    pending = audit.pending_path(str(tmp_path / "office.duckdb"))
+    with writer.deferred():
+        threads = [threading.Thread(target=writer.record, args=(_event(n),)) for n in range(2, 12)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        # durable before the page is answered, and not yet in the database the job is writing
+        assert len(pending.read_text(encoding="utf-8").splitlines()) == 10
+        assert con.execute("SELECT count(*) FROM audit_log").fetchall()[0][0] == 1
+    rows = con.execute("SELECT target, logged_at FROM audit_log ORDER BY seq").fetchall()
+    assert sorted(t for t, _ in rows[1:]) == sorted(f"FJ{n:06d}" for n in range(2, 12))
+    assert [at for _, at in rows] == sorted(at for _, at in rows)        # each with its own time, in order
+    assert pending.read_text(encoding="utf-8") == ""
+    writer.record(_event(12))
+    result = audit.verify(con)
+    assert result.ok and result.entries == 12, result.problems
+
+
+def test_an_in_memory_database_has_no_pending_file_and_commits_at_once():
+    con = duckdb.connect(":memory:")
+    ensure_office_schema(con)
+    writer = audit.AuditWriter(con)
+    with writer.deferred():
+        writer.record(_event(1))
+        assert con.execute("SELECT count(*) FROM audit_log").fetchall()[0][0] == 1
+    assert audit.verify(con).ok

@@ -258,3 +258,33 @@ def test_a_cookie_signed_with_another_key_is_refused(own_db):
         assert genuine.get("/audit").status_code == 200
     finally:
         app.state.office.close()
+
+
+def test_last_seen_is_written_when_due_but_not_while_a_job_writes(own_db):
+    """A session's last_seen is written at most once a minute, and not while a run or import writes
+    the database (the page would wait for the job's commit); the next request after the job does it."""
+    import time
+
+    from payroll.web.sessions import TOUCH_SECONDS
+    app = create_app(own_db, None)
+    office = app.state.office
+    try:
+        client = client_of(app)
+        log_in(client, "auditor")
+        cur = office.cursor()
+        long_ago = time.time() - TOUCH_SECONDS - 5
+
+        def last_seen() -> float:
+            return cur.execute("SELECT last_seen FROM web_sessions WHERE username = 'auditor'").fetchall()[0][0]
+
+        cur.execute("UPDATE web_sessions SET last_seen = ? WHERE username = 'auditor'", [long_ago])
+        with office.jobs._write_lock:                    # as while a job runs
+            assert client.get("/audit").status_code == 200
+            assert last_seen() == long_ago
+        assert client.get("/audit").status_code == 200
+        assert last_seen() > long_ago
+        touched = last_seen()
+        assert client.get("/audit").status_code == 200      # within the minute: not written again
+        assert last_seen() == touched
+    finally:
+        office.close()

@@ -15,6 +15,7 @@ import json
 import os
 import socket
 import threading
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -74,38 +75,84 @@ def record(con: duckdb.DuckDBPyConnection, event: AuditEvent) -> int:
 
 def _append(con: duckdb.DuckDBPyConnection, event: AuditEvent, at=None) -> int:
     with transaction(con):
+        seq, _ = append_entries(con, None, [(event, at or now())])
+    return seq
+
+
+def append_entries(con: duckdb.DuckDBPyConnection, head: tuple[int, str] | None,
+                   batch: list[tuple[AuditEvent, datetime]]) -> tuple[int, str]:
+    """Inside the caller's transaction: chain `batch` after `head` (seq, hash of the last entry; None:
+    read it) in one INSERT and move the kept head; returns the new head."""
+    if head is None:
         last = con.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchall()
-        seq, prev_hash = (last[0][0] + 1, last[0][1]) if last else (1, GENESIS)
-        at = at or now()
+        head = (last[0][0], last[0][1]) if last else (0, GENESIS)
+    seq, prev_hash = head
+    rows = []
+    for event, at in batch:
+        seq += 1
         digest = entry_hash(prev_hash, seq, at, event.username, event.via, event.address, event.action,
                             event.target, event.detail)
-        con.execute("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [seq, at, event.username, event.via, event.address, event.action, event.target,
+        rows.append([seq, at, event.username, event.via, event.address, event.action, event.target,
                      event.detail, prev_hash, digest])
-        con.execute("INSERT OR REPLACE INTO office_settings VALUES ('audit_head', ?)", [f"{seq}:{digest}"])
-    return seq
+        prev_hash = digest
+    if rows:
+        values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows))
+        con.execute(f"INSERT INTO audit_log VALUES {values}", [v for row in rows for v in row])
+        con.execute("INSERT OR REPLACE INTO office_settings VALUES ('audit_head', ?)", [f"{seq}:{prev_hash}"])
+    return seq, prev_hash
 
 
 class AuditWriter:
     """The web server's audit log (it owns the database): the chain's head kept in memory and entries
     written by group commit. A page's entry is committed before its response is sent (the request
     waits), but the requests waiting at the same moment share one transaction: twenty HR pages at once
-    paid ~10 ms of CPU each for their own SELECT of the head, INSERT and COMMIT (issue 18, measured)."""
+    paid ~10 ms of CPU each for their own SELECT of the head, INSERT and COMMIT (issue 18, measured).
+
+    While a job writes the database (`deferred`), an entry is written to the durable pending file
+    instead (fsync'd before the page is sent) and chained when the job ends: a run's commit of 100,000
+    payslips holds DuckDB's commit for seconds, and every page's entry had waited for it (issue 18,
+    measured: the slow pages during a run were those)."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self._cur = con.cursor()
-        db_path = _database_path(con)
-        self._pending_file = pending_path(db_path) if db_path else None     # None: in memory
+        self._db_path = _database_path(con)                                  # None: in memory
+        self._pending_file = pending_path(self._db_path) if self._db_path else None
         self._head: tuple[int, str] | None = None       # (seq, hash) of the last committed entry
         self._changed = threading.Condition()
-        self._queue: list[tuple[int, AuditEvent, datetime]] = []
+        self._queue: list[tuple[int, AuditEvent | None, datetime]] = []
         self._next_ticket = 1
         self._done = 0                                   # every ticket up to this one is settled
         self._failed: dict[int, BaseException] = {}
         self._writing = False
+        self._deferring = 0                              # jobs writing the database now
+
+    @contextmanager
+    def deferred(self):
+        """Around a job that writes the database: entries wait in the pending file meanwhile, and are
+        chained as the last such job ends."""
+        with self._changed:
+            self._deferring += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._deferring -= 1
+                last = self._deferring == 0
+            if last:
+                self._commit(None)
 
     def record(self, event: AuditEvent) -> None:
-        """Returns once the entry is committed; raises what the write raised."""
+        """Returns once the entry is committed (or, while a job writes, durably pending); raises what
+        the write raised."""
+        if self._pending_file is not None:
+            with self._changed:
+                if self._deferring:        # under the lock: in order with the entries chained at the job's end
+                    record_pending(self._db_path, event)
+                    return
+        self._commit(event)
+
+    def _commit(self, event: AuditEvent | None) -> None:
+        """Group commit of `event` (None: only the pending entries)."""
         with self._changed:
             ticket = self._next_ticket
             self._next_ticket += 1
@@ -117,7 +164,7 @@ class AuditWriter:
                 batch, self._queue, self._writing = self._queue, [], True
                 self._changed.release()
                 try:
-                    error = self._write_batch([(e, at) for _, e, at in batch])
+                    error = self._write_batch([(e, at) for _, e, at in batch if e is not None])
                 finally:
                     self._changed.acquire()
                     self._writing = False
@@ -151,22 +198,7 @@ class AuditWriter:
         return None
 
     def _append_all(self, batch: list[tuple[AuditEvent, datetime]]) -> None:
-        if self._head is None:
-            last = self._cur.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchall()
-            self._head = (last[0][0], last[0][1]) if last else (0, GENESIS)
-        seq, prev_hash = self._head
-        rows = []
-        for event, at in batch:
-            seq += 1
-            digest = entry_hash(prev_hash, seq, at, event.username, event.via, event.address, event.action,
-                                event.target, event.detail)
-            rows.append([seq, at, event.username, event.via, event.address, event.action, event.target,
-                         event.detail, prev_hash, digest])
-            prev_hash = digest
-        values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows))
-        self._cur.execute(f"INSERT INTO audit_log VALUES {values}", [v for row in rows for v in row])
-        self._cur.execute("INSERT OR REPLACE INTO office_settings VALUES ('audit_head', ?)", [f"{seq}:{prev_hash}"])
-        self._head = (seq, prev_hash)
+        self._head = append_entries(self._cur, self._head, batch)
 
     def close(self) -> None:
         try:
@@ -252,14 +284,20 @@ def _database_path(con: duckdb.DuckDBPyConnection) -> str | None:
 
 
 def _fold_pending(con: duckdb.DuckDBPyConnection) -> None:
+    """Chain the pending entries, in order and each with its own time, in one transaction."""
     db_path = _database_path(con)
     if not db_path or not pending_path(db_path).exists():
         return
     with open(pending_path(db_path), "r+", encoding="utf-8") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
-        lines = [json.loads(text) for text in handle.read().splitlines() if text.strip()]
-        for item in lines:
-            at = datetime.fromisoformat(item.pop("at"))
-            _append(con, AuditEvent(**item), at=at)
+        batch = []
+        for text in handle.read().splitlines():
+            if text.strip():
+                item = json.loads(text)
+                at = datetime.fromisoformat(item.pop("at"))
+                batch.append((AuditEvent(**item), at))
+        if batch:
+            with transaction(con):
+                append_entries(con, None, batch)
         handle.seek(0)
         handle.truncate()

@@ -8,6 +8,7 @@ import threading
 import time
 import traceback
 import uuid
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -29,10 +30,17 @@ class Job:
 
 
 class JobRunner:
-    def __init__(self, log: Callable[[str], None] | None = None):
+    def __init__(self, log: Callable[[str], None] | None = None,
+                 around: Callable[[], AbstractContextManager] = nullcontext):
+        """`around`: entered for the time each job runs (the audit log's deferral of page entries)."""
         self.jobs: dict[str, Job] = {}
         self._write_lock = threading.Lock()     # one writing job at a time
         self._log = log
+        self._around = around
+
+    @property
+    def writing(self) -> bool:
+        return self._write_lock.locked()
 
     def start(self, kind: str, title: str, username: str, work: Callable[[Job], None]) -> Job:
         job = Job(uuid.uuid4().hex[:12], kind, title, username)
@@ -41,7 +49,7 @@ class JobRunner:
         return job
 
     def _run(self, job: Job, work: Callable[[Job], None]) -> None:
-        with self._write_lock:
+        with self._write_lock, self._around():
             job.state = "running"
             try:
                 work(job)

@@ -24,16 +24,16 @@ class Office:
         self.policy: Policy = load_policy(tables)
         self.con = connect(self.db_path)
         ensure_office_schema(self.con)
-        self.sessions = SessionStore(self.con)
+        self.audit = audit.AuditWriter(self.con)
+        self.jobs = JobRunner(log, around=self.audit.deferred)
+        self.sessions = SessionStore(self.con, hold_touch=lambda: self.jobs.writing)
         self.traces = MonthTraces(self.con, self.policy, log)
         self.people = PeopleSearch()
         self.traces.warm()
-        self.jobs = JobRunner(log)
         self.log = log
         self._local = threading.local()
         self._fixed_mode: bool | None = None
         self._cursors: list[duckdb.DuckDBPyConnection] = []
-        self.audit = audit.AuditWriter(self.con)
 
     # ---- per-thread reading
     def cursor(self) -> duckdb.DuckDBPyConnection:

@@ -13,6 +13,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import duckdb
 from itsdangerous import BadSignature, TimestampSigner
@@ -59,8 +60,12 @@ def revoke_user(con: duckdb.DuckDBPyConnection, username: str) -> int:
 class SessionStore:
     """The sessions of one server, over its own cursor of the server's connection."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, secret: bytes | None = None):
+    def __init__(self, con: duckdb.DuckDBPyConnection, secret: bytes | None = None,
+                 hold_touch: Callable[[], bool] = lambda: False):
+        """`hold_touch`: true while last_seen should not be written (a job's commit would make the
+        page wait for it); the touch comes with the session's next request after."""
         self._cur = con.cursor()
+        self._hold_touch = hold_touch
         self._lock = threading.Lock()
         self.signer = TimestampSigner(secret or session_key(self._cur), salt="payroll-session")
 
@@ -93,7 +98,7 @@ class SessionStore:
             if moment - last_seen > IDLE_SECONDS or moment - created > MAX_AGE_SECONDS:
                 self._cur.execute("DELETE FROM web_sessions WHERE session_hash = ?", [key])
                 return None
-            if moment - last_seen > TOUCH_SECONDS:
+            if moment - last_seen > TOUCH_SECONDS and not self._hold_touch():
                 try:
                     self._cur.execute("UPDATE web_sessions SET last_seen = ? WHERE session_hash = ?", [moment, key])
                     last_seen = moment
