@@ -238,6 +238,19 @@ def test_xlsx_loads(con, policy, tmp_path):
     assert_good_rows_loaded(con)
 
 
+def test_xlsx_text_that_pandas_takes_for_missing_is_kept(con, policy, tmp_path):
+    """A name written "NA", "None", "null" or "NaN" is text like any other, as the CSV import keeps
+    it; pandas' read_excel had blanked such cells by default (then a name reported missing)."""
+    names = ("NA", "None", "NaN")            # one per row of the three; "null" and "n/a" alike
+    rows = employee_rows()
+    for row, name in zip(rows, names):
+        row["name"] = name
+    employees = write_xlsx(tmp_path / "employees.xlsx", EMPLOYEE_HEADER, [typed(r, EMPLOYEE_HEADER) for r in rows])
+    import_files(con, policy, employees=employees)
+    stored = dict(con.execute("SELECT employee_id, name FROM employees").fetchall())
+    assert [stored[r["employee_id"]] for r in rows] == list(names)
+
+
 def test_xlsx_cells_become_csv_text():
     assert cell_text(1234.5) == "1234.5"
     assert cell_text(3.0) == "3"

@@ -281,7 +281,10 @@ def _parser_problem(file: str, message: str) -> CellProblem:
 
 def _xlsx_cells(path: Path, layout: Layout) -> pd.DataFrame:
     try:
-        raw = pd.read_excel(path, engine="calamine", sheet_name=0, header=None, dtype=object)
+        # only an empty cell is missing: pandas would also blank text such as "NA", "None" or "NaN",
+        # which the CSV reader keeps as written
+        raw = pd.read_excel(path, engine="calamine", sheet_name=0, header=None, dtype=object,
+                            keep_default_na=False, na_values=[""])
     except Exception as error:  # a damaged workbook: calamine raises its own error types
         raise InputError([CellProblem(path.name, None, None, f"is not a readable XLSX workbook ({error})")]) from None
     if raw.empty:
