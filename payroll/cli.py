@@ -813,7 +813,7 @@ def audit_command(
     for header in ("#", "at (UTC)", "user", "via", "address", "action", "target", "detail"):
         table.add_column(header)
     for entry in entries(con, person=person, action=action, limit=limit):
-        table.add_row(str(entry["seq"]), str(entry["logged_at"])[:19], entry["username"], entry["via"], entry["address"],
+        table.add_row("pending" if entry["seq"] is None else str(entry["seq"]), str(entry["logged_at"])[:19], entry["username"], entry["via"], entry["address"],
                       entry["action"], entry["target"], entry["detail"])
     console.print(table)
 
@@ -822,9 +822,14 @@ def audit_command(
 def audit_verify_command(db: Optional[str] = DbOption) -> None:
     """Recompute the hash chain: exit 0 intact, 2 broken (each break named)."""
     from .db import connect
-    from .office.audit import verify
+    from .db import resolve_db_path
+    from .office.audit import pending_entries, pending_path, verify
     result = verify(connect(db, read_only=True))
     console.print(str(result), highlight=False)
+    waiting = pending_entries(str(resolve_db_path(db)))
+    if waiting:
+        console.print(f"{len(waiting)} entr{'y' if len(waiting) == 1 else 'ies'} pending in "
+                      f"{pending_path(str(resolve_db_path(db)))}: chained at the next write", highlight=False)
     if not result.ok:
         raise PayrollError("the audit log's hash chain is broken: the entries named above were edited, "
                            "removed or inserted after they were written")

@@ -90,6 +90,9 @@ def test_while_a_job_writes_entries_wait_in_the_pending_file_and_are_chained_at_
         # durable before the page is answered, and not yet in the database the job is writing
         assert len(pending.read_text(encoding="utf-8").splitlines()) == 10
         assert con.execute("SELECT count(*) FROM audit_log").fetchall()[0][0] == 1
+        # "who looked at this person's pay" answers with the waiting entry already
+        assert [(e["seq"], e["target"]) for e in audit.entries(con, person="FJ000005")] == [(None, "FJ000005")]
+        assert [e["seq"] for e in audit.entries(con)][-1] == 1 and len(audit.entries(con)) == 11
     rows = con.execute("SELECT target, logged_at FROM audit_log ORDER BY seq").fetchall()
     assert sorted(t for t, _ in rows[1:]) == sorted(f"FJ{n:06d}" for n in range(2, 12))
     assert [at for _, at in rows] == sorted(at for _, at in rows)        # each with its own time, in order

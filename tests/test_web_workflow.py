@@ -154,6 +154,10 @@ def test_cli_commands_are_audited_and_audit_person_answers_who_looked(db, tmp_pa
     assert (tmp_path / "office.duckdb.audit-pending.jsonl").stat().st_size > 0
     shown = _cli("audit", "--person", person, "--db", str(db))      # read-only: the export entry still waits
     assert shown.returncode == 0 and "view_pay" in shown.stdout and "cli" in shown.stdout
+    waiting = _cli("audit", "--action", "export", "--db", str(db))      # listed already, marked pending
+    assert waiting.returncode == 0 and "pending" in waiting.stdout and "register" in waiting.stdout, waiting.stdout
+    noted = _cli("audit", "verify", "--db", str(db))
+    assert noted.returncode == 0 and "1 entry pending" in noted.stdout, noted.stdout
     con = connect(db)
     audit.record(con, audit.cli_event("run", M, "next write folds the waiting entry in"))
     actions = [e["action"] for e in audit.entries(con)][:3]

@@ -245,9 +245,13 @@ def verify(con: duckdb.DuckDBPyConnection) -> VerifyResult:
 
 def entries(con: duckdb.DuckDBPyConnection, person: str | None = None, action: str | None = None,
             limit: int = 500) -> list[dict]:
-    """Latest entries first; `person`: every touch of that employee's record or pay."""
+    """Latest entries first; `person`: every touch of that employee's record or pay. Entries still
+    waiting in the pending file (a job was writing, or a read-only command ran) come first, with no
+    sequence number yet: "who looked at this person's pay" includes them."""
+    waiting = [entry for entry in reversed(pending_entries(_database_path(con)))
+               if (person is None or entry["target"] == person) and (action is None or entry["action"] == action)]
     if not table_exists(con, "audit_log"):
-        return []
+        return waiting[:limit]
     where, params = [], []
     if person is not None:
         where.append("target = ?")
@@ -259,7 +263,22 @@ def entries(con: duckdb.DuckDBPyConnection, person: str | None = None, action: s
            + (" WHERE " + " AND ".join(where) if where else "") + f" ORDER BY seq DESC LIMIT {int(limit)}")
     cursor = con.execute(sql, params)
     names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
+    return (waiting + [dict(zip(names, row)) for row in cursor.fetchall()])[:limit]
+
+
+def pending_entries(db_path: str | None) -> list[dict]:
+    """The entries in the pending file, oldest first, as `entries` gives them (seq None)."""
+    if not db_path or not pending_path(db_path).exists():
+        return []
+    with open(pending_path(db_path), encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_SH)
+        lines = handle.read().splitlines()
+    found = []
+    for text in lines:
+        if text.strip():
+            item = json.loads(text)
+            found.append({"seq": None, "logged_at": datetime.fromisoformat(item.pop("at")), **item})
+    return found
 
 
 # A command that only reads (export, explain) while other processes also read the file cannot open it
