@@ -139,7 +139,10 @@ class AuditWriter:
                 self._deferring -= 1
                 last = self._deferring == 0
             if last:
-                self._commit(None)
+                try:
+                    self._commit(None)
+                except Exception:           # noqa: BLE001 - they stay in the durable file, for the next write
+                    pass
 
     def record(self, event: AuditEvent) -> None:
         """Returns once the entry is committed (or, while a job writes, durably pending); raises what
