@@ -61,11 +61,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
 
+# the rows a summed figure cites (allowances, accident premium), which no amount reveals
+PROVENANCE = "tests/test_trace.py::test_a_summed_figure_cites_exactly_the_rows_it_adds_up"
 # the deterministic part of the CI correctness tests, fastest killers first (each run stops at the
 # first failure). A mutant it kills is killed by the CI set; the random properties (the rest of
 # test_reference_vs_engine, test_benefits_reference, test_reference_reach) are left out to keep a
 # mutant's run short on a shared machine: the whole-CI stage runs them, for the survivors.
 SUBSET = [
+    PROVENANCE,
     "tests/test_hand_computed.py",
     "tests/test_bases_at_floor_and_ceiling.py",
     "tests/test_minimum_wage_by_region.py",
@@ -113,7 +116,8 @@ FIRST = {
     "performance_pay": ["tests/test_levels.py"],
     # gross pay's lines: the hand cases, then the one case paying performance pay and the appraisal bonus
     "pay": [HAND, FIXED_ROSTER, "tests/test_levels.py::test_performance_pay_by_result_in_two_regions",
-            "tests/test_reference_reach.py::test_fixed_record_changes"],
+            "tests/test_reference_reach.py::test_fixed_record_changes", PROVENANCE],
+    "accident_insurance": [*DEFAULT_FIRST, PROVENANCE],
     "income_tax": [HAND, *BRACKETS, "tests/test_income_tax_examples.py", "tests/test_year_end.py"],
     "floors": ["tests/test_guards.py", HAND, *INJURIES],
     "proration": [HAND, "tests/test_calendar_proration.py", FIXED_ROSTER],

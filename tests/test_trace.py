@@ -58,3 +58,24 @@ def test_every_rule_names_its_basis_and_the_rows_it_read(year_run):
                                               - by_name["housing_fund_employee"].raw
                                               - by_name["medical_levy_employee"].raw - by_name["iit"].raw
                                               - by_name["deduction"].raw) / 100
+
+
+def test_a_summed_figure_cites_exactly_the_rows_it_adds_up(year_run):
+    """Allowances and the accident premium are sums of table rows: the rows a figure cites add up
+    to it (a figure citing no rows, or rows it was not made from, fails), for everyone run."""
+    con, policy = year_run
+    people = [p for (p,) in con.execute("SELECT employee_id FROM payslips WHERE month = '2025-02'").fetchall()]
+    premiums_seen = 0
+    for employee in people:
+        by_name = {line.name: line for line in trace_person(con, policy, employee, "2025-02")}
+        allowance_rows = by_name["allowances_full"].rows
+        assert allowance_rows and {r.table for r in allowance_rows} == {"allowances"}, employee
+        monthly = sum(Decimal(str(r.values["amount"])) for r in allowance_rows
+                      if r.values["per"] == "month" and r.values["applies_to"] != "high_risk")
+        assert monthly * 100 == by_name["allowances_full"].raw, employee
+        premium_rows = by_name["accident_premium_monthly"].rows
+        annual = [Decimal(str(r.values["annual_premium"])) * 100 for r in premium_rows]
+        # each row's annual premium in fen, a twelfth rounded half up, summed (as the rule does)
+        assert sum(int((2 * fen + 12) // 24) for fen in annual) == by_name["accident_premium_monthly"].raw, employee
+        premiums_seen += bool(premium_rows)
+    assert premiums_seen, "the roster should hold someone with an accident premium"
