@@ -79,6 +79,18 @@ def _raised_tables(tmp_path: Path, region="150100", category="duty", level="6", 
     return tables
 
 
+@pytest.fixture(scope="module")
+def raised_dir(tmp_path_factory) -> Path:
+    """_raised_tables' default (H1's scale +300), written once for the module's tests."""
+    return _raised_tables(tmp_path_factory.mktemp("raised"))
+
+
+@pytest.fixture(scope="module")
+def raised(raised_dir):
+    """The policy of raised_dir, loaded once (and so installed once)."""
+    return load_policy(raised_dir)
+
+
 def _payslips(con, months) -> dict:
     columns = ", ".join(COMPONENTS)
     rows = con.execute(f"SELECT employee_id, month, {columns} FROM payslips WHERE list_contains(?, month)",
@@ -117,12 +129,12 @@ def test_a_closed_month_refuses_a_run(policy):
     run_months(con, policy, "2025-03", "2025-04")     # open months still run
 
 
-def test_a_raise_back_to_january_is_paid_as_arrears_in_july(tmp_path, policy, closed_through):
+def test_a_raise_back_to_january_is_paid_as_arrears_in_july(policy, closed_through, raised):
     con = database_copy(closed_through(CLOSED[-1]))     # January–June run and closed
     paid = _payslips(con, CLOSED)
     closed_before = con.execute("SELECT * FROM payslips ORDER BY month, employee_id").fetchall()
 
-    raised = load_policy(_raised_tables(tmp_path))      # H1 is 150100 duty level 6: +300 a month
+    # raised: H1 is 150100 duty level 6: +300 a month
     run_months(con, raised, "2025-07")
 
     # the independent reference: a fresh database run on the raised tables from January
@@ -171,11 +183,10 @@ def test_a_raise_back_to_january_is_paid_as_arrears_in_july(tmp_path, policy, cl
         [(m, Decimal("300.00")) for m in CLOSED]
 
 
-def test_the_arrears_trace_line_shows_in_the_month_paid(tmp_path, policy, closed_through):
+def test_the_arrears_trace_line_shows_in_the_month_paid(policy, closed_through, raised):
     from payroll.engine.run import prepare_connection
     from payroll.engine.trace import trace_person
     con = database_copy(closed_through("2025-02"))      # January–February run and closed
-    raised = load_policy(_raised_tables(tmp_path))
     run_months(con, raised, "2025-03")
     prepare_connection(con, raised, [2025])
     lines = {line.name: line for line in trace_person(con, raised, "H1", "2025-03")}
@@ -260,14 +271,13 @@ def _reference_employees() -> list[dict]:
     return people
 
 
-def test_arrears_and_the_july_payslip_match_the_scalar_reference(tmp_path, policy, closed_through):
+def test_arrears_and_the_july_payslip_match_the_scalar_reference(policy, closed_through, raised_dir, raised):
     """Independent of the engine: the Decimal reference computes January–June on the old and on the
     raised tables; their difference is the arrears, and July is the reference month with those
     arrears, after the paid (old) months: tax, contributions and net to the fen."""
     import reference
-    raised_dir = _raised_tables(tmp_path)
     con = database_copy(closed_through(CLOSED[-1]))     # January–June run and closed
-    run_months(con, load_policy(raised_dir), "2025-07")
+    run_months(con, raised, "2025-07")
 
     people = _reference_employees()
     old = reference.compute_year(people, {}, SHIPPED_TABLES, CLOSED)
@@ -297,13 +307,12 @@ def test_arrears_and_the_july_payslip_match_the_scalar_reference(tmp_path, polic
     assert Decimal(str(engine_july.loc["H1", "arrears_pay"])) == Decimal("1800.00")
 
 
-def test_a_withdrawn_raise_is_taken_back_and_the_net_arrears_are_zero(tmp_path, policy):
+def test_a_withdrawn_raise_is_taken_back_and_the_net_arrears_are_zero(policy, raised):
     """补扣: the raise paid as arrears in July is withdrawn before August (tables back as they were):
     August takes back exactly what July paid for the closed months, line by line."""
     con = _roster_db()
     run_months(con, policy, "2025-01", "2025-03")
     close_through(con, "2025-03")
-    raised = load_policy(_raised_tables(tmp_path))
     run_months(con, raised, "2025-04")
     close_through(con, "2025-04")                       # April itself was paid at the raised scale
     paid_in_april = _arrears_by_key(con, "2025-04")
@@ -373,13 +382,12 @@ def test_late_attendance_property(policy, changes, second_round):
         assert scalar(con, "SELECT count(*) FROM arrears WHERE month_paid = '2025-06'") == 0
 
 
-def test_explain_shows_each_arrears_line_with_the_month_it_was_earned(tmp_path, policy, closed_through):
+def test_explain_shows_each_arrears_line_with_the_month_it_was_earned(tmp_path, policy, closed_through, raised):
     """`payroll explain` of the month paid lists the arrears per month earned, after the month's own
     lines, and still matches the stored payslip (arrears_pay is part of gross pay)."""
     from payroll.reports.explain import Explainer, explanation_text
     db = tmp_path / "retro.duckdb"
     con = database_copy(closed_through("2025-02"), db)  # January–February run and closed
-    raised = load_policy(_raised_tables(tmp_path))
     run_months(con, raised, "2025-03")
     con.close()
     explanation = Explainer(connect(str(db), read_only=True), raised).explain("H1", "2025-03")
