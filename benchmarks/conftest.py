@@ -16,6 +16,10 @@ CHECK_SIZES = {
     "BENCH_WEB_PEOPLE": 300,
     "BENCH_WEB_IDLE_SECONDS": 2,       # the no-run baseline's length, in seconds
     "BENCH_WEB_SETTLE_SECONDS": 1,     # the wait before it
+    # months, where the engine's fixed cost per month is the time (not the roster's size)
+    "BENCH_YEAR_MONTHS": 3,            # test_monthly_run.test_twelve_months: October–December
+    "BENCH_SMALL_MONTHS": 3,           # test_small_month: January–March
+    "BENCH_EXPLAIN_MONTHS": 2,         # test_explain_latency: January–February, February explained
 }
 
 

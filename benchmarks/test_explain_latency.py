@@ -8,6 +8,8 @@ Target: at most 100 ms for one person on 1,000,000 people × 12 months.
 
 BENCH_DB keeps the database (built on first use: synthetic roster, January–December 2025 run by
 the engine; 1,000,000 people take several minutes and about 3 GB) so later runs reuse it.
+BENCH_EXPLAIN_MONTHS: the months run from January, the last one explained (default 12, December;
+the suite's check runs 2, benchmarks/conftest.py).
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from payroll.reports.explain import Explainer
 from payroll.synth import synth_roster, write_roster
 
 PEOPLE = int(os.environ.get("BENCH_PEOPLE", "2000"))
-MONTH = "2025-12"
+MONTH = f"2025-{int(os.environ.get('BENCH_EXPLAIN_MONTHS', '12')):02d}"
 
 
 def _build(path: Path) -> None:

@@ -142,11 +142,57 @@ ROSTER = [
 def roster_connection(roster=ROSTER):
     """A fresh in-memory database holding the roster (default ROSTER: one person in each of the five places)."""
     from payroll.db import connect
-    connection = connect(":memory:")
+    return insert_roster(connect(":memory:"), roster)
+
+
+def insert_roster(connection, roster=ROSTER):
+    """The roster's rows (ROSTER's columns) into the database's employees; returns the connection."""
     for row in roster:
         connection.execute(
             "INSERT INTO employees (employee_id, name, region_code, unit, category, level, post, hire_date, "
             "leave_date, special_deduction, contribution_base) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", list(row))
+    return connection
+
+
+def database_template(build, start: Path | None = None) -> Path:
+    """A database that `build(connection)` fills once (from a copy of the template `start`, if
+    given), in a file of its own, for `database_copy` to give each test a copy: for tests of one
+    module that start from the same months already run."""
+    import atexit
+    import shutil
+    import tempfile
+    from payroll.db import connect
+    folder = tempfile.mkdtemp(prefix="payroll-template-")
+    atexit.register(shutil.rmtree, folder, True)
+    path = Path(folder) / "template.duckdb"
+    if start is not None:
+        shutil.copy(start, path)
+    connection = connect(path)
+    try:
+        build(connection)
+    finally:
+        connection.close()
+    return path
+
+
+def database_copy(template: Path, path=":memory:"):
+    """A database of its own holding everything `template` holds, opened as payroll.db.connect
+    opens one (in memory unless `path` names a file): no test sees another's writes."""
+    import shutil
+    from payroll.db import SCHEMA, connect
+    if str(path) != ":memory:":
+        shutil.copy(template, path)
+        return connect(path)
+    import duckdb
+    connection = duckdb.connect(":memory:")
+    threads = os.environ.get("PAYROLL_DUCKDB_THREADS", "")
+    if threads.isdigit() and int(threads) > 0:          # as payroll.db.connect
+        connection.execute(f"SET threads = {int(threads)}")
+    connection.execute(f"ATTACH '{template}' AS template (READ_ONLY)")
+    connection.execute("COPY FROM DATABASE template TO memory")
+    connection.execute("DETACH template")
+    for ddl in SCHEMA:                                  # idempotent: what connect() would add
+        connection.execute(ddl)
     return connection
 
 

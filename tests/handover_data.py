@@ -45,21 +45,39 @@ def write_employees(path: Path, people=PEOPLE, header=EMPLOYEE_HEADER) -> Path:
     return path
 
 
+_BUILT: list[Path] = []          # this process's first build, copied for the next callers
+
+
 def build(directory: Path):
-    """(database path, employees file) with the roster imported and MONTHS run."""
+    """(database path, employees file) with the roster imported and MONTHS run: in `directory`, a
+    database of the caller's own. The modules that use it build the same database, so each process
+    builds it once and later callers get a copy of that file."""
+    import shutil
+
+    employees = write_employees(directory / "employees.csv")
+    db = directory / "payroll.duckdb"
+    if not _BUILT:
+        import atexit
+        import tempfile
+        folder = Path(tempfile.mkdtemp(prefix="handover-"))
+        atexit.register(shutil.rmtree, folder, True)
+        _BUILT.append(_build(folder / "payroll.duckdb", write_employees(folder / "employees.csv")))
+    shutil.copy(_BUILT[0], db)
+    return db, employees
+
+
+def _build(db: Path, employees: Path) -> Path:
     from payroll.db import connect
     from payroll.engine.run import run_months
     from payroll.io.importer import import_files
     from payroll.policy import load_policy
 
     policy = load_policy()
-    employees = write_employees(directory / "employees.csv")
-    db = directory / "payroll.duckdb"
     con = connect(db)
     import_files(con, policy, employees=employees)
     run_months(con, policy, MONTHS[0], MONTHS[-1])
     con.close()
-    return db, employees
+    return db
 
 
 def register_totals(con, month: str, directory: Path) -> tuple[int, dict[str, Decimal]]:

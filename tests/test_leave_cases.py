@@ -13,15 +13,15 @@ from datetime import date
 import pytest
 
 from conftest import policy_for
-from test_leave_probation_death import D, employee, make_tables, run
+from test_leave_probation_death import D, employee, make_tables, run, simple_tables
 
 
-def test_unpaid_leave_across_a_month_end_counts_only_the_days_inside_the_month(tmp_path):
+def test_unpaid_leave_across_a_month_end_counts_only_the_days_inside_the_month():
     # P1, 100200 duty 2 PATROL since 2015, unpaid leave Mon 24 March – Fri 4 April 2025.
     # March's piece is 24–31 March: workdays 24–28 and 31 = 6 (not the 21 of 1–31 March if the start
     # were taken as least(start, 1 March), nor 9 if the end ran into April: 1–3 April, 4 April Qingming).
     # base 7,000 × (21.75 − 6) ÷ 21.75 = 110,250 ÷ 21.75 = 5,068.965… → 5,068.97
-    tables = make_tables(tmp_path)
+    tables = simple_tables()
     person = employee("P1", "100200", "duty", 2, "PATROL", date(2015, 1, 1))
     slips, _ = run(tables, [person], "2025-03", "2025-03",
                    leave=[("P1", "unpaid", date(2025, 3, 24), date(2025, 4, 4))])
@@ -30,14 +30,14 @@ def test_unpaid_leave_across_a_month_end_counts_only_the_days_inside_the_month(t
     assert march["base_pay"] == D("5068.97")
 
 
-def test_sick_share_at_exactly_two_service_years(tmp_path):
+def test_sick_share_at_exactly_two_service_years():
     # S3, 100200 duty 2 PATROL, service since 1 March 2023: on 1 March 2025 exactly 2 years
     # (2025 − 2023, anniversary not after 1 March) → sick_pay.csv 000000 row (2 years, 0 days): 0.7,
     # not the 0-year 0.6 (a strict "<" on the years) nor the 181-day rows (a join that ignores the
     # years and days). Contract month without high risk: 7,000 + (50 + 10) × 2 + 300 + 250 = 7,670;
     # × 0.7 = 5,369 (above 80 % of the 2,150 minimum wage = 1,720) × 2 days (3–4 March) ÷ 21.75
     # = 10,738 ÷ 21.75 = 493.701… → 493.70
-    tables = make_tables(tmp_path)
+    tables = simple_tables()
     person = employee("S3", "100200", "duty", 2, "PATROL", date(2023, 3, 1))
     slips, _ = run(tables, [person], "2025-03", "2025-03", leave=[("S3", "sick", date(2025, 3, 3), date(2025, 3, 4))])
     march = slips[("S3", "2025-03")]
@@ -45,13 +45,13 @@ def test_sick_share_at_exactly_two_service_years(tmp_path):
     assert march["sick_pay"] == D("493.70")
 
 
-def test_long_sickness_in_the_first_service_year_takes_the_zero_year_row(tmp_path):
+def test_long_sickness_in_the_first_service_year_takes_the_zero_year_row():
     # S4, 100200 duty 2 PATROL hired 1 October 2024, sick since 1 December 2024 to 30 June 2025.
     # June 2025: service years 2025 − 2024 − 1 (1 October is after 1 June) = 0; sick days before
     # June = 1 June − 1 December = 182 ≥ 181 → sick_pay.csv row (0 years, 181 days): 0.4, not the
     # 1-year row 0.5. Contract month without high risk: 7,000 + 0 seniority + 300 + 250 = 7,550;
     # × 0.4 = 3,020 (above 1,720) × 20 June workdays ÷ 21.75 = 60,400 ÷ 21.75 = 2,777.011… → 2,777.01
-    tables = make_tables(tmp_path)
+    tables = simple_tables()
     person = employee("S4", "100200", "duty", 2, "PATROL", date(2024, 10, 1))
     slips, _ = run(tables, [person], "2025-06", "2025-06", leave=[("S4", "sick", date(2024, 12, 1), date(2025, 6, 30))])
     june = slips[("S4", "2025-06")]
@@ -59,7 +59,7 @@ def test_long_sickness_in_the_first_service_year_takes_the_zero_year_row(tmp_pat
     assert june["sick_pay"] == D("2777.01")
 
 
-def test_a_leaver_before_the_service_anniversary_has_one_year_less(tmp_path):
+def test_a_leaver_before_the_service_anniversary_has_one_year_less():
     # L2, 100200 civilian 3 DESK, service since 1 September 2015, last day 30 June 2025: on 30 June
     # 9 full years (2025 − 2015 − 1, 1 September is after 30 June) → 5 days (annual_leave_entitlement
     # 1–9 years), not 10; 1 January – 30 June = 181 days, ⌊181 × 5 ÷ 365⌋ = ⌊2.47⌋ = 2 days.
@@ -72,7 +72,7 @@ def test_a_leaver_before_the_service_anniversary_has_one_year_less(tmp_path):
     # `month * 100 + day` → `− day`); 1 January – 10 June = 161 days, ⌊161 × 5 ÷ 365⌋ = ⌊2.21⌋ = 2.
     # L6, service since 30 June 2015, last day 30 June 2025: the anniversary is the day itself, a
     # full year (`<`, not `<=`) → 10 years, 10 days, 4 paid as L4.
-    tables = make_tables(tmp_path)
+    tables = simple_tables()
     people = [employee("L2", "100200", "civilian", 3, "DESK", date(2015, 9, 1), leave=date(2025, 6, 30)),
               employee("L4", "100200", "civilian", 3, "DESK", date(2015, 6, 10), leave=date(2025, 6, 30)),
               employee("L5", "100200", "civilian", 3, "DESK", date(2015, 6, 20), leave=date(2025, 6, 10)),
@@ -89,7 +89,7 @@ def test_a_leaver_before_the_service_anniversary_has_one_year_less(tmp_path):
     assert (on_the_day["annual_leave_entitlement"], on_the_day["annual_leave_payout_days"]) == (10, 4)
 
 
-def test_the_payout_wage_is_the_average_of_the_months_before(tmp_path):
+def test_the_payout_wage_is_the_average_of_the_months_before():
     # L3, 100200 civilian 3 DESK, service since 2010, hired again 16 June 2025 (paid 16–30 June),
     # last day 31 July 2025. July's payout: 15 years → 10 days; hired this year, counted from the
     # hire (实施办法 art. 5): 16 June – 31 July = 46 days, ⌊46 × 10 ÷ 365⌋ = ⌊1.26⌋ = 1 day. The wage
@@ -98,7 +98,7 @@ def test_the_payout_wage_is_the_average_of_the_months_before(tmp_path):
     # June: 11 paid days of 20 (16–30 June); each item × 11 ÷ 20: 6,124.50 → 3,368.475 → 3,368.48;
     # seniority 50 × 15 = 750 → 412.50; office 150.50 → 82.775 → 82.78; living 250 → 137.50;
     # gross 4,001.26. Payout 4,001.26 × 200 % × 1 ÷ 21.75 = 8,002.52 ÷ 21.75 = 367.931… → 367.93
-    tables = make_tables(tmp_path)
+    tables = simple_tables()
     person = employee("L3", "100200", "civilian", 3, "DESK", date(2025, 6, 16), leave=date(2025, 7, 31),
                       service_start=date(2010, 1, 1))
     slips, _ = run(tables, [person], "2025-06", "2025-07")
@@ -134,11 +134,11 @@ def test_two_units_of_one_city_each_take_their_own_average(tmp_path):
     assert [slips[(e, "2025-01")]["maternity_allowance"] for e in ("M5", "M6")] == [D("6742.50"), D("8721.33")]
 
 
-def test_one_day_of_maternity_leave_in_the_month_pays_one_day(tmp_path):
+def test_one_day_of_maternity_leave_in_the_month_pays_one_day():
     # M7, 100200 duty 2 PATROL since 2015, maternity leave from Monday 31 March 2025: 1 calendar day
     # in March. No unit payslips last year → contract month 7,000 + 60 × 10 + 300 + 250 + 400 = 8,550;
     # 8,550 × 1 ÷ 30 = 285.00 (maternity.csv 000000: ÷ 30, no top-up)
-    tables = make_tables(tmp_path)
+    tables = simple_tables()
     person = employee("M7", "100200", "duty", 2, "PATROL", date(2015, 1, 1))
     slips, _ = run(tables, [person], "2025-03", "2025-03",
                    leave=[("M7", "maternity", date(2025, 3, 31), date(2025, 7, 6))])
@@ -156,7 +156,7 @@ def test_one_day_of_maternity_leave_in_the_month_pays_one_day(tmp_path):
 
 @pytest.mark.slow        # 13 months run (about 8 s of CPU); in CI the window is checked by
 # test_the_payout_wage_is_the_average_of_the_months_before (two months), which cannot reach its first month
-def test_the_payout_wage_window_starts_twelve_months_back(tmp_path):
+def test_the_payout_wage_window_starts_twelve_months_back():
     # L5, 100200 civilian 3 DESK, service since 2010, hired 1 July 2024, last day 31 July 2025, paid
     # every month. July 2025's payout wage is the average of the 12 payslips of July 2024 – June 2025
     # (art. 11), July 2024 included, untaken-leave pay left out:
@@ -165,7 +165,7 @@ def test_the_payout_wage_window_starts_twelve_months_back(tmp_path):
     # (6 × 7,175 + 6 × 7,275) ÷ 12 = 86,700 ÷ 12 = 7,225.00 (August – June alone: 79,525 ÷ 11 = 7,229.55).
     # 15 years → 10 days; 1 January – 31 July = 212 days, ⌊212 × 10 ÷ 365⌋ = ⌊5.8⌋ = 5 days;
     # 7,225 × 200 % × 5 ÷ 21.75 = 72,250 ÷ 21.75 = 3,321.839… → 3,321.84
-    tables = make_tables(tmp_path)
+    tables = simple_tables()
     person = employee("L5", "100200", "civilian", 3, "DESK", date(2024, 7, 1), leave=date(2025, 7, 31),
                       service_start=date(2010, 1, 1))
     slips, _ = run(tables, [person], "2024-07", "2025-07")
@@ -206,7 +206,7 @@ def test_a_payslips_table_made_before_a_column_existed_gets_it(tmp_path):
     # the months already run) instead of failing on the INSERT
     from payroll.db import connect
     from payroll.engine.run import run_months
-    tables = make_tables(tmp_path)
+    tables = simple_tables()
     path = tmp_path / "old.duckdb"
     con = connect(path)
     person = employee("M7", "100200", "duty", 2, "PATROL", date(2015, 1, 1))

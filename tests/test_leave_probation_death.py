@@ -39,6 +39,22 @@ def make_tables(tmp_path):
     return tables
 
 
+_SIMPLE_TABLES: list = []
+
+
+def simple_tables():
+    """make_tables' folder built once per process, for the tests that only read it: the same path,
+    so conftest.policy_for loads it once and the engine installs it once."""
+    if not _SIMPLE_TABLES:
+        import atexit
+        import tempfile
+        from pathlib import Path
+        folder = Path(tempfile.mkdtemp(prefix="leave-tables-"))
+        atexit.register(shutil.rmtree, folder, True)
+        _SIMPLE_TABLES.append(make_tables(folder))
+    return _SIMPLE_TABLES[0]
+
+
 def employee(eid, region, category, level, post, hire, leave=None, service_start=None, probation_end=None,
              unit="U1"):
     return dict(employee_id=eid, name=eid, region_code=region, unit=unit, category=category, level=level,
@@ -82,12 +98,12 @@ def D(text):
 # ---------------------------------------------------------------- annual leave
 
 
-def test_five_days_untaken_at_year_end_pay_an_extra_200_percent(tmp_path):
+def test_five_days_untaken_at_year_end_pay_an_extra_200_percent():
     # 100200 civilian 9, hired 2023-06-01: 1 service year on 2024-12-31 → 5 days
     # (annual_leave_entitlement.csv 2008-01-01,1,5); none taken. November's payslip is the 12-month
     # history: 6,124.50 + 50 + 150.50 + 200 = 6,525 without overtime.
     # 6,525 ÷ 21.75 = 300 a day × 200 % (annual_leave_policy.csv extra_rate 2) × 5 = 3,000.00
-    tables = make_tables(tmp_path)
+    tables = simple_tables()
     slips, _ = run(tables, [employee("A1", "100200", "civilian", 3, "DESK", date(2023, 6, 1))], "2024-11", "2024-12")
     december = slips[("A1", "2024-12")]
     assert december["annual_leave_wage_base"] == D("6525.00")
@@ -97,12 +113,12 @@ def test_five_days_untaken_at_year_end_pay_an_extra_200_percent(tmp_path):
     assert slips[("A1", "2024-11")]["annual_leave_payout"] == 0  # only in the payout month
 
 
-def test_a_leaver_is_paid_the_days_of_the_year_passed_rounded_down(tmp_path):
+def test_a_leaver_is_paid_the_days_of_the_year_passed_rounded_down():
     # last day 2025-06-30, service since 2010 → 10 days; 2 taken (Mon 3 and Tue 4 March).
     # 1/1–6/30 = 181 days; 181 ÷ 365 × 10 = 4.96 → 4 (art. 12 rounds down), 4 − 2 = 2 days, not 3.
     # No history: the contract month 6,124.50 + 50 × 15 + 150.50 + 250 = 7,275;
     # 7,275 ÷ 21.75 × 200 % × 2 = 1,337.931… → 1,337.93
-    tables = make_tables(tmp_path)
+    tables = simple_tables()
     person = employee("L1", "100200", "civilian", 3, "DESK", date(2010, 1, 1), leave=date(2025, 6, 30))
     slips, _ = run(tables, [person], "2025-06", "2025-06", leave=[("L1", "annual", date(2025, 3, 3), date(2025, 3, 4))])
     june = slips[("L1", "2025-06")]
@@ -111,13 +127,13 @@ def test_a_leaver_is_paid_the_days_of_the_year_passed_rounded_down(tmp_path):
     assert june["annual_leave_payout"] == D("1337.93")
 
 
-def test_a_hire_of_the_year_is_entitled_to_the_remaining_days_rounded_down(tmp_path):
+def test_a_hire_of_the_year_is_entitled_to_the_remaining_days_rounded_down():
     # 企业职工带薪年休假实施办法 art. 5. Hired 2024-07-01 with service since 2010 (14 years → 10 days);
     # 2024-07-01 … 12-31 = 184 calendar days; 184 ÷ 365 × 10 = 5.04 → 5 days; 2 taken (Tue 3 and
     # Wed 4 September) → 3 paid in December, not 8. November's payslip is the 12-month history,
     # 6,124.50 + 50 × 14 + 150.50 + 200 = 7,175 without overtime (July to November are whole months):
     # 7,175 ÷ 21.75 × 200 % × 3 = 1,979.310… → 1,979.31
-    tables = make_tables(tmp_path)
+    tables = simple_tables()
     person = employee("H1", "100200", "civilian", 3, "DESK", date(2024, 7, 1), service_start=date(2010, 1, 1))
     slips, _ = run(tables, [person], "2024-07", "2024-12",
                    leave=[("H1", "annual", date(2024, 9, 3), date(2024, 9, 4))])
@@ -139,12 +155,12 @@ def test_a_unit_that_carries_leave_over_pays_nothing_at_year_end(tmp_path):
 # ---------------------------------------------------------------- sick pay
 
 
-def test_sick_pay_is_clamped_at_80_percent_of_the_minimum_wage(tmp_path):
+def test_sick_pay_is_clamped_at_80_percent_of_the_minimum_wage():
     # 100100 civilian 5 TECH, hired 2024-06-01 (0 service years): fixed pay 1,200 + 150.50 + 250 = 1,600.50;
     # sick_pay.csv 000000,…,0,0,0.6: 1,600.50 × 0.6 = 960.30 a month, below 80 % of the minimum wage
     # 2,200 (minimum_wage.csv 100100,2024-01-01) = 1,760 → 1,760 × 3 working days (6–8 January) ÷ 21.75
     # = 242.758… → 242.76
-    tables = make_tables(tmp_path)
+    tables = simple_tables()
     person = employee("S1", "100100", "civilian", 5, "TECH", date(2024, 6, 1))
     slips, _ = run(tables, [person], "2025-01", "2025-01", leave=[("S1", "sick", date(2025, 1, 6), date(2025, 1, 8))])
     jan = slips[("S1", "2025-01")]
@@ -155,10 +171,10 @@ def test_sick_pay_is_clamped_at_80_percent_of_the_minimum_wage(tmp_path):
     assert jan["base_pay"] == D("1034.48")
 
 
-def test_sick_pay_at_the_table_share_above_the_floor(tmp_path):
+def test_sick_pay_at_the_table_share_above_the_floor():
     # 100200 duty 2 PATROL, service since 2015 → 10 years: share 1 (sick_pay.csv …,8,0,1);
     # fixed pay 7,000 + (50 + 10) × 10 + 300 + 250 = 8,150 × 1 × 2 days ÷ 21.75 = 749.425… → 749.43
-    tables = make_tables(tmp_path)
+    tables = simple_tables()
     person = employee("S2", "100200", "duty", 2, "PATROL", date(2015, 1, 1))
     slips, _ = run(tables, [person], "2025-03", "2025-03", leave=[("S2", "sick", date(2025, 3, 3), date(2025, 3, 4))])
     assert slips[("S2", "2025-03")]["sick_pay"] == D("749.43")
@@ -167,12 +183,12 @@ def test_sick_pay_at_the_table_share_above_the_floor(tmp_path):
 # ---------------------------------------------------------------- maternity
 
 
-def test_maternity_allowance_with_the_employer_top_up(tmp_path):
+def test_maternity_allowance_with_the_employer_top_up():
     # 100100 duty 2 PATROL since 2015: contract month 7,000 + 65.50 × 10 + 300 + 250 + 555.55 = 8,760.55
     # (no payslips of the unit last year → the contract month). Leave from 17 March: 15 calendar days,
     # 11 paid days of 21. Allowance 8,760.55 × 15 ÷ 30 = 4,380.275 → 4,380.28 (maternity.csv ÷ 30);
     # own pay 8,760.55 × 11 ÷ 21 = 96,366.05 ÷ 21 = 4,588.859… → 4,588.86; top-up (100100 row) 4,588.86 − 4,380.28 = 208.58
-    tables = make_tables(tmp_path)
+    tables = simple_tables()
     person = employee("M1", "100100", "duty", 2, "PATROL", date(2015, 1, 1))
     slips, _ = run(tables, [person], "2025-03", "2025-03",
                    leave=[("M1", "maternity", date(2025, 3, 17), date(2025, 7, 31))])
@@ -186,10 +202,10 @@ def test_maternity_allowance_with_the_employer_top_up(tmp_path):
     assert march["income_ytd"] == march["gross_pay"] - D("4380.28")
 
 
-def test_maternity_allowance_without_a_top_up(tmp_path):
+def test_maternity_allowance_without_a_top_up():
     # 100200 has no top-up rule (maternity.csv 000000: false). Contract month 7,000 + 60 × 10 + 300 +
     # 250 + 400 = 8,550; 8,550 × 15 ÷ 30 = 4,275.00; no top-up
-    tables = make_tables(tmp_path)
+    tables = simple_tables()
     person = employee("M2", "100200", "duty", 2, "PATROL", date(2015, 1, 1))
     slips, _ = run(tables, [person], "2025-03", "2025-03",
                    leave=[("M2", "maternity", date(2025, 3, 17), date(2025, 7, 31))])
@@ -197,11 +213,11 @@ def test_maternity_allowance_without_a_top_up(tmp_path):
     assert (march["maternity_allowance"], march["maternity_topup"]) == (D("4275.00"), 0)
 
 
-def test_maternity_allowance_on_the_units_previous_year_average(tmp_path):
+def test_maternity_allowance_on_the_units_previous_year_average():
     # two colleagues in unit U1 paid all of December 2024 (their maternity base: the whole month's gross,
     # first_full_month), then January 2025 on maternity leave all month (31 days): allowance = the unit's
     # 2024 average maternity base × 31 ÷ 30
-    tables = make_tables(tmp_path)
+    tables = simple_tables()
     people = [employee("M3", "100200", "civilian", 3, "DESK", date(2023, 6, 1)),
               employee("M4", "100200", "civilian", 3, "DESK", date(2020, 6, 1))]
     slips, _ = run(tables, people, "2024-12", "2025-01",
@@ -217,11 +233,11 @@ def test_maternity_allowance_on_the_units_previous_year_average(tmp_path):
 # ---------------------------------------------------------------- probation
 
 
-def test_probation_pays_the_ratio_of_the_agreed_pay(tmp_path):
+def test_probation_pays_the_ratio_of_the_agreed_pay():
     # 100200 duty 2 PATROL hired 2025-03-01, probation to 2025-05-31 (probation.csv 000000 0.8):
     # April: base 7,000 × 0.8 = 5,600.00; allowances (300 + 250) × 0.8 = 440.00; high risk 400 × 0.8 = 320.00.
     # June is after probation: full pay.
-    tables = make_tables(tmp_path)
+    tables = simple_tables()
     person = employee("P1", "100200", "duty", 2, "PATROL", date(2025, 3, 1), probation_end=date(2025, 5, 31))
     slips, _ = run(tables, [person], "2025-04", "2025-06")
     april = slips[("P1", "2025-04")]
@@ -231,11 +247,11 @@ def test_probation_pays_the_ratio_of_the_agreed_pay(tmp_path):
     assert slips[("P1", "2025-06")]["base_pay"] == D("7000.00")
 
 
-def test_probation_pay_is_never_below_the_minimum_wage(tmp_path):
+def test_probation_pay_is_never_below_the_minimum_wage():
     # 100100 civilian 5 TECH in probation in April 2025: base 1,200 × 0.8 = 960.00; allowances
     # (150.50 + 250) × 0.8 = 320.40; normal pay 1,280.40 < minimum wage 2,480.50 (100100, 2025-02-01)
     # → top-up 1,200.10
-    tables = make_tables(tmp_path)
+    tables = simple_tables()
     person = employee("P2", "100100", "civilian", 5, "TECH", date(2025, 3, 1), probation_end=date(2025, 8, 31))
     slips, _ = run(tables, [person], "2025-04", "2025-04")
     april = slips[("P2", "2025-04")]
@@ -245,10 +261,10 @@ def test_probation_pay_is_never_below_the_minimum_wage(tmp_path):
 # ---------------------------------------------------------------- deaths
 
 
-def test_a_death_on_the_10th_is_prorated_and_nothing_is_paid_after(tmp_path):
+def test_a_death_on_the_10th_is_prorated_and_nothing_is_paid_after():
     # 100200 duty 2 PATROL; died Monday 2025-03-10: paid days 3–7 and 10 March = 6 of 21;
     # base 7,000 × 6 ÷ 21 = 2,000.00. April: no payslip, and the run says why.
-    tables = make_tables(tmp_path)
+    tables = simple_tables()
     person = employee("X1", "100200", "duty", 2, "PATROL", date(2015, 1, 1))
     slips, results = run(tables, [person], "2025-03", "2025-05", deaths=[("X1", date(2025, 3, 10), "non_work")])
     march = slips[("X1", "2025-03")]

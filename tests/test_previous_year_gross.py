@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pytest
 import reference
 from test_benefits_reference import compare_with_injuries, engine_with_injuries
 from test_reference_vs_engine import TABLES
@@ -29,9 +30,15 @@ def _injured_grade5():
                              work_arranged=False))]
 
 
-def test_january_previous_year_gross_includes_the_exempt_allowance():
+@pytest.fixture(scope="module")
+def engine():
+    """The engine's payslips of G5, 2024-01..2025-01, run once for both tests (they only read them)."""
+    return engine_with_injuries(_injured_grade5(), {}, MONTHS)
+
+
+def test_january_previous_year_gross_includes_the_exempt_allowance(engine):
     employees = _injured_grade5()
-    rows = compare_with_injuries(employees, {}, MONTHS)     # engine == reference on every payslip
+    rows = compare_with_injuries(employees, {}, MONTHS, engine)     # engine == reference on every payslip
     year = [rows[("G5", m)] for m in MONTHS[:12]]
     allowance = sum(r["injury_disability_allowance"] for r in year)
     gross = sum(r["gross_pay"] for r in year)
@@ -50,9 +57,8 @@ def test_january_previous_year_gross_includes_the_exempt_allowance():
     assert january["basic_deduction_ytd"] == Decimal("5000.00")
 
 
-def test_stored_prior_year_gross_is_the_sum_of_gross_pay():
+def test_stored_prior_year_gross_is_the_sum_of_gross_pay(engine):
     """The January payslip stores Σ gross_pay of last year (what explain and the carry test read)."""
-    engine = engine_with_injuries(_injured_grade5(), {}, MONTHS)
     total = sum(Decimal(engine[("G5", m)]["gross_pay"]) for m in MONTHS[:12])
     assert Decimal(engine[("G5", "2025-01")]["prior_year_gross"]) == total
     assert Decimal(engine[("G5", "2024-12")]["income_ytd"]) < total      # income_ytd leaves the allowance out

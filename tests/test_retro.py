@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from conftest import ROSTER, SHIPPED_TABLES, examples
+from conftest import ROSTER, SHIPPED_TABLES, database_copy, database_template, examples, insert_roster
 from identities import BROKEN_IDENTITY
 
 from payroll.db import connect, scalar
@@ -40,6 +40,24 @@ def _roster_db(path=":memory:"):
     return con
 
 
+@pytest.fixture(scope="module")
+def closed_through(policy):
+    """closed_through(last): a database of ROSTER run on the shipped tables from January and closed
+    through `last`, built once per module for the tests that start there; each test takes a
+    `database_copy` of its own."""
+    built = {}
+
+    def closed(last):
+        if last not in built:
+            def build(con):
+                insert_roster(con)
+                run_months(con, policy, "2025-01", last)
+                close_through(con, last)
+            built[last] = database_template(build)
+        return built[last]
+    return closed
+
+
 def _raised_tables(tmp_path: Path, region="150100", category="duty", level="6", raise_by=300) -> Path:
     """The shipped tables with one pay-scale row raised: a raise published later, effective from
     the row's own date (so it reaches back into the closed months)."""
@@ -59,6 +77,18 @@ def _raised_tables(tmp_path: Path, region="150100", category="duty", level="6", 
         writer.writeheader()
         writer.writerows(rows)
     return tables
+
+
+@pytest.fixture(scope="module")
+def raised_dir(tmp_path_factory) -> Path:
+    """_raised_tables' default (H1's scale +300), written once for the module's tests."""
+    return _raised_tables(tmp_path_factory.mktemp("raised"))
+
+
+@pytest.fixture(scope="module")
+def raised(raised_dir):
+    """The policy of raised_dir, loaded once (and so installed once)."""
+    return load_policy(raised_dir)
 
 
 def _payslips(con, months) -> dict:
@@ -99,14 +129,12 @@ def test_a_closed_month_refuses_a_run(policy):
     run_months(con, policy, "2025-03", "2025-04")     # open months still run
 
 
-def test_a_raise_back_to_january_is_paid_as_arrears_in_july(tmp_path, policy):
-    con = _roster_db()
-    run_months(con, policy, CLOSED[0], CLOSED[-1])
-    close_through(con, CLOSED[-1])
+def test_a_raise_back_to_january_is_paid_as_arrears_in_july(policy, closed_through, raised):
+    con = database_copy(closed_through(CLOSED[-1]))     # January–June run and closed
     paid = _payslips(con, CLOSED)
     closed_before = con.execute("SELECT * FROM payslips ORDER BY month, employee_id").fetchall()
 
-    raised = load_policy(_raised_tables(tmp_path))      # H1 is 150100 duty level 6: +300 a month
+    # raised: H1 is 150100 duty level 6: +300 a month
     run_months(con, raised, "2025-07")
 
     # the independent reference: a fresh database run on the raised tables from January
@@ -155,13 +183,10 @@ def test_a_raise_back_to_january_is_paid_as_arrears_in_july(tmp_path, policy):
         [(m, Decimal("300.00")) for m in CLOSED]
 
 
-def test_the_arrears_trace_line_shows_in_the_month_paid(tmp_path, policy):
+def test_the_arrears_trace_line_shows_in_the_month_paid(policy, closed_through, raised):
     from payroll.engine.run import prepare_connection
     from payroll.engine.trace import trace_person
-    con = _roster_db()
-    run_months(con, policy, "2025-01", "2025-02")
-    close_through(con, "2025-02")
-    raised = load_policy(_raised_tables(tmp_path))
+    con = database_copy(closed_through("2025-02"))      # January–February run and closed
     run_months(con, raised, "2025-03")
     prepare_connection(con, raised, [2025])
     lines = {line.name: line for line in trace_person(con, raised, "H1", "2025-03")}
@@ -246,16 +271,13 @@ def _reference_employees() -> list[dict]:
     return people
 
 
-def test_arrears_and_the_july_payslip_match_the_scalar_reference(tmp_path, policy):
+def test_arrears_and_the_july_payslip_match_the_scalar_reference(policy, closed_through, raised_dir, raised):
     """Independent of the engine: the Decimal reference computes January–June on the old and on the
     raised tables; their difference is the arrears, and July is the reference month with those
     arrears, after the paid (old) months: tax, contributions and net to the fen."""
     import reference
-    raised_dir = _raised_tables(tmp_path)
-    con = _roster_db()
-    run_months(con, policy, CLOSED[0], CLOSED[-1])
-    close_through(con, CLOSED[-1])
-    run_months(con, load_policy(raised_dir), "2025-07")
+    con = database_copy(closed_through(CLOSED[-1]))     # January–June run and closed
+    run_months(con, raised, "2025-07")
 
     people = _reference_employees()
     old = reference.compute_year(people, {}, SHIPPED_TABLES, CLOSED)
@@ -285,13 +307,12 @@ def test_arrears_and_the_july_payslip_match_the_scalar_reference(tmp_path, polic
     assert Decimal(str(engine_july.loc["H1", "arrears_pay"])) == Decimal("1800.00")
 
 
-def test_a_withdrawn_raise_is_taken_back_and_the_net_arrears_are_zero(tmp_path, policy):
+def test_a_withdrawn_raise_is_taken_back_and_the_net_arrears_are_zero(policy, raised):
     """补扣: the raise paid as arrears in July is withdrawn before August (tables back as they were):
     August takes back exactly what July paid for the closed months, line by line."""
     con = _roster_db()
     run_months(con, policy, "2025-01", "2025-03")
     close_through(con, "2025-03")
-    raised = load_policy(_raised_tables(tmp_path))
     run_months(con, raised, "2025-04")
     close_through(con, "2025-04")                       # April itself was paid at the raised scale
     paid_in_april = _arrears_by_key(con, "2025-04")
@@ -309,12 +330,10 @@ def test_a_withdrawn_raise_is_taken_back_and_the_net_arrears_are_zero(tmp_path, 
     assert not scalar(con, f"SELECT count(*) FROM payslips WHERE {BROKEN_IDENTITY}")
 
 
-def test_arrears_of_someone_who_has_left_are_recorded_and_reported(tmp_path, policy):
+def test_arrears_of_someone_who_has_left_are_recorded_and_reported(tmp_path, policy, closed_through):
     """N1 (320600 duty level 7) left on 2025-02-20: a raise back to January is owed to N1 but N1 has
     no March payslip. The lines are kept and the run says who (a documented limit: pay off-cycle)."""
-    con = _roster_db()
-    run_months(con, policy, "2025-01", "2025-02")
-    close_through(con, "2025-02")
+    con = database_copy(closed_through("2025-02"))      # January–February run and closed
     raised = load_policy(_raised_tables(tmp_path, region="320600", category="duty", level="7", raise_by=100))
     reported = []
     run_months(con, raised, "2025-03", retro=reported.append)
@@ -363,15 +382,12 @@ def test_late_attendance_property(policy, changes, second_round):
         assert scalar(con, "SELECT count(*) FROM arrears WHERE month_paid = '2025-06'") == 0
 
 
-def test_explain_shows_each_arrears_line_with_the_month_it_was_earned(tmp_path, policy):
+def test_explain_shows_each_arrears_line_with_the_month_it_was_earned(tmp_path, policy, closed_through, raised):
     """`payroll explain` of the month paid lists the arrears per month earned, after the month's own
     lines, and still matches the stored payslip (arrears_pay is part of gross pay)."""
     from payroll.reports.explain import Explainer, explanation_text
     db = tmp_path / "retro.duckdb"
-    con = _roster_db(str(db))
-    run_months(con, policy, "2025-01", "2025-02")
-    close_through(con, "2025-02")
-    raised = load_policy(_raised_tables(tmp_path))
+    con = database_copy(closed_through("2025-02"), db)  # January–February run and closed
     run_months(con, raised, "2025-03")
     con.close()
     explanation = Explainer(connect(str(db), read_only=True), raised).explain("H1", "2025-03")

@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import SHIPPED_TABLES
+from conftest import SHIPPED_TABLES, database_copy, database_template, insert_roster
 from test_retro import _arrears_by_key, _expected_differences, _payslips, _roster_db
 
 from payroll.engine.closing import close_through
@@ -51,11 +51,52 @@ def _write(path: Path, rows: list[dict]) -> None:
         writer.writerows(rows)
 
 
-def _closed_through(policy, last: str):
-    con = _roster_db()
-    run_months(con, policy, "2025-01", last)
-    close_through(con, last)
-    return con
+@pytest.fixture(scope="module")
+def before(tmp_path_factory):
+    """The tables before the edit (the shipped ones plus the March–May row at the shipped figure)."""
+    return load_policy(_tables(tmp_path_factory.mktemp("tables"), "before"))
+
+
+@pytest.fixture(scope="module")
+def raised(tmp_path_factory):
+    """The March–May row raised by 300 (7130)."""
+    return load_policy(_tables(tmp_path_factory.mktemp("tables"), "after", march_base_pay="7130"))
+
+
+@pytest.fixture(scope="module")
+def closed_through(before):
+    """closed_through(last): a database of ROSTER run on `before` from January and closed through
+    `last`, for each test a copy of its own. Built once per module, month by month: the database
+    closed through May, run and closed through June, then July (each month closed after its run)."""
+    built: dict[str, Path] = {}
+
+    def closed(last: str):
+        if last not in built:
+            month = int(last[5:])
+            earlier = f"2025-{month - 1:02d}"
+            if month > 5:
+                closed(earlier)
+
+            def build(con):
+                if month > 5:
+                    run_months(con, before, last)
+                else:
+                    insert_roster(con)
+                    run_months(con, before, "2025-01", last)
+                close_through(con, last)
+            built[last] = database_template(build, start=built[earlier] if month > 5 else None)
+        return database_copy(built[last])
+    return closed
+
+
+@pytest.fixture(scope="module")
+def raised_from_january(raised):
+    """The full recompute: a fresh database that ran January–July on the raised tables, its
+    payslips (each closed month's payslip does not depend on the months after it)."""
+    fresh = _roster_db()
+    months = [f"2025-{m:02d}" for m in range(1, 8)]
+    run_months(fresh, raised, months[0], months[-1])
+    return _payslips(fresh, months)
 
 
 def _run_with_retro(con, policy, month: str):
@@ -64,16 +105,13 @@ def _run_with_retro(con, policy, month: str):
     return reported[0] if reported else None
 
 
-def _full_recompute_differences(policy, paid: dict, months: list[str]) -> dict:
-    fresh = _roster_db()
-    run_months(fresh, policy, months[0], months[-1])
-    return _expected_differences(_payslips(fresh, months), paid)
+def _full_recompute_differences(fresh: dict, paid: dict, months: list[str]) -> dict:
+    return _expected_differences({key: row for key, row in fresh.items() if key[1] in months}, paid)
 
 
-def test_editing_a_2026_row_recomputes_no_2025_month(tmp_path):
+def test_editing_a_2026_row_recomputes_no_2025_month(tmp_path, before, closed_through):
     """Zhejiang's minimum wage from 2026-01-01 corrected (2660 → 2700) while 2025 is closed through
     June: the whole-tables digest changes, but no 2025 month reads that row."""
-    before = load_policy(_tables(tmp_path, "before"))
 
     def minimum_wage_2026(tables: Path) -> None:
         path = tables / "minimum_wage.csv"
@@ -86,62 +124,57 @@ def test_editing_a_2026_row_recomputes_no_2025_month(tmp_path):
 
     after = load_policy(_tables(tmp_path, "after", edit=minimum_wage_2026))
     assert after.digest != before.digest
-    con = _closed_through(before, "2025-06")
+    con = closed_through("2025-06")
     assert _run_with_retro(con, after, "2025-07") is None
     assert con.execute("SELECT count(*) FROM arrears").fetchone()[0] == 0
 
 
-def test_a_row_in_force_march_to_may_recomputes_exactly_those_months(tmp_path):
+def test_a_row_in_force_march_to_may_recomputes_exactly_those_months(raised, closed_through, raised_from_january):
     """Closed January–May; the March–May row raised by 300: March, April and May are recomputed
     (not January and February), and the arrears are the full recompute's, to the fen."""
-    before = load_policy(_tables(tmp_path, "before"))
-    after = load_policy(_tables(tmp_path, "after", march_base_pay="7130"))
+    after = raised
     closed = [f"2025-{m:02d}" for m in range(1, 6)]
-    con = _closed_through(before, closed[-1])
+    con = closed_through(closed[-1])
     paid = _payslips(con, closed)
     retro = _run_with_retro(con, after, "2025-06")
     assert retro.months_recomputed == ["2025-03", "2025-04", "2025-05"]
     got = _arrears_by_key(con, "2025-06")
-    assert got == _full_recompute_differences(after, paid, closed)
+    assert got == _full_recompute_differences(raised_from_january, paid, closed)
     assert {m: got[("H1", m, "base_pay")] for m in ("2025-03", "2025-04", "2025-05")} == \
         {m: Decimal("300.00") for m in ("2025-03", "2025-04", "2025-05")}
     # the same month run again finds nothing changed
     assert _run_with_retro(con, after, "2025-06") is None
 
 
-def test_a_later_closed_month_is_recomputed_when_its_history_changed(tmp_path):
+def test_a_later_closed_month_is_recomputed_when_its_history_changed(raised, closed_through, raised_from_january):
     """Closed January–July; the same raise: June and July read March–May's year to date, so they are
     recomputed too, and the arrears still equal the full recompute's."""
-    before = load_policy(_tables(tmp_path, "before"))
-    after = load_policy(_tables(tmp_path, "after", march_base_pay="7130"))
+    after = raised
     closed = [f"2025-{m:02d}" for m in range(1, 8)]
-    con = _closed_through(before, closed[-1])
+    con = closed_through(closed[-1])
     paid = _payslips(con, closed)
     retro = _run_with_retro(con, after, "2025-08")
     assert retro.months_recomputed == ["2025-03", "2025-04", "2025-05", "2025-06", "2025-07"]
-    assert _arrears_by_key(con, "2025-08") == _full_recompute_differences(after, paid, closed)
+    assert _arrears_by_key(con, "2025-08") == _full_recompute_differences(raised_from_january, paid, closed)
 
 
 @pytest.mark.slow     # CI: the March–May and later-month cases decide the same stop
-def test_a_change_that_moves_no_payslip_stops_at_its_own_months(tmp_path):
+def test_a_change_that_moves_no_payslip_stops_at_its_own_months(tmp_path, before, closed_through):
     """Closed January–July; only the March–May row's source text corrected: March–May are recomputed
     (their rows in force changed) and give the payslips paid, so June and July are not."""
-    before = load_policy(_tables(tmp_path, "before"))
     after = load_policy(_tables(tmp_path, "after", march_source=SOURCE + " (article corrected)"))
-    con = _closed_through(before, "2025-07")
+    con = closed_through("2025-07")
     retro = _run_with_retro(con, after, "2025-08")
     assert retro.months_recomputed == ["2025-03", "2025-04", "2025-05"]
     assert con.execute("SELECT count(*) FROM arrears").fetchone()[0] == 0
 
 
 @pytest.mark.slow     # CI: test_retro.py withdraws a raise too (net arrears 0)
-def test_a_reversed_change_takes_back_what_a_later_month_was_paid(tmp_path):
+def test_a_reversed_change_takes_back_what_a_later_month_was_paid(before, raised, closed_through):
     """The raise paid as arrears in August (March–July recomputed), then withdrawn: March–May give
     other payslips than last computed, so June and July are recomputed again and every line paid is
     taken back: the arrears of each month earned sum to zero."""
-    before = load_policy(_tables(tmp_path, "before"))
-    raised = load_policy(_tables(tmp_path, "raised", march_base_pay="7130"))
-    con = _closed_through(before, "2025-07")
+    con = closed_through("2025-07")
     _run_with_retro(con, raised, "2025-08")
     close_through(con, "2025-08")
     retro = _run_with_retro(con, before, "2025-09")

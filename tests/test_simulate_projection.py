@@ -51,7 +51,7 @@ def small_roster():
     return synthetic_roster(30, seed=11, year=2025)
 
 
-@pytest.mark.slow     # CI: test_empty_scenario_reuses_the_baseline and the month-by-month check
+@pytest.mark.slow     # CI: test_assumed_annual_bonus_is_paid_and_taxed_in_the_chosen_month (no change: zero) and the month-by-month check
 def test_scenario_that_changes_nothing_gives_exactly_zero(shipped, small_roster):
     # scale 1 from January: the scenario is computed month by month (not copied from the baseline)
     scenario = parse_scenario('name = "nothing"\n[[change]]\ntable = "pay_scale"\ncolumn = "base_pay"\n'
@@ -72,6 +72,7 @@ def test_scenario_that_changes_nothing_gives_exactly_zero(shipped, small_roster)
         result.close()
 
 
+@pytest.mark.slow     # CI: test_assumed_annual_bonus_is_paid_and_taxed_in_the_chosen_month (no change either: the same checks)
 def test_empty_scenario_reuses_the_baseline(shipped, small_roster):
     result = simulate(parse_scenario('name = "empty"'), shipped, small_roster, 2025)
     try:
@@ -386,6 +387,9 @@ def test_assumed_annual_bonus_is_paid_and_taxed_in_the_chosen_month(shipped, sma
         for r in civilian:
             assert r["annual_bonus"] == Decimal(36000) and r["annual_bonus_method"] == "merged"
             assert r["iit_annual_bonus"] == 0
+        # assumptions alone change no table: the scenario is the baseline, as for an empty scenario
+        assert result.first_changed is None
+        assert (result.components.change == 0).all()
         assert payslips(result.baseline) == payslips(result.scenario_run)
     finally:
         result.close()

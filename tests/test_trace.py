@@ -11,12 +11,23 @@ from payroll.engine.pipeline import stored_columns
 from payroll.engine.run import prepare_connection, run_months
 from payroll.engine.trace import trace_person
 
+from conftest import database_copy, database_template, insert_roster
+
+
+@pytest.fixture(scope="module")
+def year_run_template(policy):
+    """ROSTER with February attendance, January–March run: built once, each test gets a copy."""
+    def build(con):
+        insert_roster(con)
+        con.execute("INSERT INTO attendance (employee_id, month, unpaid_leave_days, overtime_workday_hours, overtime_restday_hours, overtime_holiday_hours, night_shifts, bonus, deduction) VALUES ('N1', '2025-02', 1.5, 10, 8, 4, 3, 500, 20), "
+                    "('K1', '2025-02', 0, 0, 16, 0, 0, 0, 0)")
+        run_months(con, policy, "2025-01", "2025-03")
+    return database_template(build)
+
 
 @pytest.fixture()
-def year_run(con, policy):
-    con.execute("INSERT INTO attendance (employee_id, month, unpaid_leave_days, overtime_workday_hours, overtime_restday_hours, overtime_holiday_hours, night_shifts, bonus, deduction) VALUES ('N1', '2025-02', 1.5, 10, 8, 4, 3, 500, 20), "
-                "('K1', '2025-02', 0, 0, 16, 0, 0, 0, 0)")
-    run_months(con, policy, "2025-01", "2025-03")
+def year_run(year_run_template, policy):
+    con = database_copy(year_run_template)
     prepare_connection(con, policy, [2025])
     return con, policy
 
