@@ -189,7 +189,7 @@ class AuditWriter:
                         _fold_pending(self._cur)
                         self._head = None
                     with transaction(self._cur):
-                        self._append_all(batch)
+                        self._head = append_entries(self._cur, self._head, batch)
                 return None
             except duckdb.ConstraintException as error:
                 self._head = None
@@ -199,9 +199,6 @@ class AuditWriter:
                 self._head = None
                 return error
         return None
-
-    def _append_all(self, batch: list[tuple[AuditEvent, datetime]]) -> None:
-        self._head = append_entries(self._cur, self._head, batch)
 
     def close(self) -> None:
         try:
@@ -275,12 +272,18 @@ def pending_entries(db_path: str | None) -> list[dict]:
         return []
     with open(pending_path(db_path), encoding="utf-8") as handle:
         fcntl.flock(handle, fcntl.LOCK_SH)
-        lines = handle.read().splitlines()
+        waiting = _pending_lines(handle)
+    return [{"seq": None, "logged_at": at, **asdict(event)} for event, at in waiting]
+
+
+def _pending_lines(handle) -> list[tuple[AuditEvent, datetime]]:
+    """The pending file's entries, each with the time it was made (the caller holds its lock)."""
     found = []
-    for text in lines:
+    for text in handle.read().splitlines():
         if text.strip():
             item = json.loads(text)
-            found.append({"seq": None, "logged_at": datetime.fromisoformat(item.pop("at")), **item})
+            at = datetime.fromisoformat(item.pop("at"))
+            found.append((AuditEvent(**item), at))
     return found
 
 
@@ -312,12 +315,7 @@ def _fold_pending(con: duckdb.DuckDBPyConnection) -> None:
         return
     with open(pending_path(db_path), "r+", encoding="utf-8") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
-        batch = []
-        for text in handle.read().splitlines():
-            if text.strip():
-                item = json.loads(text)
-                at = datetime.fromisoformat(item.pop("at"))
-                batch.append((AuditEvent(**item), at))
+        batch = _pending_lines(handle)
         if batch:
             with transaction(con):
                 append_entries(con, None, batch)
