@@ -116,7 +116,10 @@ FIRST = {
     "performance_pay": ["tests/test_levels.py"],
     # gross pay's lines: the hand cases, then the one case paying performance pay and the appraisal bonus
     "pay": [HAND, FIXED_ROSTER, "tests/test_levels.py::test_performance_pay_by_result_in_two_regions",
-            "tests/test_reference_reach.py::test_fixed_record_changes", PROVENANCE],
+            "tests/test_reference_reach.py::test_fixed_record_changes", PROVENANCE,
+            # the lines none of those pays: severance, the injury allowance, maternity
+            "tests/test_one_off_cases.py::test_severance_and_other_payments_with_a_bonus_in_one_regular_run",
+            INJURIES[0], *LEAVE],
     "accident_insurance": [*DEFAULT_FIRST, PROVENANCE],
     "income_tax": [HAND, *BRACKETS, "tests/test_income_tax_examples.py", "tests/test_year_end.py"],
     "floors": ["tests/test_guards.py", HAND, *INJURIES],
