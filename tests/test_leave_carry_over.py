@@ -52,6 +52,19 @@ def test_a_year_with_every_day_taken_carries_nothing(tmp_path):
     assert june["annual_leave_payout_days"] == 2
     assert june["annual_leave_payout"] == Decimal("1347.13")
 
+def test_a_year_with_no_leave_taken_carries_every_day(tmp_path):
+    # 2025 (carry_over): no annual leave at all (no leave row for the person) → all 10 days carried
+    # into 2026, not a day fewer. Leaves 2026-06-30 with 2 taken in 2026: 4 + 10 − 2 = 12 days;
+    # 7,325 ÷ 21.75 × 200 % × 12 = 8,082.758… → 8,082.76
+    tables = carry_tables(tmp_path)
+    person = employee("C1", "100200", "civilian", 3, "DESK", date(2010, 1, 1), leave=date(2026, 6, 30))
+    slips, _ = run(tables, [person], "2026-06", "2026-06",
+                   leave=[("C1", "annual", date(2026, 3, 3), date(2026, 3, 4))])
+    june = slips[("C1", "2026-06")]
+    assert june["annual_leave_payout_days"] == 12
+    assert june["annual_leave_payout"] == Decimal("8082.76")
+
+
 def test_carried_days_are_paid_at_the_next_year_end_when_the_unit_then_pays(tmp_path):
     # carry_over until 2025, pay from 2026-01-01: 2025 carries 10 − 4 = 6 into 2026; at December 2026
     # 10 + 6 − 2 = 14 days, 7,325 ÷ 21.75 × 200 % × 14 = 9,429.885… → 9,429.89
