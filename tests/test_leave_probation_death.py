@@ -273,6 +273,8 @@ def test_a_death_on_the_10th_is_prorated_and_nothing_is_paid_after():
     assert ("X1", "2025-04") not in slips and ("X1", "2025-05") not in slips
     april = next(r for r in results if r.month == "2025-04")
     assert any("X1 (died 2025-03-10)" in note for note in april.notes)
+    # in March they died during the month, not before it: paid to the day, and no note
+    assert next(r for r in results if r.month == "2025-03").notes == ()
     assert "set their leave_date" in str(april)
 
 
