@@ -258,6 +258,23 @@ def test_probation_pay_is_never_below_the_minimum_wage():
     assert (april["base_pay"], april["allowances"], april["floor_topup"]) == (D("960.00"), D("320.40"), D("1200.10"))
 
 
+# ---------------------------------------------------------------- allowances without a seniority item
+
+
+def test_tables_without_a_seniority_item_pay_no_seniority_pay(tmp_path):
+    # every service_year row taken out of allowances.csv: a person with ten years of service gets a
+    # seniority rate of 0 and no seniority pay, not a fen a year; the month's other lines as before
+    tables = make_tables(tmp_path)
+    allowances = tables / "allowances.csv"
+    lines = allowances.read_text(encoding="utf-8").splitlines()
+    allowances.write_text("\n".join(line for line in lines if ",service_year," not in line) + "\n", encoding="utf-8")
+    person = employee("S1", "100200", "civilian", 3, "DESK", date(2015, 1, 1))
+    slips, _ = run(tables, [person], "2025-03", "2025-03")
+    march = slips[("S1", "2025-03")]
+    assert march["service_years"] == 10
+    assert (march["seniority_rate_per_year"], march["seniority_pay"]) == (D("0.00"), D("0.00"))
+
+
 # ---------------------------------------------------------------- deaths
 
 
