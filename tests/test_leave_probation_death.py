@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import shutil
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from conftest import DATA, SHIPPED_TABLES, policy_for
@@ -125,6 +125,25 @@ def test_a_leaver_is_paid_the_days_of_the_year_passed_rounded_down():
     assert (june["annual_leave_entitlement"], june["annual_leave_taken_ytd"]) == (10, D("2.00"))
     assert june["annual_leave_payout_days"] == 2
     assert june["annual_leave_payout"] == D("1337.93")
+
+
+def test_the_leave_wage_base_is_the_twelve_months_before_the_payout_month():
+    # 职工带薪年休假条例实施办法 art. 11: the previous 12 months' average wage, overtime left out. A
+    # leaver paid out in June 2025 with payslips from June 2024: the base is June 2024 … May 2025,
+    # all twelve, June 2024's bonus of 1,200 (and its overtime) included as the article says, not
+    # eleven months, not thirteen. Computed here from the stored payslips.
+    tables = simple_tables()
+    person = employee("W1", "100200", "civilian", 3, "DESK", date(2010, 1, 1), leave=date(2025, 6, 30))
+    attendance = {("W1", "2024-06"): {"bonus": 1200, "overtime_workday_hours": 8},
+                  ("W1", "2024-05"): {"bonus": 5000}}
+    slips, _ = run(tables, [person], "2024-05", "2025-06", attendance=attendance)
+    window = [f"{year}-{month:02d}" for year, month in [(2024, m) for m in range(6, 13)] + [(2025, m) for m in range(1, 6)]]
+    assert len(window) == 12
+    total = sum(slips[("W1", m)]["gross_pay"] - slips[("W1", m)]["overtime_pay"] - slips[("W1", m)]["annual_leave_payout"]
+                for m in window)
+    june = slips[("W1", "2025-06")]
+    assert june["annual_leave_payout_days"] > 0
+    assert june["annual_leave_wage_base"] == (total / 12).quantize(D("0.01"), rounding=ROUND_HALF_UP)
 
 
 def test_a_hire_of_the_year_is_entitled_to_the_remaining_days_rounded_down():
