@@ -65,6 +65,21 @@ def test_a_year_with_no_leave_taken_carries_every_day(tmp_path):
     assert june["annual_leave_payout"] == Decimal("8082.76")
 
 
+def test_a_hire_late_in_the_year_carries_the_days_counted_from_the_hire_day_itself(tmp_path):
+    # Hired 2025-11-25 (service since 2010: 10 days a year), nothing taken in 2025: 25 November …
+    # 31 December is 37 days counting both ends, ⌊37 × 10 ÷ 365⌋ = 1 day carried (36 or 35 days would
+    # give 0). Leaves 2026-06-30 with 2 taken in 2026: 4 + 1 − 2 = 3 days;
+    # 7,325 ÷ 21.75 × 200 % × 3 = 2,020.689… → 2,020.69
+    tables = carry_tables(tmp_path)
+    person = employee("C3", "100200", "civilian", 3, "DESK", date(2025, 11, 25), leave=date(2026, 6, 30),
+                      service_start=date(2010, 1, 1))
+    slips, _ = run(tables, [person], "2026-06", "2026-06",
+                   leave=[("C3", "annual", date(2026, 3, 3), date(2026, 3, 4))])
+    june = slips[("C3", "2026-06")]
+    assert june["annual_leave_payout_days"] == 3
+    assert june["annual_leave_payout"] == Decimal("2020.69")
+
+
 def test_carried_days_are_paid_at_the_next_year_end_when_the_unit_then_pays(tmp_path):
     # carry_over until 2025, pay from 2026-01-01: 2025 carries 10 − 4 = 6 into 2026; at December 2026
     # 10 + 6 − 2 = 14 days, 7,325 ÷ 21.75 × 200 % × 14 = 9,429.885… → 9,429.89
