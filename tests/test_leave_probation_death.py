@@ -294,6 +294,25 @@ def test_tables_without_a_seniority_item_pay_no_seniority_pay(tmp_path):
     assert (march["seniority_rate_per_year"], march["seniority_pay"]) == (D("0.00"), D("0.00"))
 
 
+# ---------------------------------------------------------------- deductions with nothing left
+
+
+@pytest.mark.parametrize("kind, owed", [("court", "326.18"), ("damages", "826.18")])
+def test_a_deduction_takes_nothing_when_the_contributions_exceed_the_pay(kind, owed):
+    # A whole March of unpaid leave (21 working days): gross 250.86, the employee's contributions
+    # 577.04, so the pay after contributions is −326.18. A court order or damages of 500 takes
+    # nothing, not a fen: all 500 left untaken. The 326.18 is carried as a balance owed, and the
+    # damages too (the unit's own claim, recovered later within the limit; a court order is not).
+    tables = simple_tables()
+    person = employee("Z1", "100200", "civilian", 3, "DESK", date(2010, 1, 1))
+    attendance = {("Z1", "2025-03"): {"unpaid_leave_days": 21, "deduction": 500, "deduction_kind": kind}}
+    slips, _ = run(tables, [person], "2025-03", "2025-03", attendance=attendance)
+    march = slips[("Z1", "2025-03")]
+    assert march["pay_after_contributions"] == D("-326.18")
+    assert (march["deduction"], march["deduction_untaken"]) == (D("0.00"), D("500.00"))
+    assert (march["net_pay"], march["balance_owed"]) == (D("0.00"), D(owed))
+
+
 # ---------------------------------------------------------------- deaths
 
 
