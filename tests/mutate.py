@@ -111,8 +111,8 @@ FIRST = {
                 "tests/test_levels.py"],
     "deductions": ["tests/test_year_end.py", "tests/test_medical_levy.py", HAND, FIXED_ROSTER,
                    "tests/test_leave_probation_death.py::test_a_deduction_takes_nothing_when_the_contributions_exceed_the_pay"],
-    "injury_pay": [*INJURIES, "tests/test_guards.py", "tests/test_previous_year_gross.py",
-                   "tests/test_history_carry.py"],
+    "injury_pay": [*INJURIES, "tests/test_injury_without_grade.py", "tests/test_guards.py", "tests/test_previous_year_gross.py",
+                   "tests/test_history_carry.py", *LEAVE],      # tax-exempt income: the maternity allowance
     "medical_levy": ["tests/test_medical_levy.py", HAND, FIXED_ROSTER],
     "performance_pay": ["tests/test_levels.py"],
     # gross pay's lines: the hand cases, then the one case paying performance pay and the appraisal bonus
