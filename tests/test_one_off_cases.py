@@ -45,10 +45,11 @@ def test_a_bonus_taxed_apart_last_year_does_not_block_this_years():
     assert january["iit_annual_bonus"] == Decimal("1080.00")
 
 
-def test_a_bonus_taxed_apart_in_january_blocks_a_second_in_february():
-    # January 2025 is in the year: 10,000 taxed apart then, 20,000 asked to be taxed apart in
+@pytest.mark.parametrize("january", ["10000", "1.00"])      # a bonus of one yuan is a bonus too
+def test_a_bonus_taxed_apart_in_january_blocks_a_second_in_february(january):
+    # January 2025 is in the year: a bonus taxed apart then, 20,000 asked to be taxed apart in
     # February is a second one in the year → refused (国税发〔2005〕9号 art. 3)
-    payments = {("H1", "2025-01"): bonus("10000", "separate"), ("H1", "2025-02"): bonus("20000", "separate")}
+    payments = {("H1", "2025-01"): bonus(january, "separate"), ("H1", "2025-02"): bonus("20000", "separate")}
     with pytest.raises(PayrollError, match="second annual bonus taxed separately"):
         run_engine(SHIPPED_TABLES, [HOHHOT], {}, "2025-01", "2025-02", payments=payments)
 
