@@ -27,10 +27,12 @@ def test_a_leaver_is_paid_the_days_carried_from_last_year(tmp_path):
     # ⌊181 ÷ 365 × 10⌋ = ⌊4.96⌋ = 4; 4 + 6 carried − 2 = 8 days.
     # No payslip history: the contract month 6,124.50 + 50 × 16 + 150.50 + 250 = 7,325;
     # 7,325 ÷ 21.75 × 200 % × 8 = 5,388.505… → 5,388.51
+    # Two days of sick leave in 2025 (Mon 7, Tue 8 April) are not annual leave: nothing off the carry.
     tables = carry_tables(tmp_path)
     person = employee("C1", "100200", "civilian", 3, "DESK", date(2010, 1, 1), leave=date(2026, 6, 30))
     slips, _ = run(tables, [person], "2026-06", "2026-06",
                    leave=[("C1", "annual", date(2025, 3, 3), date(2025, 3, 6)),
+                          ("C1", "sick", date(2025, 4, 7), date(2025, 4, 8)),
                           ("C1", "annual", date(2026, 3, 3), date(2026, 3, 4))])
     june = slips[("C1", "2026-06")]
     assert june["annual_leave_payout_days"] == 8
