@@ -124,7 +124,7 @@ FIRST = {
     "accident_insurance": [*DEFAULT_FIRST, PROVENANCE],
     "income_tax": [HAND, *BRACKETS, "tests/test_income_tax_examples.py", "tests/test_year_end.py"],
     "floors": ["tests/test_guards.py", HAND, *INJURIES],
-    "proration": [HAND, "tests/test_calendar_proration.py", FIXED_ROSTER],
+    "proration": [HAND, "tests/test_calendar_proration.py", FIXED_ROSTER, *LEAVE],   # maternity days
     "overtime": [HAND, "tests/test_engine_arithmetic.py", FIXED_ROSTER],
     "iit_brackets": [*BRACKETS, HAND, "tests/test_income_tax_examples.py"],
     # the rule module and the table of the same name share the entry
