@@ -146,6 +146,18 @@ def test_the_leave_wage_base_is_the_twelve_months_before_the_payout_month():
     assert june["annual_leave_wage_base"] == (total / 12).quantize(D("0.01"), rounding=ROUND_HALF_UP)
 
 
+def test_less_than_a_year_of_service_gives_no_annual_leave():
+    # 职工带薪年休假条例 art. 2 and 3: annual leave from one year of continuous service. Hired
+    # 2024-07-01 with no earlier service: 0 service years at the year end, entitled to 0 days, nothing
+    # paid out in December (one year counted would give ⌊184 ÷ 365 × 5⌋ = 2 days)
+    tables = simple_tables()
+    person = employee("H2", "100200", "civilian", 3, "DESK", date(2024, 7, 1))
+    slips, _ = run(tables, [person], "2024-12", "2024-12")
+    december = slips[("H2", "2024-12")]
+    assert (december["annual_leave_entitlement"], december["annual_leave_payout_days"]) == (0, 0)
+    assert december["annual_leave_payout"] == D("0.00")
+
+
 def test_a_hire_of_the_year_is_entitled_to_the_remaining_days_rounded_down():
     # 企业职工带薪年休假实施办法 art. 5. Hired 2024-07-01 with service since 2010 (14 years → 10 days);
     # 2024-07-01 … 12-31 = 184 calendar days; 184 ÷ 365 × 10 = 5.04 → 5 days; 2 taken (Tue 3 and
