@@ -51,33 +51,26 @@ _BUILT: list[Path] = []          # this process's first build, copied for the ne
 def build(directory: Path):
     """(database path, employees file) with the roster imported and MONTHS run: in `directory`, a
     database of the caller's own. The modules that use it build the same database, so each process
-    builds it once and later callers get a copy of that file."""
+    builds it once (conftest.database_template) and later callers get a copy of that file."""
     import shutil
 
+    from conftest import database_template
     employees = write_employees(directory / "employees.csv")
-    db = directory / "payroll.duckdb"
     if not _BUILT:
-        import atexit
-        import tempfile
-        folder = Path(tempfile.mkdtemp(prefix="handover-"))
-        atexit.register(shutil.rmtree, folder, True)
-        _BUILT.append(_build(folder / "payroll.duckdb", write_employees(folder / "employees.csv")))
+        _BUILT.append(database_template(lambda con: _import_and_run(con, employees)))
+    db = directory / "payroll.duckdb"
     shutil.copy(_BUILT[0], db)
     return db, employees
 
 
-def _build(db: Path, employees: Path) -> Path:
-    from payroll.db import connect
+def _import_and_run(con, employees: Path) -> None:
     from payroll.engine.run import run_months
     from payroll.io.importer import import_files
     from payroll.policy import load_policy
 
     policy = load_policy()
-    con = connect(db)
     import_files(con, policy, employees=employees)
     run_months(con, policy, MONTHS[0], MONTHS[-1])
-    con.close()
-    return db
 
 
 def register_totals(con, month: str, directory: Path) -> tuple[int, dict[str, Decimal]]:

@@ -62,8 +62,9 @@ def employee(eid, region, category, level, post, hire, leave=None, service_start
                 special_deduction=Decimal(0), contribution_base=None, probation_end=probation_end)
 
 
-def run(tables, people, first, last, leave=(), deaths=(), attendance=None):
-    """Insert the people, their terms, leave and death events; run the months; payslips and results."""
+def run(tables, people, first, last, leave=(), deaths=(), attendance=None, injuries=()):
+    """Insert the people, their terms, leave, death and injury events; run the months; payslips and
+    results. `injuries`: (employee_id, day, disability grade or None, stoppage months)."""
     from payroll.db import connect
     from payroll.engine.run import run_months
     con = connect(":memory:")
@@ -85,6 +86,9 @@ def run(tables, people, first, last, leave=(), deaths=(), attendance=None):
     for eid, day, cause in deaths:
         con.execute("INSERT INTO events (employee_id, event_date, kind, cause) VALUES (?, ?, 'death', ?)",
                     [eid, day, cause])
+    for eid, day, grade, stoppage in injuries:
+        con.execute("INSERT INTO events (employee_id, event_date, kind, disability_grade, stoppage_months) "
+                    "VALUES (?, ?, 'injury', ?, ?)", [eid, day, grade, stoppage])
     results = run_months(con, policy_for(str(tables)), first, last)
     cursor = con.execute("SELECT * FROM payslips ORDER BY month, employee_id")
     names = [d[0] for d in cursor.description]
