@@ -29,3 +29,9 @@ def pytest_configure(config):
         return
     for name, people in CHECK_SIZES.items():
         os.environ.setdefault(name, str(people))
+    # the web benchmark's users log in with argon2's least work when only checked (as in tests/conftest.py);
+    # measuring keeps the defaults
+    from argon2 import PasswordHasher
+
+    from payroll.office import users
+    users.HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)

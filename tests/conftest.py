@@ -27,6 +27,20 @@ if os.environ.get("PYTEST_XDIST_WORKER") and int(os.environ.get("PYTEST_XDIST_WO
     os.environ.setdefault("PAYROLL_DUCKDB_THREADS", "1")
 
 
+def _cheap_password_hashes() -> None:
+    """argon2id with the least work it allows, for the users the tests make and log in (hundreds of
+    logins; with the defaults each hash or check costs ~0.1–1 s of CPU on two busy cores). What a
+    login checks is the same whatever the cost parameters: a hash carries its own, so the servers and
+    commands a test starts verify these cheaply too. payroll.office.users keeps the defaults."""
+    from argon2 import PasswordHasher
+
+    from payroll.office import users
+    users.HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+_cheap_password_hashes()
+
+
 def examples(ci_count: int) -> int:
     """max_examples for a property: its CI count, or the thorough tier's floor."""
     return max(ci_count, THOROUGH_EXAMPLES) if THOROUGH else ci_count

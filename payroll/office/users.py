@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import lru_cache
 
 import duckdb
 from argon2 import PasswordHasher
@@ -23,9 +24,18 @@ MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 10
 
-_hasher = PasswordHasher()
-# compared against when the user does not exist, so an unknown name costs the same time as a wrong password
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+# argon2id with argon2-cffi's defaults (RFC 9106's low-memory choice). A module attribute so the test
+# suite can put cheap parameters in (tests/conftest.py): a hash carries its parameters, so verifying
+# reads them from the stored hash, whichever hasher made it.
+HASHER = PasswordHasher()
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """Compared against when the user does not exist, so an unknown name costs the same time as a
+    wrong password. Made on first use, not on import: every command importing this module would
+    otherwise pay one argon2 hash (~0.1 s of CPU)."""
+    return HASHER.hash(secrets.token_hex(16))
 
 
 @dataclass(frozen=True)
@@ -73,7 +83,7 @@ def check_password_strength(password: str) -> None:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return HASHER.hash(password)
 
 
 def generate_password() -> str:
@@ -161,7 +171,7 @@ def authenticate(con: duckdb.DuckDBPyConnection, username: str, password: str) -
     found = con.execute("SELECT password_hash, disabled, failed_logins, locked_until FROM users "
                         "WHERE username = ?", [username]).fetchall() if table_exists(con, "users") else []
     if not found:
-        _verify(_DUMMY_HASH, password)
+        _verify(_dummy_hash(), password)
         return LoginResult(None, "unknown")
     password_hash, disabled, failed, locked_until = found[0]
     stamp = now()
@@ -182,6 +192,6 @@ def authenticate(con: duckdb.DuckDBPyConnection, username: str, password: str) -
 
 def _verify(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        return HASHER.verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
