@@ -48,9 +48,9 @@ def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def project_first_months(monkeypatch, count: int) -> None:
-    """The command (run in this process) projects only the first `count` months of the year: the
-    same months, computed the same way, as the first `count` of the whole year (a month reads only
-    the months before it)."""
+    """The command (run in this process) projects only the first `count` months of the year, in
+    order as always (a month reads only the months before it; attrition draws leavers among those
+    months only)."""
     import payroll.simulate.runner as runner
     from payroll.simulate.project import projection_months
     monkeypatch.setattr(runner, "projection_months", lambda year, years: projection_months(year, years)[:count])
