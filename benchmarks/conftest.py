@@ -20,6 +20,7 @@ CHECK_SIZES = {
     "BENCH_YEAR_MONTHS": 3,            # test_monthly_run.test_twelve_months: October–December
     "BENCH_SMALL_MONTHS": 3,           # test_small_month: January–March
     "BENCH_EXPLAIN_MONTHS": 2,         # test_explain_latency: January–February, February explained
+    "BENCH_SIMULATE_MONTHS": 7,        # test_simulate: January–July (the mid-year case's change is July's)
 }
 
 

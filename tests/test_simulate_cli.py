@@ -47,6 +47,15 @@ def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return run_payroll(*args, cwd=cwd)
 
 
+def project_first_months(monkeypatch, count: int) -> None:
+    """The command (run in this process) projects only the first `count` months of the year, in
+    order as always (a month reads only the months before it; attrition draws leavers among those
+    months only)."""
+    import payroll.simulate.runner as runner
+    from payroll.simulate.project import projection_months
+    monkeypatch.setattr(runner, "projection_months", lambda year, years: projection_months(year, years)[:count])
+
+
 @pytest.mark.parametrize("text, path", [
     ('name = "x"\n[roster]\nattrition_rate = 1.5\n', "roster.attrition_rate"),
     # checked against the tables: a filter that matches nothing, a region not in regions.csv
@@ -60,7 +69,10 @@ def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     ('name = "x"\n[solver]\ncomponent = "duty_allowance"\nregions = ["320600"]\n', "solver"),
     ('name = "x"\n[[change]\n', ""),
 ])
-def test_bad_scenario_file_exits_2_and_writes_nothing(tmp_path, text, path):
+def test_bad_scenario_file_exits_2_and_writes_nothing(tmp_path, text, path, monkeypatch):
+    # the solver's component is checked once the scenario is projected: January is enough (the
+    # other files are refused before any projection)
+    project_first_months(monkeypatch, 1)
     scenario = tmp_path / "bad.toml"
     scenario.write_text(text, encoding="utf-8")
     out = tmp_path / "report.xlsx"
@@ -71,8 +83,12 @@ def test_bad_scenario_file_exits_2_and_writes_nothing(tmp_path, text, path):
     assert not out.exists() and not list(tmp_path.glob("*.xlsx"))
 
 
-def test_simulate_on_the_database_roster_writes_the_report(tmp_path):
+def test_simulate_on_the_database_roster_writes_the_report(tmp_path, monkeypatch):
     from payroll.db import connect
+    # January–March: promotion (from January), attrition (from February) and the hires (March)
+    # all in the projection; the monthly sheet has a row for each projected month
+    months = 3
+    project_first_months(monkeypatch, months)
     db = tmp_path / "city.duckdb"
     con = connect(db)
     for row in ROSTER:
@@ -96,7 +112,7 @@ def test_simulate_on_the_database_roster_writes_the_report(tmp_path):
     rows = {r[1]: r for r in components.iter_rows(min_row=3, values_only=True)}
     assert rows["应发工资"][4] == pytest.approx(rows["应发工资"][3] - rows["应发工资"][2], abs=0.005)
     assert rows["单位总成本"][4] > 0                       # two people hired in Kunming cost money
-    assert book["按月"].max_row == 2 + 12
+    assert book["按月"].max_row == 2 + months
     with zipfile.ZipFile(out) as archive:                  # native charts: component bars, monthly line
         charts = [name for name in archive.namelist() if name.startswith("xl/charts/chart")]
         assert len(charts) == 2

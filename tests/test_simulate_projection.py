@@ -16,7 +16,7 @@ from payroll.simulate.project import COMPONENTS, KEPT, history_from_database, ro
 from payroll.simulate.runner import simulate
 from payroll.simulate.scenario import parse_scenario
 
-from conftest import ROSTER
+from conftest import ROSTER, THOROUGH, database_copy, database_template, insert_roster
 
 CENT = Decimal("0.01")
 
@@ -328,39 +328,72 @@ where = { fund = "pension" }
 effective = 2026-03-01
 """
 
+# CI runs the months where the situations are: December 2024 as the database's history (January
+# 2025 reads it: the previous year's contribution bases), then simulate's first fifteen months,
+# each compared with `payroll run`: January 2025 (the first projected month), February (N1
+# leaves), July (the first change; the scenario takes January–June from the baseline), December
+# and January 2026 (the year end inside the projection), March 2026 (the second change). The
+# thorough tier runs all of 2024 as history and the two whole years.
+HISTORY_FROM = "2024-01" if THOROUGH else "2024-12"
+COMPARED_MONTHS = 24 if THOROUGH else 15
+
+
+def first_months(patch: pytest.MonkeyPatch, count: int) -> None:
+    """simulate projects only the first `count` months of its years: the same months, computed the
+    same way, as the first `count` of the whole run (a month reads only the months before it)."""
+    import payroll.simulate.runner as runner
+    from payroll.simulate.project import projection_months
+    patch.setattr(runner, "projection_months", lambda year, years: projection_months(year, years)[:count])
+
+
+@pytest.fixture(scope="module")
+def two_years(shipped):
+    """The database holding the history (a template: each comparison runs `payroll run` on a copy
+    of its own) and the two-year simulate on it, shared by both comparisons (neither changes it)."""
+    def history(con):
+        insert_roster(con)
+        run_months(con, shipped, HISTORY_FROM, "2024-12")
+    template = database_template(history)
+    con = database_copy(template)
+    with pytest.MonkeyPatch.context() as patch:
+        if COMPARED_MONTHS < 24:
+            first_months(patch, COMPARED_MONTHS)
+        result = simulate(parse_scenario(TWO_YEARS), shipped, roster_from_database(con), 2025, years=2,
+                          history=history_from_database(con, 2025))
+    con.close()
+    yield template, result
+    result.close()
+
 
 # CI compares the scenario's run (which takes January–June 2025 from the baseline, so both paths
 # are in it); the thorough tier also compares the baseline run month by month
 @pytest.mark.parametrize("compared", ["scenario", pytest.param("baseline", marks=pytest.mark.slow)])
-def test_every_projected_month_equals_the_monthly_run(shipped, tmp_path, compared):
+def test_every_projected_month_equals_the_monthly_run(shipped, tmp_path, compared, two_years):
     """Two years, against `payroll run` month by month: the baseline on the shipped tables, the
     scenario on its tables written out (a change from July 2025, another from March 2026; the
     scenario takes January–June 2025 from the baseline). Covers the small history table the
     projection keeps (year to date, first whole month, last year's months) across a year end."""
-    con = roster_con()
-    run_months(con, shipped, "2024-01", "2024-12")
-    result = simulate(parse_scenario(TWO_YEARS), shipped, roster_from_database(con), 2025, years=2,
-                      history=history_from_database(con, 2025))
-    try:
-        assert result.first_changed == "2025-07"
+    template, result = two_years
+    con = database_copy(template)
+    assert result.first_changed == "2025-07"
+    last = result.months[COMPARED_MONTHS - 1].label
 
-        def plain(policy) -> dict:
-            con.execute("DELETE FROM payslips WHERE month >= '2025-01'")
-            run_months(con, policy, "2025-01", "2026-12")
-            cursor = con.execute(f"SELECT {', '.join(KEPT)} FROM payslips WHERE month >= '2025-01'")
-            return {(row[0], row[1]): dict(zip(KEPT, row)) for row in cursor.fetchall()}
+    def plain(policy) -> dict:
+        con.execute("DELETE FROM payslips WHERE month >= '2025-01'")
+        run_months(con, policy, "2025-01", last)
+        cursor = con.execute(f"SELECT {', '.join(KEPT)} FROM payslips WHERE month >= '2025-01'")
+        return {(row[0], row[1]): dict(zip(KEPT, row)) for row in cursor.fetchall()}
 
-        runs = {"baseline": (result.baseline, shipped),
-                "scenario": (result.scenario_run, load_policy(write_tables(result.scenario_policy, tmp_path / "t")))}
-        for run, policy in [runs[compared]]:
-            expected = plain(policy)
-            got = {key: {k: row[k] for k in KEPT} for key, row in payslips(run).items()}
-            assert len(expected) == 4 * 24 + 2 and got.keys() == expected.keys()   # N1 leaves in Feb 2025
-            for key in expected:
-                assert got[key] == expected[key], key
-        assert result.totals.set_index("year").loc[2026, "base_pay_change"] > 0
-    finally:
-        result.close()
+    runs = {"baseline": (result.baseline, shipped),
+            "scenario": (result.scenario_run, load_policy(write_tables(result.scenario_policy, tmp_path / "t")))}
+    for run, policy in [runs[compared]]:
+        expected = plain(policy)
+        got = {key: {k: row[k] for k in KEPT} for key, row in payslips(run).items()}
+        assert len(expected) == 4 * COMPARED_MONTHS + 2 and got.keys() == expected.keys()   # N1 leaves in Feb 2025
+        for key in expected:
+            assert got[key] == expected[key], key
+    assert result.totals.set_index("year").loc[2026, "base_pay_change"] > 0
+    con.close()
 
 
 def test_assumed_annual_bonus_is_paid_and_taxed_in_the_chosen_month(shipped, small_roster):
