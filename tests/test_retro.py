@@ -48,7 +48,7 @@ def ran_through(policy):
     templates are built on one another, so the months are run once per module: January–February,
     then March on that, then April (closed through it) on March closed, then May–June."""
     built = {}
-    # each template: (the one it starts from, the months it runs, closed through its last month)
+    # (last, closed): (the template it starts from, the first month it runs through `last`, if any)
     chain = {("2025-02", False): (None, "2025-01"), ("2025-02", True): (("2025-02", False), None),
              ("2025-03", False): (("2025-02", False), "2025-03"), ("2025-03", True): (("2025-03", False), None),
              ("2025-04", True): (("2025-03", True), "2025-04"), ("2025-06", True): (("2025-04", True), "2025-05")}
