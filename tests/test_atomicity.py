@@ -1,6 +1,6 @@
 """No crash and no second user corrupts the database.
 
-A multi-month run (with a retro step) is killed with SIGKILL at several random moments: every time,
+A multi-month run (with a retro step) is killed with SIGKILL at several moments: every time,
 the database reopens with exactly the content it had before the run (a digest of every table).
 Two real processes on one database: the second exits 2 with a clear message, or with --wait runs
 after the first is done; the result is the same as two runs one after the other.
@@ -28,7 +28,7 @@ from payroll.engine.run import run_months
 from payroll.policy import load_policy
 from payroll.synth import synth_roster, write_roster
 
-PEOPLE = 2000
+PEOPLE = 300         # the roster's size is not the subject: the run's planning, not its rows, fills the transaction
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +65,14 @@ def _env() -> dict:
 
 
 MARKED = {"PAYROLL_TRANSACTION_MARKERS": "1"}
-# nine months in the thorough tier; three in CI, still long enough for kills to land inside
-LAST = "2025-12" if THOROUGH else "2025-06"
+# the killed runs: nine months in the thorough tier; two in CI (with the retro step before them),
+# still long enough for kills to land inside (the kill moments are fractions of its length)
+LAST = "2025-12" if THOROUGH else "2025-05"
 RUN = ("run", "--month", "2025-04", "--through", LAST)
+# two processes on one database: three months in CI, so that the first one still holds the
+# database when the second one has started and asks for it
+LOCKED_LAST = "2025-12" if THOROUGH else "2025-06"
+LOCKED_RUN = ("run", "--month", "2025-04", "--through", LOCKED_LAST)
 
 
 class _Markers:
@@ -75,12 +80,14 @@ class _Markers:
 
     def __init__(self, process: subprocess.Popen):
         self.seen: dict[str, float] = {}
+        self.stderr: list[str] = []
         self.process = process
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
 
     def _read(self) -> None:
         for line in self.process.stderr:
+            self.stderr.append(line)
             for marker in ("transaction begun", "transaction committed"):
                 if f"payroll: {marker}" in line:
                     self.seen.setdefault(marker, time.monotonic())
@@ -93,10 +100,16 @@ class _Markers:
         return self.seen[marker]
 
 
-def _start(db: Path) -> tuple[subprocess.Popen, _Markers]:
-    process = subprocess.Popen(_cli(*RUN, db=db), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+def _start(db: Path, stdout=subprocess.DEVNULL) -> tuple[subprocess.Popen, _Markers]:
+    process = subprocess.Popen(_cli(*RUN, db=db), stdout=stdout, stderr=subprocess.PIPE, text=True,
                                env={**_env(), **MARKED})
     return process, _Markers(process)
+
+
+def _kill_at(process: subprocess.Popen, markers: _Markers) -> None:
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+    markers.thread.join(timeout=10)
 
 
 def _content(db: Path) -> dict:
@@ -110,30 +123,50 @@ def _content(db: Path) -> dict:
         con.close()
 
 
-def test_a_run_killed_at_any_moment_leaves_the_database_as_it_was(base_db, tmp_path):
-    """Five kills at random moments inside the run's transaction (between the markers the run
-    prints with PAYROLL_TRANSACTION_MARKERS=1): each leaves the database exactly as it was. A kill
-    just after the commit leaves exactly what an uninterrupted run of the same months writes."""
+@pytest.fixture(scope="module")
+def killed_then_run(base_db, tmp_path_factory) -> dict:
+    """A run killed at its first moment (just after its transaction began: inside it, for certain),
+    then the same run again to the end, on one copy of base_db: what both tests below read (the
+    database as the kill left it, the second run's output and timing, its database). The second
+    run is an uninterrupted run from base_db's content, so its content is what any run of RUN
+    writes (the kill test compares with it)."""
+    db = tmp_path_factory.mktemp("killed") / "after.duckdb"
+    shutil.copy(base_db, db)
+    process, markers = _start(db)
+    markers.wait_for("transaction begun")       # killed inside the transaction, for certain
+    _kill_at(process, markers)
+    killed = {"seen": dict(markers.seen), "digest": _digest(db)}
+    process, markers = _start(db, stdout=subprocess.PIPE)
+    stdout = process.stdout.read()
+    returncode = process.wait(timeout=300)
+    markers.thread.join(timeout=10)
+    return {"killed": killed, "returncode": returncode, "output": stdout + "".join(markers.stderr),
+            "seen": dict(markers.seen), "db": db, "content": _content(db)}
+
+
+def test_a_run_killed_at_any_moment_leaves_the_database_as_it_was(base_db, killed_then_run, tmp_path):
+    """Kills inside the run's transaction (between the markers the run prints with
+    PAYROLL_TRANSACTION_MARKERS=1) each leave the database exactly as it was: at its first moment
+    (the fixture's kill), then at moments spread over it. A kill just after the commit leaves
+    exactly what an uninterrupted run of the same months writes. CI kills at two fixed moments,
+    early (the retro step) and halfway (the months); the thorough tier at five random ones."""
     before = _digest(base_db)
-    complete = tmp_path / "complete.duckdb"
-    shutil.copy(base_db, complete)
-    process, markers = _start(complete)
-    begun = markers.wait_for("transaction begun")
-    committed = markers.wait_for("transaction committed")
-    assert process.wait(timeout=300) == 0
-    inside = committed - begun                  # how long the transaction lasts here
-    expected = _content(complete)
+    assert "transaction committed" not in killed_then_run["killed"]["seen"]
+    assert killed_then_run["killed"]["digest"] == before, "killed at the transaction's first moment"
+    assert killed_then_run["returncode"] == 0
+    seen = killed_then_run["seen"]
+    inside = seen["transaction committed"] - seen["transaction begun"]    # how long the transaction lasts here
+    expected = killed_then_run["content"]       # the uninterrupted run of the same months
     rng, inside_kills = random.Random(), 0
-    trials, inside_wanted = (5, 3) if THOROUGH else (2, 1)    # kills, and how many land inside
-    for trial in range(trials):
+    # the moments, as fractions of the transaction's length, and how many must land inside
+    moments, inside_wanted = ([rng.uniform(0.05, 0.7) for _ in range(5)], 3) if THOROUGH else ([0.1, 0.5], 1)
+    for trial, moment in enumerate(moments):
         db = tmp_path / f"trial{trial}.duckdb"
         shutil.copy(base_db, db)
         process, markers = _start(db)
         markers.wait_for("transaction begun")
-        time.sleep(rng.uniform(0.05, 0.7) * inside)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=60)
-        markers.thread.join(timeout=10)
+        time.sleep(moment * inside)
+        _kill_at(process, markers)
         if process.returncode == -signal.SIGKILL and "transaction committed" not in markers.seen:
             inside_kills += 1
             assert _digest(db) == before, f"trial {trial}: killed inside the transaction"
@@ -145,33 +178,26 @@ def test_a_run_killed_at_any_moment_leaves_the_database_as_it_was(base_db, tmp_p
     shutil.copy(base_db, db)
     process, markers = _start(db)
     markers.wait_for("transaction committed")
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=60)
+    _kill_at(process, markers)
     assert _content(db) == expected
 
 
-def test_the_killed_run_succeeds_afterwards_and_pays_the_arrears_once(base_db, tmp_path):
-    db = tmp_path / "after.duckdb"
-    shutil.copy(base_db, db)
-    process, markers = _start(db)
-    markers.wait_for("transaction begun")       # killed inside the transaction, for certain
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=60)
-    assert "transaction committed" not in markers.seen
-    result = subprocess.run(_cli(*RUN, db=db),
-                            capture_output=True, text=True, env=_env(), timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "arrears lines paid in 2025-04" in result.stdout + result.stderr
-    con = connect(db)
+def test_the_killed_run_succeeds_afterwards_and_pays_the_arrears_once(killed_then_run):
+    # the fixture: the run killed just after its transaction began, then run again on that database
+    assert "transaction committed" not in killed_then_run["killed"]["seen"]
+    assert killed_then_run["returncode"] == 0, killed_then_run["output"][-2000:]
+    assert "arrears lines paid in 2025-04" in killed_then_run["output"]
+    con = connect(killed_then_run["db"], read_only=True)
     assert scalar(con, "SELECT count(DISTINCT month_earned) FROM arrears") == 1
     assert scalar(con, "SELECT count(*) FROM arrears WHERE component = 'overtime_pay'") == 1
     assert scalar(con, f"SELECT count(*) FROM payslips WHERE {BROKEN_IDENTITY}") == 0
+    con.close()
 
 
 def test_a_second_process_exits_2_or_waits(base_db, tmp_path):
     db = tmp_path / "shared.duckdb"
     shutil.copy(base_db, db)
-    run = _cli(*RUN, db=db)
+    run = _cli(*LOCKED_RUN, db=db)
     # --wait: the probe below opens the file read-only for an instant, which the first run must survive
     first = subprocess.Popen([*run, "--wait", "30"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                              text=True, env=_env())
@@ -188,7 +214,7 @@ def test_a_second_process_exits_2_or_waits(base_db, tmp_path):
     assert waiting.returncode == 0, err[-2000:]
     con = connect(db)
     assert scalar(con, "SELECT count(*) FROM runs") == 1 + 2    # the fixture's run, then both of these
-    assert scalar(con, "SELECT count(DISTINCT month) FROM payslips") == int(LAST[5:])
+    assert scalar(con, "SELECT count(DISTINCT month) FROM payslips") == int(LOCKED_LAST[5:])
     assert scalar(con, f"SELECT count(*) FROM payslips WHERE {BROKEN_IDENTITY}") == 0
     assert scalar(con, "SELECT count(*) FROM arrears") == 1          # paid once, not twice
 

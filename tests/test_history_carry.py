@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
+import pytest
+from conftest import database_copy, database_template, insert_roster
+
 from payroll.engine.run import run_months
 
 # every year-to-date figure of a payslip against the sum over the person's payslips of the year,
@@ -55,10 +58,24 @@ def test_a_person_rehired_after_a_gap_keeps_the_year_to_date(con, policy):
     _check_against_history(con)
 
 
-def test_a_person_back_after_missing_january_gets_last_years_figures(con, policy):
+@pytest.fixture(scope="module")
+def year_2024(policy):
+    """The template of ROSTER run from 2024-01 through 2025-01, with N1 leaving on 2024-10-31 (paid
+    January–October 2024, not in January 2025) and H1 injured on 2024-03-12 (grade 5, no work
+    arranged: the exempt disability allowance from 2024-05): the thirteen months both tests below
+    start from, run once. Neither change reaches the other person."""
+    def build(con):
+        insert_roster(con)
+        con.execute("UPDATE employees SET leave_date = DATE '2024-10-31' WHERE employee_id = 'N1'")
+        con.execute("INSERT INTO events (employee_id, event_date, kind, disability_grade, stoppage_months, "
+                    "work_arranged) VALUES ('H1', DATE '2024-03-12', 'injury', 5, 2, false)")
+        run_months(con, policy, "2024-01", "2025-01")
+    return database_template(build)
+
+
+def test_a_person_back_after_missing_january_gets_last_years_figures(year_2024, policy):
     # N1 paid January–October 2024, not in January 2025, back from February 2025
-    con.execute("UPDATE employees SET leave_date = DATE '2024-10-31' WHERE employee_id = 'N1'")
-    run_months(con, policy, "2024-01", "2025-01")
+    con = database_copy(year_2024)          # 2024-01 … 2025-01 run, N1 left on 2024-10-31
     con.execute("UPDATE employees SET hire_date = DATE '2025-02-03', leave_date = NULL WHERE employee_id = 'N1'")
     run_months(con, policy, "2025-02")
     source, wage, months, gross = con.execute(
@@ -73,12 +90,11 @@ def test_a_person_back_after_missing_january_gets_last_years_figures(con, policy
     _check_against_history(con)
 
 
-def test_an_injured_person_s_exempt_allowance_over_a_year_end(con, policy):
+def test_an_injured_person_s_exempt_allowance_over_a_year_end(year_2024, policy):
     """H1 (grade 5, no declared base, no work arranged) gets the exempt disability allowance from
     2024-05: income_ytd leaves it out, prior_year_gross keeps it (research/test-audit.md F1)."""
-    con.execute("INSERT INTO events (employee_id, event_date, kind, disability_grade, stoppage_months, "
-                "work_arranged) VALUES ('H1', DATE '2024-03-12', 'injury', 5, 2, false)")
-    run_months(con, policy, "2024-01", "2025-02")
+    con = database_copy(year_2024)          # 2024-01 … 2025-01 run, H1 injured on 2024-03-12
+    run_months(con, policy, "2025-02")
     exempt = con.execute("SELECT sum(tax_exempt_income) FROM payslips WHERE employee_id = 'H1' "
                          "AND month LIKE '2024-%'").fetchone()[0]
     assert exempt > 0

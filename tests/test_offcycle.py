@@ -10,15 +10,13 @@ in tests/test_year_end.py: a 36,000 bonus taxed apart costs 36,000 × 3 % = 1,08
 """
 from __future__ import annotations
 
-import shutil
-import tempfile
 from datetime import date
 from pathlib import Path
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 import reference
-from conftest import SHIPPED_TABLES, examples, policy_for, run_engine
+from conftest import SHIPPED_TABLES, database_copy, database_template, examples, policy_for, run_engine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from identities import BROKEN_IDENTITY
@@ -40,19 +38,33 @@ LINES = ("gross_pay", "annual_bonus", "other_payments", "annual_leave_payout", "
 _NOVEMBERS: dict[tuple, Path] = {}
 
 
-def november(people=(HOHHOT, LEAVER)):
-    """A database with November 2025 run for the people (the history December reads): run once per
-    roster, then copied (each case gets its own database)."""
+def _november_template(people=(HOHHOT, LEAVER)) -> Path:
     key = tuple(p["employee_id"] for p in people)
     if key not in _NOVEMBERS:
-        folder = Path(tempfile.mkdtemp(prefix="offcycle-"))
-        con = connect(str(folder / "november.duckdb"))
-        run_engine(SHIPPED_TABLES, list(people), {}, "2025-11", "2025-11", con=con)
-        con.close()
-        _NOVEMBERS[key] = folder / "november.duckdb"
-    copy = Path(tempfile.mkdtemp(prefix="offcycle-")) / "case.duckdb"
-    shutil.copy(_NOVEMBERS[key], copy)
-    return connect(str(copy))
+        _NOVEMBERS[key] = database_template(
+            lambda con: run_engine(SHIPPED_TABLES, list(people), {}, "2025-11", "2025-11", con=con))
+    return _NOVEMBERS[key]
+
+
+def november(people=(HOHHOT, LEAVER), path=":memory:"):
+    """A database with November 2025 run for the people (the history December reads): run once per
+    roster (conftest.database_template, removed when the process ends), then copied: each case
+    gets its own database (in memory, or in the file `path`)."""
+    return database_copy(_november_template(people), path)
+
+
+@pytest.fixture(scope="module")
+def settled_first():
+    """November, then L1's 1,000 paid by a December settlement run before the regular run: the
+    template (built once: both settlement tests read that month) and the settlement's run id."""
+    made = []
+
+    def build(con):
+        pay(con, "L1", "other", "1000", "settlement")
+        made.append(run_offcycle(con, POLICY, "2025-12", "settlement", ["L1"]).run_id)
+        run_months(con, POLICY, "2025-12")
+    template = database_template(build, start=_november_template())
+    return template, made[0]
 
 
 def pay(con, eid, kind, amount, run_kind=None, method=None, month="2025-12", line=2):
@@ -123,13 +135,12 @@ def test_a_merged_bonus_is_taxed_cumulatively_with_the_regular_pay_in_either_ord
     assert splits[0][("2025-12-bonus-1", "H1")]["iit"] > 0                  # merged: the bonus's own tax
 
 
-def test_a_settlement_before_the_regular_run_pays_the_last_days_and_the_untaken_leave():
-    con = november()
-    pay(con, "L1", "other", "1000", "settlement")
-    result = run_offcycle(con, POLICY, "2025-12", "settlement", ["L1"])
-    run_months(con, POLICY, "2025-12")
+def test_a_settlement_before_the_regular_run_pays_the_last_days_and_the_untaken_leave(settled_first):
+    # the fixture: L1's 1,000 assigned to a settlement, the settlement run, then the regular run
+    template, run_id = settled_first
+    con = database_copy(template)
     found = rows(con)
-    settled, regular = found[(result.run_id, "L1")], found[("regular", "L1")]
+    settled, regular = found[(run_id, "L1")], found[("regular", "L1")]
     # the whole month is in the settlement: 7 of 23 paid days of 6,830 = 2,078.70 (6,830 × 7 ÷ 23 =
     # 2,078.695… → 2,078.70), the untaken leave, the 1,000 and the month's contributions
     assert settled["base_pay"] == Decimal("2078.70") and settled["other_payments"] == Decimal("1000.00")
@@ -138,7 +149,7 @@ def test_a_settlement_before_the_regular_run_pays_the_last_days_and_the_untaken_
     assert broken(con) == 0
 
 
-def test_a_settlement_after_the_regular_run_pays_what_the_regular_run_did_not():
+def test_a_settlement_after_the_regular_run_pays_what_the_regular_run_did_not(settled_first):
     con = november()
     pay(con, "L1", "other", "1000", "settlement")
     run_months(con, POLICY, "2025-12")
@@ -146,11 +157,8 @@ def test_a_settlement_after_the_regular_run_pays_what_the_regular_run_did_not():
     settled = rows(con)[(result.run_id, "L1")]
     assert settled["other_payments"] == settled["gross_pay"] == Decimal("1000.00")
     assert settled["base_pay"] == 0 and settled["annual_leave_payout"] == 0 and settled["pension_employee"] == 0
-    # either order: the same month in total
-    other = november()
-    pay(other, "L1", "other", "1000", "settlement")
-    run_offcycle(other, POLICY, "2025-12", "settlement", ["L1"])
-    run_months(other, POLICY, "2025-12")
+    # either order: the same month in total (the fixture: the settlement before the regular run)
+    other = database_copy(settled_first[0])
     assert month_totals(con) == month_totals(other)
 
 
@@ -293,7 +301,8 @@ def _cli(capsys, *args):
 
 
 def test_command_line_runs_exports_and_explains_an_off_cycle_run(tmp_path, capsys, monkeypatch):
-    con = november()
+    (tmp_path / "db").mkdir()
+    con = november(path=tmp_path / "db" / "case.duckdb")    # a file: the commands open it
     path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0][0]
     con.execute("CREATE TABLE IF NOT EXISTS employee_finance (employee_id VARCHAR PRIMARY KEY, bank_account VARCHAR)")
     con.execute("INSERT INTO employee_finance (employee_id, bank_account) VALUES ('H1', '6222020200001234567'), "

@@ -41,21 +41,40 @@ def _roster_db(path=":memory:"):
 
 
 @pytest.fixture(scope="module")
-def closed_through(policy):
-    """closed_through(last): a database of ROSTER run on the shipped tables from January and closed
-    through `last`, built once per module for the tests that start there; each test takes a
-    `database_copy` of its own."""
+def ran_through(policy):
+    """ran_through(last, closed=False): the template of a database of ROSTER run on the shipped
+    tables from January through `last` (and closed through `last` if `closed`), built once per
+    module for the tests that start there; each test takes a `database_copy` of its own. The
+    templates are built on one another, so the months are run once per module: January–February,
+    then March on that, then April (closed through it) on March closed, then May–June."""
     built = {}
+    # (last, closed): (the template it starts from, the first month it runs through `last`, if any)
+    chain = {("2025-02", False): (None, "2025-01"), ("2025-02", True): (("2025-02", False), None),
+             ("2025-03", False): (("2025-02", False), "2025-03"), ("2025-03", True): (("2025-03", False), None),
+             ("2025-04", True): (("2025-03", True), "2025-04"), ("2025-06", True): (("2025-04", True), "2025-05")}
 
-    def closed(last):
-        if last not in built:
+    def template(last, closed=False):
+        key = (last, closed)
+        if key not in built:
+            start, first = chain[key]
+
             def build(con):
-                insert_roster(con)
-                run_months(con, policy, "2025-01", last)
-                close_through(con, last)
-            built[last] = database_template(build)
-        return built[last]
-    return closed
+                if start is None:
+                    insert_roster(con)
+                if first is not None:
+                    run_months(con, policy, first, last)
+                if closed:
+                    close_through(con, last)
+            built[key] = database_template(build, start=template(*start) if start else None)
+        return built[key]
+    return template
+
+
+@pytest.fixture(scope="module")
+def closed_through(ran_through):
+    """closed_through(last): the template of a database of ROSTER run on the shipped tables from
+    January and closed through `last`."""
+    return lambda last: ran_through(last, closed=True)
 
 
 def _raised_tables(tmp_path: Path, region="150100", category="duty", level="6", raise_by=300) -> Path:
@@ -91,6 +110,20 @@ def raised(raised_dir):
     return load_policy(raised_dir)
 
 
+@pytest.fixture(scope="module")
+def july_raised(closed_through, raised) -> Path:
+    """The template of January–June run and closed on the shipped tables, then July run on the
+    raised ones (the arrears paid in July): built once for the tests that read that July."""
+    return database_template(lambda con: run_months(con, raised, "2025-07"), start=closed_through(CLOSED[-1]))
+
+
+@pytest.fixture(scope="module")
+def march_raised(closed_through, raised) -> Path:
+    """The template of January–February run and closed on the shipped tables, then March run on
+    the raised ones (600.00 of arrears paid in March), for the tests that read that March."""
+    return database_template(lambda con: run_months(con, raised, "2025-03"), start=closed_through("2025-02"))
+
+
 def _payslips(con, months) -> dict:
     columns = ", ".join(COMPONENTS)
     rows = con.execute(f"SELECT employee_id, month, {columns} FROM payslips WHERE list_contains(?, month)",
@@ -114,9 +147,8 @@ def _expected_differences(fresh: dict, paid: dict) -> dict:
     return expected
 
 
-def test_a_closed_month_refuses_a_run(policy):
-    con = _roster_db()
-    run_months(con, policy, "2025-01", "2025-03")
+def test_a_closed_month_refuses_a_run(policy, ran_through):
+    con = database_copy(ran_through("2025-03"))          # January–March run, none closed
     assert close_through(con, "2025-02") == ["2025-01", "2025-02"]
     with pytest.raises(PayrollError, match=r"cannot run 2025-02: 2025-02 is closed .*run --month 2025-03"):
         run_months(con, policy, "2025-02")
@@ -129,13 +161,14 @@ def test_a_closed_month_refuses_a_run(policy):
     run_months(con, policy, "2025-03", "2025-04")     # open months still run
 
 
-def test_a_raise_back_to_january_is_paid_as_arrears_in_july(policy, closed_through, raised):
-    con = database_copy(closed_through(CLOSED[-1]))     # January–June run and closed
-    paid = _payslips(con, CLOSED)
-    closed_before = con.execute("SELECT * FROM payslips ORDER BY month, employee_id").fetchall()
+def test_a_raise_back_to_january_is_paid_as_arrears_in_july(policy, closed_through, raised, july_raised):
+    before = database_copy(closed_through(CLOSED[-1]))  # January–June run and closed
+    paid = _payslips(before, CLOSED)
+    closed_before = before.execute("SELECT * FROM payslips ORDER BY month, employee_id").fetchall()
 
-    # raised: H1 is 150100 duty level 6: +300 a month
-    run_months(con, raised, "2025-07")
+    # raised: H1 is 150100 duty level 6: +300 a month. The same database with July run on the
+    # raised tables (the fixture july_raised: run_months(con, raised, "2025-07"))
+    con = database_copy(july_raised)
 
     # the independent reference: a fresh database run on the raised tables from January
     fresh_con = _roster_db()
@@ -183,11 +216,10 @@ def test_a_raise_back_to_january_is_paid_as_arrears_in_july(policy, closed_throu
         [(m, Decimal("300.00")) for m in CLOSED]
 
 
-def test_the_arrears_trace_line_shows_in_the_month_paid(policy, closed_through, raised):
+def test_the_arrears_trace_line_shows_in_the_month_paid(policy, march_raised, raised):
     from payroll.engine.run import prepare_connection
     from payroll.engine.trace import trace_person
-    con = database_copy(closed_through("2025-02"))      # January–February run and closed
-    run_months(con, raised, "2025-03")
+    con = database_copy(march_raised)       # January–February run and closed, March run on the raised tables
     prepare_connection(con, raised, [2025])
     lines = {line.name: line for line in trace_person(con, raised, "H1", "2025-03")}
     assert lines["arrears_pay"].shown == "600.00"            # 2 closed months × 300
@@ -209,11 +241,9 @@ def _write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
     return path
 
 
-def test_late_overtime_and_a_back_dated_promotion(tmp_path, policy):
+def test_late_overtime_and_a_back_dated_promotion(tmp_path, policy, closed_through):
     db = tmp_path / "p.duckdb"
-    con = _roster_db(db)
-    run_months(con, policy, "2025-01", "2025-04")
-    close_through(con, "2025-04")
+    con = database_copy(closed_through("2025-04"), db)  # January–April run and closed
     paid = _payslips(con, CLOSED[:4])
 
     # late overtime for March, and O1 (150600 civilian level 5) promoted to level 4 from February
@@ -271,13 +301,12 @@ def _reference_employees() -> list[dict]:
     return people
 
 
-def test_arrears_and_the_july_payslip_match_the_scalar_reference(policy, closed_through, raised_dir, raised):
+def test_arrears_and_the_july_payslip_match_the_scalar_reference(policy, july_raised, raised_dir):
     """Independent of the engine: the Decimal reference computes January–June on the old and on the
     raised tables; their difference is the arrears, and July is the reference month with those
     arrears, after the paid (old) months: tax, contributions and net to the fen."""
     import reference
-    con = database_copy(closed_through(CLOSED[-1]))     # January–June run and closed
-    run_months(con, raised, "2025-07")
+    con = database_copy(july_raised)       # January–June run and closed, July run on the raised tables
 
     people = _reference_employees()
     old = reference.compute_year(people, {}, SHIPPED_TABLES, CLOSED)
@@ -307,12 +336,10 @@ def test_arrears_and_the_july_payslip_match_the_scalar_reference(policy, closed_
     assert Decimal(str(engine_july.loc["H1", "arrears_pay"])) == Decimal("1800.00")
 
 
-def test_a_withdrawn_raise_is_taken_back_and_the_net_arrears_are_zero(policy, raised):
+def test_a_withdrawn_raise_is_taken_back_and_the_net_arrears_are_zero(policy, raised, closed_through):
     """补扣: the raise paid as arrears in July is withdrawn before August (tables back as they were):
     August takes back exactly what July paid for the closed months, line by line."""
-    con = _roster_db()
-    run_months(con, policy, "2025-01", "2025-03")
-    close_through(con, "2025-03")
+    con = database_copy(closed_through("2025-03"))      # January–March run and closed
     run_months(con, raised, "2025-04")
     close_through(con, "2025-04")                       # April itself was paid at the raised scale
     paid_in_april = _arrears_by_key(con, "2025-04")
@@ -382,14 +409,13 @@ def test_late_attendance_property(policy, changes, second_round):
         assert scalar(con, "SELECT count(*) FROM arrears WHERE month_paid = '2025-06'") == 0
 
 
-def test_explain_shows_each_arrears_line_with_the_month_it_was_earned(tmp_path, policy, closed_through, raised):
+def test_explain_shows_each_arrears_line_with_the_month_it_was_earned(tmp_path, policy, march_raised, raised):
     """`payroll explain` of the month paid lists the arrears per month earned, after the month's own
     lines, and still matches the stored payslip (arrears_pay is part of gross pay)."""
     from payroll.reports.explain import Explainer, explanation_text
     db = tmp_path / "retro.duckdb"
-    con = database_copy(closed_through("2025-02"), db)  # January–February run and closed
-    run_months(con, raised, "2025-03")
-    con.close()
+    # January–February run and closed, March run on the raised tables, in a file of its own
+    database_copy(march_raised, db).close()
     explanation = Explainer(connect(str(db), read_only=True), raised).explain("H1", "2025-03")
     assert not explanation.mismatches
     assert explanation.amount("arrears_pay") == Decimal("600.00")       # 2 closed months × 300

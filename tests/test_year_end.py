@@ -11,6 +11,7 @@ contributions 2,658.56, tax 94.72; minimum wage 2,270, minimum_wage.csv 150100,2
 """
 from __future__ import annotations
 
+import atexit
 import shutil
 from datetime import date
 from decimal import Decimal
@@ -30,7 +31,9 @@ def _tables_without_leave_payout() -> Path:
     """The shipped tables with no annual-leave entitlement: these hand cases are about bonuses,
     severance and deductions, worked before untaken annual leave was paid (issue 14 has its own
     cases); everyone here would otherwise be owed untaken days in December and on leaving."""
-    folder = Path(tempfile.mkdtemp(prefix="year-end-tables-")) / "tables"
+    made = tempfile.mkdtemp(prefix="year-end-tables-")
+    atexit.register(shutil.rmtree, made, True)          # removed when the process ends
+    folder = Path(made) / "tables"
     shutil.copytree(_SHIPPED, folder)
     path = folder / "annual_leave_entitlement.csv"
     lines = path.read_text(encoding="utf-8").splitlines()
