@@ -127,14 +127,14 @@ def test_each_policy_table_changing_alone_makes_again_what_reads_it(policy):
     con = roster_connection()
     prepare_connection(con, policy, [2025])
 
-    def install_table(frame, label: str):
+    def install_table(table: str, frame, label: str):
         """policy_<table> (cast as Policy.install casts it) holding this frame, and region_chain."""
         Policy(policy.directory, {table: frame}, f"test: {table} {label}", policy.chain, []).install(con)
 
     for table in dated:
         changed_policy = _with_a_new_row_from_may(policy, table)
         assert tables_changed(changed_policy, april, may) == {table}, table
-        install_table(changed_policy.frames[table], "from May")
+        install_table(table, changed_policy.frames[table], "from May")
         install_month_parameters(con, april)              # April installed: every table made
         before = _parameter_tables(con)
         assert install_month(con, changed_policy, may, april) == may, table
@@ -142,4 +142,4 @@ def test_each_policy_table_changing_alone_makes_again_what_reads_it(policy):
         install_month_parameters(con, may)                # every table made again for May
         assert after == _parameter_tables(con), table
         assert after != before, table          # the new row did reach a parameter table
-        install_table(policy.frames[table], "shipped")
+        install_table(table, policy.frames[table], "shipped")
