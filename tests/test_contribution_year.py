@@ -121,7 +121,8 @@ def test_a_july_year_matches_the_reference_on_a_fixed_roster(july_tables):
     assert rows[("J3", "2024-07")]["housing_fund_wage_source"] == "first_full_month"   # calendar year in city B
 
 
-@settings(max_examples=examples(3), **SLOW_OK)
+# CI: one random roster (the fixed roster above takes every path once); the thorough tier 2,000
+@settings(max_examples=examples(1), **SLOW_OK)
 @given(scenario(starts=("2024-04", "2024-05", "2024-06"), last="2024-08",
                 window=(date(2024, 4, 1), date(2024, 8, 31))))
 def test_engine_matches_reference_across_a_july_year(july_tables, case):

@@ -11,6 +11,7 @@ from conftest import roster_connection
 from payroll.engine.context import (PARAMETER_SOURCES, Month, _active_roster_sql, install_month,
                                     install_month_parameters, tables_changed)
 from payroll.engine.run import prepare_connection, run_months
+from payroll.policy import Policy
 from payroll.rules import leave
 
 
@@ -118,16 +119,27 @@ def test_each_policy_table_changing_alone_makes_again_what_reads_it(policy):
     dated = sorted(t for t in set().union(*PARAMETER_SOURCES.values()) if "effective_from" in policy.frames[t])
     assert {"housing_fund", "pay_scale", "social_insurance", "iit_brackets"} <= set(dated)
     april, may = Month.parse("2025-04"), Month.parse("2025-05")
+    # one connection for every table, prepared once with the shipped tables: each round puts the
+    # changed policy's table in place of the shipped one (the other policy tables are the same),
+    # makes every parameter table for April, lets install_month make May's again where the table
+    # changed, then makes every one for May (each parameter table is CREATE OR REPLACE from the
+    # policy tables alone: the whole install a fresh connection makes), and puts the shipped table back
+    con = roster_connection()
+    prepare_connection(con, policy, [2025])
+
+    def install_table(table: str, frame, label: str):
+        """policy_<table> (cast as Policy.install casts it) holding this frame, and region_chain."""
+        Policy(policy.directory, {table: frame}, f"test: {table} {label}", policy.chain, []).install(con)
+
     for table in dated:
         changed_policy = _with_a_new_row_from_may(policy, table)
         assert tables_changed(changed_policy, april, may) == {table}, table
-        con, fresh = roster_connection(), roster_connection()
-        prepare_connection(con, changed_policy, [2025])
-        prepare_connection(fresh, changed_policy, [2025])
-        installed = install_month(con, changed_policy, april, None)
+        install_table(table, changed_policy.frames[table], "from May")
+        install_month_parameters(con, april)              # April installed: every table made
         before = _parameter_tables(con)
-        install_month(con, changed_policy, may, installed)
-        install_month_parameters(fresh, may)
+        assert install_month(con, changed_policy, may, april) == may, table
         after = _parameter_tables(con)
-        assert after == _parameter_tables(fresh), table
+        install_month_parameters(con, may)                # every table made again for May
+        assert after == _parameter_tables(con), table
         assert after != before, table          # the new row did reach a parameter table
+        install_table(table, policy.frames[table], "shipped")

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import pytest
 import reference
-from conftest import DATA, run_engine
+from conftest import DATA
 
 TABLES = DATA / "tables_iit_example"
 MONTHS_2025 = [f"2025-{m:02d}" for m in range(1, 13)]
@@ -43,8 +43,34 @@ NO19_IIT = [0] * 10 + [180, 180]
 
 
 @pytest.fixture(scope="module")
-def payslips():
-    return run_engine(TABLES, ROSTER, {}, "2024-01", "2025-12")
+def cli_year(tmp_path_factory):
+    """As a user would: `payroll import` an employees CSV of ROSTER, `payroll run` 2024 and 2025 (the
+    engine's months, once for every test here): (the database, the two commands' results)."""
+    from conftest import run_payroll
+
+    folder = tmp_path_factory.mktemp("iit_example")
+    employees = folder / "employees.csv"
+    employees.write_text("工号,姓名,地区代码,单位,类别,层级,岗位,入职日期,专项附加扣除\n" + "".join(
+        f"{p['employee_id']},{p['name']},{p['region_code']},{p['unit']},{p['category']},{p['level']},"
+        f"{p['post']},{p['hire_date']},{p['special_deduction']}\n" for p in ROSTER), encoding="utf-8")
+    db = folder / "cli.duckdb"
+    common = ["--db", str(db), "--tables", str(TABLES)]
+    results = [run_payroll(*args, *common) for args in
+               (["import", "--employees", str(employees)], ["run", "--month", "2024-01", "--through", "2025-12"])]
+    return db, results
+
+
+@pytest.fixture(scope="module")
+def payslips(cli_year):
+    """{(employee_id, month): payslip row as a dict} of the run (as conftest.run_engine returns them)."""
+    import duckdb
+    db, results = cli_year
+    for result in results:
+        assert result.returncode == 0, result.stdout + result.stderr
+    with duckdb.connect(str(db), read_only=True) as con:
+        cursor = con.execute("SELECT * FROM payslips ORDER BY month, employee_id")
+        names = [d[0] for d in cursor.description]
+        return {(row[0], row[1]): dict(zip(names, row)) for row in cursor.fetchall()}
 
 
 @pytest.fixture(scope="module")
@@ -100,18 +126,13 @@ def test_reference_agrees_on_the_examples(reference_payslips):
     assert [ref[("OVER", m)]["iit"] for m in MONTHS_2025] == [Decimal(30)] * 12
 
 
-def test_61_example_through_the_cli(tmp_path):
-    """As a user would: `payroll import` an employees CSV, `payroll run` the year, read the payslips."""
+def test_61_example_through_the_cli(cli_year):
+    """As a user would: `payroll import` an employees CSV, `payroll run` the year, read the payslips
+    (the module's run: EX61, hired 2025-01-01, among three others from 2024-01)."""
     import duckdb
-    from conftest import run_payroll
 
-    employees = tmp_path / "employees.csv"
-    employees.write_text("工号,姓名,地区代码,单位,类别,层级,岗位,入职日期,专项附加扣除\n"
-                         "EX61,示例,999901,T,duty,1,DESK,2025-01-01,2000\n", encoding="utf-8")
-    db = tmp_path / "cli.duckdb"
-    common = ["--db", str(db), "--tables", str(TABLES)]
-    for args in (["import", "--employees", str(employees)], ["run", "--month", "2025-01", "--through", "2025-12"]):
-        result = run_payroll(*args, *common)
+    db, results = cli_year
+    for result in results:
         assert result.returncode == 0, result.stdout + result.stderr
     with duckdb.connect(str(db), read_only=True) as con:
         got = con.execute("SELECT month, iit FROM payslips WHERE employee_id = 'EX61' ORDER BY month").fetchall()
