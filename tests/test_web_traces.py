@@ -230,3 +230,20 @@ def test_the_level_history_packed_in_the_month_table_is_the_databases(office_sit
         assert any("corrected reason" in line for line in office.explainer().explain(person, "2025-03").levels)
     finally:
         office.close()
+
+
+def test_a_request_whose_snapshot_predates_the_table_takes_the_per_person_path(office):
+    """A page whose transaction began before the month's table was committed (the build ran in
+    between) cannot see that table: it answers by the per-person path (None here), not an error."""
+    cur = office.cursor()
+    person = cur.execute("SELECT min(employee_id) FROM payslips WHERE month = '2025-02'").fetchall()[0][0]
+    _wait_for_table(office, "2025-03")          # built at start
+    cur.execute("BEGIN TRANSACTION")           # the request's snapshot, before February's build
+    try:
+        assert office.traces.page(cur, person, "2025-03") is not None   # reads the tables' database
+        assert office.traces.row(cur, person, "2025-02") is None        # starts the build
+        _wait_for_table(office, "2025-02")
+        assert office.traces.row(cur, person, "2025-02") is None        # committed after the snapshot
+    finally:
+        cur.execute("ROLLBACK")
+    assert office.traces.row(cur, person, "2025-02") is not None        # a new snapshot sees it

@@ -162,9 +162,14 @@ class MonthTraces:
                 self._start(key)
         if table is None:
             return None
-        found = cur.execute(f"SELECT trace_values, stored_values, person_values, as_run, offcycle, arrears, "
-                            f"level_record, level_versions, level_results, level_reasons "
-                            f"FROM {CACHE_DB}.{table.name} WHERE employee_id = ?", [employee_id]).fetchall()
+        try:
+            found = cur.execute(f"SELECT trace_values, stored_values, person_values, as_run, offcycle, arrears, "
+                                f"level_record, level_versions, level_results, level_reasons "
+                                f"FROM {CACHE_DB}.{table.name} WHERE employee_id = ?", [employee_id]).fetchall()
+        except duckdb.CatalogException:
+            # the caller's transaction began before the build committed the table (or after a newer
+            # build dropped it): its snapshot has no such table, so the per-person path answers
+            return None
         if not found:
             return None
         values, stored, person, as_run, offcycle, arrears, record, versions, results, reasons = found[0]
