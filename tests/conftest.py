@@ -41,6 +41,16 @@ def _cheap_password_hashes() -> None:
 _cheap_password_hashes()
 
 
+def project_first_months(monkeypatch, count: int) -> None:
+    """simulate (and `payroll simulate` run in this process) projects only the first `count` months of
+    its years, in order as always: the same months, computed the same way, as the first `count` of
+    the whole run (a month reads only the months before it; attrition draws leavers among those
+    months only). For tests that check those months alone."""
+    import payroll.simulate.runner as runner
+    from payroll.simulate.project import projection_months
+    monkeypatch.setattr(runner, "projection_months", lambda year, years: projection_months(year, years)[:count])
+
+
 def examples(ci_count: int) -> int:
     """max_examples for a property: its CI count, or the thorough tier's floor."""
     return max(ci_count, THOROUGH_EXAMPLES) if THOROUGH else ci_count

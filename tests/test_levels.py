@@ -20,7 +20,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import SHIPPED_TABLES, THOROUGH, database_copy, database_template, examples, run_payroll
+from conftest import (SHIPPED_TABLES, THOROUGH, database_copy, database_template, examples, project_first_months,
+                      run_payroll)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -522,14 +523,13 @@ def test_performance_pay_matches_the_reference(data, month):
 # ---- simulate: the same level rules, results drawn per region -----------------------------------
 
 def test_simulate_follows_the_level_rules_and_reports_a_pay_structure_breach(policy, monkeypatch):
-    import payroll.simulate.runner as runner
-    from payroll.simulate.project import projection_months, roster_from_database
+    from payroll.simulate.project import roster_from_database
     from payroll.simulate.runner import simulate
     from payroll.simulate.scenario import parse_scenario
 
     # January is what is checked: simulate projects only January, the same month computed the same
     # way as the first month of the whole year (a month reads only the months before it)
-    monkeypatch.setattr(runner, "projection_months", lambda year, years: projection_months(year, years)[:1])
+    project_first_months(monkeypatch, 1)
 
     con = connect(":memory:")
     con.execute("INSERT INTO employees (employee_id, name, region_code, unit, category, level, post, hire_date) "

@@ -11,7 +11,7 @@ import pytest
 
 from payroll.simulate.scenario import ScenarioError, parse_scenario
 
-from conftest import ROSTER, run_payroll
+from conftest import ROSTER, project_first_months, run_payroll
 
 BAD = [
     # (file text, key path the message must name, words of the reason)
@@ -45,15 +45,6 @@ def test_bad_scenario_names_the_key_path(text, path, reason):
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return run_payroll(*args, cwd=cwd)
-
-
-def project_first_months(monkeypatch, count: int) -> None:
-    """The command (run in this process) projects only the first `count` months of the year, in
-    order as always (a month reads only the months before it; attrition draws leavers among those
-    months only)."""
-    import payroll.simulate.runner as runner
-    from payroll.simulate.project import projection_months
-    monkeypatch.setattr(runner, "projection_months", lambda year, years: projection_months(year, years)[:count])
 
 
 @pytest.mark.parametrize("text, path", [

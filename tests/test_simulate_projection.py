@@ -16,7 +16,7 @@ from payroll.simulate.project import COMPONENTS, KEPT, history_from_database, ro
 from payroll.simulate.runner import simulate
 from payroll.simulate.scenario import parse_scenario
 
-from conftest import ROSTER, THOROUGH, database_copy, database_template, insert_roster
+from conftest import ROSTER, THOROUGH, database_copy, database_template, insert_roster, project_first_months
 
 CENT = Decimal("0.01")
 
@@ -338,14 +338,6 @@ HISTORY_FROM = "2024-01" if THOROUGH else "2024-12"
 COMPARED_MONTHS = 24 if THOROUGH else 15
 
 
-def first_months(patch: pytest.MonkeyPatch, count: int) -> None:
-    """simulate projects only the first `count` months of its years: the same months, computed the
-    same way, as the first `count` of the whole run (a month reads only the months before it)."""
-    import payroll.simulate.runner as runner
-    from payroll.simulate.project import projection_months
-    patch.setattr(runner, "projection_months", lambda year, years: projection_months(year, years)[:count])
-
-
 @pytest.fixture(scope="module")
 def two_years(shipped):
     """The database holding the history (a template: each comparison runs `payroll run` on a copy
@@ -357,7 +349,7 @@ def two_years(shipped):
     con = database_copy(template)
     with pytest.MonkeyPatch.context() as patch:
         if COMPARED_MONTHS < 24:
-            first_months(patch, COMPARED_MONTHS)
+            project_first_months(patch, COMPARED_MONTHS)
         result = simulate(parse_scenario(TWO_YEARS), shipped, roster_from_database(con), 2025, years=2,
                           history=history_from_database(con, 2025))
     con.close()
