@@ -162,14 +162,15 @@ class MonthTraces:
                 self._start(key)
         if table is None:
             return None
-        try:
-            found = cur.execute(f"SELECT trace_values, stored_values, person_values, as_run, offcycle, arrears, "
-                                f"level_record, level_versions, level_results, level_reasons "
-                                f"FROM {CACHE_DB}.{table.name} WHERE employee_id = ?", [employee_id]).fetchall()
-        except duckdb.CatalogException:
-            # the caller's transaction began before the build committed the table (or after a newer
-            # build dropped it): its snapshot has no such table, so the per-person path answers
+        # a caller whose transaction began before the build committed the table (or after a newer build
+        # dropped it) does not see it: the per-person path answers. Asked of the catalog, not by
+        # reading the table, since a failed query would abort the caller's transaction.
+        if not cur.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = ?",
+                           [CACHE_DB, table.name]).fetchall()[0][0]:
             return None
+        found = cur.execute(f"SELECT trace_values, stored_values, person_values, as_run, offcycle, arrears, "
+                            f"level_record, level_versions, level_results, level_reasons "
+                            f"FROM {CACHE_DB}.{table.name} WHERE employee_id = ?", [employee_id]).fetchall()
         if not found:
             return None
         values, stored, person, as_run, offcycle, arrears, record, versions, results, reasons = found[0]
