@@ -6,6 +6,7 @@ engine computes in integer fen and converts on the way in and out.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from contextlib import contextmanager
@@ -387,11 +388,18 @@ def _marker(text: str) -> None:
         print(f"payroll: {text}", file=sys.stderr, flush=True)
 
 
+_TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}")
+
+
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """A table or view of that name (any schema, temporary too). Binding the name is about 30 times
-    cheaper than a query of information_schema, and a month's run asks a dozen times."""
+    """A table or view of that name (any schema, temporary too). Binding a one-column query of the
+    name is the cheapest test: about 30 times cheaper than a query of information_schema, and 5
+    times cheaper than `con.table(name)`, which binds every column (payslips: 222) into Python
+    types. A month's run asks a dozen times. Names are the code's own, never a user's."""
+    if not _TABLE_NAME.fullmatch(name):
+        raise ValueError(f"not a table name: {name!r}")
     try:
-        con.table(name)
+        con.sql(f"SELECT NULL FROM {name}")
         return True
     except (duckdb.CatalogException, duckdb.ParserException):
         return False

@@ -137,3 +137,17 @@ def test_a_severance_of_one_fen_without_an_average_wage_row_is_refused(tmp_path)
     with pytest.raises(PolicyError, match="severance is paid"):
         run_engine(tables, [{**person("F1"), "leave_date": date(2025, 1, 31)}], {}, "2025-01", "2025-01",
                    payments=severance)
+
+
+def test_table_exists_sees_tables_views_and_temporary_tables_and_refuses_a_non_name():
+    con = connect(":memory:")
+    con.execute("CREATE TEMP TABLE month_scratch AS SELECT 1 AS a")
+    con.execute("CREATE VIEW employee_names AS SELECT employee_id FROM employees")
+    con.execute("CREATE SCHEMA side")
+    con.execute("CREATE TABLE side.notes (a INTEGER)")
+    assert [table_exists(con, name) for name in ("employees", "month_scratch", "employee_names", "side.notes",
+                                                 "temp.month_scratch", "payslips_missing", "side.missing")] == \
+        [True, True, True, True, True, False, False]
+    with pytest.raises(ValueError):
+        table_exists(con, "employees; DROP TABLE employees")
+    assert table_exists(con, "employees")
