@@ -32,7 +32,7 @@ from ..errors import PayrollError
 from ..policy import Policy
 from ..rules import one_off
 from .closing import last_closed
-from .context import Month, check_month_parameters, install_month_parameters
+from .context import Month, check_month_parameters, install_all_month_parameters
 from .ledger import now
 from .pipeline import final_stage, payslips_ddl, pipeline_sql, stored_select
 
@@ -258,7 +258,7 @@ def run_offcycle(con: duckdb.DuckDBPyConnection, policy: Policy, month_label: st
             from ..db import PAYMENTS_DDL
             con.execute(PAYMENTS_DDL)
         check_order(con, [month], offcycle=True)
-        install_month_parameters(con, month)
+        install_all_month_parameters(con, policy, month)     # the Policy's tables of the month, if made
         check_month_parameters(con, month)
         from .context import _active_roster_sql
         con.execute(f"CREATE OR REPLACE TEMP TABLE _offcycle_roster AS SELECT employee_id FROM ({_active_roster_sql(month)})")

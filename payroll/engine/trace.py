@@ -14,7 +14,7 @@ import duckdb
 from ..rules.citations import basis_for
 from ..errors import PayrollError
 from ..policy import FUNDS, Policy
-from .context import CONTEXT_BY_NAME, NATIONAL_PARAMETERS, Month, install_month_parameters
+from .context import CONTEXT_BY_NAME, NATIONAL_PARAMETERS, Month, install_all_month_parameters
 from .pipeline import all_rules, final_stage, pipeline_sql, stages_sql
 from .rule import Rule
 from ..rules.leave import ROW_TABLES as LEAVE_ROW_TABLES
@@ -176,7 +176,7 @@ def trace_person(con: duckdb.DuckDBPyConnection, policy: Policy, employee_id: st
     parameter tables are installed already (explain keeps them between calls)."""
     month = Month.parse(month_label)
     if not month_ready:
-        install_month_parameters(con, month)
+        install_all_month_parameters(con, policy, month)     # the Policy's tables of the month, if made
     from .offcycle import overlay_needed
     overlay = overlay_needed(con, month.previous())      # issue 13: last month's off-cycle runs
     cursor = con.execute(f"{pipeline_sql(month, earlier_payslips_exist(con, month), employee_id, overlay)}\n"

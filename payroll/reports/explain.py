@@ -21,7 +21,7 @@ import duckdb
 from ..calendar import calendar_frame
 from ..columns import EMPLOYEE_CONTRIBUTIONS, EMPLOYER_CONTRIBUTIONS, PAY_COMPONENTS
 from ..db import table_exists
-from ..engine.context import Month, install_month_parameters
+from ..engine.context import Month, install_all_month_parameters
 from ..engine.pipeline import stored_columns
 from ..engine.retro import arrears_trace_lines
 from ..engine.trace import TraceLine, trace_person
@@ -155,7 +155,8 @@ class Explainer:
             self.years = years
             self.month = None
         if self.month != month.label:
-            install_month_parameters(self.con, month)
+            # the Policy's tables of the month when a run or an earlier explain made them
+            install_all_month_parameters(self.con, self.policy, month)
             self.month = month.label
 
     def trace(self, employee_id: str, month_label: str, stored: dict | None = None) -> list[TraceLine]:
