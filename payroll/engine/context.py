@@ -373,10 +373,11 @@ def parameters_unchanged(policy: Policy, installed: Month | None, month: Month) 
 
 
 def install_all_month_parameters(con: duckdb.DuckDBPyConnection, policy: Policy, month: Month) -> None:
-    """install_month_parameters with every table made: the first month on a connection. The tables
-    depend only on the policy rows in force on the month's first day, so they are made once per
-    Policy and stretch of days with the same rows (Policy.month_parameters) and copied from Arrow
-    on the next fresh connection (issue 17: a quarter of the cost of making them)."""
+    """install_month_parameters with every table made: the first month on a connection, or a month
+    explained, traced or paid off-cycle. The tables depend only on the policy rows in force on the
+    month's first day, so they are made once per Policy and stretch of days with the same rows
+    (Policy.month_parameters) and copied from Arrow after that (issue 17: a quarter of the cost of
+    making them)."""
     stretch = bisect_right(policy.change_dates(), month.start)
     saved = policy.month_parameters.get(stretch)
     if saved is None:
@@ -432,18 +433,25 @@ def install_month(con: duckdb.DuckDBPyConnection, policy: Policy, month: Month,
         if not _groups_not_checked(con, month):
             return installed            # the same tables, checked already for every group paid now
     else:
-        changed = tables_changed(policy, installed, month)
-        if changed is None:
-            install_all_month_parameters(con, policy, month)
-        else:
-            # issue 17: only the parameter tables whose policy tables changed
-            install_month_parameters(con, month, changed)
+        install_month_parameters_after(con, policy, month, installed)
         installed = month
         con.execute("CREATE OR REPLACE TEMP TABLE checked_groups (region_code VARCHAR, category VARCHAR, "
                     "level INTEGER, post VARCHAR)")
     check_month_parameters(con, month)
     con.execute("INSERT INTO checked_groups SELECT * FROM month_groups EXCEPT SELECT * FROM checked_groups")
     return installed
+
+
+def install_month_parameters_after(con: duckdb.DuckDBPyConnection, policy: Policy, month: Month,
+                                   installed: Month | None) -> None:
+    """The month's parameter tables where those of `installed` are on the connection: every table
+    (the Policy's copies) when nothing is installed, else only the tables reading a policy table
+    with a row taking effect or lapsing since (issue 17)."""
+    changed = tables_changed(policy, installed, month)
+    if changed is None:
+        install_all_month_parameters(con, policy, month)
+    else:
+        install_month_parameters(con, month, changed)
 
 
 def _groups_not_checked(con: duckdb.DuckDBPyConnection, month: Month) -> bool:

@@ -30,8 +30,8 @@ from ..calendar import calendar_frame
 from ..columns import EMPLOYEE_CONTRIBUTIONS, EMPLOYER_CONTRIBUTIONS, PAY_COMPONENTS
 from ..db import (ARREARS_DDL, EMPLOYEE_HISTORY_DDL, EMPLOYEE_TERMS_DDL, EMPLOYEES_DDL, EVENT_CAUSE_DDL, EVENTS_DDL,
                   LEAVE_DDL, OPENING_BALANCES_DDL, PAYMENTS_DDL, scalar)
-from ..engine.context import (Month, check_month_parameters, install_all_month_parameters, install_month_parameters,
-                              install_month_people, parameters_unchanged, tables_changed)
+from ..engine.context import (Month, check_month_parameters, install_month_parameters_after, install_month_people,
+                              parameters_unchanged)
 from ..engine.pipeline import SQL_TYPES, final_stage, pipeline_sql, stored_columns
 from ..errors import PayrollError
 from ..money import ROUND_DIV_MACRO
@@ -285,13 +285,7 @@ class Projection:
     def _run_month(self, month: Month) -> None:
         con = self.con
         if not parameters_unchanged(self.policy, self._installed, month):
-            # as the monthly run (context.install_month): the Policy's tables of the first month,
-            # then only those reading a policy table with a row taking effect or lapsing
-            changed = tables_changed(self.policy, self._installed, month)
-            if changed is None:
-                install_all_month_parameters(con, self.policy, month)
-            else:
-                install_month_parameters(con, month, changed)
+            install_month_parameters_after(con, self.policy, month, self._installed)   # as the run does
             self._installed = month
             check_month_parameters(con, month)
         else:   # the tables in force are the same; the month's calendar, people and constants are not
