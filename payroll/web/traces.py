@@ -163,10 +163,10 @@ class MonthTraces:
         if table is None:
             return None
         # a caller whose transaction began before the build committed the table (or after a newer build
-        # dropped it) does not see it: the per-person path answers. Asked of the catalog, not by
-        # reading the table, since a failed query would abort the caller's transaction.
-        if not cur.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = ?",
-                           [CACHE_DB, table.name]).fetchall()[0][0]:
+        # dropped it) does not see it: the per-person path answers. Asked by binding the name (it
+        # reads the caller's snapshot), not by reading the table: a failed read would abort the
+        # caller's transaction
+        if not table_exists(cur, f"{CACHE_DB}.{table.name}"):
             return None
         found = cur.execute(f"SELECT trace_values, stored_values, person_values, as_run, offcycle, arrears, "
                             f"level_record, level_versions, level_results, level_reasons "
