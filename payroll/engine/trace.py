@@ -14,8 +14,9 @@ import duckdb
 from ..rules.citations import basis_for
 from ..errors import PayrollError
 from ..policy import FUNDS, Policy
-from .context import CONTEXT_BY_NAME, NATIONAL_PARAMETERS, Month, install_all_month_parameters
-from .pipeline import all_rules, final_stage, pipeline_sql, stages_sql
+from ..db import optimiser_off
+from .context import CONTEXT_BY_NAME, NATIONAL_PARAMETERS, Month, context_sql, install_all_month_parameters
+from .pipeline import all_rules, final_stage, stages_sql
 from .rule import Rule
 from ..rules.leave import ROW_TABLES as LEAVE_ROW_TABLES
 
@@ -179,10 +180,15 @@ def trace_person(con: duckdb.DuckDBPyConnection, policy: Policy, employee_id: st
         install_all_month_parameters(con, policy, month)     # the Policy's tables of the month, if made
     from .offcycle import overlay_needed
     overlay = overlay_needed(con, month.previous())      # issue 13: last month's off-cycle runs
-    cursor = con.execute(f"{pipeline_sql(month, earlier_payslips_exist(con, month), employee_id, overlay)}\n"
-                         f"SELECT * FROM {final_stage()}")
-    names = [d[0] for d in cursor.description]
-    found = cursor.fetchall()
+    # the person's context made with the optimiser (its joins and the person's filter), then the
+    # rule stages over that one row without it: the same SQL as the run's (pipeline_sql is
+    # stages_sql over context_sql), a third less to plan
+    con.execute(f"CREATE OR REPLACE TEMP TABLE traced_context AS "
+                f"{context_sql(month, earlier_payslips_exist(con, month), employee_id, overlay)}")
+    with optimiser_off(con):         # (fetched inside: restoring the setting ends the result)
+        cursor = con.execute(rules_over("SELECT * FROM traced_context"))
+        names = [d[0] for d in cursor.description]
+        found = cursor.fetchall()
     if not found:
         raise PayrollError(f"{employee_id} is not paid in {month.label} (not employed that month, or unknown)")
     stored = con.execute("SELECT tables_digest FROM payslips WHERE employee_id = ? AND month = ?",

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from ..db import optimiser_off
 from ..engine.context import CONTEXT_BY_NAME, Month, context_sql
 from ..engine.pipeline import all_rules
 from ..engine.trace import ROW_TABLES, earlier_payslips_exist, policy_rows, rules_over, show, show_named
@@ -229,10 +230,11 @@ def compare_months(explainer: Explainer, employee_id: str, month_a: str, month_b
         picked = ", ".join(f"{'b' if c in replaced else 'a'}.{c} AS {c}" for c in columns)
         selects.append(f"SELECT {step} AS compare_step, {picked} FROM _compare_a a, _compare_b b")
     wanted = list(dict.fromkeys(PAYSLIP_LINES + INTERMEDIATE + ("iit_thresholds", "iit_brackets_rows")))
-    cursor = con.execute(f"SELECT compare_step, {', '.join(wanted)} FROM ("
-                         f"{rules_over(' UNION ALL '.join(selects))}) ORDER BY compare_step")
-    names = [d[0] for d in cursor.description]
-    steps = [dict(zip(names, row)) for row in cursor.fetchall()]
+    with optimiser_off(con):        # the stages over a few rows made already (db.optimiser_off)
+        cursor = con.execute(f"SELECT compare_step, {', '.join(wanted)} FROM ("
+                             f"{rules_over(' UNION ALL '.join(selects))}) ORDER BY compare_step")
+        names = [d[0] for d in cursor.description]
+        steps = [dict(zip(names, row)) for row in cursor.fetchall()]
 
     digests = {m: con.execute("SELECT tables_digest FROM payslips WHERE employee_id = ? AND month = ?",
                               [employee_id, m.label]).fetchall() for m in (first, second)}
