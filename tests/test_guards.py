@@ -11,7 +11,7 @@ import pytest
 from conftest import run_engine
 from test_reference_vs_engine import TABLES
 
-from payroll.db import connect, table_exists
+from payroll.db import connect, optimiser_off, table_exists
 from payroll.engine.context import Month, install_month_parameters
 from payroll.errors import PayrollError, PolicyError
 from payroll.reports.bank import export_bank
@@ -151,3 +151,23 @@ def test_table_exists_sees_tables_views_and_temporary_tables_and_refuses_a_non_n
     with pytest.raises(ValueError):
         table_exists(con, "employees; DROP TABLE employees")
     assert table_exists(con, "employees")
+
+
+def test_optimiser_off_is_this_connections_only_and_is_restored_after_an_error():
+    """db.optimiser_off (explain's rule stages): the setting holds inside the block on this
+    connection only (a cursor is a connection of its own, as the web server's threads use), and
+    comes back as it was, also when the block fails."""
+    con = connect(":memory:")
+    other = con.cursor()
+    optimiser = lambda c: c.execute("SELECT current_setting('enable_optimizer')").fetchone()[0]  # noqa: E731
+    with optimiser_off(con):
+        assert (optimiser(con), optimiser(other)) == (False, True)
+    assert optimiser(con) is True
+    with pytest.raises(ZeroDivisionError):
+        with optimiser_off(con):
+            1 / 0
+    assert optimiser(con) is True
+    con.execute("SET SESSION enable_optimizer = false")          # a caller that had it off keeps it off
+    with optimiser_off(con):
+        pass
+    assert optimiser(con) is False
