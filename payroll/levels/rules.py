@@ -42,27 +42,51 @@ class Change:
 
 
 def rule_in_force(policy: Policy, region: str, category: str, level: int, day: date) -> dict | None:
-    # a person page asks the same few questions ~7 times, ~5 ms of pandas each: Policy.lookups
-    key = ("level_rule", region, category, level, day)
-    memo = policy.lookups
-    if key not in memo:
-        frame = policy.frames.get("level_rules")
-        rows = None if frame is None or frame.empty else _in_force(
-            frame[(frame.category == category) & (frame.level == level)], _ancestors(policy.chain, region), day)
-        memo[key] = None if rows is None or rows.empty else rows.iloc[0].to_dict()
-    return None if memo[key] is None else dict(memo[key])        # a copy: callers own what they get
+    """The level_rules row in force on `day`: most specific region, then the latest date."""
+    for row in _rows_by_precedence(policy, "level_rules", region, category, level):
+        if row["effective_from"] <= day:
+            return dict(row)            # a copy: callers own what they get
+    return None
 
 
 def scale_in_force(policy: Policy, region: str, category: str, day: date) -> dict[int, object]:
     """level -> base_pay of the pay scale in force on `day` (most specific region, latest date)."""
-    key = ("level_scale", region, category, day)
+    scale: dict[int, object] = {}
+    for row in _rows_by_precedence(policy, "pay_scale", region, category):
+        if row["effective_from"] <= day:
+            scale.setdefault(int(row["level"]), row["base_pay"])
+    return scale
+
+
+def _rows_by_precedence(policy: Policy, table: str, region: str, category: str, level: int | None = None
+                        ) -> list[dict]:
+    """The table's rows for the region's chain (and category, and level if given) in the order
+    pay_structure._in_force ranks them (most specific region first, then the latest date), kept
+    per Policy: a person's page asks for many days, and pandas took ~5 ms a question (issue 17)."""
+    key = ("by_precedence", table, region, category, level)
     memo = policy.lookups
     if key not in memo:
-        scale = policy.frames["pay_scale"]
-        rows = _in_force(scale[scale.category == category], _ancestors(policy.chain, region), day)
-        rows = rows.drop_duplicates("level")
-        memo[key] = dict(zip(rows.level.astype(int), rows.base_pay))
-    return dict(memo[key])
+        depth = memo.get(("chain", region))
+        if depth is None:
+            depth = memo[("chain", region)] = _ancestors(policy.chain, region)
+        rows = [row for row in _rows_by_key(policy, table).get((category, level), [])
+                if row["region_code"] in depth]
+        memo[key] = sorted(rows, key=lambda row: (depth[row["region_code"]], -row["effective_from"].toordinal()))
+    return memo[key]
+
+
+def _rows_by_key(policy: Policy, table: str) -> dict[tuple, list[dict]]:
+    """The table's rows as dicts by (category, level) and by (category, None), made once per Policy."""
+    key = ("rows_by_key", table)
+    memo = policy.lookups
+    if key not in memo:
+        frame = policy.frames.get(table)
+        grouped: dict[tuple, list[dict]] = {}
+        for row in ([] if frame is None else frame.to_dict("records")):
+            grouped.setdefault((row["category"], int(row["level"])), []).append(row)
+            grouped.setdefault((row["category"], None), []).append(row)
+        memo[key] = grouped
+    return memo[key]
 
 
 def counted_years(level_since: date, year: int) -> list[int]:
