@@ -588,3 +588,38 @@ def test_a_region_may_rename_the_results_in_its_table(tmp_path):
     # the word is Nantong's: for a Hohhot person it is not a result
     with pytest.raises(InputError, match="'良好' is not one of"):
         import_assessments(con, write_csv(tmp_path / "hh.csv", header, [["A1", "2021", "良好", ""]]), policy)
+
+
+def test_the_rows_in_force_are_the_pandas_ranking_of_every_region_category_level_and_day(tmp_path):
+    """levels.rules answers "which row is in force on this day" from rows ranked once per Policy;
+    the answer is pay_structure._in_force's (most specific region, then the latest date; the pay
+    scale level by level), for every region, both categories and levels 0–9 (0: none), on each
+    added row's date and a later day. The shipped tables plus rows where the ranking matters: an older city
+    row, its newer one and a newer province row beside the national level rules, a national
+    pay-scale row beside the cities' own."""
+    from payroll.levels.rules import rule_in_force
+    from payroll.pay_structure import _ancestors, _in_force
+    tables = tmp_path / "tables"
+    shutil.copytree(SHIPPED_TABLES, tables)
+    with open(tables / "level_rules.csv", "a", encoding="utf-8") as handle:
+        handle.write("150100,2023-01-01,duty,4,2,0,competent,incompetent,1,4,1,sample,test: an older city row\n"
+                     "150100,2025-06-01,duty,4,5,1,competent,incompetent,1,4,1,sample,test: the city's newer row\n"
+                     "150000,2025-01-01,duty,5,3,1,competent,basic,1,4,7,sample,test: a newer province row\n")
+    with open(tables / "pay_scale.csv", "a", encoding="utf-8") as handle:
+        handle.write('000000,2020-01-01,duty,3,5000,"test: a national row",sample,\n')
+    policy = load_policy(str(tables))
+    rules, scale = policy.frames["level_rules"], policy.frames["pay_scale"]
+    days = (date(2019, 12, 31), date(2023, 1, 1), date(2025, 1, 1), date(2025, 6, 1), date(2026, 1, 1))
+    for category in ("duty", "civilian"):
+        scale_of = scale[scale.category == category]
+        rules_of = {level: rules[(rules.category == category) & (rules.level == level)] for level in range(10)}
+        for region in sorted(set(policy.chain.region_code)):
+            depth = _ancestors(policy.chain, region)
+            for day in days:
+                ranked = _in_force(scale_of, depth, day).drop_duplicates("level")
+                assert scale_in_force(policy, region, category, day) == dict(zip(ranked.level.astype(int),
+                                                                                ranked.base_pay))
+                for level, frame in rules_of.items():
+                    rows = _in_force(frame, depth, day)
+                    expected = None if rows.empty else rows.drop(columns="_depth").iloc[0].to_dict()
+                    assert rule_in_force(policy, region, category, level, day) == expected, (region, level, day)
