@@ -218,3 +218,20 @@ def test_a_payslips_table_made_before_a_column_existed_gets_it(tmp_path):
     run_months(con, policy_for(str(tables)), "2025-03")
     rows = con.execute("SELECT month, maternity_allowance_row IS NULL, net_pay > 0 FROM payslips ORDER BY month").fetchall()
     assert rows == [("2025-02", True, True), ("2025-03", True, True)]   # no maternity leave: no row either month
+
+
+def test_the_unit_average_is_last_years_payslips_only(tmp_path):
+    # 社会保险法 art. 56: the unit's previous-year average. M9 (unit U1 alone, 100200 civilian 3 DESK
+    # since 2023-06-01) is paid October–December 2024, a 3,000 bonus in November (base 6,525.00
+    # each month: no 2023 payslips, the contract month, as M5 above), then January 2025, whose
+    # base is 2024's average wage (6,525 + 3,000 ÷ 3 = 7,525.00), and is on maternity leave from
+    # 1 February 2025: February's unit average is 2024's three bases, 6,525.00, not 6,775.00 with
+    # January 2025's base mixed in.
+    tables = make_tables(tmp_path)
+    _carry_over(tables)
+    person = employee("M9", "100200", "civilian", 3, "DESK", date(2023, 6, 1), unit="U1")
+    slips, _ = run(tables, [person], "2024-10", "2025-02", attendance={("M9", "2024-11"): {"bonus": 3000}},
+                   leave=[("M9", "maternity", date(2025, 2, 1), date(2025, 5, 31))])
+    assert [slips[("M9", m)]["maternity_base"] for m in ("2024-10", "2024-11", "2024-12", "2025-01")] == \
+        [D("6525.00")] * 3 + [D("7525.00")]
+    assert slips[("M9", "2025-02")]["maternity_unit_average_wage"] == D("6525.00")
