@@ -381,3 +381,18 @@ def test_a_non_work_death_where_the_province_has_no_figure_is_figure_missing(tmp
                 "'non_work')")
     with pytest.raises(PolicyError, match="figure missing for this province: non_work_death has no funeral_grant"):
         compute_benefits(con, policy_for(str(SHIPPED_TABLES)))
+
+
+def test_an_entitlement_row_taking_effect_on_the_payout_day_is_in_force_that_day(tmp_path):
+    # A row of annual_leave_entitlement is in force from its effective_from itself. 12 days for 10
+    # years of service from 2025-06-30, the last day of L2 (service since 2010, nothing taken):
+    # ⌊181 ÷ 365 × 12⌋ = ⌊5.95⌋ = 5 days, not the 4 of the 10-day row (as L1 above);
+    # 7,275 ÷ 21.75 × 200 % × 5 = 3,344.827… → 3,344.83
+    tables = make_tables(tmp_path)
+    with open(tables / "annual_leave_entitlement.csv", "a", encoding="utf-8") as handle:
+        handle.write("2025-06-30,10,12,test: 12 days from the payout day itself,official\n")
+    person = employee("L2", "100200", "civilian", 3, "DESK", date(2010, 1, 1), leave=date(2025, 6, 30))
+    slips, _ = run(tables, [person], "2025-06", "2025-06")
+    june = slips[("L2", "2025-06")]
+    assert (june["annual_leave_entitlement"], june["annual_leave_payout_days"]) == (12, 5)
+    assert june["annual_leave_payout"] == D("3344.83")
