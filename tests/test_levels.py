@@ -623,3 +623,15 @@ def test_the_rows_in_force_are_the_pandas_ranking_of_every_region_category_level
                     rows = _in_force(frame, depth, day)
                     expected = None if rows.empty else rows.drop(columns="_depth").iloc[0].to_dict()
                     assert rule_in_force(policy, region, category, level, day) == expected, (region, level, day)
+
+
+def test_a_performance_pay_row_is_in_force_from_the_first_of_its_month(staffed, tmp_path):
+    # A Hohhot row (more specific than the national 600) paying 900 a month to 优秀 from 2025-02-01:
+    # A1 (Hohhot, 2024 优秀) is paid 600 in January and 900 in February, the row's first month.
+    tables = tmp_path / "tables"
+    shutil.copytree(SHIPPED_TABLES, tables)
+    with open(tables / "performance_pay.csv", "a", encoding="utf-8") as handle:
+        handle.write("150100,2025-02-01,all,all,excellent,monthly,900,,,,sample,test: 900 from February\n")
+    run_months(staffed, load_policy(str(tables)), "2025-01", "2025-02")
+    assert [payslip(staffed, "A1", m)["performance_pay"] for m in ("2025-01", "2025-02")] == \
+        [Decimal("600.00"), Decimal("900.00")]
