@@ -396,3 +396,14 @@ def test_an_entitlement_row_taking_effect_on_the_payout_day_is_in_force_that_day
     june = slips[("L2", "2025-06")]
     assert (june["annual_leave_entitlement"], june["annual_leave_payout_days"]) == (12, 5)
     assert june["annual_leave_payout"] == D("3344.83")
+
+
+def test_a_leaver_counts_both_the_first_and_the_last_day_of_the_year_passed(tmp_path):
+    # art. 12 counts 1 January through the last day, both included: L3 (service since 2010, 10 days,
+    # nothing taken) leaves on 2025-03-14, day 73 of the year: ⌊73 × 10 ÷ 365⌋ = 2 days (72 days
+    # would give 1); no history: 7,275 ÷ 21.75 × 200 % × 2 = 1,337.931… → 1,337.93
+    tables = make_tables(tmp_path)
+    person = employee("L3", "100200", "civilian", 3, "DESK", date(2010, 1, 1), leave=date(2025, 3, 14))
+    slips, _ = run(tables, [person], "2025-03", "2025-03")
+    march = slips[("L3", "2025-03")]
+    assert (march["annual_leave_payout_days"], march["annual_leave_payout"]) == (2, D("1337.93"))
