@@ -407,3 +407,16 @@ def test_a_leaver_counts_both_the_first_and_the_last_day_of_the_year_passed(tmp_
     slips, _ = run(tables, [person], "2025-03", "2025-03")
     march = slips[("L3", "2025-03")]
     assert (march["annual_leave_payout_days"], march["annual_leave_payout"]) == (2, D("1337.93"))
+
+
+def test_a_probation_row_is_in_force_from_the_first_of_its_month(tmp_path):
+    # City 100200 pays 0.9 in probation from 2025-04-01 (the national row: 0.8). P2 (duty 2 PATROL,
+    # hired 2025-03-01, probation to 2025-05-31) is paid 0.8 in March and 0.9 from April, the
+    # row's first month: April's base 7,000 × 0.9 = 6,300.00.
+    tables = make_tables(tmp_path)
+    with open(tables / "probation.csv", "a", encoding="utf-8") as handle:
+        handle.write("100200,2025-04-01,0.9,test: the city pays 90 % from April,official\n")
+    person = employee("P2", "100200", "duty", 2, "PATROL", date(2025, 3, 1), probation_end=date(2025, 5, 31))
+    slips, _ = run(tables, [person], "2025-03", "2025-04")
+    assert [slips[("P2", m)]["probation_ratio"] for m in ("2025-03", "2025-04")] == [D("0.800000"), D("0.900000")]
+    assert slips[("P2", "2025-04")]["base_pay"] == D("6300.00")
