@@ -22,7 +22,8 @@ ISSUE_TABLES = ("leave_days", "sick_pay", "maternity", "probation", "annual_leav
                 "annual_leave_policy", "non_work_death")
 
 
-def make_tables(tmp_path):
+def make_tables(tmp_path, rows: dict[str, str] | None = None):
+    """The tables of these cases; `rows`: more rows for some tables ({"probation": "csv line"})."""
     tables = tmp_path / "tables"
     shutil.copytree(SIMPLE, tables)
     for name in ISSUE_TABLES:       # the shipped national rows (the provinces are not in this region tree)
@@ -36,6 +37,9 @@ def make_tables(tmp_path):
         handle.write("100100,2020-01-01,30,true,test: city A tops the allowance up\n")
     with open(tables / "leave_days.csv", "a", encoding="utf-8") as handle:
         handle.write("100000,2020-01-01,maternity,158,test: province extension\n")
+    for name, line in (rows or {}).items():
+        with open(tables / f"{name}.csv", "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
     return tables
 
 
@@ -388,9 +392,8 @@ def test_an_entitlement_row_taking_effect_on_the_payout_day_is_in_force_that_day
     # years of service from 2025-06-30, the last day of L2 (service since 2010, nothing taken):
     # ⌊181 ÷ 365 × 12⌋ = ⌊5.95⌋ = 5 days, not the 4 of the 10-day row (as L1 above);
     # 7,275 ÷ 21.75 × 200 % × 5 = 3,344.827… → 3,344.83
-    tables = make_tables(tmp_path)
-    with open(tables / "annual_leave_entitlement.csv", "a", encoding="utf-8") as handle:
-        handle.write("2025-06-30,10,12,test: 12 days from the payout day itself,official\n")
+    tables = make_tables(tmp_path, {"annual_leave_entitlement":
+                                    "2025-06-30,10,12,test: 12 days from the payout day itself,official"})
     person = employee("L2", "100200", "civilian", 3, "DESK", date(2010, 1, 1), leave=date(2025, 6, 30))
     slips, _ = run(tables, [person], "2025-06", "2025-06")
     june = slips[("L2", "2025-06")]
@@ -413,9 +416,8 @@ def test_a_probation_row_is_in_force_from_the_first_of_its_month(tmp_path):
     # City 100200 pays 0.9 in probation from 2025-04-01 (the national row: 0.8). P2 (duty 2 PATROL,
     # hired 2025-03-01, probation to 2025-05-31) is paid 0.8 in March and 0.9 from April, the
     # row's first month: April's base 7,000 × 0.9 = 6,300.00.
-    tables = make_tables(tmp_path)
-    with open(tables / "probation.csv", "a", encoding="utf-8") as handle:
-        handle.write("100200,2025-04-01,0.9,test: the city pays 90 % from April,official\n")
+    tables = make_tables(tmp_path, {"probation": "100200,2025-04-01,0.9,test: the city pays 90 % from April,"
+                                                 "official"})
     person = employee("P2", "100200", "duty", 2, "PATROL", date(2025, 3, 1), probation_end=date(2025, 5, 31))
     slips, _ = run(tables, [person], "2025-03", "2025-04")
     assert [slips[("P2", m)]["probation_ratio"] for m in ("2025-03", "2025-04")] == [D("0.800000"), D("0.900000")]
