@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 
 
-from ..pay_structure import _ancestors, _in_force
+from ..pay_structure import _ancestors
 from ..policy import RESULTS, Policy
 
 BASIS = ("内蒙古条例 art. 33; 云南条例 art. 28; 杭州规定 arts. 13, 15; 鄂尔多斯指导意见 三(三)2; "
