@@ -1,5 +1,5 @@
-"""One person's month, line by line: the same compiled query as the run, filtered to one person,
-keeping every intermediate column, with the formula filled in, the legal basis and every policy
+"""One person's month, line by line: the run's compiled SQL for one person (the context filtered
+to the person, then the same rule stages over that row), keeping every intermediate column, with the formula filled in, the legal basis and every policy
 row it read (value, effective_from, source). Explain prints this; it never re-implements a rule.
 """
 from __future__ import annotations
