@@ -110,10 +110,13 @@ FIRST = {
     "one_off": ["tests/test_one_off_cases.py", "tests/test_year_end.py", "tests/test_offcycle.py",
                 "tests/test_levels.py"],
     "deductions": ["tests/test_year_end.py", "tests/test_medical_levy.py", HAND, FIXED_ROSTER,
-                   "tests/test_leave_probation_death.py::test_a_deduction_takes_nothing_when_the_contributions_exceed_the_pay"],
+                   "tests/test_leave_probation_death.py::test_a_deduction_takes_nothing_when_the_contributions_exceed_the_pay",
+                   "tests/test_one_off_cases.py"],      # tax withheld: the bonus and severance taxes
     "injury_pay": [*INJURIES, "tests/test_injury_without_grade.py", "tests/test_guards.py", "tests/test_previous_year_gross.py",
                    "tests/test_history_carry.py", *LEAVE],      # tax-exempt income: the maternity allowance
     "medical_levy": ["tests/test_medical_levy.py", HAND, FIXED_ROSTER],
+    # net pay and the tax lines: the annual bonus and severance taxes only the one-off cases pay
+    "net": [HAND, FIXED_ROSTER, "tests/test_year_end.py", "tests/test_one_off_cases.py"],
     "performance_pay": ["tests/test_levels.py"],
     # gross pay's lines: the hand cases, then the one case paying performance pay and the appraisal bonus
     "pay": [HAND, FIXED_ROSTER, "tests/test_levels.py::test_performance_pay_by_result_in_two_regions",
@@ -122,8 +125,10 @@ FIRST = {
             "tests/test_one_off_cases.py::test_severance_and_other_payments_with_a_bonus_in_one_regular_run",
             INJURIES[0], *LEAVE],
     "accident_insurance": [*DEFAULT_FIRST, PROVENANCE],
-    "income_tax": [HAND, *BRACKETS, "tests/test_income_tax_examples.py", "tests/test_year_end.py"],
-    "floors": ["tests/test_guards.py", HAND, *INJURIES],
+    "income_tax": [HAND, *BRACKETS, "tests/test_income_tax_examples.py", "tests/test_year_end.py",
+                   *INJURIES, "tests/test_previous_year_gross.py"],     # the exempt allowance
+    "floors": ["tests/test_guards.py", HAND, *INJURIES,
+               "tests/test_levels.py::test_performance_pay_by_result_in_two_regions"],
     "proration": [HAND, "tests/test_calendar_proration.py", FIXED_ROSTER, *LEAVE],   # maternity days
     "overtime": [HAND, "tests/test_engine_arithmetic.py", FIXED_ROSTER],
     "iit_brackets": [*BRACKETS, HAND, "tests/test_income_tax_examples.py"],
