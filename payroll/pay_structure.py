@@ -110,7 +110,8 @@ def check_level_tables(frames: dict[str, pd.DataFrame], problems: list[CellProbl
             if row.paid == "annual" and not (row.pay_month and 1 <= row.pay_month <= 12):
                 problems.append(CellProblem("performance_pay.csv", line, "pay_month",
                                             "an annual bonus needs pay_month 1–12 (the month of the next year it is paid)"))
-            if row.paid == "monthly" and getattr(row, "tax_method", None):
+            # an empty text cell is NaN in pandas 3's string columns, and NaN is truthy
+            if row.paid == "monthly" and pd.notna(getattr(row, "tax_method", None)):
                 problems.append(CellProblem("performance_pay.csv", line, "tax_method",
                                             "a tax method is only for an annual row (the 全年一次性奖金 it is paid as)"))
     rules = frames.get("level_rules")

@@ -353,6 +353,22 @@ def test_a_death_on_the_10th_is_prorated_and_nothing_is_paid_after():
     assert "set their leave_date" in str(april)
 
 
+def test_the_run_names_exactly_the_dead_the_file_lists_on_the_month_s_first_day():
+    # Y1 died on Tue 2025-04-01: paid for that day, and April's run has no note for Y1 (May's has).
+    # Y2 died 2025-03-20 but the employees file ends the contract on 2025-04-01, so it lists Y2 as
+    # employed on April's first day: not paid, and April's run says so.
+    tables = simple_tables()
+    people = [employee("Y1", "100200", "duty", 2, "PATROL", date(2015, 1, 1)),
+              employee("Y2", "100200", "duty", 2, "PATROL", date(2015, 1, 1), leave=date(2025, 4, 1))]
+    slips, results = run(tables, people, "2025-04", "2025-05",
+                         deaths=[("Y1", date(2025, 4, 1), "non_work"), ("Y2", date(2025, 3, 20), "non_work")])
+    assert slips[("Y1", "2025-04")]["paid_days_employed"] == 1
+    assert sorted(slips) == [("Y1", "2025-04")]
+    april, may = (next(r for r in results if r.month == m) for m in ("2025-04", "2025-05"))
+    assert len(april.notes) == 1 and "1 person(s)" in april.notes[0] and "Y2 (died 2025-03-20)" in april.notes[0]
+    assert "Y1 (died 2025-04-01)" in may.notes[0] and "Y2" not in may.notes[0]
+
+
 def test_a_non_work_death_pays_the_pension_fund_items_and_no_work_grant(tmp_path):
     # shipped tables, Nantong (320600): non_work_death.csv 320000 rows (samples): funeral grant 2 months
     # of the average wage; survivors' pension 2 × the 2024 national urban per-capita disposable income

@@ -249,6 +249,40 @@ def test_the_appraisal_bonus_with_an_imported_annual_bonus(staffed, policy, tmp_
         run_months(staffed, policy, "2025-02", "2025-02")
 
 
+def test_the_table_s_method_for_the_appraisal_bonus_unless_a_bonus_is_imported(tmp_path):
+    from payroll.io.payments import import_payments
+    # the excellent annual row asks for merged (tax_method column); apart would cost 420.00 less
+    # (the case above): B1 is taxed merged as asked. B2 also has an imported bonus of one fen asking
+    # for separate: a bonus imported, however small, gives the method of the whole bonus
+    annual_row = "000000,2024-01-01,all,all,excellent,annual,6000,,1,,sample,"
+    policy = load_policy(_tables_with(tmp_path, "performance_pay", [], replace={
+        "performance_pay.csv": (annual_row, annual_row.replace(",1,,sample,", ",1,merged,sample,"))}))
+    con = connect(":memory:")
+    import_files(con, policy, employees=write_csv(tmp_path / "b.csv", EMPLOYEE_HEADER, [
+        [person, "乙", "150100", "新城分局", "duty", "1", "PATROL", "2019-01-01"] for person in ("B1", "B2")]))
+    import_assessments(con, write_csv(tmp_path / "r.csv", ["employee_id", "year", "result", "note"],
+                                      [["B1", "2024", "优秀", ""], ["B2", "2024", "优秀", ""]]))
+    import_payments(con, write_csv(tmp_path / "p.csv", PAYMENT_HEADER,
+                                   [["B2", "2025-01", "annual_bonus", "0.01", "separate", ""]]))
+    run_months(con, policy, "2025-01", "2025-01")
+    b1, b2 = payslip(con, "B1", "2025-01"), payslip(con, "B2", "2025-01")
+    assert (b1["annual_bonus_total"], b1["annual_bonus_method_asked"], b1["annual_bonus_method"]) == \
+        (Decimal("6000.00"), "merged", "merged")
+    assert (b1["iit_annual_bonus"], b1["annual_bonus_separate"]) == (Decimal("0.00"), Decimal("0.00"))
+    assert (b2["annual_bonus_total"], b2["annual_bonus_method_asked"], b2["annual_bonus_method"]) == \
+        (Decimal("6000.01"), "separate", "separate")
+    assert b2["iit_annual_bonus"] == Decimal("180.00")          # 6000.01 × 3 % = 180.0003
+
+
+def test_a_tax_method_on_a_monthly_row_is_refused_naming_the_row(tmp_path):
+    monthly_row = "000000,2024-01-01,all,all,excellent,monthly,600,,,,sample,"
+    tables = _tables_with(tmp_path, "performance_pay", [], replace={
+        "performance_pay.csv": (monthly_row, monthly_row.replace(",,,,sample,", ",,,merged,sample,"))})
+    with pytest.raises(InputError) as refused:
+        load_policy(tables)
+    assert [(p.row, p.column) for p in refused.value.problems] == [(2, "tax_method")]
+
+
 def test_an_appraisal_bonus_after_an_imported_separate_bonus_is_merged(tmp_path, policy):
     # Nantong pays the appraisal bonus in December (performance_pay.csv 320600, pay_month 12)
     con = connect(":memory:")

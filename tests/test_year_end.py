@@ -145,6 +145,30 @@ def test_severance_exempt_up_to_three_average_wages(tmp_path):
     assert row["gross_pay"] - row["income_ytd"] == Decimal("460000.00")
 
 
+def test_a_court_order_takes_what_is_left_after_the_bonus_and_severance_taxes(tmp_path):
+    # art. 15: the tax withheld comes first, the bonus's and the severance's included. H1's
+    # December bonus of 36,000 taxed apart (1,080.00, above) and H2's severance of 460,000 (7,480.00,
+    # above, with the same test average wage): a court order larger than the pay takes exactly the
+    # pay after all the taxes and contributions, and net pay is 0
+    tables = tmp_path / "tables"
+    shutil.copytree(SHIPPED_TABLES, tables)
+    with open(tables / "average_wage.csv", "a", encoding="utf-8") as handle:
+        handle.write('150100,2025-12-01,10000,test,"test only (tests/test_year_end.py)"\n')
+    court = {"deduction": Decimal(1_000_000), "deduction_kind": "court"}
+    h2 = dict(HOHHOT, employee_id="H2")
+    rows = run_engine(tables, [HOHHOT, h2], {("H1", "2025-12"): court, ("H2", "2025-12"): court},
+                      "2025-12", "2025-12", payments={
+                          ("H1", "2025-12"): bonus("36000", "separate"),
+                          ("H2", "2025-12"): [{"kind": "severance", "amount": Decimal("460000")}]})
+    h1_row, h2_row = rows[("H1", "2025-12")], rows[("H2", "2025-12")]
+    assert (h1_row["iit_annual_bonus"], h2_row["iit_severance"]) == (Decimal("1080.00"), Decimal("7480.00"))
+    for row in (h1_row, h2_row):
+        taxes = row["iit"] + row["iit_annual_bonus"] + row["iit_severance"]
+        assert row["tax_withheld"] == taxes
+        left = row["gross_pay"] - taxes - row["employee_contributions"] - row["medical_levy_employee"]
+        assert (row["court_deduction"], row["net_pay"], row["balance_owed"]) == (left, Decimal("0.00"), Decimal("0.00"))
+
+
 def may(employee, att, first="2025-05", last="2025-05", tables=SHIPPED_TABLES):
     return run_engine(tables, [employee], {(employee["employee_id"], "2025-05"): att}, first, last)
 
@@ -166,6 +190,39 @@ def test_damages_capped_at_20_percent_and_carried():
     assert june["balance_recovery"] == Decimal("1746.00")
     assert june["net_pay"] == Decimal("4323.30")          # 6,069.30 − 1,746.00
     assert june["balance_owed"] == Decimal("5890.84")
+
+
+def test_new_damages_and_the_balance_owed_share_one_20_percent():
+    # May as above leaves 7,636.84 owed; June (room 1,746.00, as above) also asks 1,000 of new
+    # damages: the new deduction is taken first, the balance gets the 746.00 of room left
+    june_att = {"deduction": Decimal(1000), "deduction_kind": "damages"}     # nothing else in June
+    rows = run_engine(SHIPPED_TABLES, [HOHHOT], {
+        ("H1", "2025-05"): dict(HOHHOT_ATT, deduction=Decimal(10000), deduction_kind="damages"),
+        ("H1", "2025-06"): june_att}, "2025-05", "2025-06")
+    june = rows[("H1", "2025-06")]
+    assert (june["limited_deduction_room"], june["limited_deduction"], june["balance_recovery"]) == \
+        (Decimal("1746.00"), Decimal("1000.00"), Decimal("746.00"))
+    assert june["net_pay"] == Decimal("4323.30")          # 6,069.30 − 1,000.00 − 746.00
+    assert june["balance_owed"] == Decimal("6890.84")     # 7,636.84 − 746.00
+
+
+def test_the_balance_is_recovered_only_from_what_a_court_or_other_deduction_leaves():
+    # both owe 7,636.84 after May (above). June: 6,069.30 after tax and contributions; H1 has a
+    # court order and H2 another deduction of 3,000 each, taken whole; the room left for the
+    # balance is min(1,746.00, 6,069.30 − 3,000 − 2,270 minimum wage) = 799.30, so June's net is
+    # exactly the minimum wage
+    h2 = dict(HOHHOT, employee_id="H2")
+    may_att = dict(HOHHOT_ATT, deduction=Decimal(10000), deduction_kind="damages")
+    rows = run_engine(SHIPPED_TABLES, [HOHHOT, h2], {
+        ("H1", "2025-05"): may_att, ("H2", "2025-05"): may_att,
+        ("H1", "2025-06"): {"deduction": Decimal(3000), "deduction_kind": "court"},
+        ("H2", "2025-06"): {"deduction": Decimal(3000), "deduction_kind": "other"}}, "2025-05", "2025-06")
+    for person_id in ("H1", "H2"):
+        june = rows[(person_id, "2025-06")]
+        assert (june["deduction"], june["limited_deduction_room"], june["balance_recovery"]) == \
+            (Decimal("3000.00"), Decimal("799.30"), Decimal("799.30")), person_id
+        assert june["net_pay"] == Decimal("2270.00")
+        assert june["balance_owed"] == Decimal("6837.54")      # 7,636.84 − 799.30
 
 
 def test_damages_never_take_pay_below_the_minimum_wage(tmp_path):
