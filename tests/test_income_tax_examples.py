@@ -137,3 +137,13 @@ def test_61_example_through_the_cli(cli_year):
     with duckdb.connect(str(db), read_only=True) as con:
         got = con.execute("SELECT month, iit FROM payslips WHERE employee_id = 'EX61' ORDER BY month").fetchall()
     assert got == [(m, Decimal(v)) for m, v in zip(MONTHS_2025, EX61_IIT)]
+
+
+def test_night_shifts_where_no_table_row_pays_them_pay_nothing():
+    # these tables have no allowances row at all: 8 night shifts (attendance) pay 0 and January's
+    # gross is region 999902's duty 3 scale amount alone (6,000 in 2025)
+    from conftest import run_engine
+    rows = run_engine(TABLES, [person("NS", "999902", 3, date(2025, 1, 1))],
+                      {("NS", "2025-01"): {"night_shifts": 8}}, "2025-01", "2025-01")
+    january = rows[("NS", "2025-01")]
+    assert (january["night_shift_pay"], january["gross_pay"]) == (Decimal("0.00"), Decimal("6000.00"))

@@ -45,6 +45,17 @@ def test_sick_share_at_exactly_two_service_years():
     assert march["sick_pay"] == D("493.70")
 
 
+def test_sick_share_the_month_of_the_service_anniversary_counts_the_years_on_its_first_day():
+    # S5, as S3 but service since 10 March 2023: on 1 March 2025 the second anniversary is still to
+    # come, 1 year → the 0-year row 0.6, not 0.7. Contract month 7,000 + 60 × 1 + 300 + 250 = 7,610;
+    # × 0.6 = 4,566 × 2 days ÷ 21.75 = 9,132 ÷ 21.75 = 419.862… → 419.86
+    tables = simple_tables()
+    person = employee("S5", "100200", "duty", 2, "PATROL", date(2023, 3, 10))
+    slips, _ = run(tables, [person], "2025-03", "2025-03", leave=[("S5", "sick", date(2025, 3, 3), date(2025, 3, 4))])
+    march = slips[("S5", "2025-03")]
+    assert (march["sick_pay_share"], march["sick_pay"]) == (D("0.600000"), D("419.86"))
+
+
 def test_long_sickness_in_the_first_service_year_takes_the_zero_year_row():
     # S4, 100200 duty 2 PATROL hired 1 October 2024, sick since 1 December 2024 to 30 June 2025.
     # June 2025: service years 2025 − 2024 − 1 (1 October is after 1 June) = 0; sick days before

@@ -252,6 +252,18 @@ def test_maternity_allowance_without_a_top_up():
     assert (march["maternity_allowance"], march["maternity_topup"]) == (D("4275.00"), 0)
 
 
+def test_a_maternity_row_taking_effect_on_the_first_of_the_month_applies_to_it(tmp_path):
+    # M2 above, with a 100200 row from 2025-03-01 that tops the allowance up: own pay 8,550 × 11 ÷ 21
+    # = 4,478.571… → 4,478.57, less the allowance 4,275.00 = 203.57
+    tables = make_tables(tmp_path, {"maternity": "100200,2025-03-01,30,true,test: a top-up from March,sample"})
+    person = employee("M2", "100200", "duty", 2, "PATROL", date(2015, 1, 1))
+    slips, _ = run(tables, [person], "2025-03", "2025-03",
+                   leave=[("M2", "maternity", date(2025, 3, 17), date(2025, 7, 31))])
+    march = slips[("M2", "2025-03")]
+    assert (march["maternity_allowance"], march["maternity_own_pay"], march["maternity_topup"]) == \
+        (D("4275.00"), D("4478.57"), D("203.57"))
+
+
 def test_maternity_allowance_on_the_units_previous_year_average():
     # two colleagues in unit U1 paid all of December 2024 (their maternity base: the whole month's gross,
     # first_full_month), then January 2025 on maternity leave all month (31 days): allowance = the unit's

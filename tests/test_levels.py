@@ -147,6 +147,10 @@ def test_performance_pay_by_result_in_two_regions(staffed, staff_template, polic
     # Nantong, 2024 称职: its own rows: 0.2 × 7940 = 1588.00 a month; 1 × 7940 = 7940.00 in December only
     n1_jan, n1_dec = payslip(staffed, "N1", "2025-01"), payslip(year_end, "N1", "2025-12")
     assert (n1_jan["performance_pay"], n1_jan["appraisal_bonus"]) == (Decimal("1588.00"), Decimal("0.00"))
+    # the pay held against the minimum wage counts the performance pay (最低工资规定 art. 12 leaves
+    # out only overtime, the special allowances and benefits)
+    assert n1_jan["normal_pay"] == (n1_jan["base_pay"] + n1_jan["seniority_pay"] + n1_jan["allowances"]
+                                    + Decimal("1588.00"))
     assert (n1_dec["performance_pay"], n1_dec["appraisal_bonus"]) == (Decimal("1588.00"), Decimal("7940.00"))
     # explain shows the result and the table row of each line
     from payroll.reports.explain import Explainer, explanation_text
