@@ -191,32 +191,42 @@ def minimum_wage_below_average_wage(frames: Frames, problems: list[CellProblem])
 
 @table_check
 def tax_table_consistent(frames: Frames, problems: list[CellProblem]) -> None:
-    """Each dated tax table starts at 0, its rates do not fall as income rises, and it is
-    continuous at every threshold: the quick deduction of a bracket equals the previous one plus
-    threshold × (its rate − the previous rate), so tax is the same computed by either bracket at
-    the threshold (公告2018年第61号 预扣率表一 satisfies this)."""
-    brackets = frames["iit_brackets"]
-    if brackets.empty or brackets[["effective_from", "threshold", "rate", "quick_deduction"]].isna().any().any():
-        return
-    for _, table in brackets.groupby("effective_from"):
-        table = table.sort_values("threshold")
-        first = table.iloc[0]
-        if first.threshold != 0:
-            problems.append(_problem("iit_brackets", first, "threshold",
-                                     f"the lowest bracket of {first.effective_from} starts at {first.threshold}, not 0"))
-        # the quick deductions the rates and thresholds imply, from the first bracket's own: one
-        # wrong cell is one problem, not a cascade through every bracket above it
-        expected = Decimal(first.quick_deduction)
-        for previous, (_, row) in zip(table.itertuples(index=False), list(table.iterrows())[1:]):
-            if row.rate < previous.rate:
-                problems.append(_problem("iit_brackets", row, "rate",
-                                         f"{row.rate} is below the rate {previous.rate} of the bracket under it"))
-                break
-            expected += Decimal(row.threshold) * (Decimal(row.rate) - Decimal(previous.rate))
-            if Decimal(row.quick_deduction) != expected:
-                problems.append(_problem("iit_brackets", row, "quick_deduction",
-                                         f"{row.quick_deduction} makes the tax jump at {row.threshold}: with the "
-                                         f"rates {previous.rate} and {row.rate} it must be {expected.normalize():f}"))
+    """Each dated tax table (the annual 预扣率表一 and the monthly-converted table of the annual
+    bonus) starts at 0 with no quick deduction (the tax on 0 is 0), its rates do not fall as income
+    rises, and it is continuous at every threshold: the quick deduction of a bracket equals the
+    previous one plus threshold × (its rate − the previous rate), so tax is the same computed by
+    either bracket at the threshold (公告2018年第61号 预扣率表一 and 财税〔2018〕164号 附件 satisfy this)."""
+    for name in ("iit_brackets", "iit_bonus_brackets"):
+        brackets = frames.get(name)
+        if brackets is None or brackets.empty or \
+                brackets[["effective_from", "threshold", "rate", "quick_deduction"]].isna().any().any():
+            continue
+        for _, table in brackets.groupby("effective_from"):
+            _one_tax_table(name, table.sort_values("threshold"), problems)
+
+
+def _one_tax_table(name: str, table, problems: list[CellProblem]) -> None:
+    first = table.iloc[0]
+    if first.threshold != 0:
+        problems.append(_problem(name, first, "threshold",
+                                 f"the lowest bracket of {first.effective_from} starts at {first.threshold}, not 0"))
+    if Decimal(first.quick_deduction) != 0:
+        problems.append(_problem(name, first, "quick_deduction",
+                                 f"{first.quick_deduction} in the lowest bracket would make the tax on a small "
+                                 f"income negative: it must be 0"))
+    # the quick deductions the rates and thresholds imply, from the first bracket's own: one
+    # wrong cell is one problem, not a cascade through every bracket above it
+    expected = Decimal(first.quick_deduction)
+    for previous, (_, row) in zip(table.itertuples(index=False), list(table.iterrows())[1:]):
+        if row.rate < previous.rate:
+            problems.append(_problem(name, row, "rate",
+                                     f"{row.rate} is below the rate {previous.rate} of the bracket under it"))
+            break
+        expected += Decimal(row.threshold) * (Decimal(row.rate) - Decimal(previous.rate))
+        if Decimal(row.quick_deduction) != expected:
+            problems.append(_problem(name, row, "quick_deduction",
+                                     f"{row.quick_deduction} makes the tax jump at {row.threshold}: with the "
+                                     f"rates {previous.rate} and {row.rate} it must be {expected.normalize():f}"))
 
 
 @table_check

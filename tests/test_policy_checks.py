@@ -114,6 +114,28 @@ def test_a_quick_deduction_that_makes_the_tax_jump_is_refused(tmp_path):
     assert message.endswith("it must be 2520")
 
 
+def test_a_bonus_table_quick_deduction_that_makes_the_tax_jump_is_refused(tmp_path):
+    tables = _copy(tmp_path)
+
+    def spoil(rows):
+        rows[2]["quick_deduction"] = "1401"   # 12,000 row: must be 210 + 12,000 × (0.20 − 0.10) = 1,410
+    _edit(tables / "iit_bonus_brackets.csv", spoil)
+    message = _only_problem(tables)
+    assert message.startswith("iit_bonus_brackets.csv, row 4, column quick_deduction: 1401 makes the tax jump at 12000")
+    assert message.endswith("it must be 1410")
+
+
+def test_a_quick_deduction_in_the_lowest_bracket_is_refused(tmp_path):
+    tables = _copy(tmp_path)
+
+    def spoil(rows):
+        for row in rows:                      # every quick deduction 10 more: continuous, but tax(0) = −10
+            row["quick_deduction"] = str(int(row["quick_deduction"]) + 10)
+    _edit(tables / "iit_bonus_brackets.csv", spoil)
+    assert _only_problem(tables).startswith("iit_bonus_brackets.csv, row 2, column quick_deduction: 10 in the "
+                                            "lowest bracket would make the tax on a small income negative")
+
+
 def test_every_shipped_quick_deduction_follows_from_the_rates():
     # 公告2018年第61号 预扣率表一, by hand: 2,520 = 36,000 × 0.07; 16,920 = 2,520 + 144,000 × 0.10;
     # 31,920 = 16,920 + 300,000 × 0.05; 52,920 = 31,920 + 420,000 × 0.05; 85,920 = 52,920 + 660,000 × 0.05;

@@ -169,6 +169,19 @@ def test_a_court_order_takes_what_is_left_after_the_bonus_and_severance_taxes(tm
         assert (row["court_deduction"], row["net_pay"], row["balance_owed"]) == (left, Decimal("0.00"), Decimal("0.00"))
 
 
+def test_a_bonus_with_no_bonus_table_in_force_is_refused(tmp_path):
+    # the monthly-converted table dated from 2026 only: a December 2025 bonus, even of one fen,
+    # has no rates to be taxed apart with, and the run names the table and the month
+    from payroll.errors import PolicyError
+    tables = tmp_path / "tables"
+    shutil.copytree(SHIPPED_TABLES, tables)
+    path = tables / "iit_bonus_brackets.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace("\n2019-01-01,", "\n2026-01-01,"), encoding="utf-8")
+    with pytest.raises(PolicyError, match="iit_bonus_brackets: no monthly-converted table with a row from 0 in "
+                                          "force in 2025-12"):
+        december(bonus("0.01"), tables=tables)
+
+
 def may(employee, att, first="2025-05", last="2025-05", tables=SHIPPED_TABLES):
     return run_engine(tables, [employee], {(employee["employee_id"], "2025-05"): att}, first, last)
 
