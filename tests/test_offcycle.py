@@ -175,6 +175,19 @@ def test_next_month_reads_the_tax_of_an_off_cycle_run_after_the_regular_run():
     assert december[0] == ytd_after[0]
 
 
+def test_an_earlier_off_cycle_run_without_a_bonus_taxed_apart_leaves_the_separate_method_open():
+    # November's off-cycle run pays 20,000 of other pay; December's bonus asks to be taxed apart:
+    # allowed, the year's one bonus taxed apart (国税发〔2005〕9号 art. 3), 36,000 × 3 % = 1,080.00
+    con = november()
+    pay(con, "H1", "other", "20000", "bonus", month="2025-11")
+    run_offcycle(con, POLICY, "2025-11", "bonus")
+    pay(con, "H1", "annual_bonus", "36000", None, "separate")
+    run_months(con, POLICY, "2025-12")
+    method, earlier, tax = con.execute("SELECT annual_bonus_method, separate_bonus_earlier, iit_annual_bonus "
+                                       "FROM payslips WHERE employee_id = 'H1' AND month = '2025-12'").fetchone()
+    assert (method, earlier, tax) == ("separate", False, Decimal("1080.00"))
+
+
 def test_bad_off_cycle_runs_are_refused_and_write_nothing():
     con = november()
     before = con.execute("SELECT count(*) FROM payslips").fetchall()[0][0]

@@ -135,3 +135,30 @@ def test_severance_and_other_payments_with_a_bonus_in_one_regular_run():
     assert with_both["projected_taxable_year"] == with_other["projected_taxable_year"]
     assert with_both["iit_severance"] > 0
     assert with_both["net_pay"] - with_other["net_pay"] == Decimal("400000") - with_both["iit_severance"]
+
+
+def test_an_attendance_bonus_is_not_regular_pay_in_the_projection():
+    # December with a 5,000 attendance bonus (the attendance file's bonus) and a 36,000 annual
+    # bonus: the projection's regular month is still H1's 8,730 (as with no attendance bonus above)
+    row = run_engine(SHIPPED_TABLES, [HOHHOT], {("H1", "2025-12"): {"bonus": Decimal(5000)}}, "2025-12", "2025-12",
+                     payments={("H1", "2025-12"): bonus("36000")})[("H1", "2025-12")]
+    assert (row["bonus"], row["recurring_income_month"]) == (Decimal("5000.00"), Decimal("8730.00"))
+
+
+def test_the_projection_is_the_year_so_far_plus_the_months_left_at_this_month_s_taxable_pay():
+    # July: H1, with a special deduction of 1,000 a month, on maternity leave from 14 July (its
+    # allowance is tax-exempt, 财税〔2008〕8号) and paid a 36,000 bonus taxed apart. The choice of
+    # method projects the year: the taxable income so far, as the withholding rule counts it
+    # (income_tax.py), plus the 5 months left at this month's regular pay less the exempt allowance,
+    # the 5,000 basic deduction, the contributions and the special deduction
+    from payroll.db import connect
+    con = connect(":memory:")
+    con.execute("INSERT INTO leave VALUES ('H1', 'maternity', DATE '2025-07-14', DATE '2025-11-30', NULL)")
+    row = run_engine(SHIPPED_TABLES, [dict(HOHHOT, special_deduction=Decimal(1000))], {}, "2025-07", "2025-07",
+                     con=con, payments={("H1", "2025-07"): bonus("36000", "separate")})[("H1", "2025-07")]
+    assert row["tax_exempt_income"] > 0 and row["annual_bonus_method"] == "separate"
+    assert row["months_left_in_year"] == 5
+    assert row["recurring_income_month"] == row["gross_pay"] - row["tax_exempt_income"] - Decimal("36000")
+    so_far = row["income_ytd"] - row["basic_deduction_ytd"] - row["contributions_ytd"] - row["special_deduction_ytd"]
+    each_month_left = row["recurring_income_month"] - Decimal(5000) - row["employee_contributions"] - Decimal(1000)
+    assert row["projected_taxable_year"] == so_far + 5 * each_month_left
