@@ -24,7 +24,8 @@ survivor, never the other way: the score is a floor.
 Stages run breadth-first (every mutant's stage 1, then stage 2 for those left, and so on), and
 every verdict is appended to a results file at once, so an interrupted run resumes where it
 stopped (the mutant's key is its file, line text and change, so a merge that shifts lines keeps
-the verdicts). Survivors that cannot change any payslip are explained in README ("Mutation score").
+the verdicts). Mutants that cannot change any payslip are listed, each with its argument, in
+tests/mutation_equivalents.json: they are not run, and the summary counts them apart.
 
     python -m tests.mutate                      # every mutant, every stage (hours on 2 cores)
     python -m tests.mutate --upto subset        # stop after the deterministic subset (left: pending)
@@ -276,6 +277,33 @@ def table_mutants() -> list[Mutant]:
     return out
 
 
+# mutants argued equivalent (they cannot change any payslip), each with its argument: not run, and
+# counted apart in the summary. An entry names the file and the change of its line (before → after
+# text); a test checks each still matches exactly one mutant, so a stale entry cannot hide one.
+EQUIVALENTS = TESTS / "mutation_equivalents.json"
+
+
+def load_equivalents(path: Path = EQUIVALENTS) -> list[dict]:
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+
+
+def equivalent_matches(entry: dict, mutant: Mutant) -> bool:
+    """Whether the mutant is the entry's change: its line with `before` replaced by `after` at one place."""
+    if mutant.path != entry["path"]:
+        return False
+    line, before = mutant.before, entry["before"]
+    at = line.find(before)
+    while at >= 0:
+        if line[:at] + entry["after"] + line[at + len(before):] == mutant.after:
+            return True
+        at = line.find(before, at + 1)
+    return False
+
+
+def equivalence_of(mutant: Mutant, entries: list[dict]) -> str | None:
+    return next((entry["why"] for entry in entries if equivalent_matches(entry, mutant)), None)
+
+
 def _module(mutant: Mutant) -> str:
     return Path(mutant.path).stem
 
@@ -428,13 +456,17 @@ def wilson_interval(killed: int, decided: int, z: float = 1.96) -> tuple[float, 
 def summary(mutants: list[Mutant], keys: list[str], results: Results, upto: str = "properties",
             population: int | None = None) -> tuple[int, int, int]:
     """Print the score; `population` is the number of all mutants when these are a sample."""
-    states = [results.state(key, upto) for key in keys]
+    entries = load_equivalents()
+    states = [("equivalent", None) if equivalence_of(m, entries) else results.state(key, upto)
+              for m, key in zip(mutants, keys)]
     killed = sum(state == "killed" for state, _ in states)
+    equivalent = sum(state == "equivalent" for state, _ in states)
     survived = [m for m, (state, _) in zip(mutants, states) if state == "survived"]
     pending = [(m, stage) for m, (state, stage) in zip(mutants, states) if state == "pending"]
     total = len(mutants)
     by_stage = {stage: sum(s == ("killed", stage) for s in states) for stage in STAGES}
-    print(f"\n{total} mutants: {killed} killed, {len(survived)} survived, {len(pending)} not decided yet"
+    print(f"\n{total} mutants: {killed} killed, {equivalent} equivalent ({EQUIVALENTS.name}), "
+          f"{len(survived)} survived, {len(pending)} not decided yet"
           f"  (killed in stage " + ", ".join(f"{stage} {n}" for stage, n in by_stage.items()) + ")")
     for kind in ("rules", "tables"):
         group = [s for m, s in zip(mutants, states) if m.kind == kind]
@@ -442,8 +474,10 @@ def summary(mutants: list[Mutant], keys: list[str], results: Results, upto: str 
             print(f"  {kind}: {sum(s == 'killed' for s, _ in group)}/{len(group)} killed")
     decided = killed + len(survived)
     if decided:
-        print(f"mutation score on the {decided} decided: {killed}/{decided} killed "
-              f"({100 * killed / decided:.1f} %); on all {total}: at least {100 * killed / total:.1f} %")
+        print(f"mutation score on the {decided} decided non-equivalent: {killed}/{decided} killed "
+              f"({100 * killed / decided:.1f} %); on all {total - equivalent} non-equivalent: at least "
+              f"{100 * killed / (total - equivalent):.1f} %; counting the equivalent as survivors: at least "
+              f"{100 * killed / total:.1f} %")
         if population and population > total:
             low, high = wilson_interval(killed, decided)
             print(f"these {total} are a systematic sample of all {population} mutants: the score of all "
@@ -499,6 +533,7 @@ def main(argv=None) -> int:
         print(f"{len(mutants)} mutants")
         return 0
     results = Results(args.results)
+    entries = load_equivalents()
     if args.summary:
         summary(mutants, keys, results, args.upto, population)
         return 0
@@ -551,7 +586,8 @@ def main(argv=None) -> int:
     started = time.monotonic()
     try:
         for stage in STAGES[:STAGES.index(args.upto) + 1]:
-            todo = [(m, k, stage) for m, k in zip(mutants, keys) if results.state(k, args.upto) == ("pending", stage)]
+            todo = [(m, k, stage) for m, k in zip(mutants, keys)
+                    if results.state(k, args.upto) == ("pending", stage) and not equivalence_of(m, entries)]
             if not args.in_file_order:      # in hash order: a run stopped early is a random sample
                 todo.sort(key=lambda item: _rank(item[1]))
             if not todo:

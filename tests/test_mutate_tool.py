@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from mutate import ROOT, STAGES, _keys, _rank, stage_tests, rule_mutants, table_mutants, wilson_interval
+from mutate import (ROOT, STAGES, _keys, _rank, equivalent_matches, load_equivalents, rule_mutants, stage_tests,
+                    table_mutants, wilson_interval)
 
 
 def test_every_mutant_changes_exactly_its_line():
@@ -50,3 +51,14 @@ def test_a_hash_sample_keeps_its_mutants_when_the_list_changes():
     assert 0.05 * len(keys) < len(sample) < 0.15 * len(keys)
     grown = _keys([dataclasses.replace(mutants[0], after=mutants[0].after + " ")] + mutants)
     assert [k for k in grown[1:] if _rank(k) % 10 == 0] == sample
+
+
+def test_each_mutant_argued_equivalent_is_exactly_one_mutant_of_today_s_code():
+    """tests/mutation_equivalents.json: an entry that matched nothing (its line changed) or several
+    would hide mutants from the run without an argument for each."""
+    mutants = rule_mutants() + table_mutants()
+    entries = load_equivalents()
+    assert entries
+    for entry in entries:
+        assert entry["why"].strip(), entry
+        assert sum(equivalent_matches(entry, mutant) for mutant in mutants) == 1, entry
