@@ -111,8 +111,14 @@ def test_five_days_untaken_at_year_end_pay_an_extra_200_percent():
     # (annual_leave_entitlement.csv 2008-01-01,1,5); none taken. November's payslip is the 12-month
     # history: 6,124.50 + 50 + 150.50 + 200 = 6,525 without overtime.
     # 6,525 ÷ 21.75 = 300 a day × 200 % (annual_leave_policy.csv extra_rate 2) × 5 = 3,000.00
+    # A2, the same but with the 5 days taken (Mon 4 – Fri 8 March 2024), has nothing paid out, and
+    # no wage base is looked up for it
     tables = simple_tables()
-    slips, _ = run(tables, [employee("A1", "100200", "civilian", 3, "DESK", date(2023, 6, 1))], "2024-11", "2024-12")
+    people = [employee(eid, "100200", "civilian", 3, "DESK", date(2023, 6, 1)) for eid in ("A1", "A2")]
+    slips, _ = run(tables, people, "2024-11", "2024-12", leave=[("A2", "annual", date(2024, 3, 4), date(2024, 3, 8))])
+    taken = slips[("A2", "2024-12")]
+    assert (taken["annual_leave_payout_days"], taken["annual_leave_payout"]) == (0, D("0.00"))
+    assert taken["annual_leave_wage_base"] is None
     december = slips[("A1", "2024-12")]
     assert december["annual_leave_wage_base"] == D("6525.00")
     assert (december["annual_leave_entitlement"], december["annual_leave_payout_days"]) == (5, 5)
