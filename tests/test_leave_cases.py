@@ -246,3 +246,18 @@ def test_the_unit_average_is_last_years_payslips_only(tmp_path):
     assert [slips[("M9", m)]["maternity_base"] for m in ("2024-10", "2024-11", "2024-12", "2025-01")] == \
         [D("6525.00")] * 3 + [D("7525.00")]
     assert slips[("M9", "2025-02")]["maternity_unit_average_wage"] == D("6525.00")
+
+
+def test_no_entitlement_row_for_the_years_served_gives_no_annual_leave(tmp_path):
+    # an entitlement table from 1 year of service only (the 0-year row left out): A5, 100200
+    # civilian 3, hired 1 January 2024, has 0 whole years on 31 December 2024, so no row applies and
+    # nothing is owed in the December payout, not a default day (职工带薪年休假条例 art. 2: 连续工作1年以上)
+    tables = make_tables(tmp_path)
+    path = tables / "annual_leave_entitlement.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join(line for line in lines if not line.startswith("2008-01-01,0,")) + "\n", encoding="utf-8")
+    person = employee("A5", "100200", "civilian", 3, "DESK", date(2024, 1, 1))
+    slips, _ = run(tables, [person], "2024-12", "2024-12")
+    december = slips[("A5", "2024-12")]
+    assert (december["annual_leave_entitlement"], december["annual_leave_payout_days"]) == (0, 0)
+    assert december["annual_leave_payout"] == D("0.00")
