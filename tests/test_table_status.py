@@ -128,3 +128,14 @@ def test_run_warns_once_per_region_and_the_register_header_says_so(tmp_path):
     export_register(con, "2026-11", "xlsx", tmp_path / "r.xlsx")
     sheet = openpyxl.load_workbook(tmp_path / "r.xlsx").worksheets[0]
     assert any(note in str(cell.value) for row in sheet.iter_rows(max_row=3) for cell in row)
+
+
+def test_a_table_replaced_in_the_same_frames_is_read_again():
+    # the notes' month-independent part is kept per frames dict and regions (reports/table_status.py):
+    # replacing a table in that dict must not give the old table's notes
+    from payroll.reports.table_status import figures_needing_attention
+    frames = dict(load_policy(SHIPPED_TABLES).frames)
+    before = [n for n in figures_needing_attention(frames, "2025-03", ["330100"]) if n.table == "average_wage"]
+    assert before and before[0].status in ("sample", "disputed")
+    frames["average_wage"] = frames["average_wage"].assign(status="official")
+    assert not [n for n in figures_needing_attention(frames, "2025-03", ["330100"]) if n.table == "average_wage"]

@@ -64,13 +64,12 @@ def _chain_depths(regions: pd.DataFrame, codes: list[str]) -> pd.DataFrame:
 
 def _latest(pairs: pd.DataFrame, keys: tuple[str, ...], day: date, honour_end: bool) -> pd.DataFrame:
     """Per region and key, the row of the nearest region on the chain (depth) in force on `day`;
-    all regions at once, in region order."""
-    rows = pairs[pairs.effective_from <= day]
-    if honour_end and "valid_until" in rows.columns:
-        rows = rows[rows.valid_until.isna() | (rows.valid_until >= day)]
-    rows = rows.sort_values(["region_order", "depth", "effective_from"], ascending=[True, True, False],
-                            kind="stable")
-    return rows.drop_duplicates(["for_region", *keys], keep="first")
+    all regions at once, in region order. `pairs` comes sorted by region, depth and latest date
+    first (_table_pairs), so the first row of each region and key is the one in force."""
+    keep = pairs.effective_from <= day
+    if honour_end and "valid_until" in pairs.columns:
+        keep &= pairs.valid_until.isna() | (pairs.valid_until >= day)
+    return pairs[keep].drop_duplicates(["for_region", *keys], keep="first")
 
 
 def _key_text(row, keys: tuple[str, ...]) -> str:
@@ -93,12 +92,47 @@ def _notes(pairs: pd.DataFrame, table: str, keys: tuple[str, ...], day: date) ->
     return both.sort_values(["region_order", "note_pass"], kind="stable")
 
 
-def _note(row, table: str, keys: tuple[str, ...]) -> FigureNote:
+def _note(row: dict, table: str, keys: tuple[str, ...]) -> FigureNote:
     until = row.get("valid_until")
     return FigureNote(region_code=row["for_region"], table=table, key=_key_text(row, keys),
                       row_no=int(row["row_no"]), status=row["note_status"],
                       effective_from=row["effective_from"],
                       valid_until=None if pd.isna(until) else until, source=str(row.get("source") or ""))
+
+
+def _may_need_attention(frame: pd.DataFrame) -> bool:
+    """Whether any row could give a note: one with a status to attend to, or one that lapses."""
+    return bool(("status" in frame.columns and frame.status.isin(NEEDS_ATTENTION).any())
+                or ("valid_until" in frame.columns and frame.valid_until.notna().any()))
+
+
+# (id of the frames dict, the regions asked for) -> (the table frames it was made from, {table: its
+# rows paired with each region's chain, sorted}): the pairs do not depend on the month, and a year's
+# registers, the run's warnings and the review page ask again for other months of the same tables.
+# The entry keeps the frames themselves and is used only while each is still the one in the dict.
+_PAIRS: dict[tuple, tuple[tuple, dict[str, pd.DataFrame]]] = {}
+
+
+def _table_pairs(frames: dict[str, pd.DataFrame], codes: list[str]) -> dict[str, pd.DataFrame]:
+    key = (id(frames), tuple(codes))
+    made_from = tuple(frames.get(name) for name in ("regions", *REGIONAL))
+    entry = _PAIRS.get(key)
+    if entry is None or any(a is not b for a, b in zip(entry[0], made_from)):
+        if len(_PAIRS) >= 8:
+            _PAIRS.pop(next(iter(_PAIRS)))
+        chains = _chain_depths(frames["regions"], codes)
+        pairs = {}
+        for table, keys in REGIONAL.items():
+            frame = frames.get(table)
+            if frame is None or frame.empty or not _may_need_attention(frame):
+                continue
+            read = ["region_code", "row_no", "effective_from", "valid_until", "status", "source", *keys]
+            paired = chains.merge(frame[[c for c in dict.fromkeys(read) if c in frame.columns]],
+                                  on="region_code", how="inner", sort=False)
+            pairs[table] = paired.sort_values(["region_order", "depth", "effective_from"],
+                                              ascending=[True, True, False], kind="stable")
+        entry = _PAIRS[key] = (made_from, pairs)
+    return entry[1]
 
 
 def figures_needing_attention(frames: dict[str, pd.DataFrame], month: str,
@@ -108,21 +142,20 @@ def figures_needing_attention(frames: dict[str, pd.DataFrame], month: str,
     national tables. Computed for all regions at once per table (a register header asks for
     every region of the month)."""
     day = date.fromisoformat(f"{month}-01")
-    chains = _chain_depths(frames["regions"], list(regions or _leaf_regions(frames["regions"])))
+    pairs = _table_pairs(frames, list(regions or _leaf_regions(frames["regions"])))
     found = []      # (region order, table order, note); sorted stably below
     for table_order, (table, keys) in enumerate(REGIONAL.items()):
-        frame = frames.get(table)
-        if frame is None or frame.empty:
-            continue
-        pairs = chains.merge(frame, on="region_code", how="inner", sort=False)
-        found.extend((row["region_order"], table_order, _note(row, table, keys))
-                     for _, row in _notes(pairs, table, keys, day).iterrows())
+        if table in pairs:
+            found.extend((row["region_order"], table_order, _note(row, table, keys))
+                         for row in _notes(pairs[table], table, keys, day).to_dict("records"))
     notes = [note for _, _, note in sorted(found, key=lambda item: item[:2])]
     if national:
         for table, keys in NATIONWIDE.items():
             keys = () if table == "iit_brackets" else keys
-            pairs = frames[table].assign(for_region=NATIONAL, depth=0, region_order=0)
-            notes.extend(_note(row, table, keys) for _, row in _notes(pairs, table, keys, day).iterrows())
+            national_pairs = frames[table].assign(for_region=NATIONAL, depth=0, region_order=0).sort_values(
+                "effective_from", ascending=False, kind="stable")
+            notes.extend(_note(row, table, keys)
+                         for row in _notes(national_pairs, table, keys, day).to_dict("records"))
     return notes
 
 
