@@ -238,6 +238,20 @@ def test_the_balance_is_recovered_only_from_what_a_court_or_other_deduction_leav
         assert june["balance_owed"] == Decimal("6837.54")      # 7,636.84 − 799.30
 
 
+def test_a_month_with_no_paid_day_and_the_contributions_above_the_pay_takes_no_deduction():
+    # H1 hired on Saturday 29 November 2025: no paid day employed in November, so the prorated
+    # minimum wage is 0; an attendance bonus of 100 is the whole gross, the month's contributions
+    # (1,885.50) exceed it, and nothing is left for 50 of damages, not even a fen: net 0, and the
+    # 1,835.50 shortfall plus the 50 untaken are owed
+    hired = dict(HOHHOT, hire_date=date(2025, 11, 29))
+    att = {"bonus": Decimal(100), "deduction": Decimal(50), "deduction_kind": "damages"}
+    row = run_engine(SHIPPED_TABLES, [hired], {("H1", "2025-11"): att}, "2025-11", "2025-11")[("H1", "2025-11")]
+    assert (row["paid_days_employed"], row["minimum_wage_prorated"], row["gross_pay"]) == (0, Decimal("0.00"), Decimal("100.00"))
+    assert row["pay_after_contributions"] == Decimal("-1835.50")
+    assert (row["limited_deduction_room"], row["deduction"], row["net_pay"]) == (0, 0, 0)
+    assert row["balance_owed"] == Decimal("1885.50")
+
+
 def test_damages_never_take_pay_below_the_minimum_wage(tmp_path):
     # Kunming K8 (tests/test_hand_computed.py): after tax and contributions 2,486.90 − 747.20 =
     # 1,739.70, below the prorated minimum wage 1,879.66: nothing may be deducted for damages
