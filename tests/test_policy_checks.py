@@ -103,26 +103,20 @@ def test_a_tax_rate_lower_than_the_bracket_below_is_refused(tmp_path):
     assert _only_problem(tables) == "iit_brackets.csv, row 4, column rate: 0.05 is below the rate 0.1 of the bracket under it"
 
 
-def test_a_quick_deduction_that_makes_the_tax_jump_is_refused(tmp_path):
+@pytest.mark.parametrize("table, index, spoilt, threshold, must_be", [
+    ("iit_brackets", 1, "2250", "36000", "2520"),         # 0 + 36,000 × (0.10 − 0.03) = 2,520
+    ("iit_bonus_brackets", 2, "1401", "12000", "1410"),   # the monthly-converted table: 210 + 12,000 × (0.20 − 0.10)
+])
+def test_a_quick_deduction_that_makes_the_tax_jump_is_refused(tmp_path, table, index, spoilt, threshold, must_be):
     tables = _copy(tmp_path)
 
     def spoil(rows):
-        rows[1]["quick_deduction"] = "2250"   # 36,000 bracket: must be 0 + 36,000 × (0.10 − 0.03) = 2,520
-    _edit(tables / "iit_brackets.csv", spoil)
+        rows[index]["quick_deduction"] = spoilt
+    _edit(tables / f"{table}.csv", spoil)
     message = _only_problem(tables)
-    assert message.startswith("iit_brackets.csv, row 3, column quick_deduction: 2250 makes the tax jump at 36000")
-    assert message.endswith("it must be 2520")
-
-
-def test_a_bonus_table_quick_deduction_that_makes_the_tax_jump_is_refused(tmp_path):
-    tables = _copy(tmp_path)
-
-    def spoil(rows):
-        rows[2]["quick_deduction"] = "1401"   # 12,000 row: must be 210 + 12,000 × (0.20 − 0.10) = 1,410
-    _edit(tables / "iit_bonus_brackets.csv", spoil)
-    message = _only_problem(tables)
-    assert message.startswith("iit_bonus_brackets.csv, row 4, column quick_deduction: 1401 makes the tax jump at 12000")
-    assert message.endswith("it must be 1410")
+    assert message.startswith(f"{table}.csv, row {index + 2}, column quick_deduction: {spoilt} makes the tax "
+                              f"jump at {threshold}")
+    assert message.endswith(f"it must be {must_be}")
 
 
 def test_a_quick_deduction_in_the_lowest_bracket_is_refused(tmp_path):
