@@ -103,11 +103,13 @@ BRACKETS = ["tests/test_reference_reach.py::test_every_bracket_at_and_around_eac
             "tests/test_reference_reach.py::test_every_bracket_on_the_shipped_tables"]
 LEAVE = ["tests/test_leave_cases.py", "tests/test_leave_probation_death.py", "tests/test_leave_carry_over.py",
          "tests/test_leave_reference.py"]
+PARAMETERS_ONLY = "tests/test_policy.py::test_the_most_specific_region_wins_then_the_latest_date"
 # stage 1: per mutated module (rules: the module's stem; tables: the table's name), the tests that
 # exercise it, quickest killers first. A module not named here gets DEFAULT_FIRST.
 DEFAULT_FIRST = [HAND, FIXED_ROSTER, "tests/test_reference_reach.py::test_fixed_record_changes"]
 FIRST = {
-    "leave": LEAVE, "probation": LEAVE, "death": LEAVE,
+    # the parameters-only status tables (no leave or terms tables): installed by test_policy's cases
+    "leave": [*LEAVE, PARAMETERS_ONLY], "probation": [*LEAVE, PARAMETERS_ONLY], "death": LEAVE,
     "one_off": ["tests/test_one_off_cases.py", "tests/test_year_end.py", "tests/test_offcycle.py",
                 "tests/test_levels.py"],
     "deductions": ["tests/test_year_end.py", "tests/test_medical_levy.py", HAND, FIXED_ROSTER,

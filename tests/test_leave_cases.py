@@ -43,6 +43,10 @@ def test_sick_share_at_exactly_two_service_years():
     march = slips[("S3", "2025-03")]
     assert march["sick_pay_share"] == D("0.700000")
     assert march["sick_pay"] == D("493.70")
+    # the 2 sick days are not paid as regular pay (19.75 of 21.75 days) but as sick pay, in gross:
+    # base 6,356.32 + seniority 108.97 + allowances 499.43 + high risk 400 × 19.75 ÷ 21.75 = 363.22
+    # + sick pay 493.70 = 7,821.64
+    assert march["gross_pay"] == D("7821.64")
 
 
 def test_sick_share_the_month_of_the_service_anniversary_counts_the_years_on_its_first_day():

@@ -113,6 +113,17 @@ def test_a_bonus_whose_net_equals_the_boundary_s_is_not_in_the_cliff():
     assert below["annual_bonus_in_cliff"] is True
 
 
+def test_the_cliff_above_the_144000_boundary_reads_the_row_below_s_quick_deduction():
+    # 144,000 ÷ 12 = 12,000 is the 20 % row's lower boundary: taxed by the row below (10 %, quick
+    # deduction 210) it nets 144,000 − (14,400 − 210) = 129,810.00. 160,000 taxed apart:
+    # 32,000 − 1,410 = 30,590.00, net 129,410.00: less than at the boundary, so in the cliff
+    row = run_engine(SHIPPED_TABLES, [HOHHOT], {}, "2025-12", "2025-12",
+                     payments={("H1", "2025-12"): bonus("160000", "separate")})[("H1", "2025-12")]
+    assert (row["annual_bonus_separate_tax"], row["annual_bonus_boundary_net"]) == \
+        (Decimal("30590.00"), Decimal("129810.00"))
+    assert row["annual_bonus_in_cliff"] is True
+
+
 def test_severance_and_other_payments_with_a_bonus_in_one_regular_run():
     # H1 leaves on 31 December and is paid, with the December payslip, a 36,000 bonus, 5,000 of
     # other one-off pay and a severance (declared base 8,000: contributions do not move).
