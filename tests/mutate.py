@@ -111,7 +111,8 @@ FIRST = {
     # the parameters-only status tables (no leave or terms tables): installed by test_policy's cases
     "leave": [*LEAVE, PARAMETERS_ONLY], "probation": [*LEAVE, PARAMETERS_ONLY], "death": LEAVE,
     "one_off": ["tests/test_one_off_cases.py", "tests/test_year_end.py", "tests/test_offcycle.py",
-                "tests/test_levels.py"],
+                "tests/test_levels.py",
+                "tests/test_guards.py::test_a_severance_of_one_fen_without_an_average_wage_row_is_refused"],
     "deductions": ["tests/test_year_end.py", "tests/test_medical_levy.py", HAND, FIXED_ROSTER,
                    "tests/test_leave_probation_death.py::test_a_deduction_takes_nothing_when_the_contributions_exceed_the_pay",
                    "tests/test_one_off_cases.py"],      # tax withheld: the bonus and severance taxes
