@@ -387,6 +387,16 @@ def test_the_run_names_exactly_the_dead_the_file_lists_on_the_month_s_first_day(
     assert "Y1 (died 2025-04-01)" in may.notes[0] and "Y2" not in may.notes[0]
 
 
+def test_a_death_after_leaving_does_not_bring_the_pay_back():
+    # Z1 left on 2025-03-15 and died on 2025-05-10: the death cannot extend the contract, so March
+    # pays to the 15th and April and May pay nothing (a death brings leave_date forward, never back)
+    tables = simple_tables()
+    person = employee("Z1", "100200", "duty", 2, "PATROL", date(2015, 1, 1), leave=date(2025, 3, 15))
+    slips, _ = run(tables, [person], "2025-03", "2025-05", deaths=[("Z1", date(2025, 5, 10), "non_work")])
+    assert sorted(slips) == [("Z1", "2025-03")]
+    assert slips[("Z1", "2025-03")]["leave_date"] == date(2025, 3, 15)
+
+
 def test_a_non_work_death_pays_the_pension_fund_items_and_no_work_grant(tmp_path):
     # shipped tables, Nantong (320600): non_work_death.csv 320000 rows (samples): funeral grant 2 months
     # of the average wage; survivors' pension 2 × the 2024 national urban per-capita disposable income
