@@ -118,6 +118,20 @@ def test_empty_method_chooses_separate_when_cheaper():
     assert row["iit_annual_bonus"] == Decimal("5790.00")
 
 
+def test_once_separate_taxation_has_ended_the_bonus_is_merged(tmp_path):
+    # national_parameters.csv ends the separate method on 2028-01-01 (公告2023年第30号); a test row
+    # ends it on 2025-12-01 instead, so December's 36,000 (1,080.00 cheaper apart, above) is merged:
+    # no tax apart, and the bonus is in the year's income
+    tables = tmp_path / "tables"
+    shutil.copytree(SHIPPED_TABLES, tables)
+    with open(tables / "national_parameters.csv", "a", encoding="utf-8") as handle:
+        handle.write('annual_bonus_separate_allowed,2025-12-01,0,"test only (tests/test_year_end.py)",sample,\n')
+    row = december(bonus("36000"), tables=tables)
+    assert (row["annual_bonus_method"], row["iit_annual_bonus"], row["annual_bonus_separate"]) == \
+        ("merged", Decimal("0.00"), Decimal("0.00"))
+    assert row["income_ytd"] == row["gross_pay"]
+
+
 def test_a_second_separate_bonus_in_the_year_is_refused():
     payments = {("H1", "2025-11"): bonus("10000", "separate"), ("H1", "2025-12"): bonus("20000", "separate")}
     with pytest.raises(PayrollError, match="second annual bonus taxed separately"):
