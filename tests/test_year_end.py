@@ -120,15 +120,18 @@ def test_empty_method_chooses_separate_when_cheaper():
 
 def test_once_separate_taxation_has_ended_the_bonus_is_merged(tmp_path):
     # national_parameters.csv ends the separate method on 2028-01-01 (公告2023年第30号); a test row
-    # ends it on 2025-12-01 instead, so December's 36,000 (1,080.00 cheaper apart, above) is merged:
-    # no tax apart, and the bonus is in the year's income
+    # ends it on 2025-12-01 instead, so December's 60,000 with a 50,000 attendance bonus (210.00
+    # cheaper apart, above) is merged: the year's tax merged, 8,129.39, nothing taxed apart
     tables = tmp_path / "tables"
     shutil.copytree(SHIPPED_TABLES, tables)
     with open(tables / "national_parameters.csv", "a", encoding="utf-8") as handle:
         handle.write('annual_bonus_separate_allowed,2025-12-01,0,"test only (tests/test_year_end.py)",sample,\n')
-    row = december(bonus("36000"), tables=tables)
+    row = run_engine(tables, [HOHHOT], {("H1", "2025-12"): {"bonus": Decimal(50000)}}, "2025-12", "2025-12",
+                     payments={("H1", "2025-12"): bonus("60000")})[("H1", "2025-12")]
+    assert row["annual_bonus_year_tax_merged"] - row["annual_bonus_year_tax_separate"] == Decimal("210.00")
     assert (row["annual_bonus_method"], row["iit_annual_bonus"], row["annual_bonus_separate"]) == \
         ("merged", Decimal("0.00"), Decimal("0.00"))
+    assert row["iit"] == Decimal("8129.39")          # the month is the year: its tax is the merged year's
     assert row["income_ytd"] == row["gross_pay"]
 
 
