@@ -127,6 +127,24 @@ def test_five_days_untaken_at_year_end_pay_an_extra_200_percent():
     assert slips[("A1", "2024-11")]["annual_leave_payout"] == 0  # only in the payout month
 
 
+def test_running_the_payout_month_again_pays_the_same_untaken_leave():
+    # A1 above, with a 1,000 attendance bonus in December: December 2024 run twice. The wage base
+    # is the 12 months before the payout month, so December's own payslip from the first run (its
+    # pay without the payout 7,525) is not in it the second time: November's 6,525, 3,000.00 again
+    from conftest import policy_for, run_engine
+    from payroll.db import connect
+    from payroll.engine.run import run_months
+    tables = simple_tables()
+    con = connect(":memory:")
+    first = run_engine(tables, [employee("A1", "100200", "civilian", 3, "DESK", date(2023, 6, 1))],
+                       {("A1", "2024-12"): {"bonus": D("1000")}}, "2024-11", "2024-12", con=con)[("A1", "2024-12")]
+    run_months(con, policy_for(str(tables)), "2024-12")
+    again = con.execute("SELECT annual_leave_wage_base, annual_leave_payout FROM payslips "
+                        "WHERE employee_id = 'A1' AND month = '2024-12'").fetchone()
+    assert (first["annual_leave_wage_base"], first["annual_leave_payout"]) == (D("6525.00"), D("3000.00"))
+    assert again == (D("6525.00"), D("3000.00"))
+
+
 def test_a_leaver_is_paid_the_days_of_the_year_passed_rounded_down():
     # last day 2025-06-30, service since 2010 → 10 days; 2 taken (Mon 3 and Tue 4 March).
     # 1/1–6/30 = 181 days; 181 ÷ 365 × 10 = 4.96 → 4 (art. 12 rounds down), 4 − 2 = 2 days, not 3.

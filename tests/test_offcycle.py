@@ -188,6 +188,22 @@ def test_an_earlier_off_cycle_run_without_a_bonus_taxed_apart_leaves_the_separat
     assert (method, earlier, tax) == ("separate", False, Decimal("1080.00"))
 
 
+def test_a_bonus_taxed_apart_by_an_off_cycle_run_stays_apart_in_the_month_s_regular_run():
+    # the 36,000 bonus taxed apart (1,080.00) by a bonus run before December's regular run: that
+    # run is this month's, not an earlier one, so the regular run keeps the bonus apart and the
+    # month's tax is the same as in the other order (the regular run first)
+    bonus_first, regular_first = november(), november()
+    for con in (bonus_first, regular_first):
+        pay(con, "H1", "annual_bonus", "36000", "bonus", "separate")
+    run_offcycle(bonus_first, POLICY, "2025-12", "bonus")
+    run_months(bonus_first, POLICY, "2025-12")
+    run_months(regular_first, POLICY, "2025-12")
+    run_offcycle(regular_first, POLICY, "2025-12", "bonus")
+    assert rows(bonus_first)[("2025-12-bonus-1", "H1")]["iit_annual_bonus"] == Decimal("1080.00")
+    assert month_totals(bonus_first) == month_totals(regular_first)
+    assert broken(bonus_first) == 0
+
+
 def test_bad_off_cycle_runs_are_refused_and_write_nothing():
     con = november()
     before = con.execute("SELECT count(*) FROM payslips").fetchall()[0][0]
