@@ -265,3 +265,17 @@ def test_no_entitlement_row_for_the_years_served_gives_no_annual_leave(tmp_path)
     december = slips[("A5", "2024-12")]
     assert (december["annual_leave_entitlement"], december["annual_leave_payout_days"]) == (0, 0)
     assert december["annual_leave_payout"] == D("0.00")
+
+
+def test_leave_ending_on_the_first_of_a_month_counts_that_day():
+    # P2, as P1: unpaid leave Mon 31 March – Tue 1 April 2025. April's piece is 1 April alone, a
+    # workday: 1 day, though no other leave touches April (the month's shortcut for "no leave" must
+    # not skip it). base 7,000 × (21.75 − 1) ÷ 21.75 = 145,250 ÷ 21.75 = 6,678.160… → 6,678.16
+    tables = simple_tables()
+    person = employee("P2", "100200", "duty", 2, "PATROL", date(2015, 1, 1))
+    slips, _ = run(tables, [person], "2025-03", "2025-04",
+                   leave=[("P2", "unpaid", date(2025, 3, 31), date(2025, 4, 1))])
+    assert slips[("P2", "2025-03")]["leave_unpaid_days"] == D("1.00")
+    april = slips[("P2", "2025-04")]
+    assert april["leave_unpaid_days"] == D("1.00")
+    assert april["base_pay"] == D("6678.16")
