@@ -30,16 +30,21 @@ def test_unpaid_leave_across_a_month_end_counts_only_the_days_inside_the_month()
     assert march["base_pay"] == D("5068.97")
 
 
-def test_sick_share_at_exactly_two_service_years():
+def test_sick_share_by_whole_service_years_on_the_month_s_first_day():
     # S3, 100200 duty 2 PATROL, service since 1 March 2023: on 1 March 2025 exactly 2 years
     # (2025 − 2023, anniversary not after 1 March) → sick_pay.csv 000000 row (2 years, 0 days): 0.7,
     # not the 0-year 0.6 (a strict "<" on the years) nor the 181-day rows (a join that ignores the
     # years and days). Contract month without high risk: 7,000 + (50 + 10) × 2 + 300 + 250 = 7,670;
     # × 0.7 = 5,369 (above 80 % of the 2,150 minimum wage = 1,720) × 2 days (3–4 March) ÷ 21.75
-    # = 10,738 ÷ 21.75 = 493.701… → 493.70
+    # = 10,738 ÷ 21.75 = 493.701… → 493.70.
+    # S5, the same but service since 10 March 2023: on 1 March 2025 the second anniversary is still
+    # to come, 1 year → the 0-year row 0.6, not 0.7. Contract month 7,000 + 60 × 1 + 300 + 250 =
+    # 7,610; × 0.6 = 4,566 × 2 days ÷ 21.75 = 9,132 ÷ 21.75 = 419.862… → 419.86
     tables = simple_tables()
-    person = employee("S3", "100200", "duty", 2, "PATROL", date(2023, 3, 1))
-    slips, _ = run(tables, [person], "2025-03", "2025-03", leave=[("S3", "sick", date(2025, 3, 3), date(2025, 3, 4))])
+    people = [employee("S3", "100200", "duty", 2, "PATROL", date(2023, 3, 1)),
+              employee("S5", "100200", "duty", 2, "PATROL", date(2023, 3, 10))]
+    sick = [(eid, "sick", date(2025, 3, 3), date(2025, 3, 4)) for eid in ("S3", "S5")]
+    slips, _ = run(tables, people, "2025-03", "2025-03", leave=sick)
     march = slips[("S3", "2025-03")]
     assert march["sick_pay_share"] == D("0.700000")
     assert march["sick_pay"] == D("493.70")
@@ -47,17 +52,8 @@ def test_sick_share_at_exactly_two_service_years():
     # base 6,356.32 + seniority 108.97 + allowances 499.43 + high risk 400 × 19.75 ÷ 21.75 = 363.22
     # + sick pay 493.70 = 7,821.64
     assert march["gross_pay"] == D("7821.64")
-
-
-def test_sick_share_the_month_of_the_service_anniversary_counts_the_years_on_its_first_day():
-    # S5, as S3 but service since 10 March 2023: on 1 March 2025 the second anniversary is still to
-    # come, 1 year → the 0-year row 0.6, not 0.7. Contract month 7,000 + 60 × 1 + 300 + 250 = 7,610;
-    # × 0.6 = 4,566 × 2 days ÷ 21.75 = 9,132 ÷ 21.75 = 419.862… → 419.86
-    tables = simple_tables()
-    person = employee("S5", "100200", "duty", 2, "PATROL", date(2023, 3, 10))
-    slips, _ = run(tables, [person], "2025-03", "2025-03", leave=[("S5", "sick", date(2025, 3, 3), date(2025, 3, 4))])
-    march = slips[("S5", "2025-03")]
-    assert (march["sick_pay_share"], march["sick_pay"]) == (D("0.600000"), D("419.86"))
+    s5 = slips[("S5", "2025-03")]
+    assert (s5["sick_pay_share"], s5["sick_pay"]) == (D("0.600000"), D("419.86"))
 
 
 def test_long_sickness_in_the_first_service_year_takes_the_zero_year_row():
