@@ -52,6 +52,19 @@ def _tables_without_leave_payout() -> Path:
 SHIPPED_TABLES = _tables_without_leave_payout()
 
 
+# Hohhot's monthly average wage 10,000 from 2025-12-01 (test only): severance exempt 3 × 12 × 10,000
+HOHHOT_AVERAGE_WAGE_TEST_ROW = '150100,2025-12-01,10000,test,"test only (tests/test_year_end.py)"'
+
+
+def tables_with_row(tmp_path: Path, file: str, line: str) -> Path:
+    """A copy of these cases' tables with one more row (a test-only figure) in `file`."""
+    tables = tmp_path / "tables"
+    shutil.copytree(SHIPPED_TABLES, tables)
+    with open(tables / file, "a", encoding="utf-8") as handle:
+        handle.write(line + "\n")
+    return tables
+
+
 def bonus(amount, method=""):
     return [{"kind": "annual_bonus", "amount": Decimal(amount), "tax_method": method}]
 
@@ -122,10 +135,8 @@ def test_once_separate_taxation_has_ended_the_bonus_is_merged(tmp_path):
     # national_parameters.csv ends the separate method on 2028-01-01 (公告2023年第30号); a test row
     # ends it on 2025-12-01 instead, so December's 60,000 with a 50,000 attendance bonus (210.00
     # cheaper apart, above) is merged: the year's tax merged, 8,129.39, nothing taxed apart
-    tables = tmp_path / "tables"
-    shutil.copytree(SHIPPED_TABLES, tables)
-    with open(tables / "national_parameters.csv", "a", encoding="utf-8") as handle:
-        handle.write('annual_bonus_separate_allowed,2025-12-01,0,"test only (tests/test_year_end.py)",sample,\n')
+    tables = tables_with_row(tmp_path, "national_parameters.csv",
+                             'annual_bonus_separate_allowed,2025-12-01,0,"test only (tests/test_year_end.py)",sample,')
     row = run_engine(tables, [HOHHOT], {("H1", "2025-12"): {"bonus": Decimal(50000)}}, "2025-12", "2025-12",
                      payments={("H1", "2025-12"): bonus("60000")})[("H1", "2025-12")]
     assert row["annual_bonus_year_tax_merged"] - row["annual_bonus_year_tax_separate"] == Decimal("210.00")
@@ -151,10 +162,7 @@ def test_severance_exempt_up_to_three_average_wages(tmp_path):
     # a copy of the tables with Hohhot's average wage 10,000 a month from 2025-12-01 (test only):
     # exempt 3 × 12 × 10,000 = 360,000; severance 460,000 → 100,000 taxed with the annual table:
     # 100,000 × 10 % − 2,520 = 7,480.00 (row 36,000); neither part enters the cumulative income
-    tables = tmp_path / "tables"
-    shutil.copytree(SHIPPED_TABLES, tables)
-    with open(tables / "average_wage.csv", "a", encoding="utf-8") as handle:
-        handle.write('150100,2025-12-01,10000,test,"test only (tests/test_year_end.py)"\n')
+    tables = tables_with_row(tmp_path, "average_wage.csv", HOHHOT_AVERAGE_WAGE_TEST_ROW)
     row = december([{"kind": "severance", "amount": Decimal("460000")}], tables=tables)
     assert row["severance_exempt"] == Decimal("360000.00")
     assert row["severance_taxable"] == Decimal("100000.00")
@@ -167,10 +175,7 @@ def test_a_court_order_takes_what_is_left_after_the_bonus_and_severance_taxes(tm
     # December bonus of 36,000 taxed apart (1,080.00, above) and H2's severance of 460,000 (7,480.00,
     # above, with the same test average wage): a court order larger than the pay takes exactly the
     # pay after all the taxes and contributions, and net pay is 0
-    tables = tmp_path / "tables"
-    shutil.copytree(SHIPPED_TABLES, tables)
-    with open(tables / "average_wage.csv", "a", encoding="utf-8") as handle:
-        handle.write('150100,2025-12-01,10000,test,"test only (tests/test_year_end.py)"\n')
+    tables = tables_with_row(tmp_path, "average_wage.csv", HOHHOT_AVERAGE_WAGE_TEST_ROW)
     court = {"deduction": Decimal(1_000_000), "deduction_kind": "court"}
     h2 = dict(HOHHOT, employee_id="H2")
     rows = run_engine(tables, [HOHHOT, h2], {("H1", "2025-12"): court, ("H2", "2025-12"): court},
@@ -272,10 +277,7 @@ def test_a_month_with_no_paid_day_and_the_contributions_above_the_pay_takes_no_d
 def test_damages_never_take_pay_below_the_minimum_wage(tmp_path):
     # Kunming K8 (tests/test_hand_computed.py): after tax and contributions 2,486.90 − 747.20 =
     # 1,739.70, below the prorated minimum wage 1,879.66: nothing may be deducted for damages
-    tables = tmp_path / "tables"
-    shutil.copytree(SHIPPED_TABLES, tables)
-    with open(tables / "pay_scale.csv", "a", encoding="utf-8") as handle:
-        handle.write(PROBATION_ROW + "\n")
+    tables = tables_with_row(tmp_path, "pay_scale.csv", PROBATION_ROW)
     rows = run_engine(tables, [PROBATION], {("K8", "2025-05"): dict(PROBATION_ATT, deduction=Decimal(500),
                                                                      deduction_kind="damages")},
                       "2025-05", "2025-05")
