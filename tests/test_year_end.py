@@ -268,7 +268,8 @@ def test_a_month_with_no_paid_day_and_the_contributions_above_the_pay_takes_no_d
     hired = dict(HOHHOT, hire_date=date(2025, 11, 29))
     att = {"bonus": Decimal(100), "deduction": Decimal(50), "deduction_kind": "damages"}
     row = run_engine(SHIPPED_TABLES, [hired], {("H1", "2025-11"): att}, "2025-11", "2025-11")[("H1", "2025-11")]
-    assert (row["paid_days_employed"], row["minimum_wage_prorated"], row["gross_pay"]) == (0, Decimal("0.00"), Decimal("100.00"))
+    assert (row["paid_days_employed"], row["minimum_wage_prorated"], row["gross_pay"]) == \
+        (0, Decimal("0.00"), Decimal("100.00"))
     assert row["pay_after_contributions"] == Decimal("-1835.50")
     assert (row["limited_deduction_room"], row["deduction"], row["net_pay"]) == (0, 0, 0)
     assert row["balance_owed"] == Decimal("1885.50")
