@@ -9,11 +9,15 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+from tiers import in_full_tier
 
-# Two tiers. CI (the default) runs every test with a bounded number of examples; the thorough tier
-# (`PAYROLL_THOROUGH=1 python3 -m pytest`) also runs the tests marked `slow` and lifts every
-# property to at least 2,000 examples. Properties take their CI count through `examples(n)`.
+# Three tiers. CI (the default) runs the tests tests/tiers.py does not leave to the full tier, with
+# a bounded number of examples; the full tier (`PAYROLL_FULL=1 python3 -m pytest`) runs every test
+# and the benchmarks' checks; the thorough tier (`PAYROLL_THOROUGH=1`) also runs the tests marked
+# `slow` and lifts every property to at least 2,000 examples. Properties take their CI count
+# through `examples(n)`.
 THOROUGH = os.environ.get("PAYROLL_THOROUGH") == "1"
+FULL = THOROUGH or os.environ.get("PAYROLL_FULL") == "1"
 THOROUGH_EXAMPLES = 2000
 settings.register_profile("ci", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("thorough", deadline=None, max_examples=THOROUGH_EXAMPLES,
@@ -66,10 +70,15 @@ XDIST_GROUPS = {
     "office": ("test_serve", "test_web_permissions", "test_web_security", "test_web_workflow"),
 }
 _GROUP_OF = {module: group for group, modules in XDIST_GROUPS.items() for module in modules}
-# the groups that take longest (pytest --durations, 2026-12-01, after the fourth stop's cuts), longest first
-LONGEST_GROUPS = ("demo", "office", "reference", "test_simulate_projection", "test_offcycle", "test_nothing_lost",
-                  "test_levels", "test_retro", "test_import", "test_atomicity", "test_compare",
-                  "test_leave_probation_death", "test_bad_input_property", "test_run")
+# the groups that take longest (pytest --durations, 2026-12-02), longest first: the CI tier's, and
+# the full tier's longer ones before them
+LONGEST_GROUPS = ("reference", "test_leave_probation_death", "test_offcycle", "test_import", "test_levels",
+                  "test_year_end", "test_one_off_cases", "test_leave_cases", "test_income_tax_examples", "office",
+                  "test_history_carry", "test_run", "test_policy")
+if FULL:
+    LONGEST_GROUPS = tuple(dict.fromkeys(("demo", "office", "test_simulate_projection", "test_retro",
+                                          "test_bad_input_property", "test_nothing_lost", "test_atomicity",
+                                          "test_compare") + LONGEST_GROUPS))
 
 
 @pytest.hookimpl(tryfirst=True)       # before xdist reads the groups
@@ -89,12 +98,22 @@ def pytest_collection_modifyitems(config, items):
         group = _GROUP_OF.get(module, module)
         return LONGEST_GROUPS.index(group) if group in LONGEST_GROUPS else len(LONGEST_GROUPS)
     items.sort(key=rank)
-    if THOROUGH:
-        return
-    skip = pytest.mark.skip(reason="slow: runs with PAYROLL_THOROUGH=1")
+    # the benchmarks only checked (`--benchmark-disable`, pyproject's default) are the full tier's;
+    # measuring them (`--benchmark-enable`) runs them in any tier
+    measuring = config.getoption("benchmark_enable", False) or not config.getoption("benchmark_disable", False)
     for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip)
+        if in_full_tier(item.nodeid) or (item.nodeid.startswith("benchmarks/") and not measuring):
+            item.add_marker(pytest.mark.full)
+    if not FULL:
+        skip = pytest.mark.skip(reason="full tier: runs with PAYROLL_FULL=1 (tests/tiers.py)")
+        for item in items:
+            if "full" in item.keywords:
+                item.add_marker(skip)
+    if not THOROUGH:
+        skip = pytest.mark.skip(reason="slow: runs with PAYROLL_THOROUGH=1")
+        for item in items:
+            if "slow" in item.keywords:
+                item.add_marker(skip)
 
 DATA = Path(__file__).resolve().parent / "data"
 SHIPPED_TABLES = Path(__file__).resolve().parent.parent / "tables"

@@ -62,3 +62,37 @@ def test_each_mutant_argued_equivalent_is_exactly_one_mutant_of_today_s_code():
     for entry in entries:
         assert entry["why"].strip(), entry
         assert sum(equivalent_matches(entry, mutant) for mutant in mutants) == 1, entry
+
+
+def test_a_mutant_that_stops_its_module_importing_is_killed(tmp_path):
+    """`"a" + "b"` → `"a" - "b"` fails at import: every test errors in collection (pytest exits 2, or
+    4 when conftest imports it). That is a kill, told apart from a usage error of the tool by the
+    traceback naming the mutated line (a usage error of the tool names none: undecided)."""
+    from mutate import _pytest
+    (tmp_path / "rules.py").write_text('LABEL = "a" - "b"\n', encoding="utf-8")
+    (tmp_path / "test_rules.py").write_text("import rules\n\ndef test_label():\n    assert rules.LABEL\n",
+                                            encoding="utf-8")
+    outcome, _, detail = _pytest(tmp_path, ["test_rules.py"], 120, "0", "rules.py:1")
+    assert (outcome, detail) == ("killed", "rules.py:1 does not import")
+
+
+def test_the_score_counts_only_kills_by_the_ci_tier():
+    """The README's score is the CI tier's (DEVELOPERS.md): no test that killed a mutant, and no test
+    the tool's first stages name, is left to the full tier (tests/tiers.py); and every entry there
+    names a test that exists, so a renamed test cannot leave a stale entry behind."""
+    import json
+    import re
+
+    from mutate import DEFAULT_FIRST, FIRST, SUBSET
+    from tiers import FULL_TIER, in_full_tier
+    killers = {json.loads(line)["detail"] for line in (ROOT / "tests/mutation_results.jsonl").open(encoding="utf-8")
+               if '"killed"' in line}
+    killers = {k for k in killers if "::" in k}
+    assert len(killers) > 50
+    assert not {k for k in killers if in_full_tier(k)}
+    named = {t for tests in [SUBSET, DEFAULT_FIRST, *FIRST.values()] for t in tests}
+    assert not {t for t in named if in_full_tier(t)}
+    for entry in FULL_TIER:
+        path, _, name = entry.partition("::")
+        text = (ROOT / path).read_text(encoding="utf-8")
+        assert not name or re.search(rf"^def {name}\(", text, re.M), entry
