@@ -40,7 +40,6 @@ def test_a_leaver_is_paid_the_days_carried_from_last_year(tmp_path):
     assert june["annual_leave_payout"] == Decimal("5388.51")
 
 
-
 def test_a_year_with_every_day_taken_carries_nothing(tmp_path):
     # 2025 (carry_over): all 10 entitled days taken (Mon 3 … Fri 14 March, 10 working days) → 0
     # carried into 2026, not a day more. Leaves 2026-06-30 with 2 taken in 2026: 4 + 0 − 2 = 2 days;
@@ -53,6 +52,21 @@ def test_a_year_with_every_day_taken_carries_nothing(tmp_path):
     june = slips[("C1", "2026-06")]
     assert june["annual_leave_payout_days"] == 2
     assert june["annual_leave_payout"] == Decimal("1347.13")
+
+
+def test_a_day_taken_on_the_last_day_of_the_year_is_taken_in_that_year(tmp_path):
+    # 2025 (carry_over): one day taken on Wed 31 December 2025, a working day and the year's last
+    # → 9 carried into 2026. Leaves 2026-06-30 with 2 taken in 2026: 4 + 9 − 2 = 11 days;
+    # 7,325 ÷ 21.75 × 200 % × 11 = 7,409.195… → 7,409.20
+    tables = carry_tables(tmp_path)
+    person = employee("C1", "100200", "civilian", 3, "DESK", date(2010, 1, 1), leave=date(2026, 6, 30))
+    slips, _ = run(tables, [person], "2026-06", "2026-06",
+                   leave=[("C1", "annual", date(2025, 12, 31), date(2025, 12, 31)),
+                          ("C1", "annual", date(2026, 3, 3), date(2026, 3, 4))])
+    june = slips[("C1", "2026-06")]
+    assert june["annual_leave_payout_days"] == 11
+    assert june["annual_leave_payout"] == Decimal("7409.20")
+
 
 def test_a_year_with_no_leave_taken_carries_every_day(tmp_path):
     # 2025 (carry_over): no annual leave at all (no leave row for the person) → all 10 days carried

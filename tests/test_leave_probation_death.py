@@ -311,14 +311,15 @@ def test_maternity_allowance_on_the_units_previous_year_average():
 def test_probation_pays_the_ratio_of_the_agreed_pay():
     # 100200 duty 2 PATROL hired 2025-03-01, probation to 2025-05-31 (probation.csv 000000 0.8):
     # April: base 7,000 × 0.8 = 5,600.00; allowances (300 + 250) × 0.8 = 440.00; high risk 400 × 0.8 = 320.00.
-    # June is after probation: full pay.
+    # May, whose last day is the probation's, is still in probation; June is after it: full pay.
     tables = simple_tables()
     person = employee("P1", "100200", "duty", 2, "PATROL", date(2025, 3, 1), probation_end=date(2025, 5, 31))
     slips, _ = run(tables, [person], "2025-04", "2025-06")
-    april = slips[("P1", "2025-04")]
-    assert april["probation_ratio"] == D("0.800000")
-    assert (april["base_pay"], april["allowances"], april["high_risk_allowance"]) == (D("5600.00"), D("440.00"),
-                                                                                      D("320.00"))
+    for month in ("2025-04", "2025-05"):
+        slip = slips[("P1", month)]
+        assert slip["probation_ratio"] == D("0.800000")
+        assert (slip["base_pay"], slip["allowances"], slip["high_risk_allowance"]) == (D("5600.00"), D("440.00"),
+                                                                                       D("320.00"))
     assert slips[("P1", "2025-06")]["base_pay"] == D("7000.00")
 
 

@@ -71,6 +71,10 @@ def test_a_one_fen_bonus_is_taxed_apart_like_any_other():
     assert one_fen["projected_taxable_year"] == usual["projected_taxable_year"] > 0
     assert one_fen["annual_bonus_year_tax_separate"] == usual["annual_bonus_year_tax_separate"] - Decimal("1080.00")
     assert one_fen["annual_bonus_year_tax_separate"] > 0
+    # merged, the fen adds nothing to the year's tax either (0.01 × 10 % → 0.00): a tie, and with no
+    # method asked a tie keeps the bonus apart; a merged figure of 0 would make merged look cheaper
+    assert one_fen["annual_bonus_year_tax_merged"] == one_fen["annual_bonus_year_tax_separate"]
+    assert one_fen["annual_bonus_method"] == "separate"
 
 
 def test_arrears_paid_with_a_bonus_are_not_projected_as_regular_pay(tmp_path):
