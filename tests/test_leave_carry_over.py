@@ -21,6 +21,16 @@ def carry_tables(tmp_path, *extra):
     return tables
 
 
+def june_of_a_2026_leaver(tmp_path, leave_2025: list[tuple]) -> dict:
+    """June 2026 of C1 (civilian 3 DESK, service since 2010, leaving 2026-06-30, Tue 3 and Wed 4 March
+    2026 taken), after `leave_2025`'s (kind, start, end) in the carry-over year."""
+    person = employee("C1", "100200", "civilian", 3, "DESK", date(2010, 1, 1), leave=date(2026, 6, 30))
+    leave = [("C1", kind, start, end) for kind, start, end in leave_2025] + \
+        [("C1", "annual", date(2026, 3, 3), date(2026, 3, 4))]
+    slips, _ = run(carry_tables(tmp_path), [person], "2026-06", "2026-06", leave=leave)
+    return slips[("C1", "2026-06")]
+
+
 def test_a_leaver_is_paid_the_days_carried_from_last_year(tmp_path):
     # 2025 (carry_over): 10 entitled, 4 taken (Mon 3 … Thu 6 March, working days) → 6 carried into 2026.
     # Leaves 2026-06-30 with 2 taken in 2026 (Tue 3, Wed 4 March): 1/1–6/30 = 181 days;
@@ -28,13 +38,8 @@ def test_a_leaver_is_paid_the_days_carried_from_last_year(tmp_path):
     # No payslip history: the contract month 6,124.50 + 50 × 16 + 150.50 + 250 = 7,325;
     # 7,325 ÷ 21.75 × 200 % × 8 = 5,388.505… → 5,388.51
     # Two days of sick leave in 2025 (Mon 7, Tue 8 April) are not annual leave: nothing off the carry.
-    tables = carry_tables(tmp_path)
-    person = employee("C1", "100200", "civilian", 3, "DESK", date(2010, 1, 1), leave=date(2026, 6, 30))
-    slips, _ = run(tables, [person], "2026-06", "2026-06",
-                   leave=[("C1", "annual", date(2025, 3, 3), date(2025, 3, 6)),
-                          ("C1", "sick", date(2025, 4, 7), date(2025, 4, 8)),
-                          ("C1", "annual", date(2026, 3, 3), date(2026, 3, 4))])
-    june = slips[("C1", "2026-06")]
+    june = june_of_a_2026_leaver(tmp_path, [("annual", date(2025, 3, 3), date(2025, 3, 6)),
+                                            ("sick", date(2025, 4, 7), date(2025, 4, 8))])
     assert june["annual_leave_payout_days"] == 8
     assert june["annual_leave_wage"] == Decimal("7325.00")
     assert june["annual_leave_payout"] == Decimal("5388.51")
@@ -44,12 +49,7 @@ def test_a_year_with_every_day_taken_carries_nothing(tmp_path):
     # 2025 (carry_over): all 10 entitled days taken (Mon 3 … Fri 14 March, 10 working days) → 0
     # carried into 2026, not a day more. Leaves 2026-06-30 with 2 taken in 2026: 4 + 0 − 2 = 2 days;
     # 7,325 ÷ 21.75 × 200 % × 2 = 1,347.126… → 1,347.13
-    tables = carry_tables(tmp_path)
-    person = employee("C1", "100200", "civilian", 3, "DESK", date(2010, 1, 1), leave=date(2026, 6, 30))
-    slips, _ = run(tables, [person], "2026-06", "2026-06",
-                   leave=[("C1", "annual", date(2025, 3, 3), date(2025, 3, 14)),
-                          ("C1", "annual", date(2026, 3, 3), date(2026, 3, 4))])
-    june = slips[("C1", "2026-06")]
+    june = june_of_a_2026_leaver(tmp_path, [("annual", date(2025, 3, 3), date(2025, 3, 14))])
     assert june["annual_leave_payout_days"] == 2
     assert june["annual_leave_payout"] == Decimal("1347.13")
 
@@ -58,12 +58,7 @@ def test_a_day_taken_on_the_last_day_of_the_year_is_taken_in_that_year(tmp_path)
     # 2025 (carry_over): one day taken on Wed 31 December 2025, a working day and the year's last
     # → 9 carried into 2026. Leaves 2026-06-30 with 2 taken in 2026: 4 + 9 − 2 = 11 days;
     # 7,325 ÷ 21.75 × 200 % × 11 = 7,409.195… → 7,409.20
-    tables = carry_tables(tmp_path)
-    person = employee("C1", "100200", "civilian", 3, "DESK", date(2010, 1, 1), leave=date(2026, 6, 30))
-    slips, _ = run(tables, [person], "2026-06", "2026-06",
-                   leave=[("C1", "annual", date(2025, 12, 31), date(2025, 12, 31)),
-                          ("C1", "annual", date(2026, 3, 3), date(2026, 3, 4))])
-    june = slips[("C1", "2026-06")]
+    june = june_of_a_2026_leaver(tmp_path, [("annual", date(2025, 12, 31), date(2025, 12, 31))])
     assert june["annual_leave_payout_days"] == 11
     assert june["annual_leave_payout"] == Decimal("7409.20")
 
@@ -72,11 +67,7 @@ def test_a_year_with_no_leave_taken_carries_every_day(tmp_path):
     # 2025 (carry_over): no annual leave at all (no leave row for the person) → all 10 days carried
     # into 2026, not a day fewer. Leaves 2026-06-30 with 2 taken in 2026: 4 + 10 − 2 = 12 days;
     # 7,325 ÷ 21.75 × 200 % × 12 = 8,082.758… → 8,082.76
-    tables = carry_tables(tmp_path)
-    person = employee("C1", "100200", "civilian", 3, "DESK", date(2010, 1, 1), leave=date(2026, 6, 30))
-    slips, _ = run(tables, [person], "2026-06", "2026-06",
-                   leave=[("C1", "annual", date(2026, 3, 3), date(2026, 3, 4))])
-    june = slips[("C1", "2026-06")]
+    june = june_of_a_2026_leaver(tmp_path, [])
     assert june["annual_leave_payout_days"] == 12
     assert june["annual_leave_payout"] == Decimal("8082.76")
 
