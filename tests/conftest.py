@@ -98,11 +98,10 @@ def pytest_collection_modifyitems(config, items):
         group = _GROUP_OF.get(module, module)
         return LONGEST_GROUPS.index(group) if group in LONGEST_GROUPS else len(LONGEST_GROUPS)
     items.sort(key=rank)
-    # the benchmarks only checked (`--benchmark-disable`, pyproject's default) are the full tier's;
-    # measuring them (`--benchmark-enable`) runs them in any tier
+    # measuring the benchmarks (`--benchmark-enable`) runs them in any tier
     measuring = config.getoption("benchmark_enable", False) or not config.getoption("benchmark_disable", False)
     for item in items:
-        if in_full_tier(item.nodeid) or (item.nodeid.startswith("benchmarks/") and not measuring):
+        if in_full_tier(item.nodeid) and not (measuring and item.nodeid.startswith("benchmarks/")):
             item.add_marker(pytest.mark.full)
     if not FULL:
         skip = pytest.mark.skip(reason="full tier: runs with PAYROLL_FULL=1 (tests/tiers.py)")

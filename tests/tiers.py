@@ -1,14 +1,14 @@
 """Which tests the CI tier leaves to the full tier (DEVELOPERS.md: CI within 6 minutes on 2 cores).
 
 The CI tier (`python3 -m pytest`, what `.ci/run` runs) keeps every test that checks money against
-the regulations, the hand cases or the scalar reference: every reference comparison and branch
-tally, every test that killed a mutant (tests/test_mutate_tool.py checks it against
-tests/mutation_results.jsonl), every test of the rules modules the mutation tool's first stage runs
-below 5 s, and the quick checks of every other part (imports, exports, the web's permissions and
-security, exit codes). The full tier (`PAYROLL_FULL=1 python3 -m pytest`, README "Two commands")
-adds what is named here and the benchmarks' checks: long walk-throughs of a whole part, real
-processes, fast paths compared with the long way, random files, and situations of several months
-that the CI tier's cases check in parts.
+the regulations, the hand cases or the scalar reference: every reference comparison and the branch
+tally, every test that killed a mutant and every test the mutation tool names
+(tests/test_mutate_tool.py checks both), the situations of every rule family, and the quick checks
+of every other part (imports and their refusals, exports, the web's permissions and security, exit
+codes, three benchmark checks). The full tier (`PAYROLL_FULL=1 python3 -m pytest`, README "Two
+commands") adds what is named here and the other benchmarks' checks: the demo year, walks through
+the web site, real processes, fast paths run against the long way, random files, and situations of
+several months whose rules the CI tier checks in parts.
 
 Keys: a module (`tests/x.py`, every test in it) or a test (`tests/x.py::test_name`, every
 parameter of it); values: why it is in the full tier, and what the CI tier keeps of it."""
@@ -101,7 +101,15 @@ FULL_TIER: dict[str, str] = {
 }
 
 
+# The benchmarks only checked (small sizes, `--benchmark-disable`) are the full tier's, but for these
+# quick ones (~8 s together): the peers equal to the engine to the fen, the I/O and XLSX floors
+# (issue 17: "CI runs the smallest sizes only"). Measuring (`--benchmark-enable`) runs any of them.
+CI_BENCHMARKS = ("benchmarks/test_peers.py", "benchmarks/test_io.py", "benchmarks/test_xlsx.py")
+
+
 def in_full_tier(nodeid: str) -> bool:
-    """A test's node id (`tests/x.py::test_name[param]`) is in the full tier."""
+    """A test's node id (`tests/x.py::test_name[param]`, `benchmarks/…`) is in the full tier."""
     path, _, name = nodeid.partition("::")
+    if path.startswith("benchmarks/"):
+        return path not in CI_BENCHMARKS
     return path in FULL_TIER or f"{path}::{name.split('[')[0]}" in FULL_TIER
