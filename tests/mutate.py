@@ -128,8 +128,9 @@ FIRST = {
             # the lines none of those pays: severance, the injury allowance, maternity
             "tests/test_one_off_cases.py::test_severance_and_other_payments_with_a_bonus_in_one_regular_run",
             INJURIES[0], *LEAVE,
-            # a night-shift rate where no table row gives one
-            "tests/test_income_tax_examples.py::test_night_shifts_where_no_table_row_pays_them_pay_nothing"],
+            # a night-shift rate where no table row gives one; arrears in gross pay
+            "tests/test_income_tax_examples.py::test_night_shifts_where_no_table_row_pays_them_pay_nothing",
+            "tests/test_reference_reach.py::test_fixed_arrears"],
     "accident_insurance": [*DEFAULT_FIRST, PROVENANCE],
     "income_tax": [HAND, *BRACKETS, "tests/test_income_tax_examples.py", "tests/test_year_end.py",
                    *INJURIES, "tests/test_previous_year_gross.py"],     # the exempt allowance

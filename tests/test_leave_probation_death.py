@@ -159,6 +159,19 @@ def test_a_leaver_is_paid_the_days_of_the_year_passed_rounded_down():
     assert june["annual_leave_payout"] == D("1337.93")
 
 
+def test_a_day_of_leave_on_the_last_day_of_the_month_counts_as_taken():
+    # the leaver above also takes Mon 30 June, the month's and the contract's last day: 3 taken,
+    # 4 − 3 = 1 day paid out, 7,275 ÷ 21.75 × 200 % × 1 = 668.965… → 668.97
+    tables = simple_tables()
+    person = employee("L1", "100200", "civilian", 3, "DESK", date(2010, 1, 1), leave=date(2025, 6, 30))
+    slips, _ = run(tables, [person], "2025-06", "2025-06",
+                   leave=[("L1", "annual", date(2025, 3, 3), date(2025, 3, 4)),
+                          ("L1", "annual", date(2025, 6, 30), date(2025, 6, 30))])
+    june = slips[("L1", "2025-06")]
+    assert (june["annual_leave_taken_ytd"], june["annual_leave_payout_days"]) == (D("3.00"), 1)
+    assert june["annual_leave_payout"] == D("668.97")
+
+
 def test_the_leave_wage_base_is_the_twelve_months_before_the_payout_month():
     # 职工带薪年休假条例实施办法 art. 11: the previous 12 months' average wage, overtime left out. A
     # leaver paid out in June 2025 with payslips from June 2024: the base is June 2024 … May 2025,
