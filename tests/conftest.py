@@ -100,19 +100,15 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=rank)
     # measuring the benchmarks (`--benchmark-enable`) runs them in any tier
     measuring = config.getoption("benchmark_enable", False) or not config.getoption("benchmark_disable", False)
+    full_only = pytest.mark.skip(reason="full tier: runs with PAYROLL_FULL=1 (tests/tiers.py)")
+    thorough_only = pytest.mark.skip(reason="slow: runs with PAYROLL_THOROUGH=1")
     for item in items:
         if in_full_tier(item.nodeid) and not (measuring and item.nodeid.startswith("benchmarks/")):
             item.add_marker(pytest.mark.full)
-    if not FULL:
-        skip = pytest.mark.skip(reason="full tier: runs with PAYROLL_FULL=1 (tests/tiers.py)")
-        for item in items:
-            if "full" in item.keywords:
-                item.add_marker(skip)
-    if not THOROUGH:
-        skip = pytest.mark.skip(reason="slow: runs with PAYROLL_THOROUGH=1")
-        for item in items:
-            if "slow" in item.keywords:
-                item.add_marker(skip)
+        if "full" in item.keywords and not FULL:
+            item.add_marker(full_only)
+        if "slow" in item.keywords and not THOROUGH:
+            item.add_marker(thorough_only)
 
 DATA = Path(__file__).resolve().parent / "data"
 SHIPPED_TABLES = Path(__file__).resolve().parent.parent / "tables"
