@@ -145,3 +145,15 @@ def test_an_import_beyond_the_entitlement_and_the_carried_days_is_refused(tmp_pa
                                      encoding="utf-8")
     import_files(con, policy, leave=tmp_path / "ok.csv")
     assert con.execute("SELECT count(*) FROM leave").fetchall()[0][0] == 2
+
+
+def test_a_unit_that_pays_its_untaken_leave_carries_none_beside_one_that_carries(tmp_path):
+    # P1 in city 100100 (the national row: untaken leave paid at the year end, not carried) and C1 in
+    # 100200 (carry_over from 2025), alike otherwise and with no 2025 leave: leaving 2026-06-30 with
+    # 2 days taken in 2026, C1 is paid 4 + 10 carried − 2 = 12 days, P1 4 − 2 = 2
+    people = [employee(eid, region, "civilian", 3, "DESK", date(2010, 1, 1), leave=date(2026, 6, 30))
+              for eid, region in (("C1", "100200"), ("P1", "100100"))]
+    slips, _ = run(carry_tables(tmp_path), people, "2026-06", "2026-06",
+                   leave=[(eid, "annual", date(2026, 3, 3), date(2026, 3, 4)) for eid in ("C1", "P1")])
+    days = {eid: slips[(eid, "2026-06")]["annual_leave_payout_days"] for eid in ("C1", "P1")}
+    assert days == {"C1": 12, "P1": 2}

@@ -543,17 +543,18 @@ def test_a_leavers_arrears_in_a_new_tax_year_start_from_zero_and_recover_the_bal
     assert got["net_pay"] == got["gross_pay"] - got["employee_contributions"] - got["iit"] - got["balance_recovery"]
 
 
-# January too: the year's first month is inside the year (month >= 'YYYY-01')
-@pytest.mark.parametrize("first, second", [("2025-10", "2025-11"), ("2025-01", "2025-02")])
-def test_a_bonus_taxed_apart_by_an_earlier_off_cycle_run_blocks_a_second_one(first, second):
+# January too: the year's first month is inside the year (month >= 'YYYY-01'); and a bonus of one
+# yuan taxed apart is the year's one bonus taxed apart as much as 12,000 is
+@pytest.mark.parametrize("first, second, amount", [("2025-10", "2025-11", "12000.00"), ("2025-01", "2025-02", "1.00")])
+def test_a_bonus_taxed_apart_by_an_earlier_off_cycle_run_blocks_a_second_one(first, second, amount):
     """国税发〔2005〕9号 art. 3: the separate method once a year, counting off-cycle runs. The first
     month's bonus run pays a bonus taxed apart; a second one in the next month's regular run is
     refused with nothing written, and the same bonus merged is paid."""
     con = connect(":memory:")
     run_engine(SHIPPED_TABLES, [HOHHOT], {}, first, first, con=con)
-    pay(con, "H1", "annual_bonus", "12000", "bonus", "separate", month=first)
+    pay(con, "H1", "annual_bonus", amount, "bonus", "separate", month=first)
     run_offcycle(con, POLICY, first, "bonus")
-    assert rows(con, first)[(f"{first}-bonus-1", "H1")]["annual_bonus"] == Decimal("12000.00")
+    assert rows(con, first)[(f"{first}-bonus-1", "H1")]["annual_bonus"] == Decimal(amount)
     pay(con, "H1", "annual_bonus", "5000", None, "separate", month=second)
     with pytest.raises(PayrollError, match="second annual bonus taxed separately"):
         run_months(con, POLICY, second)
