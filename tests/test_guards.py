@@ -137,6 +137,12 @@ def test_a_severance_of_one_fen_without_an_average_wage_row_is_refused(tmp_path)
     with pytest.raises(PolicyError, match="severance is paid"):
         run_engine(tables, [{**person("F1"), "leave_date": date(2025, 1, 31)}], {}, "2025-01", "2025-01",
                    payments=severance)
+    # the same leaver paid another one-off payment and no severance is paid: nothing else there
+    # reads the average wage
+    other = {("F1", "2025-01"): [{"kind": "other", "amount": Decimal("100")}]}
+    slips = run_engine(tables, [{**person("F1"), "leave_date": date(2025, 1, 31)}], {}, "2025-01", "2025-01",
+                       payments=other)
+    assert slips[("F1", "2025-01")]["severance_pay"] == 0 < slips[("F1", "2025-01")]["net_pay"]
 
 
 def test_table_exists_sees_tables_views_and_temporary_tables_and_refuses_a_non_name():
