@@ -10,6 +10,7 @@ duty 300 + living + high risk 400. City 100100: seniority 65.50 a year from 2024
 """
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -498,3 +499,19 @@ def test_a_probation_row_is_in_force_from_the_first_of_its_month(tmp_path):
     slips, _ = run(tables, [person], "2025-03", "2025-04")
     assert [slips[("P2", m)]["probation_ratio"] for m in ("2025-03", "2025-04")] == [D("0.800000"), D("0.900000")]
     assert slips[("P2", "2025-04")]["base_pay"] == D("6300.00")
+
+
+@pytest.mark.parametrize("table, kind", [("sick_pay", "sick"), ("maternity", "maternity")])
+def test_leave_without_a_row_in_force_for_it_is_refused_naming_person_and_table(tmp_path, table, kind):
+    # every row of the table dated from 2030: the March 2025 leave has no share or divisor to be paid
+    # by, and the run names the month, the person and the table instead of paying it as nothing
+    from payroll.errors import PolicyError
+    tables = make_tables(tmp_path)
+    path = tables / f"{table}.csv"
+    header, *rows = path.read_text(encoding="utf-8").splitlines()
+    dated_later = [re.sub(r"^([^,]*),[^,]*,", r"\1,2030-01-01,", row) for row in rows]    # effective_from
+    path.write_text("\n".join([header, *dated_later]) + "\n", encoding="utf-8")
+    person = employee("S1", "100200", "civilian", 3, "DESK", date(2015, 1, 1))
+    with pytest.raises(PolicyError, match=rf"2025-03: the policy tables have no row in force for the leave of "
+                                          rf"S1 \({table}\)"):
+        run(tables, [person], "2025-03", "2025-03", leave=[("S1", kind, date(2025, 3, 3), date(2025, 3, 4))])

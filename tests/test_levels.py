@@ -226,6 +226,26 @@ def test_the_appraisal_bonus_is_taxed_apart_when_that_is_cheaper(tmp_path, polic
     assert (row["annual_bonus_separate"], Decimal(row["gross_pay"])) == ("6000.00", b1["gross_pay"] - 6000)
 
 
+def test_an_appraisal_bonus_with_no_bonus_table_in_force_is_refused(tmp_path):
+    # B1's 优秀 of 2024 pays the 6,000 appraisal bonus in January 2025 (above), but here the
+    # monthly-converted table is dated from 2026: no rates to tax it apart with, and the run names
+    # the table and the month, as it does for an imported bonus (tests/test_year_end.py)
+    from payroll.errors import PolicyError
+    tables = tmp_path / "tables"
+    shutil.copytree(SHIPPED_TABLES, tables)
+    path = tables / "iit_bonus_brackets.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace("\n2019-01-01,", "\n2026-01-01,"), encoding="utf-8")
+    policy = load_policy(tables)
+    con = connect(":memory:")
+    import_files(con, policy, employees=write_csv(tmp_path / "b.csv", EMPLOYEE_HEADER,
+                                                  [["B1", "乙", "150100", "新城分局", "duty", "1", "PATROL", "2019-01-01"]]))
+    import_assessments(con, write_csv(tmp_path / "r.csv", ["employee_id", "year", "result", "note"],
+                                      [["B1", "2024", "优秀", ""]]))
+    with pytest.raises(PolicyError, match="iit_bonus_brackets: no monthly-converted table with a row from 0 in "
+                                          "force in 2025-01"):
+        run_months(con, policy, "2025-01", "2025-01")
+
+
 def test_the_appraisal_bonus_with_an_imported_annual_bonus(staffed, policy, tmp_path):
     from payroll.errors import PayrollError
     from payroll.io.payments import import_payments

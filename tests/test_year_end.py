@@ -202,10 +202,11 @@ def test_a_bonus_with_no_bonus_table_in_force_is_refused(tmp_path):
     with pytest.raises(PolicyError, match="iit_bonus_brackets: no monthly-converted table with a row from 0 in "
                                           "force in 2025-12"):
         december(bonus("0.01"), tables=tables)
-    # without a bonus the month runs, and its register shows no bonus rate nor quick deduction
-    row = december([], tables=tables)
+    # without a bonus (another one-off payment only) the month runs, and its register shows no bonus
+    # rate, quick deduction nor tax
+    row = december([{"kind": "other", "amount": Decimal("100"), "tax_method": ""}], tables=tables)
     assert (row["annual_bonus_total"], row["annual_bonus_rate"], row["annual_bonus_quick_deduction"],
-            row["iit_annual_bonus"]) == (0, 0, 0, 0)
+            row["annual_bonus_separate_tax"], row["iit_annual_bonus"]) == (0, 0, 0, 0, 0)
 
 
 def may(employee, att, first="2025-05", last="2025-05", tables=SHIPPED_TABLES):
