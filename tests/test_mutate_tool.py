@@ -78,8 +78,8 @@ def test_a_mutant_that_stops_its_module_importing_is_killed(tmp_path):
 
 def test_the_score_counts_only_kills_by_the_ci_tier():
     """The README's score is the CI tier's (DEVELOPERS.md): no test that killed a mutant, and no test
-    the tool's first stages name, is left to the full tier (tests/tiers.py); and every entry there
-    names a test that exists, so a renamed test cannot leave a stale entry behind."""
+    the tool's first stages name, is left to the full tier (tests/tiers.py); every killer and every
+    entry there names a test that exists, so a renamed test cannot leave a stale verdict or entry."""
     import json
     import re
 
@@ -90,6 +90,10 @@ def test_the_score_counts_only_kills_by_the_ci_tier():
     killers = {k for k in killers if "::" in k}
     assert len(killers) > 50
     assert not {k for k in killers if in_full_tier(k)}
+    # a killer renamed or deleted since its verdict: the verdict must be run again
+    for killer in killers:
+        path, _, name = killer.partition("::")
+        assert re.search(rf"^def {name.split('[')[0]}\(", (ROOT / path).read_text(encoding="utf-8"), re.M), killer
     named = {t for tests in [SUBSET, DEFAULT_FIRST, *FIRST.values()] for t in tests}
     assert not {t for t in named if in_full_tier(t)}
     for entry in FULL_TIER:
