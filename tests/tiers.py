@@ -5,7 +5,7 @@ the regulations, the hand cases or the scalar reference: every reference compari
 tally, every test that killed a mutant and every test the mutation tool names
 (tests/test_mutate_tool.py checks both), the situations of every rule family, and the quick checks
 of every other part (imports and their refusals, exports, the web's permissions and security, exit
-codes, three benchmark checks). The full tier (`PAYROLL_FULL=1 python3 -m pytest`, README "Two
+codes, the peers' benchmark check). The full tier (`PAYROLL_FULL=1 python3 -m pytest`, README "Two
 commands") adds what is named here and the other benchmarks' checks: the demo year, walks through
 the web site, real processes, fast paths run against the long way, random files, and situations of
 several months whose rules the CI tier checks in parts.
@@ -101,10 +101,10 @@ FULL_TIER: dict[str, str] = {
 }
 
 
-# The benchmarks only checked (small sizes, `--benchmark-disable`) are the full tier's, but for these
-# quick ones (~8 s together): the peers equal to the engine to the fen, the I/O and XLSX floors
-# (issue 17: "CI runs the smallest sizes only"). Measuring (`--benchmark-enable`) runs any of them.
-CI_BENCHMARKS = ("benchmarks/test_peers.py", "benchmarks/test_io.py", "benchmarks/test_xlsx.py")
+# The benchmarks only checked (small sizes, `--benchmark-disable`) are the full tier's, but for the
+# peers equal to the engine to the fen (~2 s; issue 17: "CI runs the smallest sizes only").
+# Measuring (`--benchmark-enable`) runs any of them.
+CI_BENCHMARKS = ("benchmarks/test_peers.py",)
 
 
 def in_full_tier(nodeid: str) -> bool:
