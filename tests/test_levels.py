@@ -170,6 +170,15 @@ def test_performance_pay_by_result_in_two_regions(staffed, staff_template, polic
 
 
 
+def assessed_in_2024(tmp_path, policy, employee_row: list[str], result: str):
+    """A fresh database holding one employee (a row of EMPLOYEE_HEADER) and their 2024 result."""
+    con = connect(":memory:")
+    import_files(con, policy, employees=write_csv(tmp_path / "b.csv", EMPLOYEE_HEADER, [employee_row]))
+    import_assessments(con, write_csv(tmp_path / "r.csv", ["employee_id", "year", "result", "note"],
+                                      [[employee_row[0], "2024", result, ""]]))
+    return con
+
+
 def test_a_result_with_no_monthly_row_pays_no_performance_pay(tmp_path):
     # The tables without the national basic/monthly row: a 基本称职 result then has an annual row
     # only, and its monthly performance pay is nothing (not a multiple defaulted to anything but 0;
@@ -182,11 +191,8 @@ def test_a_result_with_no_monthly_row_pays_no_performance_pay(tmp_path):
     assert len(kept) == len(lines) - 1
     path.write_text("".join(kept), encoding="utf-8")
     policy = load_policy(tables)
-    con = connect(":memory:")
-    import_files(con, policy, employees=write_csv(tmp_path / "b.csv", EMPLOYEE_HEADER,
-                                                  [["H1", "甲", "150100", "新城分局", "duty", "6", "PATROL", "2018-05-01"]]))
-    import_assessments(con, write_csv(tmp_path / "r.csv", ["employee_id", "year", "result", "note"],
-                                      [["H1", "2024", "基本称职", ""]]))
+    con = assessed_in_2024(tmp_path, policy, ["H1", "甲", "150100", "新城分局", "duty", "6", "PATROL", "2018-05-01"],
+                           "基本称职")
     run_months(con, policy, "2025-02", "2025-02")
     assert payslip(con, "H1", "2025-02")["appraisal_result"] == "basic"
     assert payslip(con, "H1", "2025-02")["performance_pay"] == Decimal("0.00")
@@ -198,11 +204,8 @@ PAYMENT_HEADER = ["employee_id", "month", "kind", "amount", "tax_method", "note"
 
 def test_the_appraisal_bonus_is_taxed_apart_when_that_is_cheaper(tmp_path, policy):
     from payroll.reports.tax import declaration_rows
-    con = connect(":memory:")
-    import_files(con, policy, employees=write_csv(tmp_path / "b.csv", EMPLOYEE_HEADER,
-                                                  [["B1", "乙", "150100", "新城分局", "duty", "1", "PATROL", "2019-01-01"]]))
-    import_assessments(con, write_csv(tmp_path / "r.csv", ["employee_id", "year", "result", "note"],
-                                      [["B1", "2024", "优秀", ""]]))
+    con = assessed_in_2024(tmp_path, policy, ["B1", "乙", "150100", "新城分局", "duty", "1", "PATROL", "2019-01-01"],
+                           "优秀")
     run_months(con, policy, "2025-01", "2025-01")
     b1 = payslip(con, "B1", "2025-01")
     # performance_pay.csv 000000 excellent annual: 6000 in January, tax_method empty = the cheaper
@@ -236,11 +239,8 @@ def test_an_appraisal_bonus_with_no_bonus_table_in_force_is_refused(tmp_path):
     path = tables / "iit_bonus_brackets.csv"
     path.write_text(path.read_text(encoding="utf-8").replace("\n2019-01-01,", "\n2026-01-01,"), encoding="utf-8")
     policy = load_policy(tables)
-    con = connect(":memory:")
-    import_files(con, policy, employees=write_csv(tmp_path / "b.csv", EMPLOYEE_HEADER,
-                                                  [["B1", "乙", "150100", "新城分局", "duty", "1", "PATROL", "2019-01-01"]]))
-    import_assessments(con, write_csv(tmp_path / "r.csv", ["employee_id", "year", "result", "note"],
-                                      [["B1", "2024", "优秀", ""]]))
+    con = assessed_in_2024(tmp_path, policy, ["B1", "乙", "150100", "新城分局", "duty", "1", "PATROL", "2019-01-01"],
+                           "优秀")
     with pytest.raises(PolicyError, match="iit_bonus_brackets: no monthly-converted table with a row from 0 in "
                                           "force in 2025-01"):
         run_months(con, policy, "2025-01", "2025-01")
