@@ -133,15 +133,14 @@ def test_a_severance_of_one_fen_without_an_average_wage_row_is_refused(tmp_path)
     # without a row in force the run refuses, whatever the amount, down to a fen
     tables = _tables_with(tmp_path, "average_wage", lambda text: text.replace("100100,2024-07-01,9500.55,test,test\n", "")
                           .replace("000000,2020-01-01,8000,test,test\n", "000000,2030-01-01,8000,test,test\n"))
+    leaver = {**person("F1"), "leave_date": date(2025, 1, 31)}
     severance = {("F1", "2025-01"): [{"kind": "severance", "amount": Decimal("0.01")}]}
     with pytest.raises(PolicyError, match="severance is paid"):
-        run_engine(tables, [{**person("F1"), "leave_date": date(2025, 1, 31)}], {}, "2025-01", "2025-01",
-                   payments=severance)
+        run_engine(tables, [leaver], {}, "2025-01", "2025-01", payments=severance)
     # the same leaver paid another one-off payment and no severance is paid: nothing else there
     # reads the average wage
     other = {("F1", "2025-01"): [{"kind": "other", "amount": Decimal("100")}]}
-    slips = run_engine(tables, [{**person("F1"), "leave_date": date(2025, 1, 31)}], {}, "2025-01", "2025-01",
-                       payments=other)
+    slips = run_engine(tables, [leaver], {}, "2025-01", "2025-01", payments=other)
     assert slips[("F1", "2025-01")]["severance_pay"] == 0 < slips[("F1", "2025-01")]["net_pay"]
 
 

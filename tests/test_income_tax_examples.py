@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 import pytest
 import reference
@@ -20,7 +21,8 @@ from conftest import DATA, SHIPPED_TABLES
 EXAMPLE_TABLES = DATA / "tables_iit_example"
 
 
-def _example_tables_with_the_shipped_tax_figures():
+@lru_cache(maxsize=None)
+def example_tables():
     """The examples' own region, pay and contribution tables (tests/data/tables_iit_example) with the
     shipped national parameters (the basic deduction, No. 19's 60,000 and its income limit) and tax
     tables: the official examples check the figures a run reads, not copies of them (a mutant of
@@ -36,8 +38,6 @@ def _example_tables_with_the_shipped_tax_figures():
         shutil.copyfile(SHIPPED_TABLES / f"{name}.csv", folder / f"{name}.csv")
     return folder
 
-
-TABLES = _example_tables_with_the_shipped_tax_figures()
 MONTHS_2025 = [f"2025-{m:02d}" for m in range(1, 13)]
 
 
@@ -74,7 +74,7 @@ def cli_year(tmp_path_factory):
         f"{p['employee_id']},{p['name']},{p['region_code']},{p['unit']},{p['category']},{p['level']},"
         f"{p['post']},{p['hire_date']},{p['special_deduction']}\n" for p in ROSTER), encoding="utf-8")
     db = folder / "cli.duckdb"
-    common = ["--db", str(db), "--tables", str(TABLES)]
+    common = ["--db", str(db), "--tables", str(example_tables())]
     results = [run_payroll(*args, *common) for args in
                (["import", "--employees", str(employees)], ["run", "--month", "2024-01", "--through", "2025-12"])]
     return db, results
@@ -95,7 +95,7 @@ def payslips(cli_year):
 
 @pytest.fixture(scope="module")
 def reference_payslips():
-    return reference.compute_year(ROSTER, {}, TABLES, reference.month_range("2024-01", "2025-12"))
+    return reference.compute_year(ROSTER, {}, example_tables(), reference.month_range("2024-01", "2025-12"))
 
 
 def test_the_example_has_the_stated_inputs(payslips):
@@ -163,7 +163,7 @@ def test_night_shifts_where_no_table_row_pays_them_pay_nothing():
     # these tables have no allowances row at all: 8 night shifts (attendance) pay 0 and January's
     # gross is region 999902's duty 3 scale amount alone (6,000 in 2025)
     from conftest import run_engine
-    rows = run_engine(TABLES, [person("NS", "999902", 3, date(2025, 1, 1))],
+    rows = run_engine(example_tables(), [person("NS", "999902", 3, date(2025, 1, 1))],
                       {("NS", "2025-01"): {"night_shifts": 8}}, "2025-01", "2025-01")
     january = rows[("NS", "2025-01")]
     assert (january["night_shift_pay"], january["gross_pay"]) == (Decimal("0.00"), Decimal("6000.00"))

@@ -26,9 +26,11 @@ FULL_TIER: dict[str, str] = {
     "tests/test_demo.py": DEMO,
     "tests/test_finance_accounts.py": DEMO + "; the voucher, budget and certificate on a 120-person year",
     "tests/test_tax_export.py::test_demo_never_writes_the_tax_file": DEMO,
+    "tests/test_synth.py": "the demo's roster generator; CI: the rosters the tests build by hand",
     # the browser and the served site
     "tests/test_serve.py": WALK + " (the browser: chromium and chromedriver)",
     "tests/test_privacy.py": WALK + "; test_idnumber and each export's masking",
+    "tests/test_web_cli_month.py": WALK,
     "tests/test_web_month_files.py::test_each_file_is_the_exports_and_each_download_is_audited": WALK,
     "tests/test_web_workflow.py::test_a_rerun_that_changes_the_month_and_an_import_send_it_back_to_draft": WALK,
     "tests/test_web_workflow.py::test_cli_commands_are_audited_and_audit_person_answers_who_looked": WALK,
@@ -88,9 +90,7 @@ FULL_TIER: dict[str, str] = {
     "tests/test_register_export.py::test_synthetic_roster_through_the_engine_to_the_register": LONG,
     "tests/test_retro.py": LONG + "; test_reference_reach's fixed and random arrears against the reference",
     "tests/test_retro_changed_months.py": LONG,
-    "tests/test_synth.py": DEMO + " (its roster generator)",
     "tests/test_tax_round_trip.py": LONG + "; test_tax_export",
-    "tests/test_web_cli_month.py": WALK,
     "tests/test_si_changes_and_base.py": LONG + "; test_bases_at_floor_and_ceiling",
     "tests/test_simulate_cli.py::test_simulate_on_the_database_roster_writes_the_report": LONG,
     "tests/test_simulate_projection.py": "the projection against the monthly run over two years; "
