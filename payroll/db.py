@@ -408,6 +408,19 @@ def optimiser_off(con: duckdb.DuckDBPyConnection):
         con.execute(f"SET SESSION enable_optimizer = {'true' if before else 'false'}")
 
 
+@contextmanager
+def optimisers_disabled(con: duckdb.DuckDBPyConnection, passes: tuple[str, ...]):
+    """Plan the block's queries without the named passes of DuckDB's optimiser (this connection
+    only, added to any already off; restored after)."""
+    before = scalar(con, "SELECT current_setting('disabled_optimizers')")
+    disabled = ", ".join(name for name in (before, *passes) if name)
+    con.execute(f"SET disabled_optimizers = '{disabled}'")
+    try:
+        yield con
+    finally:
+        con.execute(f"SET disabled_optimizers = '{before}'")
+
+
 def _marker(text: str) -> None:
     """With PAYROLL_TRANSACTION_MARKERS=1, say on stderr when a transaction begins and commits, so
     the atomicity test can place its kills inside the transaction (tests/test_atomicity.py)."""

@@ -34,7 +34,7 @@ from ..rules import one_off
 from .closing import last_closed
 from .context import Month, check_month_parameters, install_all_month_parameters
 from .ledger import now
-from .pipeline import final_stage, payslips_ddl, pipeline_sql, stored_select
+from .pipeline import final_stage, lean_planning, payslips_ddl, pipeline_sql, stored_select
 
 BASIS = ("国家税务总局公告2018年第61号 art. 6 (累计预扣法: every payment of the year by the payer, one line per "
          "month); 工资支付暂行规定 arts. 9 (pay settled when the contract ends), 15, 16")
@@ -237,8 +237,9 @@ def _state(con: duckdb.DuckDBPyConnection, month: Month, policy: Policy, run_id:
     # many people (a bonus run): the whole roster's month, filtered; a few (a settlement): only
     # their months, as explain computes one person's (the same figures, context.history_sql)
     who = None if len(people) > FEW else tuple(people)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {pipeline_sql(month, exists, who, overlay)}\n"
-                f"{select} WHERE employee_id IN (SELECT employee_id FROM offcycle_people)")
+    with lean_planning(con):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {pipeline_sql(month, exists, who, overlay)}\n"
+                    f"{select} WHERE employee_id IN (SELECT employee_id FROM offcycle_people)")
 
 
 def run_offcycle(con: duckdb.DuckDBPyConnection, policy: Policy, month_label: str, kind: str,

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ..db import optimisers_disabled
 from ..rules import RULES
 from .context import CONTEXT_BY_NAME, CONTEXT_COLUMNS, Month, People, context_sql
 from .rule import Rule
@@ -77,6 +78,22 @@ def stages_sql(source_sql: str) -> str:
 
 def final_stage() -> str:
     return f"s{len(compile_stages())}"
+
+
+# DuckDB plans the ~56 kB rule query again for every month it computes (prepared or not): about
+# 0.4 s of CPU for a small roster on this machine, most of what the test suite and a small month
+# cost. These optimiser passes are over a third of that planning and change nothing this query
+# needs: with them off, the February payslips of 5, 100,000 and 1,000,000 people are identical and
+# the run as fast (measured side by side, README "Performance"). issue 17
+PASSES_THE_RULE_QUERY_SKIPS = (
+    "statistics_propagation", "expression_rewriter", "common_subexpressions", "column_lifetime",
+    "projection_placement", "projection_pullup", "self_join_aggregate", "duplicate_groups",
+    "outer_join_simplification")
+
+
+def lean_planning(con, *more_passes: str):
+    """Plan the block's rule queries without PASSES_THE_RULE_QUERY_SKIPS (and `more_passes`)."""
+    return optimisers_disabled(con, PASSES_THE_RULE_QUERY_SKIPS + more_passes)
 
 
 # ---- what the payslips table stores: every rule column, the person's inputs, the rows read ----

@@ -29,7 +29,7 @@ from . import offcycle
 from .closing import closed_months
 from .context import Month, install_month
 from .employee_history import employees_as_of_sql
-from .pipeline import final_stage, pipeline_sql, stored_select
+from .pipeline import final_stage, lean_planning, pipeline_sql, stored_select
 
 
 def _inputs_text(con: duckdb.DuckDBPyConnection, month: Month) -> str:
@@ -164,7 +164,8 @@ def _recompute(con: duckdb.DuckDBPyConnection, policy: Policy, month: Month, run
     query = (f"{pipeline_sql(month, exists, offcycle_overlay=overlay)}\nSELECT {stored_select()}, "
              f"'{policy.digest}' AS tables_digest, '{run_id}' AS run_id FROM {final_stage()}")
     con.execute("DELETE FROM temp.payslips WHERE month = ?", [month.label])
-    con.execute(f"INSERT INTO temp.payslips BY NAME {query}")
+    with lean_planning(con):
+        con.execute(f"INSERT INTO temp.payslips BY NAME {query}")
     offcycle.net_out_regular(con, month, "temp.payslips")   # issue 13: compare the regular run only
 
 

@@ -3,7 +3,6 @@ payslips in one transaction. Months run in order because the income tax reads th
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
 
@@ -19,7 +18,7 @@ from .context import Month, install_month
 from . import offcycle
 from .closing import refuse_closed
 from .ledger import new_id, now, record_run
-from .pipeline import add_missing_columns, final_stage, payslips_ddl, pipeline_sql, stored_select
+from .pipeline import add_missing_columns, final_stage, lean_planning, payslips_ddl, pipeline_sql, stored_select
 from .retro import MONTH_READS_DDL, RetroResult, closed_years, pay_arrears, record_fingerprint
 
 
@@ -93,19 +92,12 @@ def check_order(con: duckdb.DuckDBPyConnection, months: list[Month], offcycle: b
                            f"{first.label} is {earlier}); {remedy}")
 
 
-@contextmanager
-def _roster_probes_joins(con: duckdb.DuckDBPyConnection):
-    """Keep the joins as written: the roster probes, attendance and history are the hash tables.
-
-    DuckDB's estimate of the active roster is far too small, so it would hash the whole roster
-    with all its columns instead (about 0.5 s of CPU more at a million people)."""
-    before = scalar(con, "SELECT current_setting('disabled_optimizers')")
-    disabled = ", ".join(name for name in (before, "build_side_probe_side") if name)
-    con.execute(f"SET disabled_optimizers = '{disabled}'")
-    try:
-        yield
-    finally:
-        con.execute(f"SET disabled_optimizers = '{before}'")
+def _month_planning(con: duckdb.DuckDBPyConnection):
+    """The rule query planned lean (pipeline.lean_planning), its joins kept as written: the roster
+    probes, attendance and history are the hash tables. DuckDB's estimate of the active roster is
+    far too small, so it would hash the whole roster with all its columns instead (about 0.5 s of
+    CPU more at a million people)."""
+    return lean_planning(con, "build_side_probe_side")
 
 
 def run_month(con: duckdb.DuckDBPyConnection, month: Month, policy: Policy, run_id: str) -> MonthResult:
@@ -116,7 +108,7 @@ def run_month(con: duckdb.DuckDBPyConnection, month: Month, policy: Policy, run_
     query = (f"{pipeline_sql(month, payslips_exist, offcycle_overlay=overlay)}\n"
              f"SELECT {stored_select()}, '{policy.digest}' AS tables_digest, '{run_id}' AS run_id "
              f"FROM {final_stage()}")
-    with _roster_probes_joins(con):
+    with _month_planning(con):
         con.execute("DELETE FROM payslips WHERE month = ?", [month.label])
         con.execute(f"INSERT INTO payslips BY NAME {query}")
     offcycle.net_out_regular(con, month)                # issue 13: the month's off-cycle runs paid their part

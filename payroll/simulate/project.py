@@ -32,7 +32,7 @@ from ..db import (ARREARS_DDL, EMPLOYEE_HISTORY_DDL, EMPLOYEE_TERMS_DDL, EMPLOYE
                   LEAVE_DDL, OPENING_BALANCES_DDL, PAYMENTS_DDL, scalar)
 from ..engine.context import (Month, check_month_parameters, install_month_parameters_after, install_month_people,
                               parameters_unchanged)
-from ..engine.pipeline import SQL_TYPES, final_stage, pipeline_sql, stored_columns
+from ..engine.pipeline import SQL_TYPES, final_stage, lean_planning, pipeline_sql, stored_columns
 from ..errors import PayrollError
 from ..money import ROUND_DIV_MACRO
 from ..policy import Policy
@@ -295,7 +295,8 @@ class Projection:
         self._bonus_payments(month)
         history = bool(scalar(con, f"SELECT count(*) > 0 FROM payslips WHERE month < '{month.label}'"))
         part = f"projected_{month.label.replace('-', '_')}"
-        self._add_part(part, f"{pipeline_sql(month, history)}\nSELECT {self._select} FROM {final_stage()}")
+        with lean_planning(con):
+            self._add_part(part, f"{pipeline_sql(month, history)}\nSELECT {self._select} FROM {final_stage()}")
         # the month joins the history of the next; months the next no longer reads are dropped
         con.execute(f"DELETE FROM payslips WHERE month < '{_window_start(month.next())}'")
         con.execute(f"INSERT INTO payslips BY NAME SELECT {', '.join(HISTORY_KEPT)} FROM {part}")

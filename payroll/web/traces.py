@@ -34,7 +34,7 @@ import duckdb
 from ..db import table_exists
 from ..engine.context import Month
 from ..engine.offcycle import overlay_needed
-from ..engine.pipeline import final_stage, pipeline_sql
+from ..engine.pipeline import final_stage, lean_planning, pipeline_sql
 from ..engine.trace import TraceLine, earlier_payslips_exist, policy_rows, trace_lines
 from ..levels.path import LevelFacts, everyone_level_facts_sql, facts_from_json
 from ..policy import Policy
@@ -265,9 +265,10 @@ class MonthTraces:
         person filter), then one row per person with each part packed, indexed by employee_id."""
         overlay = overlay_needed(cursor, month.previous())          # as trace_person asks
         wide = f"{CACHE_DB}.{name}_wide"
-        cursor.execute(f"CREATE TABLE {wide} AS "
-                       f"{pipeline_sql(month, earlier_payslips_exist(cursor, month), None, overlay)}\n"
-                       f"SELECT * FROM {final_stage()}")
+        with lean_planning(cursor):
+            cursor.execute(f"CREATE TABLE {wide} AS "
+                           f"{pipeline_sql(month, earlier_payslips_exist(cursor, month), None, overlay)}\n"
+                           f"SELECT * FROM {final_stage()}")
         codecs = MonthTable(name, RowCodec.of(cursor, f"SELECT * FROM {wide}"),
                             RowCodec.of(cursor, f"SELECT * FROM {main}.payslips"),
                             RowCodec.of(cursor, f"SELECT {', '.join(PERSON_COLUMNS)} FROM {main}.employees"))
