@@ -92,12 +92,11 @@ def copy_database(source: str) -> duckdb.DuckDBPyConnection:
     con = connect(":memory:")
     made = {name for (name,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     con.execute(f"ATTACH '{source}' AS source_db (READ_ONLY)")
-    for (table,) in con.execute("SELECT table_name FROM information_schema.tables "
-                                "WHERE table_catalog = 'source_db' ORDER BY 1").fetchall():
-        if table in made:      # made by connect(): keep its keys (INSERT OR REPLACE needs them)
-            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM source_db.{table}")
-        else:
-            con.execute(f"CREATE TABLE {table} AS SELECT * FROM source_db.{table}")
+    for table, ddl in con.execute("SELECT table_name, sql FROM duckdb_tables() "
+                                  "WHERE database_name = 'source_db' ORDER BY 1").fetchall():
+        if table not in made:  # with the source's keys, as connect() makes its own (INSERT OR REPLACE needs them)
+            con.execute(ddl)
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM source_db.{table}")
     con.execute("DETACH source_db")
     return con
 

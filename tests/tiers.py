@@ -44,6 +44,8 @@ FULL_TIER: dict[str, str] = {
     "tests/test_bank_tax_xlsx_fast.py": FAST_PATH + " (the bank and tax files against the row-wise writer)",
     "tests/test_cli_run_cache.py": FAST_PATH,
     "tests/test_connection_fixed_cost.py": FAST_PATH,
+    "tests/test_lean_planning.py::test_the_lean_plan_pays_what_every_pass_pays":
+        FAST_PATH + " (the rule query planned with every optimiser pass)",
     "tests/test_import_fast_path.py": FAST_PATH + " (the import's checks)",
     "tests/test_import_split.py": FAST_PATH + " (the import's checks)",
     "tests/test_web_traces.py": FAST_PATH + " (the month's packed traces against the per-person trace)",
@@ -102,9 +104,10 @@ FULL_TIER: dict[str, str] = {
 
 
 # The benchmarks only checked (small sizes, `--benchmark-disable`) are the full tier's, but for the
-# peers equal to the engine to the fen (~2 s; issue 17: "CI runs the smallest sizes only").
+# peers equal to the engine to the fen (~2 s) and the report's one command at 300 people (~6 s; issue 17:
+# "CI runs the smallest sizes only").
 # Measuring (`--benchmark-enable`) runs any of them.
-CI_BENCHMARKS = ("benchmarks/test_peers.py",)
+CI_BENCHMARKS = ("benchmarks/test_peers.py", "benchmarks/test_report.py")
 
 
 def in_full_tier(nodeid: str) -> bool:
