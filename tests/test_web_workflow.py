@@ -140,6 +140,28 @@ def test_a_rerun_that_changes_the_month_and_an_import_send_it_back_to_draft(db, 
     assert workflow.month_steps(con, M)[-1]["step"] == "changed"
 
 
+def test_a_first_run_is_a_change_and_a_rerun_that_changes_nothing_says_so(db):
+    from payroll.engine.run import run_months
+    from payroll.policy import load_policy
+    con = connect(db)
+    policy = load_policy()
+    month = "2025-04"                                   # never run on the office's database
+    before = {month: workflow.payslips_digest(con, month)}
+    assert before[month] == "0:0"
+    run_months(con, policy, month)
+    assert workflow.after_run(con, [month], before, "clerk") == []
+    first = workflow.month_steps(con, month)[-1]
+    assert (first["step"], first["to_state"], first["comment"]) == ("run", "draft", "")
+    before = {month: workflow.payslips_digest(con, month)}
+    run_months(con, policy, month)
+    workflow.after_run(con, [month], before, "clerk")
+    assert workflow.month_steps(con, month)[-1]["comment"] == "重新计算，工资未变 re-run, no payslip changed"
+    # nothing before and nothing after (the payslips deleted): no change
+    con.execute("DELETE FROM payslips WHERE month = ?", [month])
+    workflow.after_run(con, [month], {month: "0:0"}, "clerk")
+    assert workflow.month_steps(con, month)[-1]["comment"] == "重新计算，工资未变 re-run, no payslip changed"
+
+
 def test_cli_commands_are_audited_and_audit_person_answers_who_looked(db, tmp_path):
     con = duckdb.connect(str(db), read_only=True)
     person = con.execute("SELECT min(employee_id) FROM payslips").fetchall()[0][0]

@@ -131,6 +131,14 @@ def payslips_digest(con: duckdb.DuckDBPyConnection, month: str) -> str:
                            "(SELECT * EXCLUDE (run_id) FROM payslips WHERE month = ?) p", [month]))
 
 
+def _changed(con: duckdb.DuckDBPyConnection, month: str, digest_before: str | None) -> bool:
+    """The month's payslips differ from `digest_before` (payslips_digest before the run). A month
+    that had none changed if it has any now: no column is hashed (0.2 s at 100,000 people, issue 17)."""
+    if digest_before == "0:0":
+        return bool(scalar(con, "SELECT count(*) > 0 FROM payslips WHERE month = ?", [month]))
+    return digest_before != payslips_digest(con, month)
+
+
 def after_run(con: duckdb.DuckDBPyConnection, months: list[str], digests_before: dict[str, str],
               username: str) -> list[str]:
     """Record the run in each month's workflow; a month past draft whose payslips changed goes back
@@ -140,7 +148,7 @@ def after_run(con: duckdb.DuckDBPyConnection, months: list[str], digests_before:
     with transaction(con):
         for month in months:
             state = month_state(con, month)
-            changed = digests_before.get(month) != payslips_digest(con, month)
+            changed = _changed(con, month, digests_before.get(month))
             if state in ("submitted", "reviewed", "approved") and changed:
                 _write_step(con, month, "changed", state, "draft", username, "重新计算改变了工资 a re-run changed the payslips")
                 sent_back.append(month)
