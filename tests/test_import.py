@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import run_payroll
+from conftest import database_copy, database_template, run_payroll
 import xlsxwriter
 
 from payroll.db import connect
@@ -423,10 +423,19 @@ BAD_CASES = [
 ]
 
 
+@pytest.fixture(scope="module")
+def good_database(policy, tmp_path_factory):
+    """A database holding load_good's import, made once: each bad file starts from a copy of it."""
+    folder = tmp_path_factory.mktemp("good")
+    return database_template(lambda connection: load_good(connection, policy, folder))
+
+
 @pytest.mark.parametrize("case, kind, change, row, column, words", BAD_CASES, ids=[c[0] for c in BAD_CASES])
-def test_bad_file_is_refused_and_nothing_written(con, policy, tmp_path, case, kind, change, row, column, words):
-    load_good(con, policy, tmp_path)
+def test_bad_file_is_refused_and_nothing_written(good_database, policy, tmp_path, case, kind, change, row, column,
+                                                 words):
+    con = database_copy(good_database, tmp_path / "test.duckdb")
     before = table_contents(con)
+    assert before["employees"] and before["attendance"]           # the good files are there
     # a good change to the other file too: it must not be written either
     employees = [dict(r, name=r["name"] + "改") for r in employee_rows()]
     attendance = [dict(r, bonus="7") for r in attendance_rows()]
@@ -448,6 +457,7 @@ def test_bad_file_is_refused_and_nothing_written(con, policy, tmp_path, case, ki
     assert len(caught.value.problems) == 1, message
     assert ID_E001 not in message and ID_E001[:17] + "1" not in message
     assert table_contents(con) == before
+    con.close()
 
 
 def test_checksum_error_shows_the_number_masked(con, policy, tmp_path):
