@@ -1,7 +1,8 @@
-"""The one command of README "Performance" (`python3 -m benchmarks.report`) at the smallest size
-(issue 17: CI runs the smallest sizes only): each step in its own process, the database copied into
-memory as the report measures it, the sample checked against the scalar reference. A table made by a later issue (its keys
-copied with it: month_reads) once broke the command while every benchmark's check passed."""
+"""The one command of README "Performance" (`python3 -m benchmarks.report`) at the smallest size, in
+the full tier (tests/tiers.py): each step in its own process, the database copied into memory as
+the report measures it, the sample checked against the scalar reference. A table made by a later
+issue (its keys copied with it: month_reads) once broke the command while every benchmark's check
+passed."""
 from __future__ import annotations
 
 from benchmarks import report

@@ -58,6 +58,8 @@ FULL_TIER: dict[str, str] = {
         FAST_PATH,
     "tests/test_policy_cache.py::test_a_damaged_cache_file_is_ignored_and_off_writes_nothing": FAST_PATH,
     "tests/test_register_header_months.py::test_the_header_of_every_month_equals_the_one_computed_afresh": FAST_PATH,
+    "tests/test_mutate_tool.py::test_a_mutant_that_stops_its_module_importing_is_killed":
+        "runs the mutation tool on a mutant; CI: the tool's checks of its verdicts and tiers",
     # random files
     "tests/test_bad_input_property.py": RANDOM_FILES,
     "tests/test_nothing_lost.py::test_reimporting_any_subset_of_columns_changes_no_value_outside_the_file":
@@ -104,10 +106,10 @@ FULL_TIER: dict[str, str] = {
 
 
 # The benchmarks only checked (small sizes, `--benchmark-disable`) are the full tier's, but for the
-# peers equal to the engine to the fen (~2 s) and the report's one command at 300 people (~6 s; issue 17:
-# "CI runs the smallest sizes only").
+# peers equal to the engine to the fen (~2 s; issue 17: "CI runs the smallest sizes only"). The
+# report's one command at 300 people (benchmarks/test_report.py, two processes) is the full tier's.
 # Measuring (`--benchmark-enable`) runs any of them.
-CI_BENCHMARKS = ("benchmarks/test_peers.py", "benchmarks/test_report.py")
+CI_BENCHMARKS = ("benchmarks/test_peers.py",)
 
 
 def in_full_tier(nodeid: str) -> bool:
