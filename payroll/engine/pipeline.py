@@ -82,9 +82,9 @@ def final_stage() -> str:
 
 # DuckDB plans the ~56 kB rule query again for every month it computes (prepared or not): about
 # 0.4 s of CPU for a small roster on this machine, most of what the test suite and a small month
-# cost. With these optimiser passes off a small roster's months take a sixth less CPU, and the
-# payslips of 5 to 1,000,000 people are identical and as fast at 200,000 and 1,000,000 (measured
-# side by side, README "Performance"; expression_rewriter, common_subexpressions and
+# cost. With these optimiser passes off a small roster's months take a tenth to a sixth less CPU,
+# and the payslips of 5 to 1,000,000 people are identical and as fast at 200,000 and 1,000,000
+# (measured side by side, README "Performance"; expression_rewriter, common_subexpressions and
 # column_lifetime were cheaper still to plan but slowed 200,000 people by a tenth). issue 17
 PASSES_THE_RULE_QUERY_SKIPS = (
     "statistics_propagation", "projection_placement", "projection_pullup", "self_join_aggregate",

@@ -14,8 +14,8 @@ import re
 import unicodedata
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import date, datetime, time
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
