@@ -40,6 +40,8 @@ FULL_TIER: dict[str, str] = {
     "tests/test_nothing_lost.py::test_the_wheel_carries_the_policy_tables": "builds and installs the wheel",
     "tests/test_atomicity.py": "runs killed and locks held by real processes; CI: a refused run or import "
                                "writes nothing (test_import, test_offcycle, test_year_end_files)",
+    "tests/test_mutate_tool.py::test_a_mutant_that_stops_its_module_importing_is_killed":
+        "runs the mutation tool on a mutant; CI: the tool's checks of its verdicts and tiers",
     # fast paths compared with the long way
     "tests/test_bank_tax_xlsx_fast.py": FAST_PATH + " (the bank and tax files against the row-wise writer)",
     "tests/test_cli_run_cache.py": FAST_PATH,
@@ -58,8 +60,6 @@ FULL_TIER: dict[str, str] = {
         FAST_PATH,
     "tests/test_policy_cache.py::test_a_damaged_cache_file_is_ignored_and_off_writes_nothing": FAST_PATH,
     "tests/test_register_header_months.py::test_the_header_of_every_month_equals_the_one_computed_afresh": FAST_PATH,
-    "tests/test_mutate_tool.py::test_a_mutant_that_stops_its_module_importing_is_killed":
-        "runs the mutation tool on a mutant; CI: the tool's checks of its verdicts and tiers",
     # random files
     "tests/test_bad_input_property.py": RANDOM_FILES,
     "tests/test_nothing_lost.py::test_reimporting_any_subset_of_columns_changes_no_value_outside_the_file":
