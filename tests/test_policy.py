@@ -22,19 +22,15 @@ ALL_MONTHS = [f"{year}-{month:02d}" for year in (2024, 2025, 2026) for month in 
 
 
 def _months_the_tables_change() -> list[str]:
-    """January 2024, and each month of 2024–2026 in which a shipped row takes effect or lapses with
-    the month after it: between two of these the same rows are in force, so the CI tier checks
-    these and the full tier every month (CI time, DEVELOPERS.md)."""
-    dates = set()
-    for name in TABLES:
-        with open(SHIPPED_TABLES / f"{name}.csv", encoding="utf-8-sig") as handle:
-            for row in csv.DictReader(handle):
-                dates |= {row[c][:7] for c in ("effective_from", "effective_to", "valid_until") if row.get(c)}
-    changed = {ALL_MONTHS[0]}
+    """January 2024, and each month of 2024–2026 holding a day the rows in force change
+    (Policy.change_dates) with the month after it: between two of these the same rows are in force,
+    so the CI tier checks these and the full tier every month (CI time, DEVELOPERS.md)."""
+    changing = {day.strftime("%Y-%m") for day in load_policy().change_dates()}
+    checked = {ALL_MONTHS[0]}
     for index, month in enumerate(ALL_MONTHS):
-        if month in dates:
-            changed |= set(ALL_MONTHS[index:index + 2])
-    return sorted(changed)
+        if month in changing:
+            checked |= set(ALL_MONTHS[index:index + 2])
+    return sorted(checked)
 
 
 MONTHS = ALL_MONTHS if FULL else _months_the_tables_change()
