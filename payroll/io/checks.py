@@ -75,8 +75,23 @@ def is_in(values: pd.Series, allowed: Iterable[str]) -> pd.Series:
     return pd.Series(found.to_numpy(zero_copy_only=False), index=values.index).fillna(False).astype(bool)
 
 
+_ALPHANUMERIC = "^[0-9A-Za-z]*$"
+
+
 def matches(values: pd.Series, pattern: str) -> pd.Series:
     return values.str.fullmatch(pattern).fillna(False).astype(bool)
+
+
+def all_alphanumeric(values: pd.Series) -> bool:
+    """Every cell only ASCII letters and digits (or empty): nothing for a normaliser to remove,
+    which pandas' regular expressions would look for a cell at a time in Python."""
+    return len(values) == 0 or bool(pc.all(pc.match_substring_regex(_text_array(values), _ALPHANUMERIC)
+                                           .fill_null(False)).as_py())
+
+
+def _text_array(values: pd.Series) -> pa.Array:
+    array = pa.array(values, type=pa.string(), from_pandas=True)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
 def require_text(log: ProblemLog, values: pd.Series, column: str) -> pd.Series:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .checks import ProblemLog, matches, parse_amounts
+from .checks import ProblemLog, all_alphanumeric, matches, parse_amounts
 
 BANK_ACCOUNT_MIN_DIGITS = 10
 BANK_ACCOUNT_MAX_DIGITS = 30
@@ -36,6 +36,8 @@ EXTRA_COLUMNS = ("bank_account", *DEDUCTION_ITEMS)
 
 def normalised_bank_accounts(values: pd.Series) -> pd.Series:
     """'6222 0212-3456 7890 123' -> '6222021234567890123': separators typed for reading removed."""
+    if all_alphanumeric(values):          # the common case: nothing to remove
+        return values
     return values.str.replace(r"[\s\-]+", "", regex=True)
 
 

@@ -20,7 +20,7 @@ from ..engine.closing import first_open_month
 from ..engine.employee_history import record_versions
 from ..engine.ledger import record_import
 from ..policy import Policy
-from .checks import (ProblemLog, check_month, check_pattern, check_unique, is_in, parse_amounts,
+from .checks import (ProblemLog, all_alphanumeric, check_month, check_pattern, check_unique, is_in, parse_amounts,
                      parse_booleans, parse_choice, parse_dates, parse_whole_numbers, require_known_employee,
                      require_text)
 from .employee_extras import (DEDUCTION_ITEMS, EXTRA_COLUMNS, check_bank_accounts,
@@ -393,7 +393,7 @@ def validate_employees(table: RawTable, policy: Policy) -> tuple[pd.DataFrame, l
 
 def _normalised_id_numbers(values: pd.Series) -> pd.Series:
     """Spaces inside removed and a lower-case check 'x' raised: '110105 19491231 002x' is fine."""
-    if values.str.contains(r"\s", regex=True).any():
+    if not all_alphanumeric(values) and values.str.contains(r"\s", regex=True).any():
         values = values.str.replace(r"\s+", "", regex=True)
     return values.str.upper()
 

@@ -38,6 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import CellProblem, InputError, PayrollError
+from ..io.checks import all_alphanumeric
 from ..io.employee_extras import DEDUCTION_ITEMS
 from ..io.idnumber import id_number_problems, mask_id_numbers
 from ..io.readers import RawTable, read_table
@@ -170,7 +171,7 @@ def full_id_numbers(table: RawTable, wanted: pd.DataFrame) -> pa.Array:
 def _normalised(id_numbers: pd.Series) -> pd.Series:
     """The ID numbers without white space, in upper case. Only letters and digits (the common
     case): nothing to remove, which pandas would do a cell at a time in Python."""
-    if len(id_numbers) and pc.all(pc.match_substring_regex(_text_array(id_numbers), r"^[0-9A-Za-z]*$")).as_py():
+    if all_alphanumeric(id_numbers):
         return id_numbers.str.upper()
     return id_numbers.str.replace(r"\s+", "", regex=True).str.upper()
 
