@@ -297,6 +297,17 @@ def test_csv_cells_cannot_start_a_formula():
     assert [escape_formula(v) for v in ("-5.00", "新城分局", 12, None)] == ["-5.00", "新城分局", 12, None]
 
 
+@pytest.mark.parametrize("value", ["=1+1", "+cmd", "-2+3", "@SUM(A1)", "\t=1", "\r=1", "-5.00", "+12", "-0.5",
+                                   "1-2", "新城分局", "＝1", "", " =1", "=", "-", "-5.", None])
+def test_the_sql_formula_escape_is_the_python_one(value):
+    """COPY's cells (escape_formula_sql) and csv.writer's (escape_formula) are escaped alike."""
+    import duckdb
+
+    from payroll.io.output import escape_formula_sql
+    escaped = duckdb.execute(f"SELECT {escape_formula_sql('CAST($1 AS VARCHAR)')}", [value]).fetchall()[0][0]
+    assert escaped == escape_formula(value)
+
+
 def test_register_and_bank_csv_escape_formula_cells(engine, tmp_path):
     from payroll.db import connect
     from payroll.reports.bank import export_bank

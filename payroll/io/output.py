@@ -111,8 +111,11 @@ def escape_formula(value):
 def escape_formula_sql(expression: str) -> str:
     """The same escape as a DuckDB expression over a VARCHAR column (for COPY … TO csv). Nested
     CASEs, so the pattern runs only on cells that start like a formula: DuckDB evaluates both
-    sides of an AND on every row, and the pattern on every cell doubled the bank file's COPY."""
-    return (f"CASE WHEN left({expression}, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) "
+    sides of an AND on every row, and the pattern on every cell doubled the bank file's COPY. The
+    first character is compared as its code point (`ascii`: 0 for an empty text), a quarter of the
+    bank file's COPY less than comparing texts (issue 17)."""
+    starts = ", ".join(str(ord(start)) for start in FORMULA_STARTS)
+    return (f"CASE WHEN ascii({expression}) IN ({starts}) "
             f"THEN CASE WHEN regexp_full_match({expression}, '{PLAIN_NUMBER.pattern}') "
             f"THEN {expression} ELSE '''' || {expression} END ELSE {expression} END")
 
