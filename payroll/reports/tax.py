@@ -25,6 +25,7 @@ holds the totals against the register (income, contributions, the engine's tax) 
 """
 from __future__ import annotations
 
+import contextvars
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -258,9 +259,10 @@ def export_tax(con: duckdb.DuckDBPyConnection, month: str, employees_file: str |
         raise PayrollError("the tax declaration needs the full ID numbers, which the database does not "
                            "keep: give the HR employees file with --employees")
     target = target_path(out, "tax", month, fmt)
-    # the HR file is read (by DuckDB, mostly) while the payslips are queried: issue 17
+    # the HR file is read (by DuckDB, mostly) while the payslips are queried: issue 17. In the
+    # caller's context, so the reader sees the same settings (e.g. headers to ignore)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        hr_file = pool.submit(read_id_numbers, employees_file)
+        hr_file = pool.submit(contextvars.copy_context().run, read_id_numbers, employees_file)
         # column-wise (issue 17: a Decimal per cell and pandas' row-wise work took 5 × the writer's time)
         table = declaration_table(con, month)
         totals = decimal_sums(con, month, {c: "p.gross_pay - p.income_taxed_apart" if c == "gross_pay"
