@@ -394,6 +394,32 @@ def transaction(con: duckdb.DuckDBPyConnection):
     _marker("transaction committed")
 
 
+_PRIMARY_KEY = re.compile(r", PRIMARY KEY\((?P<key>[^()]*)\)(?=\);?\s*$)")
+
+
+@contextmanager
+def key_added_after(con: duckdb.DuckDBPyConnection, table: str):
+    """Rows written into an EMPTY keyed table inside the caller's transaction: the table is made
+    again from its own DDL without its primary key, and the key is added when the block ends,
+    its index built once from every row. DuckDB grows a key's index a chunk at a time while
+    inserting: the first import of a year's attendance (934k rows) spent about as long on that as
+    on everything else it writes (issue 17). A repeated key fails the transaction's COMMIT (DuckDB
+    checks an added key there) instead of the INSERT, and nothing is kept; the import has refused
+    repeated keys long before. A table holding rows is written as it is."""
+    if not _TABLE_NAME.fullmatch(table):
+        raise ValueError(f"not a table name: {table!r}")
+    ddl = con.execute("SELECT sql FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main' "
+                      "AND database_name = current_database()", [table]).fetchall()
+    key = _PRIMARY_KEY.search(ddl[0][0]) if ddl else None
+    if key is None or con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]:
+        yield
+        return
+    con.execute(f"DROP TABLE {table}")
+    con.execute(ddl[0][0][:key.start()] + ddl[0][0][key.end():])
+    yield
+    con.execute(f"ALTER TABLE {table} ADD PRIMARY KEY ({key['key']})")
+
+
 @contextmanager
 def optimiser_off(con: duckdb.DuckDBPyConnection):
     """Plan the block's queries without DuckDB's optimiser (this connection only; restored after).

@@ -9,6 +9,7 @@ is the full way on every row with the OR REPLACE statements as written. Each sit
 both ways into fresh databases and every stored table, the summary and every message compared."""
 from __future__ import annotations
 
+import contextlib
 import csv
 from pathlib import Path
 
@@ -58,9 +59,10 @@ def as_text(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
 
 def the_full_way(monkeypatch) -> None:
     """The import as it was: every attendance row through the column-wise checks, the OR REPLACE
-    statements as written, the plausibility checks over the whole roster."""
+    statements as written into the keyed table, the plausibility checks over the whole roster."""
     monkeypatch.setattr(importer, "split_attendance", lambda *args, **kwargs: None)
     monkeypatch.setattr(importer, "_plain_insert_when_new", lambda con, statement, view, key: statement)
+    monkeypatch.setattr(importer, "key_added_after", lambda con, table: contextlib.nullcontext())
     monkeypatch.setattr(importer, "_people_named", lambda people, rows: people)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from ..db import scalar, transaction
+from ..db import key_added_after, scalar, transaction
 from ..errors import CellProblem, InputError
 from ..engine.closing import first_open_month
 from ..engine.employee_history import record_versions
@@ -620,11 +620,13 @@ def _write(con: duckdb.DuckDBPyConnection, employee_rows: pd.DataFrame | None,
                                         INSERT_EMPLOYEES + ";" + INSERT_EMPLOYEE_FINANCE + ";" + INSERT_EMPLOYEE_TERMS,
                                         before=lambda: _keep_superseded(con, opens, files["employees"]))
         if attendance_rows is not None:
-            summary.attendance = _upsert(con, attendance_rows, "attendance", ("employee_id", "month"),
-                                         INSERT_ATTENDANCE) if len(attendance_rows) else TableCount(0, 0)
+            with key_added_after(con, "attendance"):      # the first import: the key built once
+                summary.attendance = _upsert(con, attendance_rows, "attendance", ("employee_id", "month"),
+                                             INSERT_ATTENDANCE) if len(attendance_rows) else TableCount(0, 0)
+                if attendance_clean is not None:          # new keys only: every clean row is a new row
+                    con.execute(INSERT_CLEAN_ATTENDANCE)
             months = set(attendance_rows["month"].unique())
-            if attendance_clean is not None:          # new keys only: every clean row is a new row
-                con.execute(INSERT_CLEAN_ATTENDANCE)
+            if attendance_clean is not None:
                 summary.attendance = TableCount(rows=summary.attendance.rows + attendance_clean.rows,
                                                 new=summary.attendance.new + attendance_clean.rows)
                 months |= set(attendance_clean.months)
