@@ -9,7 +9,10 @@ Each step is timed beside its floor, measured in the same process right after it
 - an XLSX export: the fastest XLSX writer writing the same cells, values only (benchmarks/test_xlsx.py);
 - a CSV export: DuckDB `COPY (SELECT …) TO` of the same rows and columns, no escaping.
 The table of steps, times, floors and ratios is printed and kept in extra_info (only checked, with
---benchmark-disable as in CI, the floors are left out). Measure at 100k:
+--benchmark-disable as in CI, the floors are left out). Then the month's files again as finance gets
+them in one command, `payroll export --what all` (reports.month_files: the same files written side by
+side, checked equal to the ones written one by one): the whole month is import + run + that. Measure
+at 100k:
 
     BENCH_IO_ROWS=100000 nice python3 -m pytest benchmarks/test_whole_month.py --benchmark-enable -n 0 -s
 """
@@ -29,6 +32,7 @@ from payroll.io.importer import import_files
 from payroll.policy import load_policy
 from payroll.reports.bank import export_bank
 from payroll.reports.contributions import export_contributions
+from payroll.reports.month_files import write_all_month_files
 from payroll.reports.payslips import export_payslips
 from payroll.columns import REGISTER_COLUMNS
 from payroll.reports.register import ORDER, export_register
@@ -121,6 +125,12 @@ def test_whole_month(benchmark, roster_files, tmp_path):
         return imported, bank, out
 
     imported, bank, out = benchmark.pedantic(month, rounds=1, iterations=1)
+    with timed() as together:             # the same files in one command, written side by side
+        write_all_month_files(con, MONTH, tmp_path / "all", employees_file)
+    for kind, path in out.items():        # the same cells as one by one (the XLSX packages' times differ)
+        same = tmp_path / "all" / path.name.replace(f"{kind}.", f"{kind.removesuffix('-csv')}-{MONTH}.")
+        assert (read_cells(same) == read_cells(path)) if path.suffix == ".xlsx" else \
+            same.read_bytes() == path.read_bytes(), kind
 
     # what finance gets holds together: every attendance row stored, the bank total is the register's net pay
     assert imported.attendance.rows == con.execute("SELECT count(*) FROM attendance").fetchall()[0][0]
@@ -140,8 +150,15 @@ def test_whole_month(benchmark, roster_files, tmp_path):
         print(f"| {name} | {timing.wall:.2f} s | {floor.wall:.2f} s | {timing.wall / floor.wall:.1f} × | "
               f"{timing.cpu / max(floor.cpu, 1e-3):.1f} × | {floor_name} |")
     print(f"| **total** | **{total:.2f} s** | {sum(f.wall for _, _, f, _ in steps):.2f} s | | | |")
+    import_and_run = sum(timing.wall for _, timing, _, _ in steps[:2])
+    files = sum(timing.wall for _, timing, _, _ in steps[2:])
+    side_by_side = import_and_run + together.wall
+    print(f"the month's files in one command (`payroll export --what all`, side by side): {together.wall:.2f} s "
+          f"against {files:.2f} s one by one; the whole month that way: {side_by_side:.2f} s "
+          f"(target at 100k: {TARGET_SECONDS:g} s)")
     benchmark.extra_info.update(
         people=PEOPLE, total_s=round(total, 2), target_s=TARGET_SECONDS,
+        files_side_by_side_s=round(together.wall, 3), total_side_by_side_s=round(side_by_side, 2),
         steps={name: {"s": round(timing.wall, 3), "floor_s": round(floor.wall, 3),
                       "cpu_s": round(timing.cpu, 3), "floor_cpu_s": round(floor.cpu, 3),
                       "ratio": round(timing.wall / floor.wall, 2), "floor": floor_name}

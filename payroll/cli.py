@@ -388,7 +388,9 @@ def history_command(
 def export_command(
     month: Optional[str] = typer.Option(None, "--month", help="month, YYYY-MM (register)"),
     what: str = typer.Option("register", "--what", help="register | payslips | tax | bank | summary | contributions | benefits | "
-                                                         "tax-check | si-changes | si-base | voucher | budget"),
+                                                         "tax-check | si-changes | si-base | voucher | budget | all (the "
+                                                         "month's files for finance into the --out folder, side by side; "
+                                                         "the tax declaration too with --employees)"),
     fmt: str = typer.Option("xlsx", "--format", help="xlsx or csv"),
     out: Optional[Path] = typer.Option(None, "--out", help="output file (default: register-YYYY-MM.xlsx)"),
     unit: Optional[str] = typer.Option(None, "--unit", help="only this unit"),
@@ -415,8 +417,11 @@ def export_command(
             _fail("--run needs --month: a run belongs to a month")
         out = out or Path(f"{what if what != 'tax' else 'tax'}-{month}-{run}.{fmt}")
 
+    if what == "all":
+        _export_all(db, month, out, employees, unit)       # --run: refused above
+        return
     if employees is not None and what != "tax":
-        _fail("--employees is read only by --what tax (the full ID numbers)")
+        _fail("--employees is read only by --what tax or all (the full ID numbers)")
     if what == "benefits":
         _export_benefits(db, tables, fmt, out)
         _audit_db(db, "export", "benefits", str(out or "benefits.xlsx"))
@@ -439,7 +444,7 @@ def export_command(
         _audit_db(db, "export", month, f"{what} {fmt} -> {out or '(default name)'}")
         return
     if what not in ("register", "payslips"):
-        _fail(f"--what {what!r} is not available; available: register, payslips, benefits, "
+        _fail(f"--what {what!r} is not available; available: register, payslips, benefits, all, "
               f"{', '.join(HANDOVER_EXPORTS + FINANCE_EXPORTS)}")
     con = connect(db, read_only=True)
     _select_run(con, month, run)
@@ -452,6 +457,30 @@ def export_command(
 
 
 HANDOVER_EXPORTS = ("tax", "bank", "summary", "contributions")
+
+
+def _export_all(db: Optional[str], month: Optional[str], out: Optional[Path], employees: Optional[Path],
+                unit: Optional[str]) -> None:
+    """The month's files for finance into one folder, written side by side (month_files)."""
+    from .db import connect
+    from .reports.month_files import MONTH_FILES, write_all_month_files
+
+    if month is None:
+        _fail("--month is required for --what all")
+    if unit is not None:
+        _fail("--what all writes the whole roster's files; --unit is read by --what register and payslips")
+    folder = out or Path(".")
+    if folder.exists() and not folder.is_dir():
+        _fail(f"--out {folder}: --what all writes a folder of files, and this is a file")
+    con = connect(db, read_only=True)
+    results = write_all_month_files(con, month, folder, employees)
+    con.close()
+    names = ", ".join(MONTH_FILES) + (", tax.xlsx" if employees is not None else "")
+    _audit_db(db, "export", month, f"all ({names}) -> {folder}")
+    for result in results:
+        console.print(str(result), highlight=False)
+    if employees is not None:
+        err_console.print(f"[bold yellow]warning:[/] {results[-1].warning}", highlight=False, soft_wrap=True)
 
 
 def _select_run(con, month: str, run: Optional[str]) -> None:

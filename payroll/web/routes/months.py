@@ -15,6 +15,7 @@ from ...errors import PayrollError
 from ...io.importer import import_files
 from ...office import workflow
 from ...office.review import SWING_PERCENT, build_review, write_review_xlsx
+from ...reports.month_files import MONTH_FILES
 from ..guard import Ctx, page
 from .people import XLSX_TYPE
 
@@ -204,13 +205,9 @@ def review_xlsx(ctx: Ctx) -> Response:
                     headers={"Content-Disposition": f"attachment; filename=review-{review.month}.xlsx"})
 
 
-# the files finance hands on (issue 8), as `payroll export` writes them for the month's regular run;
-# the tax declaration needs the HR file's full ID numbers, which the database never holds: uploaded
-# for that file alone (tax_file)
-MONTH_FILES = {
-    "register.xlsx": "register", "register.csv": "register", "payslips.xlsx": "payslips",
-    "bank.xlsx": "bank", "bank.csv": "bank", "contributions.xlsx": "contributions", "summary.xlsx": "summary",
-}
+# the files finance hands on (issue 8): MONTH_FILES, as `payroll export` writes them for the month's
+# regular run; the tax declaration needs the HR file's full ID numbers, which the database never
+# holds: uploaded for that file alone (tax_file)
 CSV_TYPE = "text/csv; charset=utf-8"
 
 
