@@ -75,6 +75,17 @@ class Walk:
     def find(self, css: str):
         return self.driver.find_element(self.by.CSS_SELECTOR, css)
 
+    def text(self, css: str) -> str:
+        """An element's text, found again if the page refreshed itself in between (the job page
+        does each second while the job runs)."""
+        from selenium.common.exceptions import StaleElementReferenceException
+        for _ in range(10):
+            try:
+                return self.find(css).text
+            except StaleElementReferenceException:
+                continue
+        return self.find(css).text
+
     def log_in(self, username: str) -> None:
         self.driver.get(self.base + "/login")
         self.find("#username").send_keys(username)
@@ -90,7 +101,12 @@ class Walk:
         self.driver.get(f"{self.base}/month/{month}")
         if comment:
             self.find(f"#comment-{name}").send_keys(comment)
+        page = self.find("html")
         self.find(f"#do-{name}").click()
+        # the month page before the click has a #state too: wait for the page the form posts to
+        from selenium.webdriver.support.expected_conditions import staleness_of
+        from selenium.webdriver.support.ui import WebDriverWait
+        WebDriverWait(self.driver, 120).until(staleness_of(page))
         self.find("#history")
         return self.find("#state").text
 
@@ -105,7 +121,7 @@ class Walk:
         deadline = time.time() + 300
         while time.time() < deadline:
             self.driver.get(job_page)          # (the page also refreshes itself each second while it runs)
-            state = self.find("#job-state").text
+            state = self.text("#job-state")
             if state not in ("queued", "running"):
                 break
             time.sleep(1)
