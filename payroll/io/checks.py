@@ -85,13 +85,22 @@ def matches(values: pd.Series, pattern: str) -> pd.Series:
 def all_alphanumeric(values: pd.Series) -> bool:
     """Every cell only ASCII letters and digits (or empty): nothing for a normaliser to remove,
     which pandas' regular expressions would look for a cell at a time in Python."""
-    return len(values) == 0 or bool(pc.all(pc.match_substring_regex(_text_array(values), _ALPHANUMERIC)
+    return len(values) == 0 or bool(pc.all(pc.match_substring_regex(text_array(values), _ALPHANUMERIC)
                                            .fill_null(False)).as_py())
 
 
-def _text_array(values: pd.Series) -> pa.Array:
-    array = pa.array(values, type=pa.string(), from_pandas=True)
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+def normalised_id_numbers(values: pd.Series) -> pd.Series:
+    """Spaces inside removed and a lower-case check 'x' raised: '110105 19491231 002x' is fine."""
+    if not all_alphanumeric(values) and values.str.contains(r"\s", regex=True).any():
+        values = values.str.replace(r"\s+", "", regex=True)
+    return values.str.upper()
+
+
+def text_array(values: pd.Series) -> pa.Array:
+    """A text column as an Arrow string array (missing: null)."""
+    array = pa.array(values, from_pandas=True)
+    array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+    return array if array.type == pa.string() else pc.cast(array, pa.string())
 
 
 def require_text(log: ProblemLog, values: pd.Series, column: str) -> pd.Series:

@@ -20,9 +20,9 @@ from ..engine.closing import first_open_month
 from ..engine.employee_history import record_versions
 from ..engine.ledger import record_import
 from ..policy import Policy
-from .checks import (ProblemLog, all_alphanumeric, check_month, check_pattern, check_unique, is_in, parse_amounts,
-                     parse_booleans, parse_choice, parse_dates, parse_whole_numbers, require_known_employee,
-                     require_text)
+from .checks import (ProblemLog, check_month, check_pattern, check_unique, is_in, parse_amounts,
+                     normalised_id_numbers, parse_booleans, parse_choice, parse_dates, parse_whole_numbers,
+                     require_known_employee, require_text)
 from .employee_extras import (DEDUCTION_ITEMS, EXTRA_COLUMNS, check_bank_accounts,
                               normalised_bank_accounts, special_deduction_with_items)
 from .idnumber import id_number_problems, mask_id_numbers
@@ -363,7 +363,7 @@ def validate_employees(table: RawTable, policy: Policy) -> tuple[pd.DataFrame, l
     for column in ("employee_id", "name", "unit"):
         require_text(log, cells[column], column)
     check_unique(log, cells[["employee_id"]], "employee_id", "employee_id")
-    id_numbers = _normalised_id_numbers(cells["id_number"])
+    id_numbers = normalised_id_numbers(cells["id_number"])
     _check_id_numbers(log, id_numbers, table.typed_as_number.get("id_number"))
     region_ok = _check_regions(log, cells["region_code"], policy)
     category = _parse_categories(log, cells["category"])
@@ -389,13 +389,6 @@ def validate_employees(table: RawTable, policy: Policy) -> tuple[pd.DataFrame, l
                                                                probation_end=cells["probation_end"],
                                                                row_number=table.row_numbers.to_numpy())
     return rows, log.problems()
-
-
-def _normalised_id_numbers(values: pd.Series) -> pd.Series:
-    """Spaces inside removed and a lower-case check 'x' raised: '110105 19491231 002x' is fine."""
-    if not all_alphanumeric(values) and values.str.contains(r"\s", regex=True).any():
-        values = values.str.replace(r"\s+", "", regex=True)
-    return values.str.upper()
 
 
 EXCEL_NUMBER_REASON = ("is stored as a number by Excel, which keeps only 15 digits: format the column "

@@ -81,13 +81,18 @@ def write_all_month_files(con: duckdb.DuckDBPyConnection, month: str, folder: st
         with ThreadPoolExecutor(max_workers=workers or max(1, min(len(files), os.cpu_count() or 1))) as pool:
             # the longest first, so that no core waits at the end for a big file started last
             futures = {(what, fmt): pool.submit(contextvars.copy_context().run, write, what, fmt)
-                       for what, fmt in sorted(files, key=lambda file: LONGEST_FIRST.index(f"{file[0]}.{file[1]}"))}
+                       for what, fmt in sorted(files, key=_longest_first)}
         results = [futures[file].result() for file in files]     # the first refusal, in file order
         for made in sorted(staging.iterdir()):
             os.replace(made, folder / made.name)
         return [_moved(result, staging, folder) for result in results]
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _longest_first(file: tuple[str, str]) -> int:
+    name = f"{file[0]}.{file[1]}"
+    return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
 
 
 def _moved(result, staging: Path, folder: Path):

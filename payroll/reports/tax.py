@@ -39,7 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import CellProblem, InputError, PayrollError
-from ..io.checks import all_alphanumeric
+from ..io.checks import normalised_id_numbers, text_array
 from ..io.employee_extras import DEDUCTION_ITEMS
 from ..io.idnumber import id_number_problems, mask_id_numbers
 from ..io.readers import RawTable, read_table
@@ -115,7 +115,7 @@ def full_id_numbers(table: RawTable, wanted: pd.DataFrame) -> pa.Array:
     (employee_id, id_number_masked), in its order. InputError naming file, row and column for
     anything wrong."""
     cells = table.frame
-    ids = _normalised(cells["id_number"])
+    ids = normalised_id_numbers(cells["id_number"])
     problems: list[CellProblem] = []
 
     def flag(mask: pd.Series, column: str, reasons) -> None:
@@ -130,17 +130,17 @@ def full_id_numbers(table: RawTable, wanted: pd.DataFrame) -> pa.Array:
 
     # matched by Arrow's hash lookup and numpy (issue 17: pandas' isin, map and duplicated on
     # Arrow text took 2 s at 100k): each file row's place in `wanted`, -1 for people not paid
-    paid = _text_array(wanted["employee_id"])
-    place = pc.index_in(_text_array(cells["employee_id"]), value_set=paid).fill_null(-1).to_numpy()
+    paid = text_array(wanted["employee_id"])
+    place = pc.index_in(text_array(cells["employee_id"]), value_set=paid).fill_null(-1).to_numpy()
     needed = pd.Series(place >= 0, index=cells.index)
     flag(needed & (ids == ""), "id_number", "is empty: the tax declaration needs the full ID number")
     present = needed & (ids != "")
     reasons = id_number_problems(ids[present]).reindex(cells.index)
     flag(present & reasons.notna(), "id_number", reasons)
-    stored = pc.take(_text_array(wanted["id_number_masked"]), pa.array(np.maximum(place, 0)))
+    stored = pc.take(text_array(wanted["id_number_masked"]), pa.array(np.maximum(place, 0)))
     valid = present & reasons.isna()
     masked = mask_id_numbers(ids.where(valid, ""))
-    differs = pc.not_equal(stored.fill_null(""), _text_array(masked)).to_numpy(zero_copy_only=False)
+    differs = pc.not_equal(stored.fill_null(""), text_array(masked)).to_numpy(zero_copy_only=False)
 
     def mismatch_reasons() -> pd.Series:
         imported = pd.Series(stored.to_numpy(zero_copy_only=False), index=cells.index)
@@ -166,22 +166,7 @@ def full_id_numbers(table: RawTable, wanted: pd.DataFrame) -> pa.Array:
                                     f"{len(absent)} person(s) paid this month are not in the file: {shown}"))
     if problems:
         raise InputError(sorted(problems, key=lambda p: (p.row is None, p.row or 0)))
-    return _text_array(ids).take(pa.array(file_row))
-
-
-def _normalised(id_numbers: pd.Series) -> pd.Series:
-    """The ID numbers without white space, in upper case. Only letters and digits (the common
-    case): nothing to remove, which pandas would do a cell at a time in Python."""
-    if all_alphanumeric(id_numbers):
-        return id_numbers.str.upper()
-    return id_numbers.str.replace(r"\s+", "", regex=True).str.upper()
-
-
-def _text_array(values: pd.Series) -> pa.Array:
-    """A text column as an Arrow string array (missing: null)."""
-    array = pa.array(values, from_pandas=True)
-    array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
-    return array if array.type == pa.string() else pc.cast(array, pa.string())
+    return text_array(ids).take(pa.array(file_row))
 
 
 def _declaration_sql(con: duckdb.DuckDBPyConnection, month: str) -> str:
