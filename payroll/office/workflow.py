@@ -123,8 +123,12 @@ def tax_difference_count(con: duckdb.DuckDBPyConnection, month: str) -> int:
     return len(tax_differences(con, month))
 
 
+# payslips_digest of a month without payslips: "<count>:<sum of the rows' hashes>"
+NO_PAYSLIPS = "0:0"
+
+
 def payslips_digest(con: duckdb.DuckDBPyConnection, month: str) -> str:
-    """What a re-run could change: every payslip column but the run id."""
+    """What a re-run could change: every payslip column but the run id (NO_PAYSLIPS for none)."""
     if not table_exists(con, "payslips"):
         return ""
     return str(scalar(con, "SELECT count(*) || ':' || coalesce(sum(hash(p)::HUGEINT), 0) FROM "
@@ -134,7 +138,7 @@ def payslips_digest(con: duckdb.DuckDBPyConnection, month: str) -> str:
 def _changed(con: duckdb.DuckDBPyConnection, month: str, digest_before: str | None) -> bool:
     """The month's payslips differ from `digest_before` (payslips_digest before the run). A month
     that had none changed if it has any now: no column is hashed (0.2 s at 100,000 people, issue 17)."""
-    if digest_before == "0:0":
+    if digest_before == NO_PAYSLIPS:
         return bool(scalar(con, "SELECT count(*) > 0 FROM payslips WHERE month = ?", [month]))
     return digest_before != payslips_digest(con, month)
 
